@@ -1,0 +1,5 @@
+"""Allow ``python -m medmine``."""
+
+from medmine.cli import main
+
+main()

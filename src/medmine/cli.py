@@ -1,0 +1,167 @@
+"""The `medmine` command line: parses arguments, calls the Python API, renders with Rich."""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+from pathlib import Path
+from typing import Annotated, Any, TypeVar
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from medmine.config import WAREHOUSE_ENV, warehouse_path
+from medmine.errors import MedmineError
+
+console = Console()
+err_console = Console(stderr=True)
+
+app = typer.Typer(
+    name="medmine",
+    help="Healthcare data mining: ingest, clean, de-identify, mine and report.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
+ingest_app = typer.Typer(help="Load sources into the warehouse.", no_args_is_help=True)
+warehouse_app = typer.Typer(help="Inspect and move the warehouse.", no_args_is_help=True)
+app.add_typer(ingest_app, name="ingest")
+app.add_typer(warehouse_app, name="warehouse")
+
+WarehouseOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--warehouse",
+        "-w",
+        envvar=WAREHOUSE_ENV,
+        help="Warehouse DuckDB file (default medmine.duckdb).",
+        show_default=False,
+    ),
+]
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def friendly_errors(fn: F) -> F:
+    """Turn medmine errors into a one-line message and exit code 1 (no traceback, no PHI)."""
+
+    @functools.wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return fn(*args, **kwargs)
+        except MedmineError as exc:
+            err_console.print(f"[red]error:[/red] {exc}")
+            raise typer.Exit(1) from None
+        except FileNotFoundError as exc:
+            err_console.print(f"[red]error:[/red] file not found: {exc.filename}")
+            raise typer.Exit(1) from None
+
+    return wrapper  # type: ignore[return-value]
+
+
+def render_load_report(report: Any) -> None:
+    """Print a load report: per record type, read = loaded + skipped + quarantined."""
+    t = Table(title=f"load {report.load_id} ({report.status}, {report.duration_s:.1f} s)")
+    for col in ("type", "read", "loaded", "skipped", "quarantined", "warnings", "ok"):
+        t.add_column(col, justify="left" if col == "type" else "right")
+    for rtype, c in report.counts.items():
+        t.add_row(
+            rtype,
+            f"{c.read:,}",
+            f"{c.loaded:,}",
+            f"{c.skipped:,}",
+            f"{c.quarantined:,}",
+            f"{c.warnings:,}",
+            "[green]✓[/green]" if c.reconciles else "[red]✗[/red]",
+        )
+    tot = report.totals
+    t.add_row(
+        "[b]total[/b]",
+        f"{tot.read:,}",
+        f"{tot.loaded:,}",
+        f"{tot.skipped:,}",
+        f"{tot.quarantined:,}",
+        f"{tot.warnings:,}",
+        "",
+    )
+    console.print(t)
+    for label, reasons in (
+        ("quarantined", report.quarantine_reasons),
+        ("skipped", report.skip_reasons),
+        ("warnings", report.warning_reasons),
+    ):
+        if reasons:
+            console.print(f"  {label}: " + ", ".join(f"{k}={v:,}" for k, v in reasons.items()))
+
+
+@warehouse_app.command("info")
+@friendly_errors
+def warehouse_info(warehouse: WarehouseOpt = None) -> None:
+    """List warehouse tables with row counts and the most recent loads."""
+    from medmine.warehouse import Warehouse
+
+    with Warehouse(warehouse_path(warehouse), read_only=True) as wh:
+        t = Table(title=f"warehouse {wh.path}")
+        t.add_column("table")
+        t.add_column("rows", justify="right")
+        for name, n in wh.counts().items():
+            t.add_row(name, f"{n:,}")
+        console.print(t)
+        loads = wh.con.execute(
+            "SELECT load_id, status, records_read, records_loaded, records_skipped, "
+            "records_quarantined FROM mm_load ORDER BY started_at DESC LIMIT 10"
+        ).fetchall()
+        if loads:
+            lt = Table(title="recent loads")
+            for col in ("load", "status", "read", "loaded", "skipped", "quarantined"):
+                lt.add_column(col)
+            for row in loads:
+                lt.add_row(*[f"{v:,}" if isinstance(v, int) else str(v) for v in row])
+            console.print(lt)
+
+
+@warehouse_app.command("export")
+@friendly_errors
+def warehouse_export(
+    out: Annotated[Path, typer.Argument(help="Folder for <table>.parquet files.")],
+    warehouse: WarehouseOpt = None,
+) -> None:
+    """Export every table to Parquet (the interchange format for Spark and other engines)."""
+    from medmine.warehouse import Warehouse
+
+    with Warehouse(warehouse_path(warehouse), read_only=True) as wh:
+        written = wh.export_parquet(out)
+    console.print(f"wrote {len(written)} Parquet files to {out}")
+
+
+@warehouse_app.command("import")
+@friendly_errors
+def warehouse_import(
+    src: Annotated[Path, typer.Argument(help="Folder of <table>.parquet files.")],
+    warehouse: WarehouseOpt = None,
+) -> None:
+    """Import Parquet files of warehouse tables (rows already present are ignored)."""
+    from medmine.warehouse import Warehouse
+
+    with Warehouse(warehouse_path(warehouse)) as wh:
+        added = wh.import_parquet(src)
+    console.print(", ".join(f"{k}: {v:,}" for k, v in added.items()))
+
+
+@app.command("demo")
+@friendly_errors
+def demo(
+    warehouse: WarehouseOpt = None,
+    reports: Annotated[Path, typer.Option(help="Folder for the HTML report.")] = Path("reports"),
+    fresh: Annotated[bool, typer.Option(help="Delete the warehouse first.")] = True,
+) -> None:
+    """Build a warehouse from the bundled samples, run every stage and write the report."""
+    from medmine.pipeline import run_demo
+
+    index = run_demo(warehouse_path(warehouse), reports, console=console, fresh=fresh)
+    console.print(f"[green]report:[/green] {index}")
+
+
+def main() -> None:
+    """Entry point for ``python -m medmine``."""
+    app()

@@ -1,0 +1,1 @@
+"""medmine.evaluate stage."""

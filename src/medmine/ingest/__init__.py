@@ -1,0 +1,1 @@
+"""medmine.ingest stage."""

@@ -1,0 +1,1 @@
+"""medmine.privacy stage."""

@@ -1,0 +1,1 @@
+"""medmine.quality stage."""

@@ -1,0 +1,1 @@
+"""medmine.serve stage."""
