@@ -439,6 +439,14 @@ TABLES: tuple[TableSpec, ...] = (
         person=None,
     ),
     _table(
+        "mm_source_concept",
+        "vocabulary",
+        "Source codes seen in loads with their display text, for codes absent from `concept`.",
+        "vocabulary_id:varchar!, code:varchar!, display:varchar, load_id:varchar",
+        pk=("vocabulary_id", "code"),
+        person=None,
+    ),
+    _table(
         "mm_source_record",
         "system",
         "Provenance: the source file and location of every loaded row.",

@@ -1,0 +1,123 @@
+"""Code systems shared by every reader: source-system names to OMOP vocabulary ids, the
+``VOCAB:code`` source-value convention, and the handful of standard concept ids medmine sets.
+
+Convention (all readers): ``*_source_value`` holds ``"<vocabulary_id>:<code>"`` so the
+vocabulary is never lost; ``*_concept_id`` stays 0 unless a standard concept is known (from the
+warehouse ``concept`` table or the small fixed sets below, which are OMOP's published ids).
+"""
+
+from __future__ import annotations
+
+#: FHIR code-system URIs -> OMOP vocabulary_id.
+FHIR_SYSTEMS: dict[str, str] = {
+    "http://snomed.info/sct": "SNOMED",
+    "http://loinc.org": "LOINC",
+    "http://www.nlm.nih.gov/research/umls/rxnorm": "RxNorm",
+    "http://hl7.org/fhir/sid/cvx": "CVX",
+    "http://hl7.org/fhir/sid/icd-10-cm": "ICD10CM",
+    "http://hl7.org/fhir/sid/icd-10": "ICD10",
+    "http://hl7.org/fhir/sid/icd-9-cm": "ICD9CM",
+    "http://www.ama-assn.org/go/cpt": "CPT4",
+    "https://www.cms.gov/Medicare/Coding/HCPCSReleaseCodeSets": "HCPCS",
+    "http://www.cms.gov/Medicare/Coding/ICD10": "ICD10PCS",
+    "http://hl7.org/fhir/sid/ndc": "NDC",
+    "http://unitsofmeasure.org": "UCUM",
+    "http://nucc.org/provider-taxonomy": "NUCC",
+    "urn:oid:2.16.840.1.113883.6.238": "Race",
+    "http://terminology.hl7.org/CodeSystem/v3-ActCode": "ActCode",
+    "http://dicom.nema.org/resources/ontology/DCM": "DICOM",
+}
+
+#: HL7 v2 coding-system names (CE/CWE component 3) -> OMOP vocabulary_id.
+HL7V2_SYSTEMS: dict[str, str] = {
+    "LN": "LOINC",
+    "LOINC": "LOINC",
+    "SCT": "SNOMED",
+    "SNM": "SNOMED",
+    "SNOMED": "SNOMED",
+    "I10": "ICD10CM",
+    "I10C": "ICD10CM",
+    "ICD10": "ICD10CM",
+    "I9": "ICD9CM",
+    "I9C": "ICD9CM",
+    "RXNORM": "RxNorm",
+    "RXN": "RxNorm",
+    "CVX": "CVX",
+    "C4": "CPT4",
+    "CPT": "CPT4",
+    "HCPCS": "HCPCS",
+    "NDC": "NDC",
+    "UCUM": "UCUM",
+}
+
+# ---- standard concept ids (OMOP published values) ----
+GENDER = {"male": 8507, "female": 8532, "M": 8507, "F": 8532}
+GENDER_UNKNOWN = 0
+RACE = {
+    "white": 8527,
+    "black": 8516,
+    "black or african american": 8516,
+    "asian": 8515,
+    "american indian or alaska native": 8657,
+    "native hawaiian or other pacific islander": 8557,
+}
+ETHNICITY = {
+    "hispanic": 38003563,
+    "hispanic or latino": 38003563,
+    "not hispanic": 38003564,
+    "non hispanic": 38003564,
+    "not hispanic or latino": 38003564,
+}
+VISIT = {
+    "IMP": 9201,  # inpatient visit
+    "ACUTE": 9201,
+    "NONAC": 9201,
+    "EMER": 9203,  # emergency room visit
+    "AMB": 9202,  # outpatient visit
+    "HH": 581476,  # home visit
+    "VR": 5083,  # telehealth
+    "OBSENC": 9202,
+    "SS": 9202,
+}
+TYPE_EHR = 32817  # "EHR"
+TYPE_CLAIM = 32810  # "Claim"
+TYPE_SURVEY = 32862  # "Patient filled survey"
+NOTE_CLASS_UNKNOWN = 0
+ENCODING_UTF8 = 32678  # "UTF-8"
+LANGUAGE_ENGLISH = 4180186  # "English language"
+
+
+def fhir_vocabulary(system: str | None) -> str:
+    """OMOP vocabulary id for a FHIR system URI; unknown systems keep their URI's last part."""
+    if not system:
+        return "None"
+    known = FHIR_SYSTEMS.get(system)
+    if known:
+        return known
+    return system.rstrip("/").rsplit("/", 1)[-1] or system
+
+
+def hl7v2_vocabulary(name: str | None) -> str:
+    """OMOP vocabulary id for an HL7 v2 coding-system name (``LN`` -> ``LOINC``)."""
+    if not name:
+        return "None"
+    return HL7V2_SYSTEMS.get(name.upper(), name)
+
+
+def source_value(vocabulary_id: str, code: str) -> str:
+    """The ``VOCAB:code`` string stored in ``*_source_value`` columns.
+
+    >>> source_value("SNOMED", "44054006")
+    'SNOMED:44054006'
+    """
+    return f"{vocabulary_id}:{code}"
+
+
+def split_source_value(value: str) -> tuple[str, str]:
+    """Inverse of `source_value`.
+
+    >>> split_source_value("ICD10CM:E11.9")
+    ('ICD10CM', 'E11.9')
+    """
+    vocab, _, code = value.partition(":")
+    return vocab, code
