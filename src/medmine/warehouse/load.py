@@ -293,6 +293,38 @@ class LoadSession:
         self.report.quarantine_reasons[key] = self.report.quarantine_reasons.get(key, 0) + 1
         self._files.add(source_file)
 
+    def tally(
+        self,
+        record_type: str,
+        *,
+        loaded: int = 0,
+        skipped: int = 0,
+        quarantined: int = 0,
+        reason: Reason | str | None = None,
+    ) -> None:
+        """Count records handled in bulk by SQL (readers that validate and insert set-wise).
+
+        `skipped` and `quarantined` counts are attributed to `reason`. Bulk readers write their
+        quarantine rows themselves, numbering them with `reserve_quarantine_ids`.
+        """
+        c = self._counts[record_type]
+        c.loaded += loaded
+        if skipped:
+            self.skip(record_type, reason or Reason.DUPLICATE, skipped)
+        if quarantined:
+            c.quarantined += quarantined
+            key = str(reason or Reason.INVALID_VALUE)
+            self.report.quarantine_reasons[key] = (
+                self.report.quarantine_reasons.get(key, 0) + quarantined
+            )
+
+    def reserve_quarantine_ids(self, n: int) -> int:
+        """Reserve `n` consecutive quarantine ids; returns the first one minus one (the base)."""
+        self.flush()
+        base = self._next_qid
+        self._next_qid += n
+        return base
+
     def register_file(self, path: str, sha256: str, size_bytes: int, records_read: int) -> None:
         """Record that a file was read in this load (kept by content hash)."""
         self.wh.con.execute(
