@@ -94,6 +94,33 @@ def render_load_report(report: Any) -> None:
             console.print(f"  {label}: " + ", ".join(f"{k}={v:,}" for k, v in reasons.items()))
 
 
+@ingest_app.command("omop")
+@friendly_errors
+def ingest_omop(
+    source: Annotated[
+        Path, typer.Argument(help="OMOP DuckDB file, or folder of <table>.csv/.parquet.")
+    ],
+    warehouse: WarehouseOpt = None,
+    table: Annotated[
+        list[str] | None, typer.Option("--table", help="Only these tables (repeatable).")
+    ] = None,
+) -> None:
+    """Load an OMOP CDM database (v5.3 or v5.4); rows failing type checks are quarantined."""
+    from rich.progress import Progress
+
+    from medmine.ingest import omop
+    from medmine.warehouse import Warehouse
+
+    with Warehouse(warehouse_path(warehouse)) as wh, Progress(console=console) as prog:
+        task = prog.add_task("OMOP", total=None)
+
+        def update(name: str, done: int, total: int) -> None:
+            prog.update(task, total=total, completed=done, description=f"OMOP {name}")
+
+        report = omop.load(source, wh, tables=table or None, progress=update)
+    render_load_report(report)
+
+
 @warehouse_app.command("info")
 @friendly_errors
 def warehouse_info(warehouse: WarehouseOpt = None) -> None:
@@ -160,6 +187,12 @@ def demo(
 
     index = run_demo(warehouse_path(warehouse), reports, console=console, fresh=fresh)
     console.print(f"[green]report:[/green] {index}")
+
+
+# Privacy commands (deid, encrypt, decrypt, audit, consent) live with their stage.
+from medmine.privacy.cli import register as _register_privacy  # noqa: E402
+
+_register_privacy(app)
 
 
 def main() -> None:
