@@ -27,6 +27,7 @@ from typing import Any
 import pyarrow as pa
 
 from medmine.errors import LoadInterruptedError, WarehouseError
+from medmine.warehouse import audit
 from medmine.warehouse.connection import Warehouse
 from medmine.warehouse.schema import table as table_spec
 
@@ -408,6 +409,16 @@ class LoadSession:
             bad = {k: asdict(v) for k, v in self.report.counts.items() if not v.reconciles}
             raise WarehouseError(f"load {self.load_id} does not reconcile: {bad}")
         self._write_load_row()
+        t = self.report.totals
+        audit.append(
+            self.wh.con,
+            None,
+            "load",
+            self.source_kind,
+            t.loaded,
+            None,
+            {"load_id": self.load_id, "quarantined": t.quarantined, "skipped": t.skipped},
+        )
         self.wh.con.execute("COMMIT")
         self._active = False
 

@@ -1,0 +1,156 @@
+"""Privacy commands for the `medmine` CLI: deid, encrypt, decrypt, audit, consent."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from medmine.cli import WarehouseOpt, console, friendly_errors
+from medmine.config import warehouse_path
+
+audit_app = typer.Typer(help="Show and verify the hash-chained audit log.", no_args_is_help=True)
+consent_app = typer.Typer(help="Load and inspect consent decisions.", no_args_is_help=True)
+
+
+@audit_app.command("verify")
+@friendly_errors
+def audit_verify(
+    warehouse: WarehouseOpt = None,
+    expected_head: Annotated[
+        str | None, typer.Option(help="Head hash recorded earlier (detects tail deletion).")
+    ] = None,
+) -> None:
+    """Recompute the audit hash chain; exit 1 at the first edited, deleted or moved entry."""
+    from medmine.privacy.audit import verify
+    from medmine.warehouse import Warehouse
+
+    with Warehouse(warehouse_path(warehouse), read_only=True) as wh:
+        v = verify(wh, expected_head=expected_head)
+    if v.ok:
+        console.print(
+            f"[green]audit chain intact[/green]: {v.entries:,} entries, head {v.head_hash}"
+        )
+        return
+    console.print(f"[red]audit chain broken[/red] at seq {v.first_bad_seq}: {v.reason}")
+    raise typer.Exit(1)
+
+
+@audit_app.command("show")
+@friendly_errors
+def audit_show(
+    warehouse: WarehouseOpt = None,
+    last: Annotated[int, typer.Option(help="Show the newest N entries.")] = 20,
+) -> None:
+    """Print the newest audit entries."""
+    from medmine.privacy.audit import entries
+    from medmine.warehouse import Warehouse
+
+    with Warehouse(warehouse_path(warehouse), read_only=True) as wh:
+        es = entries(wh.con)[-last:]
+    t = Table(title=f"audit log (last {len(es)})")
+    for col in ("seq", "ts", "actor", "action", "object", "rows", "purpose", "hash"):
+        t.add_column(col)
+    for e in es:
+        t.add_row(
+            str(e.seq),
+            e.ts.isoformat(timespec="seconds"),
+            e.actor,
+            e.action,
+            e.object or "",
+            "" if e.row_count is None else f"{e.row_count:,}",
+            e.purpose or "",
+            e.hash[:12],
+        )
+    console.print(t)
+
+
+@consent_app.command("load")
+@friendly_errors
+def consent_load(
+    files: Annotated[list[Path], typer.Argument(help="Consent CSV, or FHIR JSON/NDJSON files.")],
+    warehouse: WarehouseOpt = None,
+) -> None:
+    """Load consent decisions (CSV by extension, otherwise FHIR Consent resources)."""
+    from medmine.privacy import consent
+    from medmine.warehouse import Warehouse
+
+    with Warehouse(warehouse_path(warehouse)) as wh:
+        csvs = [f for f in files if f.suffix.lower() == ".csv"]
+        other = [f for f in files if f.suffix.lower() != ".csv"]
+        n = 0
+        for f in csvs:
+            n += consent.load_csv(f, wh).loaded
+        if other:
+            n += consent.load_fhir(other, wh).loaded
+    console.print(f"loaded {n:,} consent decisions")
+
+
+@friendly_errors
+def deid(
+    warehouse: Annotated[
+        str, typer.Option("--warehouse", "-w", help="Identified source warehouse.")
+    ],
+    out: Annotated[Path, typer.Option(help="New de-identified warehouse file.")],
+    mode: Annotated[
+        str, typer.Option(help="safe_harbor (dates to year) or expert (per-person date shift).")
+    ] = "safe_harbor",
+    purpose: Annotated[str, typer.Option(help="Consent purpose the output is for.")] = "research",
+    overwrite: Annotated[bool, typer.Option(help="Replace OUT if it exists.")] = False,
+) -> None:
+    """De-identify a warehouse into a new file (key from MEDMINE_DEID_KEY)."""
+    from medmine.privacy.deid import DeidConfig, deidentify
+
+    rep = deidentify(warehouse, out, DeidConfig(mode=mode, purpose=purpose), overwrite=overwrite)
+    t = Table(title=f"de-identified warehouse {out} ({rep.mode}, {rep.duration_s:.1f} s)")
+    t.add_column("table")
+    t.add_column("rows", justify="right")
+    for name, n in rep.rows.items():
+        t.add_row(name, f"{n:,}")
+    console.print(t)
+    console.print(
+        f"persons excluded for lack of {purpose} consent: {rep.consent_excluded:,}; "
+        f"notes scrubbed: {rep.notes_scrubbed:,}"
+    )
+
+
+@friendly_errors
+def encrypt(
+    file: Annotated[Path, typer.Argument(help="File to encrypt (warehouse, export...).")],
+    out: Annotated[Path | None, typer.Option(help="Output (default FILE.enc).")] = None,
+    key_file: Annotated[
+        Path | None, typer.Option(help="Key file (default: MEDMINE_ENCRYPTION_KEY).")
+    ] = None,
+    remove_plaintext: Annotated[bool, typer.Option(help="Delete FILE afterwards.")] = False,
+) -> None:
+    """Encrypt a file with AES-256-GCM (chunked, authenticated)."""
+    from medmine.privacy.crypto import encrypt_file, load_key
+
+    dst = encrypt_file(file, out, key=load_key(key_file), remove_plaintext=remove_plaintext)
+    console.print(f"encrypted to {dst}")
+
+
+@friendly_errors
+def decrypt(
+    file: Annotated[Path, typer.Argument(help="Encrypted file (.enc).")],
+    out: Annotated[Path | None, typer.Option(help="Output (default FILE without .enc).")] = None,
+    key_file: Annotated[
+        Path | None, typer.Option(help="Key file (default: MEDMINE_ENCRYPTION_KEY).")
+    ] = None,
+) -> None:
+    """Decrypt a file; nothing is written unless every chunk authenticates."""
+    from medmine.privacy.crypto import decrypt_file, load_key
+
+    dst = decrypt_file(file, out, key=load_key(key_file))
+    console.print(f"decrypted to {dst}")
+
+
+def register(app: typer.Typer) -> None:
+    """Add the privacy commands to the main `medmine` app."""
+    app.command("deid")(deid)
+    app.command("encrypt")(encrypt)
+    app.command("decrypt")(decrypt)
+    app.add_typer(audit_app, name="audit")
+    app.add_typer(consent_app, name="consent")
