@@ -105,7 +105,7 @@ class Warehouse:
     # ---- queries ----
     def sql(self, query: str, params: Sequence[Any] | None = None) -> pa.Table:
         """Run a query written in DuckDB SQL and return an Arrow table."""
-        return self.con.execute(query, params or []).arrow().read_all()
+        return self.con.execute(query, params or []).to_arrow_table()
 
     def df(self, query: str, params: Sequence[Any] | None = None) -> Any:
         """Run a query written in DuckDB SQL and return a pandas DataFrame."""
