@@ -1,0 +1,145 @@
+"""Small helpers the file readers share: records with secondary rows, source concepts, files.
+
+`LoadSession` counts a record as a duplicate when any of its rows' provenance already exists,
+so rows shared by many records (a person in every claim, a death in every yearly summary) are
+written as *secondary* rows: buffered with `LoadSession.add_rows` plus their own provenance row,
+so they are traceable yet never decide whether the record counts as loaded or duplicate.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+from medmine.errors import SourceError
+from medmine.warehouse import LoadSession, table
+
+Rows = list[tuple[str, dict[str, Any]]]
+
+
+def emit(
+    s: LoadSession,
+    record_type: str,
+    primary: Rows,
+    secondary: Rows = (),  # type: ignore[assignment]
+    *,
+    source_file: str,
+    location: str,
+    source_key: str | None = None,
+) -> None:
+    """Load one record: `primary` rows identify it, `secondary` rows only ride along."""
+    s.add_record(
+        record_type, primary, source_file=source_file, location=location, source_key=source_key
+    )
+    for name, row in secondary:
+        s.add_rows(name, row)
+        pk = table(name).primary_key
+        if len(pk) == 1:
+            s.add_rows(
+                "mm_source_record",
+                {
+                    "table_name": name,
+                    "row_id": row[pk[0]],
+                    "load_id": s.load_id,
+                    "source_file": source_file,
+                    "location": location,
+                    "resource_type": record_type,
+                    "source_key": source_key,
+                },
+            )
+
+
+class SourceConcepts:
+    """Writes each distinct ``(vocabulary_id, code)`` seen in a load once to `mm_source_concept`."""
+
+    def __init__(self, s: LoadSession) -> None:
+        self.s = s
+        self.seen: set[tuple[str, str]] = set()
+
+    def add(self, vocabulary_id: str, code: str | None, display: str | None = None) -> None:
+        """Record a source code (and its display text, if the source gives one)."""
+        if not code:
+            return
+        key = (vocabulary_id, code)
+        if key in self.seen:
+            return
+        self.seen.add(key)
+        self.s.add_rows(
+            "mm_source_concept",
+            {
+                "vocabulary_id": vocabulary_id,
+                "code": code,
+                "display": display or None,
+                "load_id": self.s.load_id,
+            },
+        )
+
+
+def expand_paths(paths: str | Path | Iterable[str | Path], patterns: tuple[str, ...]) -> list[Path]:
+    """Files named by `paths`; folders are searched recursively for `patterns` (sorted).
+
+    Raises
+    ------
+    SourceError
+        If a path does not exist.
+    """
+    if isinstance(paths, str | Path):
+        paths = [paths]
+    out: list[Path] = []
+    for p in map(Path, paths):
+        if p.is_dir():
+            found: set[Path] = set()
+            for pat in patterns:
+                found.update(f for f in p.rglob(pat) if f.is_file())
+            out.extend(sorted(found))
+        elif p.is_file():
+            out.append(p)
+        else:
+            raise SourceError(str(p), "no such file or folder", "check the path")
+    return out
+
+
+def file_sha256(path: Path) -> str:
+    """SHA-256 of a file's bytes, read in blocks."""
+    h = hashlib.sha256()
+    with path.open("rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def register(s: LoadSession, path: Path, records: int) -> None:
+    """Record a read file in `mm_load_file` (by content hash)."""
+    s.register_file(str(path), file_sha256(path), path.stat().st_size, records)
+
+
+def open_csv(path: Path) -> tuple[Any, list[str], Any]:
+    """Open a CSV file; return ``(file, header, reader)`` with the header already read.
+
+    Raises
+    ------
+    SourceError
+        If the file cannot be decoded as UTF-8 or has no header line.
+    """
+    f = path.open(newline="", encoding="utf-8-sig")
+    reader = csv.reader(f)
+    try:
+        header = next(reader)
+    except StopIteration:
+        f.close()
+        raise SourceError(str(path), "empty file, no header line") from None
+    except (UnicodeDecodeError, csv.Error) as exc:
+        f.close()
+        raise SourceError(str(path), f"unreadable CSV ({type(exc).__name__})") from None
+    return f, [h.strip() for h in header], reader
+
+
+def raw_csv_line(values: list[str]) -> str:
+    """The CSV text of a parsed row (for the quarantine's `record` column)."""
+    buf = io.StringIO()
+    csv.writer(buf, lineterminator="").writerow(values)
+    return buf.getvalue()

@@ -1,0 +1,141 @@
+"""Claims: the medmine generic claims CSV contract and the CMS DE-SynPUF files.
+
+Each file is recognised by its header: the contract's required columns
+(``docs/claims-format.md``) or one of the five DE-SynPUF layouts. DE-SynPUF beneficiary
+summaries are read before claim files so claims can resolve their beneficiary.
+
+>>> from medmine.warehouse import Warehouse
+>>> wh = Warehouse(":memory:")
+>>> report = load([], wh)
+>>> report.reconciles
+True
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from pathlib import Path
+from typing import Any
+
+from medmine.ingest._emit import SourceConcepts, expand_paths, open_csv, raw_csv_line, register
+from medmine.ingest.claims._generic import (
+    OPTIONAL_COLUMNS,
+    REQUIRED_COLUMNS,
+    GenericClaimsReader,
+    LineError,
+    is_generic_header,
+)
+from medmine.ingest.claims._synpuf import LAYOUTS, SynpufReader, layout_of, summary_year
+from medmine.warehouse import LoadReport, LoadSession, Reason, Warehouse
+
+__all__ = ["LAYOUTS", "OPTIONAL_COLUMNS", "REQUIRED_COLUMNS", "load"]
+
+_ORDER = {"beneficiary": 0, "carrier": 1, "inpatient": 1, "outpatient": 1, "pde": 1, None: 1}
+
+
+def _file_error(s: LoadSession, path: Path, reason: Reason, message: str) -> None:
+    s.read("File")
+    s.quarantine(str(path), "file", "File", reason, message)
+
+
+def load(
+    paths: str | Path | Iterable[str | Path],
+    warehouse: Warehouse,
+    *,
+    progress: Callable[[int], None] | None = None,
+    person_namespace: str = "claims:Patient",
+    **options: Any,
+) -> LoadReport:
+    """Load claims CSV files (generic contract or DE-SynPUF) in one atomic load.
+
+    Parameters
+    ----------
+    paths
+        Files or folders (searched for ``*.csv``).
+    warehouse
+        Target warehouse.
+    progress
+        Called with the number of records read after each file.
+    person_namespace
+        Namespace of the generic contract's ``patient_id``: ``stable_id(namespace, id)`` is
+        the person id, so claims can point at persons loaded by another reader (for example
+        ``"hl7v2:Patient"`` when ``patient_id`` is the MRN of the HL7 feed).
+
+    A file whose header matches no known layout is quarantined as one ``File`` record.
+    """
+    if options:
+        raise TypeError(f"unknown option(s) for claims.load: {sorted(options)}")
+    files = expand_paths(paths, ("*.csv", "*.CSV"))
+    opened = []
+    for path in files:
+        f, header, reader = open_csv(path)
+        opened.append((_ORDER[layout_of(header)], path, f, header, reader))
+    opened.sort(key=lambda t: t[0])
+    with LoadSession(warehouse, "claims") as s:
+        concepts = SourceConcepts(s)
+        generic = GenericClaimsReader(s, concepts, person_namespace)
+        synpuf = SynpufReader(s, concepts)
+        for _, path, f, header, reader in opened:
+            with f:
+                try:
+                    n = _read_file(s, path, header, reader, generic, synpuf)
+                except UnicodeDecodeError:
+                    generic.close_claim()
+                    _file_error(
+                        s, path, Reason.MALFORMED,
+                        f"not valid UTF-8 after line {reader.line_num}; the rest was not read",
+                    )  # fmt: skip
+                    n = reader.line_num
+            register(s, path, n)
+            if progress:
+                progress(n)
+    return s.report
+
+
+def _read_file(
+    s: LoadSession,
+    path: Path,
+    header: list[str],
+    reader: Any,
+    generic: GenericClaimsReader,
+    synpuf: SynpufReader,
+) -> int:
+    layout = layout_of(header)
+    if layout is None:
+        if is_generic_header(header):
+            return generic.read_file(path, header, reader)
+        missing = sorted(set(REQUIRED_COLUMNS) - set(header))
+        _file_error(
+            s, path, Reason.MALFORMED,
+            "header matches no DE-SynPUF layout and lacks the claims contract's columns "
+            f"{missing}",
+        )  # fmt: skip
+        return 0
+    if layout == "beneficiary" and summary_year(path) is None:
+        _file_error(
+            s, path, Reason.MISSING_FIELD,
+            "beneficiary summary file name has no year (expected DE1_0_<year>_Beneficiary...)",
+        )  # fmt: skip
+        return 0
+    rtype = LAYOUTS[layout][1]
+    n = 0
+    for values in reader:
+        if not any(v.strip() for v in values):
+            continue
+        n += 1
+        loc = f"line {reader.line_num}"
+        s.read(rtype)
+        if len(values) != len(header):
+            s.quarantine(
+                str(path), loc, rtype, Reason.MALFORMED,
+                f"row has {len(values)} columns, header has {len(header)}",
+                record=raw_csv_line(values),
+            )  # fmt: skip
+            continue
+        try:
+            synpuf.record(layout, path, loc, dict(zip(header, values, strict=True)))
+        except LineError as err:
+            s.quarantine(
+                str(path), loc, rtype, err.reason, err.message, record=raw_csv_line(values)
+            )
+    return n

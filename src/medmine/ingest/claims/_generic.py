@@ -1,0 +1,463 @@
+"""The medmine generic claims CSV contract (one row per claim line) -> `mm_claim`, `mm_claim_line`.
+
+The contract is documented in ``docs/claims-format.md``. Lines of one claim must be contiguous;
+the claim header is written when the claim's last line has been read, with totals summed over
+its loaded lines.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from medmine.ingest import codes
+from medmine.ingest._emit import SourceConcepts, emit, raw_csv_line
+from medmine.ingest.validate import (
+    is_cpt_shape,
+    is_hcpcs_shape,
+    is_icd10cm_shape,
+    is_modifier_shape,
+    is_valid_npi,
+    normalize_code,
+    parse_amount,
+    parse_date,
+)
+from medmine.warehouse import LoadSession, Reason, stable_id
+
+KIND = "claims"
+N_DX = 12
+
+#: Columns every file must have (order is free, extra columns are ignored).
+REQUIRED_COLUMNS: tuple[str, ...] = (
+    "claim_id",
+    "line_number",
+    "patient_id",
+    "claim_type",
+    "billing_npi",
+    "service_from_date",
+    "procedure_code",
+    "units",
+    "billed_amount",
+    "dx_1",
+)
+#: Columns the reader understands when present.
+OPTIONAL_COLUMNS: tuple[str, ...] = (
+    "patient_birth_date",
+    "patient_sex",
+    "payer",
+    "claim_status",
+    "rendering_npi",
+    "provider_specialty",
+    "place_of_service",
+    "service_to_date",
+    "admission_date",
+    "discharge_date",
+    *(f"dx_{i}" for i in range(2, N_DX + 1)),
+    "dx_pointer",
+    "procedure_description",
+    "modifier_1",
+    "modifier_2",
+    "modifier_3",
+    "modifier_4",
+    "ndc_code",
+    "revenue_code",
+    "allowed_amount",
+    "paid_amount",
+    "patient_paid_amount",
+)
+CLAIM_TYPES = ("professional", "institutional", "pharmacy", "dental")
+#: Header fields that must agree on every line of a claim.
+HEADER_FIELDS = ("patient_id", "claim_type", "billing_npi", *(f"dx_{i}" for i in range(1, 13)))
+SEX = {"M": ("M", codes.GENDER["M"]), "F": ("F", codes.GENDER["F"])}
+
+
+def is_generic_header(header: list[str]) -> bool:
+    """True when a CSV header has the contract's required columns."""
+    return set(REQUIRED_COLUMNS) <= set(header)
+
+
+class LineError(Exception):
+    """A line breaks the contract: reason code and a PHI-free message."""
+
+    def __init__(self, reason: Reason, message: str) -> None:
+        super().__init__(message)
+        self.reason = reason
+        self.message = message
+
+
+@dataclass
+class _Claim:
+    """The claim being read: its header fields and running totals over loaded lines."""
+
+    key: str
+    header: dict[str, str]
+    row: dict[str, Any]
+    source_file: str
+    location: str
+    lines: int = 0
+    start: dt.date | None = None
+    end: dt.date | None = None
+    totals: dict[str, float | None] = field(default_factory=dict)
+
+
+def _date(rec: dict[str, str], col: str, required: bool = False) -> dt.date | None:
+    try:
+        d = parse_date(rec.get(col))
+    except ValueError as exc:
+        raise LineError(Reason.INVALID_DATE, f"{col} is {exc}") from None
+    if d is None and required:
+        raise LineError(Reason.MISSING_FIELD, f"{col} is empty")
+    return d
+
+
+def _amount(rec: dict[str, str], col: str, required: bool = False) -> float | None:
+    try:
+        x = parse_amount(rec.get(col))
+    except ValueError as exc:
+        raise LineError(Reason.INVALID_VALUE, f"{col} is {exc}") from None
+    if x is None and required:
+        raise LineError(Reason.MISSING_FIELD, f"{col} is empty")
+    return x
+
+
+def _npi(rec: dict[str, str], col: str, required: bool = False) -> str | None:
+    v = (rec.get(col) or "").strip()
+    if not v:
+        if required:
+            raise LineError(Reason.MISSING_FIELD, f"{col} is empty")
+        return None
+    if not is_valid_npi(v):
+        raise LineError(Reason.INVALID_CODE, f"{col} is not a valid NPI (check digit)")
+    return v
+
+
+def icd10cm_dotted(code: str) -> str:
+    """ICD-10-CM code in its dotted form (``E119`` -> ``E11.9``)."""
+    c = normalize_code(code).replace(".", "")
+    return c if len(c) <= 3 else f"{c[:3]}.{c[3:]}"
+
+
+class GenericClaimsReader:
+    """Reads contract files into one `LoadSession`; persons are resolved across files."""
+
+    def __init__(self, s: LoadSession, concepts: SourceConcepts, person_namespace: str) -> None:
+        self.s = s
+        self.concepts = concepts
+        self.ns = person_namespace
+        self.known_persons: dict[int, bool] = {}
+        self.closed: set[str] = set()
+        self.claim: _Claim | None = None
+
+    # ---- persons ----
+    def _person_exists(self, pid: int) -> bool:
+        known = self.known_persons.get(pid)
+        if known is None:
+            known = bool(
+                self.s.wh.con.execute(
+                    "SELECT count(*) FROM person WHERE person_id = ?", [pid]
+                ).fetchone()[0]
+            )
+            self.known_persons[pid] = known
+        return known
+
+    def _demographics(self, rec: dict[str, str]) -> tuple[dt.date, str] | None:
+        """Birth date and sex from the line, or None when it carries neither."""
+        raw_birth = (rec.get("patient_birth_date") or "").strip()
+        raw_sex = (rec.get("patient_sex") or "").strip().upper()
+        if not raw_birth and not raw_sex:
+            return None
+        birth = _date(rec, "patient_birth_date", required=True)
+        if raw_sex not in ("M", "F", "U", "O"):
+            raise LineError(Reason.INVALID_VALUE, "patient_sex is not one of M, F, U, O")
+        assert birth is not None
+        return birth, raw_sex
+
+    def _create_person(
+        self, rec: dict[str, str], pid: int, demo: tuple[dt.date, str], loc: str, source_file: str
+    ) -> None:
+        birth, sex = demo
+        s = self.s
+        patient_id = rec["patient_id"].strip()
+        s.read("Patient")
+        person = {
+            "person_id": pid,
+            "gender_concept_id": SEX.get(sex, ("", 0))[1],
+            "year_of_birth": birth.year,
+            "month_of_birth": birth.month,
+            "day_of_birth": birth.day,
+            "race_concept_id": 0,
+            "ethnicity_concept_id": 0,
+            "gender_source_value": sex,
+        }
+        identity = {
+            "person_id": pid,
+            "source": KIND,
+            "birth_date": birth,
+            "sex": sex,
+            "mrn": patient_id,
+        }
+        ident = {
+            "table_name": "person",
+            "row_id": pid,
+            "system": "urn:medmine:claims:patient_id",
+            "value": patient_id,
+            "type_code": "MB",
+        }
+        emit(
+            s,
+            "Patient",
+            [("person", person)],
+            [("mm_person_identity", identity), ("mm_identifier", ident)],
+            source_file=source_file,
+            location=loc,
+            source_key=f"patient {pid}",
+        )
+        self.known_persons[pid] = True
+
+    # ---- lines ----
+    def read_file(self, path: Path, header: list[str], reader: Any) -> int:
+        """Read every line of one contract file; returns the number of records read."""
+        n = 0
+        for values in reader:
+            if not any(v.strip() for v in values):
+                continue
+            n += 1
+            loc = f"line {reader.line_num}"
+            self.s.read("ClaimLine")
+            if len(values) != len(header):
+                self.s.quarantine(
+                    str(path),
+                    loc,
+                    "ClaimLine",
+                    Reason.MALFORMED,
+                    f"row has {len(values)} columns, header has {len(header)}",
+                    record=raw_csv_line(values),
+                )
+                continue
+            rec = dict(zip(header, values, strict=True))
+            try:
+                self._line(path, loc, rec)
+            except LineError as err:
+                self.s.quarantine(
+                    str(path),
+                    loc,
+                    "ClaimLine",
+                    err.reason,
+                    err.message,
+                    record=raw_csv_line(values),
+                )
+        self.close_claim()
+        return n
+
+    def _line(self, path: Path, loc: str, rec: dict[str, str]) -> None:
+        for col in ("claim_id", "line_number", "patient_id", "claim_type"):
+            if not (rec.get(col) or "").strip():
+                raise LineError(Reason.MISSING_FIELD, f"{col} is empty")
+        key = rec["claim_id"].strip()
+        if self.claim is None or self.claim.key != key:
+            self.close_claim()
+            if key in self.closed:
+                raise LineError(
+                    Reason.CONFLICT,
+                    "claim_id reappears after other claims; lines of a claim must be contiguous",
+                )
+            self._open_claim(path, loc, key, rec)
+        claim = self.claim
+        assert claim is not None
+        for col in HEADER_FIELDS:
+            if (rec.get(col) or "").strip() != claim.header[col]:
+                raise LineError(Reason.CONFLICT, f"{col} differs from the claim's first line")
+        line_row, patient_paid = self._line_row(rec, claim)
+        pid = claim.row["person_id"]
+        if not self._person_exists(pid):
+            demo = self._demographics(rec)
+            if demo is None:
+                raise LineError(
+                    Reason.DANGLING_REFERENCE,
+                    "patient_id matches no person and the line has no patient_birth_date/"
+                    "patient_sex to create one",
+                )
+            self._create_person(rec, pid, demo, loc, str(path))
+        emit(
+            self.s,
+            "ClaimLine",
+            [("mm_claim_line", line_row)],
+            source_file=str(path),
+            location=loc,
+            source_key=f"{key}#{line_row['line_number']}",
+        )
+        claim.lines += 1
+        start = line_row["service_date"]
+        end = line_row["service_end_date"] or start
+        claim.start = min(claim.start or start, start)
+        claim.end = max(claim.end or end, end)
+        for tot, v in (
+            ("total_billed", line_row["billed_amount"]),
+            ("total_allowed", line_row["allowed_amount"]),
+            ("total_paid", line_row["paid_amount"]),
+            ("patient_paid", patient_paid),
+        ):
+            if v is not None:
+                claim.totals[tot] = (claim.totals.get(tot) or 0.0) + v
+
+    def _open_claim(self, path: Path, loc: str, key: str, rec: dict[str, str]) -> None:
+        self.s.read("Claim")
+        header = {c: (rec.get(c) or "").strip() for c in HEADER_FIELDS}
+        self.claim = _Claim(key, header, {}, str(path), loc)
+        try:
+            self.claim.row = self._header_row(key, rec)
+        except LineError:
+            # The header is re-validated line by line below; keep the claim open so every
+            # line of it is quarantined with the header's reason.
+            self.claim.row = {}
+            raise
+
+    def _header_row(self, key: str, rec: dict[str, str]) -> dict[str, Any]:
+        claim_type = rec["claim_type"].strip().lower()
+        if claim_type not in CLAIM_TYPES:
+            raise LineError(Reason.INVALID_VALUE, f"claim_type is not one of {CLAIM_TYPES}")
+        billing = _npi(rec, "billing_npi", required=True)
+        rendering = _npi(rec, "rendering_npi")
+        dx: list[str | None] = []
+        for i in range(1, N_DX + 1):
+            code = (rec.get(f"dx_{i}") or "").strip()
+            if not code:
+                if i == 1:
+                    raise LineError(Reason.MISSING_FIELD, "dx_1 is empty")
+                dx.append(None)
+                continue
+            if not is_icd10cm_shape(code):
+                raise LineError(Reason.INVALID_CODE, f"dx_{i} is not an ICD-10-CM code")
+            dx.append(icd10cm_dotted(code))
+        pos = (rec.get("place_of_service") or "").strip() or None
+        if pos is not None and not (len(pos) == 2 and pos.isdigit()):
+            raise LineError(Reason.INVALID_CODE, "place_of_service is not a 2-digit CMS code")
+        admission = _date(rec, "admission_date")
+        discharge = _date(rec, "discharge_date")
+        if admission and discharge and discharge < admission:
+            raise LineError(Reason.INVALID_DATE, "discharge_date precedes admission_date")
+        for code in dx:
+            if code:
+                self.concepts.add("ICD10CM", code)
+        row: dict[str, Any] = {
+            "claim_id": stable_id(f"{KIND}:Claim", key),
+            "person_id": stable_id(self.ns, rec["patient_id"].strip()),
+            "claim_source_value": key,
+            "claim_type": claim_type,
+            "claim_status": (rec.get("claim_status") or "").strip() or None,
+            "payer_source_value": (rec.get("payer") or "").strip() or None,
+            "billing_npi": billing,
+            "rendering_npi": rendering,
+            "provider_specialty": (rec.get("provider_specialty") or "").strip() or None,
+            "place_of_service": pos,
+            "admission_date": admission,
+            "discharge_date": discharge,
+            "dx_vocabulary_id": "ICD10CM",
+        }
+        for i, code in enumerate(dx, 1):
+            row[f"dx_{i}"] = code
+        return row
+
+    def _line_row(self, rec: dict[str, str], claim: _Claim) -> tuple[dict[str, Any], float | None]:
+        if not claim.row:  # the header failed validation on the first line
+            self._header_row(claim.key, rec)  # raises the header's error again
+        try:
+            line_number = int(rec["line_number"].strip())
+        except ValueError:
+            raise LineError(Reason.INVALID_VALUE, "line_number is not an integer") from None
+        if line_number < 1:
+            raise LineError(Reason.INVALID_VALUE, "line_number is not positive")
+        start = _date(rec, "service_from_date", required=True)
+        end = _date(rec, "service_to_date")
+        if end and start and end < start:
+            raise LineError(Reason.INVALID_DATE, "service_to_date precedes service_from_date")
+        proc = normalize_code(rec.get("procedure_code"))
+        revenue = (rec.get("revenue_code") or "").strip() or None
+        if revenue is not None and not (len(revenue) == 4 and revenue.isdigit()):
+            raise LineError(Reason.INVALID_CODE, "revenue_code is not a 4-digit code")
+        if not proc and not revenue:
+            raise LineError(Reason.MISSING_FIELD, "procedure_code and revenue_code are empty")
+        vocab = None
+        if proc:
+            if is_cpt_shape(proc):
+                vocab = "CPT4"
+            elif is_hcpcs_shape(proc):
+                vocab = "HCPCS"
+            else:
+                raise LineError(Reason.INVALID_CODE, "procedure_code is not a CPT or HCPCS code")
+        mods: list[str | None] = []
+        for i in range(1, 5):
+            m = normalize_code(rec.get(f"modifier_{i}")) or None
+            if m is not None and not is_modifier_shape(m):
+                raise LineError(Reason.INVALID_CODE, f"modifier_{i} is not a 2-character code")
+            mods.append(m)
+        ndc = (rec.get("ndc_code") or "").strip().replace("-", "") or None
+        if ndc is not None and not (len(ndc) == 11 and ndc.isdigit()):
+            raise LineError(Reason.INVALID_CODE, "ndc_code is not an 11-digit NDC")
+        units = _amount(rec, "units", required=True)
+        if units == 0:
+            raise LineError(Reason.INVALID_VALUE, "units is zero")
+        billed = _amount(rec, "billed_amount", required=True)
+        allowed = _amount(rec, "allowed_amount")
+        paid = _amount(rec, "paid_amount")
+        patient_paid = _amount(rec, "patient_paid_amount")
+        rendering = _npi(rec, "rendering_npi")
+        pos = (rec.get("place_of_service") or "").strip() or None
+        if proc and vocab:
+            self.concepts.add(vocab, proc, (rec.get("procedure_description") or "").strip())
+        if ndc:
+            self.concepts.add("NDC", ndc)
+        row = {
+            "claim_line_id": stable_id(f"{KIND}:ClaimLine", f"{claim.key}#{line_number}"),
+            "claim_id": claim.row["claim_id"],
+            "line_number": line_number,
+            "person_id": claim.row["person_id"],
+            "service_date": start,
+            "service_end_date": end,
+            "procedure_vocabulary_id": vocab,
+            "procedure_code": proc or None,
+            "procedure_display": (rec.get("procedure_description") or "").strip() or None,
+            "modifier_1": mods[0],
+            "modifier_2": mods[1],
+            "modifier_3": mods[2],
+            "modifier_4": mods[3],
+            "ndc_code": ndc,
+            "revenue_code": revenue,
+            "units": units,
+            "billed_amount": billed,
+            "allowed_amount": allowed,
+            "paid_amount": paid,
+            "place_of_service": pos,
+            "rendering_npi": rendering,
+            "dx_pointer": (rec.get("dx_pointer") or "").strip() or None,
+        }
+        return row, patient_paid
+
+    def close_claim(self) -> None:
+        """Write the open claim's header (or count it as skipped if no line loaded)."""
+        claim, self.claim = self.claim, None
+        if claim is None:
+            return
+        self.closed.add(claim.key)
+        if not claim.lines:
+            self.s.skip("Claim", "no_valid_lines")
+            return
+        row = {
+            **claim.row,
+            "claim_start_date": claim.start,
+            "claim_end_date": claim.end,
+            "total_billed": claim.totals.get("total_billed"),
+            "total_allowed": claim.totals.get("total_allowed"),
+            "total_paid": claim.totals.get("total_paid"),
+            "patient_paid": claim.totals.get("patient_paid"),
+        }
+        emit(
+            self.s,
+            "Claim",
+            [("mm_claim", row)],
+            source_file=claim.source_file,
+            location=claim.location,
+            source_key=claim.key,
+        )
