@@ -1,0 +1,695 @@
+"""Cohorts and prediction tasks: who is in, the index date, the time at risk and the outcome.
+
+A `CohortDefinition` is plain configuration (dataclasses, loadable from YAML); `build_cohort`
+turns it into rows inside the engine, one SQL step at a time, counting the attrition after each
+step. Models only ever see `Cohort.frame`; how labels were made stays here.
+
+>>> from medmine.warehouse import Warehouse
+>>> wh = Warehouse(":memory:")
+>>> c = build_cohort(wh, disease_risk())
+>>> len(c.frame), c.attrition[-1].description
+(0, 'minimum time at risk 364 days (or outcome)')
+
+Conventions (OHDSI PatientLevelPrediction style):
+
+* entry events come from a concept set (with descendants through ``concept_ancestor`` when
+  that table holds them), from merged inpatient stays (`StaySettings`) or from SQL;
+* the index date is the event start (``index="start"``) or end (``"end"``, e.g. discharge);
+* washout = days of continuous observation required before the index date, within the
+  observation period that contains the index date;
+* inclusion/exclusion criteria count events in ``[index + start_day, index + end_day]``
+  (``start_day=None``: any time before);
+* the time at risk runs from ``anchor + start_day`` to ``anchor + end_day`` (anchor: index date
+  or entry-event end), censored at the end of observation and at death; rows with less than
+  ``min_days`` of follow-up are dropped unless they have the outcome (PLP's
+  ``includeAllOutcomes``); a death inside the window counts as complete follow-up
+  (``deaths_complete_follow_up``) so that dying is not a reason to leave the cohort.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import types
+import typing
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import yaml
+
+from medmine.errors import ConfigError
+from medmine.features._sql import (
+    days_between,
+    domain,
+    int_list,
+    plus_days,
+    table_exists,
+    temp_name,
+    values_table,
+)
+
+# --------------------------------------------------------------------------- configuration
+
+
+@dataclass(frozen=True)
+class ConceptSet:
+    """Concepts of one domain, optionally with all their descendants.
+
+    >>> ConceptSet((192671,), domain="condition").concept_ids
+    (192671,)
+    """
+
+    concept_ids: tuple[int, ...]
+    include_descendants: bool = True
+    domain: str = "condition"
+    name: str = ""
+    exclude_ids: tuple[int, ...] = ()
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "concept_ids", tuple(int(c) for c in self.concept_ids))
+        object.__setattr__(self, "exclude_ids", tuple(int(c) for c in self.exclude_ids))
+
+    def concepts_sql(self, has_ancestor: bool = True) -> str:
+        """SQL selecting the ``concept_id`` values of the set."""
+        ids = int_list(self.concept_ids)
+        sql = f"SELECT concept_id FROM {values_table(self.concept_ids)}"
+        if self.include_descendants and has_ancestor:
+            sql += (
+                " UNION SELECT descendant_concept_id AS concept_id FROM concept_ancestor "
+                f"WHERE ancestor_concept_id IN ({ids})"
+            )
+        if self.exclude_ids:
+            drop = int_list(self.exclude_ids)
+            sql = f"SELECT concept_id FROM ({sql}) s WHERE concept_id NOT IN ({drop})"
+        return sql
+
+    def events_sql(self, has_ancestor: bool = True) -> str:
+        """Events of the set: ``person_id, event_id, concept_id, event_date, event_end_date``."""
+        d = domain(self.domain)
+        end = f"coalesce(e.{d.end_col}, e.{d.date_col})" if d.end_col else f"e.{d.date_col}"
+        return (
+            f"SELECT e.person_id, e.{d.id_col} AS event_id, e.{d.concept_col} AS concept_id, "
+            f"e.{d.date_col} AS event_date, greatest({end}, e.{d.date_col}) AS event_end_date "
+            f"FROM {d.table} e WHERE e.{d.concept_col} IN ({self.concepts_sql(has_ancestor)})"
+        )
+
+
+@dataclass(frozen=True)
+class StaySettings:
+    """Inpatient stays built from visits: contiguous transfers merged into one stay.
+
+    A visit that starts before the previous visit of the stay has ended, or that starts within
+    `transfer_gap_days` of its discharge at another care site, is a transfer: it extends the
+    stay instead of starting a new one. A new visit at the *same* care site on the day of
+    discharge (or with both care sites unknown) is a new stay, i.e. a same-day readmission.
+    """
+
+    visit_concept_ids: tuple[int, ...] = (9201, 262)
+    merge_transfers: bool = True
+    transfer_gap_days: int = 1
+    exclude_in_hospital_death: bool = True
+
+    def events_sql(self) -> str:
+        """Stays: ``person_id, event_id, concept_id, event_date, event_end_date, n_visits``."""
+        gap = int(self.transfer_gap_days)
+        transfer = (
+            f"OR (v.visit_start_date <= {plus_days('v.prev_end', gap)} "
+            "AND v.care_site_id IS DISTINCT FROM v.prev_care_site)"
+            if self.merge_transfers
+            else ""
+        )
+        order = "ORDER BY visit_start_date, visit_end_date, visit_occurrence_id"
+        return f"""
+        SELECT person_id, min(visit_occurrence_id) AS event_id,
+               min(visit_concept_id) AS concept_id, min(visit_start_date) AS event_date,
+               max(visit_end_date) AS event_end_date, count(*) AS n_visits
+        FROM (
+            SELECT v.*, sum(CASE WHEN v.prev_end IS NOT NULL AND (v.visit_start_date < v.prev_end
+                       {transfer}) THEN 0 ELSE 1 END)
+                   OVER (PARTITION BY v.person_id {order} ROWS UNBOUNDED PRECEDING) AS stay_no
+            FROM (
+                SELECT person_id, visit_occurrence_id, visit_concept_id, visit_start_date,
+                       greatest(visit_end_date, visit_start_date) AS visit_end_date, care_site_id,
+                       max(greatest(visit_end_date, visit_start_date)) OVER (
+                           PARTITION BY person_id {order}
+                           ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING) AS prev_end,
+                       lag(care_site_id) OVER (PARTITION BY person_id {order}) AS prev_care_site
+                FROM visit_occurrence
+                WHERE visit_concept_id IN ({int_list(self.visit_concept_ids)})
+            ) v
+        ) s
+        GROUP BY person_id, stay_no
+        """
+
+
+@dataclass(frozen=True)
+class EntryEvent:
+    """What puts a person in the cohort: concept-set events, inpatient stays or a SQL query.
+
+    `sql` must select ``person_id, event_id, concept_id, event_date, event_end_date``.
+    """
+
+    concept_set: ConceptSet | None = None
+    stays: StaySettings | None = None
+    sql: str | None = None
+    index: str = "start"
+    first_occurrence: bool = False
+    washout_days: int = 0
+
+    def validate(self) -> None:
+        """Raise `ConfigError` unless exactly one source is set and `index` is known."""
+        n = sum(x is not None for x in (self.concept_set, self.stays, self.sql))
+        if n != 1:
+            raise ConfigError(
+                "An EntryEvent needs exactly one of 'concept_set', 'stays' or 'sql'. "
+                f"Got {n} instead."
+            )
+        if self.index not in ("start", "end"):
+            raise ConfigError(
+                f"The 'index' parameter of EntryEvent must be 'start' or 'end'. "
+                f"Got {self.index!r} instead."
+            )
+        if self.washout_days < 0:
+            raise ConfigError(
+                f"The 'washout_days' parameter of EntryEvent must be >= 0. "
+                f"Got {self.washout_days} instead."
+            )
+
+
+@dataclass(frozen=True)
+class Criterion:
+    """Events of a concept set in a window around the index date (days, both ends included).
+
+    ``start_day=None`` means any time before. As an inclusion criterion at least `min_count`
+    events are required; as an exclusion criterion none may occur.
+    """
+
+    concept_set: ConceptSet
+    start_day: int | None = -365
+    end_day: int = 0
+    min_count: int = 1
+    name: str = ""
+
+    def label(self) -> str:
+        """Human-readable description used in the attrition table."""
+        what = self.name or self.concept_set.name or f"concepts {self.concept_set.concept_ids}"
+        start = "any time" if self.start_day is None else str(self.start_day)
+        return f"{what} in [{start}, {self.end_day}]"
+
+
+@dataclass(frozen=True)
+class TimeAtRisk:
+    """The window in which the outcome is looked for.
+
+    `start_anchor`/`end_anchor` are ``"index"`` (the index date) or ``"entry_end"`` (the end
+    of the entry event, e.g. the discharge of a stay whose index is the admission).
+    """
+
+    start_day: int = 1
+    end_day: int = 365
+    start_anchor: str = "index"
+    end_anchor: str = "index"
+    min_days: int = 0
+    censor_at_observation_end: bool = True
+    censor_at_death: bool = True
+    deaths_complete_follow_up: bool = True
+
+    def validate(self) -> None:
+        """Raise `ConfigError` on unknown anchors or an empty window."""
+        for a in (self.start_anchor, self.end_anchor):
+            if a not in ("index", "entry_end"):
+                raise ConfigError(
+                    f"TimeAtRisk anchors must be 'index' or 'entry_end'. Got {a!r} instead."
+                )
+        if self.start_anchor == self.end_anchor and self.end_day < self.start_day:
+            raise ConfigError(
+                f"TimeAtRisk end_day ({self.end_day}) precedes start_day ({self.start_day})."
+            )
+
+
+@dataclass(frozen=True)
+class OutcomeDefinition:
+    """The outcome event: a concept set, (unplanned) inpatient stays, or SQL.
+
+    `sql` must select ``person_id, event_id, event_date``. `planned` marks stays as planned
+    when an event of that set falls inside them; planned stays are not outcomes. When entry and
+    outcome are both stays, the entry stay itself never counts as its own outcome.
+    """
+
+    concept_set: ConceptSet | None = None
+    stays: StaySettings | None = None
+    sql: str | None = None
+    planned: ConceptSet | None = None
+    name: str = "outcome"
+
+    def validate(self) -> None:
+        """Raise `ConfigError` unless exactly one source is set."""
+        n = sum(x is not None for x in (self.concept_set, self.stays, self.sql))
+        if n != 1:
+            raise ConfigError(
+                "An OutcomeDefinition needs exactly one of 'concept_set', 'stays' or 'sql'. "
+                f"Got {n} instead."
+            )
+
+
+@dataclass(frozen=True)
+class CohortDefinition:
+    """A prediction task: target population, index date, time at risk and outcome.
+
+    `target` adds a continuous ``target`` column: ``"length_of_stay"`` = days from entry-event
+    start to end (the outcome flag then means ``target > long_stay_days``).
+    """
+
+    name: str
+    entry: EntryEvent
+    outcome: OutcomeDefinition | None = None
+    time_at_risk: TimeAtRisk = field(default_factory=TimeAtRisk)
+    inclusion: tuple[Criterion, ...] = ()
+    exclusion: tuple[Criterion, ...] = ()
+    min_age: int | None = None
+    max_age: int | None = None
+    study_start: str | None = None
+    study_end: str | None = None
+    target: str | None = None
+    long_stay_days: int = 7
+    description: str = ""
+
+    def validate(self) -> None:
+        """Check the whole definition; raise `ConfigError` on the first problem."""
+        self.entry.validate()
+        self.time_at_risk.validate()
+        if self.outcome is not None:
+            self.outcome.validate()
+        if self.target not in (None, "length_of_stay"):
+            raise ConfigError(
+                f"The 'target' parameter of CohortDefinition must be None or "
+                f"'length_of_stay'. Got {self.target!r} instead."
+            )
+        if self.outcome is None and self.target is None:
+            raise ConfigError(f"cohort {self.name!r} needs an outcome or a target")
+
+    # ---- (de)serialisation ----
+    def to_dict(self) -> dict[str, Any]:
+        """Plain dict (YAML/JSON ready); `from_dict` inverts it."""
+        return _to_plain(self)
+
+    def to_yaml(self) -> str:
+        """YAML text of the definition."""
+        return yaml.safe_dump(self.to_dict(), sort_keys=False)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> CohortDefinition:
+        """Build a definition from a plain dict (as written by `to_dict` or YAML)."""
+        return _from_plain(cls, data)
+
+    @classmethod
+    def from_yaml(cls, source: str | Path) -> CohortDefinition:
+        """Load a definition from a YAML file path or YAML text.
+
+        >>> d = CohortDefinition.from_yaml('''
+        ... name: gi_bleed
+        ... entry: {concept_set: {concept_ids: [1118084], domain: drug}, first_occurrence: true}
+        ... outcome: {concept_set: {concept_ids: [192671]}}
+        ... ''')
+        >>> d.entry.concept_set.domain, d.time_at_risk.end_day
+        ('drug', 365)
+        """
+        text = str(source)
+        if isinstance(source, Path) or (
+            "\n" not in text and text.endswith((".yaml", ".yml")) and Path(text).exists()
+        ):
+            text = Path(source).read_text()
+        data = yaml.safe_load(text)
+        if not isinstance(data, dict):
+            raise ConfigError("a cohort definition in YAML must be a mapping")
+        return cls.from_dict(data)
+
+
+def _to_plain(obj: Any) -> Any:
+    if dataclasses.is_dataclass(obj):
+        return {f.name: _to_plain(getattr(obj, f.name)) for f in dataclasses.fields(obj)}
+    if isinstance(obj, tuple | list):
+        return [_to_plain(x) for x in obj]
+    return obj
+
+
+def _from_plain(tp: Any, value: Any) -> Any:
+    """Convert plain data to type `tp` (dataclasses, tuples, optionals)."""
+    if value is None:
+        return None
+    origin = typing.get_origin(tp)
+    if origin in (typing.Union, types.UnionType):
+        args = [a for a in typing.get_args(tp) if a is not type(None)]
+        return _from_plain(args[0], value)
+    if origin is tuple:
+        (inner, *_) = typing.get_args(tp)
+        return tuple(_from_plain(inner, v) for v in value)
+    if dataclasses.is_dataclass(tp):
+        if not isinstance(value, dict):
+            raise ConfigError(f"{tp.__name__} expects a mapping, got {value!r}")
+        hints = typing.get_type_hints(tp)
+        names = {f.name for f in dataclasses.fields(tp)}
+        unknown = set(value) - names
+        if unknown:
+            raise ConfigError(
+                f"unknown field(s) {sorted(unknown)} for {tp.__name__}; known: {sorted(names)}"
+            )
+        return tp(**{k: _from_plain(hints[k], v) for k, v in value.items()})
+    return value
+
+
+# --------------------------------------------------------------------------- results
+
+
+@dataclass(frozen=True)
+class AttritionStep:
+    """Persons and rows left after one step of a cohort build."""
+
+    description: str
+    persons: int
+    rows: int
+
+
+@dataclass
+class Cohort:
+    """A built cohort: one row per (person, index date) with its label.
+
+    `frame` columns: ``row_id, person_id, index_date, tar_start, tar_end, outcome,
+    outcome_date, gender_concept_id, year_of_birth, race_concept_id, ethnicity_concept_id,
+    age_at_index, entry_event_id, entry_concept_id, entry_start_date, entry_end_date`` (plus
+    ``target`` for continuous tasks).
+    """
+
+    definition: CohortDefinition
+    frame: pd.DataFrame
+    attrition: list[AttritionStep]
+    purpose: str = "research"
+
+    @property
+    def outcome_rate(self) -> float:
+        """Share of rows with the outcome (NaN when empty)."""
+        return float(self.frame["outcome"].mean()) if len(self.frame) else float("nan")
+
+    def attrition_frame(self) -> pd.DataFrame:
+        """The attrition table as a DataFrame."""
+        return pd.DataFrame([dataclasses.asdict(s) for s in self.attrition])
+
+
+# --------------------------------------------------------------------------- building
+
+FRAME_COLUMNS = [
+    "row_id",
+    "person_id",
+    "index_date",
+    "tar_start",
+    "tar_end",
+    "outcome",
+    "outcome_date",
+    "gender_concept_id",
+    "year_of_birth",
+    "race_concept_id",
+    "ethnicity_concept_id",
+    "age_at_index",
+    "entry_event_id",
+    "entry_concept_id",
+    "entry_start_date",
+    "entry_end_date",
+]
+
+
+class _Steps:
+    """Materialises each step as a temp table and records the attrition."""
+
+    def __init__(self, con) -> None:
+        self.con = con
+        self.tables: list[str] = []
+        self.attrition: list[AttritionStep] = []
+
+    def step(self, description: str, sql: str) -> str:
+        name = temp_name("cohort")
+        self.con.execute(f"CREATE TEMP TABLE {name} AS {sql}")
+        self.tables.append(name)
+        persons, rows = self.con.execute(
+            f"SELECT count(DISTINCT person_id), count(*) FROM {name}"
+        ).fetchone()
+        self.attrition.append(AttritionStep(description, int(persons), int(rows)))
+        return name
+
+    def drop(self) -> None:
+        for t in self.tables:
+            self.con.execute(f"DROP TABLE IF EXISTS {t}")
+
+
+def _consent(wh: Any, purpose: str) -> tuple[str | None, AttritionStep | None]:
+    """The consent filter for `purpose`, if the privacy stage provides one."""
+    try:
+        from medmine.privacy.consent import eligible_persons
+    except ImportError:  # the consent module is optional until the privacy stage ships it
+        return None, None
+    f = eligible_persons(wh, purpose)
+    return f.person_ids_sql, AttritionStep(
+        f"consent for {purpose}: {f.excluded} excluded", int(f.eligible), int(f.eligible)
+    )
+
+
+def _entry_sql(entry: EntryEvent, has_ancestor: bool) -> str:
+    if entry.concept_set is not None:
+        return entry.concept_set.events_sql(has_ancestor)
+    if entry.stays is not None:
+        return (
+            "SELECT person_id, event_id, concept_id, event_date, event_end_date "
+            f"FROM ({entry.stays.events_sql()}) st"
+        )
+    return (
+        f"SELECT person_id, event_id, concept_id, event_date, event_end_date FROM ({entry.sql}) q"
+    )
+
+
+def _outcome_sql(outcome: OutcomeDefinition, has_ancestor: bool) -> str:
+    if outcome.concept_set is not None:
+        sql = outcome.concept_set.events_sql(has_ancestor)
+    elif outcome.stays is not None:
+        sql = outcome.stays.events_sql()
+    else:
+        sql = (
+            "SELECT person_id, event_id, event_date, event_date AS event_end_date "
+            f"FROM ({outcome.sql}) q"
+        )
+    sql = f"SELECT person_id, event_id, event_date, event_end_date FROM ({sql}) o0"
+    if outcome.planned is not None:
+        sql = (
+            f"SELECT o.* FROM ({sql}) o WHERE NOT EXISTS (SELECT 1 FROM "
+            f"({outcome.planned.events_sql(has_ancestor)}) p WHERE p.person_id = o.person_id "
+            "AND p.event_date BETWEEN o.event_date AND o.event_end_date)"
+        )
+    return sql
+
+
+def _criterion_exists(c: Criterion, has_ancestor: bool, alias: str = "c") -> str:
+    lo = (
+        ""
+        if c.start_day is None
+        else f" AND x.event_date >= {plus_days(f'{alias}.index_date', c.start_day)}"
+    )
+    cond = (
+        f"x.person_id = {alias}.person_id AND x.event_date <= "
+        f"{plus_days(f'{alias}.index_date', c.end_day)}{lo}"
+    )
+    events = c.concept_set.events_sql(has_ancestor)
+    if c.min_count <= 1:
+        return f"EXISTS (SELECT 1 FROM ({events}) x WHERE {cond})"
+    return f"(SELECT count(*) FROM ({events}) x WHERE {cond}) >= {int(c.min_count)}"
+
+
+def build_cohort(wh: Any, definition: CohortDefinition, *, purpose: str = "research") -> Cohort:
+    """Build `definition` in the warehouse and return its rows, labels and attrition.
+
+    Parameters
+    ----------
+    wh
+        A `medmine.warehouse.Warehouse`.
+    definition
+        The task. See `disease_risk`, `readmission`, `length_of_stay` for ready ones.
+    purpose
+        Consent purpose; persons who may not be used for it are removed first (when the
+        privacy stage's consent module is installed).
+
+    >>> from medmine.warehouse import Warehouse
+    >>> build_cohort(Warehouse(":memory:"), readmission()).frame.shape[1] >= 16
+    True
+    """
+    definition.validate()
+    con = wh.con
+    has_anc = table_exists(con, "concept_ancestor") and bool(
+        con.execute("SELECT count(*) > 0 FROM concept_ancestor").fetchone()[0]
+    )
+    e = definition.entry
+    steps = _Steps(con)
+    try:
+        consent_sql, consent_step = _consent(wh, purpose)
+        if consent_step is not None:
+            steps.attrition.append(consent_step)
+        where = f"WHERE ev.person_id IN ({consent_sql})" if consent_sql else ""
+        index = "ev.event_date" if e.index == "start" else "ev.event_end_date"
+        t = steps.step(
+            "entry events",
+            f"SELECT ev.*, {index} AS index_date FROM ({_entry_sql(e, has_anc)}) ev {where}",
+        )
+        if e.first_occurrence:
+            t = steps.step(
+                "first occurrence per person",
+                f"SELECT * EXCLUDE (rn) FROM (SELECT *, row_number() OVER (PARTITION BY "
+                f"person_id ORDER BY event_date, event_id) AS rn FROM {t}) z WHERE rn = 1",
+            )
+        t = steps.step(
+            f"index in an observation period with >= {e.washout_days} days prior observation",
+            f"SELECT c.*, op.observation_period_end_date AS obs_end FROM {t} c "
+            "JOIN observation_period op ON op.person_id = c.person_id AND c.index_date BETWEEN "
+            "op.observation_period_start_date AND op.observation_period_end_date "
+            f"WHERE {days_between('op.observation_period_start_date', 'c.index_date')} "
+            f">= {int(e.washout_days)}",
+        )
+        if definition.study_start or definition.study_end:
+            lo = definition.study_start or "0001-01-01"
+            hi = definition.study_end or "9999-12-31"
+            t = steps.step(
+                f"index date between {lo} and {hi}",
+                f"SELECT * FROM {t} WHERE index_date BETWEEN DATE '{lo}' AND DATE '{hi}'",
+            )
+        age = "(EXTRACT(YEAR FROM c.index_date) - p.year_of_birth)"
+        t = steps.step(
+            "person known",
+            f"SELECT c.*, p.gender_concept_id, p.year_of_birth, p.race_concept_id, "
+            f"p.ethnicity_concept_id, CAST({age} AS INTEGER) AS age_at_index "
+            f"FROM {t} c JOIN person p ON p.person_id = c.person_id",
+        )
+        if definition.min_age is not None or definition.max_age is not None:
+            lo, hi = definition.min_age or 0, definition.max_age or 200
+            t = steps.step(
+                f"age at index in [{lo}, {hi}]",
+                f"SELECT * FROM {t} WHERE age_at_index BETWEEN {int(lo)} AND {int(hi)}",
+            )
+        for crit in definition.inclusion:
+            t = steps.step(
+                f"with {crit.label()}",
+                f"SELECT * FROM {t} c WHERE {_criterion_exists(crit, has_anc)}",
+            )
+        for crit in definition.exclusion:
+            t = steps.step(
+                f"without {crit.label()}",
+                f"SELECT * FROM {t} c WHERE NOT {_criterion_exists(crit, has_anc)}",
+            )
+        death = "(SELECT person_id, min(death_date) AS death_date FROM death GROUP BY person_id)"
+        if e.stays is not None and e.stays.exclude_in_hospital_death:
+            t = steps.step(
+                "in-hospital deaths excluded",
+                f"SELECT c.* FROM {t} c WHERE NOT EXISTS (SELECT 1 FROM death d WHERE "
+                "d.person_id = c.person_id AND d.death_date <= c.event_end_date)",
+            )
+        t = _time_at_risk(steps, t, definition, death, has_anc)
+        frame = _finish(con, t, definition)
+        return Cohort(definition, frame, steps.attrition, purpose)
+    finally:
+        steps.drop()
+
+
+def _anchor(name: str) -> str:
+    return "c.index_date" if name == "index" else "c.event_end_date"
+
+
+def _time_at_risk(
+    steps: _Steps, t: str, definition: CohortDefinition, death: str, has_anc: bool
+) -> str:
+    tar = definition.time_at_risk
+    start = plus_days(_anchor(tar.start_anchor), tar.start_day)
+    nominal = plus_days(_anchor(tar.end_anchor), tar.end_day)
+    obs_end = "c.obs_end" if tar.censor_at_observation_end else nominal
+    death_end = "d.death_date" if tar.censor_at_death else nominal
+    t = steps.step(
+        "time at risk",
+        f"SELECT c.*, {start} AS tar_start, least({nominal}, {obs_end}, "
+        f"coalesce({death_end}, {nominal})) AS tar_end, "
+        f"least({nominal}, {obs_end}) AS tar_end_follow_up, d.death_date, "
+        "row_number() OVER (ORDER BY c.person_id, c.index_date, c.event_id) AS row_key "
+        f"FROM {t} c LEFT JOIN {death} d ON d.person_id = c.person_id",
+    )
+    steps.attrition.pop()  # not a filter: no attrition line
+    out = definition.outcome
+    if out is not None:
+        same = out.stays is not None and definition.entry.stays is not None
+        not_self = " AND o.event_id <> c.event_id" if same else ""
+        t = steps.step(
+            "outcome",
+            f"SELECT c.*, f.first_date AS outcome_date FROM {t} c LEFT JOIN ("
+            f"SELECT c.row_key, min(o.event_date) AS first_date FROM {t} c "
+            f"JOIN ({_outcome_sql(out, has_anc)}) o ON o.person_id = c.person_id "
+            f"AND o.event_date BETWEEN c.tar_start AND c.tar_end{not_self} "
+            "GROUP BY c.row_key) f ON f.row_key = c.row_key",
+        )
+    else:
+        t = steps.step("no outcome", f"SELECT *, CAST(NULL AS DATE) AS outcome_date FROM {t}")
+    steps.attrition.pop()
+    follow = "tar_end_follow_up" if tar.deaths_complete_follow_up else "tar_end"
+    need = int(tar.min_days)
+    return steps.step(
+        f"minimum time at risk {need} days (or outcome)",
+        f"SELECT * FROM {t} WHERE outcome_date IS NOT NULL OR "
+        f"(tar_end >= tar_start AND {days_between('tar_start', follow)} >= {need})",
+    )
+
+
+def _finish(con, t: str, definition: CohortDefinition) -> pd.DataFrame:
+    """The cohort frame: one row per kept entry, ordered by person and index date."""
+    target = ""
+    outcome = "CASE WHEN outcome_date IS NULL THEN 0 ELSE 1 END"
+    outcome_date = "outcome_date"
+    if definition.target == "length_of_stay":
+        los = days_between("event_date", "event_end_date")
+        target = f", CAST({los} AS DOUBLE) AS target"
+        if definition.outcome is None:
+            k = int(definition.long_stay_days)
+            outcome = f"CASE WHEN {los} > {k} THEN 1 ELSE 0 END"
+            outcome_date = f"CASE WHEN {los} > {k} THEN {plus_days('event_date', k + 1)} END"
+    frame = con.execute(
+        f"""
+        SELECT row_number() OVER (ORDER BY row_key) AS row_id, person_id, index_date,
+               tar_start, tar_end, CAST({outcome} AS INTEGER) AS outcome,
+               {outcome_date} AS outcome_date, gender_concept_id, year_of_birth,
+               race_concept_id, ethnicity_concept_id, age_at_index,
+               event_id AS entry_event_id, concept_id AS entry_concept_id,
+               event_date AS entry_start_date, event_end_date AS entry_end_date{target}
+        FROM {t} ORDER BY row_key
+        """
+    ).df()
+    for col in (
+        "index_date",
+        "tar_start",
+        "tar_end",
+        "outcome_date",
+        "entry_start_date",
+        "entry_end_date",
+    ):
+        frame[col] = pd.to_datetime(frame[col])
+    frame["row_id"] = frame["row_id"].astype("int64")
+    frame["outcome"] = frame["outcome"].astype("int8")
+    return frame
+
+
+from medmine.features.tasks import disease_risk, length_of_stay, readmission  # noqa: E402
+
+__all__ = [
+    "AttritionStep",
+    "Cohort",
+    "CohortDefinition",
+    "ConceptSet",
+    "Criterion",
+    "EntryEvent",
+    "OutcomeDefinition",
+    "StaySettings",
+    "TimeAtRisk",
+    "build_cohort",
+    "disease_risk",
+    "length_of_stay",
+    "readmission",
+]
