@@ -1,0 +1,72 @@
+"""Base classes for recognizers (text -> spans) and operators (span text -> replacement)."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from medmine.privacy.phi_text._model import Entity, NoteContext, Span
+
+
+class Recognizer:
+    """Finds spans of some entity types in a text. Subclasses set `entities`."""
+
+    name: str = ""
+    entities: tuple[Entity, ...] = ()
+
+    def analyze(self, text: str, ctx: NoteContext) -> list[Span]:
+        """Return the spans found in `text`."""
+        raise NotImplementedError
+
+
+@dataclass(frozen=True)
+class Pattern:
+    """A regular expression for one entity; `group` selects the PHI part of the match."""
+
+    regex: re.Pattern[str]
+    entity: Entity
+    score: float
+    group: int | str = 0
+
+
+class PatternRecognizer(Recognizer):
+    """A recognizer made of regular expressions (Philter-style rules)."""
+
+    patterns: tuple[Pattern, ...] = ()
+
+    def analyze(self, text: str, ctx: NoteContext) -> list[Span]:
+        """Return one span per match of each pattern."""
+        out = []
+        for p in self.patterns:
+            for m in p.regex.finditer(text):
+                s, e = m.span(p.group)
+                if s < e and self.accept(text, s, e, p.entity):
+                    out.append(Span(s, e, p.entity, p.score, self.name))
+        return out
+
+    def accept(self, text: str, start: int, end: int, entity: Entity) -> bool:
+        """Hook to veto a match from its surroundings."""
+        return True
+
+
+def literal_regex(values: set[str], *, ignore_case: bool) -> re.Pattern[str] | None:
+    """A word-bounded alternation of `values` (longest first), or None if empty."""
+    vals = sorted({v.strip() for v in values if v and len(v.strip()) >= 2}, key=len, reverse=True)
+    if not vals:
+        return None
+    body = "|".join(re.escape(v).replace(r"\ ", r"\s+") for v in vals)
+    return re.compile(rf"(?<![\w]){{0}}(?:{body})(?![\w])".format(""), re.I if ignore_case else 0)
+
+
+class Operator:
+    """Replaces the text of a span. Subclasses say whether they are reversible."""
+
+    name: str = ""
+    reversible: bool = False
+
+    def validate(self) -> None:
+        """Check parameters before running (raise ValueError)."""
+
+    def operate(self, text: str, span: Span, ctx: NoteContext) -> str:
+        """Replacement for ``text`` (the span's text)."""
+        raise NotImplementedError

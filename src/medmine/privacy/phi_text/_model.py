@@ -1,0 +1,78 @@
+"""Value objects joining detection and transformation: entity types, spans, note context."""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field
+
+
+class Entity(enum.StrEnum):
+    """PHI entity types found in text."""
+
+    PATIENT = "PATIENT"
+    CLINICIAN = "CLINICIAN"
+    DATE = "DATE"
+    AGE = "AGE"  # ages over 89 only
+    PHONE = "PHONE"
+    FAX = "FAX"
+    EMAIL = "EMAIL"
+    SSN = "SSN"
+    ID = "ID"  # MRN, account, plan, licence, device, vehicle and other record numbers
+    STREET = "STREET"
+    CITY = "CITY"
+    ZIP = "ZIP"
+    URL = "URL"
+    IP = "IP"
+    FACILITY = "FACILITY"
+
+
+#: Entity -> coarse class used for evaluation and tags.
+ENTITY_CLASS: dict[Entity, str] = {
+    Entity.PATIENT: "NAME",
+    Entity.CLINICIAN: "NAME",
+    Entity.DATE: "DATE",
+    Entity.AGE: "AGE",
+    Entity.PHONE: "CONTACT",
+    Entity.FAX: "CONTACT",
+    Entity.EMAIL: "CONTACT",
+    Entity.URL: "CONTACT",
+    Entity.IP: "CONTACT",
+    Entity.SSN: "ID",
+    Entity.ID: "ID",
+    Entity.STREET: "LOCATION",
+    Entity.CITY: "LOCATION",
+    Entity.ZIP: "LOCATION",
+    Entity.FACILITY: "LOCATION",
+}
+
+
+@dataclass(frozen=True)
+class Span:
+    """A detected PHI span: ``text[start:end]`` is of type `entity` with `score` in [0, 1]."""
+
+    start: int
+    end: int
+    entity: Entity
+    score: float
+    recognizer: str = ""
+
+    def __len__(self) -> int:
+        return self.end - self.start
+
+
+@dataclass
+class NoteContext:
+    """What the warehouse already knows about the note's person (high-precision deny-lists).
+
+    Values here are PHI: they are used for matching only, never logged.
+    """
+
+    person_names: set[str] = field(default_factory=set)
+    clinician_names: set[str] = field(default_factory=set)
+    streets: set[str] = field(default_factory=set)
+    cities: set[str] = field(default_factory=set)
+    zips: set[str] = field(default_factory=set)
+    ids: set[str] = field(default_factory=set)  # phone, email, ssn, mrn, licence, passport...
+    facilities: set[str] = field(default_factory=set)
+    date_shift_days: int | None = None  # expert mode: the person's offset
+    surrogate_seed: str = ""  # makes surrogates consistent per person

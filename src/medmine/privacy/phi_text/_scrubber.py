@@ -1,0 +1,98 @@
+"""The scrubber: run the registered recognizers, merge their spans, apply operators per entity."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from medmine.privacy.phi_text import operators as _ops  # noqa: F401  (registers operators)
+from medmine.privacy.phi_text import recognizers as _recs  # noqa: F401  (registers recognizers)
+from medmine.privacy.phi_text._base import Operator, Recognizer
+from medmine.privacy.phi_text._model import Entity, NoteContext, Span
+from medmine.privacy.phi_text._registry import OPERATORS, RECOGNIZERS
+
+SAFE_HARBOR_OPERATORS: dict[Entity, str] = {e: "tag" for e in Entity} | {
+    Entity.DATE: "generalize_date"
+}
+EXPERT_OPERATORS: dict[Entity, str] = {e: "tag" for e in Entity} | {Entity.DATE: "shift_date"}
+
+
+@dataclass
+class ScrubConfig:
+    """Which recognizers run, the minimum score kept, and the operator per entity."""
+
+    recognizers: Sequence[str] | None = None  # None: every registered recognizer
+    threshold: float = 0.5
+    operators: dict[Entity, str] = field(default_factory=lambda: dict(SAFE_HARBOR_OPERATORS))
+
+    @classmethod
+    def for_mode(cls, mode: str) -> ScrubConfig:
+        """Defaults for ``safe_harbor`` (dates to year) or ``expert`` (dates shifted)."""
+        if mode not in ("safe_harbor", "expert"):
+            raise ValueError(f"mode must be 'safe_harbor' or 'expert'. Got {mode!r} instead.")
+        ops = SAFE_HARBOR_OPERATORS if mode == "safe_harbor" else EXPERT_OPERATORS
+        return cls(operators=dict(ops))
+
+
+@dataclass(frozen=True)
+class ScrubResult:
+    """The scrubbed text and the spans (in original offsets) that were replaced."""
+
+    text: str
+    spans: tuple[Span, ...]
+
+
+def merge_spans(spans: Sequence[Span]) -> list[Span]:
+    """Union overlapping spans; the merged span takes the type of its highest-scoring part."""
+    out: list[Span] = []
+    for s in sorted(spans, key=lambda x: (x.start, -x.end)):
+        if out and s.start < out[-1].end:
+            last = out[-1]
+            best = last if (last.score, len(last)) >= (s.score, len(s)) else s
+            out[-1] = Span(
+                last.start, max(last.end, s.end), best.entity, best.score, best.recognizer
+            )
+        else:
+            out.append(s)
+    return out
+
+
+class Scrubber:
+    """Detect PHI spans in text, then transform them.
+
+    >>> from medmine.privacy.phi_text import NoteContext, Scrubber
+    >>> s = Scrubber()
+    >>> s.scrub("Seen by Dr. Jane Garcia on 03/04/2021, MRN 2251907.", NoteContext()).text
+    'Seen by Dr. [NAME] on 2021, MRN [ID].'
+    """
+
+    def __init__(self, config: ScrubConfig | None = None) -> None:
+        self.config = config or ScrubConfig()
+        names = self.config.recognizers or RECOGNIZERS.names()
+        self.recognizers: list[Recognizer] = [RECOGNIZERS.get(n)() for n in names]
+        self._ops: dict[Entity, Operator] = {}
+        for ent, op_name in self.config.operators.items():
+            op = OPERATORS.get(op_name)()
+            op.validate()
+            self._ops[Entity(ent)] = op
+
+    def analyze(self, text: str, ctx: NoteContext | None = None) -> list[Span]:
+        """Detected spans, merged, at or above the threshold."""
+        ctx = ctx or NoteContext()
+        found: list[Span] = []
+        for r in self.recognizers:
+            found += [s for s in r.analyze(text, ctx) if s.score >= self.config.threshold]
+        return merge_spans(found)
+
+    def scrub(self, text: str, ctx: NoteContext | None = None) -> ScrubResult:
+        """Replace every detected span with its operator's output."""
+        ctx = ctx or NoteContext()
+        spans = self.analyze(text, ctx)
+        parts, pos = [], 0
+        for s in spans:
+            parts.append(text[pos : s.start])
+            op = self._ops.get(s.entity)
+            parts.append(op.operate(text[s.start : s.end], s, ctx) if op else f"[{s.entity}]")
+            pos = s.end
+        parts.append(text[pos:])
+        return ScrubResult("".join(parts), tuple(spans))

@@ -1,0 +1,18 @@
+"""Recognizers, one per module; importing this package registers them all."""
+
+from medmine.privacy.phi_text.recognizers import (  # noqa: F401
+    age,
+    city,
+    date,
+    deny_list,
+    email,
+    facility,
+    ip,
+    name_context,
+    phone,
+    record_id,
+    ssn,
+    street,
+    url,
+    zip_code,
+)

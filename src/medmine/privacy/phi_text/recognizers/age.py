@@ -1,0 +1,28 @@
+"""Ages over 89 ("92-year-old", "age 95", "93 yo"); younger ages are not PHI."""
+
+from __future__ import annotations
+
+import re
+
+from medmine.privacy.phi_text._base import Pattern, PatternRecognizer
+from medmine.privacy.phi_text._model import Entity
+from medmine.privacy.phi_text._registry import RECOGNIZERS
+
+_AGE = r"(?P<age>9\d|1[0-4]\d)"
+
+
+@RECOGNIZERS.register("age_over_89")
+class AgeOver89Recognizer(PatternRecognizer):
+    """The number of an age of 90 or more."""
+
+    entities = (Entity.AGE,)
+    patterns = (
+        Pattern(
+            re.compile(rf"\b{_AGE}(?:\s*|-)(?:years?|yrs?|y)\.?(?:\s*|-)(?:old|o\b|of age)", re.I),
+            Entity.AGE,
+            0.95,
+            "age",
+        ),
+        Pattern(re.compile(rf"\b{_AGE}\s*(?:yo|y/o|y\.o\.)\b", re.I), Entity.AGE, 0.95, "age"),
+        Pattern(re.compile(rf"\b(?:age[d:]?|aged)\s*{_AGE}\b", re.I), Entity.AGE, 0.9, "age"),
+    )

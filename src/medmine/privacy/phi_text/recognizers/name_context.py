@@ -1,0 +1,122 @@
+"""Names recognised from their context: titles (Mr., Dr.), credentials (", MD"), roles
+("seen by", "Patient:"), relatives and the "<Name> is a 54 year-old" opening.
+"""
+
+from __future__ import annotations
+
+import re
+
+from medmine.privacy.phi_text._base import Pattern, PatternRecognizer
+from medmine.privacy.phi_text._model import Entity
+from medmine.privacy.phi_text._registry import RECOGNIZERS
+
+_N = r"[A-Z][a-zA-Z'-]+"
+_NAME = rf"(?P<n>{_N}(?:[ \t]+[A-Z]\.)?(?:[ \t]+{_N}){{0,2}})"
+_NAME2 = rf"(?P<n>{_N}(?:[ \t]+[A-Z]\.)?(?:[ \t]+{_N})?)"
+_STOP = {
+    "Patient",
+    "Pt",
+    "The",
+    "He",
+    "She",
+    "They",
+    "His",
+    "Her",
+    "No",
+    "Yes",
+    "Not",
+    "None",
+    "Plan",
+    "History",
+    "Assessment",
+    "Medications",
+    "Allergies",
+    "Vital",
+    "Signs",
+    "Chief",
+    "Complaint",
+    "Social",
+    "And",
+    "With",
+    "For",
+    "Today",
+    "Follow",
+    "Will",
+    "Reports",
+    "Denies",
+    "Is",
+    "Was",
+    "Has",
+    "Medicaid",
+    "Medicare",
+    "Emergency",
+    "Clinic",
+    "Hospital",
+}
+
+
+@RECOGNIZERS.register("name_context")
+class NameContextRecognizer(PatternRecognizer):
+    """Person names signalled by their surroundings."""
+
+    entities = (Entity.PATIENT, Entity.CLINICIAN)
+    patterns = (
+        Pattern(re.compile(rf"\b(?:Mr|Mrs|Ms|Miss|Mx)\.?\s+{_NAME2}"), Entity.PATIENT, 0.9, "n"),
+        Pattern(re.compile(rf"\b(?:Dr|Doctor|Prof)\.?\s+{_NAME2}"), Entity.CLINICIAN, 0.9, "n"),
+        Pattern(
+            re.compile(
+                rf"{_NAME},?\s+(?:MD|M\.D\.|DO|RN|NP|PA-C|PA|APRN|CNM|PhD|FNP|DPM|LPN|LCSW)\b"
+            ),
+            Entity.CLINICIAN,
+            0.9,
+            "n",
+        ),
+        Pattern(
+            re.compile(
+                rf"\b(?i:seen by|signed by|attending|referred by|referring(?: physician)?|"
+                rf"dictated by|transcribed by|PCP|primary care(?: physician| provider)?|"
+                rf"provider|physician|surgeon|nurse|cc|covering|consulted)\s*[:,-]?\s*"
+                rf"(?:Dr\.?\s+)?{_NAME}",
+            ),
+            Entity.CLINICIAN,
+            0.8,
+            "n",
+        ),
+        Pattern(
+            re.compile(rf"\b(?i:patient|pt|name|patient name)\s*[:-]\s*{_NAME}"),
+            Entity.PATIENT,
+            0.85,
+            "n",
+        ),
+        Pattern(
+            re.compile(
+                rf"(?P<n>{_N}(?:[ \t]+{_N})?)[ \t]+is\s+an?\s+\d+[\s-]*(?:year|month|week|day)"
+            ),
+            Entity.PATIENT,
+            0.85,
+            "n",
+        ),
+        Pattern(
+            re.compile(
+                rf"\b(?:son|daughter|wife|husband|mother|father|sister|brother|spouse|partner|"
+                rf"friend|caregiver|guardian|neighbor|niece|nephew|aunt|uncle|grandson|"
+                rf"granddaughter)\s*(?:,|:|named)?\s+{_NAME2}"
+            ),
+            Entity.PATIENT,
+            0.75,
+            "n",
+        ),
+    )
+
+    def analyze(self, text, ctx):  # noqa: D102
+        out = []
+        for s in super().analyze(text, ctx):
+            words = text[s.start : s.end].split()
+            # trim trailing stop words picked up by the greedy name pattern
+            while words and words[-1].strip(",.") in _STOP:
+                words.pop()
+            if not words or words[0] in _STOP:
+                continue
+            end = s.start + text[s.start : s.end].find(words[-1]) + len(words[-1])
+            out.append(type(s)(s.start, end, s.entity, s.score, s.recognizer))
+        return out

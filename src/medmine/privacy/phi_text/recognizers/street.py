@@ -1,0 +1,43 @@
+"""Street addresses: a house number, one to four words and a street suffix, optional unit."""
+
+from __future__ import annotations
+
+import re
+
+from medmine.privacy.phi_text._base import Pattern, PatternRecognizer
+from medmine.privacy.phi_text._model import Entity
+from medmine.privacy.phi_text._registry import RECOGNIZERS
+
+_SUFFIX = (
+    r"(?:Street|St|Avenue|Ave|Road|Rd|Lane|Ln|Drive|Dr|Court|Ct|Boulevard|Blvd|Way|Place|Pl|"
+    r"Terrace|Ter|Parkway|Pkwy|Circle|Cir|Highway|Hwy|Square|Sq|Trail|Trl|Dale|Crossing|Xing|"
+    r"Heights|Hts|Hill|Hills|Gardens|Gdns|Park|Point|Pt|Ridge|Row|Run|Path|Pike|Plaza|Alley|"
+    r"Loop|Mall|Manor|Mews|Glen|Grove|Green|Haven|Harbor|Landing|Meadow|Meadows|Mill|Mills|"
+    r"Port|Station|Summit|Turnpike|Valley|View|Village|Walk|Wall|Well|Wells|Estates|Extension|"
+    r"Fork|Forge|Falls|Ford|Fields|Creek|Cove|Camp|Brook|Branch|Bridge|Bypass|Center|Club|"
+    r"Common|Corner|Corners|Course|Curve|Divide|Expressway|Freeway|Gateway|Island|Junction|"
+    r"Key|Knoll|Lake|Lodge|Orchard|Oval|Pass|Pine|Pines|Prairie|Ramp|Ranch|Rapids|Rest|Shoal|"
+    r"Shore|Shores|Spring|Springs|Stream|Street|Track|Trace|Tunnel|Union|Vista|Ville)"
+)
+_UNIT = r"(?:,?\s+(?:Unit|Apt\.?|Apartment|Suite|Ste\.?|#|Room|Rm\.?|Floor|Fl\.?)\s*#?\s*[\w-]+)?"
+_WORD = r"(?:[A-Z][a-zA-Z'.-]*|\d+(?:st|nd|rd|th))"
+
+
+@RECOGNIZERS.register("street")
+class StreetRecognizer(PatternRecognizer):
+    """Street address lines."""
+
+    entities = (Entity.STREET,)
+    patterns = (
+        Pattern(
+            re.compile(rf"\b\d{{1,6}}[A-Z]?\s+(?:{_WORD}\s+){{0,3}}{_SUFFIX}\.?\b{_UNIT}"),
+            Entity.STREET,
+            0.85,
+        ),
+        Pattern(re.compile(r"\bP\.?\s?O\.?\s+Box\s+\d+\b", re.I), Entity.STREET, 0.95),
+    )
+
+    def accept(self, text: str, start: int, end: int, entity: Entity) -> bool:
+        """Reject quantities like '5 Day Course' or '2 St' with no name word."""
+        words = text[start:end].split()
+        return len(words) >= 3 or bool(re.search(r"\d{2,}", words[0]))
