@@ -447,6 +447,17 @@ TABLES: tuple[TableSpec, ...] = (
         person=None,
     ),
     _table(
+        "mm_reference",
+        "system",
+        "Source references kept verbatim when not resolved at read time (conditional or "
+        "dangling optional references); resolved_id is filled when a later pass resolves them.",
+        "table_name:varchar!, row_id:bigint!, column_name:varchar!, reference:varchar!,"
+        "resource_type:varchar, target_type:varchar, system:varchar, value:varchar,"
+        "resolved_id:bigint, load_id:varchar",
+        pk=("table_name", "row_id", "column_name"),
+        person=None,
+    ),
+    _table(
         "mm_source_record",
         "system",
         "Provenance: the source file and location of every loaded row.",

@@ -1,0 +1,332 @@
+"""The load driver: read every file, map every resource, and account for each one through a
+`LoadSession` (loaded, skipped or quarantined), then run the end-of-load SQL passes.
+"""
+
+from __future__ import annotations
+
+import gzip
+import re
+import zlib
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, NamedTuple
+
+import orjson
+import pyarrow as pa
+
+from medmine.errors import SourceError
+from medmine.ingest.fhir._map import MAPPERS, R4_TYPES
+from medmine.ingest.fhir._read import (
+    Source,
+    bundle_document,
+    bundle_index,
+    entry_id,
+    is_ndjson,
+    ndjson_lines,
+)
+from medmine.ingest.fhir._refs import Context
+from medmine.ingest.fhir._sql import finish_load
+from medmine.ingest.fhir._values import Reject, Skip
+from medmine.warehouse import LoadSession, Reason, table
+
+#: Records mapped before each duplicate check and flush (bounds memory).
+BATCH_RECORDS = 20_000
+#: Records waiting for a Patient not seen yet (beyond this they are quarantined at once).
+MAX_WAITING = 50_000
+_NAME = re.compile(r"[A-Za-z]{1,64}")
+_BUGS = (KeyError, TypeError, ValueError, AttributeError, IndexError, OverflowError)
+
+Progress = Callable[[int, int], None]
+
+
+class _Rec(NamedTuple):
+    rtype: str
+    rows: list[tuple[str, dict[str, Any]]]
+    extra: list[tuple[str, dict[str, Any]]]
+    file: str
+    loc: str
+    key: str
+    warnings: int
+    person: int | None
+    raw: Any
+
+
+class Loader:
+    """Loads FHIR files into one open `LoadSession`."""
+
+    def __init__(self, session: LoadSession, progress: Progress | None = None) -> None:
+        self.s = session
+        self.con = session.wh.con
+        self.progress = progress
+        known = self.con.execute("SELECT person_id FROM person").fetchnumpy()["person_id"]
+        self.ctx = Context(session.load_id, set(known.tolist()))
+        self.batch: list[_Rec] = []
+        self.waiting: list[_Rec] = []
+        self._prev_quarantine: dict[str, set[tuple[str, str]]] = {}
+        self._pk = {t.name: t.primary_key[0] for t in map(table, _ALL_TABLES)}
+        self._done = 0
+        self._total = 0
+
+    # ---- files ----
+    def run(self, files: list[Path]) -> None:
+        """Load every file, then resolve what could only be resolved at the end."""
+        self._total = sum(f.stat().st_size for f in files)
+        for f in files:
+            self._file(f)
+        for rec in self.waiting:
+            if rec.person in self.ctx.known_persons:
+                self._add(rec)
+            else:
+                self._quarantine(
+                    rec.file,
+                    rec.loc,
+                    rec.rtype,
+                    Reason.DANGLING_REFERENCE,
+                    f"{rec.rtype} refers to a Patient that is neither in this load nor in "
+                    "the warehouse",
+                    rec.raw,
+                )
+        self.waiting = []
+        self._flush()
+        finish_load(self.s)
+
+    def _on_bytes(self, n: int) -> None:
+        self._done += n
+        if self.progress is not None:
+            self.progress(self._done, self._total)
+
+    def _file(self, path: Path) -> None:
+        name = str(path)
+        where = "file"
+        try:
+            with Source(path, self._on_bytes) as src:
+                if is_ndjson(path):
+                    n = 0
+                    self.ctx.new_source(None)
+                    for n, obj, raw in ndjson_lines(src):  # noqa: B007
+                        where = f"line {n}"
+                        if type(obj) is tuple:
+                            self.s.read(obj[1])
+                            self._quarantine(name, where, obj[1], Reason.MALFORMED, obj[0], raw)
+                        else:
+                            self._resource(obj, None, name, where, raw)
+                else:
+                    n = self._bundle(src, name)
+                src.drain()
+                self.s.register_file(name, src.sha256, src.size, n)
+        except SourceError as exc:
+            self._file_error(name, where, exc.reason)
+        except gzip.BadGzipFile:
+            self._file_error(name, where, "not a gzip file")
+        except EOFError:
+            self._file_error(name, where, "compressed stream ends early (truncated file)")
+        except zlib.error:
+            self._file_error(name, where, "corrupt compressed data")
+        except OSError as exc:
+            self._file_error(name, where, f"cannot be read ({exc.strerror or 'I/O error'})")
+
+    def _file_error(self, name: str, where: str, reason: str) -> None:
+        self.s.read("File")
+        msg = f"file not loaded from {where} on: {reason}"
+        self._quarantine(name, where, "File", Reason.MALFORMED, msg, None)
+
+    def _bundle(self, src: Source, name: str) -> int:
+        doc = bundle_document(src)
+        if not isinstance(doc, dict):
+            raise SourceError(name, "not a JSON object")
+        rtype = doc.get("resourceType")
+        if rtype == "Bundle":
+            entries = doc.get("entry") or []
+            if not isinstance(entries, list):
+                raise SourceError(name, "Bundle.entry is not a list")
+        elif isinstance(rtype, str):  # a file holding a single resource
+            entries = [{"resource": doc}]
+        else:
+            raise SourceError(name, "neither a Bundle nor a FHIR resource (no resourceType)")
+        self.ctx.new_source(bundle_index(entries))
+        # Patients first, so references to them can be checked as the rest arrives.
+        order = sorted(
+            range(len(entries)),
+            key=lambda i: (
+                not (
+                    isinstance(entries[i], dict)
+                    and isinstance(entries[i].get("resource"), dict)
+                    and entries[i]["resource"].get("resourceType") == "Patient"
+                )
+            ),
+        )
+        for i in order:
+            e = entries[i]
+            res = e.get("resource") if isinstance(e, dict) else None
+            fid = entry_id(e) if isinstance(e, dict) else None
+            rt = res.get("resourceType") if isinstance(res, dict) else None
+            label = rt if isinstance(rt, str) and _NAME.fullmatch(rt) else "?"
+            loc = f"entry[{i}] {label}/{fid}" if fid and len(fid) <= 64 else f"entry[{i}]"
+            if res is None:
+                self.s.read("Unknown")
+                self._quarantine(
+                    name, loc, "Unknown", Reason.MISSING_FIELD, "entry has no resource", None, e
+                )
+                continue
+            self._resource(res, fid, name, loc, None)
+        return len(entries)
+
+    # ---- resources ----
+    def _resource(self, obj: Any, fid: Any, file: str, loc: str, raw: bytes | None) -> None:
+        s = self.s
+        if not isinstance(obj, dict):
+            s.read("Unknown")
+            self._quarantine(file, loc, "Unknown", Reason.MALFORMED, "not a JSON object", raw, obj)
+            return
+        rtype = obj.get("resourceType")
+        if not isinstance(rtype, str) or not _NAME.fullmatch(rtype):
+            s.read("Unknown")
+            reason = Reason.MISSING_FIELD if rtype is None else Reason.UNSUPPORTED_TYPE
+            msg = "resourceType is missing" if rtype is None else "resourceType is not a name"
+            self._quarantine(file, loc, "Unknown", reason, msg, raw, obj)
+            return
+        s.read(rtype)
+        mapper = MAPPERS.get(rtype)
+        if mapper is None:
+            if rtype in R4_TYPES:
+                s.skip(rtype, Reason.NOT_MAPPED)
+            else:
+                msg = f"{rtype} is not a FHIR R4 resource type"
+                self._quarantine(file, loc, rtype, Reason.UNSUPPORTED_TYPE, msg, raw, obj)
+            return
+        fid = obj.get("id") or fid
+        if not isinstance(fid, str) or not fid:
+            msg = f"{rtype}.id is missing"
+            self._quarantine(file, loc, rtype, Reason.MISSING_FIELD, msg, raw, obj)
+            return
+        ctx = self.ctx
+        ctx.begin(rtype)
+        try:
+            rows = mapper(obj, fid, ctx)
+        except Reject as rj:
+            self._quarantine(file, loc, rtype, rj.reason, rj.message, raw, obj)
+        except Skip as sk:
+            s.skip(rtype, sk.reason)
+        except _BUGS as exc:
+            msg = f"{rtype} has an unexpected structure ({type(exc).__name__})"
+            self._quarantine(file, loc, rtype, Reason.INVALID_VALUE, msg, raw, obj)
+        else:
+            ctx.accept()
+            rec = _Rec(
+                rtype,
+                rows,
+                ctx.extra,
+                file,
+                loc,
+                f"{rtype}/{fid}",
+                ctx.warnings,
+                ctx.waiting_person,
+                raw if raw is not None else obj,
+            )
+            if rtype == "Patient":
+                ctx.known_persons.add(rows[0][1]["person_id"])
+            if rec.person is None:
+                self._add(rec)
+            elif len(self.waiting) < MAX_WAITING:
+                self.waiting.append(rec)
+            else:
+                msg = f"{rtype} refers to a Patient not loaded before it"
+                self._quarantine(file, loc, rtype, Reason.DANGLING_REFERENCE, msg, raw, obj)
+        finally:
+            if ctx.concepts:
+                for c in ctx.concepts:
+                    s.add_rows("mm_source_concept", c)
+                ctx.concepts.clear()
+
+    def _quarantine(
+        self,
+        file: str,
+        loc: str,
+        rtype: str,
+        reason: Reason,
+        message: str,
+        raw: bytes | None,
+        obj: Any = None,
+    ) -> None:
+        """Quarantine a record, unless an earlier load already quarantined it (then: skip)."""
+        prev = self._prev_quarantine.get(file)
+        if prev is None:
+            rows = self.con.execute(
+                "SELECT location, reason_code FROM mm_quarantine WHERE source_file = ?", [file]
+            ).fetchall()
+            prev = self._prev_quarantine[file] = set(rows)
+        if (loc, str(reason)) in prev:
+            self.s.skip(rtype, Reason.DUPLICATE)
+            return
+        if isinstance(raw, bytes | bytearray):
+            record = bytes(raw).decode("utf-8", "replace").rstrip("\r\n")
+        elif obj is not None or raw is not None:
+            try:
+                record = orjson.dumps(obj if obj is not None else raw).decode()
+            except TypeError:
+                record = None
+        else:
+            record = None
+        self.s.quarantine(file, loc, rtype, reason, message, record=record)
+
+    # ---- batching ----
+    def _add(self, rec: _Rec) -> None:
+        self.batch.append(rec)
+        if len(self.batch) >= BATCH_RECORDS:
+            self._flush()
+
+    def _flush(self) -> None:
+        """Load the batch, counting records already in the warehouse as duplicates."""
+        recs, self.batch = self.batch, []
+        s = self.s
+        if recs:
+            pk = self._pk
+            keys = [(r.rows[0][0], r.rows[0][1][pk[r.rows[0][0]]]) for r in recs]
+            batch_keys = pa.table(
+                {
+                    "t": pa.array([k[0] for k in keys], pa.string()),
+                    "id": pa.array([k[1] for k in keys], pa.int64()),
+                }
+            )
+            self.con.register("fhir_batch_keys", batch_keys)
+            try:
+                existing = set(
+                    self.con.execute(
+                        "SELECT k.t, k.id FROM fhir_batch_keys k JOIN mm_source_record s "
+                        "ON s.table_name = k.t AND s.row_id = k.id"
+                    ).fetchall()
+                )
+            finally:
+                self.con.unregister("fhir_batch_keys")
+            seen: set[tuple[str, int]] = set()
+            for rec, key in zip(recs, keys, strict=True):
+                if key in existing or key in seen:
+                    s.skip(rec.rtype, Reason.DUPLICATE)
+                    continue
+                seen.add(key)
+                s.add_record(
+                    rec.rtype, rec.rows, source_file=rec.file, location=rec.loc, source_key=rec.key
+                )
+                for name, row in rec.extra:
+                    s.add_rows(name, row)
+                if rec.warnings:
+                    s.warn(rec.rtype, Reason.UNRESOLVED_REFERENCE, rec.warnings)
+        s.flush()
+
+
+_ALL_TABLES = (
+    "person",
+    "location",
+    "care_site",
+    "provider",
+    "visit_occurrence",
+    "condition_occurrence",
+    "measurement",
+    "observation",
+    "procedure_occurrence",
+    "drug_exposure",
+    "note",
+    "payer_plan_period",
+    "mm_claim",
+    "cost",
+)

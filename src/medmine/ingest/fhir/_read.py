@@ -1,0 +1,174 @@
+"""Streaming readers: find the input files, and yield their resources one at a time.
+
+NDJSON (``.ndjson``, ``.ndjson.gz``) is read line by line, so memory stays flat whatever the
+file size. A Bundle file (``.json``, ``.json.gz``) is parsed whole because its ``fullUrl`` index
+is needed before any entry can be mapped; Bundles are per-patient or per-transaction and small
+next to Bulk NDJSON exports. Bytes are hashed (SHA-256) and counted as they are read, which
+drives the progress bar without a second pass over the file.
+"""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import io
+import re
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+from medmine.errors import SourceError
+
+SUFFIXES = (".ndjson", ".ndjson.gz", ".json", ".json.gz")
+_CHUNK = 1 << 20
+_RTYPE = re.compile(rb'"resourceType"\s*:\s*"([A-Za-z]{1,64})"')
+_PATIENT_FILE = re.compile(r"(^|[^A-Za-z])Patient([^A-Za-z]|$)")
+
+
+def discover(paths: list[str | Path]) -> list[Path]:
+    """Input files under `paths` (files as given, folders searched recursively), Patient files
+    first so that references to patients can be checked as resources arrive.
+
+    Raises
+    ------
+    SourceError
+        When a path does not exist or a folder holds no FHIR file.
+    """
+    found: dict[Path, None] = {}
+    for p in map(Path, paths):
+        if p.is_dir():
+            files = sorted(f for f in p.rglob("*") if f.is_file() and f.name.endswith(SUFFIXES))
+            if not files:
+                raise SourceError(str(p), "no .json, .json.gz, .ndjson or .ndjson.gz files")
+            for f in files:
+                found.setdefault(f.resolve(), None)
+        elif p.is_file():
+            found.setdefault(p.resolve(), None)
+        else:
+            raise SourceError(str(p), "does not exist")
+    return sorted(found, key=lambda f: (not _PATIENT_FILE.search(f.name), str(f)))
+
+
+def is_ndjson(path: Path) -> bool:
+    """True for ``.ndjson`` / ``.ndjson.gz`` (one resource per line)."""
+    return path.name.endswith((".ndjson", ".ndjson.gz"))
+
+
+class _Hashing(io.RawIOBase):
+    """A raw reader that hashes and counts the bytes going through it."""
+
+    def __init__(self, f: Any, on_bytes: Callable[[int], None] | None) -> None:
+        self._f = f
+        self.sha = hashlib.sha256()
+        self.size = 0
+        self._on_bytes = on_bytes
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, b: Any) -> int:
+        n = self._f.readinto(b)
+        if n:
+            self.sha.update(memoryview(b)[:n])
+            self.size += n
+            if self._on_bytes is not None:
+                self._on_bytes(n)
+        return n or 0
+
+    def close(self) -> None:
+        self._f.close()
+        super().close()
+
+
+class Source:
+    """One open input file: a buffered (decompressed) byte stream plus its running hash."""
+
+    def __init__(self, path: Path, on_bytes: Callable[[int], None] | None = None) -> None:
+        self.path = path
+        self._raw = _Hashing(open(path, "rb"), on_bytes)  # noqa: SIM115  (closed in close())
+        stream: Any = io.BufferedReader(self._raw, _CHUNK)
+        if path.name.endswith(".gz"):
+            stream = io.BufferedReader(gzip.GzipFile(fileobj=stream, mode="rb"), _CHUNK)
+        self.stream = stream
+
+    @property
+    def sha256(self) -> str:
+        """Hex digest of the bytes read so far (the whole file once fully read)."""
+        return self._raw.sha.hexdigest()
+
+    @property
+    def size(self) -> int:
+        """Bytes of the file read so far."""
+        return self._raw.size
+
+    def drain(self) -> None:
+        """Read the rest of the file so that the hash covers all of it."""
+        while self._raw.readinto(bytearray(_CHUNK)):
+            pass
+
+    def close(self) -> None:
+        """Close the file."""
+        self.stream.close()
+
+    def __enter__(self) -> Source:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+#: A parse failure: (error message without content, best-guess resource type).
+BadLine = tuple[str, str]
+
+
+def ndjson_lines(src: Source) -> Iterator[tuple[int, Any, bytes]]:
+    """Yield ``(line_number, resource_or_BadLine, raw_line)`` for each non-blank line."""
+    loads = orjson.loads
+    for n, line in enumerate(src.stream, start=1):
+        try:
+            obj = loads(line)
+        except orjson.JSONDecodeError:
+            if not line.strip():
+                continue
+            m = _RTYPE.search(line)
+            yield n, ("line is not valid JSON", m.group(1).decode() if m else "Unknown"), line
+            continue
+        yield n, obj, line
+
+
+def bundle_document(src: Source) -> Any:
+    """Parse a whole ``.json`` file; raises `SourceError` when it is not JSON."""
+    data = src.stream.read()
+    try:
+        return orjson.loads(data)
+    except orjson.JSONDecodeError:
+        raise SourceError(str(src.path), "not valid JSON") from None
+
+
+def bundle_index(entries: list[Any]) -> dict[str, tuple[str, str]]:
+    """``fullUrl -> (resourceType, id)`` for the entries of a Bundle."""
+    index: dict[str, tuple[str, str]] = {}
+    for e in entries:
+        if not isinstance(e, dict):
+            continue
+        url, res = e.get("fullUrl"), e.get("resource")
+        if not isinstance(url, str) or not isinstance(res, dict):
+            continue
+        rtype, rid = res.get("resourceType"), entry_id(e)
+        if isinstance(rtype, str) and rid:
+            index[url] = (rtype, rid)
+    return index
+
+
+def entry_id(entry: dict[str, Any]) -> str | None:
+    """The id of a Bundle entry's resource, else the uuid of its ``urn:uuid:`` fullUrl."""
+    res = entry.get("resource")
+    rid = res.get("id") if isinstance(res, dict) else None
+    if isinstance(rid, str) and rid:
+        return rid
+    url = entry.get("fullUrl")
+    if isinstance(url, str) and url.startswith("urn:uuid:") and len(url) > 9:
+        return url[9:]
+    return None

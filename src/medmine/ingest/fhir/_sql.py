@@ -1,0 +1,145 @@
+"""End-of-load SQL passes, run inside the load's transaction after the last flush.
+
+The passes:
+
+1. conditional references (``Type?identifier=system|value``) kept in ``mm_reference`` are
+   resolved against ``mm_identifier`` (identifiers of this and earlier loads), and the
+   resolved ids are written into the referring rows; those still unresolved count as warnings;
+2. amounts adjudicated by ExplanationOfBenefit (``cost`` rows) are copied into ``mm_claim`` and
+   ``mm_claim_line``;
+3. source codes are mapped to standard concepts where the warehouse ``concept`` table has them
+   (``Maps to`` for non-standard ones); without a vocabulary nothing changes.
+"""
+
+from __future__ import annotations
+
+from medmine.warehouse import LoadSession, Reason, table
+
+_TARGET_TABLE = {
+    "Patient": "person",
+    "Practitioner": "provider",
+    "Organization": "care_site",
+    "Location": "location",
+}
+
+#: (table, source value column, concept column, source concept column)
+CONCEPT_COLUMNS = (
+    (
+        "condition_occurrence",
+        "condition_source_value",
+        "condition_concept_id",
+        "condition_source_concept_id",
+    ),
+    (
+        "procedure_occurrence",
+        "procedure_source_value",
+        "procedure_concept_id",
+        "procedure_source_concept_id",
+    ),
+    ("drug_exposure", "drug_source_value", "drug_concept_id", "drug_source_concept_id"),
+    (
+        "measurement",
+        "measurement_source_value",
+        "measurement_concept_id",
+        "measurement_source_concept_id",
+    ),
+    (
+        "observation",
+        "observation_source_value",
+        "observation_concept_id",
+        "observation_source_concept_id",
+    ),
+)
+
+
+def resolve_conditional_references(s: LoadSession) -> None:
+    """Resolve kept conditional references; count this load's unresolved ones as warnings."""
+    con = s.wh.con
+    cases = " ".join(f"WHEN '{k}' THEN '{v}'" for k, v in _TARGET_TABLE.items())
+    con.execute(
+        "CREATE OR REPLACE TEMP TABLE fhir_resolved AS "
+        "SELECT r.table_name, r.row_id, r.column_name, min(i.row_id) AS rid "
+        "FROM mm_reference r JOIN mm_identifier i "
+        f"ON i.table_name = CASE r.target_type {cases} END "
+        "AND i.value = r.value AND (r.system = '' OR i.system = r.system) "
+        "WHERE r.resolved_id IS NULL AND r.value IS NOT NULL GROUP BY ALL"
+    )
+    try:
+        con.execute(
+            "UPDATE mm_reference SET resolved_id = f.rid FROM fhir_resolved f "
+            "WHERE mm_reference.table_name = f.table_name AND mm_reference.row_id = f.row_id "
+            "AND mm_reference.column_name = f.column_name"
+        )
+        targets = con.execute(
+            "SELECT DISTINCT table_name, column_name FROM fhir_resolved ORDER BY ALL"
+        ).fetchall()
+        for tname, column in targets:
+            spec = table(tname)  # raises on anything that is not a warehouse table
+            spec.column(column)
+            pk = spec.primary_key[0]
+            con.execute(
+                f'UPDATE "{tname}" SET "{column}" = f.rid FROM fhir_resolved f '
+                f'WHERE f.table_name = ? AND f.column_name = ? AND "{tname}"."{pk}" = f.row_id',
+                [tname, column],
+            )
+    finally:
+        con.execute("DROP TABLE IF EXISTS fhir_resolved")
+    for rtype, n in con.execute(
+        "SELECT resource_type, count(*) FROM mm_reference WHERE load_id = ? "
+        "AND value IS NOT NULL AND resolved_id IS NULL GROUP BY 1 ORDER BY 1",
+        [s.load_id],
+    ).fetchall():
+        s.warn(rtype, Reason.UNRESOLVED_REFERENCE, int(n))
+
+
+def apply_adjudications(s: LoadSession) -> None:
+    """Copy EOB amounts (``cost`` rows) into claims and claim lines not enriched yet."""
+    con = s.wh.con
+    con.execute(
+        "UPDATE mm_claim SET total_allowed = c.amount_allowed, total_paid = c.paid_by_payer, "
+        "patient_paid = c.paid_by_patient, "
+        "total_billed = coalesce(mm_claim.total_billed, c.total_charge) "
+        "FROM cost c WHERE c.cost_domain_id = 'mm_claim' AND c.cost_event_id = mm_claim.claim_id "
+        "AND mm_claim.total_paid IS NULL AND mm_claim.total_allowed IS NULL"
+    )
+    con.execute(
+        "UPDATE mm_claim_line SET allowed_amount = c.amount_allowed, "
+        "paid_amount = c.paid_by_payer, "
+        "billed_amount = coalesce(mm_claim_line.billed_amount, c.total_charge) "
+        "FROM cost c WHERE c.cost_domain_id = 'mm_claim_line' "
+        "AND c.cost_event_id = mm_claim_line.claim_line_id "
+        "AND mm_claim_line.paid_amount IS NULL AND mm_claim_line.allowed_amount IS NULL"
+    )
+
+
+def map_concepts(s: LoadSession) -> None:
+    """Fill ``*_concept_id`` / ``*_source_concept_id`` from the ``concept`` table, if any."""
+    con = s.wh.con
+    if not con.execute("SELECT count(*) FROM (SELECT 1 FROM concept LIMIT 1)").fetchone()[0]:
+        return
+    con.execute(
+        "CREATE OR REPLACE TEMP TABLE fhir_concept_map AS "
+        "SELECT c.vocabulary_id || ':' || c.concept_code AS sv, c.concept_id AS source_id, "
+        "coalesce(CASE WHEN c.standard_concept = 'S' THEN c.concept_id END, "
+        "min(cr.concept_id_2), 0) AS std_id "
+        "FROM concept c LEFT JOIN concept_relationship cr ON cr.concept_id_1 = c.concept_id "
+        "AND cr.relationship_id = 'Maps to' AND cr.invalid_reason IS NULL "
+        "GROUP BY c.vocabulary_id, c.concept_code, c.concept_id, c.standard_concept"
+    )
+    try:
+        for tname, sv, cid, scid in CONCEPT_COLUMNS:
+            con.execute(
+                f'UPDATE "{tname}" SET "{cid}" = m.std_id, "{scid}" = m.source_id '
+                f'FROM fhir_concept_map m WHERE "{tname}"."{sv}" = m.sv '
+                f'AND "{tname}"."{scid}" IS NULL AND "{tname}"."{cid}" = 0'
+            )
+    finally:
+        con.execute("DROP TABLE IF EXISTS fhir_concept_map")
+
+
+def finish_load(s: LoadSession) -> None:
+    """Run the end-of-load passes (after the final flush, inside the transaction)."""
+    s.flush()
+    resolve_conditional_references(s)
+    apply_adjudications(s)
+    map_concepts(s)
