@@ -121,6 +121,45 @@ def ingest_omop(
     render_load_report(report)
 
 
+@ingest_app.command("fhir")
+@friendly_errors
+def ingest_fhir(
+    paths: Annotated[
+        list[Path],
+        typer.Argument(help="FHIR files (.json, .json.gz, .ndjson, .ndjson.gz) or folders."),
+    ],
+    warehouse: WarehouseOpt = None,
+) -> None:
+    """Load FHIR R4 Bundles and Bulk Data NDJSON; bad resources are quarantined with a reason."""
+    from rich.progress import (
+        BarColumn,
+        DownloadColumn,
+        Progress,
+        TextColumn,
+        TimeRemainingColumn,
+        TransferSpeedColumn,
+    )
+
+    from medmine.ingest import fhir
+    from medmine.warehouse import Warehouse
+
+    columns = (
+        TextColumn("FHIR"),
+        BarColumn(),
+        DownloadColumn(),
+        TransferSpeedColumn(),
+        TimeRemainingColumn(),
+    )
+    with Warehouse(warehouse_path(warehouse)) as wh, Progress(*columns, console=console) as prog:
+        task = prog.add_task("FHIR", total=None)
+
+        def update(done: int, total: int) -> None:
+            prog.update(task, total=total, completed=done)
+
+        report = fhir.load(paths, wh, progress=update)
+    render_load_report(report)
+
+
 @warehouse_app.command("info")
 @friendly_errors
 def warehouse_info(warehouse: WarehouseOpt = None) -> None:
