@@ -6,15 +6,21 @@ memory blow-ups on dense baskets. This implementation
 
 - reads a CSR matrix (or lists of item ids) and never densifies it;
 - counts items with ``np.bincount`` and drops infrequent ones before anything is built;
-- merges identical (filtered, ordered) transactions into one weighted path, so a million
-  baskets of common codes become a few thousand tree insertions;
-- stores the FP-tree as flat Python lists (parent, item, count) plus a header table;
+- keeps the transactions themselves as the top-level structure: one int32 array of item
+  ranks sorted within each transaction (8 bytes per kept cell with the row ids), instead of
+  a pointer-based FP-tree of millions of Python nodes;
+- gathers the conditional pattern base of one item at a time from that array (the prefix of
+  every transaction holding it, vectorised), merges identical prefixes into weighted paths
+  and builds only that item's conditional FP-tree (flat lists plus a header table), which is
+  dropped before the next item;
 - prunes every conditional pattern base to its locally frequent items before building the
   conditional tree, and mines a single-path tree by direct enumeration;
-- caps itemset length (``max_len``), which bounds both the recursion depth and the output.
+- caps itemset length (``max_len``), which bounds the recursion depth and the output; at the
+  last level below the cap it only counts (``np.bincount`` at the top level), building no
+  tree.
 
-Memory is therefore bounded by the compressed tree of frequent items plus the output, not by
-transactions x items.
+Peak memory is therefore the rank array plus the largest single conditional base and the
+output, not transactions x items.
 """
 
 from __future__ import annotations
@@ -89,6 +95,19 @@ class _Tree:
             node = next(iter(kids.values()))
             out.append((self.item[node], self.count[node]))
 
+    def prefix_counts(self, it: int) -> dict[int, int]:
+        """Item counts over the conditional pattern base of `it` (no paths materialised)."""
+        counts: dict[int, int] = {}
+        parent, item, count = self.parent, self.item, self.count
+        for node in self.header[it]:
+            w = count[node]
+            p = parent[node]
+            while p > 0:
+                j = item[p]
+                counts[j] = counts.get(j, 0) + w
+                p = parent[p]
+        return counts
+
     def prefix_paths(self, it: int) -> list[tuple[list[int], int]]:
         """Conditional pattern base of item `it`: root-ward paths with the node's count."""
         paths = []
@@ -142,7 +161,12 @@ def _mine(
     for it in sorted(counts, reverse=True):
         itemset = (it, *suffix)
         out.append((itemset, counts[it]))
-        if room > 1:
+        if room == 2:
+            # Last level under the length cap: count the pattern base, build no tree.
+            for j, c in tree.prefix_counts(it).items():
+                if c >= min_count:
+                    out.append(((j, *itemset), c))
+        elif room > 2:
             sub, sub_counts = _build(tree.prefix_paths(it), min_count)
             if sub_counts:
                 _mine(sub, sub_counts, itemset, min_count, max_len, out)
@@ -177,26 +201,49 @@ def fpgrowth_counts(
     order = frequent[np.lexsort((frequent, -support[frequent]))]
     rank = np.full(m, -1, dtype=np.int64)
     rank[order] = np.arange(len(order))
-    # Map every transaction to its sorted ranks, vectorised, then merge identical ones.
-    r = rank[X.indices]
-    row = np.repeat(np.arange(n), np.diff(X.indptr))
+    # Every transaction as its ranks in ascending order (most frequent first), vectorised;
+    # infrequent items are gone. int32 keeps this at 8 bytes per kept (row, item) cell.
+    r = rank[X.indices].astype(np.int32)
+    row = np.repeat(np.arange(n, dtype=np.int32), np.diff(X.indptr))
     keep = r >= 0
     r, row = r[keep], row[keep]
     idx = np.lexsort((r, row))
     r, row = r[idx], row[idx]
-    bounds = np.flatnonzero(np.diff(row)) + 1
-    starts = np.r_[0, bounds]
-    ends = np.r_[bounds, len(r)]
-    weighted: dict[tuple[int, ...], int] = {}
-    rl = r.tolist()
-    for s, e in zip(starts.tolist(), ends.tolist(), strict=True):
-        key = tuple(rl[s:e])
-        weighted[key] = weighted.get(key, 0) + 1
-    tree = _Tree()
-    for path, w in weighted.items():
-        tree.insert(path, w)
-    del weighted, r, row, idx
-    counts = {int(i): int(support[order[i]]) for i in range(len(order))}
+    del idx, keep
+    row_start = np.zeros(n + 1, dtype=np.int64)
+    np.add.at(row_start, row.astype(np.int64) + 1, 1)
+    row_start = np.cumsum(row_start)
+    # Group the cells by item: cells of item i are positions[bounds[i]:bounds[i + 1]].
+    positions = np.argsort(r, kind="stable")
+    bounds = np.searchsorted(r[positions], np.arange(len(order) + 1))
     out: list[tuple[tuple[int, ...], int]] = []
-    _mine(tree, counts, (), min_count, max_len, out)
+    for i in range(len(order) - 1, -1, -1):  # least frequent first, as in FP-Growth
+        c_i = int(support[order[i]])
+        out.append(((i,), c_i))
+        if max_len < 2 or i == 0:
+            continue
+        pos = positions[bounds[i] : bounds[i + 1]]
+        start = row_start[row[pos]]
+        lengths = pos - start
+        # The conditional pattern base of item i: the prefix of every transaction holding i
+        # (the FP-tree's root-ward path), gathered in one vectorised step for this item only.
+        offsets = np.repeat(start - np.r_[0, np.cumsum(lengths)[:-1]], lengths)
+        cells = r[np.arange(int(lengths.sum()), dtype=np.int64) + offsets]
+        if max_len == 2:
+            cnt = np.bincount(cells, minlength=i)
+            for j in np.flatnonzero(cnt >= min_count).tolist():
+                out.append(((j, i), int(cnt[j])))
+            continue
+        base: dict[tuple[int, ...], int] = {}
+        flat = cells.tolist()
+        k = 0
+        for ln in lengths.tolist():
+            if ln:
+                key = tuple(flat[k : k + ln])
+                base[key] = base.get(key, 0) + 1
+            k += ln
+        del flat, cells
+        sub, sub_counts = _build(base.items(), min_count)
+        if sub_counts:
+            _mine(sub, sub_counts, (i,), min_count, max_len, out)
     return [(tuple(sorted(int(order[i]) for i in items)), c) for items, c in out]
