@@ -36,7 +36,9 @@ def ingest_step(ctx: Any) -> None:
         fhir_dir = ctx.samples / "synthea_fhir"
         prog, update = _progress(ctx, "FHIR sample")
         with prog:
-            rep = fhir.load([fhir_dir], wh, progress=update)
+            rep = fhir.load(
+                [fhir_dir], wh, progress=lambda done, total: update("bytes", done, total)
+            )
         render_load_report(rep)
         ctx.load_reports.append(rep)
         counts = wh.counts()
