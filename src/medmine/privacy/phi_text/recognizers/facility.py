@@ -11,7 +11,7 @@ from medmine.privacy.phi_text._registry import RECOGNIZERS
 _KIND = (
     r"Hospital|Medical Center|Medical Centre|Clinic|Health Center|Health Centre|Infirmary|"
     r"Associates|Rehabilitation Center|Nursing Home|Care Center|Urgent Care|Pharmacy|"
-    r"Health System|Healthcare|Medical Group|Family Practice|Physicians"
+    r"Health System|Healthcare|Medical Group|Family Practice|Physicians|Community Health"
 )
 _W = r"[A-Z][a-zA-Z'.&-]*"
 

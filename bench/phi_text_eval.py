@@ -1,0 +1,127 @@
+"""Evaluate the note scrubber on the annotated PHI notes (tests/data/phi_notes/*.jsonl).
+
+Per entity class: recall = gold spans whose every non-space character is covered by some
+detected span (of any type: any detection removes the text); precision = detected spans
+that overlap a gold span. Also the fraction of clinical terms (chief complaints, drugs,
+allergies, hand-picked lab strings) that survive scrubbing verbatim. Writes
+bench/results/phi_text_eval.json.
+
+    .venv/bin/python bench/phi_text_eval.py
+"""
+
+from __future__ import annotations
+
+import json
+from collections import defaultdict
+from pathlib import Path
+from typing import Any
+
+from medmine.privacy.phi_text import ENTITY_CLASS, Entity, NoteContext, Scrubber
+
+ROOT = Path(__file__).resolve().parents[1]
+DATA = ROOT / "tests" / "data" / "phi_notes"
+OUT = ROOT / "bench" / "results" / "phi_text_eval.json"
+
+
+def load(split: str) -> list[dict[str, Any]]:
+    with open(DATA / f"{split}.jsonl", encoding="utf-8") as f:
+        return [json.loads(line) for line in f if line.strip()]
+
+
+def shared() -> dict[str, list[str]]:
+    """Facility, clinician and city names a warehouse built from the samples would hold."""
+    return json.loads((DATA / "shared_context.json").read_text(encoding="utf-8"))
+
+
+def context(c: dict[str, Any], sh: dict[str, list[str]] | None = None) -> NoteContext:
+    sh = sh if sh is not None else shared()
+    return NoteContext(
+        person_names=set(c.get("person_names", [])),
+        streets=set(c.get("streets", [])),
+        ids=set(c.get("ids", [])),
+        facilities=set(sh.get("facilities", [])),
+        clinician_names=set(sh.get("clinician_names", [])),
+        cities=set(sh.get("cities", [])),
+    )
+
+
+def evaluate(cases: list[dict[str, Any]], scrubber: Scrubber | None = None) -> dict[str, Any]:
+    scrubber = scrubber or Scrubber()
+    gold_n: dict[str, int] = defaultdict(int)
+    gold_hit: dict[str, int] = defaultdict(int)
+    pred_n: dict[str, int] = defaultdict(int)
+    pred_hit: dict[str, int] = defaultdict(int)
+    terms = terms_kept = 0
+    misses: list[dict[str, Any]] = []
+    sh = shared()
+    for case in cases:
+        text = case["text"]
+        ctx = context(case.get("context", {}), sh)
+        spans = scrubber.analyze(text, ctx)
+        covered = [False] * len(text)
+        for s in spans:
+            for i in range(s.start, s.end):
+                covered[i] = True
+        for g in case["spans"]:
+            cls = ENTITY_CLASS[Entity(g["entity"])]
+            gold_n[cls] += 1
+            chars = [i for i in range(g["start"], g["end"]) if not text[i].isspace()]
+            if all(covered[i] for i in chars):
+                gold_hit[cls] += 1
+            else:
+                misses.append({"id": case["id"], "entity": g["entity"]})
+        for s in spans:
+            cls = ENTITY_CLASS[s.entity]
+            pred_n[cls] += 1
+            if any(s.start < g["end"] and g["start"] < s.end for g in case["spans"]):
+                pred_hit[cls] += 1
+        scrubbed = scrubber.scrub(text, ctx).text
+        for t in case.get("clinical_terms", []):
+            terms += 1
+            terms_kept += t in scrubbed
+    classes = sorted(set(gold_n) | set(pred_n))
+    per = {
+        c: {
+            "gold": gold_n[c],
+            "recall": gold_hit[c] / gold_n[c] if gold_n[c] else None,
+            "predicted": pred_n[c],
+            "precision": pred_hit[c] / pred_n[c] if pred_n[c] else None,
+        }
+        for c in classes
+    }
+    g_all, h_all = sum(gold_n.values()), sum(gold_hit.values())
+    p_all, ph_all = sum(pred_n.values()), sum(pred_hit.values())
+    return {
+        "notes": len(cases),
+        "per_class": per,
+        "overall": {"recall": h_all / g_all, "precision": ph_all / p_all if p_all else None},
+        "clinical_terms": terms,
+        "clinical_terms_kept": terms_kept / terms if terms else None,
+        "missed": misses,  # ids and entity types only, never the text
+    }
+
+
+def main() -> None:
+    results = {split: evaluate(load(split)) for split in ("dev", "test")}
+    OUT.parent.mkdir(parents=True, exist_ok=True)
+    OUT.write_text(json.dumps(results, indent=2))
+    for split, r in results.items():
+        print(
+            f"== {split}: {r['notes']} notes, clinical terms kept "
+            f"{r['clinical_terms_kept']:.3f} of {r['clinical_terms']}"
+        )
+        for c, v in r["per_class"].items():
+            rec = "-" if v["recall"] is None else f"{v['recall']:.3f}"
+            pre = "-" if v["precision"] is None else f"{v['precision']:.3f}"
+            print(
+                f"  {c:9s} gold {v['gold']:4d} recall {rec}  predicted {v['predicted']:4d} "
+                f"precision {pre}"
+            )
+        print(
+            f"  overall recall {r['overall']['recall']:.3f} precision "
+            f"{r['overall']['precision']:.3f}; missed {r['missed'][:12]}"
+        )
+
+
+if __name__ == "__main__":
+    main()
