@@ -1,0 +1,63 @@
+"""HL7 v2 (ER7) messages -> person, visit_occurrence, measurement (and note for NTE comments).
+
+Files may hold single messages, FHS/BHS batches or MLLP-framed streams, with CR, LF or CRLF
+segment terminators and any delimiters declared in MSH-1/MSH-2. ADT A01/A04 admit
+or register a visit, A08 updates the patient and visit, A03 closes the visit; ORU^R01 results
+become measurements with units and reference ranges. See ``docs/ingest-sources.md``.
+
+>>> from medmine.warehouse import Warehouse
+>>> load([], Warehouse(":memory:")).reconciles
+True
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from pathlib import Path
+from typing import Any
+
+from medmine.errors import SourceError
+from medmine.ingest._emit import SourceConcepts, expand_paths, register
+from medmine.ingest.hl7v2._framing import iter_messages
+from medmine.ingest.hl7v2._reader import Hl7Reader, parse_range
+from medmine.warehouse import LoadReport, LoadSession, Warehouse
+
+__all__ = ["PATTERNS", "load", "parse_range"]
+
+#: File name patterns searched in folders.
+PATTERNS = ("*.hl7", "*.HL7", "*.er7", "*.mllp", "*.txt")
+
+
+def load(
+    paths: str | Path | Iterable[str | Path],
+    warehouse: Warehouse,
+    *,
+    progress: Callable[[int], None] | None = None,
+    **options: Any,
+) -> LoadReport:
+    """Load HL7 v2 files in one atomic load.
+
+    Record types in the report are message types (``ADT^A01``, ``ORU^R01``...) plus
+    ``Patient``: each distinct patient (MRN) seen, loaded when new, skipped as a duplicate when
+    already in the warehouse. `progress` is called with the number of messages of each file.
+    """
+    if options:
+        raise TypeError(f"unknown option(s) for hl7v2.load: {sorted(options)}")
+    files = expand_paths(paths, PATTERNS)
+    with LoadSession(warehouse, "hl7v2") as s:
+        reader = Hl7Reader(s, SourceConcepts(s))
+        for path in files:
+            n = 0
+            try:
+                f = path.open("rb")
+            except OSError as exc:
+                raise SourceError(str(path), f"cannot be opened ({exc.strerror})") from None
+            with f:
+                for raw in iter_messages(f):
+                    n += 1
+                    reader.message(str(path), raw)
+            register(s, path, n)
+            if progress:
+                progress(n)
+        reader.finish()
+    return s.report
