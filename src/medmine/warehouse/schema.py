@@ -509,6 +509,39 @@ TABLES: tuple[TableSpec, ...] = (
         "row_count:bigint, purpose:varchar, detail:varchar, prev_hash:varchar!, hash:varchar!",
         person=None,
     ),
+    # ---- quality layer (medmine.quality) ----
+    _table(
+        "mm_quality_result",
+        "system",
+        "One row per data-quality check per run: counts, percentage, threshold and status "
+        "(example_ids holds row ids only, never values).",
+        "run_id:varchar!, check_id:varchar!, check_type:varchar!, check_level:varchar,"
+        "kahn_category:varchar!, kahn_subcategory:varchar, context:varchar, table_name:varchar,"
+        "column_name:varchar, concept_id:int, description:varchar, threshold_pct:double,"
+        "num_violated:bigint, num_denominator:bigint, pct_violated:double, status:varchar!,"
+        "has_failing_rows:bool, example_ids:varchar, sql:varchar, error:varchar,"
+        "run_at:timestamp",
+        pk=("run_id", "check_id"),
+        person=None,
+    ),
+    _table(
+        "mm_person_link",
+        "identity",
+        "Record linkage: identity rows of the same person (from any source) share a cluster_id.",
+        f"cluster_id:bigint!, person_id:bigint!{_P}, source:varchar!, match_weight:double,"
+        "match_probability:double, run_id:varchar",
+        pk=("person_id", "source"),
+    ),
+    _table(
+        "mm_measurement_norm",
+        "derived",
+        "Measurement values converted to the canonical UCUM unit of their LOINC code; the "
+        "measurement row is never changed (status says why a value was not converted).",
+        "measurement_id:bigint!>measurement.measurement_id, person_id:bigint, loinc:varchar,"
+        "source_value:double, source_unit:varchar, value_canonical:double,"
+        "unit_canonical:varchar, status:varchar!, reason:varchar, run_id:varchar",
+        person=None,
+    ),
 )
 
 _BY_NAME = {t.name: t for t in TABLES}

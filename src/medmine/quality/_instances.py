@@ -1,0 +1,535 @@
+"""Instance generators: expand each check type over `medmine.warehouse.schema.TABLES` and the
+shipped reference data (lab ranges, sex-specific codes, format rules).
+
+A generator yields parameter dicts; ``table`` and ``column`` name what is checked, ``key``
+distinguishes several instances on the same column, ``threshold`` overrides the type's one,
+every other key fills a placeholder of the type's SQL templates.
+"""
+
+from __future__ import annotations
+
+import csv
+import functools
+import importlib.resources
+from collections.abc import Callable, Iterator
+from typing import Any
+
+from medmine.quality import vocab
+from medmine.warehouse.schema import TABLES, TableSpec
+
+Params = dict[str, Any]
+
+#: Tables whose rows are clinical events of a person (used by several checks).
+EVENT_TABLES = (
+    "visit_occurrence",
+    "visit_detail",
+    "condition_occurrence",
+    "drug_exposure",
+    "procedure_occurrence",
+    "device_exposure",
+    "measurement",
+    "observation",
+    "note",
+    "specimen",
+    "mm_claim",
+    "mm_claim_line",
+)
+#: Domain of the primary concept column of each table (OMOP conventions).
+DOMAINS = {
+    ("condition_occurrence", "condition_concept_id"): "Condition",
+    ("drug_exposure", "drug_concept_id"): "Drug",
+    ("procedure_occurrence", "procedure_concept_id"): "Procedure",
+    ("measurement", "measurement_concept_id"): "Measurement",
+    ("observation", "observation_concept_id"): "Observation",
+    ("device_exposure", "device_concept_id"): "Device",
+    ("visit_occurrence", "visit_concept_id"): "Visit",
+    ("specimen", "specimen_concept_id"): "Specimen",
+    ("person", "gender_concept_id"): "Gender",
+    ("person", "race_concept_id"): "Race",
+    ("person", "ethnicity_concept_id"): "Ethnicity",
+    ("death", "cause_concept_id"): "Condition",
+}
+_VOCAB_ALIASES = {
+    "ICD10CM": ("ICD10CM",),
+    "SNOMED": ("SNOMED", "SCT"),
+    "LOINC": ("LOINC",),
+    "NDC": ("NDC",),
+    "RxNorm": ("RXNORM",),
+    "CPT4": ("CPT4", "CPT"),
+    "HCPCS": ("HCPCS",),
+}
+_NON_NEGATIVE = ("quantity", "days_supply", "refills", "units", "range_low", "range_high")
+_MONEY_PREFIXES = ("total_", "paid_", "amount_")
+_MONEY_SUFFIXES = ("_amount", "_paid", "_billed", "_allowed", "_charge", "_cost")
+_DATA_ROLES = ("clinical", "derived", "claims", "identity", "privacy")
+
+
+def q(name: str) -> str:
+    """Quote an identifier."""
+    return '"' + name.replace('"', '""') + '"'
+
+
+def lit(value: str) -> str:
+    """Quote a string literal."""
+    return "'" + str(value).replace("'", "''") + "'"
+
+
+def _data(name: str) -> list[dict[str, str]]:
+    path = importlib.resources.files("medmine.quality") / "data" / name
+    with path.open(encoding="utf-8", newline="") as fh:
+        return list(csv.DictReader(fh))
+
+
+@functools.cache
+def lab_ranges() -> list[dict[str, str]]:
+    """Plausible ranges of common labs and vitals by LOINC code and canonical UCUM unit."""
+    return _data("lab_ranges.csv")
+
+
+@functools.cache
+def sex_specific_codes() -> list[dict[str, str]]:
+    """Codes (ICD-10-CM prefixes, SNOMED concepts) that apply to one sex only."""
+    return _data("sex_specific.csv")
+
+
+@functools.cache
+def format_rules() -> list[dict[str, str]]:
+    """Regular expressions that varchar fields must match."""
+    return _data("format_rules.csv")
+
+
+def _base(spec: TableSpec, column: str | None = None, **extra: Any) -> Params:
+    p: Params = {"table": spec.name, "t": q(spec.name), "id": q(spec.primary_key[0])}
+    if column is not None:
+        p["column"] = column
+        p["c"] = q(column)
+    p.update(extra)
+    return p
+
+
+def _has(spec: TableSpec, name: str) -> bool:
+    return name in spec.column_names
+
+
+def _data_tables() -> list[TableSpec]:
+    return [t for t in TABLES if t.role in _DATA_ROLES]
+
+
+# ---- generators ----
+def tables() -> Iterator[Params]:
+    """Every declared table (cdm_table, cdm_field)."""
+    for spec in TABLES:
+        cols = ", ".join(f"({lit(c.name)}, {lit(c.sql_type)})" for c in spec.columns)
+        yield {"table": spec.name, "columns": cols, "ncolumns": len(spec.columns)}
+
+
+def primary_keys() -> Iterator[Params]:
+    """Single-column primary keys."""
+    for spec in TABLES:
+        if len(spec.primary_key) == 1:
+            yield _base(spec, spec.primary_key[0])
+
+
+def required_columns() -> Iterator[Params]:
+    """Every NOT NULL column of every table."""
+    for spec in TABLES:
+        for c in spec.columns:
+            if c.required:
+                yield _base(spec, c.name)
+
+
+def foreign_keys() -> Iterator[Params]:
+    """Every declared foreign key."""
+    for spec in TABLES:
+        for c in spec.columns:
+            if c.fk:
+                ft, fc = c.fk
+                # Optional references of 0 mean "unknown" in many OMOP ETLs: not a dangling id.
+                zero = "" if c.required else f" AND s.{q(c.name)} <> 0"
+                text = "" if c.required else " (0 counts as no reference)"
+                yield _base(spec, c.name, ftable=ft, fcolumn=fc, ft=q(ft), fc=q(fc), zero=zero,
+                            zero_text=text)  # fmt: skip
+
+
+def _concept_cols(spec: TableSpec) -> list[str]:
+    return [c.name for c in spec.columns if c.name.endswith("_concept_id") and c.type == "int"]
+
+
+def concept_columns() -> Iterator[Params]:
+    """Every ``*_concept_id`` column outside the vocabulary tables."""
+    for spec in TABLES:
+        if spec.role != "vocabulary":
+            for name in _concept_cols(spec):
+                yield _base(spec, name)
+
+
+def standard_concept_columns() -> Iterator[Params]:
+    """Concept columns that must hold standard concepts (not ``*_source_concept_id``)."""
+    for spec in TABLES:
+        if spec.role != "vocabulary":
+            for name in _concept_cols(spec):
+                if not name.endswith("_source_concept_id"):
+                    yield _base(spec, name)
+
+
+def domain_columns() -> Iterator[Params]:
+    """Primary concept columns with their expected domain."""
+    for (table, column), domain in DOMAINS.items():
+        spec = next(t for t in TABLES if t.name == table)
+        yield _base(spec, column, domain=domain)
+
+
+def _coded(spec: TableSpec) -> list[tuple[str, str, str | None, bool]]:
+    """(concept column, source value column, source concept column, required) per coded field."""
+    out = []
+    for name in _concept_cols(spec):
+        if name.endswith("_source_concept_id"):
+            continue
+        prefix = name.removesuffix("_concept_id")
+        sv = f"{prefix}_source_value"
+        if _has(spec, sv):
+            sc = f"{prefix}_source_concept_id"
+            out.append((name, sv, sc if _has(spec, sc) else None, spec.column(name).required))
+    return out
+
+
+def coded_fields() -> Iterator[Params]:
+    """Coded fields: a concept column with its source value column."""
+    for spec in _data_tables():
+        for cc, sv, _sc, required in _coded(spec):
+            if required:
+                scope, text = "TRUE", "in every row"
+            else:
+                scope = f"nullif(trim({q(sv)}), '') IS NOT NULL"
+                text = f"where {sv} is present"
+            yield _base(spec, cc, scope=scope, scope_text=text)
+
+
+def primary_source_values() -> Iterator[Params]:
+    """Source value columns of required concept columns."""
+    for spec in _data_tables():
+        for _cc, sv, _sc, required in _coded(spec):
+            if required:
+                yield _base(spec, sv)
+
+
+def source_concept_fields() -> Iterator[Params]:
+    """Source concept columns paired with their source value column."""
+    for spec in _data_tables():
+        for _cc, sv, sc, _req in _coded(spec):
+            if sc:
+                yield _base(spec, sc, sv=q(sv))
+
+
+def value_tables() -> Iterator[Params]:
+    """Tables holding results (measurement, observation)."""
+    for name, cols in (
+        ("measurement", ("value_as_number", "value_as_concept_id")),
+        ("observation", ("value_as_number", "value_as_string", "value_as_concept_id")),
+    ):
+        spec = next(t for t in TABLES if t.name == name)
+        conds = [
+            f"coalesce({q(c)}, 0) = 0" if c.endswith("_concept_id") else f"{q(c)} IS NULL"
+            for c in cols
+        ]
+        yield _base(spec, "value_as_number", value_columns=", ".join(cols),
+                    all_null=" AND ".join(conds))  # fmt: skip
+
+
+def unit_tables() -> Iterator[Params]:
+    """Tables with numeric results and units."""
+    for spec in TABLES:
+        if spec.name in ("measurement", "observation"):
+            yield _base(spec, "unit_source_value")
+
+
+def person_only() -> Iterator[Params]:
+    """The person table (checks written for it)."""
+    present = [t for t in TABLES if t.name in EVENT_TABLES]
+    no_events = " AND ".join(
+        f"NOT EXISTS (SELECT 1 FROM {q(t.name)} e WHERE e.person_id = p.person_id)" for t in present
+    )
+    spec = next(t for t in TABLES if t.name == "person")
+    yield _base(spec, event_tables=", ".join(t.name for t in present), no_events=no_events)
+
+
+def death_only() -> Iterator[Params]:
+    """The death table."""
+    yield _base(next(t for t in TABLES if t.name == "death"), "death_date")
+
+
+def event_tables() -> Iterator[Params]:
+    """Clinical event tables with a single id column (duplicate rows)."""
+    for spec in TABLES:
+        if spec.name in EVENT_TABLES or spec.name == "observation_period":
+            others = [c for c in spec.column_names if c != spec.primary_key[0]]
+            yield _base(spec, others=", ".join(q(c) for c in others))
+
+
+def datetime_pairs() -> Iterator[Params]:
+    """``X_datetime`` columns with their ``X_date`` column."""
+    for spec in TABLES:
+        for c in spec.columns:
+            if c.type == "timestamp" and c.name.endswith("_datetime"):
+                d = c.name.removesuffix("_datetime") + "_date"
+                if _has(spec, d):
+                    yield _base(spec, c.name, date_column=d, d=q(d))
+
+
+def format_rules_gen() -> Iterator[Params]:
+    """Fields with a declared format (``data/format_rules.csv``)."""
+    for r in format_rules():
+        spec = next(t for t in TABLES if t.name == r["table_name"])
+        yield _base(spec, r["column_name"], pattern=r["pattern"].replace("'", "''"),
+                    format=r["description"])  # fmt: skip
+
+
+def code_sources(vocabulary: str) -> Iterator[Params]:
+    """Columns holding codes of `vocabulary`, with SQL for the code and its vocabulary."""
+    vocabs = ", ".join(lit(v) for v in _VOCAB_ALIASES[vocabulary])
+    for spec in _data_tables():
+        for _cc, sv, sc, required in _coded(spec):
+            if not required:
+                continue
+            col = f"s.{q(sv)}"
+            code = f"trim(regexp_replace({col}, '^[A-Za-z0-9]+:', ''))"
+            voc = f"coalesce(nullif(regexp_extract({col}, '^([A-Za-z0-9]+):', 1), ''), "
+            voc += "sk.vocabulary_id)"
+            yield _base(spec, sv, vocab=voc, vocabs=vocabs, code=code,
+                        src_concept=f"s.{q(sc)}" if sc else "NULL",
+                        valid=vocab.sql_valid(vocabulary, "d.code"))  # fmt: skip
+    by_name = {t.name: t for t in TABLES}
+    extra: list[tuple[str, str, str, str]] = [
+        ("concept", "concept_code", "s.vocabulary_id", "s.concept_code")
+    ]
+    if vocabulary == "ICD10CM":
+        for k in range(1, 13):
+            col = f"s.dx_{k}"
+            extra.append(
+                ("mm_claim", f"dx_{k}",
+                 f"CASE WHEN {col} IS NOT NULL THEN coalesce(s.dx_vocabulary_id, 'ICD10CM') END",
+                 f"trim({col})")
+            )  # fmt: skip
+    if vocabulary in ("CPT4", "HCPCS"):
+        extra.append(
+            ("mm_claim_line", "procedure_code", "s.procedure_vocabulary_id",
+             "trim(s.procedure_code)")
+        )  # fmt: skip
+    if vocabulary == "NDC":
+        extra.append(
+            ("mm_claim_line", "ndc_code", "CASE WHEN s.ndc_code IS NOT NULL THEN 'NDC' END",
+             "trim(s.ndc_code)")
+        )  # fmt: skip
+    for table, column, voc, code in extra:
+        yield _base(by_name[table], column, vocab=voc, vocabs=vocabs, src_concept="NULL",
+                    code=code, valid=vocab.sql_valid(vocabulary, "d.code"))  # fmt: skip
+
+
+def npi_columns() -> Iterator[Params]:
+    """Columns holding NPIs."""
+    for spec in TABLES:
+        for c in spec.columns:
+            if c.name == "npi" or c.name.endswith("_npi"):
+                yield _base(spec, c.name, valid=vocab.sql_valid("NPI", q(c.name)))
+
+
+def non_negative_columns() -> Iterator[Params]:
+    """Counts, supplies and money amounts."""
+    for spec in _data_tables():
+        for c in spec.columns:
+            if c.type not in ("int", "double", "bigint"):
+                continue
+            n = c.name
+            if (
+                n in _NON_NEGATIVE
+                or n.startswith(_MONEY_PREFIXES)
+                or n.endswith(_MONEY_SUFFIXES)
+                or n == "patient_paid"
+            ):
+                yield _base(spec, n)
+
+
+def paid_billed() -> Iterator[Params]:
+    """Paid amounts with the billed amount they must not exceed."""
+    by_name = {t.name: t for t in TABLES}
+    for table, paid, billed in (
+        ("mm_claim", "total_paid", "total_billed"),
+        ("mm_claim", "total_allowed", "total_billed"),
+        ("mm_claim_line", "paid_amount", "billed_amount"),
+        ("mm_claim_line", "allowed_amount", "billed_amount"),
+    ):
+        yield _base(by_name[table], paid, billed=billed, b=q(billed))
+
+
+def start_end_pairs() -> Iterator[Params]:
+    """(start, end) date pairs of every table (``X_start_date``/``X_end_date`` and kin)."""
+    for spec in TABLES:
+        names = spec.column_names
+        for n in names:
+            t = spec.column(n).type
+            if t not in ("date", "timestamp"):
+                continue
+            start = None
+            if "_end_" in n or n.endswith("_end_date"):
+                cand = n.replace("_end_", "_start_")
+                if cand.endswith("_end_date"):
+                    cand = cand.removesuffix("_end_date") + "_start_date"
+                start = cand if cand in names else None
+                if start is None:
+                    plain = n.replace("_end", "")
+                    start = plain if plain in names and plain != n else None
+            elif n == "end_date" and "start_date" in names:
+                start = "start_date"
+            elif n == "discharge_date" and "admission_date" in names:
+                start = "admission_date"
+            if start and spec.column(start).type == t:
+                yield _base(spec, n, start_column=start, s=q(start))
+
+
+def _person_tables() -> list[TableSpec]:
+    return [t for t in _data_tables() if t.person_column and t.name != "person"]
+
+
+def person_dates() -> Iterator[Params]:
+    """Date columns of tables with a person (event dates versus birth and death)."""
+    for spec in _person_tables():
+        if spec.name in ("mm_person_identity", "death", "mm_consent"):
+            continue
+        for c in spec.columns:
+            if c.type == "date":
+                yield _base(spec, c.name, pc=q(spec.person_column))
+
+
+def _start_date(spec: TableSpec) -> str | None:
+    for c in spec.columns:
+        if c.type == "date" and c.required:
+            return c.name
+    return None
+
+
+def event_start_dates() -> Iterator[Params]:
+    """The first required date of each clinical event table."""
+    for spec in _person_tables():
+        if spec.name in EVENT_TABLES or spec.role == "derived":
+            d = _start_date(spec)
+            if d:
+                yield _base(spec, d, pc=q(spec.person_column))
+
+
+def visit_event_dates() -> Iterator[Params]:
+    """Event tables with a visit reference and a start date."""
+    for spec in _person_tables():
+        if spec.name != "visit_occurrence" and _has(spec, "visit_occurrence_id"):
+            d = _start_date(spec)
+            if d:
+                yield _base(spec, d)
+
+
+def data_dates() -> Iterator[Params]:
+    """Every date and timestamp column of data tables (not system timestamps)."""
+    for spec in _data_tables():
+        for c in spec.columns:
+            if c.type in ("date", "timestamp"):
+                yield _base(spec, c.name)
+
+
+_LOINC_CODE = (
+    "CASE WHEN m.measurement_source_value LIKE 'LOINC:%' THEN "
+    "substr(m.measurement_source_value, 7) ELSE m.measurement_source_value END"
+)
+
+
+def lab_ranges_gen() -> Iterator[Params]:
+    """One instance per LOINC code with a plausible range."""
+    spec = next(t for t in TABLES if t.name == "measurement")
+    for r in lab_ranges():
+        code = lit(r["loinc"])
+        is_loinc = (
+            f"({_LOINC_CODE} = {code} OR m.measurement_concept_id IN (SELECT concept_id FROM "
+            f"concept WHERE vocabulary_id = 'LOINC' AND concept_code = {code}))"
+        )
+        is_unit = f"m.unit_source_value = {lit(r['unit'])}"
+        yield _base(spec, "value_as_number", key=r["loinc"], loinc=r["loinc"], name=r["name"],
+                    unit=r["unit"], low=r["low"], high=r["high"], is_loinc=is_loinc,
+                    is_unit=is_unit, loinc_concept=r["loinc"])  # fmt: skip
+
+
+def unit_rules() -> Iterator[Params]:
+    """Allowed units per listed LOINC code (canonical and convertible ones)."""
+    from medmine.quality.units import accepted_units
+
+    spec = next(t for t in TABLES if t.name == "measurement")
+    pairs = [(code, u) for code, units in accepted_units().items() for u in units]
+    yield _base(spec, "unit_source_value",
+                loincs=", ".join(f"({lit(c)})" for c in accepted_units()),
+                pairs=", ".join(f"({lit(c)}, {lit(u)})" for c, u in pairs),
+                loinc_code=_LOINC_CODE)  # fmt: skip
+
+
+def sex_specific() -> Iterator[Params]:
+    """Tables with diagnoses or procedures, once per sex."""
+    by_name = {t.name: t for t in TABLES}
+    for table, prefix in (
+        ("condition_occurrence", "condition"),
+        ("procedure_occurrence", "procedure"),
+        ("observation", "observation"),
+    ):
+        spec = by_name[table]
+        sv = f"s.{q(prefix + '_source_value')}"
+        code = f"trim(regexp_replace({sv}, '^[A-Za-z0-9]+:', ''))"
+        voc = f"upper(coalesce(nullif(regexp_extract({sv}, '^([A-Za-z0-9]+):', 1), ''), "
+        voc += "sk.vocabulary_id))"
+        for sex, other in (("male", 8532), ("female", 8507)):
+            conds = []
+            for r in sex_specific_codes():
+                if r["sex"] != sex:
+                    continue
+                c = lit(r["code"])
+                v = lit(r["vocabulary_id"].upper())
+                if r["match"] == "prefix":
+                    conds.append(f"({voc} = {v} AND replace({code}, '.', '') LIKE {c} || '%')")
+                else:
+                    conds.append(f"({voc} = {v} AND {code} = {c})")
+            yield _base(spec, f"{prefix}_source_value", key=sex, sex=sex, other_gender=other,
+                        matches=" OR ".join(conds),
+                        src_concept=f"s.{q(prefix + '_source_concept_id')}")  # fmt: skip
+
+
+GENERATORS: dict[str, Callable[[], Iterator[Params]]] = {
+    "tables": tables,
+    "primary_keys": primary_keys,
+    "required_columns": required_columns,
+    "foreign_keys": foreign_keys,
+    "concept_columns": concept_columns,
+    "standard_concept_columns": standard_concept_columns,
+    "domain_columns": domain_columns,
+    "coded_fields": coded_fields,
+    "primary_source_values": primary_source_values,
+    "source_concept_fields": source_concept_fields,
+    "value_tables": value_tables,
+    "unit_tables": unit_tables,
+    "person_only": person_only,
+    "death_only": death_only,
+    "event_tables": event_tables,
+    "datetime_pairs": datetime_pairs,
+    "format_rules": format_rules_gen,
+    "npi_columns": npi_columns,
+    "non_negative_columns": non_negative_columns,
+    "paid_billed": paid_billed,
+    "start_end_pairs": start_end_pairs,
+    "person_dates": person_dates,
+    "event_start_dates": event_start_dates,
+    "visit_event_dates": visit_event_dates,
+    "data_dates": data_dates,
+    "lab_ranges": lab_ranges_gen,
+    "unit_rules": unit_rules,
+    "sex_specific": sex_specific,
+}
+
+
+def generate(spec: str) -> Iterator[Params]:
+    """Run the generator named `spec` (``name`` or ``name:argument``)."""
+    name, _, arg = spec.partition(":")
+    if name == "code_sources":
+        return code_sources(arg)
+    return GENERATORS[name]()

@@ -1,0 +1,355 @@
+"""The registry of check types, declared once as data: Kahn category, threshold and SQL templates.
+
+Each check type names an instance generator (`medmine.quality._instances`) that expands it over
+the warehouse schema, and two SQL templates (DuckDB dialect, SQLGlot-transpilable):
+``violated`` selects the ids of violating rows as ``row_id``; ``denominator`` counts the rows
+the check applies to. `medmine.quality.checks` wraps both into one query per check instance.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+#: Birth date of person ``p`` (lenient: 1 January of the birth year when no datetime is known).
+BIRTH = (
+    "coalesce(CAST(p.birth_datetime AS DATE), "
+    "CASE WHEN p.year_of_birth BETWEEN 1 AND 9999 THEN make_date(p.year_of_birth, 1, 1) END)"
+)
+#: Days of grace after death for events recorded late (as in OHDSI's DataQualityDashboard).
+DEATH_GRACE_DAYS = 60
+#: Days of grace around a visit for events linked to it.
+VISIT_GRACE_DAYS = 7
+#: Oldest plausible age in years.
+MAX_AGE = 120
+
+
+@dataclass(frozen=True)
+class CheckType:
+    """One kind of check; `instances` names the generator that expands it over the schema."""
+
+    name: str
+    level: str  # table | field | concept
+    category: str  # conformance | completeness | plausibility
+    subcategory: str  # value | relational | computational | atemporal | temporal | uniqueness
+    context: str  # verification | validation
+    threshold_pct: float
+    description: str
+    violated: str
+    denominator: str
+    instances: str
+    requires: tuple[str, ...] = ("{table}",)
+
+
+def _t(*args, **kwargs) -> CheckType:
+    return CheckType(*args, **kwargs)
+
+
+_CNT = "SELECT count(*) FROM {t}"
+_CNT_NN = "SELECT count(*) FROM {t} WHERE {c} IS NOT NULL"
+_CODED = (
+    "SELECT count(*) FROM {t} s LEFT JOIN concept sk ON sk.concept_id = {src_concept} "
+    "WHERE upper({vocab}) IN ({vocabs})"
+)
+_CODES = (
+    "SELECT s.{id} AS row_id, {code} AS code FROM {t} s LEFT JOIN concept sk "
+    "ON sk.concept_id = {src_concept} WHERE upper({vocab}) IN ({vocabs})"
+)
+# Validity is computed once per distinct code, then joined back to the rows.
+_SHAPE = (
+    f"SELECT x.row_id FROM ({_CODES}) x WHERE x.code IS NULL OR x.code IN (SELECT d.code FROM "
+    f"(SELECT DISTINCT code FROM ({_CODES}) y) d WHERE NOT coalesce({{valid}}, FALSE))"
+)
+
+
+def _shape(name: str, vocab: str, description: str) -> CheckType:
+    return _t(
+        f"code_shape_{name}",
+        "field",
+        "conformance",
+        "value",
+        "verification",
+        0.0,
+        description,
+        _SHAPE,
+        _CODED,
+        f"code_sources:{vocab}",
+    )
+
+
+CHECK_TYPES: tuple[CheckType, ...] = (
+    # ---- conformance: relational ----
+    _t(
+        "cdm_table", "table", "conformance", "relational", "verification", 0.0,
+        "Table {table} exists in the warehouse.",
+        "SELECT '{table}' AS row_id FROM (SELECT 1 AS one) x WHERE NOT EXISTS (SELECT 1 FROM "
+        "information_schema.tables WHERE table_schema = 'main' AND table_name = '{table}')",
+        "SELECT 1", "tables", requires=(),
+    ),
+    _t(
+        "cdm_field", "table", "conformance", "relational", "verification", 0.0,
+        "Every declared column of {table} exists with its declared type (ids are column names).",
+        "SELECT d.col AS row_id FROM (VALUES {columns}) AS d(col, typ) WHERE NOT EXISTS ("
+        "SELECT 1 FROM information_schema.columns i WHERE i.table_schema = 'main' AND "
+        "i.table_name = '{table}' AND i.column_name = d.col AND i.data_type = d.typ)",
+        "SELECT {ncolumns}", "tables", requires=(),
+    ),
+    _t(
+        "is_primary_key", "field", "conformance", "relational", "verification", 0.0,
+        "{table}.{column} identifies each row (no id used twice).",
+        "SELECT {c} AS row_id FROM {t} WHERE {c} IS NOT NULL GROUP BY {c} HAVING count(*) > 1",
+        _CNT, "primary_keys",
+    ),
+    _t(
+        "is_required", "field", "conformance", "relational", "verification", 0.0,
+        "Required field {table}.{column} is present.",
+        "SELECT {id} AS row_id FROM {t} WHERE {c} IS NULL", _CNT, "required_columns",
+    ),
+    _t(
+        "is_foreign_key", "field", "conformance", "relational", "verification", 0.0,
+        "{table}.{column} refers to an existing {ftable}.{fcolumn}{zero_text}.",
+        "SELECT s.{id} AS row_id FROM {t} s WHERE s.{c} IS NOT NULL{zero} AND NOT EXISTS ("
+        "SELECT 1 FROM {ft} f WHERE f.{fc} = s.{c})",
+        "SELECT count(*) FROM {t} s WHERE s.{c} IS NOT NULL{zero}", "foreign_keys",
+    ),
+    _t(
+        "concept_in_vocabulary", "field", "conformance", "relational", "verification", 0.0,
+        "Non-zero {table}.{column} is a concept of the loaded vocabulary (concept table).",
+        "SELECT s.{id} AS row_id FROM {t} s WHERE s.{c} IS NOT NULL AND s.{c} <> 0 AND NOT "
+        "EXISTS (SELECT 1 FROM concept k WHERE k.concept_id = s.{c})",
+        "SELECT count(*) FROM {t} WHERE {c} IS NOT NULL AND {c} <> 0",
+        "concept_columns", requires=("{table}", "concept"),
+    ),
+    _t(
+        "standard_valid_concept", "field", "conformance", "relational", "verification", 0.0,
+        "{table}.{column} holds standard, valid concepts (standard_concept 'S', not invalid).",
+        "SELECT s.{id} AS row_id FROM {t} s JOIN concept k ON k.concept_id = s.{c} "
+        "WHERE s.{c} <> 0 AND (k.standard_concept IS NULL OR k.standard_concept <> 'S' "
+        "OR k.invalid_reason IS NOT NULL)",
+        "SELECT count(*) FROM {t} s JOIN concept k ON k.concept_id = s.{c} WHERE s.{c} <> 0",
+        "standard_concept_columns", requires=("{table}", "concept"),
+    ),
+    # ---- conformance: value and computational ----
+    _t(
+        "concept_domain", "field", "conformance", "value", "verification", 0.0,
+        "Concepts in {table}.{column} belong to the {domain} domain.",
+        "SELECT s.{id} AS row_id FROM {t} s JOIN concept k ON k.concept_id = s.{c} "
+        "WHERE s.{c} <> 0 AND k.domain_id <> '{domain}'",
+        "SELECT count(*) FROM {t} s JOIN concept k ON k.concept_id = s.{c} WHERE s.{c} <> 0",
+        "domain_columns", requires=("{table}", "concept"),
+    ),
+    _t(
+        "datetime_matches_date", "field", "conformance", "computational", "verification", 0.0,
+        "{table}.{column} falls on the same day as {date_column}.",
+        "SELECT {id} AS row_id FROM {t} WHERE {c} IS NOT NULL AND {d} IS NOT NULL "
+        "AND CAST({c} AS DATE) <> {d}",
+        "SELECT count(*) FROM {t} WHERE {c} IS NOT NULL AND {d} IS NOT NULL",
+        "datetime_pairs",
+    ),
+    _t(
+        "format_conformance", "field", "conformance", "value", "verification", 0.0,
+        "{table}.{column} matches its format ({format}).",
+        "SELECT {id} AS row_id FROM {t} WHERE {c} IS NOT NULL AND NOT regexp_matches({c}, "
+        "'{pattern}')",
+        _CNT_NN, "format_rules",
+    ),
+    _t(
+        "plausible_birth_date", "field", "conformance", "value", "verification", 0.0,
+        "Birth year, month and day of each person are valid (year 1850 to this year).",
+        "SELECT person_id AS row_id FROM person WHERE year_of_birth < 1850 "
+        "OR year_of_birth > year(current_date) OR month_of_birth NOT BETWEEN 1 AND 12 "
+        "OR day_of_birth NOT BETWEEN 1 AND 31 "
+        "OR (birth_datetime IS NOT NULL AND year(birth_datetime) <> year_of_birth)",
+        "SELECT count(*) FROM person", "person_only",
+    ),
+    _shape("icd10cm", "ICD10CM", "{table}.{column} codes of ICD10CM are ICD-10-CM shaped."),
+    _shape(
+        "snomed", "SNOMED",
+        "{table}.{column} codes of SNOMED are SCTIDs (Verhoeff check digit, concept partition).",
+    ),
+    _shape("loinc", "LOINC", "{table}.{column} codes of LOINC have a valid mod-10 check digit."),
+    _shape("ndc", "NDC", "{table}.{column} codes of NDC are 11-digit or hyphenated 10-digit."),
+    _shape("rxnorm", "RxNorm", "{table}.{column} codes of RxNorm are RxCUIs (1-9 digits)."),
+    _shape("cpt4", "CPT4", "{table}.{column} codes of CPT4 are CPT shaped."),
+    _shape("hcpcs", "HCPCS", "{table}.{column} codes of HCPCS are HCPCS Level II shaped."),
+    _t(
+        "npi_check_digit", "field", "conformance", "value", "verification", 0.0,
+        "{table}.{column} holds valid NPIs (10 digits, Luhn check digit over 80840 prefix).",
+        "SELECT {id} AS row_id FROM {t} s WHERE {c} IS NOT NULL AND NOT coalesce({valid}, FALSE)",
+        _CNT_NN, "npi_columns",
+    ),
+    # ---- completeness ----
+    _t(
+        "standard_concept_completeness", "field", "completeness", "", "verification", 5.0,
+        "{table}.{column} is mapped to a standard concept (not 0) {scope_text}.",
+        "SELECT {id} AS row_id FROM {t} WHERE coalesce({c}, 0) = 0 AND {scope}",
+        "SELECT count(*) FROM {t} WHERE {scope}", "coded_fields",
+    ),
+    _t(
+        "source_value_completeness", "field", "completeness", "", "verification", 10.0,
+        "{table}.{column} keeps the source value of each row.",
+        "SELECT {id} AS row_id FROM {t} WHERE nullif(trim({c}), '') IS NULL",
+        _CNT, "primary_source_values",
+    ),
+    _t(
+        "source_concept_completeness", "field", "completeness", "", "verification", 100.0,
+        "{table}.{column} is set for rows with a source value (informational).",
+        "SELECT {id} AS row_id FROM {t} WHERE coalesce({c}, 0) = 0 AND "
+        "nullif(trim({sv}), '') IS NOT NULL",
+        "SELECT count(*) FROM {t} WHERE nullif(trim({sv}), '') IS NOT NULL",
+        "source_concept_fields",
+    ),
+    _t(
+        "value_completeness", "field", "completeness", "", "validation", 10.0,
+        "Rows of {table} carry a result ({value_columns}).",
+        "SELECT {id} AS row_id FROM {t} WHERE {all_null}", _CNT, "value_tables",
+    ),
+    _t(
+        "unit_completeness", "field", "completeness", "", "validation", 5.0,
+        "Numeric results in {table} carry a unit.",
+        "SELECT {id} AS row_id FROM {t} WHERE value_as_number IS NOT NULL AND "
+        "coalesce(unit_concept_id, 0) = 0 AND nullif(trim(unit_source_value), '') IS NULL",
+        "SELECT count(*) FROM {t} WHERE value_as_number IS NOT NULL", "unit_tables",
+    ),
+    _t(
+        "person_without_events", "table", "completeness", "", "validation", 5.0,
+        "Persons have at least one clinical event ({event_tables}).",
+        "SELECT p.person_id AS row_id FROM person p WHERE {no_events}",
+        "SELECT count(*) FROM person", "person_only",
+    ),
+    _t(
+        "person_without_observation_period", "table", "completeness", "", "verification", 0.0,
+        "Persons have an observation period.",
+        "SELECT p.person_id AS row_id FROM person p WHERE NOT EXISTS (SELECT 1 FROM "
+        "observation_period o WHERE o.person_id = p.person_id)",
+        "SELECT count(*) FROM person", "person_only",
+    ),
+    # ---- plausibility: uniqueness and atemporal ----
+    _t(
+        "duplicate_rows", "table", "plausibility", "uniqueness", "validation", 5.0,
+        "Rows of {table} are not repeated (same values in every column but the id).",
+        "SELECT {id} AS row_id FROM (SELECT {id}, row_number() OVER (PARTITION BY {others} "
+        "ORDER BY {id}) AS copy_no FROM {t}) x WHERE copy_no > 1",
+        _CNT, "event_tables",
+    ),
+    _t(
+        "implausible_age", "table", "plausibility", "atemporal", "validation", 0.0,
+        f"No person is older than {MAX_AGE} years at death or at the end of their record.",
+        "SELECT p.person_id AS row_id FROM person p LEFT JOIN (SELECT person_id, "
+        "max(observation_period_end_date) AS last_date FROM observation_period GROUP BY "
+        "person_id) o ON o.person_id = p.person_id LEFT JOIN (SELECT person_id, "
+        "min(death_date) AS death_date FROM death GROUP BY person_id) d ON d.person_id = "
+        f"p.person_id WHERE year(coalesce(d.death_date, o.last_date, current_date)) - "
+        f"p.year_of_birth > {MAX_AGE}",
+        "SELECT count(*) FROM person", "person_only",
+    ),
+    _t(
+        "plausible_lab_range", "concept", "plausibility", "atemporal", "validation", 1.0,
+        "{name} ({loinc}) in {unit} lies in [{low}, {high}].",
+        "SELECT m.measurement_id AS row_id FROM measurement m WHERE {is_loinc} AND "
+        "{is_unit} AND m.value_as_number IS NOT NULL AND "
+        "(m.value_as_number < {low} OR m.value_as_number > {high})",
+        "SELECT count(*) FROM measurement m WHERE {is_loinc} AND {is_unit} AND "
+        "m.value_as_number IS NOT NULL",
+        "lab_ranges", requires=("measurement",),
+    ),
+    _t(
+        "plausible_unit", "field", "plausibility", "atemporal", "validation", 5.0,
+        "Numeric results of listed LOINC codes use their canonical unit or one convertible to "
+        "it.",
+        "SELECT m.measurement_id AS row_id FROM measurement m JOIN (VALUES {loincs}) AS l(code) "
+        "ON l.code = {loinc_code} WHERE m.value_as_number IS NOT NULL AND NOT EXISTS (SELECT 1 "
+        "FROM (VALUES {pairs}) AS u(code, unit) WHERE u.code = l.code AND "
+        "u.unit = coalesce(m.unit_source_value, ''))",
+        "SELECT count(*) FROM measurement m JOIN (VALUES {loincs}) AS l(code) ON l.code = "
+        "{loinc_code} WHERE m.value_as_number IS NOT NULL",
+        "unit_rules", requires=("measurement",),
+    ),
+    _t(
+        "plausible_sex", "concept", "plausibility", "atemporal", "validation", 0.0,
+        "{table} rows with {sex}-specific codes belong to {sex} persons.",
+        "SELECT s.{id} AS row_id FROM {t} s JOIN person p ON p.person_id = s.person_id "
+        "LEFT JOIN concept sk ON sk.concept_id = {src_concept} "
+        "WHERE ({matches}) AND p.gender_concept_id = {other_gender}",
+        "SELECT count(*) FROM {t} s JOIN person p ON p.person_id = s.person_id "
+        "LEFT JOIN concept sk ON sk.concept_id = {src_concept} "
+        "WHERE ({matches}) AND p.gender_concept_id IN (8507, 8532)",
+        "sex_specific", requires=("{table}", "person"),
+    ),
+    _t(
+        "non_negative", "field", "plausibility", "atemporal", "validation", 0.0,
+        "{table}.{column} is not negative.",
+        "SELECT {id} AS row_id FROM {t} WHERE {c} < 0", _CNT_NN, "non_negative_columns",
+    ),
+    _t(
+        "paid_not_above_billed", "field", "plausibility", "atemporal", "validation", 1.0,
+        "{table}.{column} does not exceed {billed}.",
+        "SELECT {id} AS row_id FROM {t} WHERE {c} > {b} + 0.005",
+        "SELECT count(*) FROM {t} WHERE {c} IS NOT NULL AND {b} IS NOT NULL", "paid_billed",
+    ),
+    # ---- plausibility: temporal ----
+    _t(
+        "start_before_end", "field", "plausibility", "temporal", "verification", 0.0,
+        "{table}.{column} is not before {start_column}.",
+        "SELECT {id} AS row_id FROM {t} WHERE {c} < {s}",
+        "SELECT count(*) FROM {t} WHERE {c} IS NOT NULL AND {s} IS NOT NULL", "start_end_pairs",
+    ),
+    _t(
+        "death_after_birth", "table", "plausibility", "temporal", "verification", 0.0,
+        "Death is not before birth.",
+        f"SELECT d.person_id AS row_id FROM death d JOIN person p ON p.person_id = d.person_id "
+        f"WHERE d.death_date < {BIRTH}",
+        "SELECT count(*) FROM death d JOIN person p ON p.person_id = d.person_id",
+        "death_only", requires=("death", "person"),
+    ),
+    _t(
+        "after_birth", "field", "plausibility", "temporal", "validation", 1.0,
+        "{table}.{column} is not before the person's birth.",
+        f"SELECT s.{{id}} AS row_id FROM {{t}} s JOIN person p ON p.person_id = s.{{pc}} "
+        f"WHERE s.{{c}} < {BIRTH}",
+        "SELECT count(*) FROM {t} s JOIN person p ON p.person_id = s.{pc} WHERE s.{c} IS NOT "
+        "NULL",
+        "person_dates", requires=("{table}", "person"),
+    ),
+    _t(
+        "before_death", "field", "plausibility", "temporal", "validation", 1.0,
+        f"{{table}}.{{column}} is at most {DEATH_GRACE_DAYS} days after the person's death.",
+        f"SELECT s.{{id}} AS row_id FROM {{t}} s JOIN (SELECT person_id, min(death_date) AS dd "
+        f"FROM death GROUP BY person_id) d ON d.person_id = s.{{pc}} "
+        f"WHERE s.{{c}} > d.dd + INTERVAL {DEATH_GRACE_DAYS} DAY",
+        "SELECT count(*) FROM {t} s JOIN (SELECT DISTINCT person_id FROM death) d "
+        "ON d.person_id = s.{pc} WHERE s.{c} IS NOT NULL",
+        "person_dates", requires=("{table}", "death"),
+    ),
+    _t(
+        "within_observation_period", "field", "plausibility", "temporal", "validation", 5.0,
+        "{table}.{column} falls inside one of the person's observation periods.",
+        "SELECT s.{id} AS row_id FROM {t} s WHERE s.{c} IS NOT NULL AND NOT EXISTS (SELECT 1 "
+        "FROM observation_period o WHERE o.person_id = s.{pc} AND "
+        "s.{c} BETWEEN o.observation_period_start_date AND o.observation_period_end_date)",
+        "SELECT count(*) FROM {t} WHERE {c} IS NOT NULL",
+        "event_start_dates", requires=("{table}", "observation_period"),
+    ),
+    _t(
+        "within_visit_dates", "field", "plausibility", "temporal", "validation", 5.0,
+        f"{{table}}.{{column}} falls within {VISIT_GRACE_DAYS} days of its visit.",
+        f"SELECT s.{{id}} AS row_id FROM {{t}} s JOIN visit_occurrence v ON "
+        f"v.visit_occurrence_id = s.visit_occurrence_id WHERE s.{{c}} < v.visit_start_date - "
+        f"INTERVAL {VISIT_GRACE_DAYS} DAY OR s.{{c}} > v.visit_end_date + "
+        f"INTERVAL {VISIT_GRACE_DAYS} DAY",
+        "SELECT count(*) FROM {t} s JOIN visit_occurrence v ON v.visit_occurrence_id = "
+        "s.visit_occurrence_id WHERE s.{c} IS NOT NULL",
+        "visit_event_dates", requires=("{table}", "visit_occurrence"),
+    ),
+    _t(
+        "future_date", "field", "plausibility", "temporal", "verification", 0.0,
+        "{table}.{column} is not in the future.",
+        "SELECT {id} AS row_id FROM {t} WHERE CAST({c} AS DATE) > current_date",
+        _CNT_NN, "data_dates",
+    ),
+)  # fmt: skip
+
+REGISTRY: dict[str, CheckType] = {}
+for _ct in CHECK_TYPES:
+    if _ct.name in REGISTRY:
+        raise ValueError(f"check type {_ct.name!r} declared twice")
+    REGISTRY[_ct.name] = _ct

@@ -1,0 +1,339 @@
+"""Run the data-quality checks: expand the registry over the schema, run one SQL per check,
+collect every result (a broken check gets status ``error``; the others go on) and store them in
+``mm_quality_result``.
+
+Status: ``fail`` when the violated percentage exceeds the threshold, ``pass`` otherwise;
+``not_applicable`` when the table (or a table the check needs) is empty; ``error`` when the SQL
+failed. ``has_failing_rows`` says whether any row violates, even under the threshold.
+
+>>> from medmine.warehouse import Warehouse
+>>> run = run_checks(Warehouse(":memory:"), store=False)
+>>> run.summary["error"]
+0
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import enum
+import time
+import uuid
+from collections import Counter
+from collections.abc import Callable, Iterable
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+import pyarrow as pa
+
+from medmine.quality._instances import generate
+from medmine.quality._registry import CHECK_TYPES, REGISTRY, CheckType
+from medmine.warehouse import Warehouse
+from medmine.warehouse.schema import table as table_spec
+
+__all__ = ["CheckInstance", "CheckResult", "QualityRun", "Status", "instantiate", "run_checks"]
+
+#: How many example row ids a result keeps.
+N_EXAMPLES = 5
+
+
+class Status(enum.StrEnum):
+    """Outcome of one check."""
+
+    PASS = "pass"
+    FAIL = "fail"
+    NOT_APPLICABLE = "not_applicable"
+    ERROR = "error"
+
+
+@dataclass(frozen=True)
+class CheckInstance:
+    """One check type applied to one table, column or concept, with its SQL."""
+
+    check_id: str
+    type: CheckType
+    table: str | None
+    column: str | None
+    key: str | None
+    threshold_pct: float
+    description: str
+    sql: str
+    requires: tuple[str, ...]
+    loinc: str | None = None
+
+
+@dataclass
+class CheckResult:
+    """The outcome of one check instance (ids only in `example_ids`, never values)."""
+
+    check_id: str
+    check_type: str
+    check_level: str
+    kahn_category: str
+    kahn_subcategory: str
+    context: str
+    table_name: str | None
+    column_name: str | None
+    concept_id: int | None
+    description: str
+    threshold_pct: float
+    num_violated: int | None
+    num_denominator: int | None
+    pct_violated: float | None
+    status: str
+    has_failing_rows: bool
+    example_ids: list[str]
+    sql: str
+    error: str | None = None
+
+    @property
+    def flag(self) -> str:
+        """Human-readable note on failing rows under the threshold (or empty)."""
+        if self.status == Status.PASS and self.has_failing_rows:
+            return (
+                f"has failing rows ({self.num_violated:,} rows, under "
+                f"{self.threshold_pct:g}% threshold)"
+            )
+        return ""
+
+
+@dataclass
+class QualityRun:
+    """All results of one run with its id, time and duration."""
+
+    run_id: str
+    run_at: dt.datetime
+    results: list[CheckResult] = field(default_factory=list)
+    duration_s: float = 0.0
+
+    @property
+    def summary(self) -> dict[str, int]:
+        """Checks per status, plus ``pass_with_failing_rows``."""
+        c = Counter(r.status for r in self.results)
+        out = {s.value: c.get(s.value, 0) for s in Status}
+        out["pass_with_failing_rows"] = sum(
+            1 for r in self.results if r.status == Status.PASS and r.has_failing_rows
+        )
+        out["checks"] = len(self.results)
+        out["check_types"] = len({r.check_type for r in self.results})
+        return out
+
+    def by_status(self, status: str) -> list[CheckResult]:
+        """Results with `status`."""
+        return [r for r in self.results if r.status == status]
+
+    def get(self, check_id: str) -> CheckResult:
+        """The result of `check_id`."""
+        for r in self.results:
+            if r.check_id == check_id:
+                return r
+        raise KeyError(check_id)
+
+
+_WRAPPER = """WITH v AS (
+{violated}
+), c AS (
+SELECT (SELECT count(*) FROM v) AS num_violated, ({denominator}) AS num_denominator
+)
+SELECT num_violated, num_denominator,
+  CASE WHEN num_denominator > 0 THEN 100.0 * num_violated / num_denominator END AS pct_violated,
+  (SELECT array_agg(CAST(row_id AS VARCHAR)) FROM (SELECT row_id FROM v ORDER BY row_id
+   LIMIT {n}) e) AS example_ids
+FROM c"""
+
+
+def _fmt(template: str, params: dict[str, Any]) -> str:
+    return template.format_map(params)
+
+
+def instantiate(types: Iterable[str] | None = None) -> list[CheckInstance]:
+    """Expand the registry (or the named check types) into check instances with their SQL."""
+    wanted = list(types) if types is not None else [t.name for t in CHECK_TYPES]
+    out: list[CheckInstance] = []
+    seen: set[str] = set()
+    for name in wanted:
+        ct = REGISTRY[name]
+        for params in generate(ct.instances):
+            p = dict(params)
+            table = p.get("table")
+            column = p.get("column")
+            key = p.get("key")
+            check_id = ct.name + ":" + ".".join(x for x in (table, column) if x)
+            if key:
+                check_id += f":{key}"
+            if check_id in seen:
+                raise ValueError(f"check id {check_id} generated twice")
+            seen.add(check_id)
+            sql = _WRAPPER.format(
+                violated=_fmt(ct.violated, p), denominator=_fmt(ct.denominator, p), n=N_EXAMPLES
+            )
+            out.append(
+                CheckInstance(
+                    check_id=check_id,
+                    type=ct,
+                    table=table,
+                    column=column,
+                    key=key,
+                    threshold_pct=float(p.get("threshold", ct.threshold_pct)),
+                    description=_fmt(ct.description, p),
+                    sql=sql,
+                    requires=tuple(_fmt(r, p) for r in ct.requires),
+                    loinc=p.get("loinc_concept"),
+                )
+            )
+    return out
+
+
+def _status(n_viol: int, n_den: int, pct: float | None, threshold: float) -> str:
+    if not n_den:
+        return Status.NOT_APPLICABLE
+    return Status.FAIL if (pct or 0.0) > threshold else Status.PASS
+
+
+def _result(inst: CheckInstance, **kw: Any) -> CheckResult:
+    ct = inst.type
+    return CheckResult(
+        check_id=inst.check_id,
+        check_type=ct.name,
+        check_level=ct.level,
+        kahn_category=ct.category,
+        kahn_subcategory=ct.subcategory,
+        context=ct.context,
+        table_name=inst.table,
+        column_name=inst.column,
+        description=inst.description,
+        threshold_pct=inst.threshold_pct,
+        sql=inst.sql,
+        **kw,
+    )
+
+
+def run_checks(
+    wh: Warehouse,
+    *,
+    types: Iterable[str] | None = None,
+    store: bool = True,
+    progress: Callable[[str, int, int], None] | None = None,
+) -> QualityRun:
+    """Run every check (or the named types) against `wh`; store results unless ``store=False``.
+
+    Parameters
+    ----------
+    wh
+        The warehouse (opened writable when ``store=True``).
+    types
+        Names of check types to run; all registered types by default.
+    store
+        Append the results to ``mm_quality_result``.
+    progress
+        Callback ``(check_id, done, total)``.
+    """
+    t0 = time.perf_counter()
+    run_at = dt.datetime.now(dt.UTC).replace(tzinfo=None)
+    run = QualityRun(f"quality-{run_at:%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:6]}", run_at)
+    counts = wh.counts()
+    loinc_concepts = _loinc_concepts(wh) if counts.get("concept") else {}
+    instances = instantiate(types)
+    for i, inst in enumerate(instances):
+        if progress:
+            progress(inst.check_id, i, len(instances))
+        concept_id = loinc_concepts.get(inst.loinc) if inst.loinc else None
+        empty = [t for t in inst.requires if not counts.get(t)]
+        if empty:
+            run.results.append(
+                _result(
+                    inst,
+                    concept_id=concept_id,
+                    num_violated=0,
+                    num_denominator=0,
+                    pct_violated=None,
+                    status=Status.NOT_APPLICABLE,
+                    has_failing_rows=False,
+                    example_ids=[],
+                    error=None,
+                )  # fmt: skip
+            )
+            continue
+        try:
+            n_viol, n_den, pct, examples = wh.con.execute(inst.sql).fetchone()
+        except Exception as exc:  # noqa: BLE001  (lazy collection: report and go on)
+            run.results.append(
+                _result(
+                    inst,
+                    concept_id=concept_id,
+                    num_violated=None,
+                    num_denominator=None,
+                    pct_violated=None,
+                    status=Status.ERROR,
+                    has_failing_rows=False,
+                    example_ids=[],
+                    error=_error_text(exc),
+                )  # fmt: skip
+            )
+            continue
+        n_viol, n_den = int(n_viol), int(n_den or 0)
+        run.results.append(
+            _result(
+                inst,
+                concept_id=concept_id,
+                num_violated=n_viol,
+                num_denominator=n_den,
+                pct_violated=None if pct is None else float(pct),
+                status=_status(n_viol, n_den, pct, inst.threshold_pct),
+                has_failing_rows=n_viol > 0,
+                example_ids=list(examples or []),
+            )  # fmt: skip
+        )
+    if progress:
+        progress("done", len(instances), len(instances))
+    run.duration_s = time.perf_counter() - t0
+    if store:
+        store_results(wh, run)
+    return run
+
+
+def _error_text(exc: BaseException) -> str:
+    """First line of an engine error (DuckDB messages name columns and types, not values)."""
+    msg = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+    return f"{type(exc).__name__}: {msg[:300]}"
+
+
+def _loinc_concepts(wh: Warehouse) -> dict[str, int]:
+    rows = wh.con.execute(
+        "SELECT concept_code, min(concept_id) FROM concept WHERE vocabulary_id = 'LOINC' GROUP BY 1"
+    ).fetchall()
+    return {code: int(cid) for code, cid in rows}
+
+
+def store_results(wh: Warehouse, run: QualityRun) -> None:
+    """Append a run's results to ``mm_quality_result``."""
+    spec = table_spec("mm_quality_result")
+    rows = []
+    for r in run.results:
+        d = asdict(r)
+        d["example_ids"] = ",".join(r.example_ids)
+        d["run_id"] = run.run_id
+        d["run_at"] = run.run_at
+        rows.append({c: d.get(c) for c in spec.column_names})
+    batch = pa.Table.from_pylist(rows, schema=spec.arrow_schema())  # noqa: F841
+    with wh.transaction() as con:
+        con.execute("INSERT INTO mm_quality_result BY NAME SELECT * FROM batch")
+
+
+def load_run(wh: Warehouse, run_id: str | None = None) -> QualityRun:
+    """Read a stored run (the latest when `run_id` is None) back from ``mm_quality_result``."""
+    if run_id is None:
+        row = wh.con.execute(
+            "SELECT run_id FROM mm_quality_result ORDER BY run_at DESC LIMIT 1"
+        ).fetchone()
+        if row is None:
+            raise KeyError("no quality run stored; run `medmine quality` first")
+        run_id = row[0]
+    tbl = wh.sql("SELECT * FROM mm_quality_result WHERE run_id = ? ORDER BY check_id", [run_id])
+    results, run_at = [], None
+    names = set(CheckResult.__dataclass_fields__)
+    for d in tbl.to_pylist():
+        run_at = d["run_at"]
+        ex = d.pop("example_ids")
+        kw = {k: v for k, v in d.items() if k in names}
+        results.append(CheckResult(example_ids=ex.split(",") if ex else [], **kw))
+    return QualityRun(run_id, run_at, results)

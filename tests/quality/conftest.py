@@ -1,0 +1,124 @@
+"""Fixtures for the quality tests: a tiny warehouse with planted defects, and Eunomia."""
+
+from __future__ import annotations
+
+import pytest
+
+from medmine.ingest import omop
+from medmine.warehouse import Warehouse
+
+# Each defect is planted once, on known ids (see test_checks.py for the expected answers).
+PLANTED_SQL = """
+INSERT INTO concept VALUES
+ (201826, 'Type 2 diabetes mellitus', 'Condition', 'SNOMED', 'Clinical Finding', 'S', '44054006',
+  DATE '1970-01-01', DATE '2099-12-31', NULL),
+ (1234, 'Non-standard condition', 'Condition', 'ICD10CM', '3-char nonbill code', NULL, 'E11',
+  DATE '1970-01-01', DATE '2099-12-31', NULL),
+ (8507, 'MALE', 'Gender', 'Gender', 'Gender', 'S', 'M', DATE '1970-01-01', DATE '2099-12-31', NULL),
+ (8532, 'FEMALE', 'Gender', 'Gender', 'Gender', 'S', 'F', DATE '1970-01-01', DATE '2099-12-31',
+  NULL),
+ (32817, 'EHR', 'Type Concept', 'Type Concept', 'Type Concept', 'S', 'OMOP4976890',
+  DATE '1970-01-01', DATE '2099-12-31', NULL),
+ (9201, 'Inpatient Visit', 'Visit', 'Visit', 'Visit', 'S', 'IP', DATE '1970-01-01',
+  DATE '2099-12-31', NULL);
+INSERT INTO person (person_id, gender_concept_id, year_of_birth, month_of_birth, birth_datetime,
+                    race_concept_id, ethnicity_concept_id) VALUES
+ (1, 8507, 1950, 3, TIMESTAMP '1950-03-01 00:00:00', 0, 0),
+ (2, 8532, 1980, NULL, NULL, 0, 0),
+ (3, 8507, 1890, NULL, NULL, 0, 0),
+ (4, 8532, 1985, 13, NULL, 0, 0),
+ (5, 8507, 1970, NULL, NULL, 0, 0),
+ (6, 8532, 1960, NULL, NULL, 0, 0);
+INSERT INTO observation_period VALUES
+ (1, 1, DATE '2000-01-01', DATE '2020-12-31', 32817),
+ (2, 2, DATE '2000-01-01', DATE '2020-12-31', 32817),
+ (3, 3, DATE '2000-01-01', DATE '2020-12-31', 32817),
+ (4, 4, DATE '2000-01-01', DATE '2020-12-31', 32817),
+ (6, 6, DATE '2000-01-01', DATE '2020-12-31', 32817),
+ (7, 99, DATE '2000-01-01', DATE '2020-12-31', 32817);
+INSERT INTO death (person_id, death_date) VALUES (6, DATE '1950-01-01');
+INSERT INTO visit_occurrence (visit_occurrence_id, person_id, visit_concept_id, visit_start_date,
+                              visit_start_datetime, visit_end_date, visit_type_concept_id) VALUES
+ (1, 1, 9201, DATE '2010-01-01', TIMESTAMP '2010-01-02 00:00:00', DATE '2010-01-05', 32817),
+ (2, 2, 9201, DATE '2010-02-10', NULL, DATE '2010-02-01', 32817),
+ (3, 2, 9201, DATE '2010-03-10', NULL, DATE '2010-03-01', 32817),
+ (4, 2, 9201, DATE '2010-04-10', NULL, DATE '2010-04-01', 32817),
+ (5, 1, 9201, DATE '2030-01-01', NULL, DATE '2030-01-02', 32817),
+ (6, 98, 9201, DATE '2010-01-01', NULL, DATE '2010-01-01', 32817);
+INSERT INTO condition_occurrence (condition_occurrence_id, person_id, condition_concept_id,
+  condition_start_date, condition_type_concept_id, visit_occurrence_id, condition_source_value)
+VALUES
+ (1, 1, 201826, DATE '2010-01-02', 32817, 1, 'ICD10CM:E11.9'),
+ (2, 2, 201826, DATE '2010-01-02', 32817, NULL, 'ICD10CM:C61'),
+ (3, 1, 201826, DATE '2011-01-02', 32817, NULL, 'ICD10CM:N80.0'),
+ (4, 1, 201826, DATE '2012-01-02', 32817, NULL, 'ICD10CM:12345'),
+ (5, 1, 201826, DATE '2013-01-02', 32817, NULL, 'SNOMED:44054007'),
+ (6, 1, 201826, DATE '1940-01-01', 32817, NULL, 'SNOMED:44054006'),
+ (7, 1, 201826, DATE '2010-03-01', 32817, 1, 'SNOMED:44054006'),
+ (8, 6, 201826, DATE '2015-01-01', 32817, NULL, 'SNOMED:44054006'),
+ (9, 1, 201826, DATE '2010-01-02', 32817, 1, 'ICD10CM:E11.9'),
+ (10, 1, 0, DATE '2014-01-02', 32817, NULL, 'SNOMED:73211009'),
+ (11, 1, 0, DATE '2014-01-03', 32817, NULL, NULL),
+ (12, 1, 999999, DATE '2014-01-04', 32817, NULL, 'SNOMED:44054006'),
+ (13, 1, 1234, DATE '2014-01-05', 32817, NULL, 'ICD10CM:E11'),
+ (14, 1, 8507, DATE '2014-01-06', 32817, NULL, 'SNOMED:44054006');
+INSERT INTO measurement (measurement_id, person_id, measurement_concept_id, measurement_date,
+  measurement_type_concept_id, value_as_number, unit_source_value, measurement_source_value,
+  measurement_time) VALUES
+ (1, 1, 0, DATE '2010-01-02', 32817, 90, 'mg/dL', 'LOINC:2345-7', '08:30'),
+ (2, 1, 0, DATE '2010-01-03', 32817, 5000, 'mg/dL', 'LOINC:2345-7', 'bad'),
+ (3, 1, 0, DATE '2010-01-04', 32817, 5.5, 'mmol/L', 'LOINC:2345-7', NULL),
+ (4, 1, 0, DATE '2010-01-05', 32817, 100, 'furlong', '2345-7', NULL),
+ (5, 1, 0, DATE '2010-01-06', 32817, 12, NULL, '2345-7', NULL),
+ (6, 1, 0, DATE '2010-01-07', 32817, NULL, NULL, '2345-7', NULL),
+ (7, 1, 0, DATE '2010-01-08', 32817, 100, 'mg/dL', 'LOINC:2345-8', NULL);
+INSERT INTO drug_exposure (drug_exposure_id, person_id, drug_concept_id, drug_exposure_start_date,
+  drug_exposure_end_date, drug_type_concept_id, quantity, drug_source_value) VALUES
+ (1, 1, 0, DATE '2010-01-02', DATE '2010-01-12', 32817, -1, 'NDC:0002-3227-30'),
+ (2, 1, 0, DATE '2010-01-02', DATE '2010-01-12', 32817, 10, 'NDC:12345'),
+ (3, 1, 0, DATE '2010-01-02', DATE '2010-01-12', 32817, 10, 'RxNorm:0123'),
+ (4, 1, 0, DATE '2010-01-02', DATE '2010-01-12', 32817, 10, 'RxNorm:1191');
+INSERT INTO procedure_occurrence (procedure_occurrence_id, person_id, procedure_concept_id,
+  procedure_date, procedure_type_concept_id, procedure_source_value, procedure_source_concept_id)
+VALUES
+ (1, 2, 0, DATE '2010-01-02', 32817, 'SNOMED:90470006', 4),
+ (2, 1, 0, DATE '2010-01-02', 32817, 'CPT4:9921', NULL),
+ (3, 1, 0, DATE '2010-01-02', 32817, 'HCPCS:J11', NULL),
+ (4, 1, 0, DATE '2010-01-02', 32817, 'CPT4:99213', 0);
+INSERT INTO provider (provider_id, npi) VALUES (1, '1234567893'), (2, '1234567890');
+INSERT INTO location (location_id, zip) VALUES (1, '0213'), (2, '02139');
+INSERT INTO mm_claim (claim_id, person_id, claim_start_date, total_billed, total_paid,
+                      dx_vocabulary_id, dx_1) VALUES
+ (1, 1, DATE '2010-01-02', 100, 150, 'ICD10CM', 'E119'),
+ (2, 1, DATE '2010-01-02', 100, 50, 'ICD10CM', 'XYZ');
+ALTER TABLE location DROP COLUMN county;
+DROP TABLE note_nlp;
+CREATE OR REPLACE TABLE specimen AS SELECT * FROM specimen;
+INSERT INTO specimen (specimen_id, person_id, specimen_concept_id, specimen_type_concept_id,
+                      specimen_date) VALUES
+ (1, 1, NULL, 32817, DATE '2010-01-02'),
+ (2, 1, 0, 32817, DATE '2010-01-02'),
+ (2, 1, 0, 32817, DATE '2010-01-03');
+"""
+
+
+def planted_warehouse(path) -> Warehouse:
+    """A warehouse with one planted defect per check type."""
+    w = Warehouse(path)
+    w.con.execute(PLANTED_SQL)
+    return w
+
+
+@pytest.fixture(scope="module")
+def planted(tmp_path_factory):
+    w = planted_warehouse(tmp_path_factory.mktemp("planted") / "planted.duckdb")
+    yield w
+    w.close()
+
+
+@pytest.fixture(scope="module")
+def eunomia(tmp_path_factory):
+    w = Warehouse(tmp_path_factory.mktemp("eunomia") / "eunomia.duckdb")
+    omop.load(omop.eunomia_path(), w)
+    yield w
+    w.close()
