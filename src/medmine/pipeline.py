@@ -44,9 +44,11 @@ Step = Callable[[DemoContext], None]
 def _steps() -> list[tuple[str, Step]]:
     # Imported lazily so that `medmine --help` stays fast.
     from medmine.ingest.demo_steps import ingest_step
+    from medmine.privacy.demo_step import privacy_step
 
     return [
         ("ingest", ingest_step),
+        ("privacy", privacy_step),
     ]
 
 

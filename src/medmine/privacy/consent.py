@@ -310,7 +310,8 @@ def load_fhir(paths: Iterable[str | Path], wh: Any) -> ConsentLoadReport:
             rep.skipped_inactive += 1
             continue
         ref = ((res.get("patient") or {}).get("reference") or "").strip()
-        pid = lookup.get(ref.rsplit("/", 1)[-1].removeprefix("urn:uuid:")) if ref else None
+        fid = ref.rsplit("/", 1)[-1].removeprefix("urn:uuid:") if ref else ""
+        pid = lookup.get(fid, lookup.get(f"fhir:Patient/{fid}")) if fid else None
         if pid is None:
             rep.unmatched_person += 1
             continue

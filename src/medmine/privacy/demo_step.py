@@ -1,0 +1,149 @@
+"""The privacy step of `medmine demo`: consent, de-identification, risk, audit and a page."""
+
+from __future__ import annotations
+
+import html
+import os
+import secrets
+from typing import Any
+
+from medmine.privacy import consent
+from medmine.privacy.audit import verify
+from medmine.privacy.deid import DeidConfig, deidentify
+from medmine.privacy.phi_text import Scrubber
+from medmine.privacy.phi_text.context import merged, person_contexts, shared_context
+from medmine.privacy.pseudonym import KEY_ENV
+from medmine.privacy.risk import PERSON_QI_SQL, anonymize, assess
+from medmine.report import ReportLink
+from medmine.report.html import render_page, table_html
+from medmine.warehouse import Warehouse
+
+_IDENTIFIERS = [
+    ("Names", "mm_person_identity; provider.provider_name; notes", "table emptied / NULL / tag"),
+    (
+        "Geography below state",
+        "location address, city, county, lat/long; notes",
+        "NULL; ZIP to 3 digits (restricted areas 000); notes tagged",
+    ),
+    (
+        "Dates (except year)",
+        "every DATE/TIMESTAMP of a person; notes",
+        "Jan 1 of the year (Safe Harbor) or per-person shift (expert)",
+    ),
+    ("Ages over 89", "person.year_of_birth; notes", "capped so age is 90; notes [AGE 90+]"),
+    ("Phone, fax, e-mail", "mm_person_identity; notes", "table emptied; notes tagged"),
+    (
+        "SSN, MRN, plan, account, licence",
+        "mm_person_identity, mm_identifier; notes",
+        "tables emptied; notes tagged",
+    ),
+    (
+        "Vehicle / device ids, serials",
+        "device_exposure.unique_device_id; notes",
+        "NULL; notes tagged",
+    ),
+    ("URLs, IP addresses", "notes", "tagged"),
+    ("Biometrics, photos", "not stored in the warehouse", "n/a"),
+    (
+        "Other unique ids",
+        "person_id, visit ids, *_source_value ids",
+        "HMAC-SHA256 pseudonyms; NULL",
+    ),
+]
+
+
+def privacy_step(ctx: Any) -> None:
+    """De-identify the demo warehouse, apply the sample consent and write ``privacy.html``."""
+    ephemeral = not os.environ.get(KEY_ENV)
+    key = secrets.token_bytes(32) if ephemeral else None
+    out = ctx.reports_dir.parent / "medmine_deid.duckdb"
+    with Warehouse(ctx.warehouse) as wh:
+        crep = consent.load_csv(ctx.samples / "consent.csv", wh)
+        example = _scrub_example(wh)
+    rep = deidentify(ctx.warehouse, out, DeidConfig(), key=key, overwrite=True)
+    with Warehouse(out, read_only=True) as dwh:
+        risk = assess(dwh.con, PERSON_QI_SQL)
+        anon = anonymize(dwh.con, PERSON_QI_SQL, target_k=5)
+        out_audit = verify(dwh)
+    with Warehouse(ctx.warehouse, read_only=True) as wh:
+        src_audit = verify(wh)
+    body = _page(crep, rep, risk, anon, src_audit, out_audit, example, ephemeral, out.name)
+    page = render_page(
+        ctx.reports_dir / "privacy.html",
+        "Privacy",
+        body,
+        subtitle="De-identification, consent, re-identification risk, audit",
+    )
+    ok = src_audit.ok and out_audit.ok
+    ctx.links.append(
+        ReportLink(
+            "Privacy",
+            page.name,
+            f"{rep.rows.get('person', 0):,} persons de-identified ({rep.mode}), "
+            f"{rep.consent_excluded} excluded by consent, k={risk.k}, audit "
+            f"{'intact' if ok else 'BROKEN'}",
+            "ok" if ok else "fail",
+        )
+    )
+    ctx.console.print(
+        f"de-identified warehouse {out} ({rep.duration_s:.1f} s); key "
+        f"{'ephemeral (not saved)' if ephemeral else 'from ' + KEY_ENV}"
+    )
+
+
+def _scrub_example(wh: Warehouse) -> str:
+    """One note, scrubbed (only the scrubbed text ever leaves this function)."""
+    row = wh.con.execute(
+        "SELECT person_id, note_text FROM note WHERE note_text LIKE '%is a%' "
+        "ORDER BY note_id LIMIT 1"
+    ).fetchone()
+    if row is None:
+        return ""
+    pid, text = row
+    ctx = merged(shared_context(wh.con), person_contexts(wh.con).get(pid))
+    return Scrubber().scrub(text, ctx).text[:1500]
+
+
+def _page(crep, rep, risk, anon, src_audit, out_audit, example, ephemeral, out_name) -> str:
+    key_note = (
+        "<p><b>MEDMINE_DEID_KEY was not set: an ephemeral key was generated for this run and "
+        "discarded</b>; pseudonyms cannot be reproduced. Set the variable for stable ones.</p>"
+        if ephemeral
+        else "<p>Pseudonyms keyed with MEDMINE_DEID_KEY.</p>"
+    )
+    ident = table_html([{"identifier": a, "where": b, "operator": c} for a, b, c in _IDENTIFIERS])
+    sizes = table_html(
+        [{"class size": s, "classes": c} for s, c in sorted(risk.class_sizes.items())[:15]]
+    )
+    rows = table_html([{"table": t, "rows": n} for t, n in rep.rows.items() if n])
+    anon_rows = table_html(
+        [{"quasi-identifier": c, "generalisation level": lvl} for c, lvl in anon.levels.items()]
+    )
+    return f"""
+<h2>De-identification ({html.escape(rep.mode)})</h2>
+{key_note}
+<p>Output <code>{html.escape(out_name)}</code>, {rep.duration_s:.1f} s, {rep.notes_scrubbed:,}
+notes scrubbed, {rep.ages_capped} ages capped at 90.</p>
+{ident}
+<h3>Rows written</h3>{rows}
+<h2>Consent</h2>
+<p>Sample consent CSV: {crep.read} rows read, {crep.loaded} loaded,
+{crep.unmatched_person} for unknown persons, {crep.invalid} invalid. Policy: opt-out.
+Purpose <b>{html.escape(rep.purpose)}</b>: {rep.consent_eligible:,} eligible,
+<b>{rep.consent_excluded}</b> excluded.</p>
+<h2>Re-identification risk</h2>
+<p>Quasi-identifiers {", ".join(risk.quasi_identifiers)}: {risk.records:,} persons in
+{risk.classes:,} classes, k = {risk.k}, prosecutor risk max {risk.prosecutor_max:.3f} /
+average {risk.prosecutor_avg:.3f}; {html.escape(risk.journalist_note)}.</p>
+{sizes}
+<p>To reach k = {anon.target_k}: {"achieved" if anon.achieved else "not achieved"},
+{anon.rows_suppressed} of {anon.records} rows suppressed, information loss
+{anon.information_loss:.2f}.</p>
+{anon_rows}
+<h2>Audit trail</h2>
+<p>Source warehouse: {"intact" if src_audit.ok else "BROKEN at seq " + str(src_audit.first_bad_seq)}
+({src_audit.entries} entries). De-identified warehouse: {"intact" if out_audit.ok else "BROKEN"}
+({out_audit.entries} entries).</p>
+<h2>Note scrubbing example (scrubbed text only)</h2>
+<pre>{html.escape(example)}</pre>
+"""
