@@ -9,6 +9,7 @@ the underlying model, whose log-odds the monotone calibration map preserves in r
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass
 from typing import Any
 
@@ -57,8 +58,10 @@ def _shap_values(model: Any, X_rows: Any, background: Any) -> tuple[np.ndarray, 
     est = base_model(model)
     if isinstance(est, LightGBMClassifier):
         explainer = shap.TreeExplainer(est.booster_)
-        vals = explainer.shap_values(sp.csr_matrix(X_rows) if sp.issparse(X_rows) else X_rows)
-        vals = np.asarray(vals[1] if isinstance(vals, list) else vals)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", UserWarning)  # "output has changed to a list"
+            vals = explainer.shap_values(_dense(X_rows))
+        vals = np.asarray(vals[-1] if isinstance(vals, list) else vals)
         if vals.ndim == 3:
             vals = vals[..., -1]
         base = np.ravel(explainer.expected_value)[-1]

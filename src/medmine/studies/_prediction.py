@@ -1,0 +1,205 @@
+"""The shared binary-prediction pipeline: split by person, tune, calibrate, evaluate, explain.
+
+Every model (and any reference score such as LACE) is evaluated on the same held-out persons.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from medmine.evaluate import (
+    auprc_ci,
+    auroc_ci,
+    brier_score,
+    calibration_figure,
+    calibration_slope_intercept,
+    fairness_audit,
+    net_benefit,
+    person_train_test_split,
+    temporal_split,
+    threshold_metrics,
+)
+from medmine.evaluate.explain import Explanation, explain
+from medmine.evaluate.plots import decision_curve_figure, importance_figure, roc_figure
+from medmine.mining.classify import l1_logistic_search, lightgbm_search
+from medmine.studies._result import StudyConfig
+
+MODEL_LABELS = {"l1_logistic": "L1-logistic", "lightgbm": "LightGBM"}
+
+
+@dataclass
+class Split:
+    """Row positions of the training and test sets and how they were made."""
+
+    train: np.ndarray
+    test: np.ndarray
+    method: str
+
+
+@dataclass
+class BinaryOutcome:
+    """Everything the binary pipeline produced for one cohort."""
+
+    split: Split
+    models: dict[str, Any]
+    test_predictions: dict[str, np.ndarray]
+    metrics: pd.DataFrame
+    thresholds: pd.DataFrame
+    fairness: Any
+    fairness_model: str
+    explanations: dict[str, Explanation]
+    figures: dict[str, Any] = field(default_factory=dict)
+    calibration: dict[str, dict[str, float]] = field(default_factory=dict)
+    background: dict[str, np.ndarray] = field(default_factory=dict)
+
+
+def make_split(frame: pd.DataFrame, y: np.ndarray, config: StudyConfig) -> Split:
+    """Person-level random split, or temporal split when `config.temporal_cutoff` is set."""
+    persons = frame["person_id"].to_numpy()
+    if config.temporal_cutoff:
+        ts = temporal_split(
+            frame["index_date"],
+            persons,
+            cutoff=config.temporal_cutoff,
+            outcome_window_end=frame.get("tar_end"),
+        )
+        return Split(ts.train, ts.test, f"temporal, cutoff {ts.cutoff.date()}")
+    train, test = person_train_test_split(
+        persons, test_size=config.test_size, stratify=y, random_state=config.random_state
+    )
+    return Split(train, test, f"person-level random split, {config.test_size:.0%} of persons")
+
+
+def _estimator(name: str, config: StudyConfig) -> Any:
+    common = {"n_splits": config.n_splits, "random_state": config.random_state}
+    if name == "l1_logistic":
+        return l1_logistic_search(config.l1_grid, **common)
+    if name == "lightgbm":
+        return lightgbm_search(config.lightgbm_grid, **common)
+    raise ValueError(f"unknown model {name!r}; use 'l1_logistic' or 'lightgbm'")
+
+
+def evaluate_scores(
+    y: np.ndarray,
+    scores: Mapping[str, np.ndarray],
+    persons: np.ndarray,
+    config: StudyConfig,
+    *,
+    probabilities: Mapping[str, bool] | None = None,
+) -> pd.DataFrame:
+    """One metrics row per score: AUROC/AUPRC with CIs, Brier and calibration (if a risk)."""
+    rows = []
+    for name, s in scores.items():
+        is_prob = True if probabilities is None else probabilities.get(name, True)
+        auc = auroc_ci(y, s, groups=persons, n_boot=config.n_boot, random_state=config.random_state)
+        ap = auprc_ci(y, s, groups=persons, n_boot=config.n_boot, random_state=config.random_state)
+        row = {
+            "model": name,
+            "auroc": auc.estimate,
+            "auroc_lower": auc.lower,
+            "auroc_upper": auc.upper,
+            "auprc": ap.estimate,
+            "auprc_lower": ap.lower,
+            "auprc_upper": ap.upper,
+            "brier": brier_score(y, s) if is_prob else float("nan"),
+        }
+        if is_prob:
+            cal = calibration_slope_intercept(y, s)
+            row.update(calibration_slope=cal.slope, calibration_intercept=cal.intercept)
+        else:
+            row.update(calibration_slope=float("nan"), calibration_intercept=float("nan"))
+        row.update(n_test=int(len(y)), outcomes_test=int(np.sum(y)))
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def fit_binary(
+    X: Any,
+    names: list[str],
+    frame: pd.DataFrame,
+    config: StudyConfig,
+    *,
+    reference_scores: Mapping[str, tuple[np.ndarray, bool]] | None = None,
+    split: Split | None = None,
+) -> BinaryOutcome:
+    """Fit the configured models on the training persons and evaluate all on the test persons.
+
+    Parameters
+    ----------
+    reference_scores
+        Name -> (score per row, is_probability) of a reference score (e.g. LACE); a score that
+        is not a probability is evaluated for discrimination and, recalibrated by logistic
+        regression on the training rows, for calibration and net benefit.
+    """
+    from sklearn.linear_model import LogisticRegression
+
+    y = frame["outcome"].to_numpy().astype(int)
+    persons = frame["person_id"].to_numpy()
+    split = split or make_split(frame, y, config)
+    tr, te = split.train, split.test
+    models: dict[str, Any] = {}
+    preds: dict[str, np.ndarray] = {}
+    for key in config.models:
+        label = MODEL_LABELS.get(key, key)
+        model = _estimator(key, config).fit(X[tr], y[tr], groups=persons[tr])
+        models[label] = model
+        preds[label] = model.predict_proba(X[te])[:, 1]
+    probs = dict.fromkeys(preds, True)
+    recal: dict[str, np.ndarray] = {}
+    for name, (score, is_prob) in (reference_scores or {}).items():
+        score = np.asarray(score, dtype=float)
+        preds[name] = score[te]
+        probs[name] = is_prob
+        if not is_prob:
+            lr = LogisticRegression().fit(score[tr].reshape(-1, 1), y[tr])
+            recal[f"{name} (recalibrated)"] = lr.predict_proba(score[te].reshape(-1, 1))[:, 1]
+    metrics = evaluate_scores(y[te], preds, persons[te], config, probabilities=probs)
+    for label, model in models.items():
+        i = metrics.index[metrics["model"] == label][0]
+        metrics.loc[i, "cv_auroc"] = model.best_score_
+        metrics.loc[i, "best_params"] = str(model.best_params_)
+    risk = {k: v for k, v in preds.items() if probs[k]} | recal
+    if recal:
+        cal_rows = evaluate_scores(y[te], recal, persons[te], config)
+        metrics = pd.concat([metrics, cal_rows], ignore_index=True)
+    thr = pd.concat(
+        [threshold_metrics(y[te], p, config.thresholds).assign(model=k) for k, p in risk.items()],
+        ignore_index=True,
+    )
+    best = max(models, key=lambda k: metrics.set_index("model").loc[k, "auroc"]) if models else ""
+    fair_t = config.fairness_threshold
+    if fair_t is None:
+        fair_t = float(np.mean(y[tr])) if len(tr) else 0.5
+    audit = fairness_audit(y[te], preds[best], frame.iloc[te], threshold=fair_t) if best else None
+    explanations = {
+        label: explain(m, X[te], names, max_rows=config.shap_rows, random_state=config.random_state)
+        for label, m in models.items()
+    }
+    figures = {
+        "roc": roc_figure({k: (y[te], p) for k, p in preds.items()}),
+        "calibration": calibration_figure({k: (y[te], p) for k, p in risk.items()}),
+        "decision_curve": decision_curve_figure(
+            {k: net_benefit(y[te], p) for k, p in risk.items()}
+        ),
+    }
+    for label, e in explanations.items():
+        figures[f"shap_{label}"] = importance_figure(e.importance, f"SHAP importance: {label}")
+    Xtr = X[tr]
+    background = {"mean": np.asarray(Xtr.mean(axis=0)).ravel()} if len(tr) else {}
+    return BinaryOutcome(
+        split=split,
+        models=models,
+        test_predictions=preds,
+        metrics=metrics,
+        thresholds=thr,
+        fairness=audit,
+        fairness_model=best,
+        explanations=explanations,
+        figures=figures,
+        background=background,
+    )
