@@ -228,6 +228,80 @@ def demo(
     console.print(f"[green]report:[/green] {index}")
 
 
+@app.command("quality")
+@friendly_errors
+def quality(
+    warehouse: WarehouseOpt = None,
+    out: Annotated[Path, typer.Option("--out", help="HTML page to write.")] = Path(
+        "reports/quality.html"
+    ),
+    check_type: Annotated[
+        list[str] | None, typer.Option("--type", help="Only these check types (repeatable).")
+    ] = None,
+) -> None:
+    """Run the data-quality checks (Kahn framework), store results and write an HTML page."""
+    from rich.progress import Progress
+
+    from medmine.quality import run_checks, write_quality_page
+    from medmine.quality._registry import REGISTRY
+    from medmine.warehouse import Warehouse
+
+    unknown = sorted(set(check_type or []) - set(REGISTRY))
+    if unknown:
+        raise typer.BadParameter(f"unknown check type(s) {unknown}; known: {sorted(REGISTRY)}")
+    with Warehouse(warehouse_path(warehouse)) as wh, Progress(console=console) as prog:
+        task = prog.add_task("checks", total=None)
+
+        def update(check_id: str, done: int, total: int) -> None:
+            prog.update(task, total=total, completed=done, description="checks")
+
+        run = run_checks(wh, types=check_type or None, progress=update)
+        page = write_quality_page(out, run, wh)
+    s = run.summary
+    t = Table(title=f"quality run {run.run_id} ({run.duration_s:.1f} s)")
+    for col in ("checks", "types", "pass", "pass w/ failing rows", "fail", "n/a", "error"):
+        t.add_column(col, justify="right")
+    t.add_row(
+        *(
+            f"{s[k]:,}"
+            for k in ("checks", "check_types", "pass", "pass_with_failing_rows", "fail")
+            + ("not_applicable", "error")
+        )
+    )
+    console.print(t)
+    console.print(f"[green]page:[/green] {page}")
+
+
+@app.command("profile")
+@friendly_errors
+def profile(
+    warehouse: WarehouseOpt = None,
+    out: Annotated[Path, typer.Option("--out", help="HTML page to write.")] = Path(
+        "reports/profile.html"
+    ),
+    compare: Annotated[
+        Path | None, typer.Option("--compare", help="Other warehouse to compare with (deltas).")
+    ] = None,
+) -> None:
+    """Profile every table: null rates, distinct counts, ranges, top codes, dates per year."""
+    from medmine.quality.profile import compare_profiles, profile_warehouse, write_profile_page
+    from medmine.warehouse import Warehouse
+
+    with Warehouse(warehouse_path(warehouse), read_only=True) as wh:
+        prof = profile_warehouse(wh)
+    other = None
+    if compare is not None:
+        with Warehouse(compare, read_only=True) as wh2:
+            other = profile_warehouse(wh2)
+    delta = compare_profiles(prof, other) if other is not None else None
+    page = write_profile_page(out, prof, delta)
+    console.print(
+        f"profiled {len(prof.tables)} non-empty tables, {prof.total_rows:,} rows"
+        + (f"; compared with {compare}" if compare else "")
+    )
+    console.print(f"[green]page:[/green] {page}")
+
+
 # Privacy commands (deid, encrypt, decrypt, audit, consent) live with their stage.
 from medmine.privacy.cli import register as _register_privacy  # noqa: E402
 
