@@ -27,6 +27,7 @@ from medmine.ingest.fhir._read import (
 from medmine.ingest.fhir._refs import Context
 from medmine.ingest.fhir._sql import finish_load
 from medmine.ingest.fhir._values import Reject, Skip
+from medmine.ingest.fhir._write import Writer
 from medmine.warehouse import LoadSession, Reason, table
 
 #: Records mapped before each duplicate check and flush (bounds memory).
@@ -60,6 +61,7 @@ class Loader:
         self.progress = progress
         known = self.con.execute("SELECT person_id FROM person").fetchnumpy()["person_id"]
         self.ctx = Context(session.load_id, set(known.tolist()))
+        self.writer = Writer(session)
         self.batch: list[_Rec] = []
         self.waiting: list[_Rec] = []
         self._prev_quarantine: dict[str, set[tuple[str, str]]] = {}
@@ -235,7 +237,7 @@ class Loader:
         finally:
             if ctx.concepts:
                 for c in ctx.concepts:
-                    s.add_rows("mm_source_concept", c)
+                    self.writer.add_row("mm_source_concept", c)
                 ctx.concepts.clear()
 
     def _quarantine(
@@ -299,19 +301,15 @@ class Loader:
             finally:
                 self.con.unregister("fhir_batch_keys")
             seen: set[tuple[str, int]] = set()
+            w = self.writer
             for rec, key in zip(recs, keys, strict=True):
                 if key in existing or key in seen:
                     s.skip(rec.rtype, Reason.DUPLICATE)
                     continue
                 seen.add(key)
-                s.add_record(
-                    rec.rtype, rec.rows, source_file=rec.file, location=rec.loc, source_key=rec.key
-                )
-                for name, row in rec.extra:
-                    s.add_rows(name, row)
-                if rec.warnings:
-                    s.warn(rec.rtype, Reason.UNRESOLVED_REFERENCE, rec.warnings)
-        s.flush()
+                w.add(rec.rtype, rec.rows, rec.extra, rec.file, rec.loc, rec.key, rec.warnings)
+        self.writer.flush()
+        s.flush()  # quarantined records
 
 
 _ALL_TABLES = (
