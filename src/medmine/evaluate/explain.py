@@ -1,4 +1,7 @@
-"""SHAP explanations: global importance and per-person contributions, on the log-odds scale.
+"""SHAP explanations: global importance and per-person contributions, on the model's link scale.
+
+Classifiers are explained in log-odds; the length-of-stay regressors on the log scale of the
+target (their link).
 
 Tree models (LightGBM) use `shap.TreeExplainer`; L1-logistic models use `shap.LinearExplainer`
 (interventional, against a background sample). For a calibrated wrapper the explanation is of
@@ -18,6 +21,7 @@ import pandas as pd
 import scipy.sparse as sp
 
 from medmine.mining.classify import L1LogisticClassifier, LightGBMClassifier, PersonLevelSearchCV
+from medmine.mining.regress import LogTargetLightGBMRegressor, PoissonGLMRegressor
 
 
 @dataclass
@@ -56,6 +60,14 @@ def _shap_values(model: Any, X_rows: Any, background: Any) -> tuple[np.ndarray, 
     import shap
 
     est = base_model(model)
+    if isinstance(est, LogTargetLightGBMRegressor):
+        explainer = shap.TreeExplainer(est.booster_)
+        vals = np.asarray(explainer.shap_values(_dense(X_rows)))
+        return vals, float(np.ravel(explainer.expected_value)[0]), "tree"
+    if isinstance(est, PoissonGLMRegressor):
+        explainer = shap.LinearExplainer((est.coef_, est.intercept_), _dense(background))
+        vals = np.asarray(explainer.shap_values(_dense(X_rows)))
+        return vals, float(np.ravel(explainer.expected_value)[0]), "linear"
     if isinstance(est, LightGBMClassifier):
         explainer = shap.TreeExplainer(est.booster_)
         with warnings.catch_warnings():
@@ -74,7 +86,7 @@ def _shap_values(model: Any, X_rows: Any, background: Any) -> tuple[np.ndarray, 
         return vals, float(np.ravel(explainer.expected_value)[0]), "linear"
     raise TypeError(
         f"cannot explain a {type(est).__name__}; explanations support binary "
-        "L1LogisticClassifier and LightGBMClassifier models"
+        "L1LogisticClassifier and LightGBMClassifier models, and the log-link regressors"
     )
 
 

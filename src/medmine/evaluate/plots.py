@@ -74,7 +74,9 @@ def decision_curve_figure(curves: Mapping[str, pd.DataFrame]) -> Any:
     return fig
 
 
-def importance_figure(importance: pd.DataFrame, title: str, top: int = 15) -> Any:
+def importance_figure(
+    importance: pd.DataFrame, title: str, top: int = 15, unit: str = "log-odds"
+) -> Any:
     """Horizontal bar chart of mean |SHAP| per covariate (``feature``, ``mean_abs_shap``)."""
     import plotly.graph_objects as go
 
@@ -82,7 +84,7 @@ def importance_figure(importance: pd.DataFrame, title: str, top: int = 15) -> An
     fig = go.Figure(go.Bar(x=t["mean_abs_shap"], y=t["feature"], orientation="h"))
     fig.update_layout(
         title=title,
-        xaxis_title="mean |SHAP value| (log-odds)",
+        xaxis_title=f"mean |SHAP value| ({unit})",
         height=max(300, 24 * len(t) + 100),
         margin={"t": 50, "b": 40, "l": 320},
     )

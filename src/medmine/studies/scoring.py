@@ -209,14 +209,15 @@ def _person_frame(wh: Any, person_id: int, index_date: Any) -> tuple[pd.DataFram
         "SELECT gender_concept_id, year_of_birth, race_concept_id, ethnicity_concept_id "
         "FROM person WHERE person_id = ?",
         [int(person_id)],
-    ).fetchone()
+    ).fetchall()
+    got = got[0] if got else None
     if got is None:
         raise MedmineError(f"person {person_id} is not in warehouse {wh.path}")
     if index_date is None:
         last = wh.con.execute(
             "SELECT max(visit_end_date) FROM visit_occurrence WHERE person_id = ?",
             [int(person_id)],
-        ).fetchone()[0]
+        ).fetchall()[0][0]
         if last is None:
             raise MedmineError(
                 f"person {person_id} has no visits; pass an index date (--index-date)"
@@ -228,7 +229,8 @@ def _person_frame(wh: Any, person_id: int, index_date: Any) -> tuple[pd.DataFram
         "SELECT visit_start_date, visit_end_date FROM visit_occurrence WHERE person_id = ? "
         "AND visit_end_date = ? ORDER BY visit_start_date LIMIT 1",
         [int(person_id), idx.date()],
-    ).fetchone()
+    ).fetchall()
+    stay = stay[0] if stay else None
     start, end = (pd.Timestamp(stay[0]), pd.Timestamp(stay[1])) if stay else (idx, idx)
     frame = pd.DataFrame(
         {
@@ -304,7 +306,7 @@ def _check_consent(wh: Any, person_id: int, purpose: str) -> None:
     ok = wh.con.execute(
         f"SELECT count(*) FROM person WHERE person_id = ? AND person_id IN ({f.person_ids_sql})",
         [int(person_id)],
-    ).fetchone()[0]
+    ).fetchall()[0][0]
     if not ok:
         from medmine.errors import PrivacyError
 
