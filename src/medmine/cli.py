@@ -302,6 +302,62 @@ def profile(
     console.print(f"[green]page:[/green] {page}")
 
 
+@app.command("study")
+@friendly_errors
+def study(
+    name: Annotated[str, typer.Argument(help="Study name (see `medmine study --list`).")] = "",
+    warehouse: WarehouseOpt = None,
+    out: Annotated[Path, typer.Option("--out", help="Folder for the study page.")] = Path(
+        "reports"
+    ),
+    list_: Annotated[bool, typer.Option("--list", help="List the studies and exit.")] = False,
+) -> None:
+    """Run a study (cohort, models, evaluation) and write ``<out>/study_<name>.html``."""
+    from medmine.errors import ConfigError
+    from medmine.studies import STUDIES
+    from medmine.warehouse import Warehouse
+
+    if list_ or not name:
+        console.print("studies: " + ", ".join(sorted(STUDIES)))
+        return
+    if name not in STUDIES:
+        raise ConfigError(f"unknown study {name!r}; choose one of: {', '.join(sorted(STUDIES))}")
+    with Warehouse(warehouse_path(warehouse)) as wh:
+        link = STUDIES[name](wh, out)
+    console.print(f"{link.title}: {link.summary}")
+    console.print(f"[green]page:[/green] {Path(out) / link.href}")
+
+
+@app.command("score")
+@friendly_errors
+def score(
+    model: Annotated[Path, typer.Option("--model", help="Saved model (.skops with manifest).")],
+    person: Annotated[int, typer.Option("--person", help="person_id to score.")],
+    warehouse: WarehouseOpt = None,
+    index_date: Annotated[
+        str | None,
+        typer.Option("--index-date", help="Index date (default: end of last visit)."),
+    ] = None,
+    top: Annotated[int, typer.Option(help="Contributions to show.")] = 10,
+) -> None:
+    """Score one person with a saved model and show the top SHAP contributions."""
+    from medmine.studies.scoring import score_person
+    from medmine.warehouse import Warehouse
+
+    with Warehouse(warehouse_path(warehouse), read_only=True) as wh:
+        s = score_person(model, wh, person, index_date, top=top)
+    console.print(f"person {s.person_id} at {s.index_date}: risk [b]{s.risk:.3f}[/b]")
+    for note in s.notes:
+        console.print(f"  note: {note}")
+    t = Table(title="top contributions (SHAP, log-odds)")
+    for col in ("covariate", "value", "contribution"):
+        t.add_column(col, justify="left" if col == "covariate" else "right")
+    for r in s.explanation.itertuples():
+        t.add_row(str(r.feature), f"{r.value:g}", f"{r.shap:+.3f}")
+    console.print(t)
+    console.print(f"model sha256 {s.model_sha256[:16]}…; model card: {s.model_card_ref}")
+
+
 # Privacy commands (deid, encrypt, decrypt, audit, consent) live with their stage.
 from medmine.privacy.cli import register as _register_privacy  # noqa: E402
 

@@ -45,10 +45,12 @@ def _steps() -> list[tuple[str, Step]]:
     # Imported lazily so that `medmine --help` stays fast.
     from medmine.ingest.demo_steps import ingest_step
     from medmine.privacy.demo_step import privacy_step
+    from medmine.studies.demo_step import studies_step
 
     return [
         ("ingest", ingest_step),
         ("privacy", privacy_step),
+        ("studies", studies_step),
     ]
 
 
