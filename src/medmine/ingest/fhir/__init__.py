@@ -63,7 +63,11 @@ def load(
     gc.disable()
     try:
         with LoadSession(wh, "fhir", batch_rows=1 << 60) as session:
-            Loader(session, progress).run(files)
+            loader = Loader(session, progress)
+            try:
+                loader.run(files)
+            finally:
+                loader.close()  # no write may still run when the session commits or rolls back
         return session.report
     finally:
         if gc_enabled:

@@ -8,6 +8,7 @@ import gzip
 import re
 import zlib
 from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, NamedTuple
 
@@ -62,6 +63,8 @@ class Loader:
         known = self.con.execute("SELECT person_id FROM person").fetchnumpy()["person_id"]
         self.ctx = Context(session.load_id, set(known.tolist()))
         self.writer = Writer(session)
+        self._pool = ThreadPoolExecutor(1, thread_name_prefix="fhir-writer")
+        self._pending: Future[dict[str, int]] | None = None
         self.batch: list[_Rec] = []
         self.waiting: list[_Rec] = []
         self._prev_quarantine: dict[str, set[tuple[str, str]]] = {}
@@ -90,7 +93,15 @@ class Loader:
                 )
         self.waiting = []
         self._flush()
+        self.close()
         finish_load(self.s)
+
+    def close(self) -> None:
+        """Finish the pending write and stop the writer thread."""
+        try:
+            self.wait()
+        finally:
+            self._pool.shutdown(wait=True)
 
     def _on_bytes(self, n: int) -> None:
         self._done += n
@@ -115,6 +126,7 @@ class Loader:
                 else:
                     n = self._bundle(src, name)
                 src.drain()
+                self.wait()
                 self.s.register_file(name, src.sha256, src.size, n)
         except SourceError as exc:
             self._file_error(name, where, exc.reason)
@@ -253,6 +265,7 @@ class Loader:
         """Quarantine a record, unless an earlier load already quarantined it (then: skip)."""
         prev = self._prev_quarantine.get(file)
         if prev is None:
+            self.wait()
             rows = self.con.execute(
                 "SELECT location, reason_code FROM mm_quarantine WHERE source_file = ?", [file]
             ).fetchall()
@@ -277,10 +290,23 @@ class Loader:
         if len(self.batch) >= BATCH_RECORDS:
             self._flush()
 
+    def wait(self) -> None:
+        """Wait for the batch being written (the connection is free afterwards)."""
+        if self._pending is not None:
+            pending, self._pending = self._pending, None
+            written = self.s.report.rows_written
+            for name, n in pending.result().items():
+                written[name] = written.get(name, 0) + n
+
     def _flush(self) -> None:
-        """Load the batch, counting records already in the warehouse as duplicates."""
+        """Load the batch, counting records already in the warehouse as duplicates.
+
+        The batch's rows are written on a worker thread while the next batch is mapped.
+        """
         recs, self.batch = self.batch, []
         s = self.s
+        self.wait()
+        s.flush()  # quarantined records
         if recs:
             pk = self._pk
             keys = [(r.rows[0][0], r.rows[0][1][pk[r.rows[0][0]]]) for r in recs]
@@ -308,8 +334,8 @@ class Loader:
                     continue
                 seen.add(key)
                 w.add(rec.rtype, rec.rows, rec.extra, rec.file, rec.loc, rec.key, rec.warnings)
-        self.writer.flush()
-        s.flush()  # quarantined records
+        snap = self.writer.take()
+        self._pending = self._pool.submit(self.writer.write, snap)
 
 
 _ALL_TABLES = (

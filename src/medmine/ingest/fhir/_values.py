@@ -45,6 +45,9 @@ def parse_datetime(value: Any, field: str) -> tuple[dt.date, dt.datetime | None]
             d = dt.date.fromisoformat(value)
             return d, None
         if n > 10:
+            if value.endswith("+00:00"):  # the common case: already UTC
+                t = dt.datetime.fromisoformat(value[:-6])
+                return t.date(), t
             t = dt.datetime.fromisoformat(value)
             if t.tzinfo is not None:
                 t = t.astimezone(_UTC).replace(tzinfo=None)

@@ -10,7 +10,7 @@ and the record is counted through `LoadSession.tally`.
 from __future__ import annotations
 
 from collections import Counter, defaultdict
-from typing import Any
+from typing import Any, NamedTuple
 
 import pyarrow as pa
 
@@ -73,11 +73,25 @@ class Writer:
         self._key_column(name)
         self.rows[name].append(row)
 
-    def flush(self) -> None:
-        """Insert the buffered rows and provenance; count the records as loaded."""
+    def take(self) -> _Snapshot:
+        """Hand over the buffered rows (and count their records as loaded); buffers restart."""
+        snap = _Snapshot(dict(self.rows), self._prov)
+        self.rows = defaultdict(list)
+        self._prov = {k: [] for k in self._prov}
+        for rtype, n in self._loaded.items():
+            self.s.tally(rtype, loaded=n)
+        self._loaded.clear()
+        return snap
+
+    def write(self, snap: _Snapshot) -> dict[str, int]:
+        """Insert a snapshot's rows and provenance; returns rows written per table.
+
+        Runs on a worker thread while the next batch is mapped: DuckDB releases the GIL while
+        it inserts. The caller never uses the connection until this has returned.
+        """
         con = self.con
-        written = self.s.report.rows_written
-        for name, rows in self.rows.items():
+        written: dict[str, int] = {}
+        for name, rows in snap.rows.items():
             if not rows:
                 continue
             schema = self._schemas[name]
@@ -91,9 +105,8 @@ class Writer:
                 ).fetchone()[0]
             finally:
                 con.unregister("fhir_rows")
-            written[name] = written.get(name, 0) + int(n)
-            rows.clear()
-        p = self._prov
+            written[name] = int(n)
+        p = snap.prov
         if p["table_name"]:
             n = len(p["table_name"])
             prov = pa.table(
@@ -114,8 +127,9 @@ class Writer:
                 )
             finally:
                 con.unregister("fhir_prov")
-            for v in p.values():
-                v.clear()
-        for rtype, n in self._loaded.items():
-            self.s.tally(rtype, loaded=n)
-        self._loaded.clear()
+        return written
+
+
+class _Snapshot(NamedTuple):
+    rows: dict[str, list[dict[str, Any]]]
+    prov: dict[str, list[Any]]
