@@ -300,7 +300,7 @@ class GenericClaimsReader:
             ("patient_paid", patient_paid),
         ):
             if v is not None:
-                claim.totals[tot] = (claim.totals.get(tot) or 0.0) + v
+                claim.totals[tot] = round((claim.totals.get(tot) or 0.0) + v, 2)
 
     def _open_claim(self, path: Path, loc: str, key: str, rec: dict[str, str]) -> None:
         self.s.read("Claim")

@@ -117,7 +117,7 @@ def _amount(rec: dict[str, str], col: str) -> float | None:
 
 def _sum(*values: float | None) -> float | None:
     present = [v for v in values if v is not None]
-    return sum(present) if present else None
+    return round(sum(present), 2) if present else None
 
 
 def _npi(rec: dict[str, str], col: str) -> str | None:

@@ -1,0 +1,201 @@
+"""Synthea's CSV export -> person, visits, conditions, drugs, procedures, measurements, claims.
+
+Files are recognised by name (``patients.csv``, ``encounters.csv``...) and read in dependency
+order whatever order they are given in: organizations, providers, payers, patients,
+encounters, clinical files, claims, claims_transactions. Other Synthea files (careplans,
+devices, imaging_studies, supplies, payer_transitions) are counted and skipped as
+``not_mapped``. See ``docs/ingest-sources.md`` for the mapping tables.
+
+>>> from medmine.warehouse import Warehouse
+>>> load([], Warehouse(":memory:")).reconciles
+True
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from pathlib import Path
+from typing import Any
+
+from medmine.errors import SourceError
+from medmine.ingest._emit import (
+    SourceConcepts,
+    emit,
+    expand_paths,
+    open_csv,
+    raw_csv_line,
+    register,
+)
+from medmine.ingest.synthea_csv import _maps as m
+from medmine.ingest.synthea_csv._reader import SyntheaReader
+from medmine.warehouse import LoadReport, LoadSession, Reason, Warehouse
+
+__all__ = ["FILES", "NOT_MAPPED", "load"]
+
+#: File name -> (record type, mapper, required columns), in loading order.
+FILES: dict[str, tuple[str, Callable[..., m.Mapped] | None, tuple[str, ...]]] = {
+    "organizations.csv": ("Organization", m.organization, ("Id", "NAME")),
+    "providers.csv": ("Provider", m.provider, ("Id", "ORGANIZATION", "NAME")),
+    "payers.csv": ("Payer", None, ("Id", "NAME")),
+    "patients.csv": ("Patient", m.patient, ("Id", "BIRTHDATE", "DEATHDATE", "GENDER", "RACE")),
+    "encounters.csv": (
+        "Encounter",
+        m.encounter,
+        ("Id", "START", "STOP", "PATIENT", "ENCOUNTERCLASS", "CODE"),
+    ),
+    "conditions.csv": ("Condition", m.condition, ("START", "STOP", "PATIENT", "ENCOUNTER", "CODE")),
+    "medications.csv": (
+        "Medication",
+        m.medication,
+        ("START", "STOP", "PATIENT", "ENCOUNTER", "CODE"),
+    ),
+    "observations.csv": (
+        "Observation",
+        m.observation,
+        ("DATE", "PATIENT", "ENCOUNTER", "CODE", "VALUE", "UNITS", "TYPE"),
+    ),
+    "procedures.csv": ("Procedure", m.procedure, ("START", "PATIENT", "ENCOUNTER", "CODE")),
+    "immunizations.csv": ("Immunization", m.immunization, ("DATE", "PATIENT", "ENCOUNTER", "CODE")),
+    "allergies.csv": ("Allergy", m.allergy, ("START", "STOP", "PATIENT", "ENCOUNTER", "CODE")),
+    "claims.csv": ("Claim", m.claim, ("Id", "PATIENTID", "PROVIDERID", "SERVICEDATE")),
+    "claims_transactions.csv": (
+        "ClaimTransaction",
+        m.claim_transaction,
+        ("ID", "CLAIMID", "CHARGEID", "PATIENTID", "TYPE", "AMOUNT", "FROMDATE"),
+    ),
+}
+#: Synthea files recognised but not mapped (their rows are counted as skipped).
+NOT_MAPPED = (
+    "careplans.csv",
+    "devices.csv",
+    "imaging_studies.csv",
+    "supplies.csv",
+    "payer_transitions.csv",
+)
+_ORDER = {name: i for i, name in enumerate(FILES)}
+
+_TOTALS_SQL = """
+UPDATE mm_claim_line AS l SET paid_amount = c.paid
+FROM (SELECT cost_event_id, round(sum(paid_by_payer), 2) AS paid FROM cost
+      WHERE cost_domain_id = 'mm_claim_line' AND paid_by_payer IS NOT NULL GROUP BY 1) AS c
+WHERE l.claim_line_id = c.cost_event_id
+  AND l.claim_id IN (SELECT claim_id FROM mm_claim WHERE claim_id IN (SELECT row_id FROM
+      mm_source_record WHERE load_id = $load AND table_name = 'mm_claim'))
+"""
+_HEADER_SQL = """
+UPDATE mm_claim AS h SET total_billed = t.billed, total_paid = t.paid
+FROM (SELECT claim_id, round(sum(billed_amount), 2) AS billed, round(sum(paid_amount), 2) AS paid
+      FROM mm_claim_line GROUP BY 1) AS t
+WHERE h.claim_id = t.claim_id AND h.claim_id IN (SELECT row_id FROM mm_source_record
+      WHERE load_id = $load AND table_name = 'mm_claim')
+"""
+
+
+def _file_error(s: LoadSession, path: Path, reason: Reason, message: str) -> None:
+    s.read("File")
+    s.quarantine(str(path), "file", "File", reason, message)
+
+
+def load(
+    paths: str | Path | Iterable[str | Path],
+    warehouse: Warehouse,
+    *,
+    progress: Callable[[int], None] | None = None,
+    **options: Any,
+) -> LoadReport:
+    """Load a Synthea CSV export folder (or some of its files) in one atomic load.
+
+    Rows that refer to a patient neither in this load nor in the warehouse are quarantined
+    (``dangling_reference``); unknown encounters, providers and organizations leave the
+    reference empty and count a ``unresolved_reference`` warning. Claim header totals are
+    summed from the loaded lines and payment transactions at the end of the load.
+    """
+    if options:
+        raise TypeError(f"unknown option(s) for synthea_csv.load: {sorted(options)}")
+    files = expand_paths(paths, ("*.csv",))
+    known = [f for f in files if f.name in FILES or f.name in NOT_MAPPED]
+    unknown = [f for f in files if f not in known]
+    known.sort(key=lambda f: _ORDER.get(f.name, len(_ORDER)))
+    with LoadSession(warehouse, "synthea_csv") as s:
+        reader = SyntheaReader(s, SourceConcepts(s))
+        for path in unknown:
+            _file_error(s, path, Reason.UNSUPPORTED_TYPE, "not a Synthea CSV file name")
+        for path in known:
+            n = _read_file(s, reader, path)
+            register(s, path, n)
+            if progress:
+                progress(n)
+        s.flush()
+        if reader.claims:
+            s.wh.con.execute(_TOTALS_SQL.replace("$load", "?"), [s.load_id])
+            s.wh.con.execute(_HEADER_SQL.replace("$load", "?"), [s.load_id])
+    return s.report
+
+
+def _read_file(s: LoadSession, reader: SyntheaReader, path: Path) -> int:
+    try:
+        f, header, rows = open_csv(path)
+    except SourceError as err:
+        _file_error(s, path, Reason.MALFORMED, err.reason)
+        return 0
+    with f:
+        if path.name in NOT_MAPPED:
+            n = sum(1 for values in rows if any(v.strip() for v in values))
+            rtype = path.stem
+            s.read(rtype, n)
+            s.skip(rtype, Reason.NOT_MAPPED, n)
+            return n
+        rtype, mapper, required = FILES[path.name]
+        missing = [c for c in required if c not in header]
+        if missing:
+            _file_error(s, path, Reason.MALFORMED, f"header lacks Synthea column(s) {missing}")
+            return 0
+        n = 0
+        try:
+            for values in rows:
+                if not any(v.strip() for v in values):
+                    continue
+                n += 1
+                _row(s, reader, path, f"line {rows.line_num}", rtype, mapper, header, values)
+        except UnicodeDecodeError:
+            _file_error(
+                s,
+                path,
+                Reason.MALFORMED,
+                f"not valid UTF-8 after line {rows.line_num}; the rest was not read",
+            )
+        return n
+
+
+def _row(
+    s: LoadSession,
+    reader: SyntheaReader,
+    path: Path,
+    loc: str,
+    rtype: str,
+    mapper: Callable[..., m.Mapped] | None,
+    header: list[str],
+    values: list[str],
+) -> None:
+    s.read(rtype)
+    if len(values) != len(header):
+        s.quarantine(
+            str(path),
+            loc,
+            rtype,
+            Reason.MALFORMED,
+            f"row has {len(values)} columns, header has {len(header)}",
+            record=raw_csv_line(values),
+        )
+        return
+    rec = dict(zip(header, values, strict=True))
+    if mapper is None:  # payers: names kept for display, no OMOP table
+        reader.concepts.add("SyntheaPayer", (rec.get("Id") or "").strip(), rec.get("NAME"))
+        s.skip(rtype, Reason.NOT_MAPPED)
+        return
+    try:
+        primary, secondary, key = mapper(reader, rec)
+    except m.RowError as err:
+        s.quarantine(str(path), loc, rtype, err.reason, err.message, record=raw_csv_line(values))
+        return
+    emit(s, rtype, primary, secondary, source_file=str(path), location=loc, source_key=key)

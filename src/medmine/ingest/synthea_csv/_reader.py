@@ -1,0 +1,68 @@
+"""The Synthea CSV reader's state: ids seen in this load and reference resolution."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from medmine.ingest._emit import SourceConcepts
+from medmine.ingest.synthea_csv._maps import RowError, sid
+from medmine.warehouse import LoadSession, Reason
+
+#: Set name -> (id namespace, table, primary key column).
+_REFS = {
+    "patients": ("Patient", "person", "person_id"),
+    "encounters": ("Encounter", "visit_occurrence", "visit_occurrence_id"),
+    "providers": ("Provider", "provider", "provider_id"),
+    "organizations": ("Organization", "care_site", "care_site_id"),
+}
+
+
+class SyntheaReader:
+    """Source ids loaded so far (this load), with warehouse look-ups for earlier loads."""
+
+    def __init__(self, s: LoadSession, concepts: SourceConcepts) -> None:
+        self.s = s
+        self.concepts = concepts
+        self.patients: set[str] = set()
+        self.encounters: set[str] = set()
+        self.providers: set[str] = set()
+        self.organizations: set[str] = set()
+        self.claims: set[str] = set()
+        self._exists: dict[tuple[str, int], bool] = {}
+
+    def exists(self, table: str, column: str, rid: int) -> bool:
+        """Whether a row with primary key `rid` is already in the warehouse (cached)."""
+        key = (table, rid)
+        if key not in self._exists:
+            self._exists[key] = bool(
+                self.s.wh.con.execute(
+                    f'SELECT count(*) FROM "{table}" WHERE "{column}" = ?', [rid]
+                ).fetchone()[0]
+            )
+        return self._exists[key]
+
+    def _known(self, name: str, source_id: str) -> int | None:
+        kind, table, col = _REFS[name]
+        rid = sid(kind, source_id)
+        if source_id in getattr(self, name) or self.exists(table, col, rid):
+            return rid
+        return None
+
+    def person(self, rec: dict[str, str], col: str) -> int:
+        """The person id a row refers to; a missing or unknown patient rejects the row."""
+        v = (rec.get(col) or "").strip()
+        if not v:
+            raise RowError(Reason.MISSING_FIELD, f"{col} is empty")
+        rid = self._known("patients", v)
+        if rid is None:
+            raise RowError(Reason.DANGLING_REFERENCE, f"{col} matches no patient")
+        return rid
+
+    def ref(self, name: str, table: str, source_id: str | None, rtype: str) -> Any:
+        """An optional reference: its id when known, else None and a warning."""
+        if not source_id:
+            return None
+        rid = self._known(name, source_id)
+        if rid is None:
+            self.s.warn(rtype, Reason.UNRESOLVED_REFERENCE)
+        return rid
