@@ -1,5 +1,6 @@
 """The profile page: per table, Plotly plots of records per year, records per person and null
-rates, then column statistics and top codes; with a comparison, the deltas come first."""
+rates, then column statistics and top codes; with a comparison, the deltas come first.
+"""
 
 from __future__ import annotations
 
