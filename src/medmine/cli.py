@@ -160,6 +160,110 @@ def ingest_fhir(
     render_load_report(report)
 
 
+def _load_with_counter(label: str, warehouse: str | None, run: Callable[..., Any]) -> None:
+    """Run ``run(wh, progress)`` with a records counter, then print the load report."""
+    from rich.progress import Progress, SpinnerColumn, TextColumn
+
+    from medmine.warehouse import Warehouse
+
+    columns = (SpinnerColumn(), TextColumn(f"{label}: {{task.completed:,}} records"))
+    with Warehouse(warehouse_path(warehouse)) as wh, Progress(*columns, console=console) as prog:
+        task = prog.add_task(label, total=None)
+        report = run(wh, lambda n: prog.advance(task, n))
+    render_load_report(report)
+
+
+@ingest_app.command("hl7v2")
+@friendly_errors
+def ingest_hl7v2(
+    paths: Annotated[
+        list[Path],
+        typer.Argument(help="HL7 v2 files (.hl7, .er7, .mllp, .txt) or folders."),
+    ],
+    warehouse: WarehouseOpt = None,
+) -> None:
+    """Load HL7 v2 ADT (A01/A03/A04/A08) and ORU^R01 messages; bad messages are quarantined."""
+    from medmine.ingest import hl7v2
+
+    _load_with_counter("HL7 v2", warehouse, lambda wh, p: hl7v2.load(paths, wh, progress=p))
+
+
+@ingest_app.command("claims")
+@friendly_errors
+def ingest_claims(
+    paths: Annotated[
+        list[Path],
+        typer.Argument(help="Claims CSV files (medmine contract or CMS DE-SynPUF) or folders."),
+    ],
+    warehouse: WarehouseOpt = None,
+    person_namespace: Annotated[
+        str,
+        typer.Option(help="Namespace of patient_id (e.g. hl7v2:Patient to link to MRNs)."),
+    ] = "claims:Patient",
+) -> None:
+    """Load claims (docs/claims-format.md contract or DE-SynPUF); bad lines are quarantined."""
+    from medmine.ingest import claims
+
+    _load_with_counter(
+        "claims",
+        warehouse,
+        lambda wh, p: claims.load(paths, wh, progress=p, person_namespace=person_namespace),
+    )
+
+
+@ingest_app.command("synthea-csv")
+@friendly_errors
+def ingest_synthea_csv(
+    paths: Annotated[
+        list[Path], typer.Argument(help="Synthea CSV export folder (output/csv) or its files.")
+    ],
+    warehouse: WarehouseOpt = None,
+) -> None:
+    """Load a Synthea CSV export (patients, encounters, clinical files, claims)."""
+    from medmine.ingest import synthea_csv
+
+    _load_with_counter(
+        "Synthea CSV", warehouse, lambda wh, p: synthea_csv.load(paths, wh, progress=p)
+    )
+
+
+@ingest_app.command("notes")
+@friendly_errors
+def ingest_notes(
+    paths: Annotated[list[Path], typer.Argument(help="Folders of .txt notes, or note files.")],
+    warehouse: WarehouseOpt = None,
+    metadata: Annotated[
+        Path | None,
+        typer.Option(help="Metadata CSV (file, person, date, note_type, encounter, title)."),
+    ] = None,
+    person_namespace: Annotated[
+        str | None,
+        typer.Option(help="Namespace of `person` values (e.g. hl7v2:Patient); default: ids."),
+    ] = None,
+    visit_namespace: Annotated[
+        str | None,
+        typer.Option(help="Namespace of `encounter` values (e.g. hl7v2:Visit); default: ids."),
+    ] = None,
+    language: Annotated[str | None, typer.Option(help="Note language, e.g. en.")] = None,
+) -> None:
+    """Load clinical notes; empty, binary or unmatched files are quarantined."""
+    from medmine.ingest import notes
+
+    _load_with_counter(
+        "notes",
+        warehouse,
+        lambda wh, p: notes.load(
+            paths,
+            wh,
+            progress=p,
+            metadata=metadata,
+            person_namespace=person_namespace,
+            visit_namespace=visit_namespace,
+            language=language,
+        ),
+    )
+
+
 @warehouse_app.command("info")
 @friendly_errors
 def warehouse_info(warehouse: WarehouseOpt = None) -> None:

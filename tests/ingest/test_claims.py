@@ -316,3 +316,16 @@ def test_empty_file_is_source_error(wh, tmp_path):
     (tmp_path / "e.csv").write_text("")
     with pytest.raises(SourceError, match="empty file"):
         claims.load(tmp_path / "e.csv", wh)
+
+
+def test_cli_ingest_claims(tmp_path):
+    from typer.testing import CliRunner
+
+    from medmine.cli import app
+
+    db = tmp_path / "w.duckdb"
+    result = CliRunner().invoke(app, ["ingest", "claims", str(GENERIC), "-w", str(db)])
+    assert result.exit_code == 0, result.output
+    assert "ClaimLine" in result.output
+    bad = CliRunner().invoke(app, ["ingest", "claims", str(tmp_path / "nope"), "-w", str(db)])
+    assert bad.exit_code == 1
