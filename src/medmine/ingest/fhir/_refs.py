@@ -159,8 +159,7 @@ class Context:
                     Reason.DANGLING_REFERENCE,
                     f"{field} is a conditional reference matching no {rtype} loaded before it",
                 )
-            if rtype in target:
-                self._keep(ref, table, row_id, column, rtype, system, ident)
+            self._keep(ref, table, row_id, column, rtype, system, ident)
             return None
         if got is None:
             if required:
@@ -173,6 +172,8 @@ class Context:
                 raise Reject(
                     Reason.INVALID_VALUE, f"{field} refers to a {rtype}, expected {target[0]}"
                 )
+            # e.g. a Claim billed by an Organization: no column for it, but keep the link.
+            self._keep(ref, table, row_id, column, rtype, None, None, resolved=rid)
             return None
         return rid
 
@@ -201,8 +202,9 @@ class Context:
         target: str,
         system: str | None,
         value: str | None,
+        resolved: int | None = None,
     ) -> None:
-        if system is None:  # conditional ones are counted after the end-of-load pass
+        if system is None and resolved is None:  # conditional ones: counted at the end
             self.warnings += 1
         self.extra.append(
             (
@@ -216,6 +218,7 @@ class Context:
                     "target_type": target,
                     "system": system,
                     "value": value,
+                    "resolved_id": resolved,
                     "load_id": self.load_id,
                 },
             )

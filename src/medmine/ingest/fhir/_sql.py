@@ -58,7 +58,7 @@ def resolve_conditional_references(s: LoadSession) -> None:
     cases = " ".join(f"WHEN '{k}' THEN '{v}'" for k, v in _TARGET_TABLE.items())
     con.execute(
         "CREATE OR REPLACE TEMP TABLE fhir_resolved AS "
-        "SELECT r.table_name, r.row_id, r.column_name, min(i.row_id) AS rid "
+        "SELECT r.table_name, r.row_id, r.column_name, r.target_type, min(i.row_id) AS rid "
         "FROM mm_reference r JOIN mm_identifier i "
         f"ON i.table_name = CASE r.target_type {cases} END "
         "AND i.value = r.value AND (r.system = '' OR i.system = r.system) "
@@ -71,16 +71,19 @@ def resolve_conditional_references(s: LoadSession) -> None:
             "AND mm_reference.column_name = f.column_name"
         )
         targets = con.execute(
-            "SELECT DISTINCT table_name, column_name FROM fhir_resolved ORDER BY ALL"
+            "SELECT DISTINCT table_name, column_name, target_type FROM fhir_resolved ORDER BY ALL"
         ).fetchall()
-        for tname, column in targets:
+        for tname, column, target in targets:
             spec = table(tname)  # raises on anything that is not a warehouse table
-            spec.column(column)
+            fk = spec.column(column).fk
+            if fk is None or fk[0] != _TARGET_TABLE.get(target):
+                continue  # e.g. an Organization where the column holds providers: link kept only
             pk = spec.primary_key[0]
             con.execute(
                 f'UPDATE "{tname}" SET "{column}" = f.rid FROM fhir_resolved f '
-                f'WHERE f.table_name = ? AND f.column_name = ? AND "{tname}"."{pk}" = f.row_id',
-                [tname, column],
+                "WHERE f.table_name = ? AND f.column_name = ? AND f.target_type = ? "
+                f'AND "{tname}"."{pk}" = f.row_id',
+                [tname, column, target],
             )
     finally:
         con.execute("DROP TABLE IF EXISTS fhir_resolved")
