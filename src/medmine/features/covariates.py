@@ -426,16 +426,18 @@ def extract_covariates(
     rows = temp_name("covrows")
     longt = temp_name("covlong")
     cols = temp_name("covcols")
-    rows_arrow = pa.table(  # noqa: F841  (read by DuckDB's replacement scan)
+    rows_arrow = pa.table(
         {
             "row_id": pa.array(frame["row_id"].to_numpy(dtype="int64")),
             "person_id": pa.array(frame["person_id"].to_numpy(dtype="int64")),
-            "index_date": pa.array(pd.to_datetime(frame["index_date"]).dt.date, pa.date32()),
+            "index_date": pa.array(
+                pd.to_datetime(frame["index_date"]).to_numpy().astype("datetime64[D]")
+            ),
             "_pos": pa.array(np.arange(n, dtype="int64")),
         }
     )
     try:
-        con.execute(f"CREATE TEMP TABLE {rows} AS SELECT * FROM rows_arrow")
+        _materialise(con, rows, rows_arrow)
         parts = [q.replace("{rows}", rows) for q in _long_sql(s)]
         con.execute(
             f"CREATE TEMP TABLE {longt} AS SELECT row_id, analysis_id, concept_id, value, "
@@ -447,13 +449,13 @@ def extract_covariates(
             ref = _reference(con, longt, n, s, analyses)
         else:
             ref = reference[REFERENCE_COLUMNS].reset_index(drop=True).copy()
-        col_table = pa.table(  # noqa: F841
+        col_table = pa.table(
             {
                 "covariate_id": pa.array(ref["covariate_id"].to_numpy(dtype="int64")),
                 "_col": pa.array(np.arange(len(ref), dtype="int64")),
             }
         )
-        con.execute(f"CREATE TEMP TABLE {cols} AS SELECT * FROM col_table")
+        _materialise(con, cols, col_table)
         got = con.execute(
             f"SELECT r._pos, c._col, l.value FROM {longt} l JOIN {rows} r ON r.row_id = l.row_id "
             f"JOIN {cols} c ON c.covariate_id = l.covariate_id"
@@ -479,18 +481,28 @@ def extract_covariates(
     )
 
 
+def _materialise(con, name: str, data: pa.Table) -> None:
+    """Copy an Arrow table into temp table `name` (through an explicitly registered view)."""
+    view = f"{name}_src"
+    con.register(view, data)
+    try:
+        con.execute(f"CREATE TEMP TABLE {name} AS SELECT * FROM {view}")
+    finally:
+        con.unregister(view)
+
+
 def _reference(
     con, longt: str, n: int, s: CovariateSettings, analyses: dict[int, dict[str, Any]]
 ) -> pd.DataFrame:
     """Covariates kept after the prevalence filter, with names, in a stable order."""
     need = max(1, int(np.ceil(s.min_prevalence * n))) if n else 1
+    # (row_id, covariate_id) is unique in the long table: count(*) is the number of rows.
     ref = con.execute(
-        f"SELECT l.covariate_id, l.analysis_id, l.concept_id, c.concept_name, "
-        f"count(DISTINCT l.row_id) AS n FROM {longt} l LEFT JOIN concept c "
-        f"ON c.concept_id = l.concept_id AND l.analysis_id NOT IN "
-        f"({AGE}, {AGE_GROUP}, {INDEX_YEAR}, {INDEX_MONTH}, {CHARLSON_INDEX}, "
-        f"{CHARLSON_CATEGORY}) GROUP BY 1, 2, 3, 4 HAVING count(DISTINCT l.row_id) >= {need} "
-        "ORDER BY l.analysis_id, l.concept_id"
+        f"SELECT k.covariate_id, k.analysis_id, k.concept_id, c.concept_name FROM ("
+        f"SELECT covariate_id, analysis_id, concept_id FROM {longt} GROUP BY 1, 2, 3 "
+        f"HAVING count(*) >= {need}) k LEFT JOIN concept c ON c.concept_id = k.concept_id "
+        f"AND k.analysis_id NOT IN ({AGE}, {AGE_GROUP}, {INDEX_YEAR}, {INDEX_MONTH}, "
+        f"{CHARLSON_INDEX}, {CHARLSON_CATEGORY}) ORDER BY k.analysis_id, k.concept_id"
     ).df()
     if ref.empty:
         return pd.DataFrame({c: pd.Series(dtype="object") for c in REFERENCE_COLUMNS})
