@@ -45,12 +45,16 @@ def _steps() -> list[tuple[str, Step]]:
     # Imported lazily so that `medmine --help` stays fast.
     from medmine.ingest.demo_steps import ingest_step
     from medmine.privacy.demo_step import privacy_step
+    from medmine.quality.demo_step import quality_step
     from medmine.studies.demo_step import studies_step
+    from medmine.studies.patterns_demo_step import patterns_step
 
     return [
         ("ingest", ingest_step),
+        ("quality", quality_step),
         ("privacy", privacy_step),
         ("studies", studies_step),
+        ("patterns", patterns_step),
     ]
 
 

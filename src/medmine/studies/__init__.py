@@ -45,3 +45,5 @@ def lazy_runner(module: str, attribute: str = "run_page") -> Callable[..., Any]:
 
 for _name in ("readmission", "disease_risk", "length_of_stay"):
     register(_name, lazy_runner(_name))
+for _name in ("phenotypes", "comorbidity_rules", "claims_fraud"):
+    register(_name, lazy_runner(_name))

@@ -208,9 +208,14 @@ def write_page(result: RulesResult, path: str | Path) -> Path:
     if not result.rules.empty:
         sample = result.rules.head(3000)
         fig = px.scatter(
-            sample, x="support", y="confidence", color="lift", hover_data=["if", "then"],
-            height=420, title="Rules kept: support vs confidence (colour = lift)",
-        )  # fmt: skip
+            sample,
+            x="support",
+            y="confidence",
+            color="lift",
+            hover_data=["if", "then"],
+            height=420,
+            title="Rules kept: support vs confidence (colour = lift)",
+        )
         parts.append(figure_html(fig))
     parts += [
         "<h2>Strongest rules (by lift)</h2>",
@@ -225,15 +230,10 @@ def write_page(result: RulesResult, path: str | Path) -> Path:
     return render_page(path, "Comorbidity rules", "".join(parts), subtitle=summary(result))
 
 
-def study(warehouse: Any, reports_dir: str | Path = "reports", config: Any = None) -> Path:
-    """Run the study on a warehouse (object or path) and write ``study_comorbidity_rules.html``."""
-    from medmine.warehouse import Warehouse
+def run_page(wh: Any, out_dir: str | Path, config: Any = None, **_: Any) -> Any:
+    """Run the study on `wh`, write ``study_comorbidity_rules.html``; return the index link."""
+    from medmine.report import ReportLink
 
-    own = not hasattr(warehouse, "con")
-    wh = Warehouse(warehouse, read_only=True) if own else warehouse
-    try:
-        result = run(wh, config)
-    finally:
-        if own:
-            wh.close()
-    return write_page(result, Path(reports_dir) / "study_comorbidity_rules.html")
+    result = run(wh, config)
+    page = write_page(result, Path(out_dir) / "study_comorbidity_rules.html")
+    return ReportLink("Comorbidity rules", page.name, summary(result))

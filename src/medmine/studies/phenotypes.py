@@ -172,7 +172,9 @@ def run(wh: Any, config: PhenotypeConfig | None = None) -> PhenotypeResult:
 
 
 def _top(profiles: pd.DataFrame, per_cluster: int = 8) -> list[dict[str, Any]]:
-    rows = []
+    rows: list[dict[str, Any]] = []
+    if profiles.empty:
+        return rows
     for c, g in profiles.groupby("cluster", sort=True):
         for r in g.head(per_cluster).itertuples():
             rows.append(
@@ -217,13 +219,23 @@ def write_page(result: PhenotypeResult, path: str | Path) -> Path:
     a["HDBSCAN cluster"] = a["hdbscan"].map(lambda v: "noise" if v < 0 else str(v))
     sample = a.sample(min(len(a), 4000), random_state=0)
     fig_km = px.scatter(
-        sample, x="x", y="y", color="k-means cluster", opacity=0.6, height=420,
+        sample,
+        x="x",
+        y="y",
+        color="k-means cluster",
+        opacity=0.6,
+        height=420,
         title="k-means phenotypes (TruncatedSVD, 2 components)",
-    )  # fmt: skip
+    )
     fig_hd = px.scatter(
-        sample, x="x", y="y", color="HDBSCAN cluster", opacity=0.6, height=420,
+        sample,
+        x="x",
+        y="y",
+        color="HDBSCAN cluster",
+        opacity=0.6,
+        height=420,
         title="HDBSCAN clusters on the same embedding",
-    )  # fmt: skip
+    )
     sizes = [
         {"cluster": int(c), "persons": int(n), "share": f"{n / len(a):.0%}"}
         for c, n in a["kmeans"].value_counts().sort_index().items()
@@ -259,15 +271,10 @@ def write_page(result: PhenotypeResult, path: str | Path) -> Path:
     return render_page(path, "Phenotypes", body, subtitle=summary(result))
 
 
-def study(warehouse: Any, reports_dir: str | Path = "reports", config: Any = None) -> Path:
-    """Run the study on a warehouse (object or path) and write ``study_phenotypes.html``."""
-    from medmine.warehouse import Warehouse
+def run_page(wh: Any, out_dir: str | Path, config: Any = None, **_: Any) -> Any:
+    """Run the study on `wh`, write ``study_phenotypes.html``; returns the index `ReportLink`."""
+    from medmine.report import ReportLink
 
-    own = not hasattr(warehouse, "con")
-    wh = Warehouse(warehouse, read_only=True) if own else warehouse
-    try:
-        result = run(wh, config)
-    finally:
-        if own:
-            wh.close()
-    return write_page(result, Path(reports_dir) / "study_phenotypes.html")
+    result = run(wh, config)
+    page = write_page(result, Path(out_dir) / "study_phenotypes.html")
+    return ReportLink("Phenotypes", page.name, summary(result))
