@@ -425,11 +425,21 @@ def visit_event_dates() -> Iterator[Params]:
                 yield _base(spec, d)
 
 
+#: Dates that may lie in the future by design (planned ends of coverage, supply, consent).
+FUTURE_OK = (
+    ("payer_plan_period", "payer_plan_period_end_date"),
+    ("drug_exposure", "drug_exposure_end_date"),
+    ("drug_exposure", "drug_exposure_end_datetime"),
+    ("drug_exposure", "verbatim_end_date"),
+    ("mm_consent", "end_date"),
+)
+
+
 def data_dates() -> Iterator[Params]:
-    """Every date and timestamp column of data tables (not system timestamps)."""
+    """Every date and timestamp column of data tables (not system timestamps, not planned ends)."""
     for spec in _data_tables():
         for c in spec.columns:
-            if c.type in ("date", "timestamp"):
+            if c.type in ("date", "timestamp") and (spec.name, c.name) not in FUTURE_OK:
                 yield _base(spec, c.name)
 
 
