@@ -13,7 +13,6 @@ from medmine.features import (
     Criterion,
     EntryEvent,
     OutcomeDefinition,
-    StaySettings,
     TimeAtRisk,
     build_cohort,
     disease_risk,
@@ -175,11 +174,27 @@ def test_yaml_errors_name_the_problem():
         )
 
 
-def test_generated_sql_transpiles_to_spark():
-    parts = [
-        ConceptSet((CELECOXIB,), domain="drug").events_sql(),
-        StaySettings().events_sql(),
-    ]
-    for sql in parts:
-        out = sqlglot.transpile(sql, read="duckdb", write="spark")[0]
-        assert "SELECT" in out
+@pytest.mark.parametrize("task", [disease_risk(), readmission(), length_of_stay()])
+def test_every_cohort_step_transpiles_to_spark(tl, task):
+    tl.person(1)
+    c = build_cohort(tl.wh, task)
+    assert len(c.sql) >= 4
+    for _, sql in c.sql:
+        out = sqlglot.transpile(
+            sql, read="duckdb", write="spark", unsupported_level=sqlglot.ErrorLevel.RAISE
+        )[0]
+        assert out.upper().startswith(("SELECT", "WITH"))
+
+
+def test_covariate_queries_transpile_to_spark():
+    from medmine.features import CovariateSettings
+    from medmine.features.covariates import _long_sql
+
+    s = CovariateSettings(age_groups=True, index_year=True, charlson_categories=True)
+    for sql in _long_sql(s):
+        sqlglot.transpile(
+            sql.replace("{rows}", "cohort_rows"),
+            read="duckdb",
+            write="spark",
+            unsupported_level=sqlglot.ErrorLevel.RAISE,
+        )

@@ -47,9 +47,11 @@ class _Steps:
         self.con = con
         self.tables: list[str] = []
         self.attrition: list[AttritionStep] = []
+        self.sql: list[tuple[str, str]] = []
 
     def step(self, description: str, sql: str) -> str:
         name = temp_name("cohort")
+        self.sql.append((f"{name}: {description}", sql))
         self.con.execute(f"CREATE TEMP TABLE {name} AS {sql}")
         self.tables.append(name)
         persons, rows = self.con.execute(
@@ -162,7 +164,8 @@ def build_cohort(wh: Any, definition: CohortDefinition, *, purpose: str = "resea
         if e.first_occurrence:
             t = steps.step(
                 "first occurrence per person",
-                f"SELECT * EXCLUDE (rn) FROM (SELECT *, row_number() OVER (PARTITION BY "
+                "SELECT person_id, event_id, concept_id, event_date, event_end_date, index_date "
+                f"FROM (SELECT *, row_number() OVER (PARTITION BY "
                 f"person_id ORDER BY event_date, event_id) AS rn FROM {t}) z WHERE rn = 1",
             )
         t = steps.step(
@@ -211,8 +214,8 @@ def build_cohort(wh: Any, definition: CohortDefinition, *, purpose: str = "resea
                 "d.person_id = c.person_id AND d.death_date <= c.event_end_date)",
             )
         t = _time_at_risk(steps, t, definition, death, has_anc)
-        frame = _finish(con, t, definition)
-        return Cohort(definition, frame, steps.attrition, purpose)
+        frame = _finish(con, t, definition, steps)
+        return Cohort(definition, frame, steps.attrition, purpose, steps.sql)
     finally:
         steps.drop()
 
@@ -262,7 +265,7 @@ def _time_at_risk(
     )
 
 
-def _finish(con, t: str, definition: CohortDefinition) -> pd.DataFrame:
+def _finish(con, t: str, definition: CohortDefinition, steps: _Steps) -> pd.DataFrame:
     """The cohort frame: one row per kept entry, ordered by person and index date."""
     target = ""
     outcome = "CASE WHEN outcome_date IS NULL THEN 0 ELSE 1 END"
@@ -274,8 +277,7 @@ def _finish(con, t: str, definition: CohortDefinition) -> pd.DataFrame:
             k = int(definition.long_stay_days)
             outcome = f"CASE WHEN {los} > {k} THEN 1 ELSE 0 END"
             outcome_date = f"CASE WHEN {los} > {k} THEN {plus_days('event_date', k + 1)} END"
-    frame = con.execute(
-        f"""
+    final = f"""
         SELECT row_number() OVER (ORDER BY row_key) AS row_id, person_id, index_date,
                tar_start, tar_end, CAST({outcome} AS INTEGER) AS outcome,
                {outcome_date} AS outcome_date, gender_concept_id, year_of_birth,
@@ -284,7 +286,8 @@ def _finish(con, t: str, definition: CohortDefinition) -> pd.DataFrame:
                event_date AS entry_start_date, event_end_date AS entry_end_date{target}
         FROM {t} ORDER BY row_key
         """
-    ).df()
+    steps.sql.append(("frame", final))
+    frame = con.execute(final).df()
     for col in (
         "index_date",
         "tar_start",

@@ -375,13 +375,15 @@ class Cohort:
     `frame` columns: ``row_id, person_id, index_date, tar_start, tar_end, outcome,
     outcome_date, gender_concept_id, year_of_birth, race_concept_id, ethnicity_concept_id,
     age_at_index, entry_event_id, entry_concept_id, entry_start_date, entry_end_date`` (plus
-    ``target`` for continuous tasks).
+    ``target`` for continuous tasks). `sql` lists every step's ``SELECT`` (temp table name and
+    description first), the reviewable record of how the labels were made.
     """
 
     definition: CohortDefinition
     frame: pd.DataFrame
     attrition: list[AttritionStep]
     purpose: str = "research"
+    sql: list[tuple[str, str]] = field(default_factory=list)
 
     @property
     def outcome_rate(self) -> float:
