@@ -6,7 +6,7 @@ SQLGlot transpiles (see `medmine.features._sql`); the attrition is counted after
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING
 
 import pandas as pd
 
@@ -19,6 +19,9 @@ from medmine.features.cohorts import (
     EntryEvent,
     OutcomeDefinition,
 )
+
+if TYPE_CHECKING:
+    from medmine.warehouse import Warehouse
 
 FRAME_COLUMNS = [
     "row_id",
@@ -65,11 +68,14 @@ class _Steps:
             self.con.execute(f"DROP TABLE IF EXISTS {t}")
 
 
-def _consent(wh: Any, purpose: str) -> tuple[str | None, AttritionStep | None]:
+def _consent(wh: Warehouse, purpose: str) -> tuple[str | None, AttritionStep | None]:
     """The consent filter for `purpose`, if the privacy stage provides one."""
     try:
         from medmine.privacy.consent import eligible_persons
-    except ImportError:  # the consent module is optional until the privacy stage ships it
+    except ModuleNotFoundError as exc:
+        # Only a missing consent module is tolerated; a broken one must not silently skip it.
+        if exc.name not in ("medmine.privacy.consent", "medmine.privacy"):
+            raise
         return None, None
     f = eligible_persons(wh, purpose)
     return f.person_ids_sql, AttritionStep(
@@ -126,7 +132,9 @@ def _criterion_exists(c: Criterion, has_ancestor: bool, alias: str = "c") -> str
     return f"(SELECT count(*) FROM ({events}) x WHERE {cond}) >= {int(c.min_count)}"
 
 
-def build_cohort(wh: Any, definition: CohortDefinition, *, purpose: str = "research") -> Cohort:
+def build_cohort(
+    wh: Warehouse, definition: CohortDefinition, *, purpose: str = "research"
+) -> Cohort:
     """Build `definition` in the warehouse and return its rows, labels and attrition.
 
     Parameters

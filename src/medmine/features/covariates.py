@@ -22,12 +22,16 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
 import pyarrow as pa
 import scipy.sparse as sp
+
+if TYPE_CHECKING:
+    from medmine.features.cohorts import Cohort
+    from medmine.warehouse import Warehouse
 
 from medmine.errors import ConfigError
 from medmine.features import charlson
@@ -376,8 +380,8 @@ def _names(ref: pd.DataFrame, analyses: dict[int, dict[str, Any]]) -> pd.Series:
 
 
 def extract_covariates(
-    wh: Any,
-    cohort: Any,
+    wh: Warehouse,
+    cohort: Cohort | Any,
     settings: CovariateSettings | None = None,
     *,
     reference: pd.DataFrame | None = None,
