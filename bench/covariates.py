@@ -148,6 +148,8 @@ def main() -> None:
         else:
             r["growth_vs_linear"] = None
         prev = r
+    growth = [r["growth_vs_linear"] for r in runs if r["growth_vs_linear"] is not None]
+    linear = "about linear (<= 1.5x per 10x)" if all(g <= 1.5 for g in growth) else "superlinear"
     result = {
         "benchmark": "cohort build (readmission) + covariate extraction on simulated persons",
         "machine": {"python": platform.python_version(), "cpus": __import__("os").cpu_count()},
@@ -155,6 +157,7 @@ def main() -> None:
         "features (readmission cohort + default covariates from the DuckDB file); peak RSS = "
         "VmHWM of each process; growth_vs_linear = ratio of (cohort + covariate) seconds to the "
         "previous size, divided by the size ratio (1.0 = linear)",
+        "growth": linear,
         "runs": runs,
     }
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
@@ -171,7 +174,7 @@ def main() -> None:
             f"{r['cohort_s']:>8} {r['covariates_s']:>8} {r['features_peak_rss_mb']:>8} "
             f"{str(r['growth_vs_linear']):>8}"
         )
-    print(f"wrote {RESULTS}")
+    print(f"cohort + covariate time growth: {linear}; wrote {RESULTS}")
 
 
 if __name__ == "__main__":

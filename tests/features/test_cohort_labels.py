@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import pandas as pd
 import pytest
 
@@ -36,6 +38,8 @@ def test_transfer_to_another_hospital_is_one_stay_not_a_readmission(tl):
     assert row.index_date == pd.Timestamp("2015-01-12") and row.outcome == 0
     los = _rows(tl, length_of_stay())
     assert los["target"].tolist() == [11.0]
+    assert los["outcome"].tolist() == [1]  # longer than 7 days
+    assert los["index_date"].tolist() == [pd.Timestamp("2015-01-01")]  # predicted at admission
 
 
 def test_same_day_readmission_at_the_same_hospital_counts(tl):
@@ -73,6 +77,17 @@ def test_death_after_discharge_keeps_the_stay_with_label_zero(tl):
     f = _rows(tl)
     assert f["outcome"].tolist() == [0]
     assert f["tar_end"].iloc[0] == pd.Timestamp("2015-01-20")
+
+
+def test_death_can_be_made_a_censoring_event_instead(tl):
+    tl.person(1)
+    tl.visit(1, "2015-01-01", "2015-01-05")
+    tl.death(1, "2015-01-20")
+    d = readmission()
+    strict = dataclasses.replace(
+        d, time_at_risk=dataclasses.replace(d.time_at_risk, deaths_complete_follow_up=False)
+    )
+    assert _rows(tl, strict).empty
 
 
 def test_readmission_after_death_date_is_impossible_to_count(tl):
