@@ -14,8 +14,10 @@ from medmine.mining.regress import (
 ESTIMATORS = [
     L1LogisticClassifier(),
     LightGBMClassifier(n_estimators=20, min_child_samples=2),
-    PersonLevelSearchCV(L1LogisticClassifier(random_state=0), {"C": [0.1, 1.0]}, n_splits=2),
-    PoissonGLMRegressor(max_iter=100),
+    PersonLevelSearchCV(
+        L1LogisticClassifier(max_iter=100, random_state=0), {"C": [0.1, 1.0]}, n_splits=2
+    ),
+    PoissonGLMRegressor(max_iter=50),
     LogTargetLightGBMRegressor(n_estimators=20, min_child_samples=2),
     BaselineRegressor(),
 ]
