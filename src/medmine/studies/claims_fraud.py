@@ -22,6 +22,7 @@ Claims review is a payment-integrity operation: no consent filter is applied by 
 
 from __future__ import annotations
 
+import dataclasses
 import importlib.resources
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -686,12 +687,15 @@ def simulated_section(
 
     sim = sim or fraud.SimConfig(n_providers=150, n_patients=3000, seed=1)
     data, truth = fraud.simulate_injected(sim)
+    # Flag budget = the injected share of providers, so recall is read at a matched budget.
+    share = len(truth.providers) / len(data.providers)
+    cfg = dataclasses.replace(config or FraudStudyConfig(), contamination=round(share, 3))
     with Warehouse(":memory:") as scratch:
         fraud.to_warehouse(data, scratch)
-        result = run(scratch, config, truth=truth)
+        result = run(scratch, cfg, truth=truth)
     title = (
         f"Simulated professional claims ({sim.n_providers} providers, {sim.n_patients:,} "
-        f"patients, seed {sim.seed}) with injected schemes"
+        f"patients, seed {sim.seed}) with injected schemes; provider flag budget {share:.0%}"
     )
     return title, result
 

@@ -350,7 +350,8 @@ def simulate(config: SimConfig | None = None) -> ClaimsData:
         if len(i)
     ]
     # ---- laboratory claims referred from office visits ----
-    refer = np.flatnonzero(rng.random(nv) < cfg.lab_referral_rate)
+    # (no referral can land after a death: lab work follows within 14 days)
+    refer = np.flatnonzero((rng.random(nv) < cfg.lab_referral_rate) & (v_day + 15 <= horizon))
     lab_choice = np.array(
         [near_labs[int(p)][rng.integers(len(near_labs[int(p)]))] for p in v_prov[refer]]
     )
@@ -800,8 +801,8 @@ def inject_warehouse(wh: Any, config: LoadedFraudConfig | None = None) -> FraudT
     copy(dup, (pd.to_datetime(dup.claim_start_date) + shift).to_numpy(), "duplicate")
     dead = deaths[rng.random(len(deaths)) < cfg.after_death]
     src = claims[claims.person_id.isin(dead.person_id)].groupby("person_id").head(2)
-    dd = src.person_id.map(dead.set_index("person_id")["d"])
-    later = pd.to_datetime(dd) + pd.to_timedelta(rng.integers(3, 90, len(src)), "D")
+    dd = pd.to_datetime(src[["person_id"]].merge(dead, on="person_id", how="left")["d"])
+    later = dd + pd.to_timedelta(rng.integers(3, 90, len(src)), "D")
     copy(src, later.to_numpy(), "after_death")
     # unbundling: a component line next to its comprehensive code, same claim and day
     base = lines[lines.procedure_code.isin(list(SNOMED_UNBUNDLE))]
