@@ -149,6 +149,13 @@ def test_a_broken_check_is_an_error_and_the_rest_continue(planted, monkeypatch):
     assert all(r.status != Status.ERROR for r in run.results[1:])
 
 
+def test_error_messages_mask_quoted_literals():
+    err = checks._error_text(
+        ValueError("Conversion Error: Could not convert string 'Smith' to INT")
+    )
+    assert "Smith" not in err and "Conversion Error" in err
+
+
 def test_one_check_sql_per_type_transpiles_to_spark():
     # The unrolled Verhoeff expression nests deeply; SQLGlot's parser recurses per level.
     old = sys.getrecursionlimit()

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import datetime as dt
 import enum
+import re
 import time
 import uuid
 from collections import Counter
@@ -292,8 +293,9 @@ def run_checks(
 
 
 def _error_text(exc: BaseException) -> str:
-    """First line of an engine error (DuckDB messages name columns and types, not values)."""
+    """First line of an engine error, with quoted literals masked (they could be values)."""
     msg = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+    msg = re.sub(r"'[^']*'", "'…'", msg)
     return f"{type(exc).__name__}: {msg[:300]}"
 
 
