@@ -5,6 +5,8 @@ import shutil
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from medmine.errors import SourceError
 from medmine.ingest import claims
@@ -312,10 +314,19 @@ def test_missing_path_is_source_error(wh, tmp_path):
         claims.load(tmp_path / "nope.csv", wh)
 
 
-def test_empty_file_is_source_error(wh, tmp_path):
-    (tmp_path / "e.csv").write_text("")
-    with pytest.raises(SourceError, match="empty file"):
-        claims.load(tmp_path / "e.csv", wh)
+def test_empty_and_non_utf8_files_are_file_quarantines(wh, tmp_path):
+    (tmp_path / "a_empty.csv").write_text("")
+    (tmp_path / "b_latin1.csv").write_bytes(
+        GENERIC.read_bytes() + "C9,1,Jos\xe9\n".encode("latin-1")
+    )
+    shutil.copy(BENE_2008, tmp_path / BENE_2008.name)
+    r = claims.load(tmp_path, wh)
+    assert _counts(r, "Beneficiary") == (4, 4, 0, 0)
+    assert _counts(r, "File") == (1, 0, 0, 1)
+    assert _counts(r, "ClaimLine") == (12, 8, 0, 4)  # the undecodable row alone is set aside
+    q = dict(wh.con.execute("SELECT message, record FROM mm_quarantine").fetchall())
+    assert "empty file, no header line" in q
+    assert q["row is not valid UTF-8"] == "C9,1,Jos\ufffd"
 
 
 def test_cli_ingest_claims(tmp_path):
@@ -329,3 +340,29 @@ def test_cli_ingest_claims(tmp_path):
     assert "ClaimLine" in result.output
     bad = CliRunner().invoke(app, ["ingest", "claims", str(tmp_path / "nope"), "-w", str(db)])
     assert bad.exit_code == 1
+
+
+cell = st.text(alphabet=st.sampled_from(list('0123456789.-/ABEJZ$, "é')), max_size=12)
+FUZZ_COLUMNS = ["patient_id", "claim_type", "billing_npi", "service_from_date", "service_to_date",
+                "dx_1", "dx_2", "procedure_code", "modifier_1", "units", "billed_amount",
+                "paid_amount", "place_of_service", "patient_birth_date", "patient_sex",
+                "line_number", "claim_id"]  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def fuzz_wh():
+    from medmine.warehouse import Warehouse
+
+    w = Warehouse(":memory:")
+    yield w
+    w.close()
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(st.dictionaries(st.sampled_from(FUZZ_COLUMNS), cell, max_size=6), max_size=5))
+def test_random_cells_never_crash_and_reconcile(fuzz_wh, tmp_path_factory, changes):
+    header, rows = _rows(GENERIC)
+    mutated = [{**rows[i % len(rows)], **c} for i, c in enumerate(changes)]
+    path = _write(tmp_path_factory.getbasetemp() / "fuzz_claims.csv", header, rows[:3] + mutated)
+    r = claims.load(path, fuzz_wh)
+    assert r.reconciles and r.status == "committed"

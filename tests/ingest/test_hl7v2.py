@@ -24,9 +24,12 @@ def _counts(report, rtype):
     return (c.read, c.loaded, c.skipped, c.quarantined)
 
 
-@pytest.fixture
-def loaded(wh):
-    return wh, hl7v2.load(FIXTURES, wh)
+@pytest.fixture(scope="module")
+def loaded(tmp_path_factory):
+    """The fixtures loaded once per module (tests only read; reloads add no rows)."""
+    w = Warehouse(tmp_path_factory.mktemp("wh") / "w.duckdb")
+    yield w, hl7v2.load(FIXTURES, w)
+    w.close()
 
 
 def test_fixtures_load_and_reconcile(loaded):

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from medmine.ingest import synthea_csv
-from medmine.warehouse import Reason, stable_id
+from medmine.warehouse import Reason, Warehouse, stable_id
 
 from ..conftest import TEST_DATA
 
@@ -20,9 +20,12 @@ def _counts(report, rtype):
     return (c.read, c.loaded, c.skipped, c.quarantined)
 
 
-@pytest.fixture
-def loaded(wh):
-    return wh, synthea_csv.load(FIXTURES, wh)
+@pytest.fixture(scope="module")
+def loaded(tmp_path_factory):
+    """The fixtures loaded once per module (tests only read; reloads add no rows)."""
+    w = Warehouse(tmp_path_factory.mktemp("wh") / "w.duckdb")
+    yield w, synthea_csv.load(FIXTURES, w)
+    w.close()
 
 
 def test_fixture_folder_loads_and_reconciles(loaded):

@@ -123,9 +123,11 @@ def open_csv(path: Path) -> tuple[Any, list[str], Any]:
     Raises
     ------
     SourceError
-        If the file cannot be decoded as UTF-8 or has no header line.
+        If the file is empty (no header line) or not CSV. Undecodable bytes in a row are
+        kept as surrogates for `undecodable` to flag.
     """
-    f = path.open(newline="", encoding="utf-8-sig")
+    # surrogateescape: an undecodable byte spoils one row (see `undecodable`), not the file
+    f = path.open(newline="", encoding="utf-8-sig", errors="surrogateescape")
     reader = csv.reader(f)
     try:
         header = next(reader)
@@ -138,8 +140,25 @@ def open_csv(path: Path) -> tuple[Any, list[str], Any]:
     return f, [h.strip() for h in header], reader
 
 
+def undecodable(values: list[str]) -> bool:
+    """True when a row read by `open_csv` holds bytes that are not UTF-8."""
+    for v in values:
+        if not v.isascii():
+            try:
+                v.encode("utf-8")
+            except UnicodeEncodeError:
+                return True
+    return False
+
+
 def raw_csv_line(values: list[str]) -> str:
-    """The CSV text of a parsed row (for the quarantine's `record` column)."""
+    """The CSV text of a parsed row (for the quarantine's `record` column).
+
+    Undecodable bytes become U+FFFD so the text can be stored.
+    """
     buf = io.StringIO()
     csv.writer(buf, lineterminator="").writerow(values)
-    return buf.getvalue()
+    text = buf.getvalue()
+    if not text.isascii():
+        text = text.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+    return text

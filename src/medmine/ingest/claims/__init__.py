@@ -17,7 +17,15 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
-from medmine.ingest._emit import SourceConcepts, expand_paths, open_csv, raw_csv_line, register
+from medmine.errors import SourceError
+from medmine.ingest._emit import (
+    SourceConcepts,
+    expand_paths,
+    open_csv,
+    raw_csv_line,
+    register,
+    undecodable,
+)
 from medmine.ingest.claims._generic import (
     OPTIONAL_COLUMNS,
     REQUIRED_COLUMNS,
@@ -61,31 +69,34 @@ def load(
         the person id, so claims can point at persons loaded by another reader (for example
         ``"hl7v2:Patient"`` when ``patient_id`` is the MRN of the HL7 feed).
 
-    A file whose header matches no known layout is quarantined as one ``File`` record.
+    A file that is empty or whose header matches no known layout is quarantined as one
+    ``File`` record, a row that is not valid UTF-8 as a ``malformed`` record; the other
+    files and rows still load.
     """
     if options:
         raise TypeError(f"unknown option(s) for claims.load: {sorted(options)}")
     files = expand_paths(paths, ("*.csv", "*.CSV"))
-    opened = []
+    plan: list[tuple[int, Path, str | None]] = []  # (reading order, file, file-level error)
     for path in files:
-        f, header, reader = open_csv(path)
-        opened.append((_ORDER[layout_of(header)], path, f, header, reader))
-    opened.sort(key=lambda t: t[0])
+        try:
+            f, header, _ = open_csv(path)
+        except SourceError as err:
+            plan.append((-1, path, err.reason))
+            continue
+        f.close()
+        plan.append((_ORDER[layout_of(header)], path, None))
+    plan.sort(key=lambda t: t[0])  # stable: beneficiary summaries first, else as given
     with LoadSession(warehouse, "claims") as s:
         concepts = SourceConcepts(s)
         generic = GenericClaimsReader(s, concepts, person_namespace)
         synpuf = SynpufReader(s, concepts)
-        for _, path, f, header, reader in opened:
+        for _, path, error in plan:
+            if error is not None:
+                _file_error(s, path, Reason.MALFORMED, error)
+                continue
+            f, header, reader = open_csv(path)
             with f:
-                try:
-                    n = _read_file(s, path, header, reader, generic, synpuf)
-                except UnicodeDecodeError:
-                    generic.close_claim()
-                    _file_error(
-                        s, path, Reason.MALFORMED,
-                        f"not valid UTF-8 after line {reader.line_num}; the rest was not read",
-                    )  # fmt: skip
-                    n = reader.line_num
+                n = _read_file(s, path, header, reader, generic, synpuf)
             register(s, path, n)
             if progress:
                 progress(n)
@@ -125,6 +136,12 @@ def _read_file(
         n += 1
         loc = f"line {reader.line_num}"
         s.read(rtype)
+        if undecodable(values):
+            s.quarantine(
+                str(path), loc, rtype, Reason.MALFORMED, "row is not valid UTF-8",
+                record=raw_csv_line(values),
+            )  # fmt: skip
+            continue
         if len(values) != len(header):
             s.quarantine(
                 str(path), loc, rtype, Reason.MALFORMED,

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from medmine.ingest import codes
-from medmine.ingest._emit import SourceConcepts, emit, raw_csv_line
+from medmine.ingest._emit import SourceConcepts, emit, raw_csv_line, undecodable
 from medmine.ingest.validate import (
     is_cpt_shape,
     is_hcpcs_shape,
@@ -226,6 +226,16 @@ class GenericClaimsReader:
             n += 1
             loc = f"line {reader.line_num}"
             self.s.read("ClaimLine")
+            if undecodable(values):
+                self.s.quarantine(
+                    str(path),
+                    loc,
+                    "ClaimLine",
+                    Reason.MALFORMED,
+                    "row is not valid UTF-8",
+                    record=raw_csv_line(values),
+                )
+                continue
             if len(values) != len(header):
                 self.s.quarantine(
                     str(path),

@@ -25,6 +25,7 @@ from medmine.ingest._emit import (
     open_csv,
     raw_csv_line,
     register,
+    undecodable,
 )
 from medmine.ingest.synthea_csv import _maps as m
 from medmine.ingest.synthea_csv._reader import SyntheaReader
@@ -151,19 +152,11 @@ def _read_file(s: LoadSession, reader: SyntheaReader, path: Path) -> int:
             _file_error(s, path, Reason.MALFORMED, f"header lacks Synthea column(s) {missing}")
             return 0
         n = 0
-        try:
-            for values in rows:
-                if not any(v.strip() for v in values):
-                    continue
-                n += 1
-                _row(s, reader, path, f"line {rows.line_num}", rtype, mapper, header, values)
-        except UnicodeDecodeError:
-            _file_error(
-                s,
-                path,
-                Reason.MALFORMED,
-                f"not valid UTF-8 after line {rows.line_num}; the rest was not read",
-            )
+        for values in rows:
+            if not any(v.strip() for v in values):
+                continue
+            n += 1
+            _row(s, reader, path, f"line {rows.line_num}", rtype, mapper, header, values)
         return n
 
 
@@ -178,6 +171,16 @@ def _row(
     values: list[str],
 ) -> None:
     s.read(rtype)
+    if undecodable(values):
+        s.quarantine(
+            str(path),
+            loc,
+            rtype,
+            Reason.MALFORMED,
+            "row is not valid UTF-8",
+            record=raw_csv_line(values),
+        )
+        return
     if len(values) != len(header):
         s.quarantine(
             str(path),
