@@ -8,11 +8,14 @@ from medmine.ingest import omop
 from medmine.studies import comorbidity_rules as cr
 from medmine.warehouse import Warehouse
 
+#: Only the tables the study reads (a full Eunomia load takes several seconds).
+TABLES = ["person", "observation_period", "condition_occurrence", "drug_exposure", "concept"]
+
 
 @pytest.fixture(scope="module")
 def eunomia(tmp_path_factory):
     wh = Warehouse(tmp_path_factory.mktemp("eunomia") / "e.duckdb")
-    omop.load(omop.eunomia_path(), wh)
+    omop.load(omop.eunomia_path(), wh, tables=TABLES)
     yield wh
     wh.close()
 

@@ -13,10 +13,14 @@ from medmine.warehouse import Warehouse
 FAST = phenotypes.PhenotypeConfig(k_range=(2, 4), n_bootstrap=3, n_components=10)
 
 
+#: Only the tables the study reads (a full Eunomia load takes several seconds).
+TABLES = ["person", "observation_period", "condition_occurrence", "drug_exposure", "concept"]
+
+
 @pytest.fixture(scope="module")
 def eunomia(tmp_path_factory):
     wh = Warehouse(tmp_path_factory.mktemp("eunomia") / "e.duckdb")
-    omop.load(omop.eunomia_path(), wh)
+    omop.load(omop.eunomia_path(), wh, tables=TABLES)
     yield wh
     wh.close()
 
