@@ -216,6 +216,70 @@ HAND_TEST = [
     "[[EMAIL:summer.lee@example.net]].",
     "Passport [[ID:X42206105X]] on file; device serial [[ID:SN-88231-AX]]. Albuterol inhaler.",
 ]
+# Written after the dev/test figures were first measured and before any further rule change:
+# a second held-out set in styles the rules were not written against (discharge summaries,
+# telephone encounters, referral letters, lists, lower-case and all-caps text).
+HAND_HOLDOUT = [
+    "DISCHARGE SUMMARY\nPATIENT: [[PATIENT:KOWALCZYK, MARTA]]\nDOB: [[DATE:02/14/1948]]\n"
+    "ADMIT: [[DATE:11/02/2023]]  DISCHARGE: [[DATE:11/06/2023]]\nDx: community-acquired "
+    "pneumonia. Ceftriaxone 1 g IV daily then azithromycin 500 mg.",
+    "Telephone encounter [[DATE:Jan 3 2024]]: spoke with pt's husband [[PATIENT:Tomas]] at "
+    "[[PHONE:774-555-0123]]; he reports fever 38.4 C, SpO2 93%.",
+    "Dear Dr. [[CLINICIAN:Whitcombe]],\nThank you for referring Ms. [[PATIENT:Adeyemi]] "
+    "(MRN#[[ID:00482913]]). HbA1c 8.1%, LDL 142 mg/dL. Sincerely, [[CLINICIAN:Lena Fischer]], MD",
+    "Pt [[PATIENT:Hunter Reyes]], [[AGE:101]] y/o male, from [[FACILITY:Maplewood Nursing Home]]. "
+    "Sodium 131, creatinine 1.4 mg/dL.",
+    "follow up on the [[DATE:5th of May, 2022]] with cardiology; continue metoprolol "
+    "succinate 25 mg.",
+    "Insurance: BCBS, policy # [[ID:XKJ449201877]], group [[ID:77812]].",
+    "Home address on file: [[STREET:88 Pleasant St.]], [[CITY:Worcester]], [[ZIP:01609]]. "
+    "Emergency contact brother [[PATIENT:Dale Hutchins]].",
+    "Imaging uploaded to [[URL:https://pacs.example-hospital.org/study/48213]] from "
+    "workstation [[IP:172.16.4.21]].",
+    "[[PATIENT:Iris]] presented on [[DATE:2023/08/19]] with wheezing; albuterol nebulizer "
+    "given, peak flow improved to 380 L/min.",
+    "Birth cert. no. [[ID:1998-045512]]. Vaccines up to date: MMR, DTaP, varicella.",
+    "Per Nurse Practitioner [[CLINICIAN:Ortiz]], INR 2.6 on warfarin 5 mg; recheck in 1 week.",
+    "Vehicle plate [[ID:7XKR219]] noted in incident report. No injuries; ibuprofen 400 mg PRN.",
+    "Colonoscopy [[DATE:Sept. 12, 2021]]: two tubular adenomas removed; repeat in 3 years.",
+    "She was seen at [[FACILITY:St. Brigid's Hospital]] in [[CITY:Galway]] last year for "
+    "migraine; sumatriptan 50 mg helps.",
+    "Fax results to [[FAX:(508) 555-0177]] attn: Dr. [[CLINICIAN:Chen]].",
+]
+# Written last, after every rule change, and evaluated once without any tuning: the blind
+# estimate of how the rules generalise to text without warehouse context.
+HAND_BLIND = [
+    "CONSULT NOTE - [[DATE:10-Feb-2024]]\nRequesting physician: [[CLINICIAN:Okoro]]\n"
+    "Reason: syncope. Troponin < 0.01 ng/mL, ECG normal sinus rhythm.",
+    "Mr [[PATIENT:Delgado]] (DOB [[DATE:7/22/1951]]) returns for INR check; INR 3.4 on warfarin.",
+    "Spoke to [[PATIENT:Maureen O'Hara]]'s son by phone ([[PHONE:781 555 0134]]). Hospice "
+    "referral discussed.",
+    "The patient, a [[AGE:93]]-year-old retired teacher, lives with her daughter in "
+    "[[CITY:Quincy]]. Aricept 5 mg.",
+    "Labs drawn [[DATE:Tuesday, March 12, 2024]]: TSH 2.1 mIU/L, free T4 1.2 ng/dL.",
+    "Contact via patient portal or email [[EMAIL:m.ohara@fastmail.com]]; MyChart id "
+    "[[ID:MC-5582019]].",
+    "HISTORY: [[PATIENT:Bernard]] fell at home on [[DATE:12/24]]. X-ray negative for fracture.",
+    "Patient lives at [[STREET:1200 Commonwealth Ave, Apt 3]] [[CITY:Allston]] MA "
+    "[[ZIP:02134]]; uses a walker.",
+    "Seen with interpreter. Attending: [[CLINICIAN:Samuel Park]], DO. Plan: start "
+    "amlodipine 5 mg daily.",
+    "Received records from [[FACILITY:Mercy General Hospital]] dated [[DATE:2019-11-30]].",
+    "Medicare ID [[ID:1EG4-TE5-MK73]]. Diabetes type 2, A1c 6.9%.",
+    "Blood pressure 142/88, pulse 78, temp 98.6 F, wt 190 lb. BMI 29.4.",
+    "[[PATIENT:Precious Nwosu]] is here with her mother for a well-child visit; hearing "
+    "screen passed.",
+    "SSN on intake form: [[SSN:078 05 1120]]. Advised to remove from chart.",
+    "Dr. [[CLINICIAN:Anand Krishnamurthy]] performed the ERCP on [[DATE:June 2, 2023]]; "
+    "stent placed.",
+    "Follow-up in 6 weeks. Return precautions reviewed. Lisinopril increased to 20 mg.",
+    "Remote session from [[IP:192.168.10.44]]; video visit link [[URL:https://vv.example.com/"
+    "r/9x2k]].",
+    "Past surgical history: appendectomy (1985), cholecystectomy.",
+    "[[PATIENT:Walter]] and his wife [[PATIENT:June]] attended. He reports nocturia x3.",
+    "Fax: [[FAX:617-555-0190]] | Phone: [[PHONE:617-555-0191]] | [[FACILITY:Riverside "
+    "Family Practice]]",
+]
 HAND_TERMS = [
     "glucose 105 mg/dL",
     "Metformin 500 mg",
@@ -231,6 +295,41 @@ HAND_TERMS = [
     "otitis media",
     "Albuterol inhaler",
     "dementia",
+    "community-acquired pneumonia",
+    "azithromycin 500 mg",
+    "SpO2 93%",
+    "HbA1c 8.1%",
+    "LDL 142 mg/dL",
+    "creatinine 1.4 mg/dL",
+    "metoprolol succinate 25 mg",
+    "albuterol nebulizer",
+    "380 L/min",
+    "MMR, DTaP, varicella",
+    "INR 2.6",
+    "warfarin 5 mg",
+    "ibuprofen 400 mg",
+    "tubular adenomas",
+    "sumatriptan 50 mg",
+    "Troponin < 0.01 ng/mL",
+    "normal sinus rhythm",
+    "INR 3.4",
+    "Hospice",
+    "Aricept 5 mg",
+    "TSH 2.1 mIU/L",
+    "free T4 1.2 ng/dL",
+    "negative for fracture",
+    "amlodipine 5 mg",
+    "A1c 6.9%",
+    "142/88",
+    "pulse 78",
+    "98.6 F",
+    "BMI 29.4",
+    "well-child visit",
+    "ERCP",
+    "Lisinopril increased to 20 mg",
+    "appendectomy",
+    "cholecystectomy",
+    "nocturia x3",
 ]
 
 
@@ -263,11 +362,16 @@ def main() -> None:
     rng = random.Random(20261123)
     files = sorted(SAMPLES.glob("*.json.gz"))
     (HERE / "shared_context.json").write_text(json.dumps(shared_context(files), indent=1))
-    out = {"dev": [], "test": []}
+    out: dict[str, list[dict]] = {"dev": [], "test": [], "holdout": [], "blind": []}
     for split, chosen in (("dev", files[:12]), ("test", files[30:45])):
         for i, (patient, note) in enumerate(synthea_notes(chosen, 2, rng)):
             out[split].append(build_case(patient, note, rng, split, i))
-    for split, cases in (("dev", HAND_DEV), ("test", HAND_TEST)):
+    for split, cases in (
+        ("dev", HAND_DEV),
+        ("test", HAND_TEST),
+        ("holdout", HAND_HOLDOUT),
+        ("blind", HAND_BLIND),
+    ):
         for i, marked in enumerate(cases):
             text, spans = unmark(marked)
             terms = [t for t in HAND_TERMS if t in text]

@@ -27,8 +27,12 @@ def shared_context(con: Any) -> NoteContext:
         "SELECT DISTINCT provider_name FROM provider WHERE provider_name IS NOT NULL"
     ).fetchall():
         ctx.clinician_names |= _split_name(name)
+    # Payers loaded as organisations are not facilities and appear in notes ("has Medicaid").
     for (name,) in con.execute(
-        "SELECT DISTINCT care_site_name FROM care_site WHERE care_site_name IS NOT NULL"
+        "SELECT DISTINCT care_site_name FROM care_site WHERE care_site_name IS NOT NULL "
+        "AND care_site_name NOT IN (SELECT payer_source_value FROM payer_plan_period "
+        "WHERE payer_source_value IS NOT NULL UNION SELECT payer_source_value FROM mm_claim "
+        "WHERE payer_source_value IS NOT NULL)"
     ).fetchall():
         ctx.facilities.add(name)
     for (city,) in con.execute(

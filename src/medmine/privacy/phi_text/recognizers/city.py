@@ -7,9 +7,10 @@ import re
 from medmine.privacy.phi_text._base import Pattern, PatternRecognizer
 from medmine.privacy.phi_text._model import Entity
 from medmine.privacy.phi_text._registry import RECOGNIZERS
-from medmine.privacy.phi_text.recognizers._geo import STATE
+from medmine.privacy.phi_text.recognizers._geo import ABBR, STATE
 
-_CITY = r"(?P<c>[A-Z][a-zA-Z'.-]+(?:\s+[A-Z][a-zA-Z'.-]+){0,2})"
+_CW = r"(?:St\.|Ft\.|Mt\.|[A-Z][a-zA-Z'-]+)"
+_CITY = rf"(?P<c>{_CW}(?:[ \t]+{_CW}){{0,2}})"
 
 
 @RECOGNIZERS.register("city")
@@ -19,10 +20,18 @@ class CityRecognizer(PatternRecognizer):
     entities = (Entity.CITY,)
     patterns = (
         Pattern(re.compile(rf"{_CITY},\s*{STATE}\b"), Entity.CITY, 0.85, "c"),
+        Pattern(re.compile(rf"{_CITY}\s+(?:{ABBR})\s+\d{{5}}\b"), Entity.CITY, 0.8, "c"),
+        Pattern(
+            re.compile(rf"\b(?:Hospital|Clinic|Center|Centre|Home|Practice)\s+in\s+{_CITY}"),
+            Entity.CITY,
+            0.75,
+            "c",
+        ),
+        Pattern(re.compile(rf"{_CITY},\s*\d{{5}}(?:-\d{{4}})?\b"), Entity.CITY, 0.8, "c"),
         Pattern(
             re.compile(
                 rf"\b(?:lives|living|resides|residing|moved|relocated|born|from|visiting)\s+"
-                rf"(?:alone\s+|with\s+\w+\s+)?(?:in|to|from)\s+{_CITY}"
+                rf"(?:alone\s+|with\s+(?:\w+\s+){{1,3}})?(?:in|to|from)\s+{_CITY}"
             ),
             Entity.CITY,
             0.75,

@@ -15,6 +15,7 @@ _MON = (
     r"Sep(?:t(?:ember)?)?|Oct(?:ober)?|Nov(?:ember)?|Dec(?:ember)?)"
 )
 _ORD = r"(?:st|nd|rd|th)?"
+_WD = r"(?:(?:Mon|Tues?|Wed(?:nes)?|Thu(?:rs)?|Fri|Sat(?:ur)?|Sun)(?:day)?\.?,?\s+)?"
 _D = r"(?:0?[1-9]|[12]\d|3[01])"
 _M = r"(?:0?[1-9]|1[0-2])"
 _Y = r"(?:19|20)\d{2}"
@@ -35,12 +36,17 @@ class DateRecognizer(PatternRecognizer):
             0.95,
         ),
         Pattern(
+            re.compile(rf"(?<![\d/.-]){_Y}([/.])(?:0?[1-9]|1[0-2])\1{_D}(?![\d/])"),
+            Entity.DATE,
+            0.9,
+        ),
+        Pattern(
             re.compile(rf"(?<![\d/.-]){_M}([/.-]){_D}\1(?:{_Y}|\d{{2}})(?![\d/])"),
             Entity.DATE,
             0.9,
         ),
         Pattern(
-            re.compile(rf"\b{_MON}\.?\s+{_D}{_ORD}(?:,?\s+{_Y})?\b(?!\s*(?:mg|mL|%))"),
+            re.compile(rf"\b{_WD}{_MON}\.?\s+{_D}{_ORD}(?:,?\s+{_Y})?\b(?!\s*(?:mg|mL|%))"),
             Entity.DATE,
             0.85,
         ),
@@ -50,6 +56,7 @@ class DateRecognizer(PatternRecognizer):
             0.9,
         ),
         Pattern(re.compile(rf"\b{_D}{_ORD}\s+of\s+{_MON}\b"), Entity.DATE, 0.8),
+        Pattern(re.compile(rf"\b{_D}-{_MON}-(?:{_Y}|\d{{2}})\b"), Entity.DATE, 0.9),
         Pattern(
             re.compile(
                 rf"\b(?:January|February|March|April|June|July|August|September|"

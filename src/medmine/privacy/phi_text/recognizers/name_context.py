@@ -53,6 +53,8 @@ _STOP = {
     "Clinic",
     "Hospital",
 }
+_STOP |= {"Mr", "Mrs", "Ms", "Miss", "Mx", "Dr", "It", "This", "That", "We", "I", "You"}
+_STOP |= {"Pain", "Cough", "Fever", "Rash", "Symptoms", "Family", "Child", "Infant", "Baby"}
 
 
 @RECOGNIZERS.register("name_context")
@@ -83,9 +85,21 @@ class NameContextRecognizer(PatternRecognizer):
             "n",
         ),
         Pattern(
-            re.compile(rf"\b(?i:patient|pt|name|patient name)\s*[:-]\s*{_NAME}"),
+            re.compile(
+                rf"\b(?i:patient|pt|name|patient name)\s*[:-]\s*"
+                rf"(?P<n>{_N}(?:,?[ \t]+{_N}){{0,2}})"
+            ),
             Entity.PATIENT,
             0.85,
+            "n",
+        ),
+        Pattern(
+            re.compile(
+                rf"\b(?:Pt|Patient)\.?[ \t]+(?P<n>{_N}(?:[ \t]+{_N})?)"
+                rf"(?=,|[ \t]+(?:is|was|presents|presented|reports|states|denies|\()\b)"
+            ),
+            Entity.PATIENT,
+            0.8,
             "n",
         ),
         Pattern(
@@ -98,7 +112,35 @@ class NameContextRecognizer(PatternRecognizer):
         ),
         Pattern(
             re.compile(
-                rf"\b(?:son|daughter|wife|husband|mother|father|sister|brother|spouse|partner|"
+                rf"(?:^|(?<=[.!?]\s)|(?<=\n))(?P<n>{_N})[ \t]+(?:presented|presents|"
+                rf"complains|reports|states|returns|was seen)\b",
+                re.M,
+            ),
+            Entity.PATIENT,
+            0.6,
+            "n",
+        ),
+        Pattern(
+            re.compile(
+                rf"{_NAME}'s[ \t]+(?i:son|daughter|wife|husband|mother|father|sister|"
+                rf"brother|spouse|partner|caregiver|family)\b"
+            ),
+            Entity.PATIENT,
+            0.8,
+            "n",
+        ),
+        Pattern(
+            re.compile(
+                rf"(?P<n>{_N}(?:[ \t]+{_N})?)[ \t]+(?:is here|is seen|comes in|came in|"
+                rf"arrived|arrives|was brought|is brought)\b"
+            ),
+            Entity.PATIENT,
+            0.7,
+            "n",
+        ),
+        Pattern(
+            re.compile(
+                rf"\b(?i:son|daughter|wife|husband|mother|father|sister|brother|spouse|partner|"
                 rf"friend|caregiver|guardian|neighbor|niece|nephew|aunt|uncle|grandson|"
                 rf"granddaughter)\s*(?:,|:|named)?\s+{_NAME2}"
             ),

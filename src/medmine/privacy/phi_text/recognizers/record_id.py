@@ -18,7 +18,8 @@ _KEY = (
     r"beneficiary\s*(?:id|no\.?|#)|license\s*(?:no\.?|#|number)?|licence\s*(?:no\.?|#)?|DL|"
     r"driver'?s\s+licen[cs]e(?:\s+(?:no\.?|#|number))?|passport(?:\s+(?:no\.?|#|number))?|"
     r"serial\s*(?:no\.?|#|number)?|device\s*(?:id|no\.?|#)|UDI|VIN|plate(?:\s+(?:no\.?|#))?|"
-    r"certificate\s*(?:no\.?|#|number)?|cert\.?\s*#|NPI|DEA|badge|employee\s*(?:id|#)|"
+    r"(?:birth\s+)?certificate\s*(?:no\.?|#|number)?|(?:birth\s+)?cert\.?\s*(?:no\.?|#)|group|"
+    r"NPI|DEA|badge|employee\s*(?:id|#)|"
     r"patient\s*(?:id|no\.?|#|number)|case\s*(?:no\.?|#)|accession\s*(?:no\.?|#)?|ID|#)"
 )
 _VAL = r"(?P<v>(?=[A-Z0-9-]*\d)[A-Z0-9][A-Z0-9-]{3,}[A-Z0-9])"

@@ -30,7 +30,7 @@ class StreetRecognizer(PatternRecognizer):
     entities = (Entity.STREET,)
     patterns = (
         Pattern(
-            re.compile(rf"\b\d{{1,6}}[A-Z]?\s+(?:{_WORD}\s+){{0,3}}{_SUFFIX}\.?\b{_UNIT}"),
+            re.compile(rf"\b\d{{1,6}}[A-Z]?\s+(?:{_WORD}\s+){{0,3}}{_SUFFIX}(?:\.|\b){_UNIT}"),
             Entity.STREET,
             0.85,
         ),

@@ -19,6 +19,7 @@ class ZipRecognizer(PatternRecognizer):
     entities = (Entity.ZIP,)
     patterns = (
         Pattern(re.compile(rf"\b{STATE}\.?,?\s+{_Z}"), Entity.ZIP, 0.9, "z"),
+        Pattern(re.compile(rf"\b[A-Z][a-z]+,\s+{_Z}"), Entity.ZIP, 0.8, "z"),
         Pattern(
             re.compile(rf"\b(?:zip|postal)(?:\s*code)?\s*[:#]?\s*{_Z}", re.I), Entity.ZIP, 0.95, "z"
         ),
