@@ -36,6 +36,16 @@ def _rss_mb() -> float:
         return int(f.read().split()[1]) * resource.getpagesize() / 2**20
 
 
+def _peak_rss_mb() -> float:
+    # VmHWM belongs to this process's address space (ru_maxrss would carry the parent's
+    # high-water mark across fork/exec).
+    with open("/proc/self/status") as f:
+        for line in f:
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    raise RuntimeError("no VmHWM in /proc/self/status")
+
+
 def simulate(n: int, m: int = 500, profiles: int = 25, seed: int = 0) -> sp.csr_matrix:
     """Baskets from a mixture of profiles: each profile favours 12 codes, plus Zipf noise."""
     rng = np.random.default_rng(seed)
@@ -77,6 +87,15 @@ def eunomia() -> sp.csr_matrix:
     return tx.matrix
 
 
+def _reset_peak() -> None:
+    # Linux >= 4.0: writing 5 to clear_refs resets VmHWM to the current RSS.
+    try:
+        with open("/proc/self/clear_refs", "w") as f:
+            f.write("5")
+    except OSError:
+        pass
+
+
 def worker(contender: str, data: str, min_support: float, max_len: int, out: str) -> None:
     """Run one contender on one dataset (in a subprocess) and pickle its result."""
     X = sp.load_npz(data).tocsr()
@@ -84,6 +103,8 @@ def worker(contender: str, data: str, min_support: float, max_len: int, out: str
         from medmine.mining.rules import fpgrowth
 
         base = _rss_mb()
+        _reset_peak()
+        c0 = time.process_time()
         t0 = time.perf_counter()
         df = fpgrowth(X, min_support=min_support, max_len=max_len)
         t_prep = 0.0
@@ -93,12 +114,15 @@ def worker(contender: str, data: str, min_support: float, max_len: int, out: str
         from mlxtend.frequent_patterns import fpgrowth
 
         base = _rss_mb()
+        _reset_peak()
+        c0 = time.process_time()
         t0 = time.perf_counter()
         onehot = pd.DataFrame(X.astype(bool).toarray())
         t_prep = time.perf_counter() - t0
         df = fpgrowth(onehot, min_support=min_support, max_len=max_len)
         t_mine = time.perf_counter() - t0 - t_prep
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    cpu = time.process_time() - c0
+    peak = _peak_rss_mb()
     itemsets = {
         frozenset(int(i) for i in s): float(v) for s, v in zip(df.itemsets, df.support, strict=True)
     }
@@ -106,6 +130,7 @@ def worker(contender: str, data: str, min_support: float, max_len: int, out: str
         pickle.dump(
             {
                 "seconds": t_prep + t_mine,
+                "cpu_seconds": cpu,
                 "prep_seconds": t_prep,
                 "peak_rss_mb": peak,
                 "baseline_rss_mb": base,
@@ -192,7 +217,9 @@ def main() -> None:
             {
                 "benchmark": "fpgrowth",
                 "machine": {"python": platform.python_version(), "cpus": 2},
-                "note": "each contender in its own subprocess; peak_increase_mb = peak RSS - "
+                "note": "each contender in its own subprocess; seconds = wall clock (noisy on "
+                "a shared 2-core machine), cpu_seconds = process CPU time; "
+                "peak_increase_mb = peak RSS - "
                 "RSS after reading the CSR input; mlxtend seconds include its dense one-hot "
                 "conversion (prep_seconds)",
                 "results": results,

@@ -41,6 +41,8 @@ class PhenotypeConfig:
     min_stability: float = 0.75
     n_components: int = 20
     hdbscan_min_cluster_size: int = 50
+    #: HDBSCAN runs on fewer SVD components than k-means: densities flatten in many dimensions.
+    hdbscan_components: int = 3
     alpha: float = 0.05
     purpose: str | None = "research"
     random_state: int = 0
@@ -136,7 +138,7 @@ def run(wh: Any, config: PhenotypeConfig | None = None) -> PhenotypeResult:
     ).fit(X)
     hd = HDBSCANPhenotyper(
         min_cluster_size=cfg.hdbscan_min_cluster_size,
-        n_components=min(10, cfg.n_components),
+        n_components=cfg.hdbscan_components,
         random_state=cfg.random_state,
     ).fit(X)
     xy = embed(X, 2, cfg.random_state)
