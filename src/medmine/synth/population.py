@@ -155,9 +155,15 @@ def _sigmoid(x: np.ndarray) -> np.ndarray:
 class SimulatedPopulation:
     """A simulated OMOP population and the truth it was drawn from.
 
-    `tables` maps warehouse table names to Arrow tables; `stays` holds one row per inpatient
-    stay with its true features, probability and label (``readmitted_30d`` = an unplanned
-    admission starting 0-30 days after discharge, what `readmission()` computes).
+    `tables` maps warehouse table names to Arrow tables (also readable as attributes:
+    ``pop.person``, ``pop.visit_occurrence``...). `stays` holds one row per inpatient stay:
+    ``person_id, stay_id`` (= ``entry_event_id`` of the cohort: the stay's first visit),
+    ``admission_date, discharge_date, los, transferred, planned, age, male, heart_failure,
+    copd, diabetes, ckd, prior_admissions_365d, long_stay, hemoglobin, low_hemoglobin,
+    died_in_hospital, p_readmit`` (the model's probability; NaN after an in-hospital death),
+    ``readmit_drawn`` (the model's draw), ``readmitted_30d`` (an *unplanned* admission starting
+    0-30 days after discharge: what ``readmission(planned=<PCI/CABG>)`` computes) and
+    ``any_readmission_30d`` (planned ones too: what ``readmission()`` computes).
     """
 
     n_persons: int
@@ -212,7 +218,7 @@ def simulate(n_persons: int, seed: int = 0, *, id_base: int = 0) -> SimulatedPop
     Parameters
     ----------
     n_persons
-        Number of persons (any size; about 40 warehouse rows per person).
+        Number of persons (any size; about 21 warehouse rows per person).
     seed
         Random seed: the same seed gives identical tables.
     id_base
