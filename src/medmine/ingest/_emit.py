@@ -25,7 +25,7 @@ def emit(
     s: LoadSession,
     record_type: str,
     primary: Rows,
-    secondary: Rows = (),  # type: ignore[assignment]
+    secondary: Iterable[tuple[str, dict[str, Any]]] = (),
     *,
     source_file: str,
     location: str,
@@ -162,3 +162,41 @@ def raw_csv_line(values: list[str]) -> str:
     if not text.isascii():
         text = text.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
     return text
+
+
+class Lookup:
+    """Point look-ups of rows already in the warehouse, skipped for tables empty at load start.
+
+    Readers track the ids they create themselves, so a table that was empty when the load
+    began can answer "not there" without a query (the common first load).
+    """
+
+    def __init__(self, s: LoadSession) -> None:
+        self.s = s
+        self._empty: dict[str, bool] = {}
+        self._exists: dict[tuple[str, int], bool] = {}
+
+    def empty(self, table_name: str) -> bool:
+        """Whether `table_name` held no row when first asked in this load."""
+        if table_name not in self._empty:
+            got = self.s.wh.con.execute(f'SELECT 1 FROM "{table_name}" LIMIT 1').fetchone()
+            self._empty[table_name] = got is None
+        return self._empty[table_name]
+
+    def exists(self, table_name: str, rid: int) -> bool:
+        """Whether a row with primary key `rid` is in the warehouse (cached per id)."""
+        key = (table_name, rid)
+        if key not in self._exists:
+            self._exists[key] = self.row(table_name, rid) is not None
+        return self._exists[key]
+
+    def row(self, table_name: str, rid: int) -> dict[str, Any] | None:
+        """The row with primary key `rid`, as a dict, or None."""
+        if self.empty(table_name):
+            return None
+        pk = table(table_name).primary_key[0]
+        cur = self.s.wh.con.execute(f'SELECT * FROM "{table_name}" WHERE "{pk}" = ?', [rid])
+        got = cur.fetchone()
+        if got is None:
+            return None
+        return dict(zip([d[0] for d in cur.description], got, strict=True))

@@ -23,7 +23,7 @@ from typing import Any
 
 from medmine.errors import SourceError
 from medmine.ingest import codes
-from medmine.ingest._emit import emit, open_csv, raw_csv_line
+from medmine.ingest._emit import Lookup, emit, open_csv, raw_csv_line
 from medmine.ingest.validate import parse_date, parse_datetime
 from medmine.warehouse import LoadReport, LoadSession, Reason, Warehouse, stable_id
 
@@ -133,7 +133,7 @@ class _NotesReader:
         self.person_ns = person_ns
         self.visit_ns = visit_ns
         self.language = language
-        self._exists: dict[tuple[str, int], bool] = {}
+        self.lookup = Lookup(s)
 
     def _ref(self, ns: str | None, value: str, what: str) -> int:
         if ns:
@@ -145,15 +145,8 @@ class _NotesReader:
                 Reason.INVALID_VALUE, f"{what} is not a warehouse id (set a namespace option)"
             ) from None
 
-    def _exists_in(self, table: str, col: str, rid: int) -> bool:
-        key = (table, rid)
-        if key not in self._exists:
-            self._exists[key] = bool(
-                self.s.wh.con.execute(
-                    f'SELECT count(*) FROM "{table}" WHERE "{col}" = ?', [rid]
-                ).fetchone()[0]
-            )
-        return self._exists[key]
+    def _exists_in(self, table: str, rid: int) -> bool:
+        return self.lookup.exists(table, rid)
 
     def note(self, path: Path, rel: str, meta: _Meta | None) -> None:
         s = self.s
@@ -188,14 +181,14 @@ class _NotesReader:
             raise NoteError(Reason.MISSING_FIELD, f"{meta.where}: person is empty")
         person_id = self._ref(self.person_ns, meta.person, "person")
         day, when = _note_date(meta)
-        if not self._exists_in("person", "person_id", person_id):
+        if not self._exists_in("person", person_id):
             raise NoteError(
                 Reason.DANGLING_REFERENCE, f"{meta.where}: person matches no warehouse person"
             )
         visit_id = None
         if meta.encounter:
             visit_id = self._ref(self.visit_ns, meta.encounter, "encounter")
-            if not self._exists_in("visit_occurrence", "visit_occurrence_id", visit_id):
+            if not self._exists_in("visit_occurrence", visit_id):
                 self.s.warn("Note", Reason.UNRESOLVED_REFERENCE)
                 visit_id = None
         return {

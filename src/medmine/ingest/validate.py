@@ -128,6 +128,19 @@ def parse_date(
     s = (value or "").strip()
     if not s:
         return None
+    fast = None  # strptime is slow; the two common shapes are parsed directly
+    if len(s) == 10 and s[4] == s[7] == "-" and "%Y-%m-%d" in formats:
+        fast = (s[:4], s[5:7], s[8:])
+    elif len(s) == 8 and "%Y%m%d" in formats:
+        fast = (s[:4], s[4:6], s[6:])
+    if fast and all(p.isascii() and p.isdigit() for p in fast):
+        try:
+            d = dt.date(*map(int, fast))
+        except ValueError:
+            raise ValueError("not a valid date") from None
+        if not min_year <= d.year <= 2200:
+            raise ValueError("date outside the plausible range")
+        return d
     for fmt in formats:
         try:
             d = dt.datetime.strptime(s, fmt).date()

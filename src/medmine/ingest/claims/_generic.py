@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from medmine.ingest import codes
-from medmine.ingest._emit import SourceConcepts, emit, raw_csv_line, undecodable
+from medmine.ingest._emit import Lookup, SourceConcepts, emit, raw_csv_line, undecodable
 from medmine.ingest.validate import (
     is_cpt_shape,
     is_hcpcs_shape,
@@ -147,6 +147,7 @@ class GenericClaimsReader:
         self.concepts = concepts
         self.ns = person_namespace
         self.known_persons: dict[int, bool] = {}
+        self.lookup = Lookup(s)
         self.closed: set[str] = set()
         self.claim: _Claim | None = None
 
@@ -154,11 +155,7 @@ class GenericClaimsReader:
     def _person_exists(self, pid: int) -> bool:
         known = self.known_persons.get(pid)
         if known is None:
-            known = bool(
-                self.s.wh.con.execute(
-                    "SELECT count(*) FROM person WHERE person_id = ?", [pid]
-                ).fetchone()[0]
-            )
+            known = self.lookup.exists("person", pid)
             self.known_persons[pid] = known
         return known
 

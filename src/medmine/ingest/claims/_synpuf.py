@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from medmine.ingest import codes
-from medmine.ingest._emit import SourceConcepts, emit
+from medmine.ingest._emit import Lookup, SourceConcepts, emit
 from medmine.ingest.claims._generic import LineError
 from medmine.ingest.validate import (
     is_cpt_shape,
@@ -137,6 +137,7 @@ class SynpufReader:
         self.s = s
         self.concepts = concepts
         self.persons: dict[str, bool] = {}
+        self.lookup = Lookup(s)
 
     def person_id(self, bene: str) -> int:
         """Person id of a DESYNPUF_ID."""
@@ -145,11 +146,7 @@ class SynpufReader:
     def _known(self, bene: str) -> bool:
         known = self.persons.get(bene)
         if known is None:
-            known = bool(
-                self.s.wh.con.execute(
-                    "SELECT count(*) FROM person WHERE person_id = ?", [self.person_id(bene)]
-                ).fetchone()[0]
-            )
+            known = self.lookup.exists("person", self.person_id(bene))
             self.persons[bene] = known
         return known
 

@@ -7,7 +7,7 @@ import re
 from typing import Any
 
 from medmine.ingest import codes
-from medmine.ingest._emit import SourceConcepts, emit
+from medmine.ingest._emit import Lookup, SourceConcepts, emit
 from medmine.ingest.hl7v2._adt import (
     KIND,
     Origin,
@@ -57,20 +57,11 @@ class Hl7Reader:
         self.patients: dict[str, PatientState] = {}
         self.visits: dict[str, VisitState] = {}
         self._visit_known: dict[str, bool] = {}
+        self.lookup = Lookup(s)
 
     # ---- warehouse look-ups ----
-    def _fetch(self, sql: str, key: Any) -> dict[str, Any] | None:
-        cur = self.s.wh.con.execute(sql, [key])
-        row = cur.fetchone()
-        if row is None:
-            return None
-        return dict(zip([d[0] for d in cur.description], row, strict=True))
-
     def _existing_visit(self, number: str) -> dict[str, Any] | None:
-        row = self._fetch(
-            "SELECT * FROM visit_occurrence WHERE visit_occurrence_id = ?", visit_id(number)
-        )
-        return row
+        return self.lookup.row("visit_occurrence", visit_id(number))
 
     # ---- dispatch ----
     def message(self, source_file: str, raw: RawMessage) -> None:
@@ -118,12 +109,14 @@ class Hl7Reader:
         st = self.patients.get(p.mrn)
         if st is not None:
             return st, None
-        person = self._fetch("SELECT * FROM person WHERE person_id = ?", p.person_id)
+        person = self.lookup.row("person", p.person_id)
         if person is not None:
-            identity = self._fetch(
+            cur = self.s.wh.con.execute(
                 f"SELECT * FROM mm_person_identity WHERE source = '{KIND}' AND person_id = ?",
-                p.person_id,
+                [p.person_id],
             )
+            got = cur.fetchone()
+            identity = dict(zip([d[0] for d in cur.description], got, strict=True)) if got else None
             return None, ("existing", person, identity)
         return None, ("new", *new_person_rows(p))
 

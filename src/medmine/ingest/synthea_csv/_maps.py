@@ -451,7 +451,7 @@ def claim_transaction(r: SyntheaReader, rec: dict[str, str]) -> Mapped:
     cid = req(rec, "CLAIMID")
     charge = req(rec, "CHARGEID")
     person = r.person(rec, "PATIENTID")
-    if cid not in r.claims and not r.exists("mm_claim", "claim_id", sid("Claim", cid)):
+    if cid not in r.claims and not r.exists("mm_claim", sid("Claim", cid)):
         raise RowError(Reason.DANGLING_REFERENCE, "CLAIMID matches no claim")
     ttype = req(rec, "TYPE").upper()
     start = when(rec, "FROMDATE")

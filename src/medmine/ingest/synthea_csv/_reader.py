@@ -4,16 +4,16 @@ from __future__ import annotations
 
 from typing import Any
 
-from medmine.ingest._emit import SourceConcepts
+from medmine.ingest._emit import Lookup, SourceConcepts
 from medmine.ingest.synthea_csv._maps import RowError, sid
 from medmine.warehouse import LoadSession, Reason
 
-#: Set name -> (id namespace, table, primary key column).
+#: Set name -> (id namespace, table).
 _REFS = {
-    "patients": ("Patient", "person", "person_id"),
-    "encounters": ("Encounter", "visit_occurrence", "visit_occurrence_id"),
-    "providers": ("Provider", "provider", "provider_id"),
-    "organizations": ("Organization", "care_site", "care_site_id"),
+    "patients": ("Patient", "person"),
+    "encounters": ("Encounter", "visit_occurrence"),
+    "providers": ("Provider", "provider"),
+    "organizations": ("Organization", "care_site"),
 }
 
 
@@ -28,23 +28,16 @@ class SyntheaReader:
         self.providers: set[str] = set()
         self.organizations: set[str] = set()
         self.claims: set[str] = set()
-        self._exists: dict[tuple[str, int], bool] = {}
+        self.lookup = Lookup(s)
 
-    def exists(self, table: str, column: str, rid: int) -> bool:
+    def exists(self, table: str, rid: int) -> bool:
         """Whether a row with primary key `rid` is already in the warehouse (cached)."""
-        key = (table, rid)
-        if key not in self._exists:
-            self._exists[key] = bool(
-                self.s.wh.con.execute(
-                    f'SELECT count(*) FROM "{table}" WHERE "{column}" = ?', [rid]
-                ).fetchone()[0]
-            )
-        return self._exists[key]
+        return self.lookup.exists(table, rid)
 
     def _known(self, name: str, source_id: str) -> int | None:
-        kind, table, col = _REFS[name]
+        kind, table = _REFS[name]
         rid = sid(kind, source_id)
-        if source_id in getattr(self, name) or self.exists(table, col, rid):
+        if source_id in getattr(self, name) or self.exists(table, rid):
             return rid
         return None
 
