@@ -115,6 +115,7 @@ BAD_CASES = [
     ("date_empty", b"text", "42,", Reason.MISSING_FIELD),
     ("date_impossible", b"text", "42,2023-13-01", Reason.INVALID_DATE),
     ("datetime_bad", b"text", "42,2023-01-01T25:00", Reason.INVALID_DATE),
+    ("metadata_row_too_long", b"text", "42,2023-01-01,x,extra", Reason.MALFORMED),
 ]
 
 

@@ -81,6 +81,7 @@ class _Meta:
     encounter: str = ""
     title: str = ""
     where: str = "file name"
+    malformed: bool = False  # the metadata row's cell count differs from its header
 
 
 def _read_metadata(path: Path) -> dict[str, tuple[_Meta, int]]:
@@ -96,6 +97,7 @@ def _read_metadata(path: Path) -> dict[str, tuple[_Meta, int]]:
         for values in reader:
             if not any(v.strip() for v in values):
                 continue
+            malformed = len(values) != len(header)
             rec = dict(zip(header, values, strict=False))
             key = (rec.get("file") or "").strip().replace("\\", "/")
             meta = _Meta(
@@ -105,6 +107,7 @@ def _read_metadata(path: Path) -> dict[str, tuple[_Meta, int]]:
                 encounter=(rec.get("encounter") or "").strip(),
                 title=(rec.get("title") or "").strip(),
                 where=f"{path.name} line {reader.line_num}",
+                malformed=malformed,
             )
             out[key] = (meta, reader.line_num)
     return out
@@ -177,6 +180,11 @@ class _NotesReader:
         emit(s, "Note", [("note", row)], source_file=str(path), location="file", source_key=rel)
 
     def _row(self, rel: str, meta: _Meta, text: str, encoding: str) -> dict[str, Any]:
+        if meta.malformed:
+            raise NoteError(
+                Reason.MALFORMED,
+                f"{meta.where}: row has a different number of cells than the header",
+            )
         if not meta.person:
             raise NoteError(Reason.MISSING_FIELD, f"{meta.where}: person is empty")
         person_id = self._ref(self.person_ns, meta.person, "person")
