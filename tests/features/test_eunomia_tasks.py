@@ -42,9 +42,22 @@ def test_disease_risk_new_users_and_outcome_rate(eunomia):
     assert (cases["outcome_date"] > cases["index_date"]).all()
 
 
+@pytest.mark.parametrize(
+    ("drug", "new_users", "with_washout", "rows", "cases"),
+    [(1118084, 1844, 1800, 1767, 355), (1124300, 850, 830, 811, 124)],
+)
+def test_new_users_per_ingredient(eunomia, drug, new_users, with_washout, rows, cases):
+    c = build_cohort(eunomia, disease_risk(365, drugs=(drug,)))
+    persons = [s.persons for s in c.attrition]
+    assert persons[1] == new_users  # entry events: every user of the ingredient
+    assert persons[3] == with_washout  # index in observation with >= 365 days before it
+    assert (len(c.frame), int(c.frame["outcome"].sum())) == (rows, cases)
+
+
 def test_readmission_and_length_of_stay_build_on_eunomia(eunomia):
     r = build_cohort(eunomia, readmission())
-    assert len(r.frame) > 0 and r.frame["row_id"].is_unique
+    assert len(r.frame) == 829 and r.frame["row_id"].is_unique
+    assert r.outcome_rate == 0  # Eunomia has no inpatient stay within 30 days of another
     los = build_cohort(eunomia, length_of_stay())
     assert (los.frame["target"] >= 0).all()
 
