@@ -33,7 +33,8 @@ from medmine.ingest.claims._generic import (
     LineError,
     is_generic_header,
 )
-from medmine.ingest.claims._synpuf import LAYOUTS, SynpufReader, layout_of, summary_year
+from medmine.ingest.claims._layouts import LAYOUTS, layout_of, summary_year
+from medmine.ingest.claims._synpuf import SynpufReader
 from medmine.warehouse import LoadReport, LoadSession, Reason, Warehouse
 
 __all__ = ["LAYOUTS", "OPTIONAL_COLUMNS", "REQUIRED_COLUMNS", "load"]
