@@ -13,6 +13,7 @@ True
 from __future__ import annotations
 
 import gc
+import re
 from collections.abc import Callable, Iterable
 from pathlib import Path
 
@@ -28,6 +29,7 @@ def load(
     warehouse: Warehouse | str | Path,
     *,
     progress: Callable[[int, int], None] | None = None,
+    memory_limit: str | None = "1GB",
 ) -> LoadReport:
     """Load FHIR files (``.json``, ``.json.gz``, ``.ndjson``, ``.ndjson.gz``) or folders of them.
 
@@ -39,6 +41,10 @@ def load(
         An open `Warehouse`, or the path of one (opened and closed here).
     progress
         Called as ``progress(bytes_read, bytes_total)`` while files are read.
+    memory_limit
+        DuckDB memory limit during the load (never raised above the warehouse's own). The
+        whole load is one transaction, and DuckDB keeps uncommitted rows in memory unless a
+        limit makes it spill them to disk; ``None`` leaves the setting alone.
 
     Returns
     -------
@@ -61,6 +67,7 @@ def load(
     # Parsed resources are acyclic; the cyclic GC only rescans millions of young dicts.
     gc_enabled = gc.isenabled()
     gc.disable()
+    previous_limit = _lower_memory_limit(wh, memory_limit)
     try:
         with LoadSession(wh, "fhir", batch_rows=1 << 60) as session:
             loader = Loader(session, progress)
@@ -72,5 +79,40 @@ def load(
     finally:
         if gc_enabled:
             gc.enable()
+        if previous_limit is not None:
+            _restore_memory_limit(wh, previous_limit)
         if own:
             wh.close()
+
+
+_UNITS = {"b": 1, "kb": 1e3, "mb": 1e6, "gb": 1e9, "tb": 1e12}
+_UNITS.update({"kib": 2**10, "mib": 2**20, "gib": 2**30, "tib": 2**40})
+
+
+def _bytes(setting: str) -> float | None:
+    """``"18.6 GiB"`` -> bytes (None when the text is not a size)."""
+    m = re.fullmatch(r"\s*([0-9.]+)\s*([A-Za-z]+)\s*", setting)
+    if not m or m.group(2).lower() not in _UNITS:
+        return None
+    return float(m.group(1)) * _UNITS[m.group(2).lower()]
+
+
+def _lower_memory_limit(wh: Warehouse, limit: str | None) -> str | None:
+    """Set DuckDB's memory limit to `limit` if lower; returns the setting to restore."""
+    if limit is None:
+        return None
+    current = wh.con.execute("SELECT current_setting('memory_limit')").fetchone()[0]
+    now, new = _bytes(str(current)), _bytes(limit)
+    if new is None:
+        raise ValueError(f"memory_limit must be a size such as '1GB', got {limit!r}")
+    if now is not None and now <= new:
+        return None
+    wh.con.execute(f"SET memory_limit = '{limit}'")
+    return str(current)
+
+
+def _restore_memory_limit(wh: Warehouse, previous: str) -> None:
+    """Put the memory limit back (exactly, when it was DuckDB's default)."""
+    wh.con.execute("RESET memory_limit")
+    if wh.con.execute("SELECT current_setting('memory_limit')").fetchone()[0] != previous:
+        wh.con.execute(f"SET memory_limit = '{previous}'")

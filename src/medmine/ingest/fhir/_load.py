@@ -310,22 +310,19 @@ class Loader:
         if recs:
             pk = self._pk
             keys = [(r.rows[0][0], r.rows[0][1][pk[r.rows[0][0]]]) for r in recs]
-            batch_keys = pa.table(
+            fhir_batch_keys = pa.table(  # noqa: F841  (read by DuckDB's replacement scan)
                 {
                     "t": pa.array([k[0] for k in keys], pa.string()),
                     "id": pa.array([k[1] for k in keys], pa.int64()),
                 }
             )
-            self.con.register("fhir_batch_keys", batch_keys)
-            try:
-                existing = set(
-                    self.con.execute(
-                        "SELECT k.t, k.id FROM fhir_batch_keys k JOIN mm_source_record s "
-                        "ON s.table_name = k.t AND s.row_id = k.id"
-                    ).fetchall()
-                )
-            finally:
-                self.con.unregister("fhir_batch_keys")
+            existing = set(
+                self.con.execute(
+                    "SELECT k.t, k.id FROM fhir_batch_keys k JOIN mm_source_record s "
+                    "ON s.table_name = k.t AND s.row_id = k.id"
+                ).fetchall()
+            )
+            del fhir_batch_keys
             seen: set[tuple[str, int]] = set()
             w = self.writer
             for rec, key in zip(recs, keys, strict=True):

@@ -98,18 +98,18 @@ class Writer:
             unknown = set().union(*map(dict.keys, rows)) - set(schema.names)
             if unknown:
                 raise WarehouseError(f"{name} has no column(s) {sorted(unknown)}")
-            con.register("fhir_rows", pa.Table.from_pylist(rows, schema=schema))
-            try:
-                n = con.execute(
-                    f'INSERT OR IGNORE INTO "{name}" BY NAME SELECT * FROM fhir_rows'
-                ).fetchone()[0]
-            finally:
-                con.unregister("fhir_rows")
+            # Read by DuckDB's replacement scan: `con.register` inside a transaction keeps
+            # every registered Arrow table alive until commit (memory would grow with input).
+            fhir_rows = pa.Table.from_pylist(rows, schema=schema)  # noqa: F841
+            n = con.execute(
+                f'INSERT OR IGNORE INTO "{name}" BY NAME SELECT * FROM fhir_rows'
+            ).fetchone()[0]
+            del fhir_rows
             written[name] = int(n)
         p = snap.prov
         if p["table_name"]:
             n = len(p["table_name"])
-            prov = pa.table(
+            fhir_prov = pa.table(  # noqa: F841
                 {
                     "table_name": pa.array(p["table_name"], pa.string()),
                     "row_id": pa.array(p["row_id"], pa.int64()),
@@ -120,13 +120,8 @@ class Writer:
                     "source_key": pa.array(p["source_key"], pa.string()),
                 }
             )
-            con.register("fhir_prov", prov)
-            try:
-                con.execute(
-                    "INSERT OR IGNORE INTO mm_source_record BY NAME SELECT * FROM fhir_prov"
-                )
-            finally:
-                con.unregister("fhir_prov")
+            con.execute("INSERT OR IGNORE INTO mm_source_record BY NAME SELECT * FROM fhir_prov")
+            del fhir_prov
         return written
 
 
