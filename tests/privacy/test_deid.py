@@ -132,6 +132,36 @@ def test_safe_harbor_output_holds_no_identifier(tmp_path_factory, people: list[I
     con.close()
 
 
+@settings(
+    max_examples=4, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(people=_people(), key=st.binary(min_size=1, max_size=16))
+def test_expert_mode_holds_no_identifier_and_keeps_intervals(
+    tmp_path_factory, people: list[Ident], key: bytes
+) -> None:
+    d = tmp_path_factory.mktemp("ex")
+    src = build_identified(d / "src.duckdb", people)
+    out = d / "out.duckdb"
+    deidentify(src, out, DeidConfig(mode="expert", reference_date=REF), key=key)
+    blob = _all_text(out)
+    for p in people:
+        for v in _identifier_values(p):
+            assert v not in blob
+    q = (
+        "SELECT v.person_id, v.visit_start_date, c.condition_start_date, o.observation_period_"
+        "start_date FROM visit_occurrence v JOIN condition_occurrence c USING "
+        "(visit_occurrence_id) JOIN observation_period o ON o.person_id = v.person_id"
+    )
+
+    def intervals(path: Path) -> list[tuple[int, ...]]:
+        con = duckdb.connect(str(path), read_only=True)
+        rows = con.execute(q).fetchall()
+        con.close()
+        return sorted(((c - v).days, (v - o).days) for _, v, c, o in rows)
+
+    assert intervals(src) == intervals(out)
+
+
 def test_ages_over_89_capped_at_90(tmp_path: Path, people: list[Ident]) -> None:
     src = build_identified(tmp_path / "s.duckdb", people)
     out = tmp_path / "o.duckdb"
