@@ -75,3 +75,33 @@ def test_too_small_cohort_is_reported_not_fitted(sim):
 )
 def test_lace_points_follow_van_walraven(los, emergent, charlson, ed, expected):
     assert lace_points([los], [emergent], [charlson], [ed])[0] == expected
+
+
+def test_temporal_validation_split_of_the_study(sim):
+    from medmine.features import build_cohort
+    from medmine.studies._prediction import make_split
+
+    w, _ = sim
+    frame = build_cohort(w, readmission.default_definition()).frame
+    y = frame["outcome"].to_numpy()
+    split = make_split(frame, y, StudyConfig(temporal_cutoff="2019-06-01"))
+    dates = frame["index_date"].to_numpy()
+    assert dates[split.train].max() < np.datetime64("2019-06-01")
+    assert dates[split.test].min() >= np.datetime64("2019-06-01")
+    assert frame["tar_end"].to_numpy()[split.train].max() < np.datetime64("2019-06-01")
+    persons = frame["person_id"].to_numpy()
+    assert set(persons[split.train]).isdisjoint(persons[split.test])
+    assert "temporal" in split.method
+
+
+def test_cli_study_reports_too_small_cohort(tmp_path):
+    from typer.testing import CliRunner
+
+    from medmine.cli import app
+
+    res = CliRunner().invoke(
+        app, ["study", "readmission", "-w", str(tmp_path / "empty.duckdb"), "--out", str(tmp_path)]
+    )
+    assert res.exit_code == 0, res.output
+    assert "not fitted" in res.output
+    assert (tmp_path / "study_readmission.html").exists()

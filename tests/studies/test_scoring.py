@@ -134,3 +134,20 @@ def test_person_without_consent_is_not_scored_nor_in_cohorts(trained, tmp_path):
     again = build_cohort(w, default_definition())
     assert again.attrition[0].description == "consent for research: 1 excluded"
     assert pid not in set(again.frame.person_id)
+
+
+def test_cli_score_refuses_tampered_model_with_one_line_error(trained, tmp_path):
+    from typer.testing import CliRunner
+
+    from medmine.cli import app
+
+    _, _, _, paths = trained
+    Warehouse(tmp_path / "other.duckdb").close()
+    bad = tmp_path / "bad.skops"
+    bad.write_bytes(paths["gbm"].read_bytes() + b"x")
+    manifest_path(bad).write_text(manifest_path(paths["gbm"]).read_text())
+    res = CliRunner().invoke(
+        app, ["score", "--model", str(bad), "--person", "1", "-w", str(tmp_path / "other.duckdb")]
+    )
+    assert res.exit_code == 1
+    assert "does not match" in res.output
