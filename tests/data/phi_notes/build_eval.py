@@ -346,7 +346,7 @@ def shared_context(files: list[Path]) -> dict[str, list[str]]:
                 fac.add(r["name"])
             elif r["resourceType"] == "Practitioner":
                 n = r["name"][0]
-                clin |= {*n.get("given", []), n.get("family", "")} - {""}
+                clin.add(" ".join([*n.get("given", [])[:1], n.get("family", "")]).strip())
             elif r["resourceType"] in ("Patient", "Location"):
                 for a in (
                     r.get("address", [])

@@ -10,6 +10,7 @@ from typing import Any
 from medmine.privacy.phi_text._model import NoteContext
 
 _ID_COLS = ("phone", "email", "ssn", "mrn", "drivers_license", "passport")
+_TITLES = {"Dr", "Mr", "Mrs", "Ms", "Miss", "Prof", "MD", "DO", "RN", "NP", "PhD"}
 
 
 def _split_name(v: str | None) -> set[str]:
@@ -26,7 +27,11 @@ def shared_context(con: Any) -> NoteContext:
     for (name,) in con.execute(
         "SELECT DISTINCT provider_name FROM provider WHERE provider_name IS NOT NULL"
     ).fetchall():
-        ctx.clinician_names |= _split_name(name)
+        # Full names only: single surnames ("Brown", "White") are too often ordinary words;
+        # "Dr. Brown" is caught by the name_context recognizer.
+        full = " ".join(w for w in name.split() if w.strip(".") not in _TITLES)
+        if len(full.split()) >= 2:
+            ctx.clinician_names.add(full)
     # Payers loaded as organisations are not facilities and appear in notes ("has Medicaid").
     for (name,) in con.execute(
         "SELECT DISTINCT care_site_name FROM care_site WHERE care_site_name IS NOT NULL "
