@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import datetime as dt
+
 import duckdb
 import pytest
 
@@ -215,3 +217,36 @@ def test_kill_mid_load_leaves_warehouse_unchanged(tmp_path):
     con = duckdb.connect(str(path))
     assert con.execute("SELECT count(*) FROM person").fetchone()[0] == 0
     con.close()
+
+
+def test_shared_secondary_rows_do_not_make_a_record_a_duplicate(wh):
+    visit = dict(visit_concept_id=9201, visit_type_concept_id=32817)
+    visit.update(
+        visit_start_date=dt.date(2020, 1, 1), visit_end_date=dt.date(2020, 1, 2), person_id=1
+    )
+    with LoadSession(wh, "test") as s:
+        s.read("Encounter", 2)
+        # Two new visits that both carry the same (already known) person as a secondary row.
+        s.add_record(
+            "Encounter",
+            [("visit_occurrence", {**visit, "visit_occurrence_id": 10}), ("person", _person(1))],
+            source_file="f",
+            location="1",
+        )
+        s.add_record(
+            "Encounter",
+            [("visit_occurrence", {**visit, "visit_occurrence_id": 11}), ("person", _person(1))],
+            source_file="f",
+            location="2",
+        )
+    assert s.report.counts["Encounter"].loaded == 2
+    assert wh.count("visit_occurrence") == 2 and wh.count("person") == 1
+
+
+def test_same_record_twice_in_one_batch_counts_once(wh):
+    with LoadSession(wh, "test") as s:
+        s.read("Patient", 2)
+        for loc in ("1", "2"):
+            s.add_record("Patient", [("person", _person(7))], source_file="f", location=loc)
+    c = s.report.counts["Patient"]
+    assert (c.loaded, c.skipped) == (1, 1) and wh.count("person") == 1

@@ -164,6 +164,7 @@ class LoadSession:
         self._counts: dict[str, TypeCounts] = defaultdict(TypeCounts)
         self._buffers: dict[str, _Buffer] = {}
         self._prov = _Buffer("mm_source_record")
+        self._primary: list[bool] = []  # parallel to _prov: is the row its record's primary row
         self._quarantine = _Buffer("mm_quarantine")
         self._pending = 0
         self._next_qid = 0
@@ -217,12 +218,13 @@ class LoadSession:
         Provenance is written for every row; the record counts as loaded (or, at flush, as a
         duplicate skip if its primary row was loaded before).
         """
-        for name, row in rows:
+        for i, (name, row) in enumerate(rows):
             buf = self._buffers.get(name)
             if buf is None:
                 buf = self._buffers[name] = _Buffer(name)
             buf.append(row)
             spec = buf.spec
+            self._primary.append(i == 0)
             self._prov.append(
                 {
                     "table_name": name,
@@ -339,16 +341,27 @@ class LoadSession:
         """Write buffered rows to the warehouse (inside the load's transaction)."""
         con = self.wh.con
         if self._prov.n:
-            prov = self._prov.to_arrow()  # noqa: F841  (read by DuckDB's replacement scan)
+            prov = self._prov.to_arrow().append_column(  # noqa: F841  (DuckDB replacement scan)
+                "_primary", pa.array(self._primary, pa.bool_())
+            )
+            # A record is a duplicate when its primary row was loaded before, or when an
+            # earlier record of this batch has the same primary row. Secondary rows (a shared
+            # person, a location) never decide: they are simply not inserted twice.
             dups = con.execute(
-                "SELECT p.resource_type, count(DISTINCT p.row_id) FROM prov p "
-                "JOIN mm_source_record s ON s.table_name = p.table_name AND s.row_id = p.row_id "
-                "WHERE p.table_name IN (SELECT table_name FROM prov) GROUP BY 1"
+                "WITH p AS (SELECT *, row_number() OVER (PARTITION BY table_name, row_id) AS k "
+                "FROM prov WHERE _primary) "
+                "SELECT p.resource_type, count(*) FROM p WHERE p.k > 1 OR EXISTS (SELECT 1 FROM "
+                "mm_source_record s WHERE s.table_name = p.table_name AND s.row_id = p.row_id) "
+                "GROUP BY 1"
             ).fetchall()
             for rtype, n in dups:
                 self._move_to_duplicate(rtype, int(n))
-            con.execute("INSERT OR IGNORE INTO mm_source_record BY NAME SELECT * FROM prov")
+            con.execute(
+                "INSERT OR IGNORE INTO mm_source_record BY NAME SELECT * EXCLUDE (_primary) "
+                "FROM prov"
+            )
             self._prov.clear()
+            self._primary.clear()
         for name, buf in self._buffers.items():
             if not buf.n:
                 continue
