@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import gc
 import shutil
 
 import pytest
@@ -409,3 +410,19 @@ def test_interrupted_load_rolls_back_everything(tmp_path):
 def test_missing_path_is_a_clear_error(tmp_path):
     with pytest.raises(SourceError, match="does not exist"), Warehouse(":memory:") as wh:
         load(tmp_path / "nope.ndjson", wh)
+
+
+def test_memory_limit_is_lowered_during_the_load_and_restored(tmp_path):
+    seen = []
+    with Warehouse(tmp_path / "m.duckdb") as wh:
+        before = one(wh, "SELECT current_setting('memory_limit')")[0]
+
+        def watch(done, total):
+            seen.append(done)
+
+        load(BULK, wh, progress=watch, memory_limit="256MB")
+        assert one(wh, "SELECT current_setting('memory_limit')")[0] == before
+        with pytest.raises(ValueError, match="memory_limit"):
+            load(BULK, wh, memory_limit="lots")
+    assert seen and seen[-1] == sum(f.stat().st_size for f in BULK.iterdir())
+    assert gc.isenabled()

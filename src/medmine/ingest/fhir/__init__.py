@@ -61,14 +61,17 @@ def load(
     """
     if isinstance(paths, str | Path):
         paths = [paths]
+    if memory_limit is not None and _bytes(memory_limit) is None:
+        raise ValueError(f"memory_limit must be a size such as '1GB', got {memory_limit!r}")
     files = discover(list(paths))
     own = not isinstance(warehouse, Warehouse)
     wh = Warehouse(warehouse) if own else warehouse
     # Parsed resources are acyclic; the cyclic GC only rescans millions of young dicts.
     gc_enabled = gc.isenabled()
-    gc.disable()
-    previous_limit = _lower_memory_limit(wh, memory_limit)
+    previous_limit = None
     try:
+        gc.disable()
+        previous_limit = _lower_memory_limit(wh, memory_limit)
         with LoadSession(wh, "fhir", batch_rows=1 << 60) as session:
             loader = Loader(session, progress)
             try:
