@@ -426,3 +426,18 @@ def test_memory_limit_is_lowered_during_the_load_and_restored(tmp_path):
             load(BULK, wh, memory_limit="lots")
     assert seen and seen[-1] == sum(f.stat().st_size for f in BULK.iterdir())
     assert gc.isenabled()
+
+
+def test_cli_prints_the_load_report_and_fails_in_one_line(tmp_path):
+    from typer.testing import CliRunner
+
+    from medmine.cli import app
+
+    runner = CliRunner()
+    target = str(tmp_path / "cli.duckdb")
+    ok = runner.invoke(app, ["ingest", "fhir", str(BULK), "--warehouse", target])
+    assert ok.exit_code == 0, ok.output
+    assert "Observation" in ok.output and "unresolved_reference=1" in ok.output
+    bad = runner.invoke(app, ["ingest", "fhir", str(tmp_path / "nope"), "--warehouse", target])
+    assert bad.exit_code == 1
+    assert "does not exist" in " ".join(bad.output.split())
