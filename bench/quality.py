@@ -105,8 +105,16 @@ def run_child(path: Path) -> dict:
         "clinical_rows": clinical,
         "summary": run.summary,
         "errors": [r.check_id for r in run.by_status("error")],
+        "slowest_check_types_s": dict(sorted(_by_type(run).items(), key=lambda kv: -kv[1])[:8]),
         "fails": len(run.by_status("fail")),
     }
+
+
+def _by_type(run) -> dict[str, float]:
+    out: dict[str, float] = {}
+    for r in run.results:
+        out[r.check_type] = out.get(r.check_type, 0.0) + r.seconds
+    return {k: round(v, 1) for k, v in out.items()}
 
 
 def main() -> None:

@@ -111,6 +111,15 @@ def _has(spec: TableSpec, name: str) -> bool:
     return name in spec.column_names
 
 
+def _keys(*cols: str) -> Params:
+    """Placeholders for checks on the distinct values of `cols` joined back to the rows."""
+    return {
+        "cols": ", ".join(q(c) for c in cols),
+        "cols_s": ", ".join(f"s.{q(c)}" for c in cols),
+        "join": " AND ".join(f"r.{q(c)} IS NOT DISTINCT FROM b.{q(c)}" for c in cols),
+    }
+
+
 def _data_tables() -> list[TableSpec]:
     return [t for t in TABLES if t.role in _DATA_ROLES]
 
@@ -295,34 +304,36 @@ def code_sources(vocabulary: str) -> Iterator[Params]:
             code = f"trim(regexp_replace({col}, '^[A-Za-z0-9]+:', ''))"
             voc = f"coalesce(nullif(regexp_extract({col}, '^([A-Za-z0-9]+):', 1), ''), "
             voc += "sk.vocabulary_id)"
-            yield _base(spec, sv, vocab=voc, vocabs=vocabs, code=code,
+            keys = _keys(sv, sc) if sc else _keys(sv)
+            yield _base(spec, sv, vocab=voc, vocabs=vocabs, **keys,
                         src_concept=f"s.{q(sc)}" if sc else "NULL",
-                        valid=vocab.sql_valid(vocabulary, "d.code"))  # fmt: skip
+                        valid=vocab.sql_valid(vocabulary, code))  # fmt: skip
     by_name = {t.name: t for t in TABLES}
-    extra: list[tuple[str, str, str, str]] = [
-        ("concept", "concept_code", "s.vocabulary_id", "s.concept_code")
-    ]
+    extra: list[tuple[str, str, str, str, tuple[str, ...]]] = [
+        ("concept", "concept_code", "s.vocabulary_id", "s.concept_code",
+         ("concept_code", "vocabulary_id"))
+    ]  # fmt: skip
     if vocabulary == "ICD10CM":
         for k in range(1, 13):
             col = f"s.dx_{k}"
             extra.append(
                 ("mm_claim", f"dx_{k}",
                  f"CASE WHEN {col} IS NOT NULL THEN coalesce(s.dx_vocabulary_id, 'ICD10CM') END",
-                 f"trim({col})")
+                 f"trim({col})", (f"dx_{k}", "dx_vocabulary_id"))
             )  # fmt: skip
     if vocabulary in ("CPT4", "HCPCS"):
         extra.append(
             ("mm_claim_line", "procedure_code", "s.procedure_vocabulary_id",
-             "trim(s.procedure_code)")
+             "trim(s.procedure_code)", ("procedure_code", "procedure_vocabulary_id"))
         )  # fmt: skip
     if vocabulary == "NDC":
         extra.append(
             ("mm_claim_line", "ndc_code", "CASE WHEN s.ndc_code IS NOT NULL THEN 'NDC' END",
-             "trim(s.ndc_code)")
+             "trim(s.ndc_code)", ("ndc_code",))
         )  # fmt: skip
-    for table, column, voc, code in extra:
+    for table, column, voc, code, cols in extra:
         yield _base(by_name[table], column, vocab=voc, vocabs=vocabs, src_concept="NULL",
-                    code=code, valid=vocab.sql_valid(vocabulary, "d.code"))  # fmt: skip
+                    **_keys(*cols), valid=vocab.sql_valid(vocabulary, code))  # fmt: skip
 
 
 def npi_columns() -> Iterator[Params]:
@@ -500,9 +511,10 @@ def sex_specific() -> Iterator[Params]:
                     conds.append(f"({voc} = {v} AND replace({code}, '.', '') LIKE {c} || '%')")
                 else:
                     conds.append(f"({voc} = {v} AND {code} = {c})")
+            sc = f"{prefix}_source_concept_id"
             yield _base(spec, f"{prefix}_source_value", key=sex, sex=sex, other_gender=other,
-                        matches=" OR ".join(conds),
-                        src_concept=f"s.{q(prefix + '_source_concept_id')}")  # fmt: skip
+                        matches=" OR ".join(conds), src_concept=f"s.{q(sc)}",
+                        **_keys(f"{prefix}_source_value", sc))  # fmt: skip
 
 
 GENERATORS: dict[str, Callable[[], Iterator[Params]]] = {

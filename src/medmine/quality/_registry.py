@@ -46,18 +46,19 @@ def _t(*args, **kwargs) -> CheckType:
 
 _CNT = "SELECT count(*) FROM {t}"
 _CNT_NN = "SELECT count(*) FROM {t} WHERE {c} IS NOT NULL"
-_CODED = (
-    "SELECT count(*) FROM {t} s LEFT JOIN concept sk ON sk.concept_id = {src_concept} "
-    "WHERE upper({vocab}) IN ({vocabs})"
+# Code checks work on the distinct key columns of a table (source value, source concept...),
+# so regular expressions and check digits run once per distinct code, then join back to rows.
+# The LIMIT is an optimisation barrier: without it the engine pushes the (costly) validity
+# filter below the DISTINCT and evaluates it on every row (24 s instead of 0.4 s on 650k rows).
+_KEYS = "SELECT DISTINCT {cols} FROM {t} LIMIT 2147483647"
+_CODED_KEYS = (
+    f"SELECT {{cols_s}} FROM ({_KEYS}) s LEFT JOIN concept sk ON sk.concept_id = {{src_concept}} "
+    f"WHERE upper({{vocab}}) IN ({{vocabs}})"
 )
-_CODES = (
-    "SELECT s.{id} AS row_id, {code} AS code FROM {t} s LEFT JOIN concept sk "
-    "ON sk.concept_id = {src_concept} WHERE upper({vocab}) IN ({vocabs})"
-)
-# Validity is computed once per distinct code, then joined back to the rows.
+_CODED = f"SELECT count(*) FROM {{t}} r JOIN ({_CODED_KEYS}) b ON {{join}}"
 _SHAPE = (
-    f"SELECT x.row_id FROM ({_CODES}) x WHERE x.code IS NULL OR x.code IN (SELECT d.code FROM "
-    f"(SELECT DISTINCT code FROM ({_CODES}) y) d WHERE NOT coalesce({{valid}}, FALSE))"
+    f"SELECT r.{{id}} AS row_id FROM {{t}} r JOIN ({_CODED_KEYS} AND NOT coalesce({{valid}}, "
+    f"FALSE)) b ON {{join}}"
 )
 
 
@@ -75,6 +76,11 @@ def _shape(name: str, vocab: str, description: str) -> CheckType:
         f"code_sources:{vocab}",
     )
 
+
+_SEX_KEYS = (
+    f"SELECT {{cols_s}} FROM ({_KEYS}) s LEFT JOIN concept sk ON sk.concept_id = {{src_concept}} "
+    f"WHERE {{matches}}"
+)
 
 CHECK_TYPES: tuple[CheckType, ...] = (
     # ---- conformance: relational ----
@@ -267,12 +273,10 @@ CHECK_TYPES: tuple[CheckType, ...] = (
     _t(
         "plausible_sex", "concept", "plausibility", "atemporal", "validation", 0.0,
         "{table} rows with {sex}-specific codes belong to {sex} persons.",
-        "SELECT s.{id} AS row_id FROM {t} s JOIN person p ON p.person_id = s.person_id "
-        "LEFT JOIN concept sk ON sk.concept_id = {src_concept} "
-        "WHERE ({matches}) AND p.gender_concept_id = {other_gender}",
-        "SELECT count(*) FROM {t} s JOIN person p ON p.person_id = s.person_id "
-        "LEFT JOIN concept sk ON sk.concept_id = {src_concept} "
-        "WHERE ({matches}) AND p.gender_concept_id IN (8507, 8532)",
+        f"SELECT r.{{id}} AS row_id FROM {{t}} r JOIN person p ON p.person_id = r.person_id "
+        f"JOIN ({_SEX_KEYS}) b ON {{join}} WHERE p.gender_concept_id = {{other_gender}}",
+        f"SELECT count(*) FROM {{t}} r JOIN person p ON p.person_id = r.person_id "
+        f"JOIN ({_SEX_KEYS}) b ON {{join}} WHERE p.gender_concept_id IN (8507, 8532)",
         "sex_specific", requires=("{table}", "person"),
     ),
     _t(

@@ -85,6 +85,7 @@ class CheckResult:
     example_ids: list[str]
     sql: str
     error: str | None = None
+    seconds: float = 0.0  # run time of the check's SQL (not stored)
 
     @property
     def flag(self) -> str:
@@ -254,6 +255,7 @@ def run_checks(
                 )  # fmt: skip
             )
             continue
+        t_check = time.perf_counter()
         try:
             n_viol, n_den, pct, examples = wh.con.execute(inst.sql).fetchone()
         except Exception as exc:  # noqa: BLE001  (lazy collection: report and go on)
@@ -282,6 +284,7 @@ def run_checks(
                 status=_status(n_viol, n_den, pct, inst.threshold_pct),
                 has_failing_rows=n_viol > 0,
                 example_ids=list(examples or []),
+                seconds=time.perf_counter() - t_check,
             )  # fmt: skip
         )
     if progress:
