@@ -17,7 +17,8 @@ def test_cli_quality_and_profile_write_pages(tmp_path):
     planted_warehouse(db).close()
     runner = CliRunner()
     out = tmp_path / "q.html"
-    res = runner.invoke(app, ["quality", "-w", str(db), "--out", str(out)])
+    types = ["--type", "start_before_end", "--type", "format_conformance"]
+    res = runner.invoke(app, ["quality", "-w", str(db), "--out", str(out), *types])
     assert res.exit_code == 0, res.output
     page = out.read_text()
     assert "50.00% &gt; 0% threshold" in page  # threshold shown beside the percentage (escaped)
@@ -32,7 +33,13 @@ def test_cli_quality_and_profile_write_pages(tmp_path):
     assert res.exit_code != 0
 
 
-def test_demo_step_writes_pages_and_links(tmp_path):
+def test_demo_step_writes_pages_and_links(tmp_path, monkeypatch):
+    import functools
+
+    import medmine.quality
+
+    subset = functools.partial(medmine.quality.run_checks, types=["start_before_end"])
+    monkeypatch.setattr(medmine.quality, "run_checks", subset)
     db = tmp_path / "d.duckdb"
     planted_warehouse(db).close()
     ctx = DemoContext(
