@@ -7,7 +7,12 @@ Tree models (LightGBM) use `shap.TreeExplainer`; L1-logistic models use `shap.Li
 (interventional, against a background sample). For a calibrated wrapper the explanation is of
 the underlying model, whose log-odds the monotone calibration map preserves in rank.
 
->>> # model = l1_logistic_search().fit(X, y); exp = explain(model, X, names)  # doctest: +SKIP
+>>> import numpy as np
+>>> from medmine.mining.classify import LightGBMClassifier
+>>> X = np.random.default_rng(0).normal(size=(300, 3)); y = (X[:, 0] > 0).astype(int)
+>>> model = LightGBMClassifier(n_estimators=20).fit(X, y)
+>>> explain(model, X, ["a", "b", "c"], max_rows=50).importance["feature"].iloc[0]
+'a'
 """
 
 from __future__ import annotations

@@ -7,8 +7,8 @@ linear explanations, a model-card reference, and SHA-256 hashes of the estimator
 the manifest content. `load_model` refuses a file whose hashes do not match, and refuses
 estimator types outside `ALLOWED_TYPES` even when the hashes match.
 
->>> # path = save_model("m.skops", model, matrix=mat, definition=cohort.definition)
->>> # score_person(path, wh, person_id=42).risk  # doctest: +SKIP
+>>> path = save_model("m.skops", model, matrix=mat, definition=definition)  # doctest: +SKIP
+>>> score_person(path, wh, person_id=42).risk  # doctest: +SKIP
 """
 
 from __future__ import annotations
