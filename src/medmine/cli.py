@@ -50,7 +50,7 @@ def friendly_errors(fn: F) -> F:
         try:
             return fn(*args, **kwargs)
         except MedmineError as exc:
-            err_console.print(f"[red]error:[/red] {exc}")
+            err_console.print(f"[red]error:[/red] {exc}", soft_wrap=True, highlight=False)
             raise typer.Exit(1) from None
         except FileNotFoundError as exc:
             err_console.print(f"[red]error:[/red] file not found: {exc.filename}")

@@ -250,3 +250,19 @@ def test_same_record_twice_in_one_batch_counts_once(wh):
             s.add_record("Patient", [("person", _person(7))], source_file="f", location=loc)
     c = s.report.counts["Patient"]
     assert (c.loaded, c.skipped) == (1, 1) and wh.count("person") == 1
+
+
+def test_composite_key_rows_get_provenance(wh):
+    ident = dict(person_id=1, source="fhir", given_name="X")
+    with LoadSession(wh, "test") as s:
+        s.read("Patient")
+        s.add_record(
+            "Patient",
+            [("person", _person(1)), ("mm_person_identity", ident)],
+            source_file="f",
+            location="1",
+        )
+    assert wh.count("mm_person_identity") == 1
+    assert wh.con.execute(
+        "SELECT count(*) FROM mm_source_record WHERE table_name = 'mm_person_identity'"
+    ).fetchone() == (1,)

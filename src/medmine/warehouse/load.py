@@ -135,6 +135,15 @@ class _Buffer:
         self.n = 0
 
 
+def _row_key(spec: Any, row: dict[str, Any]) -> int:
+    """The provenance row id: the primary key, or a stable hash of a composite key."""
+    if len(spec.primary_key) == 1:
+        return row[spec.primary_key[0]]
+    from medmine.warehouse.ids import stable_id
+
+    return stable_id(spec.name, "\x1f".join(str(row.get(k)) for k in spec.primary_key))
+
+
 class LoadSession:
     """One atomic load into a warehouse.
 
@@ -228,7 +237,7 @@ class LoadSession:
             self._prov.append(
                 {
                     "table_name": name,
-                    "row_id": row[spec.primary_key[0]] if len(spec.primary_key) == 1 else None,
+                    "row_id": _row_key(spec, row),
                     "load_id": self.load_id,
                     "source_file": source_file,
                     "location": location,
