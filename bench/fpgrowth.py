@@ -5,8 +5,9 @@ and the increase of RSS over the process's baseline (after imports and reading t
 mlxtend's time includes building the dense one-hot DataFrame it requires (reported apart).
 Itemsets are compared exactly (same sets, same supports).
 
-Datasets: Eunomia per-person conditions + drugs, and simulated baskets of 10^5 and 10^6
-transactions (mixtures of co-morbidity profiles over 500 codes). Writes
+Datasets: Eunomia per-person conditions + drugs, simulated baskets of 10^5 and 10^6
+transactions (mixtures of co-morbidity profiles over 500 codes), and 2 x 10^5 dense baskets
+(about 40 of 1,000 codes each). Writes
 ``bench/results/fpgrowth.json``.
 
 Usage: ``python bench/fpgrowth.py [--quick]``
@@ -46,8 +47,12 @@ def _peak_rss_mb() -> float:
     raise RuntimeError("no VmHWM in /proc/self/status")
 
 
-def simulate(n: int, m: int = 500, profiles: int = 25, seed: int = 0) -> sp.csr_matrix:
-    """Baskets from a mixture of profiles: each profile favours 12 codes, plus Zipf noise."""
+def simulate(
+    n: int, m: int = 500, profiles: int = 25, seed: int = 0, noise: float = 3.0
+) -> sp.csr_matrix:
+    """Baskets from a mixture of profiles: each profile favours 12 codes, plus Zipf noise
+    (Poisson(`noise`) extra codes per basket).
+    """
     rng = np.random.default_rng(seed)
     core = np.stack([rng.choice(m, 12, replace=False) for _ in range(profiles)])
     core_p = rng.uniform(0.2, 0.7, size=(profiles, 12))
@@ -61,7 +66,7 @@ def simulate(n: int, m: int = 500, profiles: int = 25, seed: int = 0) -> sp.csr_
         hit = rng.random((k, 12)) < core_p[prof]
         rows_c = np.repeat(np.arange(k), 12)[hit.ravel()]
         cols_c = core[prof].ravel()[hit.ravel()]
-        n_noise = rng.poisson(3, size=k)
+        n_noise = rng.poisson(noise, size=k)
         rows_n = np.repeat(np.arange(k), n_noise)
         cols_n = rng.choice(m, size=n_noise.sum(), p=zipf)
         rows = np.r_[rows_c, rows_n]
@@ -175,6 +180,8 @@ def main() -> None:
     sizes = [100_000] if args.quick else [100_000, 1_000_000]
     for n in sizes:
         cases.append((f"simulated_{n}", lambda n=n: simulate(n), 0.01, 4))
+    # Dense baskets (about 40 codes each over 1,000 codes): where one-hot frames hurt.
+    cases.append(("simulated_dense_200000", lambda: simulate(200_000, m=1000, noise=30.0), 0.02, 3))
     results = []
     with tempfile.TemporaryDirectory() as d:
         for name, make, min_support, max_len in cases:
