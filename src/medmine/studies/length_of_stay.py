@@ -41,7 +41,7 @@ TITLE = "Length of inpatient stay, predicted at admission"
 
 def _models(config: StudyConfig) -> dict[str, Any]:
     return {
-        "Poisson GLM": PoissonGLMRegressor(alpha=1e-3, max_iter=100),
+        "Poisson GLM": PoissonGLMRegressor(alpha=1e-3, max_iter=300),
         "LightGBM (log target)": LogTargetLightGBMRegressor(random_state=config.random_state),
         "baseline: mean": BaselineRegressor("mean"),
         "baseline: median": BaselineRegressor("median"),
