@@ -16,7 +16,13 @@ import pyarrow as pa
 
 from medmine.quality import linkage
 from medmine.quality.linkage import LinkageConfig, evaluate_clusters, link_persons
-from medmine.quality.linkage_fixture import HARSH_RATES, ErrorRates, make_identities
+from medmine.quality.linkage_fixture import (
+    HARSH_RATES,
+    ErrorRates,
+    NamePools,
+    make_identities,
+    name_pools_from,
+)
 from medmine.warehouse import Warehouse
 from medmine.warehouse.schema import table
 
@@ -34,8 +40,10 @@ def _warehouse(rows: list[dict]) -> Warehouse:
     return wh
 
 
-def scenario(name: str, n: int, rates: ErrorRates | None, seed: int) -> dict:
-    rows, truth = make_identities(n, seed=seed, rates=rates)
+def scenario(
+    name: str, n: int, rates: ErrorRates | None, seed: int, names: NamePools | None = None
+) -> dict:
+    rows, truth = make_identities(n, seed=seed, rates=rates, names=names)
     wh = _warehouse(rows)
     t0 = time.perf_counter()
     res = link_persons(wh)
@@ -70,6 +78,20 @@ def scenario(name: str, n: int, rates: ErrorRates | None, seed: int) -> dict:
     }
 
 
+def _fhir_names() -> NamePools | None:
+    """Name pools from the bundled FHIR sample's patients (None if it cannot be loaded)."""
+    try:
+        from medmine.ingest import fhir
+        from medmine.pipeline import samples_dir
+
+        with Warehouse(":memory:") as wh:
+            fhir.load([samples_dir() / "synthea_fhir"], wh)
+            return name_pools_from(wh)
+    except Exception as exc:  # noqa: BLE001  (the benchmark still reports the other scenarios)
+        print(f"FHIR-seeded scenario skipped: {type(exc).__name__}")
+        return None
+
+
 def main() -> None:
     n = int(sys.argv[1]) if len(sys.argv) > 1 else 2000
     import splink
@@ -83,6 +105,12 @@ def main() -> None:
             scenario("harsh errors", n, HARSH, seed=7),
         ],
     }
+    fhir = _fhir_names()
+    if fhir is not None:
+        # Few distinct names (the sample's 60 patients): many unrelated people share names.
+        out["scenarios"].append(
+            scenario("harsh errors, names from the FHIR sample", n, HARSH, 7, fhir)
+        )
     path = Path(__file__).parent / "results" / "linkage.json"
     path.parent.mkdir(exist_ok=True)
     path.write_text(json.dumps(out, indent=2) + "\n")

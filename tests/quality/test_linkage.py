@@ -9,7 +9,7 @@ from medmine.quality.linkage import (
     link_persons,
     name_groups,
 )
-from medmine.quality.linkage_fixture import HARSH_RATES, make_identities
+from medmine.quality.linkage_fixture import HARSH_RATES, make_identities, name_pools_from
 from medmine.warehouse import Warehouse
 from medmine.warehouse.schema import table
 
@@ -91,3 +91,25 @@ def test_nicknames_share_a_group():
     assert g["bill"] == g["william"] == g["billy"]
     assert g["peggy"] == g["margaret"]
     assert g["bill"] != g["robert"]
+
+
+def test_name_pools_seeded_from_warehouse_identities():
+    wh = Warehouse(":memory:")
+    _load(
+        wh,
+        [
+            {"person_id": 1, "source": "fhir", "given_name": "Asha353", "family_name": "Doe12",
+             "sex": "female"},
+            {"person_id": 2, "source": "fhir", "given_name": "Buster7", "family_name": "Roe",
+             "sex": "male"},
+        ],
+    )  # fmt: skip
+    pools = name_pools_from(wh)
+    assert pools.given_female == ("asha",) and pools.given_male == ("buster",)
+    assert pools.family == ("doe", "roe")
+    rows, truth = make_identities(20, seed=1, names=pools)
+    in_pool = sum(r["family_name"].lower() in ("doe", "roe") for r in rows)
+    assert in_pool >= 0.8 * len(rows)  # the rest carry planted typos
+    assert len(set(truth.values())) == 20
+    with pytest.raises(ValueError, match="too few identities"):
+        name_pools_from(Warehouse(":memory:"))

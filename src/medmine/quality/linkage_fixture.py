@@ -19,7 +19,7 @@ from typing import Any
 
 from medmine.quality.linkage import nicknames
 
-__all__ = ["HARSH_RATES", "ErrorRates", "make_identities"]
+__all__ = ["HARSH_RATES", "ErrorRates", "NamePools", "make_identities", "name_pools_from"]
 
 GIVEN_F = (  # noqa: SIM905  (word lists read better as text)
     "mary patricia jennifer linda elizabeth barbara susan jessica sarah karen nancy lisa "
@@ -61,6 +61,34 @@ CITIES = (
     ("salem", "01"),
 )
 SOURCES = ("ehr_a", "ehr_b", "claims")
+
+
+@dataclass(frozen=True)
+class NamePools:
+    """Given names by sex and family names the generator draws from."""
+
+    given_female: tuple[str, ...] = tuple(GIVEN_F)
+    given_male: tuple[str, ...] = tuple(GIVEN_M)
+    family: tuple[str, ...] = tuple(FAMILY)
+
+
+def name_pools_from(wh: Any) -> NamePools:
+    """Name pools seeded from the identities in a warehouse (for example the FHIR sample).
+
+    Digits (Synthea appends numbers to names) and case are removed; the names only seed the
+    in-memory generator and are never written out.
+    """
+    rows = wh.con.execute(
+        "SELECT lower(regexp_replace(given_name, '[^A-Za-z]', '', 'g')) AS g, "
+        "lower(regexp_replace(family_name, '[^A-Za-z]', '', 'g')) AS f, lower(sex) AS s "
+        "FROM mm_person_identity WHERE given_name IS NOT NULL AND family_name IS NOT NULL"
+    ).fetchall()
+    fem = tuple(sorted({g for g, _f, s in rows if g and s in ("female", "f")}))
+    male = tuple(sorted({g for g, _f, s in rows if g and s not in ("female", "f")}))
+    fam = tuple(sorted({f for _g, f, _s in rows if f}))
+    if not (fem and male and fam):
+        raise ValueError("the warehouse has too few identities to seed name pools")
+    return NamePools(fem, male, fam)
 
 
 @dataclass(frozen=True)
@@ -118,16 +146,18 @@ def _phone(rng: random.Random) -> str:
     return f"{rng.choice(('617', '508', '781', '413'))}{rng.randint(2000000, 9999999)}"
 
 
-def _entity(rng: random.Random, i: int, household: dict[str, Any] | None) -> dict[str, Any]:
+def _entity(
+    rng: random.Random, i: int, household: dict[str, Any] | None, names: NamePools
+) -> dict[str, Any]:
     sex = rng.choice(("female", "male"))
-    given = rng.choice(GIVEN_F if sex == "female" else GIVEN_M)
+    given = rng.choice(names.given_female if sex == "female" else names.given_male)
     born = dt.date(1930, 1, 1) + dt.timedelta(days=rng.randint(0, 365 * 85))
     e: dict[str, Any] = {"given_name": given, "sex": sex, "birth_date": born}
     if household:
         e.update({k: household[k] for k in ("family_name", "address_line", "city", "state",
                                              "zip", "phone")})  # fmt: skip
     else:
-        e["family_name"] = rng.choice(FAMILY)
+        e["family_name"] = rng.choice(names.family)
         e.update(_address(rng))
         e["phone"] = _phone(rng)
     e["email"] = f"{given}.{e['family_name']}{i}@example.org"
@@ -175,7 +205,11 @@ def _styled(rng: random.Random, v: dict[str, Any]) -> dict[str, Any]:
 
 
 def make_identities(
-    n_entities: int = 1000, *, seed: int = 0, rates: ErrorRates | None = None
+    n_entities: int = 1000,
+    *,
+    seed: int = 0,
+    rates: ErrorRates | None = None,
+    names: NamePools | None = None,
 ) -> tuple[list[dict[str, Any]], dict[str, int]]:
     """Identity rows for ``mm_person_identity`` and the truth ``{source:person_id: entity}``.
 
@@ -192,7 +226,7 @@ def make_identities(
         household = entities[rng.randrange(len(entities))] if entities and rng.random() < (
             r.household
         ) else None  # fmt: skip
-        e = _entity(rng, i, household)
+        e = _entity(rng, i, household, names or NamePools())
         entities.append(e)
         k = rng.choices((1, 2, 3), weights=(40, 40, 20))[0]
         for j, source in enumerate(rng.sample(SOURCES, k)):
