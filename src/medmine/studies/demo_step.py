@@ -75,6 +75,42 @@ def studies_step(ctx: Any) -> None:
         pop.write_to(sim)
         ctx.console.print(f"  simulated {SIM_PERSONS:,} persons ({time.perf_counter() - t:.0f} s)")
         t = time.perf_counter()
-        done(readmission.run(sim, config, truth=truth, data_source=source), t)
+        readm = readmission.run(sim, config, truth=truth, data_source=source)
+        done(readm, t)
+        if "LightGBM" in readm.saved_models:
+            ctx.links.append(_score_example(sim, readm, out))
         t = time.perf_counter()
         done(length_of_stay.run(sim, config, data_source=source), t)
+
+
+def _score_example(wh: Any, result: Any, out: Path) -> Any:
+    """Score one person with the saved readmission model and write ``score_example.html``."""
+    import html
+
+    from medmine.report import ReportLink, render_page, table_html
+    from medmine.studies.scoring import score_person
+
+    model = result.saved_models["LightGBM"]
+    row = wh.df(
+        "SELECT person_id, max(visit_end_date) AS d FROM visit_occurrence "
+        "WHERE visit_concept_id = 9201 GROUP BY 1 ORDER BY 1 LIMIT 1"
+    ).iloc[0]
+    s = score_person(model, wh, int(row.person_id), row.d)
+    body = (
+        f"<p>Model <code>{html.escape(str(model.relative_to(out)))}</code> "
+        f"(SHA-256 <code>{s.model_sha256[:16]}…</code>, verified before loading; model card "
+        f"<a href='{s.model_card_ref}'>{s.model_card_ref}</a>).</p>"
+        f"<div class='card'><span class='kpi'><b>{s.risk:.3f}</b>30-day readmission risk"
+        f"</span><span class='kpi'><b>{s.index_date}</b>index date (discharge)</span></div>"
+        "<h2>Top contributions (SHAP, log-odds)</h2>"
+        + table_html(s.explanation.round(4).to_dict("records"))
+        + "<p>Command line: <code>medmine score --model reports/models/"
+        f"{html.escape(model.name)} --person {s.person_id} --index-date {s.index_date} "
+        "--warehouse sim.duckdb</code></p>"
+    )
+    page = render_page(out / "score_example.html", "Scoring one person", body)
+    return ReportLink(
+        "Scoring one person (saved readmission model)",
+        page.name,
+        f"person {s.person_id}: risk {s.risk:.3f}; top factor {s.explanation.feature.iloc[0]}",
+    )
