@@ -44,7 +44,8 @@ def attrition_rows(attrition: list[Any]) -> list[dict[str, Any]]:
                 "rows removed": None if prev is None else max(prev - s.rows, 0),
             }
         )
-        prev = s.rows
+        # the consent step counts eligible persons, not cohort rows: nothing to subtract from
+        prev = None if s.description.startswith("consent") else s.rows
     return rows
 
 
