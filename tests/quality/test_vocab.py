@@ -148,3 +148,13 @@ def test_npi_sql_agrees_with_ingest_validator():
 def test_unknown_vocabulary_is_an_error():
     with pytest.raises(ValueError, match="no code-shape rule"):
         sql_valid("MadeUp", "'x'")
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.text(alphabet="0123456789AFJMTUVWZ ", max_size=6))
+def test_cpt_and_hcpcs_sql_shapes_agree_with_ingest_validators(s):
+    from medmine.ingest.validate import is_cpt_shape, is_hcpcs_shape
+
+    norm = f"upper(trim({_lit(s)}))"
+    assert bool(_sql(sql_valid("CPT4", norm))) == is_cpt_shape(s)
+    assert bool(_sql(sql_valid("HCPCS", norm))) == is_hcpcs_shape(s)

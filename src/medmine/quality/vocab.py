@@ -239,7 +239,7 @@ def sql_valid(vocabulary: str, code: str) -> str:
     if v == "RXNORM":
         return f"regexp_matches({code}, '^[1-9][0-9]{{0,8}}$')"
     if v == "CPT4":
-        return f"regexp_matches({code}, '^[0-9]{{4}}[0-9FTU]$')"
+        return f"regexp_matches({code}, '^[0-9]{{4}}[0-9FTUM]$')"
     if v == "HCPCS":
         return f"regexp_matches({code}, '^[A-V][0-9]{{4}}$')"
     if v == "NPI":
