@@ -45,10 +45,9 @@ SAMPLE_COUNTS = {
     "Goal": 113,
 }
 #: Distinct resources of the types repeated across bundles.
-SAMPLE_UNIQUE = {"Practitioner": 58, "Organization": 25, "Location": 17}
+SAMPLE_UNIQUE = {"Practitioner": 58, "PractitionerRole": 58, "Organization": 25, "Location": 17}
 #: Skipped by design (no mapping; DiagnosticReports of the sample carry no text).
 NOT_MAPPED = {
-    "PractitionerRole",
     "CareTeam",
     "CarePlan",
     "ImagingStudy",
@@ -98,7 +97,7 @@ def test_sample_reconciles_loaded_skipped_quarantined_per_type(sample):
             assert c.skipped == c.read - SAMPLE_UNIQUE[rtype], rtype
         else:
             assert (c.loaded, c.skipped, c.quarantined) == (c.read, 0, 0), rtype
-    assert r.skip_reasons == {"not_mapped": 9068, "duplicate": 1275}
+    assert r.skip_reasons == {"not_mapped": 8372, "duplicate": 1913}
     assert r.totals.quarantined == 0 and wh.count("mm_quarantine") == 0
     assert r.totals.warnings == 0  # every urn:uuid reference resolves inside its bundle
 
@@ -441,3 +440,27 @@ def test_cli_prints_the_load_report_and_fails_in_one_line(tmp_path):
     bad = runner.invoke(app, ["ingest", "fhir", str(tmp_path / "nope"), "--warehouse", target])
     assert bad.exit_code == 1
     assert "does not exist" in " ".join(bad.output.split())
+
+
+def test_practitioner_roles_give_providers_their_specialty(sample):
+    wh, _ = sample
+    n, with_specialty, with_site = wh.con.execute(
+        "SELECT count(*), count(specialty_source_value), count(care_site_id) FROM provider"
+    ).fetchone()
+    assert n == 58 and with_specialty == 58 and with_site == 58
+    specialties = {
+        r[0]
+        for r in wh.con.execute("SELECT DISTINCT specialty_source_value FROM provider").fetchall()
+    }
+    assert "Pediatrics" in specialties
+
+
+def test_every_sample_person_gets_an_observation_period_covering_their_events(sample):
+    wh, _ = sample
+    persons, periods, outside = wh.con.execute(
+        "SELECT (SELECT count(*) FROM person), (SELECT count(DISTINCT person_id) FROM "
+        "observation_period), (SELECT count(*) FROM visit_occurrence v JOIN observation_period o "
+        "USING (person_id) WHERE v.visit_start_date < o.observation_period_start_date "
+        "OR v.visit_end_date > o.observation_period_end_date)"
+    ).fetchone()
+    assert persons == periods == 60 and outside == 0

@@ -533,6 +533,15 @@ TABLES: tuple[TableSpec, ...] = (
         pk=("person_id", "source"),
     ),
     _table(
+        "mm_provider_role",
+        "system",
+        "A provider's role at an organisation with its specialty (FHIR PractitionerRole).",
+        f"provider_role_id:bigint!, provider_id:bigint{_PR}, care_site_id:bigint,"
+        "specialty_source_value:varchar, role_source_value:varchar,"
+        "provider_role_source_value:varchar",
+        person=None,
+    ),
+    _table(
         "mm_measurement_norm",
         "derived",
         "Measurement values converted to the canonical UCUM unit of their LOINC code; the "

@@ -350,4 +350,5 @@ _ALL_TABLES = (
     "payer_plan_period",
     "mm_claim",
     "cost",
+    "mm_provider_role",
 )

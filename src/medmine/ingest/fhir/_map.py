@@ -19,6 +19,7 @@ Mapper = Callable[[dict[str, Any], str, Context], list[tuple[str, dict[str, Any]
 MAPPERS: dict[str, Mapper] = {
     "Patient": admin.patient,
     "Practitioner": admin.practitioner,
+    "PractitionerRole": admin.practitioner_role,
     "Organization": admin.organization,
     "Location": admin.location,
     "Coverage": admin.coverage,

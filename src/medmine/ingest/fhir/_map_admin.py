@@ -215,6 +215,50 @@ def practitioner(r: dict[str, Any], fid: str, ctx: Context) -> Rows:
     return [("provider", row)]
 
 
+def practitioner_role(r: dict[str, Any], fid: str, ctx: Context) -> Rows:
+    """PractitionerRole -> mm_provider_role; its specialty and organisation are copied onto
+    the provider at the end of the load (claims analyses compare providers within specialty).
+    """
+    rid = stable_id("fhir:PractitionerRole", fid)
+    specialty = None
+    for cc in r.get("specialty") or ():
+        if not isinstance(cc, dict):
+            continue
+        coded = ctx.code(cc, "PractitionerRole.specialty")
+        specialty = f"{coded[0]}:{coded[1]}" if coded else _str(cc.get("text"))
+        if specialty:
+            break
+    role = None
+    for cc in r.get("code") or ():
+        coded = ctx.code(cc, "PractitionerRole.code") if isinstance(cc, dict) else None
+        if coded:
+            role = f"{coded[0]}:{coded[1]}"
+            break
+    row = {
+        "provider_role_id": rid,
+        "provider_id": ctx.ref(
+            r.get("practitioner"),
+            "PractitionerRole.practitioner",
+            table="mm_provider_role",
+            row_id=rid,
+            column="provider_id",
+            target=("Practitioner",),
+        ),
+        "care_site_id": ctx.ref(
+            r.get("organization"),
+            "PractitionerRole.organization",
+            table="mm_provider_role",
+            row_id=rid,
+            column="care_site_id",
+            target=("Organization",),
+        ),
+        "specialty_source_value": specialty,
+        "role_source_value": role,
+        "provider_role_source_value": f"fhir:PractitionerRole/{fid}",
+    }
+    return [("mm_provider_role", row)]
+
+
 def organization(r: dict[str, Any], fid: str, ctx: Context) -> Rows:
     """Organization -> care_site (+ location for its address)."""
     csid = stable_id("fhir:Organization", fid)

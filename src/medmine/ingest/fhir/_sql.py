@@ -7,12 +7,16 @@ The passes:
    resolved ids are written into the referring rows; those still unresolved count as warnings;
 2. amounts adjudicated by ExplanationOfBenefit (``cost`` rows) are copied into ``mm_claim`` and
    ``mm_claim_line``;
-3. source codes are mapped to standard concepts where the warehouse ``concept`` table has them
+3. providers take the specialty and organisation of their PractitionerRole;
+4. persons without an observation period get one spanning their first to last event (FHIR has
+   no such notion; OMOP analyses need it to know when a person's events are expected);
+5. source codes are mapped to standard concepts where the warehouse ``concept`` table has them
    (``Maps to`` for non-standard ones); without a vocabulary nothing changes.
 """
 
 from __future__ import annotations
 
+from medmine.ingest.codes import TYPE_EHR
 from medmine.warehouse import LoadSession, Reason, table
 
 _TARGET_TABLE = {
@@ -140,9 +144,59 @@ def map_concepts(s: LoadSession) -> None:
         con.execute("DROP TABLE IF EXISTS fhir_concept_map")
 
 
+def apply_provider_roles(s: LoadSession) -> None:
+    """Give providers without a specialty or care site those of their (first) role."""
+    s.wh.con.execute(
+        "UPDATE provider SET specialty_source_value = coalesce(provider.specialty_source_value, "
+        "r.specialty), care_site_id = coalesce(provider.care_site_id, r.care_site_id) "
+        "FROM (SELECT provider_id, min(specialty_source_value) AS specialty, "
+        "min(care_site_id) AS care_site_id FROM mm_provider_role "
+        "WHERE provider_id IS NOT NULL GROUP BY 1) r "
+        "WHERE provider.provider_id = r.provider_id "
+        "AND (provider.specialty_source_value IS NULL OR provider.care_site_id IS NULL)"
+    )
+
+
+#: (table, start column, end column) of the events that bound a derived observation period.
+_EVENT_SPANS = (
+    ("visit_occurrence", "visit_start_date", "visit_end_date"),
+    ("condition_occurrence", "condition_start_date", "condition_start_date"),
+    ("drug_exposure", "drug_exposure_start_date", "drug_exposure_end_date"),
+    ("procedure_occurrence", "procedure_date", "procedure_date"),
+    ("measurement", "measurement_date", "measurement_date"),
+    ("observation", "observation_date", "observation_date"),
+)
+
+
+def derive_observation_periods(s: LoadSession) -> int:
+    """Add one observation period (first to last event, EHR type) for FHIR persons lacking one.
+
+    The period id is the person id (one derived period per person; FHIR person ids are
+    63-bit keyed hashes, disjoint from the small integer ids of OMOP sources). Returns the
+    number of periods added.
+    """
+    spans = " UNION ALL ".join(
+        f"SELECT person_id, {a} AS d0, {b} AS d1 FROM {t}" for t, a, b in _EVENT_SPANS
+    )
+    n = s.wh.con.execute(
+        "INSERT OR IGNORE INTO observation_period (observation_period_id, person_id, "
+        "observation_period_start_date, observation_period_end_date, period_type_concept_id) "
+        f"SELECT p.person_id, p.person_id, min(e.d0), max(coalesce(e.d1, e.d0)), {TYPE_EHR} "
+        f"FROM person p JOIN ({spans}) e ON e.person_id = p.person_id "
+        "WHERE p.person_source_value LIKE 'fhir:%' AND NOT EXISTS (SELECT 1 FROM "
+        "observation_period o WHERE o.person_id = p.person_id) GROUP BY p.person_id"
+    ).fetchone()[0]
+    s.report.rows_written["observation_period"] = s.report.rows_written.get(
+        "observation_period", 0
+    ) + int(n)
+    return int(n)
+
+
 def finish_load(s: LoadSession) -> None:
     """Run the end-of-load passes (after the final flush, inside the transaction)."""
     s.flush()
     resolve_conditional_references(s)
     apply_adjudications(s)
+    apply_provider_roles(s)
+    derive_observation_periods(s)
     map_concepts(s)
