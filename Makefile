@@ -26,8 +26,9 @@ format: $(STAMP)
 	$(BIN)/ruff format src tests bench
 	$(BIN)/ruff check --fix src tests bench
 
+# Benchmarks take minutes each and write bench/results/<name>.json; run by hand.
 bench: $(STAMP)
-	$(BIN)/python bench/ingest_fhir.py
+	for b in bench/*.py; do echo "== $$b"; $(BIN)/python $$b || exit 1; done
 
 clean:
 	rm -rf $(VENV) reports medmine.duckdb* .pytest_cache
