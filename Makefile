@@ -28,7 +28,6 @@ format: $(STAMP)
 
 # Benchmarks take minutes each and write bench/results/<name>.json; run by hand.
 bench: $(STAMP)
-	$(BIN)/pip install --quiet 'presidio-analyzer>=2.2,<3'
 	for b in bench/*.py; do echo "== $$b"; $(BIN)/python $$b || exit 1; done
 
 clean:
