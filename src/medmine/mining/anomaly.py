@@ -25,6 +25,7 @@ within the group by robust z-scores (median and MAD), then scored. Groups smalle
 
 from __future__ import annotations
 
+import abc
 import numbers
 from collections.abc import Hashable, Sequence
 from typing import Any
@@ -116,7 +117,7 @@ class PeerScaler:
         return out
 
 
-class _Detector(OutlierMixin, BaseEstimator):
+class _Detector(OutlierMixin, BaseEstimator, metaclass=abc.ABCMeta):
     """Shared machinery: validation, peer scaling, threshold and labels."""
 
     def _validate(self) -> None:
@@ -165,12 +166,13 @@ class _Detector(OutlierMixin, BaseEstimator):
         """Fit, then return the training labels ``labels_``."""
         return self.fit(X, groups=groups).labels_
 
-    # subclasses implement these two
-    def _fit_scores(self, Z: np.ndarray) -> None:  # pragma: no cover - abstract
-        raise NotImplementedError
+    @abc.abstractmethod
+    def _fit_scores(self, Z: np.ndarray) -> None:
+        """Learn what the scorer needs from the (standardised) training matrix."""
 
-    def _score(self, Z: np.ndarray) -> np.ndarray:  # pragma: no cover - abstract
-        raise NotImplementedError
+    @abc.abstractmethod
+    def _score(self, Z: np.ndarray) -> np.ndarray:
+        """Anomaly scores of ``Z``, higher = more anomalous."""
 
 
 class RobustZDetector(_Detector):

@@ -2,21 +2,22 @@
 
 from __future__ import annotations
 
+import abc
 import re
 from dataclasses import dataclass
 
 from medmine.privacy.phi_text._model import Entity, NoteContext, Span
 
 
-class Recognizer:
+class Recognizer(abc.ABC):
     """Finds spans of some entity types in a text. Subclasses set `entities`."""
 
     name: str = ""
     entities: tuple[Entity, ...] = ()
 
+    @abc.abstractmethod
     def analyze(self, text: str, ctx: NoteContext) -> list[Span]:
         """Return the spans found in `text`."""
-        raise NotImplementedError
 
 
 @dataclass(frozen=True)
@@ -58,15 +59,15 @@ def literal_regex(values: set[str], *, ignore_case: bool) -> re.Pattern[str] | N
     return re.compile(rf"(?<![\w]){{0}}(?:{body})(?![\w])".format(""), re.I if ignore_case else 0)
 
 
-class Operator:
+class Operator(abc.ABC):
     """Replaces the text of a span. Subclasses say whether they are reversible."""
 
     name: str = ""
     reversible: bool = False
 
-    def validate(self) -> None:
+    def validate(self) -> None:  # noqa: B027  (optional hook: most operators have no parameters)
         """Check parameters before running (raise ValueError)."""
 
+    @abc.abstractmethod
     def operate(self, text: str, span: Span, ctx: NoteContext) -> str:
         """Replacement for ``text`` (the span's text)."""
-        raise NotImplementedError
