@@ -27,7 +27,8 @@ from medmine.evaluate import (
 from medmine.evaluate.explain import Explanation, explain
 from medmine.evaluate.plots import decision_curve_figure, importance_figure, roc_figure
 from medmine.mining.classify import l1_logistic_search, lightgbm_search
-from medmine.studies._result import StudyConfig
+from medmine.studies._report import study_card
+from medmine.studies._result import StudyConfig, StudyResult
 
 MODEL_LABELS = {"l1_logistic": "L1-logistic", "lightgbm": "LightGBM"}
 
@@ -203,3 +204,48 @@ def fit_binary(
         figures=figures,
         background=background,
     )
+
+
+def report_binary(
+    result: StudyResult,
+    out: BinaryOutcome,
+    mat: Any,
+    cohort: Any,
+    config: StudyConfig,
+    *,
+    intended_use: str,
+    limitations: list[str],
+    tables: Mapping[str, pd.DataFrame] | None = None,
+) -> None:
+    """Fill `result` from `out`: metrics, figures, tables, model card and saved models.
+
+    `tables` (study-specific) come first, then the threshold, fairness and top-predictor
+    tables every binary study shows. Models are saved when `config.model_dir` is set.
+    """
+    from medmine.studies.scoring import save_study_models
+
+    result.metrics = out.metrics
+    result.models = out.models
+    result.figures = out.figures
+    result.tables = {
+        **(tables or {}),
+        "Metrics at risk thresholds": out.thresholds,
+        f"Fairness audit ({out.fairness_model})": out.fairness.by_group,
+        "Fairness disparities (min/max over groups of 20+)": out.fairness.disparities,
+    }
+    for label, e in out.explanations.items():
+        result.tables[f"Top predictors: {label} (mean |SHAP|)"] = e.importance.head(15)
+    result.model_card = study_card(
+        result,
+        settings=config.covariates,
+        n_covariates=len(mat.names),
+        metrics=out.metrics,
+        split_method=out.split.method,
+        models=out.models,
+        importance=out.explanations[out.fairness_model].importance,
+        fairness={"model": out.fairness_model, "audit": out.fairness.to_dict()},
+        intended_use=intended_use,
+        limitations=limitations,
+    )
+    if config.model_dir is not None:
+        result.saved_models = save_study_models(result, out, mat, cohort, config.model_dir)

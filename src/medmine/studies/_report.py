@@ -122,6 +122,19 @@ def build_card(
     )
 
 
+def study_card(result: StudyResult, **details: Any) -> ModelCard:
+    """`build_card` with the study's name, title, data source and cohort taken from `result`."""
+    return build_card(
+        name=result.name,
+        title=result.title,
+        data_source=result.data_source,
+        definition=result.definition,
+        summary=result.cohort_summary,
+        attrition=result.attrition,
+        **details,
+    )
+
+
 def _fmt_ci(row: pd.Series, metric: str) -> str:
     lo, hi = row.get(f"{metric}_lower"), row.get(f"{metric}_upper")
     if pd.isna(row.get(metric)):

@@ -19,8 +19,8 @@ from medmine.features import build_cohort
 from medmine.features.tasks import disease_risk as disease_risk_definition
 from medmine.report import ReportLink
 from medmine.studies._features import build_matrix
-from medmine.studies._prediction import fit_binary
-from medmine.studies._report import build_card, cohort_summary, link_for, write_page
+from medmine.studies._prediction import fit_binary, report_binary
+from medmine.studies._report import cohort_summary, link_for, write_page
 from medmine.studies._result import StudyConfig, StudyResult
 
 NAME = "disease_risk"
@@ -29,8 +29,6 @@ TITLE = "GI hemorrhage after starting an NSAID (Eunomia)"
 
 def run(wh: Any, config: StudyConfig | None = None, *, definition: Any = None) -> StudyResult:
     """Build the cohort, fit both models, evaluate on held-out persons, write nothing."""
-    from medmine.studies.scoring import save_study_models
-
     config = config or StudyConfig()
     definition = definition or disease_risk_definition()
     cohort = build_cohort(wh, definition, purpose="research")
@@ -46,34 +44,16 @@ def run(wh: Any, config: StudyConfig | None = None, *, definition: Any = None) -
         return result
     mat = build_matrix(wh, cohort, config.covariates)
     out = fit_binary(mat.X, mat.names, cohort.frame, config)
-    result.metrics = out.metrics
-    result.models = out.models
-    result.figures = out.figures
-    result.tables = {
-        "Metrics at risk thresholds": out.thresholds,
-        f"Fairness audit ({out.fairness_model})": out.fairness.by_group,
-        "Fairness disparities (min/max over groups of 20+)": out.fairness.disparities,
-    }
-    for label, e in out.explanations.items():
-        result.tables[f"Top predictors: {label} (mean |SHAP|)"] = e.importance.head(15)
     result.notes.append(
         "Eunomia is a small synthetic sample (Synthea); the numbers show that the pipeline works, "
         "not how well GI bleeding can be predicted in real NSAID users."
     )
-    result.model_card = build_card(
-        name=NAME,
-        title=TITLE,
-        data_source=source,
-        definition=definition,
-        summary=summary,
-        attrition=cohort.attrition,
-        settings=config.covariates,
-        n_covariates=len(mat.names),
-        metrics=out.metrics,
-        split_method=out.split.method,
-        models=out.models,
-        importance=out.explanations[out.fairness_model].importance,
-        fairness={"model": out.fairness_model, "audit": out.fairness.to_dict()},
+    report_binary(
+        result,
+        out,
+        mat,
+        cohort,
+        config,
         intended_use=(
             "estimate, at the first prescription of celecoxib or diclofenac, the 1-year risk of "
             "gastrointestinal hemorrhage (methods demonstration on synthetic data)"
@@ -84,8 +64,6 @@ def run(wh: Any, config: StudyConfig | None = None, *, definition: Any = None) -
             "Outcome from condition records; under-recording lowers apparent risk.",
         ],
     )
-    if config.model_dir is not None:
-        result.saved_models = save_study_models(result, out, mat, cohort, config.model_dir)
     return result
 
 

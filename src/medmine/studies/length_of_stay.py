@@ -32,7 +32,7 @@ from medmine.mining.regress import (
 )
 from medmine.report import ReportLink
 from medmine.studies._features import build_matrix
-from medmine.studies._report import build_card, cohort_summary, link_for, write_page
+from medmine.studies._report import cohort_summary, link_for, study_card, write_page
 from medmine.studies._result import StudyConfig, StudyResult
 
 NAME = "length_of_stay"
@@ -100,13 +100,8 @@ def run(
     if best["mae"] >= base["mae"]:
         result.notes.append("No model beats the median baseline on MAE.")
         result.status = "warn"
-    result.model_card = build_card(
-        name=NAME,
-        title=TITLE,
-        data_source=source,
-        definition=definition,
-        summary=summary,
-        attrition=cohort.attrition,
+    result.model_card = study_card(
+        result,
         settings=settings,
         n_covariates=len(mat.names),
         metrics=result.metrics,

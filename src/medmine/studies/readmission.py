@@ -25,8 +25,8 @@ from medmine.features import ConceptSet, build_cohort
 from medmine.features.tasks import readmission as readmission_definition
 from medmine.report import ReportLink
 from medmine.studies._features import build_matrix
-from medmine.studies._prediction import fit_binary
-from medmine.studies._report import build_card, cohort_summary, link_for, write_page
+from medmine.studies._prediction import fit_binary, report_binary
+from medmine.studies._report import cohort_summary, link_for, write_page
 from medmine.studies._result import StudyConfig, StudyResult
 from medmine.studies.lace import PLANNED_PROCEDURES, compute_lace
 
@@ -61,8 +61,6 @@ def run(
         simulator: evaluated on the same test set as "true risk (simulator)", the ceiling any
         model can reach on that data.
     """
-    from medmine.studies.scoring import save_study_models
-
     config = config or StudyConfig()
     definition = definition or default_definition()
     cohort = build_cohort(wh, definition, purpose="research")
@@ -94,37 +92,21 @@ def run(
     if truth is not None:
         refs["true risk (simulator)"] = (_align_truth(frame, truth), True)
     out = fit_binary(mat.X, mat.names, frame, config, reference_scores=refs)
-    result.metrics = out.metrics
-    result.models = out.models
-    result.figures = out.figures
-    te = out.split.test
-    result.tables = {
-        "LACE components (test set means)": lace.parts.iloc[te]
+    lace_means = (
+        lace.parts.iloc[out.split.test]
         .assign(emergent=lambda d: d["emergent"].astype(float))
         .mean()
         .to_frame("mean")
-        .reset_index(names="component"),
-        "Metrics at risk thresholds": out.thresholds,
-        f"Fairness audit ({out.fairness_model})": out.fairness.by_group,
-        "Fairness disparities (min/max over groups of 20+)": out.fairness.disparities,
-    }
-    for label, e in out.explanations.items():
-        result.tables[f"Top predictors: {label} (mean |SHAP|)"] = e.importance.head(15)
+        .reset_index(names="component")
+    )
     result.notes.append(f"LACE acuity: {lace.acuity_source}.")
-    result.model_card = build_card(
-        name=NAME,
-        title=TITLE,
-        data_source=source,
-        definition=definition,
-        summary=summary,
-        attrition=cohort.attrition,
-        settings=config.covariates,
-        n_covariates=len(mat.names),
-        metrics=out.metrics,
-        split_method=out.split.method,
-        models=out.models,
-        importance=out.explanations[out.fairness_model].importance,
-        fairness={"model": out.fairness_model, "audit": out.fairness.to_dict()},
+    report_binary(
+        result,
+        out,
+        mat,
+        cohort,
+        config,
+        tables={"LACE components (test set means)": lace_means},
         intended_use=(
             "estimate at discharge the risk of unplanned readmission within 30 days, to "
             "prioritise transitional care; compared with the LACE index"
@@ -136,8 +118,6 @@ def run(
             f"LACE acuity: {lace.acuity_source}.",
         ],
     )
-    if config.model_dir is not None:
-        result.saved_models = save_study_models(result, out, mat, cohort, config.model_dir)
     return result
 
 

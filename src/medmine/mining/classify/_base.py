@@ -1,12 +1,15 @@
-"""Helpers shared by the classifiers and regressors: fitted checks with medmine's error."""
+"""Plumbing shared by the classifiers and regressors: input checks, fitted checks, scaling."""
 
 from __future__ import annotations
 
 from typing import Any
 
 import numpy as np
+import scipy.sparse as sp
+from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.exceptions import NotFittedError as _SkNotFitted
-from sklearn.utils.validation import _check_sample_weight, check_is_fitted
+from sklearn.utils.multiclass import check_classification_targets
+from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
 
 from medmine.errors import NotFittedError
 
@@ -34,3 +37,73 @@ def checked_sample_weight(sample_weight: Any, X: Any) -> np.ndarray | None:
     if not np.any(w > 0):
         raise ValueError("sample_weight is zero for every row; at least one must be positive.")
     return w
+
+
+def max_abs_scaled(X: Any, *, scale: bool = True) -> tuple[Any, np.ndarray]:
+    """Divide each column by its largest absolute value, keeping sparsity.
+
+    Returns the scaled matrix and the float64 divisors (1 for all-zero columns, and for every
+    column when `scale` is false).
+    """
+    if scale:
+        col_max = abs(X).max(axis=0)
+        col_max = np.asarray(col_max.todense() if sp.issparse(col_max) else col_max).ravel()
+        divisors = np.where(col_max > 0, col_max, 1.0).astype(np.float64)
+    else:
+        divisors = np.ones(X.shape[1])
+    Xs = X @ sp.diags(1.0 / divisors) if sp.issparse(X) else X / divisors
+    return Xs, divisors
+
+
+class SparseInputEstimator(BaseEstimator):
+    """An estimator on dense or CSR input: the shared input checks and the sparse-input tag.
+
+    ``_input_dtypes`` lists the float types kept as they are; other input is converted to the
+    first.
+    """
+
+    _input_dtypes: tuple[type, ...] = (np.float64, np.float32)
+
+    def _validate_fit_input(self, X, y, sample_weight=None, **kwargs):
+        """Validated ``X, y, sample_weight`` for `fit` (sets ``n_features_in_``)."""
+        X, y = validate_data(
+            self, X, y, accept_sparse="csr", dtype=list(self._input_dtypes), **kwargs
+        )
+        return X, y, checked_sample_weight(sample_weight, X)
+
+    def _validate_predict_input(self, X, fitted_attribute: str):
+        """Validated ``X`` for prediction, once `fitted_attribute` shows the model is fitted."""
+        ensure_fitted(self, fitted_attribute)
+        return validate_data(
+            self, X, accept_sparse="csr", reset=False, dtype=list(self._input_dtypes)
+        )
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.sparse = True
+        return tags
+
+
+class BaseClassifier(ClassifierMixin, SparseInputEstimator):
+    """A classifier with ``predict_proba``: target checks, ``classes_`` and `predict`."""
+
+    def _validate_classification_input(self, X, y, sample_weight=None, *, two_classes=True):
+        """Validated ``X, y, sample_weight``; sets ``classes_``.
+
+        With `two_classes`, a target with a single class is refused with a message that
+        points at the cohort's outcome definition.
+        """
+        X, y, sample_weight = self._validate_fit_input(X, y, sample_weight)
+        check_classification_targets(y)
+        self.classes_ = np.unique(y)
+        if two_classes and len(self.classes_) < 2:
+            raise ValueError(
+                f"{type(self).__name__} needs at least two classes in y; got only one class, "
+                f"{self.classes_.tolist()}. Check the cohort's outcome definition."
+            )
+        return X, y, sample_weight
+
+    def predict(self, X):
+        """Most probable class."""
+        proba = self.predict_proba(X)
+        return self.classes_[np.argmax(proba, axis=1)]

@@ -5,15 +5,13 @@ from __future__ import annotations
 from numbers import Integral, Real
 
 import numpy as np
-from sklearn.base import BaseEstimator, ClassifierMixin, _fit_context
+from sklearn.base import _fit_context
 from sklearn.utils._param_validation import Interval, StrOptions
-from sklearn.utils.multiclass import check_classification_targets
-from sklearn.utils.validation import validate_data
 
-from medmine.mining.classify._base import checked_sample_weight, ensure_fitted
+from medmine.mining.classify._base import BaseClassifier
 
 
-class LightGBMClassifier(ClassifierMixin, BaseEstimator):
+class LightGBMClassifier(BaseClassifier):
     """LightGBM gradient boosting on dense or sparse covariates.
 
     Parameters
@@ -40,6 +38,7 @@ class LightGBMClassifier(ClassifierMixin, BaseEstimator):
     n_features_in_ : int
     """
 
+    _input_dtypes = (np.float32, np.float64)
     _parameter_constraints: dict = {
         "n_estimators": [Interval(Integral, 1, None, closed="left")],
         "learning_rate": [Interval(Real, 0, None, closed="neither")],
@@ -86,15 +85,7 @@ class LightGBMClassifier(ClassifierMixin, BaseEstimator):
         """Fit the ensemble; returns self."""
         import lightgbm as lgb
 
-        X, y = validate_data(self, X, y, accept_sparse="csr", dtype=[np.float32, np.float64])
-        sample_weight = checked_sample_weight(sample_weight, X)
-        check_classification_targets(y)
-        self.classes_ = np.unique(y)
-        if len(self.classes_) < 2:
-            raise ValueError(
-                f"LightGBMClassifier needs at least two classes in y; got only one class, "
-                f"{self.classes_.tolist()}. Check the cohort's outcome definition."
-            )
+        X, y, sample_weight = self._validate_classification_input(X, y, sample_weight)
         seed = self.random_state
         if seed is not None and not isinstance(seed, Integral):
             seed = int(np.random.default_rng(0).integers(2**31 - 1))
@@ -121,16 +112,5 @@ class LightGBMClassifier(ClassifierMixin, BaseEstimator):
 
     def predict_proba(self, X):
         """Class probabilities, columns ordered as ``classes_``."""
-        ensure_fitted(self, "booster_")
-        X = validate_data(self, X, accept_sparse="csr", reset=False, dtype=[np.float32, np.float64])
+        X = self._validate_predict_input(X, "booster_")
         return self.model_.predict_proba(X)
-
-    def predict(self, X):
-        """Most probable class."""
-        proba = self.predict_proba(X)
-        return self.classes_[np.argmax(proba, axis=1)]
-
-    def __sklearn_tags__(self):
-        tags = super().__sklearn_tags__()
-        tags.input_tags.sparse = True
-        return tags

@@ -5,17 +5,14 @@ from __future__ import annotations
 from numbers import Integral, Real
 
 import numpy as np
-import scipy.sparse as sp
-from sklearn.base import BaseEstimator, ClassifierMixin, _fit_context
+from sklearn.base import _fit_context
 from sklearn.linear_model import LogisticRegression
 from sklearn.utils._param_validation import Interval, StrOptions
-from sklearn.utils.multiclass import check_classification_targets
-from sklearn.utils.validation import validate_data
 
-from medmine.mining.classify._base import checked_sample_weight, ensure_fitted
+from medmine.mining.classify._base import BaseClassifier, max_abs_scaled
 
 
-class L1LogisticClassifier(ClassifierMixin, BaseEstimator):
+class L1LogisticClassifier(BaseClassifier):
     """Logistic regression with an L1 (lasso) penalty, on dense or sparse (CSR) covariates.
 
     Parameters
@@ -83,22 +80,8 @@ class L1LogisticClassifier(ClassifierMixin, BaseEstimator):
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y, sample_weight=None):
         """Fit the model; returns self."""
-        X, y = validate_data(self, X, y, accept_sparse="csr", dtype=[np.float64, np.float32])
-        sample_weight = checked_sample_weight(sample_weight, X)
-        check_classification_targets(y)
-        self.classes_ = np.unique(y)
-        if len(self.classes_) < 2:
-            raise ValueError(
-                f"L1LogisticClassifier needs at least two classes in y; got only one class, "
-                f"{self.classes_.tolist()}. Check the cohort's outcome definition."
-            )
-        if self.scale:
-            col_max = abs(X).max(axis=0)
-            col_max = np.asarray(col_max.todense() if sp.issparse(col_max) else col_max)
-            scale = np.where(col_max.ravel() > 0, col_max.ravel(), 1.0).astype(np.float64)
-        else:
-            scale = np.ones(X.shape[1])
-        Xs = X @ sp.diags(1.0 / scale) if sp.issparse(X) else X / scale
+        X, y, sample_weight = self._validate_classification_input(X, y, sample_weight)
+        Xs, scale = max_abs_scaled(X, scale=self.scale)
         self.solver_ = self.solver if len(self.classes_) == 2 else "saga"
         model = LogisticRegression(
             C=self.C,
@@ -119,8 +102,7 @@ class L1LogisticClassifier(ClassifierMixin, BaseEstimator):
 
     def decision_function(self, X):
         """Linear predictor (log-odds of the positive class for binary targets)."""
-        ensure_fitted(self, "coef_")
-        X = validate_data(self, X, accept_sparse="csr", reset=False, dtype=[np.float64, np.float32])
+        X = self._validate_predict_input(X, "coef_")
         scores = np.asarray(X @ self.coef_.T) + self.intercept_
         return scores.ravel() if scores.shape[1] == 1 else scores
 
@@ -133,13 +115,3 @@ class L1LogisticClassifier(ClassifierMixin, BaseEstimator):
         d = d - d.max(axis=1, keepdims=True)
         e = np.exp(d)
         return e / e.sum(axis=1, keepdims=True)
-
-    def predict(self, X):
-        """Most probable class."""
-        proba = self.predict_proba(X)
-        return self.classes_[np.argmax(proba, axis=1)]
-
-    def __sklearn_tags__(self):
-        tags = super().__sklearn_tags__()
-        tags.input_tags.sparse = True
-        return tags

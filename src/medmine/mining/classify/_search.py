@@ -11,14 +11,12 @@ import warnings
 from numbers import Integral
 
 import numpy as np
-from sklearn.base import BaseEstimator, ClassifierMixin, _fit_context, clone
+from sklearn.base import _fit_context, clone
 from sklearn.calibration import CalibratedClassifierCV
 from sklearn.model_selection import GridSearchCV, StratifiedGroupKFold
 from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
-from sklearn.utils.multiclass import check_classification_targets
-from sklearn.utils.validation import validate_data
 
-from medmine.mining.classify._base import ensure_fitted
+from medmine.mining.classify._base import BaseClassifier
 from medmine.mining.classify._lightgbm import LightGBMClassifier
 from medmine.mining.classify._logistic import L1LogisticClassifier
 
@@ -42,7 +40,7 @@ def person_folds(
         return list(cv.split(np.zeros(len(y)), y, groups))
 
 
-class PersonLevelSearchCV(ClassifierMixin, BaseEstimator):
+class PersonLevelSearchCV(BaseClassifier):
     """Grid search on person-level folds, then calibration of the chosen model.
 
     Parameters
@@ -110,9 +108,7 @@ class PersonLevelSearchCV(ClassifierMixin, BaseEstimator):
     @_fit_context(prefer_skip_nested_validation=False)
     def fit(self, X, y, groups=None):
         """Search, calibrate and refit; `groups` holds the person id of each row."""
-        X, y = validate_data(self, X, y, accept_sparse="csr", dtype=[np.float64, np.float32])
-        check_classification_targets(y)
-        self.classes_ = np.unique(y)
+        X, y, _ = self._validate_classification_input(X, y, two_classes=False)
         if groups is None:
             groups = np.arange(len(y))
         groups = np.asarray(groups)
@@ -151,19 +147,8 @@ class PersonLevelSearchCV(ClassifierMixin, BaseEstimator):
 
     def predict_proba(self, X):
         """Calibrated class probabilities, columns ordered as ``classes_``."""
-        ensure_fitted(self, "calibrated_")
-        X = validate_data(self, X, accept_sparse="csr", reset=False, dtype=[np.float64, np.float32])
+        X = self._validate_predict_input(X, "calibrated_")
         return self.calibrated_.predict_proba(X)
-
-    def predict(self, X):
-        """Most probable class."""
-        proba = self.predict_proba(X)
-        return self.classes_[np.argmax(proba, axis=1)]
-
-    def __sklearn_tags__(self):
-        tags = super().__sklearn_tags__()
-        tags.input_tags.sparse = True
-        return tags
 
 
 def _seed(random_state) -> int | None:

@@ -5,21 +5,12 @@ from __future__ import annotations
 from numbers import Integral, Real
 
 import numpy as np
-import scipy.sparse as sp
-from sklearn.base import BaseEstimator, RegressorMixin, _fit_context
+from sklearn.base import RegressorMixin, _fit_context
 from sklearn.linear_model import TweedieRegressor
 from sklearn.utils._param_validation import Interval, StrOptions
-from sklearn.utils.validation import _check_sample_weight, validate_data
+from sklearn.utils.validation import _check_sample_weight
 
-from medmine.mining.classify._base import checked_sample_weight, ensure_fitted
-
-_DTYPES = [np.float64, np.float32]
-
-
-def _max_abs_scale(X) -> np.ndarray:
-    col_max = abs(X).max(axis=0)
-    col_max = np.asarray(col_max.todense() if sp.issparse(col_max) else col_max).ravel()
-    return np.where(col_max > 0, col_max, 1.0).astype(np.float64)
+from medmine.mining.classify._base import SparseInputEstimator, max_abs_scaled
 
 
 def _check_non_negative(y: np.ndarray, who: str) -> None:
@@ -30,7 +21,7 @@ def _check_non_negative(y: np.ndarray, who: str) -> None:
         )
 
 
-class PoissonGLMRegressor(RegressorMixin, BaseEstimator):
+class PoissonGLMRegressor(RegressorMixin, SparseInputEstimator):
     """Tweedie-family GLM with log link (Poisson by default) on dense or sparse covariates.
 
     Parameters
@@ -65,16 +56,14 @@ class PoissonGLMRegressor(RegressorMixin, BaseEstimator):
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y, sample_weight=None):
         """Fit the GLM; returns self."""
-        X, y = validate_data(self, X, y, accept_sparse="csr", dtype=_DTYPES, y_numeric=True)
-        sample_weight = checked_sample_weight(sample_weight, X)
+        X, y, sample_weight = self._validate_fit_input(X, y, sample_weight, y_numeric=True)
         _check_non_negative(y, "PoissonGLMRegressor")
         if 0 < self.power < 1:
             raise ValueError(
                 f"The 'power' parameter of PoissonGLMRegressor must be 0 or at least 1 "
                 f"(no Tweedie distribution exists in between). Got {self.power} instead."
             )
-        scale = _max_abs_scale(X)
-        Xs = X @ sp.diags(1.0 / scale) if sp.issparse(X) else X / scale
+        Xs, scale = max_abs_scaled(X)
         model = TweedieRegressor(
             power=self.power, alpha=self.alpha, link="log", max_iter=self.max_iter
         )
@@ -87,18 +76,16 @@ class PoissonGLMRegressor(RegressorMixin, BaseEstimator):
 
     def predict(self, X):
         """Expected target (same unit as y)."""
-        ensure_fitted(self, "coef_")
-        X = validate_data(self, X, accept_sparse="csr", reset=False, dtype=_DTYPES)
+        X = self._validate_predict_input(X, "coef_")
         return np.exp(np.asarray(X @ self.coef_).ravel() + self.intercept_)
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
-        tags.input_tags.sparse = True
         tags.target_tags.positive_only = True
         return tags
 
 
-class LogTargetLightGBMRegressor(RegressorMixin, BaseEstimator):
+class LogTargetLightGBMRegressor(RegressorMixin, SparseInputEstimator):
     """LightGBM fitted to ``log1p(y)``, predictions back-transformed with a smearing factor.
 
     Duan's smearing estimate corrects the bias of ``expm1(E[log1p y])`` as an estimate of
@@ -145,8 +132,7 @@ class LogTargetLightGBMRegressor(RegressorMixin, BaseEstimator):
         """Fit on the log scale; returns self."""
         import lightgbm as lgb
 
-        X, y = validate_data(self, X, y, accept_sparse="csr", dtype=_DTYPES, y_numeric=True)
-        sample_weight = checked_sample_weight(sample_weight, X)
+        X, y, sample_weight = self._validate_fit_input(X, y, sample_weight, y_numeric=True)
         _check_non_negative(y, "LogTargetLightGBMRegressor")
         seed = self.random_state if isinstance(self.random_state, Integral | None) else 0
         model = lgb.LGBMRegressor(
@@ -172,18 +158,16 @@ class LogTargetLightGBMRegressor(RegressorMixin, BaseEstimator):
 
     def predict(self, X):
         """Expected target (same unit as y)."""
-        ensure_fitted(self, "booster_")
-        X = validate_data(self, X, accept_sparse="csr", reset=False, dtype=_DTYPES)
+        X = self._validate_predict_input(X, "booster_")
         return np.maximum(np.exp(self.model_.predict(X)) * self.smearing_ - 1.0, 0.0)
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
-        tags.input_tags.sparse = True
         tags.target_tags.positive_only = True
         return tags
 
 
-class BaselineRegressor(RegressorMixin, BaseEstimator):
+class BaselineRegressor(RegressorMixin, SparseInputEstimator):
     """Predicts the training mean or median for everyone: the floor every model must beat.
 
     Attributes
@@ -200,8 +184,7 @@ class BaselineRegressor(RegressorMixin, BaseEstimator):
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y, sample_weight=None):
         """Store the constant; returns self."""
-        X, y = validate_data(self, X, y, accept_sparse="csr", dtype=_DTYPES, y_numeric=True)
-        sample_weight = checked_sample_weight(sample_weight, X)
+        X, y, sample_weight = self._validate_fit_input(X, y, sample_weight, y_numeric=True)
         if self.strategy == "mean":
             self.constant_ = float(np.average(y, weights=sample_weight))
         else:
@@ -210,11 +193,5 @@ class BaselineRegressor(RegressorMixin, BaseEstimator):
 
     def predict(self, X):
         """The constant, once per row."""
-        ensure_fitted(self, "constant_")
-        X = validate_data(self, X, accept_sparse="csr", reset=False, dtype=_DTYPES)
+        X = self._validate_predict_input(X, "constant_")
         return np.full(X.shape[0], self.constant_)
-
-    def __sklearn_tags__(self):
-        tags = super().__sklearn_tags__()
-        tags.input_tags.sparse = True
-        return tags
