@@ -150,6 +150,8 @@ def claim_edits(wh: Any, person_sql: str | None = None) -> pd.DataFrame:
             df.insert(0, "edit", name)
             frames.append(df)
     out = pd.concat(frames, ignore_index=True)
+    # DuckDB returns rows in no fixed order: sort so evidence lists are reproducible.
+    out = out.sort_values(["edit", "claim_line_id", "evidence_line_id"], kind="stable")
     return out.drop_duplicates(["edit", "claim_line_id"]).reset_index(drop=True)
 
 

@@ -185,7 +185,9 @@ def _claim_scores(lines, edits, providers) -> pd.DataFrame:
     claims["score"] = claims["edit_score"] + claims["provider_score"]
     strong = claims["edit_score"] >= 2
     claims["flagged"] = strong | claims["provider_id"].map(pflag).fillna(False).astype(bool)
-    return claims.sort_values("score", ascending=False).reset_index(drop=True)
+    return claims.sort_values(
+        ["score", "claim_id"], ascending=[False, True], kind="stable"
+    ).reset_index(drop=True)
 
 
 def _provider_reasons(row: pd.Series, f: pd.DataFrame, edits: pd.DataFrame, z: float) -> str:
@@ -207,12 +209,16 @@ def _provider_reasons(row: pd.Series, f: pd.DataFrame, edits: pd.DataFrame, z: f
 def investigation_lists(result_parts: dict[str, Any], cfg: FraudStudyConfig):
     """Ranked providers and claims with reasons and evidence ids."""
     prov, edits, claims = (result_parts[k] for k in ("providers", "edits", "claims"))
-    top = prov.sort_values("score", ascending=False).head(cfg.top_providers)
+    top = prov.sort_values(["score", "provider_id"], ascending=[False, True], kind="stable").head(
+        cfg.top_providers
+    )
     rows = []
     for _, r in top.iterrows():
         ev = edits[edits["provider_id"] == r["provider_id"]]
         weight = ev["edit"].map(EDIT_WEIGHTS).astype(float)
-        ev_claims = ev.assign(_w=weight).sort_values("_w", ascending=False)["claim_id"]
+        ev_claims = ev.assign(_w=weight).sort_values(
+            ["_w", "claim_id"], ascending=[False, True], kind="stable"
+        )["claim_id"]
         ev_claims = list(dict.fromkeys(ev_claims.tolist()))[:10]
         if not ev_claims:
             ev_claims = (
