@@ -1,1 +1,0 @@
-"""medmine.serve stage."""
