@@ -236,6 +236,31 @@ def test_foreign_keys_map_consistently(tmp_path: Path, people) -> None:
     assert not ids & {p.person_id for p in people}
 
 
+def test_no_table_keeps_an_original_person_id(tmp_path: Path, people) -> None:
+    src = build_identified(tmp_path / "s.duckdb", people)
+    with Warehouse(src) as w:  # derived tables that carry person_id too
+        w.con.execute(
+            "INSERT INTO mm_measurement_norm (measurement_id, person_id, status) "
+            "SELECT person_id * 10, person_id, 'ok' FROM person"
+        )
+        w.con.execute(
+            "INSERT INTO mm_person_link (cluster_id, person_id, source) "
+            "SELECT person_id, person_id, 'fhir' FROM person"
+        )
+    out = tmp_path / "o.duckdb"
+    deidentify(src, out, DeidConfig(reference_date=REF), key=KEY)
+    originals = {p.person_id for p in people}
+    o = duckdb.connect(str(out), read_only=True)
+    checked = 0
+    for spec in TABLES:
+        if "person_id" not in spec.column_names:
+            continue
+        got = {r[0] for r in o.execute(f'SELECT DISTINCT person_id FROM "{spec.name}"').fetchall()}
+        assert not got & originals, spec.name
+        checked += bool(got)
+    assert checked >= 5
+
+
 def test_pseudonyms_deterministic_and_key_dependent() -> None:
     ids = list(range(1, 2000))
     a, b = pseudonyms(ids, "person", b"k1"), pseudonyms(ids, "person", b"k1")

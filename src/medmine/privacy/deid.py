@@ -42,7 +42,8 @@ RESTRICTED_ZIP3 = frozenset(
 )
 
 #: Tables emptied in the output: direct identifiers, raw records and provenance (file names
-#: of sources often contain patient names), and the source's own audit log.
+#: of sources often contain patient names), the source's own audit log, load plumbing holding
+#: raw reference strings, and quality results whose example ids point into the source.
 EMPTIED_TABLES = (
     "mm_person_identity",
     "mm_identifier",
@@ -51,6 +52,8 @@ EMPTIED_TABLES = (
     "mm_load",
     "mm_load_file",
     "mm_audit",
+    "mm_reference",
+    "mm_quality_result",
 )
 
 #: Columns set to NULL: names, addresses, source identifiers, device identifiers.

@@ -549,7 +549,6 @@ TABLES: tuple[TableSpec, ...] = (
         "measurement_id:bigint!>measurement.measurement_id, person_id:bigint, loinc:varchar,"
         "source_value:double, source_unit:varchar, value_canonical:double,"
         "unit_canonical:varchar, status:varchar!, reason:varchar, run_id:varchar",
-        person=None,
     ),
 )
 
