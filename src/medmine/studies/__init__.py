@@ -31,12 +31,28 @@ def register(name: str, runner: Callable[..., Any]) -> None:
     STUDIES[name] = runner
 
 
+def audit_study(wh: Any, name: str, summary: str, purpose: str = "research") -> bool:
+    """Append a ``study`` entry (name, purpose, one-line summary) to the warehouse audit log.
+
+    Returns False without writing when the warehouse is open read-only (nothing can be
+    written there); studies run through `STUDIES` and the demo open it writable.
+    """
+    if getattr(wh, "read_only", False):
+        return False
+    from medmine.warehouse.audit import append
+
+    append(wh.con, None, "study", object=name, purpose=purpose, detail={"summary": summary})
+    return True
+
+
 def lazy_runner(module: str, attribute: str = "run_page") -> Callable[..., Any]:
-    """A runner that imports ``medmine.studies.<module>`` only when called."""
+    """A runner that imports ``medmine.studies.<module>`` only when called; audited."""
 
     def runner(wh: Any, out_dir: str | Path, **options: Any) -> Any:
         mod = importlib.import_module(f"medmine.studies.{module}")
-        return getattr(mod, attribute)(wh, Path(out_dir), **options)
+        link = getattr(mod, attribute)(wh, Path(out_dir), **options)
+        audit_study(wh, module, getattr(link, "summary", ""))
+        return link
 
     runner.__name__ = f"run_{module}"
     runner.__doc__ = f"Run study {module!r} and write its page (imports it lazily)."

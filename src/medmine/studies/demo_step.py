@@ -38,7 +38,7 @@ def demo_config(model_dir: Path | None) -> Any:
 
 def studies_step(ctx: Any) -> None:
     """Run the prediction studies, write ``study_<name>.html`` pages and add index links."""
-    from medmine.studies import disease_risk, length_of_stay, readmission
+    from medmine.studies import audit_study, disease_risk, length_of_stay, readmission
     from medmine.studies._report import link_for, write_page
     from medmine.synth.population import simulate
 
@@ -46,14 +46,17 @@ def studies_step(ctx: Any) -> None:
     models = out / "models"
     config = demo_config(models)
 
-    def done(result: Any, started: float) -> None:
+    def done(result: Any, started: float, wh: Any = None) -> None:
         page = write_page(result, out)
-        ctx.links.append(link_for(result, page))
+        link = link_for(result, page)
+        ctx.links.append(link)
+        if wh is not None:
+            audit_study(wh, result.name, link.summary)
         ctx.console.print(f"  {result.name}: {page.name} ({time.perf_counter() - started:.0f} s)")
 
     with Warehouse(ctx.warehouse) as wh:
         t = time.perf_counter()
-        done(disease_risk.run(wh, config), t)
+        done(disease_risk.run(wh, config), t, wh)
         t = time.perf_counter()
         sample = readmission.run(
             wh,
@@ -62,7 +65,7 @@ def studies_step(ctx: Any) -> None:
         )
         sample.name = "readmission_sample"
         sample.title = "30-day readmission on the bundled samples"
-        done(sample, t)
+        done(sample, t, wh)
 
     sim_path = out.resolve().parent / "sim.duckdb"
     for suffix in ("", ".wal"):

@@ -47,13 +47,14 @@ def _fhir_injected_section(src: str, cfg: Any) -> tuple[str, Any] | None:
 def patterns_step(ctx: Any) -> None:
     """Run the three pattern studies, write their pages and add index links."""
     from medmine.report import ReportLink
-    from medmine.studies import claims_fraud, comorbidity_rules, phenotypes
+    from medmine.studies import audit_study, claims_fraud, comorbidity_rules, phenotypes
 
     out = Path(ctx.reports_dir)
     with Warehouse(ctx.warehouse) as wh:
         for mod in (phenotypes, comorbidity_rules):
             t = time.perf_counter()
             link = mod.run_page(wh, out)
+            audit_study(wh, mod.__name__.rsplit(".", 1)[-1], link.summary)
             ctx.links.append(link)
             ctx.console.print(f"  {link.title}: {link.href} ({time.perf_counter() - t:.0f} s)")
         has_claims = wh.count("mm_claim_line") > 0
