@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 
 import pytest
 
@@ -12,7 +13,10 @@ from medmine.warehouse import Warehouse, spark_backend
 from ..conftest import TEST_DATA
 
 pyspark = pytest.importorskip("pyspark", reason="the spark extra is not installed")
-pytestmark = pytest.mark.spark
+pytestmark = [
+    pytest.mark.spark,
+    pytest.mark.skipif(shutil.which("java") is None, reason="Spark needs a Java runtime"),
+]
 
 
 @pytest.fixture(scope="module")
