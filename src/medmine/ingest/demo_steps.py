@@ -42,6 +42,7 @@ def ingest_step(ctx: Any) -> None:
         render_load_report(rep)
         ctx.load_reports.append(rep)
         counts = wh.counts()
+    _print_counts(ctx.console, counts)
     path = write_loads_page(ctx.reports_dir / "loads.html", ctx.load_reports, counts)
     ok = all(r.reconciles for r in ctx.load_reports)
     total = sum(r.totals.read for r in ctx.load_reports)
@@ -55,6 +56,19 @@ def ingest_step(ctx: Any) -> None:
             "ok" if ok else "fail",
         )
     )
+
+
+def _print_counts(console: Any, counts: dict[str, int]) -> None:
+    """Print the non-empty warehouse tables with their row counts."""
+    from rich.table import Table
+
+    t = Table(title="warehouse tables")
+    t.add_column("table")
+    t.add_column("rows", justify="right")
+    for name, n in counts.items():
+        if n:
+            t.add_row(name, f"{n:,}")
+    console.print(t)
 
 
 def write_loads_page(path: Any, reports: list[LoadReport], counts: dict[str, int]) -> Any:
