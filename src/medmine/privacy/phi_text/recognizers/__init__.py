@@ -2,6 +2,7 @@
 
 from medmine.privacy.phi_text.recognizers import (  # noqa: F401
     age,
+    census_name,
     city,
     date,
     deny_list,
