@@ -68,6 +68,16 @@ ETHNICITY = {
     "non hispanic": 38003564,
     "not hispanic or latino": 38003564,
 }
+#: OMB race / ethnicity codes (CDC Race & Ethnicity, urn:oid:2.16.840.1.113883.6.238; HL7 v2
+#: tables 0005/0189 use the same codes) -> OMOP concept ids.
+OMB_RACE = {
+    "2106-3": RACE["white"],
+    "2054-5": RACE["black"],
+    "2028-9": RACE["asian"],
+    "1002-5": RACE["american indian or alaska native"],
+    "2076-8": RACE["native hawaiian or other pacific islander"],
+}
+OMB_ETHNICITY = {"2135-2": ETHNICITY["hispanic"], "2186-5": ETHNICITY["not hispanic"]}
 VISIT = {
     "IMP": 9201,  # inpatient visit
     "ACUTE": 9201,

@@ -17,6 +17,8 @@ from __future__ import annotations
 
 import re
 
+from medmine.ingest.validate import luhn_check_digit
+
 __all__ = [
     "icd10cm_dotted",
     "is_valid_loinc",
@@ -112,21 +114,11 @@ def ndc_hyphenated(ndc11: str) -> str:
 
 
 # ---- LOINC (mod 10) ----
-def _luhn_sum(digits: str) -> int:
-    total = 0
-    for i, ch in enumerate(reversed(digits)):
-        d = int(ch)
-        if i % 2 == 1:
-            d = d * 2 - 9 if d > 4 else d * 2
-        total += d
-    return total
-
-
 def loinc_check_digit(code_part: str) -> int:
     """LOINC mod-10 check digit of the part before the hyphen (``"2345"`` -> 7)."""
     if not code_part.isascii() or not code_part.isdigit():
         raise ValueError("a LOINC code part is made of digits only")
-    return (10 - _luhn_sum(code_part + "0") % 10) % 10
+    return luhn_check_digit(code_part)
 
 
 def is_valid_loinc(code: str | None) -> bool:

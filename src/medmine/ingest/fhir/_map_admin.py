@@ -8,7 +8,15 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from medmine.ingest.codes import ETHNICITY, GENDER, RACE, TYPE_EHR, fhir_vocabulary
+from medmine.ingest.codes import (
+    ETHNICITY,
+    GENDER,
+    OMB_ETHNICITY,
+    OMB_RACE,
+    RACE,
+    TYPE_EHR,
+    fhir_vocabulary,
+)
 from medmine.ingest.fhir._refs import Context
 from medmine.ingest.fhir._values import (
     Reject,
@@ -22,15 +30,8 @@ from medmine.warehouse import Reason, stable_id
 
 Rows = list[tuple[str, dict[str, Any]]]
 
-#: OMB race / ethnicity codes (urn:oid:2.16.840.1.113883.6.238) -> OMOP concept ids.
-_RACE_CODES = {
-    "2106-3": RACE["white"],
-    "2054-5": RACE["black"],
-    "2028-9": RACE["asian"],
-    "1002-5": RACE["american indian or alaska native"],
-    "2076-8": RACE["native hawaiian or other pacific islander"],
-}
-_ETHNICITY_CODES = {"2135-2": ETHNICITY["hispanic"], "2186-5": ETHNICITY["not hispanic"]}
+_RACE_CODES = OMB_RACE
+_ETHNICITY_CODES = OMB_ETHNICITY
 _US_CORE = "http://hl7.org/fhir/us/core/StructureDefinition/us-core-"
 #: Open-ended coverage (no period.end) gets this end date (OMOP requires one).
 OPEN_END = dt.date(2099, 12, 31)

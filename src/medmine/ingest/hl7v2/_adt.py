@@ -17,18 +17,12 @@ from medmine.warehouse import Reason, stable_id
 
 KIND = "hl7v2"
 SEX = {"M": codes.GENDER["M"], "F": codes.GENDER["F"]}
-#: CDC race and ethnicity codes (HL7 tables 0005 and 0189) -> OMOP concepts.
-RACE_CODES = {
-    "2106-3": codes.RACE["white"],
-    "2054-5": codes.RACE["black"],
-    "2028-9": codes.RACE["asian"],
-    "1002-5": codes.RACE["american indian or alaska native"],
-    "2076-8": codes.RACE["native hawaiian or other pacific islander"],
-}
+#: CDC race and ethnicity codes (HL7 tables 0005 and 0189) -> OMOP concepts; table 0189 also
+#: has the one-letter H / N codes.
+RACE_CODES = codes.OMB_RACE
 ETHNICITY_CODES = {
-    "2135-2": codes.ETHNICITY["hispanic"],
+    **codes.OMB_ETHNICITY,
     "H": codes.ETHNICITY["hispanic"],
-    "2186-5": codes.ETHNICITY["not hispanic"],
     "N": codes.ETHNICITY["not hispanic"],
 }
 #: PV1-2 patient class (HL7 table 0004) -> visit concept.
