@@ -47,8 +47,30 @@ class Column:
 
 
 @dataclass(frozen=True)
+class EventDomain:
+    """Where the events of one OMOP domain live: the columns every stage looks up.
+
+    Features (concept sets, covariates), quality checks, association-rule baskets,
+    de-identification and loaders read these instead of keeping their own lists.
+    """
+
+    name: str
+    table: str
+    id_column: str
+    concept_column: str
+    start_column: str
+    end_column: str | None
+    type_concept_column: str
+    source_value_column: str
+    source_concept_column: str
+
+
+@dataclass(frozen=True)
 class TableSpec:
-    """One table: columns, primary key, role (clinical, vocabulary, system) and purpose."""
+    """One table: columns, primary key, role (clinical, vocabulary, system) and purpose.
+
+    `domain` is set on the OMOP event tables (condition, drug, procedure, ...).
+    """
 
     name: str
     columns: tuple[Column, ...]
@@ -57,6 +79,7 @@ class TableSpec:
     description: str
     person_column: str | None = None
     date_columns: tuple[str, ...] = field(default=())
+    domain: EventDomain | None = None
 
     def column(self, name: str) -> Column:
         """Return the column called `name`."""
@@ -104,10 +127,31 @@ def _table(
     cols: str,
     pk: tuple[str, ...] | None = None,
     person: str | None = "person_id",
+    domain: tuple[str, str, str, str | None] | None = None,
 ) -> TableSpec:
+    """Build a spec; `domain` is ``(domain name, column prefix, start column, end column)``."""
     columns = tuple(_parse(s.strip()) for s in cols.split(",") if s.strip())
     dates = tuple(c.name for c in columns if c.type in ("date", "timestamp"))
     person_col = person if person and any(c.name == person for c in columns) else None
+    event = None
+    if domain is not None:
+        dname, prefix, start, end = domain
+        event = EventDomain(
+            name=dname,
+            table=name,
+            id_column=columns[0].name,
+            concept_column=f"{prefix}_concept_id",
+            start_column=start,
+            end_column=end,
+            type_concept_column=f"{prefix}_type_concept_id",
+            source_value_column=f"{prefix}_source_value",
+            source_concept_column=f"{prefix}_source_concept_id",
+        )
+        names = {c.name for c in columns}
+        for col in (event.concept_column, start, end, event.type_concept_column,
+                    event.source_value_column, event.source_concept_column):  # fmt: skip
+            if col is not None and col not in names:
+                raise ValueError(f"domain column {col!r} missing from table {name!r}")
     return TableSpec(
         name=name,
         columns=columns,
@@ -116,6 +160,7 @@ def _table(
         description=description,
         person_column=person_col,
         date_columns=dates,
+        domain=event,
     )
 
 
@@ -156,6 +201,7 @@ TABLES: tuple[TableSpec, ...] = (
         "visit_source_concept_id:int, admitted_from_concept_id:int,"
         "admitted_from_source_value:varchar, discharged_to_concept_id:int,"
         "discharged_to_source_value:varchar, preceding_visit_occurrence_id:bigint",
+        domain=("visit", "visit", "visit_start_date", "visit_end_date"),
     ),
     _table(
         "visit_detail",
@@ -182,6 +228,7 @@ TABLES: tuple[TableSpec, ...] = (
         f"provider_id:bigint{_PR}, visit_occurrence_id:bigint{_V}, visit_detail_id:bigint,"
         "condition_source_value:varchar, condition_source_concept_id:int,"
         "condition_status_source_value:varchar",
+        domain=("condition", "condition", "condition_start_date", "condition_end_date"),
     ),
     _table(
         "drug_exposure",
@@ -195,6 +242,7 @@ TABLES: tuple[TableSpec, ...] = (
         f"lot_number:varchar, provider_id:bigint{_PR}, visit_occurrence_id:bigint{_V},"
         "visit_detail_id:bigint, drug_source_value:varchar, drug_source_concept_id:int,"
         "route_source_value:varchar, dose_unit_source_value:varchar",
+        domain=("drug", "drug", "drug_exposure_start_date", "drug_exposure_end_date"),
     ),
     _table(
         "procedure_occurrence",
@@ -207,6 +255,7 @@ TABLES: tuple[TableSpec, ...] = (
         f"visit_occurrence_id:bigint{_V}, visit_detail_id:bigint,"
         "procedure_source_value:varchar, procedure_source_concept_id:int,"
         "modifier_source_value:varchar",
+        domain=("procedure", "procedure", "procedure_date", "procedure_end_date"),
     ),
     _table(
         "device_exposure",
@@ -219,6 +268,7 @@ TABLES: tuple[TableSpec, ...] = (
         f"quantity:int, provider_id:bigint{_PR}, visit_occurrence_id:bigint{_V},"
         "visit_detail_id:bigint, device_source_value:varchar, device_source_concept_id:int,"
         "unit_concept_id:int, unit_source_value:varchar, unit_source_concept_id:int",
+        domain=("device", "device", "device_exposure_start_date", "device_exposure_end_date"),
     ),
     _table(
         "measurement",
@@ -232,6 +282,7 @@ TABLES: tuple[TableSpec, ...] = (
         "measurement_source_value:varchar, measurement_source_concept_id:int,"
         "unit_source_value:varchar, unit_source_concept_id:int, value_source_value:varchar,"
         "measurement_event_id:bigint, meas_event_field_concept_id:int",
+        domain=("measurement", "measurement", "measurement_date", None),
     ),
     _table(
         "observation",
@@ -246,6 +297,7 @@ TABLES: tuple[TableSpec, ...] = (
         "unit_source_value:varchar, qualifier_source_value:varchar,"
         "value_source_value:varchar, observation_event_id:bigint,"
         "obs_event_field_concept_id:int",
+        domain=("observation", "observation", "observation_date", None),
     ),
     _table(
         "death",
@@ -286,6 +338,7 @@ TABLES: tuple[TableSpec, ...] = (
         "disease_status_concept_id:int, specimen_source_id:varchar,"
         "specimen_source_value:varchar, unit_source_value:varchar,"
         "anatomic_site_source_value:varchar, disease_status_source_value:varchar",
+        domain=("specimen", "specimen", "specimen_date", None),
     ),
     # ---- health system ----
     _table(
@@ -556,6 +609,24 @@ _BY_NAME = {t.name: t for t in TABLES}
 
 #: Clinical tables whose row counts must reconcile with an OMOP source.
 CLINICAL_TABLES: tuple[str, ...] = tuple(t.name for t in TABLES if t.role == "clinical")
+
+
+#: Event domains by name (``condition``, ``drug``, ...), from the table specs.
+DOMAINS: dict[str, EventDomain] = {t.domain.name: t.domain for t in TABLES if t.domain}
+
+
+def domain(name: str) -> EventDomain:
+    """Return the event domain called `name`.
+
+    Raises
+    ------
+    KeyError
+        If no table declares that domain (the message lists the known ones).
+    """
+    try:
+        return DOMAINS[name]
+    except KeyError:
+        raise KeyError(f"unknown event domain {name!r}; use one of {sorted(DOMAINS)}") from None
 
 
 def table(name: str) -> TableSpec:
