@@ -62,7 +62,7 @@ class EventDomain:
     end_column: str | None
     type_concept_column: str
     source_value_column: str
-    source_concept_column: str
+    source_concept_column: str | None
 
 
 @dataclass(frozen=True)
@@ -145,7 +145,11 @@ def _table(
             end_column=end,
             type_concept_column=f"{prefix}_type_concept_id",
             source_value_column=f"{prefix}_source_value",
-            source_concept_column=f"{prefix}_source_concept_id",
+            source_concept_column=(
+                f"{prefix}_source_concept_id"
+                if any(c.name == f"{prefix}_source_concept_id" for c in columns)
+                else None  # OMOP's specimen table has no source concept column
+            ),
         )
         names = {c.name for c in columns}
         for col in (event.concept_column, start, end, event.type_concept_column,
