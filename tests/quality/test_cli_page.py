@@ -1,13 +1,8 @@
 from __future__ import annotations
 
-from pathlib import Path
-
-from rich.console import Console
 from typer.testing import CliRunner
 
 from medmine.cli import app
-from medmine.pipeline import DemoContext
-from medmine.quality.demo_step import quality_step
 
 from .conftest import planted_warehouse
 
@@ -31,23 +26,3 @@ def test_cli_quality_and_profile_write_pages(tmp_path):
     assert res.exit_code == 0, res.output
     res = runner.invoke(app, ["quality", "-w", str(db), "--type", "nope"])
     assert res.exit_code != 0
-
-
-def test_demo_step_writes_pages_and_links(tmp_path, monkeypatch):
-    import functools
-
-    import medmine.quality
-
-    subset = functools.partial(medmine.quality.run_checks, types=["start_before_end"])
-    monkeypatch.setattr(medmine.quality, "run_checks", subset)
-    db = tmp_path / "d.duckdb"
-    planted_warehouse(db).close()
-    ctx = DemoContext(
-        warehouse=str(db), reports_dir=Path(tmp_path / "r"), console=Console(quiet=True)
-    )
-    quality_step(ctx)
-    assert (tmp_path / "r" / "quality.html").exists()
-    assert (tmp_path / "r" / "profile.html").exists()
-    titles = [link.title for link in ctx.links]
-    assert titles == ["Data quality", "Profile"]
-    assert ctx.links[0].status == "warn"

@@ -2,7 +2,8 @@ from __future__ import annotations
 
 import pytest
 
-from medmine.quality.profile import compare_profiles, profile_warehouse, write_profile_page
+from medmine.quality.profile import compare_profiles, profile_warehouse
+from medmine.report.profile import write_profile_page
 from medmine.warehouse import Warehouse
 
 TINY = """

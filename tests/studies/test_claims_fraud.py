@@ -8,6 +8,8 @@ import datetime as dt
 import pandas as pd
 import pytest
 
+from medmine.demo.patterns import simulated_section
+from medmine.report.studies import write_study
 from medmine.studies import claims_fraud as cf
 from medmine.synth import fraud
 
@@ -73,7 +75,7 @@ def test_each_edit_catches_its_planted_case_and_nothing_else(tiny):
 @pytest.fixture(scope="module")
 def simulated():
     sim = fraud.SimConfig(n_providers=120, n_patients=2500, seed=3)
-    return cf.simulated_section(sim=sim)[1]
+    return simulated_section(sim=sim)[1]
 
 
 def test_injected_schemes_rank_high(simulated):
@@ -103,8 +105,8 @@ def test_investigation_list_has_reasons_and_evidence_only(simulated):
 
 
 def test_page_renders_peer_plots_and_evaluation(simulated, tmp_path):
-    page = cf.write_page([("Simulated", simulated)], tmp_path / "study_claims_fraud.html")
-    text = page.read_text()
+    link = write_study(simulated, tmp_path, sections=[("Simulated", simulated)])
+    text = (tmp_path / link.href).read_text()
     assert "Evaluation against injected schemes" in text
     assert "Mean E&amp;M level" in text or "Mean E&M level" in text
     assert "Investigation list: providers" in text

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import json
+
+import pandas as pd
 import pytest
 
 from medmine.ingest import omop
+from medmine.report.studies import write_study
 from medmine.studies import comorbidity_rules as cr
 from medmine.warehouse import Warehouse
 
@@ -32,5 +36,13 @@ def test_eunomia_rules_are_significant_and_named(eunomia, tmp_path):
     # The outcome run concludes only GI bleeding.
     assert len(res.outcome_rules) > 0
     assert set(res.outcome_rules["then"]) == {"Gastrointestinal hemorrhage"}
-    page = cr.write_page(res, tmp_path / "study_comorbidity_rules.html")
-    assert "Strongest rules" in page.read_text()
+    link = write_study(res, tmp_path)
+    assert "Strongest rules" in (tmp_path / link.href).read_text()
+    # machine-readable output: summary figures as JSON, rules as Parquet and CSV
+    doc = json.loads((tmp_path / "study_comorbidity_rules.json").read_text())
+    assert doc["figures"]["rules_kept"] == len(res.rules)
+    assert doc["figures"]["baskets"] == 2694
+    back = pd.read_parquet(tmp_path / "study_comorbidity_rules" / "rules.parquet")
+    assert len(back) == len(res.rules)
+    assert back["antecedents"].map(type).eq(str).all()  # item sets written as text
+    assert (tmp_path / "study_comorbidity_rules" / "rules.csv").exists()

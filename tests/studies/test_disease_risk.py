@@ -3,9 +3,9 @@ import json
 import pytest
 
 from medmine.evaluate import REQUIRED_SECTIONS
-from medmine.studies import STUDIES, disease_risk
-from medmine.studies._report import write_page
-from medmine.studies._result import StudyConfig
+from medmine.report.studies import write_study
+from medmine.studies import disease_risk, study_names
+from medmine.studies.prediction import StudyConfig
 from medmine.warehouse import Warehouse
 
 FAST = StudyConfig(
@@ -50,8 +50,12 @@ def test_cohort_attrition_shows_consent_and_new_users(result):
 
 
 def test_page_and_model_card_have_required_sections(result, tmp_path):
-    page = write_page(result, tmp_path)
-    text = page.read_text()
+    link = write_study(result, tmp_path)
+    text = (tmp_path / link.href).read_text()
+    doc = json.loads((tmp_path / "study_disease_risk.json").read_text())
+    assert doc["figures"]["cohort"]["rows"] == result.cohort_summary["rows"]
+    assert {m["model"] for m in doc["figures"]["metrics"]} >= {"L1-logistic", "LightGBM"}
+    assert (tmp_path / "study_disease_risk" / "metrics.parquet").exists()
     for needle in ("Attrition", "ROC curve", "Calibration", "SHAP importance", "Fairness audit"):
         assert needle in text
     card = json.loads((tmp_path / "study_disease_risk_model_card.json").read_text())
@@ -62,4 +66,4 @@ def test_page_and_model_card_have_required_sections(result, tmp_path):
 
 
 def test_registry_dispatches_study_names():
-    assert {"readmission", "disease_risk", "length_of_stay"} <= set(STUDIES)
+    assert {"readmission", "disease_risk", "length_of_stay"} <= set(study_names())

@@ -1,7 +1,7 @@
 import pytest
 
 from medmine.studies import length_of_stay
-from medmine.studies._result import StudyConfig
+from medmine.studies.prediction import StudyConfig
 from medmine.synth.population import simulate
 from medmine.warehouse import Warehouse
 

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 import pytest
 from sklearn.metrics import adjusted_rand_score
 
 from medmine.ingest import omop
+from medmine.report.studies import write_study
 from medmine.studies import phenotypes
 from medmine.warehouse import Warehouse
 
@@ -73,7 +75,11 @@ def test_eunomia_page_has_profiles_and_no_person_ids(eunomia, tmp_path):
     assert not res.profiles.empty and (res.profiles.q_value <= 0.05).all()
     named = r"^(?:condition|drug|gender|race|ethnicity): |^age group"
     assert res.profiles.label.str.contains(named, regex=True).all()
-    page = phenotypes.write_page(res, tmp_path / "study_phenotypes.html")
-    text = page.read_text()
+    link = write_study(res, tmp_path)
+    text = (tmp_path / link.href).read_text()
+    outputs = tmp_path / "study_phenotypes"
+    sizes = pd.read_csv(outputs / "cluster_sizes.csv")
+    assert sizes["persons"].sum() == 2694
+    assert not any("person_id" in f.read_text() for f in outputs.glob("*.csv"))
     assert "Over-represented features" in text
     assert "person_id" not in text

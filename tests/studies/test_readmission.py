@@ -1,9 +1,11 @@
+import json
+
 import numpy as np
 import pytest
 
 from medmine.studies import readmission
-from medmine.studies._result import StudyConfig
 from medmine.studies.lace import lace_points
+from medmine.studies.prediction import StudyConfig
 from medmine.synth.population import simulate
 from medmine.warehouse import Warehouse
 
@@ -79,7 +81,7 @@ def test_lace_points_follow_van_walraven(los, emergent, charlson, ed, expected):
 
 def test_temporal_validation_split_of_the_study(sim):
     from medmine.features import build_cohort
-    from medmine.studies._prediction import make_split
+    from medmine.studies._binary import make_split
 
     w, _ = sim
     frame = build_cohort(w, readmission.default_definition()).frame
@@ -94,14 +96,47 @@ def test_temporal_validation_split_of_the_study(sim):
     assert "temporal" in split.method
 
 
-def test_cli_study_reports_too_small_cohort(tmp_path):
+def test_cli_study_reports_too_small_cohort_and_writes_outputs(tmp_path):
     from typer.testing import CliRunner
 
     from medmine.cli import app
 
-    res = CliRunner().invoke(
-        app, ["study", "readmission", "-w", str(tmp_path / "empty.duckdb"), "--out", str(tmp_path)]
-    )
+    w = tmp_path / "small.duckdb"
+    with Warehouse(w) as wh:
+        simulate(60, seed=1).write_to(wh)
+    out = tmp_path / "reports"
+    res = CliRunner().invoke(app, ["study", "readmission", "-w", str(w), "--out", str(out)])
     assert res.exit_code == 0, res.output
-    assert "not fitted" in res.output
-    assert (tmp_path / "study_readmission.html").exists()
+    assert "not fitted" in res.output and "too small" in res.output
+    assert (out / "study_readmission.html").exists()
+    doc = json.loads((out / "study_readmission.json").read_text())
+    assert doc["status"] == "warn" and doc["figures"]["metrics"] == []
+    with Warehouse(w, read_only=True) as wh:
+        row = wh.con.execute(
+            "SELECT action, object FROM mm_audit ORDER BY seq DESC LIMIT 1"
+        ).fetchone()
+    assert row == ("study", "readmission")
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["study", "readmission", "-w", "{missing}"], "does not exist"),
+        (["study", "readmission", "-w", "{empty}"], "visit_occurrence is empty"),
+        (["study", "readmission", "-w", "{empty}", "-o", "n_bot=3"], "unknown option"),
+        (["study", "readmission", "-w", "{empty}", "-o", "n_boot=three"], "must be"),
+        (["study", "readmision", "-w", "{empty}"], "unknown study"),
+    ],
+)
+def test_cli_study_mistakes_fail_in_one_line(tmp_path, args, message):
+    from typer.testing import CliRunner
+
+    from medmine.cli import app
+
+    Warehouse(tmp_path / "empty.duckdb").close()
+    paths = {"missing": str(tmp_path / "typo.duckdb"), "empty": str(tmp_path / "empty.duckdb")}
+    res = CliRunner().invoke(app, [a.format(**paths) for a in args])
+    assert res.exit_code == 1, res.output
+    assert message in res.output
+    assert "Traceback" not in res.output
+    assert not (tmp_path / "typo.duckdb").exists()

@@ -6,7 +6,7 @@ import pytest
 from medmine.errors import PrivacyError
 from medmine.features import CovariateSettings, build_cohort
 from medmine.mining.classify import l1_logistic_search, lightgbm_search
-from medmine.studies._features import build_matrix
+from medmine.studies._matrix import build_matrix
 from medmine.studies.readmission import EXTRAS, default_definition
 from medmine.studies.scoring import (
     ModelIntegrityError,

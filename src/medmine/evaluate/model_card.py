@@ -1,6 +1,7 @@
 """Model cards oriented on TRIPOD+AI: what the model is for, on which data, how well it does.
 
-A `ModelCard` is plain data (sections of JSON-ready dicts) written as JSON and as an HTML page.
+A `ModelCard` is plain data (sections of JSON-ready dicts) written as JSON;
+`medmine.report.model_card` renders it as HTML.
 
 >>> card = ModelCard(model_details={"name": "demo"})
 >>> sorted(card.to_dict()) == sorted(REQUIRED_SECTIONS)
@@ -10,7 +11,6 @@ True
 from __future__ import annotations
 
 import datetime as dt
-import html
 import json
 import math
 from dataclasses import asdict, dataclass, field
@@ -34,16 +34,16 @@ REQUIRED_SECTIONS: tuple[str, ...] = (
 )
 
 
-def _plain(obj: Any) -> Any:
+def plain(obj: Any) -> Any:
     """Convert numpy, pandas and dataclass values into JSON-ready Python values."""
     if isinstance(obj, dict):
-        return {str(k): _plain(v) for k, v in obj.items()}
+        return {str(k): plain(v) for k, v in obj.items()}
     if isinstance(obj, list | tuple):
-        return [_plain(v) for v in obj]
+        return [plain(v) for v in obj]
     if isinstance(obj, pd.DataFrame):
-        return _plain(obj.to_dict("records"))
+        return plain(obj.to_dict("records"))
     if hasattr(obj, "__dataclass_fields__"):
-        return _plain(asdict(obj))
+        return plain(asdict(obj))
     if isinstance(obj, np.generic):
         obj = obj.item()
     if isinstance(obj, float) and not math.isfinite(obj):
@@ -71,7 +71,7 @@ class ModelCard:
 
     def to_dict(self) -> dict[str, Any]:
         """All sections as plain JSON-ready values."""
-        return {name: _plain(getattr(self, name)) for name in REQUIRED_SECTIONS}
+        return {name: plain(getattr(self, name)) for name in REQUIRED_SECTIONS}
 
     def to_json(self) -> str:
         """The card as indented JSON."""
@@ -88,47 +88,3 @@ class ModelCard:
     def from_dict(cls, data: dict[str, Any]) -> ModelCard:
         """Inverse of `to_dict` (unknown keys are ignored)."""
         return cls(**{k: data[k] for k in REQUIRED_SECTIONS if k in data})
-
-    def to_html(self) -> str:
-        """HTML fragment: one titled block per section (values escaped)."""
-        parts = []
-        for name in REQUIRED_SECTIONS:
-            parts.append(f"<h3>{html.escape(name.replace('_', ' ').capitalize())}</h3>")
-            parts.append(_html_value(_plain(getattr(self, name))))
-        return "".join(parts)
-
-    def write_html(self, path: str | Path, title: str = "Model card") -> Path:
-        """Write a full HTML page of the card."""
-        from medmine.report import render_page
-
-        return render_page(path, title, self.to_html(), subtitle="TRIPOD+AI-oriented model card")
-
-
-def _html_value(value: Any, depth: int = 0) -> str:
-    from medmine.report import table_html
-
-    if isinstance(value, dict):
-        if not value:
-            return "<p class='muted'>not reported</p>"
-        rows = []
-        nested = []
-        for k, v in value.items():
-            if isinstance(v, dict | list) and v and depth < 2:
-                nested.append(f"<h4>{html.escape(str(k))}</h4>{_html_value(v, depth + 1)}")
-            else:
-                rows.append({"item": k, "value": _short(v)})
-        return (table_html(rows) if rows else "") + "".join(nested)
-    if isinstance(value, list):
-        if value and all(isinstance(v, dict) for v in value):
-            return table_html([{k: _short(v) for k, v in r.items()} for r in value])
-        return "<ul>" + "".join(f"<li>{html.escape(_short(v))}</li>" for v in value) + "</ul>"
-    return f"<p>{html.escape(_short(value))}</p>"
-
-
-def _short(v: Any) -> str:
-    if isinstance(v, float):
-        return f"{v:.4g}"
-    if isinstance(v, dict | list):
-        s = json.dumps(v, default=str)
-        return s if len(s) < 300 else s[:297] + "..."
-    return "" if v is None else str(v)

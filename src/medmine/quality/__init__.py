@@ -16,7 +16,6 @@ from medmine.quality.checks import (
     load_run,
     run_checks,
 )
-from medmine.quality.page import write_quality_page
 
 __all__ = [
     "CheckInstance",
@@ -26,5 +25,4 @@ __all__ = [
     "instantiate",
     "load_run",
     "run_checks",
-    "write_quality_page",
 ]

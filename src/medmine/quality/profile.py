@@ -221,10 +221,3 @@ def compare_profiles(new: WarehouseProfile, old: WarehouseProfile) -> ProfileDel
             if ny.get(y, 0) != oy.get(y, 0):
                 years.append({"table": t, "year": y, "old": oy.get(y, 0), "new": ny.get(y, 0)})
     return ProfileDelta(new.path, old.path, rows, cols, years)
-
-
-def write_profile_page(path: Any, prof: WarehouseProfile, delta: ProfileDelta | None = None):
-    """Write the profile page (see `medmine.quality.profile_page`)."""
-    from medmine.quality.profile_page import render
-
-    return render(path, prof, delta)

@@ -87,6 +87,54 @@ def render_page(
     return out
 
 
+@dataclass(frozen=True)
+class Section:
+    """One block of a page: heading (level 2 or 3), optional plain text, trusted HTML.
+
+    `html` is built in `medmine.report` from escaped tables and Plotly figures; `text` and
+    `heading` are escaped by the template. ``details=True`` folds the block.
+    """
+
+    heading: str = ""
+    html: str = ""
+    text: str = ""
+    level: int = 2
+    details: bool = False
+
+
+def render_study_body(
+    *,
+    data_source: str = "",
+    intro: str = "",
+    notes: Sequence[str] = (),
+    kpis: Sequence[tuple[str, Any]] = (),
+    kpi_heading: str = "",
+    sections: Sequence[Section] = (),
+    downloads: dict[str, Any] | None = None,
+) -> str:
+    """The body of a study page from the shared template (every value escaped there)."""
+    return _ENV.get_template("study.html.j2").render(
+        data_source=data_source,
+        intro=intro,
+        notes=list(notes),
+        kpis=[(label, kpi(v)) for label, v in kpis],
+        kpi_heading=kpi_heading,
+        sections=list(sections),
+        downloads=downloads,
+    )
+
+
+def kpi(v: Any) -> str:
+    """A headline figure as text: floats to 3 decimals, integers with separators."""
+    if isinstance(v, bool):
+        return str(v)
+    if isinstance(v, float):
+        return f"{v:.3f}"
+    if isinstance(v, int):
+        return f"{v:,}"
+    return str(v)
+
+
 def write_index(reports_dir: str | Path, links: Sequence[ReportLink], intro: str = "") -> Path:
     """Write ``reports_dir/index.html`` linking every page produced by a run."""
     out = Path(reports_dir) / "index.html"

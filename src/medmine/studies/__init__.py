@@ -1,41 +1,70 @@
-"""Runnable end-to-end analyses: a cohort, models, evaluation, a report page.
+"""Runnable end-to-end analyses under one contract: ``Study.run(wh, config) -> StudyResult``.
 
-`STUDIES` maps a study name to a *runner* ``runner(wh, out_dir) -> ReportLink``: it runs the
-study with its default configuration on warehouse `wh`, writes ``out_dir/study_<name>.html``
-and returns the index link. ``medmine study NAME`` dispatches through it; stages add their own
-studies with `register` (a name registered twice is an error). Runners import their module
-lazily, so importing this package stays cheap.
+The registry maps a study name to the module that defines its `Study` object (``STUDY``);
+modules are imported only when a study is asked for, so listing studies stays cheap. Stages
+add their own with `register` (a name registered twice is an error). Rendering is not done
+here: `medmine.report` writes a result's page and machine-readable outputs.
 
-Prediction studies also offer ``run(wh, config) -> StudyResult`` in their module
-(`readmission`, `disease_risk`, `length_of_stay`) for use from Python.
-
->>> {"readmission", "disease_risk", "length_of_stay"} <= set(STUDIES)
+>>> {"readmission", "disease_risk", "length_of_stay"} <= set(study_names())
 True
 """
 
 from __future__ import annotations
 
 import importlib
-from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
-#: Study name -> runner ``(wh, out_dir, **options) -> ReportLink``.
-STUDIES: dict[str, Callable[..., Any]] = {}
+from medmine.errors import ConfigError
+from medmine.studies.contract import MissingDataError, Study, StudyResult, parse_config
+
+__all__ = [
+    "Study",
+    "MissingDataError",
+    "StudyResult",
+    "audit_study",
+    "get_study",
+    "parse_config",
+    "register",
+    "study_names",
+]
+
+#: Study name -> module defining ``STUDY`` (imported lazily).
+_REGISTRY: dict[str, str] = {}
 
 
-def register(name: str, runner: Callable[..., Any]) -> None:
-    """Add a study runner under `name` (refused if the name is taken)."""
-    if name in STUDIES:
+def register(name: str, module: str) -> None:
+    """Add a study under `name`, defined as ``STUDY`` in `module` (refused if name is taken)."""
+    if name in _REGISTRY:
         raise ValueError(f"study {name!r} is already registered")
-    STUDIES[name] = runner
+    _REGISTRY[name] = module
+
+
+def study_names() -> list[str]:
+    """Registered study names, sorted."""
+    return sorted(_REGISTRY)
+
+
+def get_study(name: str) -> Study:
+    """The `Study` registered as `name`.
+
+    Raises
+    ------
+    ConfigError
+        For an unknown name (the message lists the registered ones).
+    """
+    if name not in _REGISTRY:
+        raise ConfigError(f"unknown study {name!r}; choose one of: {', '.join(study_names())}")
+    study = importlib.import_module(_REGISTRY[name]).STUDY
+    if study.name != name:
+        raise ValueError(f"module {_REGISTRY[name]} defines study {study.name!r}, not {name!r}")
+    return study
 
 
 def audit_study(wh: Any, name: str, summary: str, purpose: str = "research") -> bool:
     """Append a ``study`` entry (name, purpose, one-line summary) to the warehouse audit log.
 
     Returns False without writing when the warehouse is open read-only (nothing can be
-    written there); studies run through `STUDIES` and the demo open it writable.
+    written there); the CLI and the demo open it writable.
     """
     if getattr(wh, "read_only", False):
         return False
@@ -45,21 +74,12 @@ def audit_study(wh: Any, name: str, summary: str, purpose: str = "research") -> 
     return True
 
 
-def lazy_runner(module: str, attribute: str = "run_page") -> Callable[..., Any]:
-    """A runner that imports ``medmine.studies.<module>`` only when called; audited."""
-
-    def runner(wh: Any, out_dir: str | Path, **options: Any) -> Any:
-        mod = importlib.import_module(f"medmine.studies.{module}")
-        link = getattr(mod, attribute)(wh, Path(out_dir), **options)
-        audit_study(wh, module, getattr(link, "summary", ""))
-        return link
-
-    runner.__name__ = f"run_{module}"
-    runner.__doc__ = f"Run study {module!r} and write its page (imports it lazily)."
-    return runner
-
-
-for _name in ("readmission", "disease_risk", "length_of_stay"):
-    register(_name, lazy_runner(_name))
-for _name in ("phenotypes", "comorbidity_rules", "claims_fraud"):
-    register(_name, lazy_runner(_name))
+for _name in (
+    "readmission",
+    "disease_risk",
+    "length_of_stay",
+    "phenotypes",
+    "comorbidity_rules",
+    "claims_fraud",
+):
+    register(_name, f"medmine.studies.{_name}")

@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 
 if TYPE_CHECKING:
-    from medmine.studies.claims_fraud import FraudResult
+    from medmine.studies._claims_types import FraudResult
 
 
 def _precision_at_k(y: np.ndarray, s: np.ndarray, k: int) -> float:

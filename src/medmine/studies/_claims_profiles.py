@@ -17,7 +17,7 @@ from medmine.mining.anomaly import (
 from medmine.studies._claims_edits import _with_lines
 
 if TYPE_CHECKING:
-    from medmine.studies.claims_fraud import FraudStudyConfig
+    from medmine.studies._claims_types import FraudStudyConfig
 
 #: Provider features scored by the detectors (higher = more suspicious) and their wording.
 FEATURES = {

@@ -22,9 +22,6 @@ Claims review is a payment-integrity operation: no consent filter is applied by 
 
 from __future__ import annotations
 
-import dataclasses
-from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -38,13 +35,14 @@ from medmine.studies._claims_edits import (
     reference_tables,
 )
 from medmine.studies._claims_eval import evaluate
-from medmine.studies._claims_fraud_page import summary, write_page
 from medmine.studies._claims_profiles import (
     _EM,
     FEATURES,
     provider_features,
     score_providers,
 )
+from medmine.studies._claims_types import FraudResult, FraudStudyConfig
+from medmine.studies.contract import MissingDataError, Study
 
 __all__ = [
     "EDIT_SQL",
@@ -59,50 +57,9 @@ __all__ = [
     "reference_tables",
     "rule_violations",
     "run",
-    "run_page",
     "score_providers",
-    "simulated_section",
-    "summary",
-    "write_page",
+    "STUDY",
 ]
-
-
-@dataclass(frozen=True)
-class FraudStudyConfig:
-    """Settings of the claims fraud study."""
-
-    contamination: float = 0.05
-    min_peer_group: int = 5
-    referral_window_days: int = 30
-    min_referrals: int = 5
-    rule_min_support: float = 0.002
-    rule_min_confidence: float = 0.15
-    #: A procedure is checked only if its supporting diagnoses cover this share of its claims.
-    min_rule_coverage: float = 0.9
-    alpha: float = 0.05
-    z_reason: float = 3.0
-    top_providers: int = 25
-    top_claims: int = 50
-    consent_purpose: str | None = None
-    random_state: int = 0
-
-
-@dataclass
-class FraudResult:
-    """Everything the study found. Frames hold ids, codes and numbers only."""
-
-    config: FraudStudyConfig
-    n_claims: int
-    n_lines: int
-    edits: pd.DataFrame  # edit, claim_line_id, claim_id, provider_id, evidence_line_id, detail
-    providers: pd.DataFrame  # one row per provider: specialty, features, detector scores
-    claim_scores: pd.DataFrame  # claim_id, provider_id, score, edits, flagged
-    rules: pd.DataFrame  # dx -> procedure rules used for violations
-    investigate_providers: pd.DataFrame
-    investigate_claims: pd.DataFrame
-    em_distribution: pd.DataFrame  # provider_id, level, count
-    evaluation: pd.DataFrame | None = None
-    notes: list[str] = field(default_factory=list)
 
 
 def rule_violations(
@@ -261,6 +218,7 @@ def investigation_lists(result_parts: dict[str, Any], cfg: FraudStudyConfig):
 
 def run(wh: Any, config: FraudStudyConfig | None = None, truth: Any = None) -> FraudResult:
     """Run the study on warehouse `wh`; with `truth` (a `FraudTruth`), also evaluate it."""
+    STUDY.check_data(wh)
     cfg = config or FraudStudyConfig()
     person_sql = None
     if cfg.consent_purpose:
@@ -269,9 +227,10 @@ def run(wh: Any, config: FraudStudyConfig | None = None, truth: Any = None) -> F
         person_sql = eligible_persons(wh, cfg.consent_purpose).person_ids_sql
     lines = _lines(wh, person_sql)
     if lines.empty:
-        from medmine.errors import MedmineError
-
-        raise MedmineError("claims_fraud needs mm_claim_line rows; load claims first")
+        raise MissingDataError(
+            "claims_fraud needs mm_claim_line rows (none, or none with consent); load claims "
+            "with `medmine ingest claims` first"
+        )
     edits = claim_edits(wh, person_sql)
     viol, rules = rule_violations(wh, lines, cfg, person_sql)
     if len(viol):
@@ -297,51 +256,23 @@ def run(wh: Any, config: FraudStudyConfig | None = None, truth: Any = None) -> F
     return result
 
 
-def run_page(
-    wh: Any,
-    out_dir: str | Path,
-    config: FraudStudyConfig | None = None,
-    *,
-    simulate_if_empty: bool = True,
-    **_: Any,
-) -> Any:
-    """Run the study on `wh` and write ``study_claims_fraud.html``; returns the index link.
+class ClaimsFraudStudy(Study):
+    """`claims_fraud` under the study contract (evaluation against known answers: `run`)."""
 
-    A warehouse without claims gets a simulated, fraud-injected claims set instead (in a
-    throw-away in-memory warehouse), evaluated against its known answers.
-    """
-    from medmine.report import ReportLink
-
-    sections = []
-    if wh.count("mm_claim_line"):
-        sections.append(("Warehouse claims", run(wh, config)))
-    elif simulate_if_empty:
-        sections.append(simulated_section(config))
-    else:
-        from medmine.errors import MedmineError
-
-        raise MedmineError("claims_fraud: the warehouse has no mm_claim_line rows")
-    page = write_page(sections, Path(out_dir) / "study_claims_fraud.html")
-    return ReportLink("Claims fraud", page.name, " | ".join(summary(r) for _, r in sections))
-
-
-def simulated_section(
-    config: FraudStudyConfig | None = None, sim: Any = None
-) -> tuple[str, FraudResult]:
-    """Simulate professional claims, inject every scheme, run and evaluate the study."""
-    from medmine.synth import fraud
-    from medmine.warehouse import Warehouse
-
-    sim = sim or fraud.SimConfig(n_providers=150, n_patients=3000, seed=1)
-    data, truth = fraud.simulate_injected(sim)
-    # Flag budget = the injected share of providers, so recall is read at a matched budget.
-    share = len(truth.providers) / len(data.providers)
-    cfg = dataclasses.replace(config or FraudStudyConfig(), contamination=round(share, 3))
-    with Warehouse(":memory:") as scratch:
-        fraud.to_warehouse(data, scratch)
-        result = run(scratch, cfg, truth=truth)
-    title = (
-        f"Simulated professional claims ({sim.n_providers} providers, {sim.n_patients:,} "
-        f"patients, seed {sim.seed}) with injected schemes; provider flag budget {share:.0%}"
+    name = "claims_fraud"
+    title = "Claims fraud"
+    config_class = FraudStudyConfig
+    requires = (
+        (
+            "mm_claim_line",
+            "load claims with `medmine ingest claims`, or FHIR Claim/ExplanationOfBenefit "
+            "resources with `medmine ingest fhir`",
+        ),
     )
-    return title, result
+
+    def _run(self, wh: Any, config: Any) -> FraudResult:
+        return run(wh, config)
+
+
+#: The registered study.
+STUDY = ClaimsFraudStudy()

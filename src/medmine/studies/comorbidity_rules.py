@@ -14,10 +14,8 @@ claims fraud study to spot procedures billed without their usual indication).
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
-import numpy as np
 import pandas as pd
 
 from medmine.mining.rules import (
@@ -26,6 +24,7 @@ from medmine.mining.rules import (
     claim_transactions,
     clinical_transactions,
 )
+from medmine.studies.contract import Study, StudyResult
 
 
 @dataclass(frozen=True)
@@ -49,10 +48,12 @@ class RulesConfig:
     purpose: str | None = "research"
 
 
-@dataclass
-class RulesResult:
+@dataclass(kw_only=True)
+class RulesResult(StudyResult):
     """Rules found, with the sizes of the search (aggregates only)."""
 
+    name: str = "comorbidity_rules"
+    title: str = "Comorbidity rules"
     config: RulesConfig
     n_transactions: int
     n_items: int
@@ -65,6 +66,37 @@ class RulesResult:
     claim_tested: int = 0
     claim_rules: pd.DataFrame = field(default_factory=pd.DataFrame)
     n_excluded: int = 0
+
+    def summary(self) -> str:
+        """One line for the report index."""
+        return (
+            f"{self.n_transactions:,} {self.config.by} baskets, {len(self.rules):,} rules "
+            f"after FDR (of {self.n_tested:,} tested); {len(self.outcome_rules)} outcome "
+            f"rules; {len(self.claim_rules)} diagnosis→procedure claim rules"
+        )
+
+    def key_figures(self) -> dict[str, Any]:
+        """Sizes of the search and of what survived the FDR control."""
+        return {
+            "baskets": self.n_transactions,
+            "basket_unit": self.config.by,
+            "items": self.n_items,
+            "frequent_itemsets": self.n_itemsets,
+            "rules_tested": self.n_tested,
+            "rules_kept": len(self.rules),
+            "outcome_rules": len(self.outcome_rules),
+            "claim_baskets": self.claim_transactions,
+            "claim_rules": len(self.claim_rules),
+            "excluded_by_consent": self.n_excluded,
+        }
+
+    def output_tables(self) -> dict[str, pd.DataFrame]:
+        """The rules kept, the outcome rules and the diagnosis -> procedure claim rules."""
+        return {
+            "rules": self.rules,
+            "outcome_rules": self.outcome_rules,
+            "claim_rules": self.claim_rules,
+        }
 
 
 def describe(rules: pd.DataFrame, labels: dict[str, str]) -> pd.DataFrame:
@@ -105,6 +137,7 @@ def diagnosis_procedure_rules(
 
 def run(wh: Any, config: RulesConfig | None = None) -> RulesResult:
     """Run the study on warehouse `wh`."""
+    STUDY.check_data(wh)
     cfg = config or RulesConfig()
     person_sql, excluded = None, 0
     if cfg.purpose:
@@ -163,77 +196,17 @@ def run(wh: Any, config: RulesConfig | None = None) -> RulesResult:
     return result
 
 
-_COLS = ["if", "then", "support", "confidence", "lift", "leverage", "conviction", "q_value"]
+class ComorbidityRulesStudy(Study):
+    """`comorbidity_rules` under the study contract."""
+
+    name = "comorbidity_rules"
+    title = "Comorbidity rules"
+    config_class = RulesConfig
+    requires = (("person", "load persons, e.g. `medmine ingest omop` or `ingest fhir`"),)
+
+    def _run(self, wh: Any, config: Any) -> RulesResult:
+        return run(wh, config)
 
 
-def _rows(df: pd.DataFrame, n: int = 25) -> list[dict[str, Any]]:
-    if df.empty:
-        return []
-    out = df.head(n)[_COLS].copy()
-    out["conviction"] = out["conviction"].map(lambda v: "inf" if not np.isfinite(v) else v)
-    out["q_value"] = out["q_value"].map(lambda v: f"{v:.1e}")
-    for c in ("if", "then"):
-        out[c] = out[c].map(lambda s: s if len(s) <= 90 else s[:87] + "...")
-    return out.to_dict("records")
-
-
-def summary(result: RulesResult) -> str:
-    """One line for the report index."""
-    return (
-        f"{result.n_transactions:,} {result.config.by} baskets, {len(result.rules):,} rules "
-        f"after FDR (of {result.n_tested:,} tested); {len(result.outcome_rules)} outcome "
-        f"rules; {len(result.claim_rules)} diagnosis→procedure claim rules"
-    )
-
-
-def write_page(result: RulesResult, path: str | Path) -> Path:
-    """Write the study page."""
-    import plotly.express as px
-
-    from medmine.report import figure_html, render_page, table_html
-
-    cfg = result.config
-    parts = [
-        f"<div class='card'><span class='kpi'><b>{result.n_transactions:,}</b>"
-        f"{cfg.by} baskets</span><span class='kpi'><b>{result.n_items:,}</b>items</span>"
-        f"<span class='kpi'><b>{result.n_itemsets:,}</b>frequent itemsets</span>"
-        f"<span class='kpi'><b>{result.n_tested:,}</b>rules tested</span>"
-        f"<span class='kpi'><b>{len(result.rules):,}</b>rules kept (BH q ≤ {cfg.alpha})</span>"
-        f"<span class='kpi'><b>{result.n_excluded:,}</b>excluded by consent</span></div>",
-        f"<p>FP-Growth (medmine's sparse implementation) on {', '.join(cfg.domains)} per "
-        f"{cfg.by}; support ≥ {cfg.min_support}, confidence ≥ {cfg.min_confidence}, "
-        f"lift ≥ {cfg.min_lift}, at most {cfg.max_len} items, one-item consequents; one-sided "
-        "Fisher exact tests with Benjamini–Hochberg control of the false discovery rate.</p>",
-    ]
-    if not result.rules.empty:
-        sample = result.rules.head(3000)
-        fig = px.scatter(
-            sample,
-            x="support",
-            y="confidence",
-            color="lift",
-            hover_data=["if", "then"],
-            height=420,
-            title="Rules kept: support vs confidence (colour = lift)",
-        )
-        parts.append(figure_html(fig))
-    parts += [
-        "<h2>Strongest rules (by lift)</h2>",
-        table_html(_rows(result.rules)),
-        f"<h2>Rules concluding the outcome ({', '.join(cfg.outcome)})</h2>",
-        table_html(_rows(result.outcome_rules, 15)),
-        "<h2>Claims: diagnosis → procedure rules</h2>",
-        f"<p>{result.claim_transactions:,} claims, {result.claim_itemsets:,} itemsets, "
-        f"{result.claim_tested:,} rules tested.</p>",
-        table_html(_rows(result.claim_rules, 20)),
-    ]
-    return render_page(path, "Comorbidity rules", "".join(parts), subtitle=summary(result))
-
-
-def run_page(wh: Any, out_dir: str | Path, config: Any = None, **_: Any) -> Any:
-    """Run the study on `wh`, write ``study_comorbidity_rules.html``; return the index link."""
-    from medmine.report import ReportLink
-
-    result = run(wh, config)
-    page = write_page(result, Path(out_dir) / "study_comorbidity_rules.html")
-    return ReportLink("Comorbidity rules", page.name, summary(result))
+#: The registered study.
+STUDY = ComorbidityRulesStudy()

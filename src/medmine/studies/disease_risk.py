@@ -12,29 +12,35 @@ calibrated, and compared on the same held-out persons with bootstrap 95% CIs.
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 from medmine.features import build_cohort
 from medmine.features.tasks import disease_risk as disease_risk_definition
-from medmine.report import ReportLink
-from medmine.studies._features import build_matrix
-from medmine.studies._prediction import fit_binary, report_binary
-from medmine.studies._report import cohort_summary, link_for, write_page
-from medmine.studies._result import StudyConfig, StudyResult
+from medmine.studies._binary import fit_binary, report_binary
+from medmine.studies._matrix import build_matrix
+from medmine.studies.contract import Study
+from medmine.studies.prediction import PredictionResult, StudyConfig, cohort_summary
 
 NAME = "disease_risk"
 TITLE = "GI hemorrhage after starting an NSAID (Eunomia)"
 
 
-def run(wh: Any, config: StudyConfig | None = None, *, definition: Any = None) -> StudyResult:
+def run(wh: Any, config: StudyConfig | None = None, *, definition: Any = None) -> PredictionResult:
     """Build the cohort, fit both models, evaluate on held-out persons, write nothing."""
+    STUDY.check_data(wh)
     config = config or StudyConfig()
     definition = definition or disease_risk_definition()
     cohort = build_cohort(wh, definition, purpose="research")
     summary = cohort_summary(cohort)
     source = f"warehouse {wh.path}"
-    result = StudyResult(NAME, TITLE, source, summary, cohort.attrition, definition=definition)
+    result = PredictionResult(
+        name=NAME,
+        title=TITLE,
+        data_source=source,
+        cohort_summary=summary,
+        attrition=cohort.attrition,
+        definition=definition,
+    )
     if summary["rows"] < config.min_rows or summary["outcomes"] < config.min_outcomes:
         result.notes.append(
             f"Cohort too small to fit a model: {summary['rows']} rows and "
@@ -67,7 +73,20 @@ def run(wh: Any, config: StudyConfig | None = None, *, definition: Any = None) -
     return result
 
 
-def run_page(wh: Any, out_dir: Path, config: StudyConfig | None = None) -> ReportLink:
-    """Run the study and write ``study_disease_risk.html``; returns the index link."""
-    result = run(wh, config)
-    return link_for(result, write_page(result, out_dir))
+class DiseaseRiskStudy(Study):
+    """`disease_risk` under the study contract (see `run` for the Python API with extras)."""
+
+    name = NAME
+    title = TITLE
+    config_class = StudyConfig
+    requires = (
+        ("drug_exposure", "load drug exposures, e.g. `medmine ingest omop`"),
+        ("condition_occurrence", "load conditions, e.g. `medmine ingest omop`"),
+    )
+
+    def _run(self, wh: Any, config: Any) -> Any:
+        return run(wh, config)
+
+
+#: The registered study.
+STUDY = DiseaseRiskStudy()

@@ -13,7 +13,6 @@ training mean or median for everyone, on the same held-out persons: MAE, RMSE an
 from __future__ import annotations
 
 import dataclasses
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -30,10 +29,10 @@ from medmine.mining.regress import (
     LogTargetLightGBMRegressor,
     PoissonGLMRegressor,
 )
-from medmine.report import ReportLink
-from medmine.studies._features import build_matrix
-from medmine.studies._report import cohort_summary, link_for, study_card, write_page
-from medmine.studies._result import StudyConfig, StudyResult
+from medmine.studies._card import study_card
+from medmine.studies._matrix import build_matrix
+from medmine.studies.contract import Study
+from medmine.studies.prediction import PredictionResult, StudyConfig, cohort_summary
 
 NAME = "length_of_stay"
 TITLE = "Length of inpatient stay, predicted at admission"
@@ -50,15 +49,23 @@ def _models(config: StudyConfig) -> dict[str, Any]:
 
 def run(
     wh: Any, config: StudyConfig | None = None, *, definition: Any = None, data_source: str = ""
-) -> StudyResult:
+) -> PredictionResult:
     """Build the stays, fit the regressors and baselines, evaluate on held-out persons."""
+    STUDY.check_data(wh)
     config = config or StudyConfig()
     settings = dataclasses.replace(config.covariates, end_day=0)
     definition = definition or length_of_stay_definition()
     cohort = build_cohort(wh, definition, purpose="research")
     summary = cohort_summary(cohort)
     source = data_source or f"warehouse {wh.path}"
-    result = StudyResult(NAME, TITLE, source, summary, cohort.attrition, definition=definition)
+    result = PredictionResult(
+        name=NAME,
+        title=TITLE,
+        data_source=source,
+        cohort_summary=summary,
+        attrition=cohort.attrition,
+        definition=definition,
+    )
     if summary["rows"] < config.min_rows:
         result.notes.append(
             f"Cohort too small to fit a model: {summary['rows']} stays (need {config.min_rows})."
@@ -161,7 +168,17 @@ def _group_errors(frame: pd.DataFrame, y: np.ndarray, preds: dict[str, np.ndarra
     return pd.DataFrame(out)
 
 
-def run_page(wh: Any, out_dir: Path, config: StudyConfig | None = None, **kw: Any) -> ReportLink:
-    """Run the study and write ``study_length_of_stay.html``; returns the index link."""
-    result = run(wh, config, **kw)
-    return link_for(result, write_page(result, out_dir))
+class LengthOfStayStudy(Study):
+    """`length_of_stay` under the study contract (see `run` for the Python API with extras)."""
+
+    name = NAME
+    title = TITLE
+    config_class = StudyConfig
+    requires = (("visit_occurrence", "load encounters, e.g. `medmine ingest fhir`"),)
+
+    def _run(self, wh: Any, config: Any) -> Any:
+        return run(wh, config)
+
+
+#: The registered study.
+STUDY = LengthOfStayStudy()

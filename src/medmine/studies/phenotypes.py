@@ -13,9 +13,7 @@ in it (lift, Fisher exact test, Benjamini–Hochberg).
 
 from __future__ import annotations
 
-import html
-from dataclasses import dataclass, field
-from pathlib import Path
+from dataclasses import dataclass
 from types import SimpleNamespace
 from typing import Any
 
@@ -23,8 +21,8 @@ import numpy as np
 import pandas as pd
 from sklearn.metrics import adjusted_rand_score
 
-from medmine.errors import MedmineError
 from medmine.mining.cluster import HDBSCANPhenotyper, KMeansPhenotyper, cluster_profiles, embed
+from medmine.studies.contract import MissingDataError, Study, StudyResult
 
 #: Covariate analyses kept: binary indicators only (the continuous age is replaced by groups).
 _BINARY_ANALYSES = ("gender", "race", "ethnicity", "age_group", "condition", "drug")
@@ -48,10 +46,12 @@ class PhenotypeConfig:
     random_state: int = 0
 
 
-@dataclass
-class PhenotypeResult:
+@dataclass(kw_only=True)
+class PhenotypeResult(StudyResult):
     """What the study found (aggregates only; person ids stay in `assignments`)."""
 
+    name: str = "phenotypes"
+    title: str = "Phenotypes"
     config: PhenotypeConfig
     n_persons: int
     n_excluded: int
@@ -63,12 +63,48 @@ class PhenotypeResult:
     hdbscan_clusters: int = 0
     hdbscan_noise: float = 0.0
     agreement_ari: float = float("nan")
-    notes: list[str] = field(default_factory=list)
 
     @property
     def n_clusters(self) -> int:
         """Chosen k."""
         return int(self.selection.loc[self.selection["chosen"], "k"].iloc[0])
+
+    @property
+    def stability(self) -> float:
+        """Bootstrap stability (mean ARI) of the chosen k."""
+        return float(self.selection.loc[self.selection["chosen"], "stability"].iloc[0])
+
+    def summary(self) -> str:
+        """One line for the report index."""
+        return (
+            f"{self.n_persons:,} persons, k-means k={self.n_clusters} "
+            f"(stability {self.stability:.2f}), HDBSCAN {self.hdbscan_clusters} clusters "
+            f"({self.hdbscan_noise:.0%} noise)"
+        )
+
+    def key_figures(self) -> dict[str, Any]:
+        """Persons, covariates, chosen k and its stability, HDBSCAN figures, agreement."""
+        return {
+            "persons": self.n_persons,
+            "excluded_by_consent": self.n_excluded,
+            "covariates": len(self.features),
+            "kmeans_k": self.n_clusters,
+            "kmeans_stability": self.stability,
+            "hdbscan_clusters": self.hdbscan_clusters,
+            "hdbscan_noise": self.hdbscan_noise,
+            "agreement_ari": self.agreement_ari,
+        }
+
+    def output_tables(self) -> dict[str, pd.DataFrame]:
+        """Covariates, k selection, cluster sizes and profiles (no person ids)."""
+        sizes = self.assignments["kmeans"].value_counts().sort_index()
+        return {
+            "features": self.features,
+            "k_selection": self.selection,
+            "cluster_sizes": sizes.rename_axis("cluster").reset_index(name="persons"),
+            "kmeans_profiles": self.profiles,
+            "hdbscan_profiles": self.hdbscan_profiles,
+        }
 
 
 def person_covariates(wh: Any, cfg: PhenotypeConfig, person_ids_sql: str | None = None):
@@ -115,6 +151,7 @@ def person_covariates(wh: Any, cfg: PhenotypeConfig, person_ids_sql: str | None 
 
 def run(wh: Any, config: PhenotypeConfig | None = None) -> PhenotypeResult:
     """Run the study on warehouse `wh`."""
+    STUDY.check_data(wh)
     cfg = config or PhenotypeConfig()
     person_sql, excluded = None, 0
     if cfg.purpose:
@@ -124,7 +161,7 @@ def run(wh: Any, config: PhenotypeConfig | None = None) -> PhenotypeResult:
         person_sql, excluded = f.person_ids_sql, f.excluded
     X, pids, names, labels, analyses, prev = person_covariates(wh, cfg, person_sql)
     if X.shape[0] <= cfg.k_range[1] * 10 or X.shape[1] < 2:
-        raise MedmineError(
+        raise MissingDataError(
             f"phenotypes needs at least {cfg.k_range[1] * 10 + 1} persons with 2+ covariates; "
             f"the warehouse has {X.shape[0]} persons and {X.shape[1]} covariates "
             "(load data with `medmine ingest` first)"
@@ -173,110 +210,17 @@ def run(wh: Any, config: PhenotypeConfig | None = None) -> PhenotypeResult:
     )
 
 
-def _top(profiles: pd.DataFrame, per_cluster: int = 8) -> list[dict[str, Any]]:
-    rows: list[dict[str, Any]] = []
-    if profiles.empty:
-        return rows
-    for c, g in profiles.groupby("cluster", sort=True):
-        for r in g.head(per_cluster).itertuples():
-            rows.append(
-                {
-                    "cluster": int(c),
-                    "feature": r.label if len(r.label) <= 80 else r.label[:77] + "...",
-                    "in cluster": f"{r.prevalence_in:.0%}",
-                    "rest": f"{r.prevalence_out:.0%}",
-                    "lift": round(float(r.lift), 2) if np.isfinite(r.lift) else "inf",
-                    "q (BH)": f"{r.q_value:.1e}",
-                }
-            )
-    return rows
+class PhenotypesStudy(Study):
+    """`phenotypes` under the study contract."""
+
+    name = "phenotypes"
+    title = "Phenotypes"
+    config_class = PhenotypeConfig
+    requires = (("person", "load persons, e.g. `medmine ingest omop` or `ingest fhir`"),)
+
+    def _run(self, wh: Any, config: Any) -> PhenotypeResult:
+        return run(wh, config)
 
 
-def summary(result: PhenotypeResult) -> str:
-    """One line for the report index."""
-    return (
-        f"{result.n_persons:,} persons, k-means k={result.n_clusters} "
-        f"(stability {result.selection.loc[result.selection['chosen'], 'stability'].iloc[0]:.2f}"
-        f"), HDBSCAN {result.hdbscan_clusters} clusters ({result.hdbscan_noise:.0%} noise)"
-    )
-
-
-def write_page(result: PhenotypeResult, path: str | Path) -> Path:
-    """Write the study page: selection curves, embedding, cluster sizes and profiles."""
-    import plotly.express as px
-    import plotly.graph_objects as go
-
-    from medmine.report import figure_html, render_page, table_html
-
-    sel = result.selection
-    fig_sel = go.Figure()
-    fig_sel.add_scatter(x=sel["k"], y=sel["silhouette"], name="silhouette", mode="lines+markers")
-    fig_sel.add_scatter(
-        x=sel["k"], y=sel["stability"], name="bootstrap stability (ARI)", mode="lines+markers"
-    )
-    fig_sel.add_vline(x=result.n_clusters, line_dash="dot")
-    fig_sel.update_layout(title="Choosing k", xaxis_title="k", height=340)
-    a = result.assignments.copy()
-    a["k-means cluster"] = a["kmeans"].astype(str)
-    a["HDBSCAN cluster"] = a["hdbscan"].map(lambda v: "noise" if v < 0 else str(v))
-    sample = a.sample(min(len(a), 4000), random_state=0)
-    fig_km = px.scatter(
-        sample,
-        x="x",
-        y="y",
-        color="k-means cluster",
-        opacity=0.6,
-        height=420,
-        title="k-means phenotypes (TruncatedSVD, 2 components)",
-    )
-    fig_hd = px.scatter(
-        sample,
-        x="x",
-        y="y",
-        color="HDBSCAN cluster",
-        opacity=0.6,
-        height=420,
-        title="HDBSCAN clusters on the same embedding",
-    )
-    sizes = [
-        {"cluster": int(c), "persons": int(n), "share": f"{n / len(a):.0%}"}
-        for c, n in a["kmeans"].value_counts().sort_index().items()
-    ]
-    cfg = result.config
-    body = (
-        f"<div class='card'><span class='kpi'><b>{result.n_persons:,}</b>persons</span>"
-        f"<span class='kpi'><b>{len(result.features)}</b>covariates</span>"
-        f"<span class='kpi'><b>{result.n_clusters}</b>k-means clusters</span>"
-        f"<span class='kpi'><b>{result.hdbscan_clusters}</b>HDBSCAN clusters</span>"
-        f"<span class='kpi'><b>{result.agreement_ari:.2f}</b>ARI k-means vs HDBSCAN</span>"
-        f"<span class='kpi'><b>{result.n_excluded:,}</b>excluded by consent</span></div>"
-        "<p>Covariates: any-time-prior indicators of conditions and drug ingredients present in "
-        f"{cfg.min_prevalence:.0%}–{cfg.max_prevalence:.0%} of persons, sex, race, ethnicity "
-        "and 5-year age groups. k is the best silhouette among k whose mean adjusted Rand index "
-        f"over {cfg.n_bootstrap} bootstrap refits is at least {cfg.min_stability}.</p>"
-        + figure_html(fig_sel)
-        + table_html(sel.round(3).to_dict("records"))
-        + figure_html(fig_km)
-        + "<h2>Cluster sizes</h2>"
-        + table_html(sizes)
-        + "<h2>Over-represented features per k-means cluster</h2>"
-        "<p>Prevalence in the cluster vs the rest, lift = ratio, one-sided Fisher exact test, "
-        f"Benjamini–Hochberg q ≤ {cfg.alpha} across all cluster × feature tests.</p>"
-        + table_html(_top(result.profiles))
-        + "<h2>HDBSCAN</h2>"
-        + f"<p>{result.hdbscan_clusters} clusters, {result.hdbscan_noise:.0%} of persons "
-        "labelled noise (min cluster size "
-        f"{html.escape(str(cfg.hdbscan_min_cluster_size))}).</p>"
-        + figure_html(fig_hd)
-        + table_html(_top(result.hdbscan_profiles, 5))
-    )
-    return render_page(path, "Phenotypes", body, subtitle=summary(result))
-
-
-def run_page(wh: Any, out_dir: str | Path, config: Any = None, **_: Any) -> Any:
-    """Run the study on `wh`, write ``study_phenotypes.html``; returns the index `ReportLink`."""
-    from medmine.report import ReportLink
-
-    result = run(wh, config)
-    page = write_page(result, Path(out_dir) / "study_phenotypes.html")
-    return ReportLink("Phenotypes", page.name, summary(result))
+#: The registered study.
+STUDY = PhenotypesStudy()

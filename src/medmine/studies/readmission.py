@@ -15,7 +15,6 @@ Published anchors: LACE c-statistic 0.684 in its derivation cohort (van Walraven
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -23,12 +22,11 @@ import pandas as pd
 
 from medmine.features import ConceptSet, build_cohort
 from medmine.features.tasks import readmission as readmission_definition
-from medmine.report import ReportLink
-from medmine.studies._features import build_matrix
-from medmine.studies._prediction import fit_binary, report_binary
-from medmine.studies._report import cohort_summary, link_for, write_page
-from medmine.studies._result import StudyConfig, StudyResult
+from medmine.studies._binary import fit_binary, report_binary
+from medmine.studies._matrix import build_matrix
+from medmine.studies.contract import Study
 from medmine.studies.lace import PLANNED_PROCEDURES, compute_lace
+from medmine.studies.prediction import PredictionResult, StudyConfig, cohort_summary
 
 NAME = "readmission"
 TITLE = "30-day readmission after an inpatient stay, with LACE"
@@ -51,7 +49,7 @@ def run(
     definition: Any = None,
     data_source: str | None = None,
     truth: pd.DataFrame | None = None,
-) -> StudyResult:
+) -> PredictionResult:
     """Build the cohort, fit both models and LACE, evaluate on held-out persons.
 
     Parameters
@@ -61,12 +59,20 @@ def run(
         simulator: evaluated on the same test set as "true risk (simulator)", the ceiling any
         model can reach on that data.
     """
+    STUDY.check_data(wh)
     config = config or StudyConfig()
     definition = definition or default_definition()
     cohort = build_cohort(wh, definition, purpose="research")
     summary = cohort_summary(cohort)
     source = data_source or f"warehouse {wh.path}"
-    result = StudyResult(NAME, TITLE, source, summary, cohort.attrition, definition=definition)
+    result = PredictionResult(
+        name=NAME,
+        title=TITLE,
+        data_source=source,
+        cohort_summary=summary,
+        attrition=cohort.attrition,
+        definition=definition,
+    )
     result.notes.append(
         "Published anchors: LACE c-statistic ≈ 0.68 (van Walraven 2010), HOSPITAL score "
         "≈ 0.72 (Donzé 2013)."
@@ -130,7 +136,17 @@ def _align_truth(frame: pd.DataFrame, truth: pd.DataFrame) -> np.ndarray:
     return np.where(np.isnan(p), np.nanmean(p), p)
 
 
-def run_page(wh: Any, out_dir: Path, config: StudyConfig | None = None, **kw: Any) -> ReportLink:
-    """Run the study and write ``study_readmission.html``; returns the index link."""
-    result = run(wh, config, **kw)
-    return link_for(result, write_page(result, out_dir))
+class ReadmissionStudy(Study):
+    """`readmission` under the study contract (see `run` for the Python API with extras)."""
+
+    name = NAME
+    title = TITLE
+    config_class = StudyConfig
+    requires = (("visit_occurrence", "load encounters, e.g. `medmine ingest fhir`"),)
+
+    def _run(self, wh: Any, config: Any) -> Any:
+        return run(wh, config)
+
+
+#: The registered study.
+STUDY = ReadmissionStudy()

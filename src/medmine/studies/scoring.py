@@ -268,7 +268,7 @@ def score_person(
 
     from medmine.evaluate.explain import explain_rows
     from medmine.features import CovariateSettings
-    from medmine.studies._features import build_matrix
+    from medmine.studies._matrix import build_matrix
 
     loaded = load_model(model_path)
     _check_consent(wh, person_id, purpose)

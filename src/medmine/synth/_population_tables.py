@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import Any
 
 import numpy as np
 import pyarrow as pa
@@ -15,12 +15,13 @@ from medmine.synth._population_codes import (
     _vocabulary,
 )
 
-if TYPE_CHECKING:
-    from medmine.synth._population_sim import _Simulator
 
+def arrow_tables(sim: Any) -> None:
+    """Build the Arrow tables of `sim` from its drawn arrays (into ``sim.tables``).
 
-def arrow_tables(sim: _Simulator) -> None:
-    """Build the Arrow tables of `sim` from its drawn arrays (into ``sim.tables``)."""
+    `sim` is the population simulator after drawing (typed loosely so that this module does
+    not import the simulator, which imports it).
+    """
     b, pid = sim.base, sim.pid
     t = sim.tables
     t["observation_period"] = pa.table(

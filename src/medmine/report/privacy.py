@@ -1,24 +1,14 @@
-"""The privacy step of `medmine demo`: consent, de-identification, risk, audit and a page."""
+"""The privacy page: de-identification operators, rows, consent, risk, audit, a scrubbed note."""
 
 from __future__ import annotations
 
 import html
-import os
-import secrets
+from pathlib import Path
 from typing import Any
 
-from medmine.privacy import consent
-from medmine.privacy.audit import verify
-from medmine.privacy.deid import DeidConfig, deidentify
-from medmine.privacy.phi_text import Scrubber
-from medmine.privacy.phi_text.context import merged, person_contexts, shared_context
-from medmine.privacy.pseudonym import KEY_ENV
-from medmine.privacy.risk import PERSON_QI_SQL, anonymize, assess
-from medmine.report import ReportLink
 from medmine.report.html import render_page, table_html
-from medmine.warehouse import Warehouse
 
-_IDENTIFIERS = [
+IDENTIFIERS = [
     ("Names", "mm_person_identity; provider.provider_name; notes", "table emptied / NULL / tag"),
     (
         "Geography below state",
@@ -52,66 +42,47 @@ _IDENTIFIERS = [
 ]
 
 
-def privacy_step(ctx: Any) -> None:
-    """De-identify the demo warehouse, apply the sample consent and write ``privacy.html``."""
-    ephemeral = not os.environ.get(KEY_ENV)
-    key = secrets.token_bytes(32) if ephemeral else None
-    out = ctx.reports_dir.parent / "medmine_deid.duckdb"
-    with Warehouse(ctx.warehouse) as wh:
-        crep = consent.load_csv(ctx.samples / "consent.csv", wh)
-        example = _scrub_example(wh)
-    rep = deidentify(ctx.warehouse, out, DeidConfig(), key=key, overwrite=True)
-    with Warehouse(out, read_only=True) as dwh:
-        risk = assess(dwh.con, PERSON_QI_SQL)
-        anon = anonymize(dwh.con, PERSON_QI_SQL, target_k=5)
-        out_audit = verify(dwh)
-    with Warehouse(ctx.warehouse, read_only=True) as wh:
-        src_audit = verify(wh)
-    body = _page(crep, rep, risk, anon, src_audit, out_audit, example, ephemeral, out.name)
-    page = render_page(
-        ctx.reports_dir / "privacy.html",
+def write_privacy_page(
+    path: str | Path,
+    *,
+    consent_report: Any,
+    deid_report: Any,
+    risk: Any,
+    anonymization: Any,
+    source_audit: Any,
+    output_audit: Any,
+    example: str,
+    ephemeral_key: bool,
+    output_name: str,
+) -> Path:
+    """Write ``privacy.html`` from the reports of consent, de-identification, risk and audit."""
+    body = _body(
+        consent_report,
+        deid_report,
+        risk,
+        anonymization,
+        source_audit,
+        output_audit,
+        example,
+        ephemeral_key,
+        output_name,
+    )
+    return render_page(
+        path,
         "Privacy",
         body,
         subtitle="De-identification, consent, re-identification risk, audit",
     )
-    ok = src_audit.ok and out_audit.ok
-    ctx.links.append(
-        ReportLink(
-            "Privacy",
-            page.name,
-            f"{rep.rows.get('person', 0):,} persons de-identified ({rep.mode}), "
-            f"{rep.consent_excluded} excluded by consent, k={risk.k}, audit "
-            f"{'intact' if ok else 'BROKEN'}",
-            "ok" if ok else "fail",
-        )
-    )
-    ctx.console.print(
-        f"de-identified warehouse {out} ({rep.duration_s:.1f} s); key "
-        f"{'ephemeral (not saved)' if ephemeral else 'from ' + KEY_ENV}"
-    )
 
 
-def _scrub_example(wh: Warehouse) -> str:
-    """One note, scrubbed (only the scrubbed text ever leaves this function)."""
-    row = wh.con.execute(
-        "SELECT person_id, note_text FROM note WHERE note_text LIKE '%is a%' "
-        "ORDER BY note_id LIMIT 1"
-    ).fetchone()
-    if row is None:
-        return ""
-    pid, text = row
-    ctx = merged(shared_context(wh.con), person_contexts(wh.con).get(pid))
-    return Scrubber().scrub(text, ctx).text[:1500]
-
-
-def _page(crep, rep, risk, anon, src_audit, out_audit, example, ephemeral, out_name) -> str:
+def _body(crep, rep, risk, anon, src_audit, out_audit, example, ephemeral, out_name) -> str:
     key_note = (
         "<p><b>MEDMINE_DEID_KEY was not set: an ephemeral key was generated for this run and "
         "discarded</b>; pseudonyms cannot be reproduced. Set the variable for stable ones.</p>"
         if ephemeral
         else "<p>Pseudonyms keyed with MEDMINE_DEID_KEY.</p>"
     )
-    ident = table_html([{"identifier": a, "where": b, "operator": c} for a, b, c in _IDENTIFIERS])
+    ident = table_html([{"identifier": a, "where": b, "operator": c} for a, b, c in IDENTIFIERS])
     sizes = table_html(
         [{"class size": s, "classes": c} for s, c in sorted(risk.class_sizes.items())[:15]]
     )

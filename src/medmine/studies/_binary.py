@@ -27,8 +27,8 @@ from medmine.evaluate import (
 from medmine.evaluate.explain import Explanation, explain
 from medmine.evaluate.plots import decision_curve_figure, importance_figure, roc_figure
 from medmine.mining.classify import l1_logistic_search, lightgbm_search
-from medmine.studies._report import study_card
-from medmine.studies._result import StudyConfig, StudyResult
+from medmine.studies._card import study_card
+from medmine.studies.prediction import PredictionResult, StudyConfig
 
 MODEL_LABELS = {"l1_logistic": "L1-logistic", "lightgbm": "LightGBM"}
 
@@ -207,7 +207,7 @@ def fit_binary(
 
 
 def report_binary(
-    result: StudyResult,
+    result: PredictionResult,
     out: BinaryOutcome,
     mat: Any,
     cohort: Any,

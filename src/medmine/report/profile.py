@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from medmine.quality.profile import ProfileDelta, TableProfile, WarehouseProfile
-from medmine.report import figure_html, render_page, table_html
+from medmine.report.html import figure_html, render_page, table_html
 
 _E = html.escape
 
@@ -53,7 +53,9 @@ def _delta_html(d: ProfileDelta) -> str:
     return "".join(parts)
 
 
-def render(path: str | Path, prof: WarehouseProfile, delta: ProfileDelta | None) -> Path:
+def write_profile_page(
+    path: str | Path, prof: WarehouseProfile, delta: ProfileDelta | None = None
+) -> Path:
     """Write the page."""
     parts = [
         f"<div class='card'><span class='kpi'><b>{len(prof.row_counts)}</b>non-empty tables"

@@ -1,4 +1,4 @@
-"""Privacy commands for the `medmine` CLI: deid, encrypt, decrypt, audit, consent."""
+"""Privacy commands: `deid` (and `deid risk`), `encrypt`, `decrypt`, `audit ...`, `consent ...`."""
 
 from __future__ import annotations
 
@@ -8,11 +8,14 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from medmine.cli import WarehouseOpt, console, friendly_errors
-from medmine.config import warehouse_path
+from medmine.cli._common import WarehouseOpt, console, existing_warehouse, friendly_errors
 
 audit_app = typer.Typer(help="Show and verify the hash-chained audit log.", no_args_is_help=True)
 consent_app = typer.Typer(help="Load and inspect consent decisions.", no_args_is_help=True)
+deid_app = typer.Typer(
+    help="De-identify a warehouse, or `deid risk` to measure re-identification risk.",
+    invoke_without_command=True,
+)
 
 
 @audit_app.command("verify")
@@ -27,7 +30,7 @@ def audit_verify(
     from medmine.privacy.audit import verify
     from medmine.warehouse import Warehouse
 
-    with Warehouse(warehouse_path(warehouse), read_only=True) as wh:
+    with Warehouse(existing_warehouse(warehouse), read_only=True) as wh:
         v = verify(wh, expected_head=expected_head)
     if v.ok:
         console.print(
@@ -48,7 +51,7 @@ def audit_show(
     from medmine.privacy.audit import entries
     from medmine.warehouse import Warehouse
 
-    with Warehouse(warehouse_path(warehouse), read_only=True) as wh:
+    with Warehouse(existing_warehouse(warehouse), read_only=True) as wh:
         es = entries(wh.con)[-last:]
     t = Table(title=f"audit log (last {len(es)})")
     for col in ("seq", "ts", "actor", "action", "object", "rows", "purpose", "hash"):
@@ -77,7 +80,7 @@ def consent_load(
     from medmine.privacy import consent
     from medmine.warehouse import Warehouse
 
-    with Warehouse(warehouse_path(warehouse)) as wh:
+    with Warehouse(existing_warehouse(warehouse)) as wh:
         csvs = [f for f in files if f.suffix.lower() == ".csv"]
         other = [f for f in files if f.suffix.lower() != ".csv"]
         n = 0
@@ -88,12 +91,14 @@ def consent_load(
     console.print(f"loaded {n:,} consent decisions")
 
 
+@deid_app.callback()
 @friendly_errors
 def deid(
+    ctx: typer.Context,
     warehouse: Annotated[
-        str, typer.Option("--warehouse", "-w", help="Identified source warehouse.")
-    ],
-    out: Annotated[Path, typer.Option(help="New de-identified warehouse file.")],
+        str | None, typer.Option("--warehouse", "-w", help="Identified source warehouse.")
+    ] = None,
+    out: Annotated[Path | None, typer.Option(help="New de-identified warehouse file.")] = None,
     mode: Annotated[
         str, typer.Option(help="safe_harbor (dates to year) or expert (per-person date shift).")
     ] = "safe_harbor",
@@ -101,7 +106,13 @@ def deid(
     overwrite: Annotated[bool, typer.Option(help="Replace OUT if it exists.")] = False,
 ) -> None:
     """De-identify a warehouse into a new file (key from MEDMINE_DEID_KEY)."""
+    if ctx.invoked_subcommand is not None:
+        return
+    if warehouse is None or out is None:
+        raise typer.BadParameter("deid needs --warehouse (the source) and --out (a new file)")
     from medmine.privacy.deid import DeidConfig, deidentify
+
+    warehouse = existing_warehouse(warehouse)
 
     rep = deidentify(warehouse, out, DeidConfig(mode=mode, purpose=purpose), overwrite=overwrite)
     t = Table(title=f"de-identified warehouse {out} ({rep.mode}, {rep.duration_s:.1f} s)")
@@ -147,9 +158,36 @@ def decrypt(
     console.print(f"decrypted to {dst}")
 
 
+@deid_app.command("risk")
+@friendly_errors
+def deid_risk(
+    warehouse: WarehouseOpt = None,
+    target_k: Annotated[int, typer.Option(help="k-anonymity to reach by generalisation.")] = 5,
+) -> None:
+    """Measure re-identification risk of persons (k-anonymity, prosecutor risk) and what
+    generalisation would reach `target_k`; run it on a de-identified warehouse.
+    """
+    from medmine.privacy.risk import PERSON_QI_SQL, anonymize, assess
+    from medmine.warehouse import Warehouse
+
+    with Warehouse(existing_warehouse(warehouse), read_only=True) as wh:
+        risk = assess(wh.con, PERSON_QI_SQL)
+        anon = anonymize(wh.con, PERSON_QI_SQL, target_k=target_k)
+    console.print(
+        f"quasi-identifiers {', '.join(risk.quasi_identifiers)}: {risk.records:,} persons in "
+        f"{risk.classes:,} classes, k = {risk.k}, prosecutor risk max "
+        f"{risk.prosecutor_max:.3f} / average {risk.prosecutor_avg:.3f}"
+    )
+    console.print(
+        f"to reach k = {anon.target_k}: {'achieved' if anon.achieved else 'not achieved'}, "
+        f"{anon.rows_suppressed:,} of {anon.records:,} rows suppressed, levels "
+        + ", ".join(f"{c}={lvl}" for c, lvl in anon.levels.items())
+    )
+
+
 def register(app: typer.Typer) -> None:
     """Add the privacy commands to the main `medmine` app."""
-    app.command("deid")(deid)
+    app.add_typer(deid_app, name="deid")
     app.command("encrypt")(encrypt)
     app.command("decrypt")(decrypt)
     app.add_typer(audit_app, name="audit")

@@ -1,26 +1,14 @@
-"""HTML page of the claims fraud study: peer-group figures, tables and the index summary."""
+"""Page of the claims fraud study: one section per claims set, with peer figures and worklists."""
 
 from __future__ import annotations
 
-from pathlib import Path
-from typing import TYPE_CHECKING, Any
+import html
+from typing import Any
 
 import numpy as np
 
-from medmine.studies._claims_edits import EDIT_WEIGHTS
-
-if TYPE_CHECKING:
-    from medmine.studies.claims_fraud import FraudResult
-
-
-def summary(result: FraudResult) -> str:
-    """One line for the report index."""
-    n_flag = int(result.providers["flagged"].sum())
-    return (
-        f"{result.n_claims:,} claims, {len(result.edits):,} edit hits on "
-        f"{result.edits['claim_id'].nunique():,} claims, {n_flag} of {len(result.providers)} "
-        "providers flagged against specialty peers"
-    )
+from medmine.report.html import Section, figure_html, kpi, table_html
+from medmine.studies.claims_fraud import EDIT_WEIGHTS, FraudResult
 
 
 def _peer_figures(result: FraudResult) -> list[Any]:
@@ -96,9 +84,15 @@ def _peer_figures(result: FraudResult) -> list[Any]:
     return figs
 
 
-def _section(title: str, result: FraudResult) -> str:
-    from medmine.report import figure_html, table_html
+def _card(items: list[tuple[str, Any]]) -> str:
+    spans = "".join(
+        f"<span class='kpi'><b>{html.escape(kpi(v))}</b>{html.escape(label)}</span>"
+        for label, v in items
+    )
+    return f"<div class='card'>{spans}</div>"
 
+
+def _section(result: FraudResult) -> str:
     edit_counts = (
         result.edits.groupby("edit")
         .agg(lines=("claim_line_id", "nunique"), claims=("claim_id", "nunique"))
@@ -106,14 +100,16 @@ def _section(title: str, result: FraudResult) -> str:
     )
     edit_counts["weight"] = edit_counts["edit"].map(EDIT_WEIGHTS)
     parts = [
-        f"<h2>{title}</h2>",
-        f"<div class='card'><span class='kpi'><b>{result.n_claims:,}</b>claims</span>"
-        f"<span class='kpi'><b>{result.n_lines:,}</b>lines</span>"
-        f"<span class='kpi'><b>{len(result.providers):,}</b>providers</span>"
-        f"<span class='kpi'><b>{result.providers['specialty'].nunique()}</b>peer groups</span>"
-        f"<span class='kpi'><b>{result.edits['claim_id'].nunique():,}</b>claims with edits"
-        f"</span><span class='kpi'><b>{int(result.providers['flagged'].sum())}</b>"
-        "providers flagged</span></div>",
+        _card(
+            [
+                ("claims", result.n_claims),
+                ("lines", result.n_lines),
+                ("providers", len(result.providers)),
+                ("peer groups", int(result.providers["specialty"].nunique())),
+                ("claims with edits", int(result.edits["claim_id"].nunique())),
+                ("providers flagged", int(result.providers["flagged"].sum())),
+            ]
+        ),
         "<h3>Claim edits</h3>",
         table_html(edit_counts.to_dict("records")),
     ]
@@ -149,16 +145,13 @@ def _section(title: str, result: FraudResult) -> str:
     return "".join(parts)
 
 
-def write_page(sections: list[tuple[str, FraudResult]], path: str | Path) -> Path:
-    """Write ``study_claims_fraud.html`` with one section per (title, result)."""
-    from medmine.report import render_page
-
-    body = (
-        "<p>Claim edits (SQL) with shipped NCCI-style pair, MUE-style unit and sex/age tables; "
-        "provider profiles scored against specialty peers by robust z, ECOD and Isolation "
-        "Forest; procedures billed without a diagnosis that significantly predicts them "
-        "(FP-Growth rules with Fisher/BH). Evidence is claim and line ids only.</p>"
-        + "".join(_section(t, r) for t, r in sections)
-    )
-    sub = " | ".join(f"{t}: {summary(r)}" for t, r in sections)
-    return render_page(path, "Claims fraud", body, subtitle=sub)
+def fraud_sections(sections: list[tuple[str, FraudResult]]) -> dict[str, Any]:
+    """Template arguments: the method paragraph and one section per (title, result)."""
+    return {
+        "intro": "Claim edits (SQL) with shipped NCCI-style pair, MUE-style unit and sex/age "
+        "tables; provider profiles scored against specialty peers by robust z, ECOD and "
+        "Isolation Forest; procedures billed without a diagnosis that significantly predicts "
+        "them (FP-Growth rules with Fisher/BH). Evidence is claim and line ids only.",
+        "sections": [Section(title, _section(r)) for title, r in sections],
+        "subtitle": " | ".join(f"{t}: {r.summary()}" for t, r in sections),
+    }

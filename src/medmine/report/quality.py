@@ -12,7 +12,7 @@ from collections import Counter, defaultdict
 from pathlib import Path
 
 from medmine.quality.checks import CheckResult, QualityRun, Status
-from medmine.report import render_page
+from medmine.report.html import render_page
 from medmine.warehouse import Warehouse
 
 _E = html.escape

@@ -1,5 +1,9 @@
 """The demo pipeline: build a warehouse from the bundled samples, run each stage, write the
 report index. Each stage contributes one step; steps run in order and add report links.
+
+The demo only calls the stages' public API (the same functions the CLI commands call); it is
+the one place allowed to hand simulated data (`medmine.synth`) to a study, and says so on the
+pages where it does.
 """
 
 from __future__ import annotations
@@ -14,7 +18,7 @@ from rich.console import Console
 
 from medmine.report import ReportLink, write_index
 
-#: The bundled samples (FHIR bundles...); overridable for installed copies.
+#: Environment variable naming the folder of bundled samples (for installed copies).
 SAMPLES_ENV = "MEDMINE_SAMPLES"
 
 
@@ -43,11 +47,11 @@ Step = Callable[[DemoContext], None]
 
 def _steps() -> list[tuple[str, Step]]:
     # Imported lazily so that `medmine --help` stays fast.
-    from medmine.ingest.demo_steps import ingest_step
-    from medmine.privacy.demo_step import privacy_step
-    from medmine.quality.demo_step import quality_step
-    from medmine.studies.demo_step import studies_step
-    from medmine.studies.patterns_demo_step import patterns_step
+    from medmine.demo.ingest import ingest_step
+    from medmine.demo.patterns import patterns_step
+    from medmine.demo.privacy import privacy_step
+    from medmine.demo.quality import quality_step
+    from medmine.demo.studies import studies_step
 
     return [
         ("ingest", ingest_step),

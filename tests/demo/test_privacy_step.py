@@ -5,15 +5,16 @@ from pathlib import Path
 
 from rich.console import Console
 
-from medmine.pipeline import DemoContext
-from medmine.privacy.demo_step import privacy_step
+from medmine.demo import DemoContext
+from medmine.demo.privacy import privacy_step
 
-from .conftest import build_identified
+from ..privacy.conftest import build_identified, default_people
 
 REPO = Path(__file__).resolve().parents[2]
 
 
-def test_privacy_step_writes_page_without_phi(tmp_path: Path, people, monkeypatch) -> None:
+def test_privacy_step_writes_page_without_phi(tmp_path: Path, monkeypatch) -> None:
+    people = default_people()
     monkeypatch.delenv("MEDMINE_DEID_KEY", raising=False)
     src = build_identified(tmp_path / "w.duckdb", people)
     samples = tmp_path / "samples"

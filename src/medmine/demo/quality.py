@@ -1,10 +1,16 @@
-"""The quality step of `medmine demo`: checks, unit normalisation, profiling and linkage."""
+"""The quality step of the demo: checks, unit normalisation, profiling and linkage."""
 
 from __future__ import annotations
 
 from typing import Any
 
+from medmine.quality import run_checks
+from medmine.quality.linkage import link_persons
+from medmine.quality.profile import profile_warehouse
+from medmine.quality.units import normalize_measurements
 from medmine.report import ReportLink
+from medmine.report.profile import write_profile_page
+from medmine.report.quality import write_quality_page
 from medmine.warehouse import Warehouse
 
 
@@ -14,10 +20,6 @@ def quality_step(ctx: Any) -> None:
     Units are normalised into ``mm_measurement_norm`` and, when identities from more than one
     source are present, persons are linked into ``mm_person_link``.
     """
-    from medmine.quality import run_checks, write_quality_page
-    from medmine.quality.profile import profile_warehouse, write_profile_page
-    from medmine.quality.units import normalize_measurements
-
     with Warehouse(ctx.warehouse) as wh:
         run = run_checks(wh)
         qpage = write_quality_page(ctx.reports_dir / "quality.html", run, wh)
@@ -56,8 +58,6 @@ def quality_step(ctx: Any) -> None:
 
 def _link(wh: Warehouse) -> str:
     """Link persons when identities come from several sources; a note for the index."""
-    from medmine.quality.linkage import link_persons
-
     n_sources = wh.con.execute("SELECT count(DISTINCT source) FROM mm_person_identity").fetchone()
     if not n_sources or n_sources[0] < 2:
         return ""

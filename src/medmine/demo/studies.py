@@ -1,4 +1,4 @@
-"""Demo step for the prediction studies: what the bundled data support, with modest settings.
+"""The prediction step of the demo: what the bundled data support, with modest settings.
 
 * `disease_risk` on Eunomia in the demo warehouse;
 * `readmission` on the demo warehouse's own stays (Eunomia + FHIR sample): reported as too
@@ -16,6 +16,12 @@ import time
 from pathlib import Path
 from typing import Any
 
+from medmine.report.scoring import write_score_page
+from medmine.report.studies import write_study
+from medmine.studies import audit_study, disease_risk, length_of_stay, readmission
+from medmine.studies.prediction import StudyConfig
+from medmine.studies.scoring import score_person
+from medmine.synth.population import simulate
 from medmine.warehouse import Warehouse
 
 #: Persons in the simulated population of the demo (about 11,000 stays).
@@ -25,8 +31,6 @@ SIM_SEED = 0
 
 def demo_config(model_dir: Path | None) -> Any:
     """Modest settings: small grids, 200 bootstrap replicates, 300 SHAP rows."""
-    from medmine.studies._result import StudyConfig
-
     return StudyConfig(
         n_boot=200,
         l1_grid={"C": [0.03, 0.1, 0.3]},
@@ -38,21 +42,16 @@ def demo_config(model_dir: Path | None) -> Any:
 
 def studies_step(ctx: Any) -> None:
     """Run the prediction studies, write ``study_<name>.html`` pages and add index links."""
-    from medmine.studies import audit_study, disease_risk, length_of_stay, readmission
-    from medmine.studies._report import link_for, write_page
-    from medmine.synth.population import simulate
-
     out = Path(ctx.reports_dir)
     models = out / "models"
     config = demo_config(models)
 
     def done(result: Any, started: float, wh: Any = None) -> None:
-        page = write_page(result, out)
-        link = link_for(result, page)
+        link = write_study(result, out)
         ctx.links.append(link)
         if wh is not None:
             audit_study(wh, result.name, link.summary)
-        ctx.console.print(f"  {result.name}: {page.name} ({time.perf_counter() - started:.0f} s)")
+        ctx.console.print(f"  {result.name}: {link.href} ({time.perf_counter() - started:.0f} s)")
 
     with Warehouse(ctx.warehouse) as wh:
         t = time.perf_counter()
@@ -88,32 +87,20 @@ def studies_step(ctx: Any) -> None:
 
 def _score_example(wh: Any, result: Any, out: Path) -> Any:
     """Score one person with the saved readmission model and write ``score_example.html``."""
-    import html
-
-    from medmine.report import ReportLink, render_page, table_html
-    from medmine.studies.scoring import score_person
-
     model = result.saved_models["LightGBM"]
     row = wh.df(
         "SELECT person_id, max(visit_end_date) AS d FROM visit_occurrence "
         "WHERE visit_concept_id = 9201 GROUP BY 1 ORDER BY 1 LIMIT 1"
     ).iloc[0]
     s = score_person(model, wh, int(row.person_id), row.d)
-    body = (
-        f"<p>Model <code>{html.escape(str(model.relative_to(out)))}</code> "
-        f"(SHA-256 <code>{s.model_sha256[:16]}…</code>, verified before loading; model card "
-        f"<a href='{s.model_card_ref}'>{s.model_card_ref}</a>).</p>"
-        f"<div class='card'><span class='kpi'><b>{s.risk:.3f}</b>30-day readmission risk"
-        f"</span><span class='kpi'><b>{s.index_date}</b>index date (discharge)</span></div>"
-        "<h2>Top contributions (SHAP, log-odds)</h2>"
-        + table_html(s.explanation.round(4).to_dict("records"))
-        + "<p>Command line: <code>medmine score --model reports/models/"
-        f"{html.escape(model.name)} --person {s.person_id} --index-date {s.index_date} "
-        "--warehouse sim.duckdb</code></p>"
+    command = (
+        f"medmine score --model reports/models/{model.name} --person {s.person_id} "
+        f"--index-date {s.index_date} --warehouse sim.duckdb"
     )
-    page = render_page(out / "score_example.html", "Scoring one person", body)
-    return ReportLink(
-        "Scoring one person (saved readmission model)",
-        page.name,
-        f"person {s.person_id}: risk {s.risk:.3f}; top factor {s.explanation.feature.iloc[0]}",
+    return write_score_page(
+        out / "score_example.html",
+        s,
+        str(model.relative_to(out)),
+        command,
+        title="Scoring one person (saved readmission model)",
     )

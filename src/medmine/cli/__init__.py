@@ -1,0 +1,37 @@
+"""The `medmine` command line: one module per command group, each calling the Python API.
+
+`_common` holds what every command shares (the ``--warehouse`` option, the error wrapper, the
+load-report table). Commands import their stage lazily so that ``medmine --help`` stays fast.
+"""
+
+from __future__ import annotations
+
+import typer
+
+from medmine.cli import demo as _demo
+from medmine.cli import ingest as _ingest
+from medmine.cli import privacy as _privacy
+from medmine.cli import quality as _quality
+from medmine.cli import study as _study
+from medmine.cli import warehouse as _warehouse
+
+app = typer.Typer(
+    name="medmine",
+    help="Healthcare data mining: ingest, clean, de-identify, mine and report.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
+app.add_typer(_ingest.app, name="ingest")
+app.add_typer(_warehouse.app, name="warehouse")
+app.add_typer(_quality.app, name="quality")
+app.command("profile")(_quality.profile)
+app.command("link")(_quality.link)
+_privacy.register(app)
+app.command("study")(_study.study)
+app.command("score")(_study.score)
+app.command("demo")(_demo.demo)
+
+
+def main() -> None:
+    """Entry point for ``python -m medmine``."""
+    app()

@@ -1,0 +1,189 @@
+"""`medmine ingest ...`: load sources into the warehouse (these commands create it)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from medmine.cli._common import (
+    WarehouseOpt,
+    console,
+    friendly_errors,
+    render_load_report,
+)
+from medmine.config import warehouse_path
+
+app = typer.Typer(help="Load sources into the warehouse.", no_args_is_help=True)
+
+
+@app.command("omop")
+@friendly_errors
+def ingest_omop(
+    source: Annotated[
+        Path, typer.Argument(help="OMOP DuckDB file, or folder of <table>.csv/.parquet.")
+    ],
+    warehouse: WarehouseOpt = None,
+    table: Annotated[
+        list[str] | None, typer.Option("--table", help="Only these tables (repeatable).")
+    ] = None,
+) -> None:
+    """Load an OMOP CDM database (v5.3 or v5.4); rows failing type checks are quarantined."""
+    from rich.progress import Progress
+
+    from medmine.ingest import omop
+    from medmine.warehouse import Warehouse
+
+    with Warehouse(warehouse_path(warehouse)) as wh, Progress(console=console) as prog:
+        task = prog.add_task("OMOP", total=None)
+
+        def update(name: str, done: int, total: int) -> None:
+            prog.update(task, total=total, completed=done, description=f"OMOP {name}")
+
+        report = omop.load(source, wh, tables=table or None, progress=update)
+    render_load_report(report)
+
+
+@app.command("fhir")
+@friendly_errors
+def ingest_fhir(
+    paths: Annotated[
+        list[Path],
+        typer.Argument(help="FHIR files (.json, .json.gz, .ndjson, .ndjson.gz) or folders."),
+    ],
+    warehouse: WarehouseOpt = None,
+) -> None:
+    """Load FHIR R4 Bundles and Bulk Data NDJSON; bad resources are quarantined with a reason."""
+    from rich.progress import (
+        BarColumn,
+        DownloadColumn,
+        Progress,
+        TextColumn,
+        TimeRemainingColumn,
+        TransferSpeedColumn,
+    )
+
+    from medmine.ingest import fhir
+    from medmine.warehouse import Warehouse
+
+    columns = (
+        TextColumn("FHIR"),
+        BarColumn(),
+        DownloadColumn(),
+        TransferSpeedColumn(),
+        TimeRemainingColumn(),
+    )
+    with Warehouse(warehouse_path(warehouse)) as wh, Progress(*columns, console=console) as prog:
+        task = prog.add_task("FHIR", total=None)
+
+        def update(done: int, total: int) -> None:
+            prog.update(task, total=total, completed=done)
+
+        report = fhir.load(paths, wh, progress=update)
+    render_load_report(report)
+
+
+def _load_with_counter(label: str, warehouse: str | None, run: Callable[..., Any]) -> None:
+    """Run ``run(wh, progress)`` with a records counter, then print the load report."""
+    from rich.progress import Progress, SpinnerColumn, TextColumn
+
+    from medmine.warehouse import Warehouse
+
+    columns = (SpinnerColumn(), TextColumn(f"{label}: {{task.completed:,}} records"))
+    with Warehouse(warehouse_path(warehouse)) as wh, Progress(*columns, console=console) as prog:
+        task = prog.add_task(label, total=None)
+        report = run(wh, lambda n: prog.advance(task, n))
+    render_load_report(report)
+
+
+@app.command("hl7v2")
+@friendly_errors
+def ingest_hl7v2(
+    paths: Annotated[
+        list[Path],
+        typer.Argument(help="HL7 v2 files (.hl7, .er7, .mllp, .txt) or folders."),
+    ],
+    warehouse: WarehouseOpt = None,
+) -> None:
+    """Load HL7 v2 ADT (A01/A03/A04/A08) and ORU^R01 messages; bad messages are quarantined."""
+    from medmine.ingest import hl7v2
+
+    _load_with_counter("HL7 v2", warehouse, lambda wh, p: hl7v2.load(paths, wh, progress=p))
+
+
+@app.command("claims")
+@friendly_errors
+def ingest_claims(
+    paths: Annotated[
+        list[Path],
+        typer.Argument(help="Claims CSV files (medmine contract or CMS DE-SynPUF) or folders."),
+    ],
+    warehouse: WarehouseOpt = None,
+    person_namespace: Annotated[
+        str,
+        typer.Option(help="Namespace of patient_id (e.g. hl7v2:Patient to link to MRNs)."),
+    ] = "claims:Patient",
+) -> None:
+    """Load claims (docs/claims-format.md contract or DE-SynPUF); bad lines are quarantined."""
+    from medmine.ingest import claims
+
+    _load_with_counter(
+        "claims",
+        warehouse,
+        lambda wh, p: claims.load(paths, wh, progress=p, person_namespace=person_namespace),
+    )
+
+
+@app.command("synthea-csv")
+@friendly_errors
+def ingest_synthea_csv(
+    paths: Annotated[
+        list[Path], typer.Argument(help="Synthea CSV export folder (output/csv) or its files.")
+    ],
+    warehouse: WarehouseOpt = None,
+) -> None:
+    """Load a Synthea CSV export (patients, encounters, clinical files, claims)."""
+    from medmine.ingest import synthea_csv
+
+    _load_with_counter(
+        "Synthea CSV", warehouse, lambda wh, p: synthea_csv.load(paths, wh, progress=p)
+    )
+
+
+@app.command("notes")
+@friendly_errors
+def ingest_notes(
+    paths: Annotated[list[Path], typer.Argument(help="Folders of .txt notes, or note files.")],
+    warehouse: WarehouseOpt = None,
+    metadata: Annotated[
+        Path | None,
+        typer.Option(help="Metadata CSV (file, person, date, note_type, encounter, title)."),
+    ] = None,
+    person_namespace: Annotated[
+        str | None,
+        typer.Option(help="Namespace of `person` values (e.g. hl7v2:Patient); default: ids."),
+    ] = None,
+    visit_namespace: Annotated[
+        str | None,
+        typer.Option(help="Namespace of `encounter` values (e.g. hl7v2:Visit); default: ids."),
+    ] = None,
+    language: Annotated[str | None, typer.Option(help="Note language, e.g. en.")] = None,
+) -> None:
+    """Load clinical notes; empty, binary or unmatched files are quarantined."""
+    from medmine.ingest import notes
+
+    _load_with_counter(
+        "notes",
+        warehouse,
+        lambda wh, p: notes.load(
+            paths,
+            wh,
+            progress=p,
+            metadata=metadata,
+            person_namespace=person_namespace,
+            visit_namespace=visit_namespace,
+            language=language,
+        ),
+    )

@@ -1,0 +1,137 @@
+"""`medmine quality` (checks; `quality units`), `medmine profile` and `medmine link`."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from medmine.cli._common import WarehouseOpt, console, existing_warehouse, friendly_errors
+
+app = typer.Typer(
+    help="Run the data-quality checks, or `quality units` to normalise measurement units.",
+    invoke_without_command=True,
+)
+
+
+@app.callback()
+@friendly_errors
+def quality(
+    ctx: typer.Context,
+    warehouse: WarehouseOpt = None,
+    out: Annotated[Path, typer.Option("--out", help="HTML page to write.")] = Path(
+        "reports/quality.html"
+    ),
+    check_type: Annotated[
+        list[str] | None, typer.Option("--type", help="Only these check types (repeatable).")
+    ] = None,
+) -> None:
+    """Run the data-quality checks (Kahn framework), store results and write an HTML page."""
+    if ctx.invoked_subcommand is not None:
+        return
+    from rich.progress import Progress
+
+    from medmine.quality import run_checks
+    from medmine.quality.checks import REGISTRY
+    from medmine.report.quality import write_quality_page
+    from medmine.warehouse import Warehouse
+
+    unknown = sorted(set(check_type or []) - set(REGISTRY))
+    if unknown:
+        raise typer.BadParameter(f"unknown check type(s) {unknown}; known: {sorted(REGISTRY)}")
+    with Warehouse(existing_warehouse(warehouse)) as wh, Progress(console=console) as prog:
+        task = prog.add_task("checks", total=None)
+
+        def update(check_id: str, done: int, total: int) -> None:
+            prog.update(task, total=total, completed=done, description="checks")
+
+        run = run_checks(wh, types=check_type or None, progress=update)
+        page = write_quality_page(out, run, wh)
+    s = run.summary
+    t = Table(title=f"quality run {run.run_id} ({run.duration_s:.1f} s)")
+    for col in ("checks", "types", "pass", "pass w/ failing rows", "fail", "n/a", "error"):
+        t.add_column(col, justify="right")
+    t.add_row(
+        *(
+            f"{s[k]:,}"
+            for k in ("checks", "check_types", "pass", "pass_with_failing_rows", "fail")
+            + ("not_applicable", "error")
+        )
+    )
+    console.print(t)
+    console.print(f"[green]page:[/green] {page}")
+
+
+@app.command("units")
+@friendly_errors
+def units(warehouse: WarehouseOpt = None) -> None:
+    """Convert measurement values to the canonical UCUM unit of their LOINC code.
+
+    Fills ``mm_measurement_norm`` (replacing an earlier run); measurement rows are never
+    changed, and each row that could not be converted says why.
+    """
+    from medmine.quality.units import normalize_measurements
+    from medmine.warehouse import Warehouse
+
+    with Warehouse(existing_warehouse(warehouse)) as wh:
+        rep = normalize_measurements(wh)
+    t = Table(title=f"unit normalisation {rep.run_id}")
+    t.add_column("status")
+    t.add_column("rows", justify="right")
+    for status, n in sorted(rep.by_status.items()):
+        t.add_row(status, f"{n:,}")
+    console.print(t)
+    cov = rep.coverage_pct
+    console.print(
+        f"{rep.converted:,} of {rep.rows:,} measurements in canonical units"
+        + (f" ({cov:.0f}% of convertible)" if cov is not None else "")
+    )
+
+
+@friendly_errors
+def profile(
+    warehouse: WarehouseOpt = None,
+    out: Annotated[Path, typer.Option("--out", help="HTML page to write.")] = Path(
+        "reports/profile.html"
+    ),
+    compare: Annotated[
+        Path | None, typer.Option("--compare", help="Other warehouse to compare with (deltas).")
+    ] = None,
+) -> None:
+    """Profile every table: null rates, distinct counts, ranges, top codes, dates per year."""
+    from medmine.quality.profile import compare_profiles, profile_warehouse
+    from medmine.report.profile import write_profile_page
+    from medmine.warehouse import Warehouse
+
+    with Warehouse(existing_warehouse(warehouse), read_only=True) as wh:
+        prof = profile_warehouse(wh)
+    other = None
+    if compare is not None:
+        with Warehouse(existing_warehouse(str(compare)), read_only=True) as wh2:
+            other = profile_warehouse(wh2)
+    delta = compare_profiles(prof, other) if other is not None else None
+    page = write_profile_page(out, prof, delta)
+    console.print(
+        f"profiled {len(prof.tables)} non-empty tables, {prof.total_rows:,} rows"
+        + (f"; compared with {compare}" if compare else "")
+    )
+    console.print(f"[green]page:[/green] {page}")
+
+
+@friendly_errors
+def link(warehouse: WarehouseOpt = None) -> None:
+    """Link person identities from several sources (``mm_person_identity``) into clusters.
+
+    Writes ``mm_person_link``; prints counts only (identities are PHI).
+    """
+    from medmine.quality.linkage import link_persons
+    from medmine.warehouse import Warehouse
+
+    with Warehouse(existing_warehouse(warehouse)) as wh:
+        res = link_persons(wh)
+    console.print(
+        f"linkage {res.run_id}: {res.n_records:,} identities, {res.n_pairs_scored:,} pairs "
+        f"scored, {res.n_links:,} links, {res.n_clusters:,} clusters ({res.duration_s:.1f} s)"
+    )

@@ -1,0 +1,91 @@
+"""Pages of prediction studies: cohort and attrition, metrics with CIs, figures, model card."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from medmine.report.html import Section, figure_html, table_html
+from medmine.report.model_card import card_html
+from medmine.studies.prediction import PredictionResult, attrition_rows
+
+#: Figures shown first, in this order; any others follow sorted by name.
+FIGURE_ORDER = ("roc", "calibration", "decision_curve", "predicted_vs_observed")
+
+
+def _fmt_ci(row: pd.Series, metric: str) -> str:
+    lo, hi = row.get(f"{metric}_lower"), row.get(f"{metric}_upper")
+    if pd.isna(row.get(metric)):
+        return ""
+    if lo is None or pd.isna(lo):
+        return f"{row[metric]:.3f}"
+    return f"{row[metric]:.3f} ({lo:.3f}–{hi:.3f})"
+
+
+def metrics_rows(metrics: pd.DataFrame) -> list[dict[str, Any]]:
+    """Display rows: AUROC and AUPRC with 95% CI, Brier and calibration (or MAE, RMSE, R²)."""
+    rows = []
+    for _, r in metrics.iterrows():
+        row = {"model": r["model"]}
+        if "auroc" in r:
+            row["AUROC (95% CI)"] = _fmt_ci(r, "auroc")
+            row["AUPRC (95% CI)"] = _fmt_ci(r, "auprc")
+            for k, label in (
+                ("brier", "Brier"),
+                ("calibration_slope", "cal. slope"),
+                ("calibration_intercept", "cal. intercept"),
+            ):
+                row[label] = None if pd.isna(r.get(k)) else round(float(r[k]), 3)
+            row["test rows"] = int(r["n_test"])
+            row["test outcomes"] = int(r["outcomes_test"])
+        else:
+            for k in ("mae", "rmse", "r2"):
+                if k in r:
+                    row[k.upper() if k != "r2" else "R²"] = round(float(r[k]), 3)
+        rows.append(row)
+    return rows
+
+
+def rounded(df: pd.DataFrame, digits: int = 4) -> pd.DataFrame:
+    """A copy with float columns rounded for display."""
+    out = df.copy()
+    for c in out.columns:
+        if pd.api.types.is_float_dtype(out[c]):
+            out[c] = out[c].round(digits)
+    return out
+
+
+def prediction_sections(result: PredictionResult, out_dir: Path) -> dict[str, Any]:
+    """Template arguments of a prediction study page; writes the model card JSON beside it."""
+    sections = [
+        Section("Attrition", table_html(attrition_rows(result.attrition)), level=3),
+    ]
+    if not result.metrics.empty:
+        sections.append(
+            Section("Performance on the test set", table_html(metrics_rows(result.metrics)))
+        )
+    figs = [k for k in FIGURE_ORDER if k in result.figures] + sorted(
+        k for k in result.figures if k not in FIGURE_ORDER
+    )
+    sections += [Section(html=figure_html(result.figures[k])) for k in figs]
+    for key, table in result.tables.items():
+        if table is None or table.empty:
+            continue
+        sections.append(Section(key, table_html(rounded(table).to_dict("records"))))
+    if result.model_card is not None:
+        card = result.model_card.write_json(out_dir / f"study_{result.name}_model_card.json")
+        sections.append(
+            Section(
+                "Model card",
+                f"<p>JSON: <a href='{card.name}'>{card.name}</a></p>"
+                + card_html(result.model_card),
+            )
+        )
+    return {
+        "kpi_heading": "Cohort",
+        "kpis": [(k.replace("_", " "), v) for k, v in result.cohort_summary.items()],
+        "sections": sections,
+        "subtitle": f"study {result.name}",
+    }

@@ -1,0 +1,34 @@
+"""Page of one scored person: risk, verified model, top SHAP contributions, the CLI command."""
+
+from __future__ import annotations
+
+import html
+from pathlib import Path
+from typing import Any
+
+from medmine.report.html import ReportLink, render_page, table_html
+
+
+def write_score_page(
+    path: str | Path, score: Any, model_label: str, command: str, *, title: str
+) -> ReportLink:
+    """Write the page of a `medmine.studies.scoring.PersonScore`; returns the index link."""
+    s = score
+    body = (
+        f"<p>Model <code>{html.escape(model_label)}</code> "
+        f"(SHA-256 <code>{html.escape(s.model_sha256[:16])}…</code>, verified before loading; "
+        f"model card <a href='{html.escape(s.model_card_ref)}'>"
+        f"{html.escape(s.model_card_ref)}</a>).</p>"
+        f"<div class='card'><span class='kpi'><b>{s.risk:.3f}</b>30-day readmission risk"
+        f"</span><span class='kpi'><b>{html.escape(str(s.index_date))}</b>index date "
+        "(discharge)</span></div>"
+        "<h2>Top contributions (SHAP, log-odds)</h2>"
+        + table_html(s.explanation.round(4).to_dict("records"))
+        + f"<p>Command line: <code>{html.escape(command)}</code></p>"
+    )
+    page = render_page(path, "Scoring one person", body)
+    return ReportLink(
+        title,
+        page.name,
+        f"person {s.person_id}: risk {s.risk:.3f}; top factor {s.explanation.feature.iloc[0]}",
+    )

@@ -1,0 +1,165 @@
+"""Write a study's page and its machine-readable output from its `StudyResult`.
+
+One function for every study: `write_study` picks the page builder for the result's type,
+renders the shared study template, and writes beside the page
+
+* ``study_<name>.json``: status, summary, notes and the key figures;
+* ``study_<name>/<table>.parquet`` and ``.csv``: every output table (ids and codes only).
+
+Studies never render HTML themselves; a new study adds a page builder here.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import pyarrow as pa
+
+from medmine.evaluate.model_card import plain
+from medmine.report.html import ReportLink, render_page, render_study_body
+from medmine.studies import StudyResult
+
+
+def _builder(result: StudyResult) -> Callable[..., dict[str, Any]]:
+    """The page builder for `result`'s type (imported lazily: each pulls Plotly)."""
+    from medmine.studies.claims_fraud import FraudResult
+    from medmine.studies.comorbidity_rules import RulesResult
+    from medmine.studies.phenotypes import PhenotypeResult
+    from medmine.studies.prediction import PredictionResult
+
+    if isinstance(result, PredictionResult):
+        from medmine.report.prediction import prediction_sections
+
+        return prediction_sections
+    if isinstance(result, PhenotypeResult):
+        from medmine.report.phenotypes import phenotype_sections
+
+        return lambda r, out: phenotype_sections(r)
+    if isinstance(result, RulesResult):
+        from medmine.report.rules import rules_sections
+
+        return lambda r, out: rules_sections(r)
+    if isinstance(result, FraudResult):
+        from medmine.report.claims_fraud import fraud_sections
+
+        return lambda r, out: fraud_sections([("Warehouse claims", r)])
+    raise TypeError(f"no page builder for {type(result).__name__}; add one in medmine.report")
+
+
+def write_study(
+    result: StudyResult,
+    out_dir: str | Path,
+    *,
+    sections: Sequence[tuple[str, StudyResult]] | None = None,
+) -> ReportLink:
+    """Write ``study_<name>.html`` with its JSON and tables; return the index link.
+
+    `sections` (claims fraud only) puts several results of the same study on one page, each
+    under its title; their tables are written with a numbered prefix.
+    """
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    parts = list(sections) if sections else [("", result)]
+    downloads = write_outputs(result.name, parts, out)
+    if sections:
+        from medmine.report.claims_fraud import fraud_sections
+
+        args = fraud_sections(list(sections))
+        summary = " | ".join(r.summary() for _, r in parts)
+        status = _worst(r.status for _, r in parts)
+        notes = [n for _, r in parts for n in r.notes]
+    else:
+        args = _builder(result)(result, out)
+        summary, status, notes = result.summary(), result.status, result.notes
+    subtitle = args.pop("subtitle", "")
+    body = render_study_body(
+        data_source=result.data_source if not sections else "",
+        notes=notes,
+        downloads=downloads,
+        **args,
+    )
+    page = render_page(out / f"study_{result.name}.html", result.title, body, subtitle=subtitle)
+    return ReportLink(result.title, page.name, summary, status)
+
+
+def _worst(statuses: Any) -> str:
+    order = {"ok": 0, "warn": 1, "fail": 2}
+    return max(statuses, key=lambda s: order.get(s, 2), default="ok")
+
+
+def write_outputs(
+    name: str, parts: Sequence[tuple[str, StudyResult]], out_dir: Path
+) -> dict[str, Any]:
+    """Write the JSON summary and the tables; returns the links for the page."""
+    folder = out_dir / f"study_{name}"
+    if folder.exists():
+        shutil.rmtree(folder)
+    folder.mkdir(parents=True)
+    tables = []
+    entries = []
+    for i, (title, r) in enumerate(parts, start=1):
+        prefix = f"{i}_" if len(parts) > 1 else ""
+        stems = []
+        for stem, frame in r.output_tables().items():
+            if frame is None:
+                continue
+            full = prefix + _stem(stem)
+            write_table(frame, folder / f"{full}.parquet")
+            frame_for_csv(frame).to_csv(folder / f"{full}.csv", index=False)
+            stems.append(full)
+            tables.append((full, f"{folder.name}/{full}.parquet", f"{folder.name}/{full}.csv"))
+        entries.append(
+            {
+                "section": title or None,
+                "study": r.name,
+                "title": r.title,
+                "status": r.status,
+                "summary": r.summary(),
+                "data_source": r.data_source,
+                "notes": list(r.notes),
+                "figures": r.key_figures(),
+                "tables": stems,
+            }
+        )
+    doc = entries[0] if len(entries) == 1 else {"study": name, "sections": entries}
+    json_path = out_dir / f"study_{name}.json"
+    json_path.write_text(json.dumps(plain(doc), indent=2, default=str), encoding="utf-8")
+    return {"json": json_path.name, "tables": tables}
+
+
+def _stem(name: str) -> str:
+    return re.sub(r"[^a-z0-9]+", "_", name.lower()).strip("_")[:60] or "table"
+
+
+def frame_for_csv(frame: pd.DataFrame) -> pd.DataFrame:
+    """Item sets as ``;``-joined sorted text; other values as they are."""
+    out = frame.copy()
+    for col in out.columns:
+        if out[col].dtype == object:
+            out[col] = out[col].map(
+                lambda v: "; ".join(sorted(map(str, v))) if isinstance(v, set | frozenset) else v
+            )
+    return out
+
+
+def write_table(frame: pd.DataFrame, path: Path) -> Path:
+    """Write `frame` as Parquet; object columns of mixed types are written as text."""
+    df = frame_for_csv(frame).reset_index(drop=True)
+    df.columns = [str(c) for c in df.columns]
+    try:
+        table = pa.Table.from_pandas(df, preserve_index=False)
+    except (pa.ArrowInvalid, pa.ArrowTypeError):
+        for col in df.columns:
+            if df[col].dtype == object:
+                df[col] = df[col].map(lambda v: None if v is None else str(v))
+        table = pa.Table.from_pandas(df, preserve_index=False)
+    import pyarrow.parquet as pq
+
+    pq.write_table(table, path)
+    return path
