@@ -1,9 +1,19 @@
-"""Settings: paths and engine, with secrets read only from the environment."""
+"""Run-wide settings from the environment: the default warehouse path and secrets.
+
+Environment variables medmine reads (all optional except where a command needs a secret):
+
+* ``MEDMINE_WAREHOUSE``: default for ``--warehouse`` (else ``./medmine.duckdb``);
+* ``MEDMINE_SAMPLES``: folder of the bundled samples for ``medmine demo`` (installed copies);
+* ``MEDMINE_DEID_KEY``: secret for pseudonyms and date shifts (`medmine.privacy.pseudonym`);
+* ``MEDMINE_ENCRYPTION_KEY``: key for encryption at rest (`medmine.privacy.crypto`);
+* ``MEDMINE_ACTOR``: who is named in audit entries (default: the operating-system user).
+
+Secrets are never read from files in the repository or from command-line arguments.
+"""
 
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
 from pathlib import Path
 
 from medmine.errors import ConfigError
@@ -38,22 +48,3 @@ def secret(name: str, *, required: bool = True) -> str | None:
             )
         return None
     return value
-
-
-@dataclass(frozen=True)
-class Settings:
-    """Run-wide settings resolved once by the CLI and passed down."""
-
-    warehouse: str = DEFAULT_WAREHOUSE
-    reports_dir: Path = Path("reports")
-    engine: str = "duckdb"
-    batch_rows: int = 50_000
-
-    @classmethod
-    def from_env(cls, warehouse: str | Path | None = None) -> Settings:
-        """Build settings from options and environment variables."""
-        return cls(
-            warehouse=warehouse_path(warehouse),
-            reports_dir=Path(os.environ.get("MEDMINE_REPORTS", "reports")),
-            engine=os.environ.get("MEDMINE_ENGINE", "duckdb"),
-        )

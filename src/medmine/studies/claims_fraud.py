@@ -27,6 +27,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from medmine.features.persons import select_persons
 from medmine.studies._claims_edits import (
     EDIT_SQL,
     EDIT_WEIGHTS,
@@ -220,11 +221,7 @@ def run(wh: Any, config: FraudStudyConfig | None = None, truth: Any = None) -> F
     """Run the study on warehouse `wh`; with `truth` (a `FraudTruth`), also evaluate it."""
     STUDY.check_data(wh)
     cfg = config or FraudStudyConfig()
-    person_sql = None
-    if cfg.consent_purpose:
-        from medmine.privacy.consent import eligible_persons
-
-        person_sql = eligible_persons(wh, cfg.consent_purpose).person_ids_sql
+    person_sql = select_persons(wh, cfg.consent_purpose).person_ids_sql
     lines = _lines(wh, person_sql)
     if lines.empty:
         raise MissingDataError(

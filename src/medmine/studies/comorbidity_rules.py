@@ -18,6 +18,7 @@ from typing import Any
 
 import pandas as pd
 
+from medmine.features.persons import select_persons
 from medmine.mining.rules import (
     AssociationRuleMiner,
     Transactions,
@@ -139,12 +140,8 @@ def run(wh: Any, config: RulesConfig | None = None) -> RulesResult:
     """Run the study on warehouse `wh`."""
     STUDY.check_data(wh)
     cfg = config or RulesConfig()
-    person_sql, excluded = None, 0
-    if cfg.purpose:
-        from medmine.privacy.consent import eligible_persons
-
-        f = eligible_persons(wh, cfg.purpose)
-        person_sql, excluded = f.person_ids_sql, f.excluded
+    persons = select_persons(wh, cfg.purpose)
+    person_sql, excluded = persons.person_ids_sql, persons.excluded
     tx = clinical_transactions(wh, by=cfg.by, domains=cfg.domains, person_ids_sql=person_sql)
     labels = tx.label_of()
     common = dict(max_len=cfg.max_len, alpha=cfg.alpha)

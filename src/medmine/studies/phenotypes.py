@@ -21,6 +21,7 @@ import numpy as np
 import pandas as pd
 from sklearn.metrics import adjusted_rand_score
 
+from medmine.features.persons import select_persons
 from medmine.mining.cluster import HDBSCANPhenotyper, KMeansPhenotyper, cluster_profiles, embed
 from medmine.studies.contract import MissingDataError, Study, StudyResult
 
@@ -153,12 +154,8 @@ def run(wh: Any, config: PhenotypeConfig | None = None) -> PhenotypeResult:
     """Run the study on warehouse `wh`."""
     STUDY.check_data(wh)
     cfg = config or PhenotypeConfig()
-    person_sql, excluded = None, 0
-    if cfg.purpose:
-        from medmine.privacy.consent import eligible_persons
-
-        f = eligible_persons(wh, cfg.purpose)
-        person_sql, excluded = f.person_ids_sql, f.excluded
+    persons = select_persons(wh, cfg.purpose)
+    person_sql, excluded = persons.person_ids_sql, persons.excluded
     X, pids, names, labels, analyses, prev = person_covariates(wh, cfg, person_sql)
     if X.shape[0] <= cfg.k_range[1] * 10 or X.shape[1] < 2:
         raise MissingDataError(

@@ -24,6 +24,7 @@ import numpy as np
 import pandas as pd
 
 from medmine.errors import IntegrityError, MedmineError
+from medmine.features.persons import select_persons
 
 #: Types a saved model may contain beyond skops' own defaults (checked before loading).
 ALLOWED_TYPES: frozenset[str] = frozenset(
@@ -271,7 +272,7 @@ def score_person(
     from medmine.studies._matrix import build_matrix
 
     loaded = load_model(model_path)
-    _check_consent(wh, person_id, purpose)
+    select_persons(wh, purpose).require(wh, person_id)
     frame, notes = _person_frame(wh, person_id, index_date)
     cohort = type("PersonCohort", (), {"frame": frame})()
     settings = CovariateSettings.from_dict(loaded.manifest["covariate_settings"])
@@ -295,22 +296,6 @@ def score_person(
         model_sha256=loaded.manifest["model_sha256"],
         notes=notes,
     )
-
-
-def _check_consent(wh: Any, person_id: int, purpose: str) -> None:
-    try:
-        from medmine.privacy.consent import eligible_persons
-    except ImportError:  # consent module not installed: nothing to enforce
-        return
-    f = eligible_persons(wh, purpose)
-    ok = wh.con.execute(
-        f"SELECT count(*) FROM person WHERE person_id = ? AND person_id IN ({f.person_ids_sql})",
-        [int(person_id)],
-    ).fetchall()[0][0]
-    if not ok:
-        from medmine.errors import PrivacyError
-
-        raise PrivacyError(f"person {person_id} has no consent for {purpose}; not scored")
 
 
 def save_study_models(result: Any, outcome: Any, matrix: Any, cohort: Any, model_dir: Path) -> dict:
