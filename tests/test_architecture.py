@@ -249,3 +249,22 @@ def test_checker_reads_relative_and_type_checking_imports(tmp_path):
         },
     )
     assert cycles(import_graph(src)) == [["medmine.quality.a", "medmine.quality.b"]]
+
+
+#: Names that mirror a stage on purpose: the CLI has one module per command group, and
+#: ARCHITECTURE.md puts the FHIR reader in ``ingest/fhir`` beside the ``fhir`` views package.
+NAMED_LIKE_A_STAGE_ON_PURPOSE = {"medmine.ingest.fhir"}
+
+
+def test_no_module_is_named_like_another_stage_package(graph):
+    stages = {p for layer in LAYERS for p in layer} - {"__root__", "__main__"}
+    offenders = sorted(
+        m
+        for m in graph
+        if len(m.split(".")) > 2
+        and m.split(".")[-1].lstrip("_") in stages
+        and _package(m) != "cli"
+        and m not in NAMED_LIKE_A_STAGE_ON_PURPOSE
+        and not any(m.startswith(p + ".") for p in NAMED_LIKE_A_STAGE_ON_PURPOSE)
+    )
+    assert offenders == []

@@ -18,7 +18,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from medmine.demo.patterns import simulated_section
+from medmine.demo.patterns_step import simulated_section
 from medmine.ingest import omop
 from medmine.studies import get_study, length_of_stay, readmission
 from medmine.studies.claims_fraud import FraudStudyConfig

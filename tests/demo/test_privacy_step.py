@@ -6,7 +6,7 @@ from pathlib import Path
 from rich.console import Console
 
 from medmine.demo import DemoContext
-from medmine.demo.privacy import privacy_step
+from medmine.demo.privacy_step import privacy_step
 
 from ..privacy.conftest import build_identified, default_people
 

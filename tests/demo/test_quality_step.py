@@ -5,7 +5,7 @@ from pathlib import Path
 from rich.console import Console
 
 from medmine.demo import DemoContext
-from medmine.demo.quality import quality_step
+from medmine.demo.quality_step import quality_step
 
 from ..quality.conftest import planted_warehouse
 
@@ -13,10 +13,10 @@ from ..quality.conftest import planted_warehouse
 def test_demo_step_writes_pages_and_links(tmp_path, monkeypatch):
     import functools
 
-    import medmine.demo.quality
+    import medmine.demo.quality_step
 
-    subset = functools.partial(medmine.demo.quality.run_checks, types=["start_before_end"])
-    monkeypatch.setattr(medmine.demo.quality, "run_checks", subset)
+    subset = functools.partial(medmine.demo.quality_step.run_checks, types=["start_before_end"])
+    monkeypatch.setattr(medmine.demo.quality_step, "run_checks", subset)
     db = tmp_path / "d.duckdb"
     planted_warehouse(db).close()
     ctx = DemoContext(

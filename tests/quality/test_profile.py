@@ -3,7 +3,7 @@ from __future__ import annotations
 import pytest
 
 from medmine.quality.profile import compare_profiles, profile_warehouse
-from medmine.report.profile import write_profile_page
+from medmine.report.profile_page import write_profile_page
 from medmine.warehouse import Warehouse
 
 TINY = """

@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 from medmine.ingest import omop
-from medmine.report.loads import write_loads_page
+from medmine.report.loads_page import write_loads_page
 
 from ..conftest import TEST_DATA
 

@@ -8,8 +8,8 @@ import datetime as dt
 import pandas as pd
 import pytest
 
-from medmine.demo.patterns import simulated_section
-from medmine.report.studies import write_study
+from medmine.demo.patterns_step import simulated_section
+from medmine.report.study_pages import write_study
 from medmine.studies import claims_fraud as cf
 from medmine.synth import fraud
 

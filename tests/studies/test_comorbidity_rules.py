@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 
 from medmine.ingest import omop
-from medmine.report.studies import write_study
+from medmine.report.study_pages import write_study
 from medmine.studies import comorbidity_rules as cr
 from medmine.warehouse import Warehouse
 

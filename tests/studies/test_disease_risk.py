@@ -3,7 +3,7 @@ import json
 import pytest
 
 from medmine.evaluate import REQUIRED_SECTIONS
-from medmine.report.studies import write_study
+from medmine.report.study_pages import write_study
 from medmine.studies import disease_risk, study_names
 from medmine.studies.prediction import StudyConfig
 from medmine.warehouse import Warehouse

@@ -8,7 +8,7 @@ import pytest
 from sklearn.metrics import adjusted_rand_score
 
 from medmine.ingest import omop
-from medmine.report.studies import write_study
+from medmine.report.study_pages import write_study
 from medmine.studies import phenotypes
 from medmine.warehouse import Warehouse
 

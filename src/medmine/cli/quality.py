@@ -35,7 +35,7 @@ def quality(
 
     from medmine.quality import run_checks
     from medmine.quality.checks import REGISTRY
-    from medmine.report.quality import write_quality_page
+    from medmine.report.quality_page import write_quality_page
     from medmine.warehouse import Warehouse
 
     unknown = sorted(set(check_type or []) - set(REGISTRY))
@@ -102,7 +102,7 @@ def profile(
 ) -> None:
     """Profile every table: null rates, distinct counts, ranges, top codes, dates per year."""
     from medmine.quality.profile import compare_profiles, profile_warehouse
-    from medmine.report.profile import write_profile_page
+    from medmine.report.profile_page import write_profile_page
     from medmine.warehouse import Warehouse
 
     with Warehouse(existing_warehouse(warehouse), read_only=True) as wh:

@@ -35,7 +35,7 @@ def study(
     list_: Annotated[bool, typer.Option("--list", help="List the studies and exit.")] = False,
 ) -> None:
     """Run a study and write ``<out>/study_<name>.html`` with its JSON and tables."""
-    from medmine.report.studies import write_study
+    from medmine.report.study_pages import write_study
     from medmine.studies import audit_study, get_study, study_names
     from medmine.warehouse import Warehouse
 

@@ -47,11 +47,11 @@ Step = Callable[[DemoContext], None]
 
 def _steps() -> list[tuple[str, Step]]:
     # Imported lazily so that `medmine --help` stays fast.
-    from medmine.demo.ingest import ingest_step
-    from medmine.demo.patterns import patterns_step
-    from medmine.demo.privacy import privacy_step
-    from medmine.demo.quality import quality_step
-    from medmine.demo.studies import studies_step
+    from medmine.demo.ingest_step import ingest_step
+    from medmine.demo.patterns_step import patterns_step
+    from medmine.demo.prediction_step import studies_step
+    from medmine.demo.privacy_step import privacy_step
+    from medmine.demo.quality_step import quality_step
 
     return [
         ("ingest", ingest_step),

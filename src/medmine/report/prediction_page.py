@@ -8,7 +8,7 @@ from typing import Any
 import pandas as pd
 
 from medmine.report.html import Section, figure_html, table_html
-from medmine.report.model_card import card_html
+from medmine.report.model_card_page import card_html
 from medmine.studies.prediction import PredictionResult, attrition_rows
 
 #: Figures shown first, in this order; any others follow sorted by name.

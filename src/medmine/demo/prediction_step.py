@@ -16,8 +16,8 @@ import time
 from pathlib import Path
 from typing import Any
 
-from medmine.report.scoring import write_score_page
-from medmine.report.studies import write_study
+from medmine.report.scoring_page import write_score_page
+from medmine.report.study_pages import write_study
 from medmine.studies import audit_study, disease_risk, length_of_stay, readmission
 from medmine.studies.prediction import StudyConfig
 from medmine.studies.scoring import score_person

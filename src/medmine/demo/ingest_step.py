@@ -7,7 +7,7 @@ from typing import Any
 from medmine.ingest import fhir, omop
 from medmine.report import ReportLink
 from medmine.report.console import print_load_report, print_table_counts
-from medmine.report.loads import write_loads_page
+from medmine.report.loads_page import write_loads_page
 from medmine.warehouse import Warehouse
 
 

@@ -9,8 +9,8 @@ from medmine.quality.linkage import link_persons
 from medmine.quality.profile import profile_warehouse
 from medmine.quality.units import normalize_measurements
 from medmine.report import ReportLink
-from medmine.report.profile import write_profile_page
-from medmine.report.quality import write_quality_page
+from medmine.report.profile_page import write_profile_page
+from medmine.report.quality_page import write_quality_page
 from medmine.warehouse import Warehouse
 
 

@@ -15,7 +15,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from medmine.report.studies import write_study
+from medmine.report.study_pages import write_study
 from medmine.studies import audit_study, claims_fraud, get_study
 from medmine.studies.claims_fraud import FraudResult, FraudStudyConfig
 from medmine.synth import fraud

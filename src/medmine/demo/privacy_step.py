@@ -14,7 +14,7 @@ from medmine.privacy.phi_text.context import merged, person_contexts, shared_con
 from medmine.privacy.pseudonym import KEY_ENV
 from medmine.privacy.risk import PERSON_QI_SQL, anonymize, assess
 from medmine.report import ReportLink
-from medmine.report.privacy import write_privacy_page
+from medmine.report.privacy_page import write_privacy_page
 from medmine.warehouse import Warehouse
 
 

@@ -34,19 +34,19 @@ def _builder(result: StudyResult) -> Callable[..., dict[str, Any]]:
     from medmine.studies.prediction import PredictionResult
 
     if isinstance(result, PredictionResult):
-        from medmine.report.prediction import prediction_sections
+        from medmine.report.prediction_page import prediction_sections
 
         return prediction_sections
     if isinstance(result, PhenotypeResult):
-        from medmine.report.phenotypes import phenotype_sections
+        from medmine.report.phenotypes_page import phenotype_sections
 
         return lambda r, out: phenotype_sections(r)
     if isinstance(result, RulesResult):
-        from medmine.report.rules import rules_sections
+        from medmine.report.rules_page import rules_sections
 
         return lambda r, out: rules_sections(r)
     if isinstance(result, FraudResult):
-        from medmine.report.claims_fraud import fraud_sections
+        from medmine.report.claims_fraud_page import fraud_sections
 
         return lambda r, out: fraud_sections([("Warehouse claims", r)])
     raise TypeError(f"no page builder for {type(result).__name__}; add one in medmine.report")
@@ -68,7 +68,7 @@ def write_study(
     parts = list(sections) if sections else [("", result)]
     downloads = write_outputs(result.name, parts, out)
     if sections:
-        from medmine.report.claims_fraud import fraud_sections
+        from medmine.report.claims_fraud_page import fraud_sections
 
         args = fraud_sections(list(sections))
         summary = " | ".join(r.summary() for _, r in parts)
