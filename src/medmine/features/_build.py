@@ -10,8 +10,7 @@ from typing import TYPE_CHECKING
 
 import pandas as pd
 
-from medmine.features._sql import days_between, plus_days, table_exists, temp_name
-from medmine.features.cohorts import (
+from medmine.features._definition import (
     AttritionStep,
     Cohort,
     CohortDefinition,
@@ -19,6 +18,8 @@ from medmine.features.cohorts import (
     EntryEvent,
     OutcomeDefinition,
 )
+from medmine.features._sql import days_between, plus_days, table_exists, temp_name
+from medmine.warehouse.sql import ident, literal
 
 if TYPE_CHECKING:
     from medmine.warehouse import Warehouse
@@ -53,15 +54,17 @@ class _Steps:
         self.sql: list[tuple[str, str]] = []
 
     def step(self, description: str, sql: str) -> str:
+        """Materialise `sql` as a new temp table; return its quoted name."""
         name = temp_name("cohort")
+        table = ident(name)
         self.sql.append((f"{name}: {description}", sql))
-        self.con.execute(f"CREATE TEMP TABLE {name} AS {sql}")
-        self.tables.append(name)
+        self.con.execute(f"CREATE TEMP TABLE {table} AS {sql}")
+        self.tables.append(table)
         persons, rows = self.con.execute(
-            f"SELECT count(DISTINCT person_id), count(*) FROM {name}"
+            f"SELECT count(DISTINCT person_id), count(*) FROM {table}"
         ).fetchone()
         self.attrition.append(AttritionStep(description, int(persons), int(rows)))
-        return name
+        return table
 
     def drop(self) -> None:
         for t in self.tables:
@@ -189,7 +192,8 @@ def build_cohort(
             hi = definition.study_end or "9999-12-31"
             t = steps.step(
                 f"index date between {lo} and {hi}",
-                f"SELECT * FROM {t} WHERE index_date BETWEEN DATE '{lo}' AND DATE '{hi}'",
+                f"SELECT * FROM {t} WHERE index_date BETWEEN DATE {literal(lo)} "
+                f"AND DATE {literal(hi)}",
             )
         age = "(EXTRACT(YEAR FROM c.index_date) - p.year_of_birth)"
         t = steps.step(

@@ -1,4 +1,4 @@
-"""SQL building blocks shared by cohorts and covariates: domains, concept sets, day arithmetic.
+"""SQL building blocks shared by cohorts and covariates: domain lookup, day arithmetic, names.
 
 Everything here returns DuckDB SQL text restricted to constructs SQLGlot transpiles to Spark
 (``CAST(x + INTERVAL 'n' DAY AS DATE)``, ``DATE_DIFF('day', a, b)``, window functions, no
@@ -9,93 +9,26 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterable
-from dataclasses import dataclass
 
 from medmine.errors import ConfigError
+from medmine.warehouse import schema
+from medmine.warehouse.schema import EventDomain
 
 
-@dataclass(frozen=True)
-class Domain:
-    """Where the events of one OMOP domain live."""
+def domain(name: str) -> EventDomain:
+    """The event domain called `name` (declared on the warehouse table specs).
 
-    name: str
-    table: str
-    id_col: str
-    concept_col: str
-    date_col: str
-    end_col: str | None
-
-
-#: Event domains, by the name used in concept sets and covariate settings.
-DOMAINS: dict[str, Domain] = {
-    d.name: d
-    for d in (
-        Domain(
-            "condition",
-            "condition_occurrence",
-            "condition_occurrence_id",
-            "condition_concept_id",
-            "condition_start_date",
-            "condition_end_date",
-        ),
-        Domain(
-            "drug",
-            "drug_exposure",
-            "drug_exposure_id",
-            "drug_concept_id",
-            "drug_exposure_start_date",
-            "drug_exposure_end_date",
-        ),
-        Domain(
-            "procedure",
-            "procedure_occurrence",
-            "procedure_occurrence_id",
-            "procedure_concept_id",
-            "procedure_date",
-            "procedure_end_date",
-        ),
-        Domain(
-            "measurement",
-            "measurement",
-            "measurement_id",
-            "measurement_concept_id",
-            "measurement_date",
-            None,
-        ),
-        Domain(
-            "observation",
-            "observation",
-            "observation_id",
-            "observation_concept_id",
-            "observation_date",
-            None,
-        ),
-        Domain(
-            "device",
-            "device_exposure",
-            "device_exposure_id",
-            "device_concept_id",
-            "device_exposure_start_date",
-            "device_exposure_end_date",
-        ),
-        Domain(
-            "visit",
-            "visit_occurrence",
-            "visit_occurrence_id",
-            "visit_concept_id",
-            "visit_start_date",
-            "visit_end_date",
-        ),
-    )
-}
-
-
-def domain(name: str) -> Domain:
-    """Return the `Domain` called `name`, or raise `ConfigError` naming the known ones."""
+    Raises
+    ------
+    ConfigError
+        If no warehouse table declares that domain (the message lists the known ones).
+    """
     try:
-        return DOMAINS[name]
+        return schema.domain(name)
     except KeyError:
-        raise ConfigError(f"unknown event domain {name!r}; use one of {sorted(DOMAINS)}") from None
+        raise ConfigError(
+            f"unknown event domain {name!r}; use one of {sorted(schema.DOMAINS)}"
+        ) from None
 
 
 def plus_days(expr: str, days: int) -> str:

@@ -30,12 +30,14 @@ import pyarrow as pa
 import scipy.sparse as sp
 
 if TYPE_CHECKING:
-    from medmine.features.cohorts import Cohort
+    from medmine.features._definition import Cohort
     from medmine.warehouse import Warehouse
+    from medmine.warehouse.schema import EventDomain
 
 from medmine.errors import ConfigError
 from medmine.features import charlson
-from medmine.features._sql import DOMAINS, days_between, domain, int_list, plus_days, temp_name
+from medmine.features._sql import days_between, domain, int_list, plus_days, temp_name
+from medmine.warehouse.sql import ident
 
 #: Fixed analysis ids (``covariate_id % 1000``).
 GENDER, RACE, ETHNICITY, AGE, AGE_GROUP, INDEX_YEAR, INDEX_MONTH = 1, 2, 3, 4, 5, 6, 7
@@ -208,8 +210,9 @@ def _analyses(s: CovariateSettings) -> dict[int, dict[str, Any]]:
     return out
 
 
-def _window_sql(events: str, concept: str, date: str, base: int, s: CovariateSettings) -> str:
-    """Per-window indicators/counts of events (one scan, one FILTER aggregate per window)."""
+def _window_sql(d: EventDomain, base: int, s: CovariateSettings) -> str:
+    """Per-window indicators/counts of the events of `d` (one scan, one FILTER per window)."""
+    events, concept, date = ident(d.table), ident(d.concept_column), ident(d.start_column)
     bounds = s.window_bounds()
     starts = [lo for lo, _ in bounds]
     lower = (
@@ -245,21 +248,24 @@ def _window_sql(events: str, concept: str, date: str, base: int, s: CovariateSet
 
 def _charlson_sql(s: CovariateSettings) -> str:
     end = plus_days("r.index_date", s.end_day)
-    code = "replace(split_part(e.condition_source_value, ':', 2), '.', '')"
+    d = domain("condition")
+    table, start = ident(d.table), f"e.{ident(d.start_column)}"
+    source = f"e.{ident(d.source_value_column)}"
+    code = f"replace(split_part({source}, ':', 2), '.', '')"
     cats = f"""
         SELECT DISTINCT r.row_id, cc.category
-        FROM {{rows}} r JOIN condition_occurrence e ON e.person_id = r.person_id
+        FROM {{rows}} r JOIN {table} e ON e.person_id = r.person_id
         JOIN (SELECT category, concept_id FROM {charlson.concepts_values()} a
               UNION SELECT a.category, ca.descendant_concept_id FROM {charlson.concepts_values()} a
               JOIN concept_ancestor ca ON ca.ancestor_concept_id = a.concept_id) cc
-          ON cc.concept_id = e.condition_concept_id
-        WHERE e.condition_start_date <= {end}
+          ON cc.concept_id = e.{ident(d.concept_column)}
+        WHERE {start} <= {end}
         UNION
         SELECT DISTINCT r.row_id, i.category
-        FROM {{rows}} r JOIN condition_occurrence e ON e.person_id = r.person_id
+        FROM {{rows}} r JOIN {table} e ON e.person_id = r.person_id
         JOIN {charlson.icd10_values()} i ON i.stem = substr({code}, 1, 3)
-        WHERE e.condition_start_date <= {end}
-          AND split_part(e.condition_source_value, ':', 1) LIKE 'ICD10%'
+        WHERE {start} <= {end}
+          AND split_part({source}, ':', 1) LIKE 'ICD10%'
           AND starts_with({code}, i.prefix)
     """
     drop = " OR ".join(
@@ -281,6 +287,26 @@ def _charlson_sql(s: CovariateSettings) -> str:
         f"SELECT * FROM (WITH cats AS ({cats}), scored AS (SELECT * FROM cats c WHERE NOT "
         f"({drop})) {' UNION ALL '.join(parts)}) ch"
     )
+
+
+def _lab_sql(s: CovariateSettings) -> str:
+    """The last numeric value of each measurement concept in the lab window."""
+    d = domain("measurement")
+    m_id, concept, date = (f"m.{ident(c)}" for c in (d.id_column, d.concept_column, d.start_column))
+    lo = (
+        ""
+        if s.lab_window is None
+        else f" AND {date} >= {plus_days('r.index_date', -int(s.lab_window))}"
+    )
+    only = f" AND {concept} IN ({int_list(s.lab_concept_ids)})" if s.lab_concept_ids else ""
+    return f"""SELECT row_id, {LAB_LAST} AS analysis_id, concept_id, value FROM (
+        SELECT r.row_id, {concept} AS concept_id, m.value_as_number AS value,
+               row_number() OVER (PARTITION BY r.row_id, {concept}
+                   ORDER BY {date} DESC, {m_id} DESC) AS rn
+        FROM {{rows}} r JOIN {ident(d.table)} m ON m.person_id = r.person_id
+        WHERE m.value_as_number IS NOT NULL AND {concept} <> 0
+          AND {date} <= {plus_days("r.index_date", s.end_day)}{lo}{only}
+    ) l WHERE rn = 1"""
 
 
 def _long_sql(s: CovariateSettings) -> list[str]:
@@ -317,35 +343,13 @@ def _long_sql(s: CovariateSettings) -> list[str]:
     if s.include_charlson:
         q.append(_charlson_sql(s))
     for dname in s.domains:
-        d = domain(dname)
         base = 100 + 10 * DOMAIN_ORDER.index(dname)
-        q.append(_window_sql(d.table, d.concept_col, d.date_col, base, s))
+        q.append(_window_sql(domain(dname), base, s))
     if s.visit_counts:
-        v = DOMAINS["visit"]
         counted = dataclasses.replace(s, counts=True)
-        q.append(_window_sql(v.table, v.concept_col, v.date_col, VISIT_BASE, counted))
+        q.append(_window_sql(domain("visit"), VISIT_BASE, counted))
     if s.include_labs:
-        lo = (
-            ""
-            if s.lab_window is None
-            else f" AND m.measurement_date >= {plus_days('r.index_date', -int(s.lab_window))}"
-        )
-        only = (
-            f" AND m.measurement_concept_id IN ({int_list(s.lab_concept_ids)})"
-            if s.lab_concept_ids
-            else ""
-        )
-        q.append(
-            f"""SELECT row_id, {LAB_LAST} AS analysis_id, concept_id, value FROM (
-                SELECT r.row_id, m.measurement_concept_id AS concept_id,
-                       m.value_as_number AS value,
-                       row_number() OVER (PARTITION BY r.row_id, m.measurement_concept_id
-                           ORDER BY m.measurement_date DESC, m.measurement_id DESC) AS rn
-                FROM {{rows}} r JOIN measurement m ON m.person_id = r.person_id
-                WHERE m.value_as_number IS NOT NULL AND m.measurement_concept_id <> 0
-                  AND m.measurement_date <= {plus_days("r.index_date", s.end_day)}{lo}{only}
-            ) l WHERE rn = 1"""
-        )
+        q.append(_lab_sql(s))
     return q
 
 
@@ -442,9 +446,9 @@ def extract_covariates(
     )
     try:
         _materialise(con, rows, rows_arrow)
-        parts = [q.replace("{rows}", rows) for q in _long_sql(s)]
+        parts = [q.replace("{rows}", ident(rows)) for q in _long_sql(s)]
         con.execute(
-            f"CREATE TEMP TABLE {longt} AS SELECT row_id, analysis_id, concept_id, value, "
+            f"CREATE TEMP TABLE {ident(longt)} AS SELECT row_id, analysis_id, concept_id, value, "
             f"CAST(concept_id AS BIGINT) * 1000 + analysis_id AS covariate_id FROM ("
             + " UNION ALL ".join(f"SELECT * FROM ({p}) q{i}" for i, p in enumerate(parts))
             + ") u WHERE value <> 0"
@@ -461,12 +465,12 @@ def extract_covariates(
         )
         _materialise(con, cols, col_table)
         got = con.execute(
-            f"SELECT r._pos, c._col, l.value FROM {longt} l JOIN {rows} r ON r.row_id = l.row_id "
-            f"JOIN {cols} c ON c.covariate_id = l.covariate_id"
+            f"SELECT r._pos, c._col, l.value FROM {ident(longt)} l JOIN {ident(rows)} r "
+            f"ON r.row_id = l.row_id JOIN {ident(cols)} c ON c.covariate_id = l.covariate_id"
         ).fetchnumpy()
     finally:
         for t in (rows, longt, cols):
-            con.execute(f"DROP TABLE IF EXISTS {t}")
+            con.execute(f"DROP TABLE IF EXISTS {ident(t)}")
     X = sp.csr_matrix(
         (
             np.asarray(got["value"], dtype=np.float32),
@@ -490,7 +494,7 @@ def _materialise(con, name: str, data: pa.Table) -> None:
     view = f"{name}_src"
     con.register(view, data)
     try:
-        con.execute(f"CREATE TEMP TABLE {name} AS SELECT * FROM {view}")
+        con.execute(f"CREATE TEMP TABLE {ident(name)} AS SELECT * FROM {ident(view)}")
     finally:
         con.unregister(view)
 
@@ -503,7 +507,7 @@ def _reference(
     # (row_id, covariate_id) is unique in the long table: count(*) is the number of rows.
     ref = con.execute(
         f"SELECT k.covariate_id, k.analysis_id, k.concept_id, c.concept_name FROM ("
-        f"SELECT covariate_id, analysis_id, concept_id FROM {longt} GROUP BY 1, 2, 3 "
+        f"SELECT covariate_id, analysis_id, concept_id FROM {ident(longt)} GROUP BY 1, 2, 3 "
         f"HAVING count(*) >= {need}) k LEFT JOIN concept c ON c.concept_id = k.concept_id "
         f"AND k.analysis_id NOT IN ({AGE}, {AGE_GROUP}, {INDEX_YEAR}, {INDEX_MONTH}, "
         f"{CHARLSON_INDEX}, {CHARLSON_CATEGORY}) ORDER BY k.analysis_id, k.concept_id"

@@ -6,7 +6,7 @@ Each function returns a `CohortDefinition`; pass it to `build_cohort`. Their YAM
 
 from __future__ import annotations
 
-from medmine.features.cohorts import (
+from medmine.features._definition import (
     CohortDefinition,
     ConceptSet,
     Criterion,
