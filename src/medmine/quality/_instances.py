@@ -8,42 +8,29 @@ every other key fills a placeholder of the type's SQL templates.
 
 from __future__ import annotations
 
-import csv
-import functools
-import importlib.resources
 from collections.abc import Callable, Iterator
 from typing import Any
 
 from medmine.quality import vocab
-from medmine.warehouse.schema import TABLES, TableSpec
+from medmine.quality._reference import format_rules, lab_ranges, sex_specific_codes
+from medmine.quality.units import accepted_units, loinc_code_sql
+from medmine.warehouse.schema import DOMAINS, TABLES, TableSpec, domain, table
+from medmine.warehouse.sql import ident, literal
 
 Params = dict[str, Any]
 
-#: Tables whose rows are clinical events of a person (used by several checks).
+#: Tables whose rows are clinical events of a person (used by several checks): the tables of
+#: the event domains declared on the schema, and the event tables outside those domains.
 EVENT_TABLES = (
-    "visit_occurrence",
+    *(d.table for d in DOMAINS.values()),
     "visit_detail",
-    "condition_occurrence",
-    "drug_exposure",
-    "procedure_occurrence",
-    "device_exposure",
-    "measurement",
-    "observation",
     "note",
-    "specimen",
     "mm_claim",
     "mm_claim_line",
 )
-#: Domain of the primary concept column of each table (OMOP conventions).
-DOMAINS = {
-    ("condition_occurrence", "condition_concept_id"): "Condition",
-    ("drug_exposure", "drug_concept_id"): "Drug",
-    ("procedure_occurrence", "procedure_concept_id"): "Procedure",
-    ("measurement", "measurement_concept_id"): "Measurement",
-    ("observation", "observation_concept_id"): "Observation",
-    ("device_exposure", "device_concept_id"): "Device",
-    ("visit_occurrence", "visit_concept_id"): "Visit",
-    ("specimen", "specimen_concept_id"): "Specimen",
+#: OMOP domain of the concept columns that are not the primary concept of an event domain
+#: (the event domains' own columns come from the schema: ``condition`` -> ``Condition``).
+OTHER_CONCEPT_DOMAINS = {
     ("person", "gender_concept_id"): "Gender",
     ("person", "race_concept_id"): "Race",
     ("person", "ethnicity_concept_id"): "Ethnicity",
@@ -64,45 +51,16 @@ _MONEY_SUFFIXES = ("_amount", "_paid", "_billed", "_allowed", "_charge", "_cost"
 _DATA_ROLES = ("clinical", "derived", "claims", "identity", "privacy")
 
 
-def q(name: str) -> str:
-    """Quote an identifier."""
-    return '"' + name.replace('"', '""') + '"'
-
-
-def lit(value: str) -> str:
-    """Quote a string literal."""
-    return "'" + str(value).replace("'", "''") + "'"
-
-
-def _data(name: str) -> list[dict[str, str]]:
-    path = importlib.resources.files("medmine.quality") / "data" / name
-    with path.open(encoding="utf-8", newline="") as fh:
-        return list(csv.DictReader(fh))
-
-
-@functools.cache
-def lab_ranges() -> list[dict[str, str]]:
-    """Plausible ranges of common labs and vitals by LOINC code and canonical UCUM unit."""
-    return _data("lab_ranges.csv")
-
-
-@functools.cache
-def sex_specific_codes() -> list[dict[str, str]]:
-    """Codes (ICD-10-CM prefixes, SNOMED concepts) that apply to one sex only."""
-    return _data("sex_specific.csv")
-
-
-@functools.cache
-def format_rules() -> list[dict[str, str]]:
-    """Regular expressions that varchar fields must match."""
-    return _data("format_rules.csv")
+#: Kept for `medmine.quality.profile`, which still imports it from here; new code uses
+#: `medmine.warehouse.sql.ident`.
+q = ident
 
 
 def _base(spec: TableSpec, column: str | None = None, **extra: Any) -> Params:
-    p: Params = {"table": spec.name, "t": q(spec.name), "id": q(spec.primary_key[0])}
+    p: Params = {"table": spec.name, "t": ident(spec.name), "id": ident(spec.primary_key[0])}
     if column is not None:
         p["column"] = column
-        p["c"] = q(column)
+        p["c"] = ident(column)
     p.update(extra)
     return p
 
@@ -114,9 +72,9 @@ def _has(spec: TableSpec, name: str) -> bool:
 def _keys(*cols: str) -> Params:
     """Placeholders for checks on the distinct values of `cols` joined back to the rows."""
     return {
-        "cols": ", ".join(q(c) for c in cols),
-        "cols_s": ", ".join(f"s.{q(c)}" for c in cols),
-        "join": " AND ".join(f"r.{q(c)} IS NOT DISTINCT FROM b.{q(c)}" for c in cols),
+        "cols": ", ".join(ident(c) for c in cols),
+        "cols_s": ", ".join(f"s.{ident(c)}" for c in cols),
+        "join": " AND ".join(f"r.{ident(c)} IS NOT DISTINCT FROM b.{ident(c)}" for c in cols),
     }
 
 
@@ -128,8 +86,9 @@ def _data_tables() -> list[TableSpec]:
 def tables() -> Iterator[Params]:
     """Every declared table (cdm_table, cdm_field)."""
     for spec in TABLES:
-        cols = ", ".join(f"({lit(c.name)}, {lit(c.sql_type)})" for c in spec.columns)
-        yield {"table": spec.name, "columns": cols, "ncolumns": len(spec.columns)}
+        cols = ", ".join(f"({literal(c.name)}, {literal(c.sql_type)})" for c in spec.columns)
+        yield {"table": spec.name, "table_name": literal(spec.name), "columns": cols,
+               "ncolumns": len(spec.columns)}  # fmt: skip
 
 
 def primary_keys() -> Iterator[Params]:
@@ -154,10 +113,10 @@ def foreign_keys() -> Iterator[Params]:
             if c.fk:
                 ft, fc = c.fk
                 # Optional references of 0 mean "unknown" in many OMOP ETLs: not a dangling id.
-                zero = "" if c.required else f" AND s.{q(c.name)} <> 0"
+                zero = "" if c.required else f" AND s.{ident(c.name)} <> 0"
                 text = "" if c.required else " (0 counts as no reference)"
-                yield _base(spec, c.name, ftable=ft, fcolumn=fc, ft=q(ft), fc=q(fc), zero=zero,
-                            zero_text=text)  # fmt: skip
+                yield _base(spec, c.name, ftable=ft, fcolumn=fc, ft=ident(ft), fc=ident(fc),
+                            zero=zero, zero_text=text)  # fmt: skip
 
 
 def _concept_cols(spec: TableSpec) -> list[str]:
@@ -182,10 +141,28 @@ def standard_concept_columns() -> Iterator[Params]:
 
 
 def domain_columns() -> Iterator[Params]:
-    """Primary concept columns with their expected domain."""
-    for (table, column), domain in DOMAINS.items():
-        spec = next(t for t in TABLES if t.name == table)
-        yield _base(spec, column, domain=domain)
+    """Primary concept columns with their expected domain (``condition`` -> ``Condition``)."""
+    for d in DOMAINS.values():
+        omop_domain = d.name.capitalize()
+        yield _base(table(d.table), d.concept_column, domain=omop_domain,
+                    domain_id=literal(omop_domain))  # fmt: skip
+    for (name, column), omop_domain in OTHER_CONCEPT_DOMAINS.items():
+        yield _base(table(name), column, domain=omop_domain, domain_id=literal(omop_domain))
+
+
+def _source_columns(spec: TableSpec, concept: str) -> tuple[str, str | None] | None:
+    """(source value column, source concept column) of concept column `concept`, if coded."""
+    d = spec.domain
+    if d is not None and concept == d.concept_column:
+        sv, sc = d.source_value_column, d.source_concept_column
+    else:
+        # Coded fields outside the event domains (gender, unit, route...) are not declared on
+        # the specs; they follow OMOP's naming: X_concept_id, X_source_value, X_source_concept_id.
+        prefix = concept.removesuffix("_concept_id")
+        sv, sc = f"{prefix}_source_value", f"{prefix}_source_concept_id"
+    if not _has(spec, sv):
+        return None
+    return sv, (sc if sc and _has(spec, sc) else None)
 
 
 def _coded(spec: TableSpec) -> list[tuple[str, str, str | None, bool]]:
@@ -194,11 +171,9 @@ def _coded(spec: TableSpec) -> list[tuple[str, str, str | None, bool]]:
     for name in _concept_cols(spec):
         if name.endswith("_source_concept_id"):
             continue
-        prefix = name.removesuffix("_concept_id")
-        sv = f"{prefix}_source_value"
-        if _has(spec, sv):
-            sc = f"{prefix}_source_concept_id"
-            out.append((name, sv, sc if _has(spec, sc) else None, spec.column(name).required))
+        cols = _source_columns(spec, name)
+        if cols is not None:
+            out.append((name, *cols, spec.column(name).required))
     return out
 
 
@@ -209,7 +184,7 @@ def coded_fields() -> Iterator[Params]:
             if required:
                 scope, text = "TRUE", "in every row"
             else:
-                scope = f"nullif(trim({q(sv)}), '') IS NOT NULL"
+                scope = f"nullif(trim({ident(sv)}), '') IS NOT NULL"
                 text = f"where {sv} is present"
             yield _base(spec, cc, scope=scope, scope_text=text)
 
@@ -227,18 +202,21 @@ def source_concept_fields() -> Iterator[Params]:
     for spec in _data_tables():
         for _cc, sv, sc, _req in _coded(spec):
             if sc:
-                yield _base(spec, sc, sv=q(sv))
+                yield _base(spec, sc, sv=ident(sv))
 
 
 def value_tables() -> Iterator[Params]:
     """Tables holding results (measurement, observation)."""
     for name, cols in (
-        ("measurement", ("value_as_number", "value_as_concept_id")),
-        ("observation", ("value_as_number", "value_as_string", "value_as_concept_id")),
+        (domain("measurement").table, ("value_as_number", "value_as_concept_id")),
+        (
+            domain("observation").table,
+            ("value_as_number", "value_as_string", "value_as_concept_id"),
+        ),
     ):
-        spec = next(t for t in TABLES if t.name == name)
+        spec = table(name)
         conds = [
-            f"coalesce({q(c)}, 0) = 0" if c.endswith("_concept_id") else f"{q(c)} IS NULL"
+            f"coalesce({ident(c)}, 0) = 0" if c.endswith("_concept_id") else f"{ident(c)} IS NULL"
             for c in cols
         ]
         yield _base(spec, "value_as_number", value_columns=", ".join(cols),
@@ -246,9 +224,9 @@ def value_tables() -> Iterator[Params]:
 
 
 def unit_tables() -> Iterator[Params]:
-    """Tables with numeric results and units."""
+    """Tables with numeric results and units (measurement, observation)."""
     for spec in TABLES:
-        if spec.name in ("measurement", "observation"):
+        if _has(spec, "value_as_number") and _has(spec, "unit_source_value"):
             yield _base(spec, "unit_source_value")
 
 
@@ -256,15 +234,16 @@ def person_only() -> Iterator[Params]:
     """The person table (checks written for it)."""
     present = [t for t in TABLES if t.name in EVENT_TABLES]
     no_events = " AND ".join(
-        f"NOT EXISTS (SELECT 1 FROM {q(t.name)} e WHERE e.person_id = p.person_id)" for t in present
+        f"NOT EXISTS (SELECT 1 FROM {ident(t.name)} e WHERE e.person_id = p.person_id)"
+        for t in present
     )
-    spec = next(t for t in TABLES if t.name == "person")
+    spec = table("person")
     yield _base(spec, event_tables=", ".join(t.name for t in present), no_events=no_events)
 
 
 def death_only() -> Iterator[Params]:
     """The death table."""
-    yield _base(next(t for t in TABLES if t.name == "death"), "death_date")
+    yield _base(table("death"), "death_date")
 
 
 def event_tables() -> Iterator[Params]:
@@ -272,7 +251,7 @@ def event_tables() -> Iterator[Params]:
     for spec in TABLES:
         if spec.name in EVENT_TABLES or spec.name == "observation_period":
             others = [c for c in spec.column_names if c != spec.primary_key[0]]
-            yield _base(spec, others=", ".join(q(c) for c in others))
+            yield _base(spec, others=", ".join(ident(c) for c in others))
 
 
 def datetime_pairs() -> Iterator[Params]:
@@ -282,31 +261,31 @@ def datetime_pairs() -> Iterator[Params]:
             if c.type == "timestamp" and c.name.endswith("_datetime"):
                 d = c.name.removesuffix("_datetime") + "_date"
                 if _has(spec, d):
-                    yield _base(spec, c.name, date_column=d, d=q(d))
+                    yield _base(spec, c.name, date_column=d, d=ident(d))
 
 
 def format_rules_gen() -> Iterator[Params]:
     """Fields with a declared format (``data/format_rules.csv``)."""
     for r in format_rules():
-        spec = next(t for t in TABLES if t.name == r["table_name"])
-        yield _base(spec, r["column_name"], pattern=r["pattern"].replace("'", "''"),
+        spec = table(r["table_name"])
+        yield _base(spec, r["column_name"], pattern=literal(r["pattern"]),
                     format=r["description"])  # fmt: skip
 
 
 def code_sources(vocabulary: str) -> Iterator[Params]:
     """Columns holding codes of `vocabulary`, with SQL for the code and its vocabulary."""
-    vocabs = ", ".join(lit(v) for v in _VOCAB_ALIASES[vocabulary])
+    vocabs = ", ".join(literal(v) for v in _VOCAB_ALIASES[vocabulary])
     for spec in _data_tables():
         for _cc, sv, sc, required in _coded(spec):
             if not required:
                 continue
-            col = f"s.{q(sv)}"
+            col = f"s.{ident(sv)}"
             code = f"trim(regexp_replace({col}, '^[A-Za-z0-9]+:', ''))"
             voc = f"coalesce(nullif(regexp_extract({col}, '^([A-Za-z0-9]+):', 1), ''), "
             voc += "sk.vocabulary_id)"
             keys = _keys(sv, sc) if sc else _keys(sv)
             yield _base(spec, sv, vocab=voc, vocabs=vocabs, **keys,
-                        src_concept=f"s.{q(sc)}" if sc else "NULL",
+                        src_concept=f"s.{ident(sc)}" if sc else "NULL",
                         valid=vocab.sql_valid(vocabulary, code))  # fmt: skip
     by_name = {t.name: t for t in TABLES}
     extra: list[tuple[str, str, str, str, tuple[str, ...]]] = [
@@ -331,8 +310,8 @@ def code_sources(vocabulary: str) -> Iterator[Params]:
             ("mm_claim_line", "ndc_code", "CASE WHEN s.ndc_code IS NOT NULL THEN 'NDC' END",
              "trim(s.ndc_code)", ("ndc_code",))
         )  # fmt: skip
-    for table, column, voc, code, cols in extra:
-        yield _base(by_name[table], column, vocab=voc, vocabs=vocabs, src_concept="NULL",
+    for tname, column, voc, code, cols in extra:
+        yield _base(by_name[tname], column, vocab=voc, vocabs=vocabs, src_concept="NULL",
                     **_keys(*cols), valid=vocab.sql_valid(vocabulary, code))  # fmt: skip
 
 
@@ -341,7 +320,7 @@ def npi_columns() -> Iterator[Params]:
     for spec in TABLES:
         for c in spec.columns:
             if c.name == "npi" or c.name.endswith("_npi"):
-                yield _base(spec, c.name, valid=vocab.sql_valid("NPI", q(c.name)))
+                yield _base(spec, c.name, valid=vocab.sql_valid("NPI", ident(c.name)))
 
 
 def non_negative_columns() -> Iterator[Params]:
@@ -363,13 +342,13 @@ def non_negative_columns() -> Iterator[Params]:
 def paid_billed() -> Iterator[Params]:
     """Paid amounts with the billed amount they must not exceed."""
     by_name = {t.name: t for t in TABLES}
-    for table, paid, billed in (
+    for tname, paid, billed in (
         ("mm_claim", "total_paid", "total_billed"),
         ("mm_claim", "total_allowed", "total_billed"),
         ("mm_claim_line", "paid_amount", "billed_amount"),
         ("mm_claim_line", "allowed_amount", "billed_amount"),
     ):
-        yield _base(by_name[table], paid, billed=billed, b=q(billed))
+        yield _base(by_name[tname], paid, billed=billed, b=ident(billed))
 
 
 def start_end_pairs() -> Iterator[Params]:
@@ -394,7 +373,7 @@ def start_end_pairs() -> Iterator[Params]:
             elif n == "discharge_date" and "admission_date" in names:
                 start = "admission_date"
             if start and spec.column(start).type == t:
-                yield _base(spec, n, start_column=start, s=q(start))
+                yield _base(spec, n, start_column=start, s=ident(start))
 
 
 def _person_tables() -> list[TableSpec]:
@@ -408,7 +387,7 @@ def person_dates() -> Iterator[Params]:
             continue
         for c in spec.columns:
             if c.type == "date":
-                yield _base(spec, c.name, pc=q(spec.person_column))
+                yield _base(spec, c.name, pc=ident(spec.person_column))
 
 
 def _start_date(spec: TableSpec) -> str | None:
@@ -424,7 +403,7 @@ def event_start_dates() -> Iterator[Params]:
         if spec.name in EVENT_TABLES or spec.role == "derived":
             d = _start_date(spec)
             if d:
-                yield _base(spec, d, pc=q(spec.person_column))
+                yield _base(spec, d, pc=ident(spec.person_column))
 
 
 def visit_event_dates() -> Iterator[Params]:
@@ -454,22 +433,18 @@ def data_dates() -> Iterator[Params]:
                 yield _base(spec, c.name)
 
 
-_LOINC_CODE = (
-    "CASE WHEN m.measurement_source_value LIKE 'LOINC:%' THEN "
-    "substr(m.measurement_source_value, 7) ELSE m.measurement_source_value END"
-)
-
-
 def lab_ranges_gen() -> Iterator[Params]:
     """One instance per LOINC code with a plausible range."""
-    spec = next(t for t in TABLES if t.name == "measurement")
+    d = domain("measurement")
+    spec = table(d.table)
+    concept = f"m.{ident(d.concept_column)}"
     for r in lab_ranges():
-        code = lit(r["loinc"])
+        code = literal(r["loinc"])
         is_loinc = (
-            f"({_LOINC_CODE} = {code} OR m.measurement_concept_id IN (SELECT concept_id FROM "
+            f"({loinc_code_sql('m')} = {code} OR {concept} IN (SELECT concept_id FROM "
             f"concept WHERE vocabulary_id = 'LOINC' AND concept_code = {code}))"
         )
-        is_unit = f"m.unit_source_value = {lit(r['unit'])}"
+        is_unit = f"m.unit_source_value = {literal(r['unit'])}"
         yield _base(spec, "value_as_number", key=r["loinc"], loinc=r["loinc"], name=r["name"],
                     unit=r["unit"], low=r["low"], high=r["high"], is_loinc=is_loinc,
                     is_unit=is_unit, loinc_concept=r["loinc"])  # fmt: skip
@@ -477,26 +452,19 @@ def lab_ranges_gen() -> Iterator[Params]:
 
 def unit_rules() -> Iterator[Params]:
     """Allowed units per listed LOINC code (canonical and convertible ones)."""
-    from medmine.quality.units import accepted_units
-
-    spec = next(t for t in TABLES if t.name == "measurement")
+    spec = table(domain("measurement").table)
     pairs = [(code, u) for code, units in accepted_units().items() for u in units]
     yield _base(spec, "unit_source_value",
-                loincs=", ".join(f"({lit(c)})" for c in accepted_units()),
-                pairs=", ".join(f"({lit(c)}, {lit(u)})" for c, u in pairs),
-                loinc_code=_LOINC_CODE)  # fmt: skip
+                loincs=", ".join(f"({literal(c)})" for c in accepted_units()),
+                pairs=", ".join(f"({literal(c)}, {literal(u)})" for c, u in pairs),
+                loinc_code=loinc_code_sql("m"))  # fmt: skip
 
 
 def sex_specific() -> Iterator[Params]:
     """Tables with diagnoses or procedures, once per sex."""
-    by_name = {t.name: t for t in TABLES}
-    for table, prefix in (
-        ("condition_occurrence", "condition"),
-        ("procedure_occurrence", "procedure"),
-        ("observation", "observation"),
-    ):
-        spec = by_name[table]
-        sv = f"s.{q(prefix + '_source_value')}"
+    for d in (domain("condition"), domain("procedure"), domain("observation")):
+        spec = table(d.table)
+        sv = f"s.{ident(d.source_value_column)}"
         code = f"trim(regexp_replace({sv}, '^[A-Za-z0-9]+:', ''))"
         voc = f"upper(coalesce(nullif(regexp_extract({sv}, '^([A-Za-z0-9]+):', 1), ''), "
         voc += "sk.vocabulary_id))"
@@ -505,16 +473,16 @@ def sex_specific() -> Iterator[Params]:
             for r in sex_specific_codes():
                 if r["sex"] != sex:
                     continue
-                c = lit(r["code"])
-                v = lit(r["vocabulary_id"].upper())
+                c = literal(r["code"])
+                v = literal(r["vocabulary_id"].upper())
                 if r["match"] == "prefix":
                     conds.append(f"({voc} = {v} AND replace({code}, '.', '') LIKE {c} || '%')")
                 else:
                     conds.append(f"({voc} = {v} AND {code} = {c})")
-            sc = f"{prefix}_source_concept_id"
-            yield _base(spec, f"{prefix}_source_value", key=sex, sex=sex, other_gender=other,
-                        matches=" OR ".join(conds), src_concept=f"s.{q(sc)}",
-                        **_keys(f"{prefix}_source_value", sc))  # fmt: skip
+            sc = d.source_concept_column
+            yield _base(spec, d.source_value_column, key=sex, sex=sex, other_gender=other,
+                        matches=" OR ".join(conds), src_concept=f"s.{ident(sc)}",
+                        **_keys(d.source_value_column, sc))  # fmt: skip
 
 
 GENERATORS: dict[str, Callable[[], Iterator[Params]]] = {

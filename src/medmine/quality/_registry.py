@@ -87,8 +87,8 @@ CHECK_TYPES: tuple[CheckType, ...] = (
     _t(
         "cdm_table", "table", "conformance", "relational", "verification", 0.0,
         "Table {table} exists in the warehouse.",
-        "SELECT '{table}' AS row_id FROM (SELECT 1 AS one) x WHERE NOT EXISTS (SELECT 1 FROM "
-        "information_schema.tables WHERE table_schema = 'main' AND table_name = '{table}')",
+        "SELECT {table_name} AS row_id FROM (SELECT 1 AS one) x WHERE NOT EXISTS (SELECT 1 FROM "
+        "information_schema.tables WHERE table_schema = 'main' AND table_name = {table_name})",
         "SELECT 1", "tables", requires=(),
     ),
     _t(
@@ -96,7 +96,7 @@ CHECK_TYPES: tuple[CheckType, ...] = (
         "Every declared column of {table} exists with its declared type (ids are column names).",
         "SELECT d.col AS row_id FROM (VALUES {columns}) AS d(col, typ) WHERE NOT EXISTS ("
         "SELECT 1 FROM information_schema.columns i WHERE i.table_schema = 'main' AND "
-        "i.table_name = '{table}' AND i.column_name = d.col AND i.data_type = d.typ)",
+        "i.table_name = {table_name} AND i.column_name = d.col AND i.data_type = d.typ)",
         "SELECT {ncolumns}", "tables", requires=(),
     ),
     _t(
@@ -139,7 +139,7 @@ CHECK_TYPES: tuple[CheckType, ...] = (
         "concept_domain", "field", "conformance", "value", "verification", 0.0,
         "Concepts in {table}.{column} belong to the {domain} domain.",
         "SELECT s.{id} AS row_id FROM {t} s JOIN concept k ON k.concept_id = s.{c} "
-        "WHERE s.{c} <> 0 AND k.domain_id <> '{domain}'",
+        "WHERE s.{c} <> 0 AND k.domain_id <> {domain_id}",
         "SELECT count(*) FROM {t} s JOIN concept k ON k.concept_id = s.{c} WHERE s.{c} <> 0",
         "domain_columns", requires=("{table}", "concept"),
     ),
@@ -155,7 +155,7 @@ CHECK_TYPES: tuple[CheckType, ...] = (
         "format_conformance", "field", "conformance", "value", "verification", 0.0,
         "{table}.{column} matches its format ({format}).",
         "SELECT {id} AS row_id FROM {t} WHERE {c} IS NOT NULL AND NOT regexp_matches({c}, "
-        "'{pattern}')",
+        "{pattern})",
         _CNT_NN, "format_rules",
     ),
     _t(

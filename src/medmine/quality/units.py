@@ -23,8 +23,10 @@ from typing import Any
 
 import pyarrow as pa
 
-from medmine.quality._instances import lab_ranges
+from medmine.quality._reference import lab_ranges
 from medmine.warehouse import Warehouse
+from medmine.warehouse.schema import domain
+from medmine.warehouse.sql import ident
 
 __all__ = [
     "Conversion",
@@ -34,6 +36,7 @@ __all__ = [
     "canonical_unit",
     "convert",
     "linear_map",
+    "loinc_code_sql",
     "normalize_measurements",
 ]
 
@@ -206,10 +209,18 @@ class NormalizationReport:
         return 100.0 * self.converted / eligible if eligible else None
 
 
-_LOINC_SQL = (
-    "CASE WHEN measurement_source_value LIKE 'LOINC:%' THEN substr(measurement_source_value, 7) "
-    "ELSE measurement_source_value END"
-)
+def loinc_code_sql(alias: str | None = None) -> str:
+    """SQL for the LOINC code of a measurement row: its source value without a ``LOINC:`` prefix.
+
+    `alias` qualifies the column (``m`` gives ``m."measurement_source_value"``).
+
+    >>> loinc_code_sql("m").startswith('CASE WHEN m."measurement_source_value" LIKE')
+    True
+    """
+    col = ident(domain("measurement").source_value_column)
+    if alias:
+        col = f"{alias}.{col}"
+    return f"CASE WHEN {col} LIKE 'LOINC:%' THEN substr({col}, 7) ELSE {col} END"
 
 
 def normalize_measurements(wh: Warehouse) -> NormalizationReport:
@@ -221,8 +232,10 @@ def normalize_measurements(wh: Warehouse) -> NormalizationReport:
     """
     con = wh.con
     run_id = f"units-{dt.datetime.now(dt.UTC):%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:6]}"
+    d = domain("measurement")
+    table = ident(d.table)
     pairs = con.execute(
-        f"SELECT DISTINCT {_LOINC_SQL} AS loinc, unit_source_value FROM measurement"
+        f"SELECT DISTINCT {loinc_code_sql()} AS loinc, unit_source_value FROM {table}"
     ).fetchall()
     rows = []
     for loinc, unit in pairs:
@@ -244,13 +257,13 @@ def normalize_measurements(wh: Warehouse) -> NormalizationReport:
          ("reason", pa.string())]
     )  # fmt: skip
     unit_map = pa.Table.from_pylist(rows, schema=schema)  # noqa: F841  (read by DuckDB)
-    loinc_m = _LOINC_SQL.replace("measurement_", "m.measurement_")
     with wh.transaction():
         con.execute("DELETE FROM mm_measurement_norm")
         con.execute(
             f"""
             INSERT INTO mm_measurement_norm BY NAME
-            SELECT m.measurement_id, m.person_id, u.loinc, m.value_as_number AS source_value,
+            SELECT m.{ident(d.id_column)} AS measurement_id, m.person_id, u.loinc,
+                   m.value_as_number AS source_value,
                    m.unit_source_value AS source_unit,
                    CASE WHEN m.value_as_number IS NOT NULL AND u.factor IS NOT NULL
                         THEN m.value_as_number * u.factor + u."offset" END AS value_canonical,
@@ -259,11 +272,12 @@ def normalize_measurements(wh: Warehouse) -> NormalizationReport:
                         ELSE u.status END AS status,
                    CASE WHEN u.factor IS NOT NULL AND m.value_as_number IS NULL
                         THEN 'no numeric value' ELSE nullif(u.reason, '') END AS reason,
-                   '{run_id}' AS run_id
-            FROM measurement m JOIN unit_map u
-              ON u.loinc IS NOT DISTINCT FROM ({loinc_m})
+                   CAST(? AS VARCHAR) AS run_id
+            FROM {table} m JOIN unit_map u
+              ON u.loinc IS NOT DISTINCT FROM ({loinc_code_sql("m")})
              AND u.unit IS NOT DISTINCT FROM m.unit_source_value
-            """
+            """,
+            [run_id],
         )
     by_status = dict(
         con.execute("SELECT status, count(*) FROM mm_measurement_norm GROUP BY 1").fetchall()
