@@ -16,7 +16,7 @@ import pyarrow as pa
 
 from medmine.quality import linkage
 from medmine.quality.linkage import LinkageConfig, evaluate_clusters, link_persons
-from medmine.quality.linkage_fixture import (
+from medmine.synth.linkage import (
     HARSH_RATES,
     ErrorRates,
     NamePools,

@@ -9,7 +9,7 @@ from medmine.quality.linkage import (
     link_persons,
     name_groups,
 )
-from medmine.quality.linkage_fixture import HARSH_RATES, make_identities, name_pools_from
+from medmine.synth.linkage import HARSH_RATES, make_identities, name_pools_from
 from medmine.warehouse import Warehouse
 from medmine.warehouse.schema import table
 
@@ -39,13 +39,6 @@ def linked(tmp_path_factory):
     res = link_persons(wh, LinkageConfig())
     yield wh, res, truth
     wh.close()
-
-
-def test_fixture_has_known_duplicates_across_sources():
-    rows, truth = make_identities(200, seed=3)
-    assert len(set(truth.values())) == 200
-    assert len(rows) > 300  # one to three records per entity
-    assert len({(r["person_id"], r["source"]) for r in rows}) == len(rows)
 
 
 def test_linkage_meets_precision_and_recall_floors(linked):

@@ -14,10 +14,8 @@ match-probability threshold. No identifier is logged; results hold ids and weigh
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
 import functools
-import importlib.resources
 import itertools
 import logging
 import uuid
@@ -27,7 +25,9 @@ from typing import Any
 
 import pyarrow as pa
 
+from medmine.synth.linkage import nicknames  # one nickname table: generator and matcher
 from medmine.warehouse import Warehouse
+from medmine.warehouse.sql import ident
 
 __all__ = [
     "LinkageConfig",
@@ -37,14 +37,6 @@ __all__ = [
     "link_persons",
     "nicknames",
 ]
-
-
-@functools.cache
-def nicknames() -> tuple[tuple[str, str], ...]:
-    """(nickname, given name) pairs shipped in ``data/nicknames.csv``."""
-    path = importlib.resources.files("medmine.quality") / "data" / "nicknames.csv"
-    with path.open(encoding="utf-8", newline="") as fh:
-        return tuple((r["nickname"], r["given_name"]) for r in csv.DictReader(fh))
 
 
 @functools.cache
@@ -267,8 +259,8 @@ def _score(prepared: pa.Table, cfg: LinkageConfig) -> list[tuple[str, str, float
             )
         pred = linker.inference.predict(threshold_match_probability=0.01)
         rows = con.execute(
-            f"SELECT unique_id_l, unique_id_r, match_weight, match_probability "
-            f"FROM {pred.physical_name}"
+            "SELECT unique_id_l, unique_id_r, match_weight, match_probability "
+            f"FROM {ident(pred.physical_name)}"
         ).fetchall()
     finally:
         con.close()

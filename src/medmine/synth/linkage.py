@@ -3,7 +3,8 @@
 Each true person (an *entity*) appears in one to three sources with typical errors: typos,
 nicknames, day and month swapped, a move (new address, city and ZIP), a new phone, missing
 fields. Households (people sharing family name, address and phone) give hard non-matches.
-Names come from small built-in lists; every value is synthetic.
+Names come from small built-in lists; every value is synthetic. The nickname table
+(``data/nicknames.csv``) is shared with `medmine.quality.linkage`, which matches on it.
 
 >>> rows, truth = make_identities(50, seed=1)
 >>> len(rows) == len(truth) and len(set(truth.values())) == 50
@@ -12,14 +13,22 @@ True
 
 from __future__ import annotations
 
+import csv
 import datetime as dt
+import functools
+import importlib.resources
 import random
 from dataclasses import dataclass
 from typing import Any
 
-from medmine.quality.linkage import nicknames
-
-__all__ = ["HARSH_RATES", "ErrorRates", "NamePools", "make_identities", "name_pools_from"]
+__all__ = [
+    "HARSH_RATES",
+    "ErrorRates",
+    "NamePools",
+    "make_identities",
+    "name_pools_from",
+    "nicknames",
+]
 
 GIVEN_F = (  # noqa: SIM905  (word lists read better as text)
     "mary patricia jennifer linda elizabeth barbara susan jessica sarah karen nancy lisa "
@@ -61,6 +70,14 @@ CITIES = (
     ("salem", "01"),
 )
 SOURCES = ("ehr_a", "ehr_b", "claims")
+
+
+@functools.cache
+def nicknames() -> tuple[tuple[str, str], ...]:
+    """(nickname, given name) pairs shipped in ``data/nicknames.csv``."""
+    path = importlib.resources.files("medmine.synth") / "data" / "nicknames.csv"
+    with path.open(encoding="utf-8", newline="") as fh:
+        return tuple((r["nickname"], r["given_name"]) for r in csv.DictReader(fh))
 
 
 @dataclass(frozen=True)
