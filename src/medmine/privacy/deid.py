@@ -32,7 +32,8 @@ from medmine.privacy.consent import ConsentPolicy, eligible_persons
 from medmine.privacy.phi_text import NoteContext, Scrubber, ScrubConfig
 from medmine.privacy.phi_text.context import merged, person_contexts, shared_context
 from medmine.warehouse import Warehouse, audit
-from medmine.warehouse.schema import TABLES, TableSpec
+from medmine.warehouse.schema import TABLES, TableSpec, domain
+from medmine.warehouse.sql import ident, literal, qualified
 
 #: Three-digit ZIP areas with 20,000 or fewer people (2000 Census, as published by HHS):
 #: they become ``000``.
@@ -56,10 +57,12 @@ EMPTIED_TABLES = (
     "mm_quality_result",
 )
 
+_VISIT = domain("visit")
+
 #: Columns set to NULL: names, addresses, source identifiers, device identifiers.
 NULLED: dict[str, tuple[str, ...]] = {
     "person": ("person_source_value",),
-    "visit_occurrence": ("visit_source_value",),
+    _VISIT.table: (_VISIT.source_value_column,),  # encounter numbers, not codes
     "visit_detail": ("visit_detail_source_value",),
     "note": ("note_source_value",),
     "specimen": ("specimen_source_id",),
@@ -91,9 +94,9 @@ FREE_TEXT: dict[str, tuple[str, ...]] = {
 
 #: Pseudonymised id families: namespace -> (mapping source query, referencing columns).
 ID_FAMILIES: dict[str, tuple[str, tuple[str, ...]]] = {
-    "visit_occurrence": (
-        "SELECT visit_occurrence_id FROM visit_occurrence",
-        ("visit_occurrence_id", "preceding_visit_occurrence_id"),
+    _VISIT.table: (
+        f"SELECT {ident(_VISIT.id_column)} FROM {ident(_VISIT.table)}",
+        (_VISIT.id_column, "preceding_visit_occurrence_id"),
     ),
     "visit_detail": (
         "SELECT visit_detail_id FROM visit_detail",
@@ -101,7 +104,7 @@ ID_FAMILIES: dict[str, tuple[str, tuple[str, ...]]] = {
     ),
 }
 
-_MAP_TABLE = {"visit_occurrence": "_mm_vmap", "visit_detail": "_mm_dmap"}
+_MAP_TABLE = {_VISIT.table: "_mm_vmap", "visit_detail": "_mm_dmap"}
 
 
 @dataclass
@@ -151,10 +154,6 @@ class DeidReport:
     duration_s: float = 0.0
 
 
-def _q(name: str) -> str:
-    return f'"{name}"'
-
-
 class _Plan:
     """Builds the SELECT that de-identifies one table."""
 
@@ -166,7 +165,7 @@ class _Plan:
         self.person = spec.person_column
 
     def date_expr(self, col: str, typ: str) -> str:
-        c = f"t.{_q(col)}"
+        c = f"t.{ident(col)}"
         if not (self.person or self.spec.name == "note_nlp"):
             return c  # not a date of an individual (vocabulary validity and the like)
         if self.mode == "safe_harbor":
@@ -181,20 +180,20 @@ class _Plan:
         if col in NULLED.get(name, ()):
             return "NULL"
         if col in FREE_TEXT.get(name, ()):
-            alias = f"ft_{col}"
+            alias = ident(f"ft_{col}")
             if name == "note":
                 self.joins.append(f"LEFT JOIN _mm_notes {alias} ON {alias}.note_id = t.note_id")
-                return f"{alias}.{_q(col)}"
+                return f"{alias}.{ident(col)}"
             self.joins.append(
-                f"LEFT JOIN _mm_text {alias} ON {alias}.k = '{name}.{col}' "
-                f"AND {alias}.old = t.{_q(col)}"
+                f"LEFT JOIN _mm_text {alias} ON {alias}.k = {literal(f'{name}.{col}')} "
+                f"AND {alias}.old = t.{ident(col)}"
             )
             return f"{alias}.new"
         for fam, (_, cols) in ID_FAMILIES.items():
             if col in cols:
-                alias = f"m_{col}"
+                alias = ident(f"m_{col}")
                 self.joins.append(
-                    f"LEFT JOIN {_MAP_TABLE[fam]} {alias} ON {alias}.old = t.{_q(col)}"
+                    f"LEFT JOIN {ident(_MAP_TABLE[fam])} {alias} ON {alias}.old = t.{ident(col)}"
                 )
                 return f"{alias}.new"
         if name == "cost" and col == "cost_event_id":
@@ -208,7 +207,7 @@ class _Plan:
             )
         if name == "location" and col == "zip":
             z = "substr(regexp_replace(t.zip, '[^0-9]', '', 'g'), 1, 3)"
-            restricted = ", ".join(f"'{z3}'" for z3 in sorted(RESTRICTED_ZIP3))
+            restricted = ", ".join(literal(z3) for z3 in sorted(RESTRICTED_ZIP3))
             return (
                 f"CASE WHEN length({z}) < 3 THEN NULL WHEN {z} IN ({restricted}) "
                 f"THEN '000' ELSE {z} END"
@@ -217,7 +216,7 @@ class _Plan:
             return self.person_column(col, typ)
         if typ in ("date", "timestamp"):
             return self.date_expr(col, typ)
-        return f"t.{_q(col)}"
+        return f"t.{ident(col)}"
 
     def person_column(self, col: str, typ: str) -> str:
         refy = "_refy"
@@ -240,13 +239,13 @@ class _Plan:
             return f"CASE WHEN {capped} THEN NULL ELSE {val} END"
         if typ in ("date", "timestamp"):
             return self.date_expr(col, typ)
-        return f"t.{_q(col)}"
+        return f"t.{ident(col)}"
 
     def select(self) -> str:
-        cols = [f"{self.column(c.name, c.type)} AS {_q(c.name)}" for c in self.spec.columns]
-        src = f"{_q(self.spec.name)} t"
+        cols = [f"{self.column(c.name, c.type)} AS {ident(c.name)}" for c in self.spec.columns]
+        src = f"{ident(self.spec.name)} t"
         if self.spec.name == "person":
-            ref = f"DATE '{self.ref.isoformat()}'"
+            ref = f"DATE {literal(self.ref.isoformat())}"
             src = (
                 "(SELECT p.*, year(least(coalesce(d.death_date, "
                 f"{ref}), {ref})) AS _refy FROM person p "
@@ -255,7 +254,7 @@ class _Plan:
             )
             cols = [c.replace("_refy", "t._refy") for c in cols]
         if self.person:
-            joins = ["JOIN _mm_pmap pm ON pm.old = t." + _q(self.person)]
+            joins = ["JOIN _mm_pmap pm ON pm.old = t." + ident(self.person)]
         elif self.spec.name == "note_nlp":
             joins = [
                 "JOIN note nn ON nn.note_id = t.note_id",
@@ -267,9 +266,10 @@ class _Plan:
 
 
 def _register(con, name: str, tbl: pa.Table) -> None:
-    con.register(f"{name}_arrow", tbl)
-    con.execute(f"CREATE OR REPLACE TEMP TABLE {name} AS SELECT * FROM {name}_arrow")
-    con.unregister(f"{name}_arrow")
+    view = f"{name}_arrow"
+    con.register(view, tbl)
+    con.execute(f"CREATE OR REPLACE TEMP TABLE {ident(name)} AS SELECT * FROM {ident(view)}")
+    con.unregister(view)
 
 
 def _scrub_notes(
@@ -337,7 +337,7 @@ def _scrub_free_text(con, scrubber: Scrubber) -> None:
             continue
         for col in cols:
             vals = con.execute(
-                f"SELECT DISTINCT {_q(col)} FROM {_q(tname)} WHERE {_q(col)} IS NOT NULL"
+                f"SELECT DISTINCT {ident(col)} FROM {ident(tname)} WHERE {ident(col)} IS NOT NULL"
             ).fetchall()
             for (v,) in vals:
                 keys.append(f"{tname}.{col}")
@@ -416,16 +416,15 @@ def deidentify(
         )
         rep.phi_spans = dict(spans)
         _scrub_free_text(con, scrubber)
-        con.execute(f"ATTACH '{dst}' AS _mm_out")
+        con.execute(f"ATTACH {literal(dst)} AS _mm_out")
         try:
             for spec in TABLES:
                 if spec.name in EMPTIED_TABLES:
                     rep.rows[spec.name] = 0
                     continue
                 plan = _Plan(spec, config.mode, ref)
-                n = con.execute(f"INSERT INTO _mm_out.{_q(spec.name)} {plan.select()}").fetchone()[
-                    0
-                ]
+                target = qualified("_mm_out", spec.name)
+                n = con.execute(f"INSERT INTO {target} {plan.select()}").fetchone()[0]
                 rep.rows[spec.name] = int(n)
             rep.ages_capped = int(
                 con.execute(

@@ -17,6 +17,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from medmine.warehouse.sql import ident
+
 #: The person-level quasi-identifier frame of a (de-identified) warehouse.
 PERSON_QI_SQL = (
     "SELECT p.person_id, p.year_of_birth, p.gender_concept_id AS sex, p.race_concept_id AS race,"
@@ -64,7 +66,7 @@ class RiskReport:
 
 
 def _grp(cols: Sequence[str]) -> str:
-    return ", ".join(f'"{c}"' for c in cols)
+    return ", ".join(ident(c) for c in cols)
 
 
 def assess(
@@ -88,7 +90,7 @@ def assess(
     """
     qi = tuple(quasi_identifiers)
     g = _grp(qi)
-    sens = f', count(DISTINCT "{sensitive}") AS l' if sensitive else ", NULL AS l"
+    sens = f", count(DISTINCT {ident(sensitive)}) AS l" if sensitive else ", NULL AS l"
     classes = f"SELECT {g}, count(*) AS f{sens} FROM ({frame_sql}) GROUP BY ALL"
     n, nc, k, pavg, lmin = con.execute(
         f"SELECT sum(f), count(*), min(f), count(*) / sum(f), min(l) FROM ({classes})"
@@ -101,14 +103,16 @@ def assess(
     )
     small = {
         t: int(
-            con.execute(f"SELECT coalesce(sum(f), 0) FROM ({classes}) WHERE f < {t}").fetchone()[0]
+            con.execute(
+                f"SELECT coalesce(sum(f), 0) FROM ({classes}) WHERE f < {int(t)}"
+            ).fetchone()[0]
         )
         for t in thresholds
     }
     if population_sql:
         cnt = "sum(n)" if "n" in _columns(con, population_sql) else "count(*)"
         pop = f"SELECT {g}, {cnt} AS F FROM ({population_sql}) GROUP BY ALL"
-        on = " AND ".join(f's."{c}" IS NOT DISTINCT FROM p."{c}"' for c in qi)
+        on = " AND ".join(f"s.{ident(c)} IS NOT DISTINCT FROM p.{ident(c)}" for c in qi)
         jmax, javg = con.execute(
             f"SELECT max(1.0 / greatest(coalesce(p.F, s.f), s.f)), "
             f"sum(s.f / greatest(coalesce(p.F, s.f), s.f)) / sum(s.f) "
@@ -171,7 +175,7 @@ def anonymize(
     """
     hier = {**HIERARCHIES, **(hierarchies or {})}
     qi = tuple(quasi_identifiers)
-    levels = [hier.get(c, (c, "NULL")) for c in qi]
+    levels = [hier.get(c, (ident(c), "NULL")) for c in qi]
     n = int(con.execute(f"SELECT count(*) FROM ({frame_sql})").fetchone()[0])
     nodes = sorted(
         itertools.product(*[range(len(h)) for h in levels]),
@@ -179,22 +183,22 @@ def anonymize(
     )
     best: AnonymizationResult | None = None
     for tried, node in enumerate(nodes, start=1):
-        exprs = [f'{h[i]} AS "{c}"' for c, h, i in zip(qi, levels, node, strict=True)]
+        exprs = [f"{h[i]} AS {ident(c)}" for c, h, i in zip(qi, levels, node, strict=True)]
         others = [c for c in _columns(con, frame_sql) if c not in qi]
-        select = ", ".join([*(f'"{c}"' for c in others), *exprs])
+        select = ", ".join([*(ident(c) for c in others), *exprs])
         gen = f"SELECT {select} FROM ({frame_sql})"
         g = _grp(qi)
         small = int(
             con.execute(
                 f"SELECT coalesce(sum(f), 0) FROM (SELECT count(*) AS f FROM ({gen}) "
-                f"GROUP BY {g}) WHERE f < {target_k}"
+                f"GROUP BY {g}) WHERE f < {int(target_k)}"
             ).fetchone()[0]
         )
         loss = sum(i / (len(h) - 1) for i, h in zip(node, levels, strict=True)) / len(qi)
         if small <= max_suppression * n:
             kept = (
                 f"SELECT * EXCLUDE (_f) FROM (SELECT *, count(*) OVER (PARTITION BY {g}) AS _f "
-                f"FROM ({gen})) WHERE _f >= {target_k}"
+                f"FROM ({gen})) WHERE _f >= {int(target_k)}"
             )
             best = AnonymizationResult(
                 target_k,

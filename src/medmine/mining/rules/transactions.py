@@ -16,12 +16,8 @@ import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
-#: OMOP clinical domains usable as items: table, concept column, date column.
-DOMAINS: dict[str, tuple[str, str]] = {
-    "condition": ("condition_occurrence", "condition_concept_id"),
-    "drug": ("drug_exposure", "drug_concept_id"),
-    "procedure": ("procedure_occurrence", "procedure_concept_id"),
-}
+from medmine.warehouse.schema import DOMAINS
+from medmine.warehouse.sql import ident, literal
 
 
 @dataclass(frozen=True)
@@ -92,7 +88,7 @@ def clinical_transactions(
     domains: Sequence[str] = ("condition", "drug"),
     person_ids_sql: str | None = None,
 ) -> Transactions:
-    """Condition/drug/procedure concepts grouped per person or per visit.
+    """Concepts of event domains (condition, drug, procedure...) grouped per person or per visit.
 
     Parameters
     ----------
@@ -101,7 +97,7 @@ def clinical_transactions(
     by
         ``"person"`` or ``"visit"`` (rows without a visit are left out).
     domains
-        Any of ``condition``, ``drug``, ``procedure``.
+        Event domains of the warehouse schema (``condition``, ``drug``, ``procedure``...).
     person_ids_sql
         Optional subquery of eligible ``person_id`` (from `medmine.privacy.consent`).
     """
@@ -111,15 +107,16 @@ def clinical_transactions(
     if unknown:
         raise ValueError(f"unknown domain(s) {sorted(unknown)}; use {sorted(DOMAINS)}")
     parts = []
-    for d in domains:
-        tbl, col = DOMAINS[d]
+    for name in domains:
+        d = DOMAINS[name]
+        col = f"t.{ident(d.concept_column)}"
         tid = "t.person_id" if by == "person" else "t.visit_occurrence_id"
         cond = "t.visit_occurrence_id IS NOT NULL" if by == "visit" else "TRUE"
         parts.append(
-            f"SELECT DISTINCT {tid} AS tid, '{d}:' || t.{col} AS item, "
-            f"coalesce(c.concept_name, '{d} ' || t.{col}) AS label "
-            f"FROM {tbl} t LEFT JOIN concept c ON c.concept_id = t.{col} "
-            f"WHERE t.{col} <> 0 AND {cond}{_person_filter(person_ids_sql)}"
+            f"SELECT DISTINCT {tid} AS tid, {literal(name + ':')} || {col} AS item, "
+            f"coalesce(c.concept_name, {literal(name + ' ')} || {col}) AS label "
+            f"FROM {ident(d.table)} t LEFT JOIN concept c ON c.concept_id = {col} "
+            f"WHERE {col} <> 0 AND {cond}{_person_filter(person_ids_sql)}"
         )
     return from_pairs(wh.df(" UNION ".join(parts)))
 
@@ -132,8 +129,9 @@ def claim_transactions(
     Items are ``dx:<code>`` and ``proc:<vocabulary>:<code>``; `claims_sql` may name another
     relation with the columns of ``mm_claim`` (a filtered view, say).
     """
+    claims = ident(claims_sql)
     dx = " UNION ALL ".join(
-        f"SELECT claim_id, person_id, dx_{i} AS code FROM {claims_sql} WHERE dx_{i} IS NOT NULL"
+        f"SELECT claim_id, person_id, dx_{i} AS code FROM {claims} WHERE dx_{i} IS NOT NULL"
         for i in range(1, 13)
     )
     sql = f"""
@@ -149,6 +147,6 @@ def claim_transactions(
                coalesce(t.procedure_display, t.procedure_code)
         FROM mm_claim_line t
         WHERE t.procedure_code IS NOT NULL
-          AND t.claim_id IN (SELECT claim_id FROM {claims_sql}){_person_filter(person_ids_sql)}
+          AND t.claim_id IN (SELECT claim_id FROM {claims}){_person_filter(person_ids_sql)}
     """
     return from_pairs(wh.df(sql))
