@@ -14,8 +14,10 @@ match-probability threshold. No identifier is logged; results hold ids and weigh
 
 from __future__ import annotations
 
+import csv
 import datetime as dt
 import functools
+import importlib.resources
 import itertools
 import logging
 import uuid
@@ -25,7 +27,6 @@ from typing import Any
 
 import pyarrow as pa
 
-from medmine.synth.linkage import nicknames  # one nickname table: generator and matcher
 from medmine.warehouse import Warehouse
 from medmine.warehouse.sql import ident
 
@@ -37,6 +38,14 @@ __all__ = [
     "link_persons",
     "nicknames",
 ]
+
+
+@functools.cache
+def nicknames() -> tuple[tuple[str, str], ...]:
+    """(nickname, given name) pairs shipped in ``data/nicknames.csv``."""
+    path = importlib.resources.files("medmine.quality") / "data" / "nicknames.csv"
+    with path.open(encoding="utf-8", newline="") as fh:
+        return tuple((r["nickname"], r["given_name"]) for r in csv.DictReader(fh))
 
 
 @functools.cache

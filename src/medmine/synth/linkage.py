@@ -3,8 +3,7 @@
 Each true person (an *entity*) appears in one to three sources with typical errors: typos,
 nicknames, day and month swapped, a move (new address, city and ZIP), a new phone, missing
 fields. Households (people sharing family name, address and phone) give hard non-matches.
-Names come from small built-in lists; every value is synthetic. The nickname table
-(``data/nicknames.csv``) is shared with `medmine.quality.linkage`, which matches on it.
+Names, nicknames and places come from small built-in lists; every value is synthetic.
 
 >>> rows, truth = make_identities(50, seed=1)
 >>> len(rows) == len(truth) and len(set(truth.values())) == 50
@@ -13,21 +12,18 @@ True
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
-import functools
-import importlib.resources
 import random
 from dataclasses import dataclass
 from typing import Any
 
 __all__ = [
     "HARSH_RATES",
+    "NICKNAMES",
     "ErrorRates",
     "NamePools",
     "make_identities",
     "name_pools_from",
-    "nicknames",
 ]
 
 GIVEN_F = (  # noqa: SIM905  (word lists read better as text)
@@ -70,14 +66,22 @@ CITIES = (
     ("salem", "01"),
 )
 SOURCES = ("ehr_a", "ehr_b", "claims")
-
-
-@functools.cache
-def nicknames() -> tuple[tuple[str, str], ...]:
-    """(nickname, given name) pairs shipped in ``data/nicknames.csv``."""
-    path = importlib.resources.files("medmine.synth") / "data" / "nicknames.csv"
-    with path.open(encoding="utf-8", newline="") as fh:
-        return tuple((r["nickname"], r["given_name"]) for r in csv.DictReader(fh))
+#: The nickname a duplicate record uses for a given name. The generator keeps its own list (it
+#: may not import the quality stage); tests/quality/test_linkage.py checks that the matcher's
+#: nickname table knows every pair, so linkage is not measured on nicknames it cannot know.
+NICKNAMES = {
+    "william": "billy", "elizabeth": "lizzie", "robert": "bobby", "james": "jamie",
+    "michael": "mick", "katherine": "kathy", "thomas": "tommy", "richard": "rich",
+    "margaret": "meg", "joseph": "joey", "anthony": "tony", "daniel": "danny", "david": "dave",
+    "samuel": "sam", "susan": "susie", "christopher": "chris", "christine": "chris",
+    "jennifer": "jenny", "alexander": "alex", "alexandra": "alex", "andrew": "drew",
+    "benjamin": "ben", "edward": "ted", "francis": "frank", "frances": "fran",
+    "gregory": "greg", "john": "johnny", "jonathan": "jon", "lawrence": "larry",
+    "matthew": "matt", "nicholas": "nick", "patricia": "patty", "patrick": "pat",
+    "steven": "steve", "stephen": "steve", "victoria": "tori", "abigail": "abby",
+    "rebecca": "becky", "deborah": "deb", "catherine": "cathy", "ronald": "ron",
+    "donald": "don", "kenneth": "ken", "charles": "chuck", "henry": "harry",
+}  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -183,9 +187,8 @@ def _entity(
 
 def _variant(rng: random.Random, e: dict[str, Any], r: ErrorRates) -> dict[str, Any]:
     v = dict(e)
-    nick = {g: n for n, g in nicknames()}  # canonical -> one nickname
-    if rng.random() < r.nickname and v["given_name"] in nick:
-        v["given_name"] = nick[v["given_name"]]
+    if rng.random() < r.nickname and v["given_name"] in NICKNAMES:
+        v["given_name"] = NICKNAMES[v["given_name"]]
     elif rng.random() < r.typo_given:
         v["given_name"] = _typo(rng, v["given_name"])
     if rng.random() < r.typo_family:
