@@ -1,17 +1,24 @@
 """Anomaly detectors sharing one contract: higher score means more anomalous, everywhere.
 
-Every detector follows scikit-learn conventions and PyOD's meaning of outputs:
+Every detector follows the estimator contract of `medmine.mining` (parameters stored by
+``__init__`` and checked declaratively in ``fit``, one not-fitted error, learned attributes
+ending in ``_``) and PyOD's meaning of outputs:
 
-- ``fit(X, groups=None)`` learns from ``X`` of shape ``(n_samples, n_features)``; ``groups``
-  (shape ``(n_samples,)``, any hashable labels) names each row's peer group (a provider's
-  specialty, say) so that rows are judged against their peers, not the whole population.
+- ``fit(X, y=None, groups=None)`` learns from ``X`` of shape ``(n_samples, n_features)``
+  (dense or sparse, finite); ``y`` is ignored; ``groups`` (shape ``(n_samples,)``, any
+  hashable labels) names each row's peer group (a provider's specialty, say) so that rows are
+  judged against their peers, not the whole population.
 - ``decision_function(X, groups=None)`` returns scores of shape ``(n_samples,)``; higher means
   more anomalous.
 - ``threshold_`` (float) is the ``1 - contamination`` quantile of the training scores;
   ``predict(X, groups=None)`` returns 0/1 labels of shape ``(n_samples,)`` (1 = anomaly,
-  score strictly above ``threshold_``).
+  score strictly above ``threshold_``). This is PyOD's labelling, not scikit-learn's
+  (-1 = outlier, 1 = inlier).
 - ``decision_scores_`` and ``labels_``, both of shape ``(n_samples,)``, hold the training
   scores and labels.
+- ``score_samples(X, groups=None)`` is the one exception to "higher = more anomalous": it
+  keeps scikit-learn's meaning of that method (higher = more normal) and is the negated
+  ``decision_function``.
 
 Peer groups are handled the same way by every detector: features are first standardised
 within the group by robust z-scores (median and MAD), then scored. Groups smaller than
@@ -19,49 +26,40 @@ within the group by robust z-scores (median and MAD), then scored. Groups smalle
 
 >>> import numpy as np
 >>> X = np.r_[np.zeros((50, 2)) + np.random.default_rng(0).normal(size=(50, 2)), [[9, 9]]]
->>> RobustZDetector(contamination=0.02).fit(X).labels_[-1]
+>>> int(RobustZDetector(contamination=0.02).fit(X).labels_[-1])
 1
 """
 
 from __future__ import annotations
 
 import abc
-import numbers
 from collections.abc import Hashable, Sequence
+from numbers import Integral, Real
 from typing import Any
 
 import numpy as np
+import scipy.sparse as sp
 from sklearn.base import BaseEstimator, OutlierMixin
-from sklearn.exceptions import NotFittedError
+from sklearn.utils.validation import validate_data
+
+from medmine.mining._contract import Interval, StrOptions, ensure_fitted, fit_context
 
 #: MAD of a standard normal sample is 0.6745 sigma; dividing by it makes MAD a sigma estimate.
 _MAD_SCALE = 1.4826
 
-
-def _check_contamination(owner: str, value: Any) -> float:
-    if not isinstance(value, numbers.Real) or isinstance(value, bool) or not 0 < value < 0.5:
-        raise ValueError(
-            f"The 'contamination' parameter of {owner} must be a float in (0, 0.5). "
-            f"Got {value!r} instead."
-        )
-    return float(value)
+#: Constraint on ``min_group_size`` (training rows a peer group needs for its own statistics).
+_MIN_GROUP_SIZE = [Interval(Integral, 1, None, closed="left")]
 
 
-def _as_2d(X: Any, owner: str) -> np.ndarray:
-    if hasattr(X, "toarray"):
-        X = X.toarray()
-    arr = np.asarray(X, dtype=float)
-    if arr.ndim == 1:
-        arr = arr[:, None]
-    if arr.ndim != 2 or arr.shape[0] == 0:
-        raise ValueError(f"{owner} expects a 2-D array with at least one row; got {arr.shape}.")
-    if not np.all(np.isfinite(arr)):
-        raise ValueError(f"{owner} got NaN or infinite values; impute or drop them first.")
-    return arr
+def _check_groups(groups: Sequence[Hashable] | None, n_rows: int) -> None:
+    if groups is not None and len(groups) != n_rows:
+        raise ValueError(f"groups has {len(groups)} labels for {n_rows} rows of X.")
 
 
-class PeerScaler:
+class PeerScaler(BaseEstimator):
     """Robust z-scores (``(x - median) / (1.4826 * MAD)``) computed within peer groups.
+
+    Not a scikit-learn transformer: its second positional argument is ``groups``, not ``y``.
 
     Parameters
     ----------
@@ -75,7 +73,10 @@ class PeerScaler:
     scale_ : dict
         Group label -> robust scales, shape ``(n_features,)``; zero MADs are replaced by the
         mean absolute deviation, then by 1, so constant features never divide by zero.
+    n_features_in_ : int
     """
+
+    _parameter_constraints: dict = {"min_group_size": _MIN_GROUP_SIZE}
 
     def __init__(self, min_group_size: int = 5) -> None:
         self.min_group_size = min_group_size
@@ -88,8 +89,11 @@ class PeerScaler:
         scale = np.where(mad > 0, mad, np.where(mean_ad > 0, mean_ad, 1.0))
         return med, scale
 
-    def fit(self, X: np.ndarray, groups: Sequence[Hashable] | None = None) -> PeerScaler:
-        """Learn per-group medians and scales."""
+    @fit_context(prefer_skip_nested_validation=True)
+    def fit(self, X: Any, groups: Sequence[Hashable] | None = None) -> PeerScaler:
+        """Learn per-group medians and scales from dense `X`, ``(n_samples, n_features)``."""
+        X = validate_data(self, X, dtype=np.float64)
+        _check_groups(groups, len(X))
         self.center_: dict[Hashable, np.ndarray] = {}
         self.scale_: dict[Hashable, np.ndarray] = {}
         self.center_[None], self.scale_[None] = self._stats(X)
@@ -101,10 +105,14 @@ class PeerScaler:
                     self.center_[label], self.scale_[label] = self._stats(rows)
         return self
 
-    def transform(self, X: np.ndarray, groups: Sequence[Hashable] | None = None) -> np.ndarray:
-        """Robust z-scores of `X`, each row against its group (or all rows)."""
-        if not hasattr(self, "center_"):
-            raise NotFittedError("PeerScaler is not fitted yet; call fit first.")
+    def transform(self, X: Any, groups: Sequence[Hashable] | None = None) -> np.ndarray:
+        """Robust z-scores of `X`, each row against its group (or all rows).
+
+        Returns an array of the shape of `X`, ``(n_samples, n_features)``.
+        """
+        ensure_fitted(self, "center_")
+        X = validate_data(self, X, dtype=np.float64, reset=False)
+        _check_groups(groups, len(X))
         out = (X - self.center_[None]) / self.scale_[None]
         if groups is not None:
             g = np.asarray(groups, dtype=object)
@@ -118,23 +126,35 @@ class PeerScaler:
 
 
 class _Detector(OutlierMixin, BaseEstimator, metaclass=abc.ABCMeta):
-    """Shared machinery: validation, peer scaling, threshold and labels."""
+    """Shared machinery: validation, peer scaling, threshold and labels.
 
-    def _validate(self) -> None:
-        _check_contamination(type(self).__name__, self.contamination)
+    Subclasses extend ``_parameter_constraints`` and implement ``_fit_scores`` and
+    ``_score``.
+    """
+
+    _parameter_constraints: dict = {
+        "contamination": [Interval(Real, 0, 0.5, closed="neither")],
+        "min_group_size": _MIN_GROUP_SIZE,
+    }
+
+    def _validate_input(self, X: Any, *, reset: bool) -> np.ndarray:
+        """Dense float64 ``X`` (sparse input is densified); sets or checks ``n_features_in_``."""
+        X = validate_data(self, X, accept_sparse="csr", dtype=np.float64, reset=reset)
+        return X.toarray() if sp.issparse(X) else X
 
     def _peer(self, X: np.ndarray, groups: Sequence[Hashable] | None, *, fit: bool) -> np.ndarray:
         if fit:
             self.scaler_ = PeerScaler(self.min_group_size).fit(X, groups)
         return self.scaler_.transform(X, groups)
 
+    @fit_context(prefer_skip_nested_validation=True)
     def fit(self, X: Any, y: Any = None, groups: Sequence[Hashable] | None = None) -> _Detector:
-        """Fit on `X` (shape ``(n_samples, n_features)``); `groups` names peer groups."""
-        self._validate()
-        X = _as_2d(X, type(self).__name__)
-        if groups is not None and len(groups) != len(X):
-            raise ValueError(f"groups has {len(groups)} labels for {len(X)} rows of X.")
-        self.n_features_in_ = X.shape[1]
+        """Fit on `X` (shape ``(n_samples, n_features)``); `groups` names peer groups.
+
+        `y` is ignored. Returns self.
+        """
+        X = self._validate_input(X, reset=True)
+        _check_groups(groups, len(X))
         Z = self._peer(X, groups, fit=True)
         self._fit_scores(Z)
         self.decision_scores_ = self._score(Z)
@@ -144,27 +164,33 @@ class _Detector(OutlierMixin, BaseEstimator, metaclass=abc.ABCMeta):
 
     def decision_function(self, X: Any, groups: Sequence[Hashable] | None = None) -> np.ndarray:
         """Anomaly scores, shape ``(n_samples,)``; higher means more anomalous."""
-        if not hasattr(self, "threshold_"):
-            raise NotFittedError(f"{type(self).__name__} is not fitted yet; call fit first.")
-        X = _as_2d(X, type(self).__name__)
-        if X.shape[1] != self.n_features_in_:
-            raise ValueError(
-                f"X has {X.shape[1]} features, but {type(self).__name__} was fitted with "
-                f"{self.n_features_in_}."
-            )
+        ensure_fitted(self, "threshold_")
+        X = self._validate_input(X, reset=False)
+        _check_groups(groups, len(X))
         return self._score(self._peer(X, groups, fit=False))
 
-    def score_samples(self, X: Any) -> np.ndarray:
-        """Scikit-learn's convention (higher = more normal): the negated decision function."""
-        return -self.decision_function(X)
+    def score_samples(self, X: Any, groups: Sequence[Hashable] | None = None) -> np.ndarray:
+        """Normality scores, shape ``(n_samples,)``: the negated `decision_function`.
+
+        Scikit-learn's meaning of this method (higher = more normal), kept for tools that
+        rely on it; every other score here is higher = more anomalous.
+        """
+        return -self.decision_function(X, groups)
 
     def predict(self, X: Any, groups: Sequence[Hashable] | None = None) -> np.ndarray:
         """0/1 labels, shape ``(n_samples,)``: 1 when the score exceeds ``threshold_``."""
         return (self.decision_function(X, groups) > self.threshold_).astype(int)
 
-    def fit_predict(self, X: Any, y: Any = None, groups: Any = None) -> np.ndarray:
-        """Fit, then return the training labels ``labels_``."""
+    def fit_predict(
+        self, X: Any, y: Any = None, groups: Sequence[Hashable] | None = None
+    ) -> np.ndarray:
+        """Fit, then return the training labels ``labels_``, shape ``(n_samples,)``."""
         return self.fit(X, groups=groups).labels_
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.sparse = True
+        return tags
 
     @abc.abstractmethod
     def _fit_scores(self, Z: np.ndarray) -> None:
@@ -189,7 +215,27 @@ class RobustZDetector(_Detector):
         ``"max"`` (the most extreme feature) or ``"rms"`` (root mean square over features).
     min_group_size
         Smaller peer groups are compared with everyone.
+
+    Attributes
+    ----------
+    decision_scores_ : numpy.ndarray of shape (n_samples,)
+        Anomaly scores of the training rows; higher means more anomalous.
+    threshold_ : float
+        The ``1 - contamination`` quantile of ``decision_scores_``.
+    labels_ : numpy.ndarray of shape (n_samples,)
+        1 where ``decision_scores_ > threshold_`` (anomaly), else 0.
+    scaler_ : PeerScaler
+        The peer-group standardisation fitted on the training rows.
+    n_features_in_ : int
+    feature_names_in_ : numpy.ndarray of shape (n_features_in_,)
+        Column names, when `fit` got a DataFrame with string column names.
     """
+
+    _parameter_constraints: dict = {
+        **_Detector._parameter_constraints,
+        "tail": [StrOptions({"both", "upper"})],
+        "combine": [StrOptions({"max", "rms"})],
+    }
 
     def __init__(
         self,
@@ -202,19 +248,6 @@ class RobustZDetector(_Detector):
         self.tail = tail
         self.combine = combine
         self.min_group_size = min_group_size
-
-    def _validate(self) -> None:
-        super()._validate()
-        if self.tail not in ("both", "upper"):
-            raise ValueError(
-                f"The 'tail' parameter of RobustZDetector must be 'both' or 'upper'. "
-                f"Got {self.tail!r} instead."
-            )
-        if self.combine not in ("max", "rms"):
-            raise ValueError(
-                f"The 'combine' parameter of RobustZDetector must be 'max' or 'rms'. "
-                f"Got {self.combine!r} instead."
-            )
 
     def _fit_scores(self, Z: np.ndarray) -> None:
         pass
@@ -230,7 +263,30 @@ class ECODDetector(_Detector):
     """ECOD (empirical cumulative distribution outlier detection, Li et al. 2022) via PyOD.
 
     Parameter-free apart from ``contamination``; features are peer-standardised first when
-    ``groups`` are given.
+    ``groups`` are given. As in PyOD, `decision_function` ranks new rows against the training
+    rows and the other rows passed with them, so a row's score depends on its batch.
+
+    Parameters
+    ----------
+    contamination
+        Expected share of anomalies; sets ``threshold_``.
+    min_group_size
+        Smaller peer groups are compared with everyone.
+
+    Attributes
+    ----------
+    decision_scores_ : numpy.ndarray of shape (n_samples,)
+        Anomaly scores of the training rows; higher means more anomalous.
+    threshold_ : float
+        The ``1 - contamination`` quantile of ``decision_scores_``.
+    labels_ : numpy.ndarray of shape (n_samples,)
+        1 where ``decision_scores_ > threshold_`` (anomaly), else 0.
+    scaler_ : PeerScaler
+        The peer-group standardisation fitted on the training rows.
+    n_features_in_ : int
+    feature_names_in_ : numpy.ndarray of shape (n_features_in_,)
+        Column names, when `fit` got a DataFrame with string column names.
+    model_ : pyod.models.ecod.ECOD
     """
 
     def __init__(self, contamination: float = 0.1, min_group_size: int = 5) -> None:
@@ -247,7 +303,40 @@ class ECODDetector(_Detector):
 
 
 class IsolationForestDetector(_Detector):
-    """Isolation Forest via PyOD (path length: short = anomalous)."""
+    """Isolation Forest via PyOD (path length: short = anomalous).
+
+    Parameters
+    ----------
+    contamination
+        Expected share of anomalies; sets ``threshold_``.
+    n_estimators
+        Trees in the forest.
+    random_state
+        Seed of the forest.
+    min_group_size
+        Smaller peer groups are compared with everyone.
+
+    Attributes
+    ----------
+    decision_scores_ : numpy.ndarray of shape (n_samples,)
+        Anomaly scores of the training rows; higher means more anomalous.
+    threshold_ : float
+        The ``1 - contamination`` quantile of ``decision_scores_``.
+    labels_ : numpy.ndarray of shape (n_samples,)
+        1 where ``decision_scores_ > threshold_`` (anomaly), else 0.
+    scaler_ : PeerScaler
+        The peer-group standardisation fitted on the training rows.
+    n_features_in_ : int
+    feature_names_in_ : numpy.ndarray of shape (n_features_in_,)
+        Column names, when `fit` got a DataFrame with string column names.
+    model_ : pyod.models.iforest.IForest
+    """
+
+    _parameter_constraints: dict = {
+        **_Detector._parameter_constraints,
+        "n_estimators": [Interval(Integral, 1, None, closed="left")],
+        "random_state": ["random_state"],
+    }
 
     def __init__(
         self,

@@ -10,8 +10,8 @@ stability, HDBSCAN, a 2-D embedding for plots, and cluster profiles with Fisher 
 
 from __future__ import annotations
 
-import numbers
 from collections.abc import Sequence
+from numbers import Integral, Real
 from typing import Any
 
 import numpy as np
@@ -20,9 +20,10 @@ import scipy.sparse as sp
 from sklearn.base import BaseEstimator, ClusterMixin
 from sklearn.cluster import HDBSCAN, KMeans
 from sklearn.decomposition import PCA, TruncatedSVD
-from sklearn.exceptions import NotFittedError
 from sklearn.metrics import adjusted_rand_score, silhouette_score
+from sklearn.utils.validation import validate_data
 
+from medmine.mining._contract import Interval, IntRange, ensure_fitted, fit_context
 from medmine.mining.rules import benjamini_hochberg
 
 
@@ -51,7 +52,20 @@ def embed(X: Any, n_components: int = 2, random_state: int = 0) -> np.ndarray:
     return _apply(_reducer(X, n_components, random_state), X)
 
 
-class KMeansPhenotyper(ClusterMixin, BaseEstimator):
+class _Phenotyper(ClusterMixin, BaseEstimator):
+    """Input checks shared by the phenotypers: dense or sparse numeric ``X``, no NaN."""
+
+    def _validate_input(self, X: Any, *, reset: bool) -> Any:
+        """``X`` as float64 (CSR when sparse); sets or checks ``n_features_in_``."""
+        return validate_data(self, X, accept_sparse="csr", dtype=np.float64, reset=reset)
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.sparse = True
+        return tags
+
+
+class KMeansPhenotyper(_Phenotyper):
     """K-means on a reduced representation, with k chosen by silhouette and stability.
 
     For every k in ``k_range`` the data are clustered; the silhouette (on a sample of at
@@ -63,30 +77,46 @@ class KMeansPhenotyper(ClusterMixin, BaseEstimator):
     Parameters
     ----------
     k_range
-        Smallest and largest k tried (inclusive).
+        Smallest and largest k tried (inclusive), ``2 <= lo <= hi``; `fit` needs more than
+        ``hi`` rows.
     n_bootstrap
-        Bootstrap refits per k.
+        Bootstrap refits per k (0 skips the stability estimate).
     min_stability
-        Mean ARI a k needs to be eligible.
+        Mean ARI (in [-1, 1]) a k needs to be eligible.
     n_components
         Dimensions kept by TruncatedSVD/PCA before clustering (``None``: use X as is).
     silhouette_sample
         Rows sampled for the silhouette.
     random_state
-        Seed for every random step.
+        Seed for every random step (a non-negative int: refit ``b`` uses
+        ``random_state + b + 1``).
 
     Attributes
     ----------
     labels_ : numpy.ndarray of shape (n_samples,)
+        Cluster of each training row, ``0 .. n_clusters_ - 1``.
     n_clusters_ : int
     selection_ : pandas.DataFrame
         One row per k: ``k``, ``silhouette``, ``stability``, ``inertia``, ``chosen``.
-    embedding_ : numpy.ndarray of shape (n_samples, n_components)
-        The representation k-means ran on.
+    embedding_ : numpy.ndarray of shape (n_samples, n_dims)
+        The representation k-means ran on (``n_dims`` is at most ``n_components``; all
+        features when no reduction applies).
     model_ : sklearn.cluster.KMeans
     reducer_ : TruncatedSVD, PCA or None
         The fitted projection applied before k-means (also by `predict`).
+    n_features_in_ : int
+    feature_names_in_ : numpy.ndarray of shape (n_features_in_,)
+        Column names, when `fit` got a DataFrame with string column names.
     """
+
+    _parameter_constraints: dict = {
+        "k_range": [IntRange(2)],
+        "n_bootstrap": [Interval(Integral, 0, None, closed="left")],
+        "min_stability": [Interval(Real, -1, 1, closed="both")],
+        "n_components": [Interval(Integral, 1, None, closed="left"), None],
+        "silhouette_sample": [Interval(Integral, 1, None, closed="left")],
+        "random_state": [Interval(Integral, 0, None, closed="left")],
+    }
 
     def __init__(
         self,
@@ -104,18 +134,6 @@ class KMeansPhenotyper(ClusterMixin, BaseEstimator):
         self.silhouette_sample = silhouette_sample
         self.random_state = random_state
 
-    def _validate(self, n: int) -> tuple[int, int]:
-        lo, hi = self.k_range
-        ok = all(isinstance(v, numbers.Integral) for v in (lo, hi)) and 2 <= lo <= hi
-        if not ok:
-            raise ValueError(
-                "The 'k_range' parameter of KMeansPhenotyper must be a pair of ints "
-                f"2 <= lo <= hi. Got {self.k_range!r} instead."
-            )
-        if n <= hi:
-            raise ValueError(f"KMeansPhenotyper needs more than {hi} rows; got {n}.")
-        return int(lo), int(hi)
-
     def _reduce(self, X: Any, *, fit: bool = False) -> np.ndarray:
         if fit:
             self.reducer_ = (
@@ -125,11 +143,21 @@ class KMeansPhenotyper(ClusterMixin, BaseEstimator):
             )
         return _apply(self.reducer_, X)
 
+    @fit_context(prefer_skip_nested_validation=True)
     def fit(self, X: Any, y: Any = None) -> KMeansPhenotyper:
-        """Choose k and cluster `X` (dense or sparse, shape ``(n_samples, n_features)``)."""
+        """Choose k and cluster `X` (dense or sparse, shape ``(n_samples, n_features)``).
+
+        `y` is ignored. Returns self.
+        """
         from threadpoolctl import threadpool_limits
 
-        lo, hi = self._validate(X.shape[0])
+        lo, hi = (int(v) for v in self.k_range)
+        X = self._validate_input(X, reset=True)
+        if X.shape[0] <= hi:
+            raise ValueError(
+                f"KMeansPhenotyper needs more than {hi} rows to try k up to {hi} "
+                f"(k_range={self.k_range!r}); got {X.shape[0]} sample(s)."
+            )
         # Many small k-means fits: OpenMP threads only add contention (measured 13x slower on
         # a loaded 2-core machine), so run them single-threaded.
         with threadpool_limits(1):
@@ -172,24 +200,50 @@ class KMeansPhenotyper(ClusterMixin, BaseEstimator):
         return self
 
     def predict(self, X: Any) -> np.ndarray:
-        """Nearest-centre cluster of new rows (projected with the fitted reduction)."""
-        if not hasattr(self, "model_"):
-            raise NotFittedError("KMeansPhenotyper is not fitted yet; call fit first.")
-        return self.model_.predict(self._reduce(X))
+        """Nearest-centre cluster of new rows (projected with the fitted reduction).
+
+        Returns an int array of shape ``(n_samples,)``.
+        """
+        ensure_fitted(self, "model_")
+        return self.model_.predict(self._reduce(self._validate_input(X, reset=False)))
 
 
-class HDBSCANPhenotyper(ClusterMixin, BaseEstimator):
+class HDBSCANPhenotyper(_Phenotyper):
     """HDBSCAN (scikit-learn) on a reduced representation; label -1 marks noise.
+
+    Transductive: it labels the rows it was fitted on (``labels_``, `fit_predict`) and has
+    no `predict`.
+
+    Parameters
+    ----------
+    min_cluster_size
+        Smallest group HDBSCAN calls a cluster (an int >= 2).
+    n_components
+        Dimensions kept by TruncatedSVD/PCA before clustering (``None``: use X as is).
+    random_state
+        Seed of the reduction.
 
     Attributes
     ----------
     labels_ : numpy.ndarray of shape (n_samples,)
+        Cluster of each training row, ``0 .. n_clusters_ - 1``, or -1 for noise.
     probabilities_ : numpy.ndarray of shape (n_samples,)
+        Strength of each row's membership in its cluster (0 for noise).
     n_clusters_ : int
         Clusters found, noise excluded.
     noise_fraction_ : float
-    embedding_ : numpy.ndarray of shape (n_samples, n_components)
+    embedding_ : numpy.ndarray of shape (n_samples, n_dims)
+        The representation HDBSCAN ran on (``n_dims`` is at most ``n_components``).
+    n_features_in_ : int
+    feature_names_in_ : numpy.ndarray of shape (n_features_in_,)
+        Column names, when `fit` got a DataFrame with string column names.
     """
+
+    _parameter_constraints: dict = {
+        "min_cluster_size": [Interval(Integral, 2, None, closed="left")],
+        "n_components": [Interval(Integral, 1, None, closed="left"), None],
+        "random_state": ["random_state"],
+    }
 
     def __init__(
         self, min_cluster_size: int = 25, n_components: int | None = 10, random_state: int = 0
@@ -198,13 +252,10 @@ class HDBSCANPhenotyper(ClusterMixin, BaseEstimator):
         self.n_components = n_components
         self.random_state = random_state
 
+    @fit_context(prefer_skip_nested_validation=True)
     def fit(self, X: Any, y: Any = None) -> HDBSCANPhenotyper:
-        """Cluster `X`."""
-        if not isinstance(self.min_cluster_size, numbers.Integral) or self.min_cluster_size < 2:
-            raise ValueError(
-                "The 'min_cluster_size' parameter of HDBSCANPhenotyper must be an int >= 2. "
-                f"Got {self.min_cluster_size!r} instead."
-            )
+        """Cluster `X` (dense or sparse, shape ``(n_samples, n_features)``); returns self."""
+        X = self._validate_input(X, reset=True)
         if self.n_components is None:
             Z = X.toarray() if sp.issparse(X) else np.asarray(X, dtype=float)
         else:

@@ -1,4 +1,7 @@
-"""Plumbing shared by the classifiers and regressors: input checks, fitted checks, scaling."""
+"""Plumbing shared by the classifiers and regressors: input checks, sample weights, scaling.
+
+Parameter checks and the not-fitted error are in `medmine.mining._contract`.
+"""
 
 from __future__ import annotations
 
@@ -7,26 +10,12 @@ from typing import Any
 import numpy as np
 import scipy.sparse as sp
 from sklearn.base import BaseEstimator, ClassifierMixin
-from sklearn.exceptions import NotFittedError as _SkNotFitted
 from sklearn.utils.multiclass import check_classification_targets
-from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
+from sklearn.utils.validation import _check_sample_weight, validate_data
 
-from medmine.errors import NotFittedError
-
-
-class EstimatorNotFittedError(NotFittedError, _SkNotFitted):
-    """Unfitted use of a medmine estimator: medmine's `NotFittedError` and scikit-learn's."""
-
-
-def ensure_fitted(estimator: Any, attributes: str | list[str] | None = None) -> None:
-    """Raise `EstimatorNotFittedError` (medmine's and scikit-learn's) when not fitted."""
-    try:
-        check_is_fitted(estimator, attributes)
-    except _SkNotFitted:
-        raise EstimatorNotFittedError(
-            f"This {type(estimator).__name__} instance is not fitted yet; call 'fit' with "
-            "appropriate arguments before using this estimator."
-        ) from None
+# The not-fitted error lives with the rest of the estimator contract; re-exported here.
+from medmine.mining._contract import EstimatorNotFittedError as EstimatorNotFittedError
+from medmine.mining._contract import ensure_fitted as ensure_fitted
 
 
 def checked_sample_weight(sample_weight: Any, X: Any) -> np.ndarray | None:

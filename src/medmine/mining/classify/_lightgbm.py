@@ -5,9 +5,8 @@ from __future__ import annotations
 from numbers import Integral, Real
 
 import numpy as np
-from sklearn.base import _fit_context
-from sklearn.utils._param_validation import Interval, StrOptions
 
+from medmine.mining._contract import Interval, StrOptions, fit_context
 from medmine.mining.classify._base import BaseClassifier
 
 
@@ -80,7 +79,7 @@ class LightGBMClassifier(BaseClassifier):
         self.n_jobs = n_jobs
         self.random_state = random_state
 
-    @_fit_context(prefer_skip_nested_validation=True)
+    @fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y, sample_weight=None):
         """Fit the ensemble; returns self."""
         import lightgbm as lgb

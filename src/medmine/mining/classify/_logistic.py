@@ -5,10 +5,9 @@ from __future__ import annotations
 from numbers import Integral, Real
 
 import numpy as np
-from sklearn.base import _fit_context
 from sklearn.linear_model import LogisticRegression
-from sklearn.utils._param_validation import Interval, StrOptions
 
+from medmine.mining._contract import Interval, StrOptions, fit_context
 from medmine.mining.classify._base import BaseClassifier, max_abs_scaled
 
 
@@ -77,7 +76,7 @@ class L1LogisticClassifier(BaseClassifier):
         self.tol = tol
         self.random_state = random_state
 
-    @_fit_context(prefer_skip_nested_validation=True)
+    @fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y, sample_weight=None):
         """Fit the model; returns self."""
         X, y, sample_weight = self._validate_classification_input(X, y, sample_weight)

@@ -11,11 +11,11 @@ import warnings
 from numbers import Integral
 
 import numpy as np
-from sklearn.base import _fit_context, clone
+from sklearn.base import clone
 from sklearn.calibration import CalibratedClassifierCV
 from sklearn.model_selection import GridSearchCV, StratifiedGroupKFold
-from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 
+from medmine.mining._contract import HasMethods, Interval, StrOptions, fit_context
 from medmine.mining.classify._base import BaseClassifier
 from medmine.mining.classify._lightgbm import LightGBMClassifier
 from medmine.mining.classify._logistic import L1LogisticClassifier
@@ -105,7 +105,7 @@ class PersonLevelSearchCV(BaseClassifier):
         self.random_state = random_state
         self.n_jobs = n_jobs
 
-    @_fit_context(prefer_skip_nested_validation=False)
+    @fit_context(prefer_skip_nested_validation=False)
     def fit(self, X, y, groups=None):
         """Search, calibrate and refit; `groups` holds the person id of each row."""
         X, y, _ = self._validate_classification_input(X, y, two_classes=False)

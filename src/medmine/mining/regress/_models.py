@@ -5,11 +5,11 @@ from __future__ import annotations
 from numbers import Integral, Real
 
 import numpy as np
-from sklearn.base import RegressorMixin, _fit_context
+from sklearn.base import RegressorMixin
 from sklearn.linear_model import TweedieRegressor
-from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import _check_sample_weight
 
+from medmine.mining._contract import Interval, StrOptions, fit_context
 from medmine.mining.classify._base import SparseInputEstimator, max_abs_scaled
 
 
@@ -53,7 +53,7 @@ class PoissonGLMRegressor(RegressorMixin, SparseInputEstimator):
         self.alpha = alpha
         self.max_iter = max_iter
 
-    @_fit_context(prefer_skip_nested_validation=True)
+    @fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y, sample_weight=None):
         """Fit the GLM; returns self."""
         X, y, sample_weight = self._validate_fit_input(X, y, sample_weight, y_numeric=True)
@@ -127,7 +127,7 @@ class LogTargetLightGBMRegressor(RegressorMixin, SparseInputEstimator):
         self.n_jobs = n_jobs
         self.random_state = random_state
 
-    @_fit_context(prefer_skip_nested_validation=True)
+    @fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y, sample_weight=None):
         """Fit on the log scale; returns self."""
         import lightgbm as lgb
@@ -181,7 +181,7 @@ class BaselineRegressor(RegressorMixin, SparseInputEstimator):
     def __init__(self, strategy: str = "mean") -> None:
         self.strategy = strategy
 
-    @_fit_context(prefer_skip_nested_validation=True)
+    @fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y, sample_weight=None):
         """Store the constant; returns self."""
         X, y, sample_weight = self._validate_fit_input(X, y, sample_weight, y_numeric=True)

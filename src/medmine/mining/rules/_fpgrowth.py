@@ -27,9 +27,12 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Iterable, Sequence
+from numbers import Integral
 
 import numpy as np
 import scipy.sparse as sp
+
+from medmine.mining._contract import Interval, validate_params
 
 
 def to_csr(transactions: sp.spmatrix | Sequence[Iterable[int]], n_items: int | None = None):
@@ -172,6 +175,13 @@ def _mine(
                 _mine(sub, sub_counts, itemset, min_count, max_len, out)
 
 
+@validate_params(
+    {
+        "min_count": [Interval(Integral, 1, None, closed="left")],
+        "max_len": [Interval(Integral, 1, None, closed="left"), None],
+    },
+    prefer_skip_nested_validation=True,
+)
 def fpgrowth_counts(
     X: sp.spmatrix | Sequence[Iterable[int]],
     min_count: int,

@@ -3,19 +3,26 @@
 from __future__ import annotations
 
 import itertools
-import numbers
 from collections.abc import Iterable, Sequence
+from numbers import Integral, Real
 from typing import Any
 
 import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 from sklearn.base import BaseEstimator
-from sklearn.exceptions import NotFittedError
 
+from medmine.mining._contract import Interval, ensure_fitted, fit_context, validate_params
 from medmine.mining.rules._fpgrowth import fpgrowth_counts, to_csr
 
 
+@validate_params(
+    {
+        "min_support": [Interval(Real, 0, 1, closed="right")],
+        "max_len": [Interval(Integral, 1, None, closed="left"), None],
+    },
+    prefer_skip_nested_validation=True,
+)
 def fpgrowth(
     X: sp.spmatrix | Sequence[Iterable[int]],
     min_support: float = 0.01,
@@ -67,17 +74,6 @@ def fisher_greater(a: np.ndarray, n_a: np.ndarray, n_c: np.ndarray, n: int) -> n
     return np.clip(hypergeom.sf(np.asarray(a) - 1, n, n_c, n_a), 0.0, 1.0)
 
 
-def _check(owner: str, name: str, value: Any, lo: float, hi: float, *, closed_lo=False) -> None:
-    ok = isinstance(value, numbers.Real) and not isinstance(value, bool)
-    ok = ok and (lo <= value if closed_lo else lo < value) and value <= hi
-    if not ok:
-        interval = f"{'[' if closed_lo else '('}{lo}, {hi}]"
-        raise ValueError(
-            f"The '{name}' parameter of {owner} must be a float in {interval}. "
-            f"Got {value!r} instead."
-        )
-
-
 class AssociationRuleMiner(BaseEstimator):
     """Association rules from FP-Growth itemsets, with item constraints and FDR control.
 
@@ -113,14 +109,30 @@ class AssociationRuleMiner(BaseEstimator):
         ``antecedent_support``, ``consequent_support``, ``p_value``, ``q_value``; sorted by
         lift then confidence.
     n_rules_tested_ : int
-        Rules passing support/confidence/constraints before the FDR filter (the family size).
+        Rules passing support/confidence/lift/constraints before the FDR filter (the family
+        size).
     n_transactions_ : int
-    feature_names_in_ : numpy.ndarray of str
+    feature_names_in_ : numpy.ndarray of shape (n_items,)
+        Item names (``item_names``, or ``"0" .. "n_items - 1"``).
+
+    Not a scikit-learn estimator over a feature matrix: `fit` takes transactions, so it
+    shares the parameter and fitted contract but not scikit-learn's input checks.
 
     >>> m = AssociationRuleMiner(min_support=0.3, min_confidence=0.6, alpha=None)
     >>> m.fit([[0, 1], [0, 1], [0, 2], [2]], item_names=["a", "b", "c"]).rules_.shape[0] > 0
     True
     """
+
+    _parameter_constraints: dict = {
+        "min_support": [Interval(Real, 0, 1, closed="right")],
+        "min_confidence": [Interval(Real, 0, 1, closed="both")],
+        "min_lift": [Interval(Real, 0, None, closed="left")],
+        "max_len": [Interval(Integral, 1, None, closed="left")],
+        "consequents": ["array-like", None],
+        "antecedents": ["array-like", None],
+        "max_consequent_len": [Interval(Integral, 1, None, closed="left")],
+        "alpha": [Interval(Real, 0, 1, closed="right"), None],
+    }
 
     def __init__(
         self,
@@ -142,40 +154,30 @@ class AssociationRuleMiner(BaseEstimator):
         self.max_consequent_len = max_consequent_len
         self.alpha = alpha
 
-    def _validate(self) -> None:
-        owner = type(self).__name__
-        _check(owner, "min_support", self.min_support, 0, 1)
-        _check(owner, "min_confidence", self.min_confidence, 0, 1, closed_lo=True)
-        _check(owner, "min_lift", self.min_lift, 0, np.inf, closed_lo=True)
-        if self.alpha is not None:
-            _check(owner, "alpha", self.alpha, 0, 1)
-        for name in ("max_len", "max_consequent_len"):
-            v = getattr(self, name)
-            if not isinstance(v, numbers.Integral) or isinstance(v, bool) or v < 1:
-                raise ValueError(
-                    f"The '{name}' parameter of {owner} must be an int >= 1. Got {v!r} instead."
-                )
-
     def _resolve(self, items: Iterable[Any] | None, names: np.ndarray) -> set[int] | None:
         if items is None:
             return None
         lookup = {n: i for i, n in enumerate(names.tolist())}
         out = set()
         for it in items:
-            if isinstance(it, numbers.Integral) and not isinstance(it, bool):
+            if isinstance(it, Integral) and not isinstance(it, bool):
                 out.add(int(it))
             elif it in lookup:
                 out.add(lookup[it])
         return out
 
+    @fit_context(prefer_skip_nested_validation=True)
     def fit(
         self,
         X: sp.spmatrix | Sequence[Iterable[int]],
         y: Any = None,
         item_names: Sequence[str] | None = None,
     ) -> AssociationRuleMiner:
-        """Mine itemsets and rules from transactions (CSR matrix or lists of item ids)."""
-        self._validate()
+        """Mine itemsets and rules from transactions; returns self.
+
+        `X` is a binary sparse matrix ``(n_transactions, n_items)`` or lists of integer item
+        ids; `y` is ignored; `item_names` (length ``n_items``) names the columns.
+        """
         X = to_csr(X, n_items=len(item_names) if item_names is not None else None)
         n, m = X.shape
         names = np.asarray(
@@ -267,6 +269,5 @@ class AssociationRuleMiner(BaseEstimator):
 
     def rules_for(self, consequent: str) -> pd.DataFrame:
         """Retained rules concluding `consequent`."""
-        if not hasattr(self, "rules_"):
-            raise NotFittedError("AssociationRuleMiner is not fitted yet; call fit first.")
+        ensure_fitted(self, "rules_")
         return self.rules_[self.rules_["consequents"].map(lambda c: consequent in c)]
