@@ -81,8 +81,8 @@ def scenario(
 def _fhir_names() -> NamePools | None:
     """Name pools from the bundled FHIR sample's patients (None if it cannot be loaded)."""
     try:
+        from medmine.demo import samples_dir
         from medmine.ingest import fhir
-        from medmine.pipeline import samples_dir
 
         with Warehouse(":memory:") as wh:
             fhir.load([samples_dir() / "synthea_fhir"], wh)

@@ -15,9 +15,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from medmine.quality._instances import _coded, q
+from medmine.quality._instances import _coded
 from medmine.warehouse import Warehouse
 from medmine.warehouse.schema import TABLES
+from medmine.warehouse.sql import ident as q
 
 __all__ = [
     "ColumnProfile",

@@ -10,7 +10,7 @@ from sklearn.linear_model import TweedieRegressor
 from sklearn.utils.validation import _check_sample_weight
 
 from medmine.mining._contract import Interval, StrOptions, fit_context
-from medmine.mining.classify._base import SparseInputEstimator, max_abs_scaled
+from medmine.mining._sparse import SparseInputEstimator, max_abs_scaled
 
 
 def _check_non_negative(y: np.ndarray, who: str) -> None:
