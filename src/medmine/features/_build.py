@@ -19,6 +19,7 @@ from medmine.features._definition import (
     OutcomeDefinition,
 )
 from medmine.features._sql import days_between, plus_days, table_exists, temp_name
+from medmine.features.persons import select_persons
 from medmine.warehouse.sql import ident, literal
 
 if TYPE_CHECKING:
@@ -72,17 +73,12 @@ class _Steps:
 
 
 def _consent(wh: Warehouse, purpose: str) -> tuple[str | None, AttritionStep | None]:
-    """The consent filter for `purpose`, if the privacy stage provides one."""
-    try:
-        from medmine.privacy.consent import eligible_persons
-    except ModuleNotFoundError as exc:
-        # Only a missing consent module is tolerated; a broken one must not silently skip it.
-        if exc.name not in ("medmine.privacy.consent", "medmine.privacy"):
-            raise
+    """The consent filter for `purpose` (from `select_persons`, the one place it is applied)."""
+    f = select_persons(wh, purpose)
+    if f.person_ids_sql is None:
         return None, None
-    f = eligible_persons(wh, purpose)
     return f.person_ids_sql, AttritionStep(
-        f"consent for {purpose}: {f.excluded} excluded", int(f.eligible), int(f.eligible)
+        f"consent for {purpose}: {f.excluded} excluded", f.eligible, f.eligible
     )
 
 
@@ -147,8 +143,8 @@ def build_cohort(
     definition
         The task. See `disease_risk`, `readmission`, `length_of_stay` for ready ones.
     purpose
-        Consent purpose; persons who may not be used for it are removed first (when the
-        privacy stage's consent module is installed).
+        Consent purpose; persons who may not be used for it are removed first (see
+        `medmine.features.persons`).
 
     >>> from medmine.warehouse import Warehouse
     >>> from medmine.features import readmission

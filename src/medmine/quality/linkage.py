@@ -7,7 +7,8 @@ Fellegi-Sunter model whose u probabilities come from random sampling and m proba
 expectation maximisation, scored on blocked pairs, and clustered (connected components) at a
 match-probability threshold. No identifier is logged; results hold ids and weights only.
 
->>> from medmine.warehouse import Warehouse
+>>> from medmine.errors import MedmineError
+from medmine.warehouse import Warehouse
 >>> link_persons(Warehouse(":memory:")).n_records
 0
 """
@@ -27,6 +28,7 @@ from typing import Any
 
 import pyarrow as pa
 
+from medmine.errors import MedmineError
 from medmine.warehouse import Warehouse
 from medmine.warehouse.sql import ident
 
@@ -256,6 +258,9 @@ def _score(prepared: pa.Table, cfg: LinkageConfig) -> list[tuple[str, str, float
     import duckdb
     from splink import DuckDBAPI, Linker, block_on
 
+    # Splink 4-5 export this exception only from its internals module.
+    from splink.internals.exceptions import EMTrainingException
+
     con = duckdb.connect()
     try:
         db = DuckDBAPI(con)
@@ -263,9 +268,16 @@ def _score(prepared: pa.Table, cfg: LinkageConfig) -> list[tuple[str, str, float
         linker = Linker(df, _settings(cfg), log_level=logging.WARNING)
         linker.training.estimate_u_using_random_sampling(max_pairs=cfg.max_pairs_u, seed=cfg.seed)
         for rule in (block_on("birth_date_str"), block_on("family_name", "given_group")):
-            linker.training.estimate_parameters_using_expectation_maximisation(
-                rule, record_sample_proportion=1.0
-            )
+            try:
+                linker.training.estimate_parameters_using_expectation_maximisation(
+                    rule, record_sample_proportion=1.0
+                )
+            except EMTrainingException:
+                raise MedmineError(
+                    f"person linkage cannot learn match weights from {prepared.num_rows:,} "
+                    "identity rows: too few candidate pairs share a birth date or a name to "
+                    "train on; link a larger extract (hundreds of identities or more)"
+                ) from None
         pred = linker.inference.predict(threshold_match_probability=0.01)
         rows = con.execute(
             "SELECT unique_id_l, unique_id_r, match_weight, match_probability "
