@@ -1,7 +1,7 @@
 """Model cards oriented on TRIPOD+AI: what the model is for, on which data, how well it does.
 
 A `ModelCard` is plain data (sections of JSON-ready dicts) written as JSON;
-`medmine.report.model_card` renders it as HTML.
+`medmine.report.model_card_page` renders it as HTML.
 
 >>> card = ModelCard(model_details={"name": "demo"})
 >>> sorted(card.to_dict()) == sorted(REQUIRED_SECTIONS)
