@@ -19,7 +19,7 @@ SRC = Path(__file__).resolve().parents[1] / "src"
 #: or lower ones. Packages on one line share a layer (and may import each other's modules).
 LAYERS: tuple[tuple[str, ...], ...] = (
     ("__main__", "cli"),
-    ("demo",),
+    ("demo", "run"),
     ("serve",),
     ("report",),
     ("studies",),
