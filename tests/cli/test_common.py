@@ -90,3 +90,10 @@ def test_options_parse_key_value_pairs():
     assert parse_options(["a=1", " b = x y "]) == {"a": "1", "b": "x y"}
     with pytest.raises(ConfigError, match="key=value"):
         parse_options(["novalue"])
+
+
+def test_version_is_printed():
+    from medmine import __version__
+
+    res = CliRunner().invoke(app, ["--version"])
+    assert res.exit_code == 0 and res.output.strip() == f"medmine {__version__}"

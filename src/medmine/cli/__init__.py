@@ -6,6 +6,8 @@ load-report table). Commands import their stage lazily so that ``medmine --help`
 
 from __future__ import annotations
 
+from typing import Annotated
+
 import typer
 
 from medmine.cli import demo as _demo
@@ -21,6 +23,28 @@ app = typer.Typer(
     no_args_is_help=True,
     pretty_exceptions_enable=False,
 )
+
+
+def _version(value: bool) -> None:
+    if value:
+        from medmine import __version__
+
+        typer.echo(f"medmine {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version", callback=_version, is_eager=True, help="Print the version and exit."
+        ),
+    ] = False,
+) -> None:
+    """Healthcare data mining: ingest, clean, de-identify, mine and report."""
+
+
 app.add_typer(_ingest.app, name="ingest")
 app.add_typer(_warehouse.app, name="warehouse")
 app.add_typer(_quality.app, name="quality")
