@@ -71,3 +71,66 @@ def warehouse_import(
     with Warehouse(warehouse_path(warehouse)) as wh:
         added = wh.import_parquet(src)
     console.print(", ".join(f"{k}: {v:,}" for k, v in added.items()))
+
+
+@app.command("quarantine")
+@friendly_errors
+def warehouse_quarantine(
+    warehouse: WarehouseOpt = None,
+    load: Annotated[str | None, typer.Option("--load", help="Only this load id.")] = None,
+    reason: Annotated[
+        str | None, typer.Option("--reason", help="Only this reason code (e.g. missing_field).")
+    ] = None,
+    limit: Annotated[int, typer.Option(help="Records to list (0: summary only).")] = 50,
+    export: Annotated[
+        Path | None, typer.Option("--export", help="Write the matching records to this CSV.")
+    ] = None,
+    include_raw: Annotated[
+        bool,
+        typer.Option(
+            "--include-raw",
+            help="Also export each raw input record (PHI: file mode 0600, audited).",
+        ),
+    ] = False,
+) -> None:
+    """List what loads set aside: file, location, type, reason and message (no data values)."""
+    from medmine.warehouse import Warehouse
+    from medmine.warehouse import quarantine as q
+
+    if limit < 0:
+        raise typer.BadParameter(f"--limit must be 0 or more; got {limit}")
+    if include_raw and export is None:
+        raise typer.BadParameter("--include-raw only applies with --export FILE.csv")
+    with Warehouse(existing_warehouse(warehouse), read_only=not include_raw) as wh:
+        q.check_filters(wh, load, reason)
+        summ = q.summary(wh, load, reason)
+        rows = q.listing(wh, load, reason, limit) if limit else None
+        n_export = q.export(wh, export, load, reason, include_raw=include_raw) if export else None
+    if summ.empty:
+        console.print("no quarantined records" + (" for these filters" if load or reason else ""))
+        return
+    t = Table(title=f"quarantined records ({int(summ['records'].sum()):,})")
+    for col in ("load", "type", "reason", "records"):
+        t.add_column(col, justify="right" if col == "records" else "left")
+    for r in summ.itertuples():
+        t.add_row(r.load_id, str(r.resource_type or ""), r.reason_code, f"{r.records:,}")
+    console.print(t)
+    if rows is not None and not rows.empty:
+        lt = Table(title=f"first {len(rows)} records")
+        for col in ("id", "file", "location", "type", "reason", "message"):
+            lt.add_column(col, overflow="fold")
+        for r in rows.itertuples():
+            lt.add_row(
+                str(r.quarantine_id),
+                Path(r.source_file).name,
+                r.location,
+                str(r.resource_type or ""),
+                r.reason_code,
+                r.message,
+            )
+        console.print(lt)
+    if n_export is not None:
+        console.print(
+            f"exported {n_export:,} records to {export}"
+            + (" (with raw records: PHI, mode 0600, audited)" if include_raw else "")
+        )
