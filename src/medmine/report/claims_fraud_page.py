@@ -1,4 +1,8 @@
-"""Page of the claims fraud study: one section per claims set, with peer figures and worklists."""
+"""Page of the claims fraud study: one section per claims set, with peer figures and worklists.
+
+Amounts are in US dollars as billed: medmine's claims contract is US billing (CPT/HCPCS
+procedures, NPI providers), and no currency conversion is made.
+"""
 
 from __future__ import annotations
 
@@ -9,6 +13,20 @@ import numpy as np
 
 from medmine.report.html import Section, figure_html, kpi, table_html
 from medmine.studies.claims_fraud import EDIT_WEIGHTS, FraudResult
+
+#: Currency of claim amounts (see the module docstring).
+CURRENCY = "USD"
+#: Axis titles of provider features (amounts with their currency).
+LABELS = {
+    "billed_per_patient": f"billed per patient ({CURRENCY})",
+    "billed_per_claim": f"billed per claim ({CURRENCY})",
+    "claims_per_day": "claims per active day",
+    "em_mean": "mean E&M level",
+    "referral_top_share": "share of referred patients seen next by one provider",
+    "provider_id": "provider id",
+    "n_claims": "claims",
+    "referred_patients": "referred patients",
+}
 
 
 def _peer_figures(result: FraudResult) -> list[Any]:
@@ -28,6 +46,7 @@ def _peer_figures(result: FraudResult) -> list[Any]:
             color="status",
             color_discrete_map={"flagged": "#d62728", "peers": "#7f7f7f"},
             hover_data=["provider_id", "n_claims"],
+            labels=LABELS,
             height=420,
             title="Mean E&M level (99211=1 … 99215=5) by specialty: flagged providers vs peers",
         )
@@ -65,6 +84,7 @@ def _peer_figures(result: FraudResult) -> list[Any]:
         facet_col="specialty",
         facet_col_wrap=3,
         hover_data=["provider_id"],
+        labels=LABELS,
         height=520,
         title="Volume and cost per patient within specialty (colour = anomaly score)",
     )
@@ -76,6 +96,7 @@ def _peer_figures(result: FraudResult) -> list[Any]:
         color="status",
         color_discrete_map={"flagged": "#d62728", "peers": "#7f7f7f"},
         hover_data=["provider_id", "referred_patients"],
+        labels=LABELS,
         height=380,
         title="Referral concentration: share of a provider's referred patients seen next by "
         "one provider",
@@ -111,7 +132,7 @@ def _section(result: FraudResult) -> str:
             ]
         ),
         "<h3>Claim edits</h3>",
-        table_html(edit_counts.to_dict("records")),
+        table_html(edit_counts.to_dict("records"), name="claim_edits"),
     ]
     if result.evaluation is not None and not result.evaluation.empty:
         ev = result.evaluation
@@ -123,23 +144,25 @@ def _section(result: FraudResult) -> str:
             "flagged provider); AUROC of the score. Provider negatives: providers with no "
             "scheme; claim negatives: claims no scheme touched. Published anchor: "
             "provider-level models on CMS data with LEIE labels reach AUROC ≈ 0.81.</p>",
-            table_html(main.to_dict("records")),
+            table_html(main.to_dict("records"), name="evaluation"),
             "<details><summary>Per detector (provider level)</summary>",
-            table_html(ev[ev["level"] == "provider"].to_dict("records")),
+            table_html(
+                ev[ev["level"] == "provider"].to_dict("records"), name="evaluation_detectors"
+            ),
             "</details>",
         ]
     parts += [figure_html(f) for f in _peer_figures(result)]
     parts += [
         "<h3>Investigation list: providers</h3>",
-        table_html(result.investigate_providers.to_dict("records")),
+        table_html(result.investigate_providers.to_dict("records"), name="investigate_providers"),
         "<h3>Investigation list: claims</h3>",
-        table_html(result.investigate_claims.head(30).to_dict("records")),
+        table_html(result.investigate_claims.to_dict("records"), name="investigate_claims"),
     ]
     if not result.rules.empty:
-        rules = result.rules.head(20)[["if", "then", "support", "confidence", "lift", "q_value"]]
+        rules = result.rules[["if", "then", "support", "confidence", "lift", "q_value"]]
         parts += [
             "<details><summary>Diagnosis → procedure rules used for violations</summary>",
-            table_html(rules.to_dict("records")),
+            table_html(rules.to_dict("records"), name="diagnosis_procedure_rules"),
             "</details>",
         ]
     return "".join(parts)
@@ -151,7 +174,8 @@ def fraud_sections(sections: list[tuple[str, FraudResult]]) -> dict[str, Any]:
         "intro": "Claim edits (SQL) with shipped NCCI-style pair, MUE-style unit and sex/age "
         "tables; provider profiles scored against specialty peers by robust z, ECOD and "
         "Isolation Forest; procedures billed without a diagnosis that significantly predicts "
-        "them (FP-Growth rules with Fisher/BH). Evidence is claim and line ids only.",
+        "them (FP-Growth rules with Fisher/BH). Evidence is claim and line ids only. Amounts "
+        f"are in {CURRENCY} as billed (US billing codes; no conversion).",
         "sections": [Section(title, _section(r)) for title, r in sections],
         "subtitle": " | ".join(f"{t}: {r.summary()}" for t, r in sections),
     }

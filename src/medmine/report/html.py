@@ -1,18 +1,42 @@
-"""HTML pages: one Jinja2 base template, Plotly figures sharing one local copy of plotly.js.
+"""HTML pages: one Jinja2 base template, one local plotly.js and one local table script.
 
 No CDN is reachable from hospital networks (or from this build machine), so every page links
-``assets/plotly.min.js`` written once per reports folder.
+``assets/plotly.min.js`` and ``assets/medmine-tables.js`` (sortable, filterable tables with
+search and CSV download), written once per reports folder. Every page and the index show
+where they came from: a `PageContext` (medmine version, generation time, warehouse file name
+and load ids), built by `page_context(wh)` and passed by every caller.
 """
 
 from __future__ import annotations
 
-import html
 from collections.abc import Sequence
 from dataclasses import dataclass
+from importlib import resources
 from pathlib import Path
 from typing import Any
 
 import jinja2
+
+from medmine.report.context import PageContext, page_context, resolve
+from medmine.report.figures import figure_html
+from medmine.report.tables import html_table, table_html
+
+__all__ = [
+    "PLOTLY_ASSET",
+    "TABLES_ASSET",
+    "PageContext",
+    "ReportLink",
+    "Section",
+    "ensure_assets",
+    "figure_html",
+    "html_table",
+    "kpi",
+    "page_context",
+    "render_page",
+    "render_study_body",
+    "table_html",
+    "write_index",
+]
 
 _ENV = jinja2.Environment(
     loader=jinja2.PackageLoader("medmine.report", "templates"),
@@ -22,6 +46,8 @@ _ENV = jinja2.Environment(
 )
 
 PLOTLY_ASSET = "assets/plotly.min.js"
+#: The vendored table script (sorting, filters, search, CSV), copied beside plotly.js.
+TABLES_ASSET = "assets/medmine-tables.js"
 
 
 @dataclass(frozen=True)
@@ -35,53 +61,50 @@ class ReportLink:
 
 
 def ensure_assets(reports_dir: str | Path) -> Path:
-    """Write the shared plotly.js once into ``reports_dir/assets`` and return its path."""
+    """Write plotly.js and the table script once into ``reports_dir/assets``.
+
+    Returns the path of plotly.js. The table script is rewritten when it differs from the
+    packaged one, so a newer medmine never leaves an old script beside new pages.
+    """
     from plotly.offline import get_plotlyjs
 
     target = Path(reports_dir) / PLOTLY_ASSET
     if not target.exists():
         target.parent.mkdir(parents=True, exist_ok=True)
         target.write_text(get_plotlyjs(), encoding="utf-8")
+    script = resources.files("medmine.report").joinpath(TABLES_ASSET).read_text("utf-8")
+    tables = Path(reports_dir) / TABLES_ASSET
+    if not tables.exists() or tables.read_text(encoding="utf-8") != script:
+        tables.write_text(script, encoding="utf-8")
     return target
 
 
-def figure_html(fig: Any) -> str:
-    """Render a Plotly figure as an HTML fragment (the page loads plotly.js once)."""
-    return fig.to_html(full_html=False, include_plotlyjs=False)
-
-
-def table_html(rows: Sequence[dict[str, Any]], columns: Sequence[str] | None = None) -> str:
-    """Render rows as an escaped HTML table (small tables only; values are escaped)."""
-    if not rows:
-        return "<p class='muted'>No rows.</p>"
-    cols = list(columns or rows[0].keys())
-    head = "".join(f"<th>{html.escape(str(c))}</th>" for c in cols)
-    body = "".join(
-        "<tr>" + "".join(f"<td>{html.escape(_fmt(r.get(c)))}</td>" for c in cols) + "</tr>"
-        for r in rows
-    )
-    return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
-
-
-def _fmt(v: Any) -> str:
-    if v is None:
-        return ""
-    if isinstance(v, float):
-        return f"{v:,.4g}" if abs(v) < 1e6 else f"{v:,.0f}"
-    if isinstance(v, int):
-        return f"{v:,}"
-    return str(v)
-
-
 def render_page(
-    path: str | Path, title: str, body: str, *, subtitle: str = "", back: str = "index.html"
+    path: str | Path,
+    title: str,
+    body: str,
+    *,
+    subtitle: str = "",
+    back: str = "index.html",
+    context: PageContext | None = None,
 ) -> Path:
-    """Write a full HTML page with the shared layout; `body` is trusted HTML built here."""
+    """Write a full HTML page with the shared layout; `body` is trusted HTML built here.
+
+    `context` (from `page_context`) names the medmine version, the generation time and the
+    warehouse with its load ids in the page header; without it the page says the warehouse
+    was not recorded.
+    """
     out = Path(path)
     out.parent.mkdir(parents=True, exist_ok=True)
     ensure_assets(out.parent)
     page = _ENV.get_template("page.html.j2").render(
-        title=title, subtitle=subtitle, body=body, back=back, plotly=PLOTLY_ASSET
+        title=title,
+        subtitle=subtitle,
+        body=body,
+        back=back,
+        plotly=PLOTLY_ASSET,
+        tables=TABLES_ASSET,
+        ctx=resolve(context),
     )
     out.write_text(page, encoding="utf-8")
     return out
@@ -111,8 +134,13 @@ def render_study_body(
     kpi_heading: str = "",
     sections: Sequence[Section] = (),
     downloads: dict[str, Any] | None = None,
+    reproduce: Sequence[Any] = (),
 ) -> str:
-    """The body of a study page from the shared template (every value escaped there)."""
+    """The body of a study page from the shared template (every value escaped there).
+
+    `reproduce` holds one `medmine.report.reproduce.Reproduction` per result on the page:
+    the command and the configuration that produced it.
+    """
     return _ENV.get_template("study.html.j2").render(
         data_source=data_source,
         intro=intro,
@@ -121,6 +149,7 @@ def render_study_body(
         kpi_heading=kpi_heading,
         sections=list(sections),
         downloads=downloads,
+        reproduce=list(reproduce),
     )
 
 
@@ -135,10 +164,22 @@ def kpi(v: Any) -> str:
     return str(v)
 
 
-def write_index(reports_dir: str | Path, links: Sequence[ReportLink], intro: str = "") -> Path:
-    """Write ``reports_dir/index.html`` linking every page produced by a run."""
+def write_index(
+    reports_dir: str | Path,
+    links: Sequence[ReportLink],
+    intro: str = "",
+    *,
+    context: PageContext | None = None,
+) -> Path:
+    """Write ``reports_dir/index.html`` linking every page produced by a run.
+
+    `intro` is trusted HTML; `context` names version, time and warehouse as on every page.
+    """
     out = Path(reports_dir) / "index.html"
     out.parent.mkdir(parents=True, exist_ok=True)
-    page = _ENV.get_template("index.html.j2").render(links=links, intro=intro)
+    ensure_assets(out.parent)
+    page = _ENV.get_template("index.html.j2").render(
+        links=links, intro=intro, ctx=resolve(context), tables=TABLES_ASSET
+    )
     out.write_text(page, encoding="utf-8")
     return out

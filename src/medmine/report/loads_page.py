@@ -7,12 +7,22 @@ from __future__ import annotations
 import html
 from pathlib import Path
 
+from medmine.report.context import PageContext
 from medmine.report.html import render_page, table_html
 from medmine.warehouse import LoadReport
 
 
-def write_loads_page(path: str | Path, reports: list[LoadReport], counts: dict[str, int]) -> Path:
-    """Write the loads page: per-load reconciliation tables and warehouse row counts."""
+def write_loads_page(
+    path: str | Path,
+    reports: list[LoadReport],
+    counts: dict[str, int],
+    *,
+    context: PageContext | None = None,
+) -> Path:
+    """Write the loads page: per-load reconciliation tables and warehouse row counts.
+
+    Loads are named by load id and source kind only: never by file or path.
+    """
     parts = []
     for r in reports:
         rows = [
@@ -35,7 +45,7 @@ def write_loads_page(path: str | Path, reports: list[LoadReport], counts: dict[s
             f"<span class='kpi'><b>{t.skipped:,}</b>skipped</span>"
             f"<span class='kpi'><b>{t.quarantined:,}</b>quarantined</span>"
             f"<span class='kpi'><b>{r.duration_s:.1f} s</b>duration</span></div>"
-            + table_html(rows)
+            + table_html(rows, name=f"load_{r.load_id}")
             + _reasons("Quarantine reasons", r.quarantine_reasons)
             + _reasons("Skip reasons", r.skip_reasons)
             + _reasons("Warnings", r.warning_reasons)
@@ -43,7 +53,11 @@ def write_loads_page(path: str | Path, reports: list[LoadReport], counts: dict[s
     parts.append("<h2>Warehouse tables</h2>")
     parts.append(table_html([{"table": k, "rows": v} for k, v in counts.items() if v]))
     return render_page(
-        path, "Loads", "".join(parts), subtitle="read = loaded + skipped + quarantined"
+        path,
+        "Loads",
+        "".join(parts),
+        subtitle="read = loaded + skipped + quarantined",
+        context=context,
     )
 
 

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from medmine.evaluate.model_card import REQUIRED_SECTIONS, ModelCard, plain
+from medmine.report.context import PageContext
 from medmine.report.html import render_page, table_html
 
 
@@ -20,9 +21,21 @@ def card_html(card: ModelCard) -> str:
     return "".join(parts)
 
 
-def write_card_page(card: ModelCard, path: str | Path, title: str = "Model card") -> Path:
-    """Write a full HTML page of the card."""
-    return render_page(path, title, card_html(card), subtitle="TRIPOD+AI-oriented model card")
+def write_card_page(
+    card: ModelCard,
+    path: str | Path,
+    title: str = "Model card",
+    *,
+    context: PageContext | None = None,
+) -> Path:
+    """Write a full HTML page of the card (`context`: the page's identity)."""
+    return render_page(
+        path,
+        title,
+        card_html(card),
+        subtitle="TRIPOD+AI-oriented model card",
+        context=context,
+    )
 
 
 def _html_value(value: Any, depth: int = 0) -> str:

@@ -20,7 +20,7 @@ def _top(profiles: pd.DataFrame, per_cluster: int = 8) -> list[dict[str, Any]]:
             rows.append(
                 {
                     "cluster": int(c),
-                    "feature": r.label if len(r.label) <= 80 else r.label[:77] + "...",
+                    "feature": r.label,
                     "in cluster": f"{r.prevalence_in:.0%}",
                     "rest": f"{r.prevalence_out:.0%}",
                     "lift": round(float(r.lift), 2) if np.isfinite(r.lift) else "inf",
@@ -87,20 +87,21 @@ def phenotype_sections(result: PhenotypeResult) -> dict[str, Any]:
                 f"mean adjusted Rand index over {cfg.n_bootstrap} bootstrap refits is at least "
                 f"{cfg.min_stability}.",
                 html=figure_html(fig_sel)
-                + table_html(sel.round(3).to_dict("records"))
+                + table_html(sel.round(3).to_dict("records"), name="choosing_k")
                 + figure_html(fig_km),
             ),
-            Section("Cluster sizes", table_html(sizes)),
+            Section("Cluster sizes", table_html(sizes, name="cluster_sizes")),
             Section(
                 "Over-represented features per k-means cluster",
-                table_html(_top(result.profiles)),
+                table_html(_top(result.profiles), name="kmeans_profiles"),
                 text="Prevalence in the cluster vs the rest, lift = ratio, one-sided Fisher "
                 "exact test, Benjamini–Hochberg q ≤ "
                 f"{cfg.alpha} across all cluster × feature tests.",
             ),
             Section(
                 "HDBSCAN",
-                figure_html(fig_hd) + table_html(_top(result.hdbscan_profiles, 5)),
+                figure_html(fig_hd)
+                + table_html(_top(result.hdbscan_profiles, 5), name="hdbscan_profiles"),
                 text=f"{result.hdbscan_clusters} clusters, {result.hdbscan_noise:.0%} of persons "
                 f"labelled noise (min cluster size {cfg.hdbscan_min_cluster_size}).",
             ),

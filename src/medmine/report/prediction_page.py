@@ -1,4 +1,8 @@
-"""Pages of prediction studies: cohort and attrition, metrics with CIs, figures, model card."""
+"""Pages of prediction studies: cohort and attrition, metrics with CIs, figures, model card.
+
+Covariate names carry a time window such as ``[-365,-1]``; every page explains the notation
+next to the results (`WINDOW_LEGEND`).
+"""
 
 from __future__ import annotations
 
@@ -57,15 +61,37 @@ def rounded(df: pd.DataFrame, digits: int = 4) -> pd.DataFrame:
     return out
 
 
+#: How to read the window notation of covariate names (shown on every prediction page).
+WINDOW_LEGEND = (
+    "<div class='card legend'><b>Reading covariate names.</b> A name such as "
+    "<code>condition:4027663 Peptic ulcer [-365,-1]</code> is <i>domain:concept id concept "
+    "name [start,end]</i>. The window <code>[start,end]</code> counts days relative to the "
+    "index date (day 0), both ends included: <code>[-365,-1]</code> is the year before the "
+    "index date without the index day; <code>[-30,0]</code> is the last 30 days and the index "
+    "day; <code>any</code> as start means no limit (any time before). Concept covariates are 1 "
+    "when the concept is recorded in the window (or the number of records, with counts); "
+    "<code>visit_count</code> counts visits, <code>lab_last</code> is the last value of the "
+    "test in its window, in the unit it was recorded in. "
+    "<code>Charlson comorbidity index [any,-1]</code> scores all conditions before the index "
+    "date.</div>"
+)
+
+
 def prediction_sections(result: PredictionResult, out_dir: Path) -> dict[str, Any]:
     """Template arguments of a prediction study page; writes the model card JSON beside it."""
     sections = [
-        Section("Attrition", table_html(attrition_rows(result.attrition)), level=3),
+        Section(
+            "Attrition", table_html(attrition_rows(result.attrition), name="attrition"), level=3
+        ),
     ]
     if not result.metrics.empty:
         sections.append(
-            Section("Performance on the test set", table_html(metrics_rows(result.metrics)))
+            Section(
+                "Performance on the test set",
+                table_html(metrics_rows(result.metrics), name="performance"),
+            )
         )
+        sections.append(Section(html=WINDOW_LEGEND))
     figs = [k for k in FIGURE_ORDER if k in result.figures] + sorted(
         k for k in result.figures if k not in FIGURE_ORDER
     )
@@ -73,7 +99,7 @@ def prediction_sections(result: PredictionResult, out_dir: Path) -> dict[str, An
     for key, table in result.tables.items():
         if table is None or table.empty:
             continue
-        sections.append(Section(key, table_html(rounded(table).to_dict("records"))))
+        sections.append(Section(key, table_html(rounded(table).to_dict("records"), name=key)))
     if result.model_card is not None:
         card = result.model_card.write_json(out_dir / f"study_{result.name}_model_card.json")
         sections.append(

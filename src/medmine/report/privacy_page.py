@@ -6,6 +6,7 @@ import html
 from pathlib import Path
 from typing import Any
 
+from medmine.report.context import PageContext
 from medmine.report.html import render_page, table_html
 
 IDENTIFIERS = [
@@ -54,9 +55,16 @@ def write_privacy_page(
     example: str,
     ephemeral_key: bool,
     output_name: str,
+    k_threshold: int | None = None,
+    context: PageContext | None = None,
 ) -> Path:
-    """Write ``privacy.html`` from the reports of consent, de-identification, risk and audit."""
-    body = _body(
+    """Write ``privacy.html`` from the reports of consent, de-identification, risk and audit.
+
+    The measured k is compared with `k_threshold` (default: the anonymisation's target k)
+    and the page says plainly when it is below. `output_name` is shown by its file name only.
+    """
+    threshold = anonymization.target_k if k_threshold is None else k_threshold
+    body = k_statement(risk.k, threshold, risk.records) + _body(
         consent_report,
         deid_report,
         risk,
@@ -65,13 +73,40 @@ def write_privacy_page(
         output_audit,
         example,
         ephemeral_key,
-        output_name,
+        Path(str(output_name)).name,
     )
     return render_page(
         path,
         "Privacy",
         body,
         subtitle="De-identification, consent, re-identification risk, audit",
+        context=context,
+    )
+
+
+def k_statement(k: int, threshold: int, records: int) -> str:
+    """A card stating the measured k against the configured threshold, in plain words."""
+    if not records:
+        return (
+            "<div class='card'><b>k-anonymity not measured:</b> no persons in the "
+            "de-identified warehouse.</div>"
+        )
+    if k < threshold:
+        who = (
+            "at least one person is unique"
+            if k == 1
+            else f"some persons share their quasi-identifiers with only {k - 1} others"
+        )
+        return (
+            f"<div class='card'><b class='fail'>k = {k} is below the configured threshold "
+            f"k = {threshold}.</b> On the quasi-identifiers below, {who}: this output is not "
+            f"{threshold}-anonymous and can identify people. Generalise further (see "
+            "“To reach k” below) or do not share it.</div>"
+        )
+    return (
+        f"<div class='card'><b class='ok'>k = {k} meets the configured threshold k = "
+        f"{threshold}</b>: every combination of quasi-identifiers is shared by at least {k} "
+        "persons.</div>"
     )
 
 
@@ -98,13 +133,13 @@ notes scrubbed, {rep.ages_capped} ages capped at 90.</p>
 {ident}
 <h3>Rows written</h3>{rows}
 <h2>Consent</h2>
-<p>Sample consent CSV: {crep.read} rows read, {crep.loaded} loaded,
+<p>Consent CSV: {crep.read} rows read, {crep.loaded} loaded,
 {crep.unmatched_person} for unknown persons, {crep.invalid} invalid. Policy: opt-out.
 Purpose <b>{html.escape(rep.purpose)}</b>: {rep.consent_eligible:,} eligible,
 <b>{rep.consent_excluded}</b> excluded.</p>
 <h2>Re-identification risk</h2>
-<p>Quasi-identifiers {", ".join(risk.quasi_identifiers)}: {risk.records:,} persons in
-{risk.classes:,} classes, k = {risk.k}, prosecutor risk max {risk.prosecutor_max:.3f} /
+<p>Quasi-identifiers {html.escape(", ".join(risk.quasi_identifiers))}: {risk.records:,} persons in
+{risk.classes:,} classes, measured k = {risk.k}, prosecutor risk max {risk.prosecutor_max:.3f} /
 average {risk.prosecutor_avg:.3f}; {html.escape(risk.journalist_note)}.</p>
 {sizes}
 <p>To reach k = {anon.target_k}: {"achieved" if anon.achieved else "not achieved"},

@@ -1,5 +1,9 @@
 """The profile page: per table, Plotly plots of records per year, records per person and null
 rates, then column statistics and top codes; with a comparison, the deltas come first.
+
+Identifier columns show no range (the smallest and largest id are not statistics); lab values
+are summarised per test with their unit, since one range over all tests and units means
+nothing. Warehouses are named by file name only.
 """
 
 from __future__ import annotations
@@ -9,7 +13,9 @@ from pathlib import Path
 from typing import Any
 
 from medmine.quality.profile import ProfileDelta, TableProfile, WarehouseProfile
+from medmine.report.context import PageContext, warehouse_name
 from medmine.report.html import figure_html, render_page, table_html
+from medmine.report.tables import plain_column
 
 _E = html.escape
 
@@ -41,7 +47,8 @@ def _figures(tp: TableProfile) -> str:
 
 def _delta_html(d: ProfileDelta) -> str:
     parts = [
-        f"<h2>Comparison</h2><p>new <code>{_E(d.new)}</code> versus old <code>{_E(d.old)}</code>"
+        f"<h2>Comparison</h2><p>new <code>{_E(warehouse_name(d.new))}</code> versus old "
+        f"<code>{_E(warehouse_name(d.old))}</code>"
         "</p><h3>Rows per table</h3>",
         table_html(d.rows),
         "<h3>Columns whose null rate or distinct count changed</h3>",
@@ -53,10 +60,41 @@ def _delta_html(d: ProfileDelta) -> str:
     return "".join(parts)
 
 
+#: Numeric columns of a table whose values mix tests and units (summarised per test instead).
+_MIXED_UNITS = {"measurement": ("value_as_number", "range_low", "range_high")}
+
+
+def _column_rows(tp: TableProfile) -> list[dict[str, Any]]:
+    rows: list[dict[str, Any]] = []
+    mixed = _MIXED_UNITS.get(tp.name, ())
+    for c in tp.columns.values():
+        lo, hi, mean = c.min, c.max, c.mean
+        if plain_column(c.column) or c.column.endswith("concept_id"):
+            lo = hi = mean = "(identifier)"
+        elif c.column in mixed:
+            lo = hi = mean = "(mixed units: see lab values)"
+        elif c.type.upper().startswith(("DATE", "TIMESTAMP")):
+            lo, hi = (None if v is None else str(v) for v in (lo, hi))
+        rows.append(
+            {"column": c.column, "type": c.type, "null %": c.null_pct, "distinct": c.distinct,
+             "min": lo, "max": hi, "mean": mean}
+        )  # fmt: skip
+    return rows
+
+
 def write_profile_page(
-    path: str | Path, prof: WarehouseProfile, delta: ProfileDelta | None = None
+    path: str | Path,
+    prof: WarehouseProfile,
+    delta: ProfileDelta | None = None,
+    *,
+    context: PageContext | None = None,
+    labs: list[dict[str, Any]] | None = None,
 ) -> Path:
-    """Write the page."""
+    """Write the page.
+
+    `labs` (from `medmine.report.labs.lab_rows(wh)`) adds the lab tests with their units
+    under ``measurement``; `context` is the page's identity (`medmine.report.page_context(wh)`).
+    """
     parts = [
         f"<div class='card'><span class='kpi'><b>{len(prof.row_counts)}</b>non-empty tables"
         f"</span><span class='kpi'><b>{prof.total_rows:,}</b>rows</span></div>"
@@ -70,21 +108,29 @@ def write_profile_page(
         parts.append(_figures(tp))
         if tp.per_person:
             parts.append("<h3>Rows per person</h3>" + table_html([tp.per_person]))
-        rows: list[dict[str, Any]] = [
-            {"column": c.column, "type": c.type, "null %": c.null_pct, "distinct": c.distinct,
-             "min": c.min, "max": c.max, "mean": c.mean}
-            for c in tp.columns.values()
-        ]  # fmt: skip
+        if tp.name == "measurement" and labs:
+            parts.append(
+                "<h3>Lab values by test, with units</h3><p class='muted'>Numeric results per "
+                "test and unit (tests with at least 5 persons); values are as recorded, not "
+                "converted (see <code>medmine quality units</code>).</p>"
+                + table_html(labs, name="lab_values")
+            )
         parts.append(
-            "<details><summary>Columns (ranges for numbers; years for dates)</summary>"
-            + table_html(rows)
+            "<details><summary>Columns (ranges for numbers; years for dates; none for ids "
+            "and codes)</summary>"
+            + table_html(_column_rows(tp), name=f"{tp.name}_columns")
             + "</details>"
         )
         for col, top in tp.top_codes.items():
             if top:
                 parts.append(
                     f"<details><summary>Top codes of {_E(col)}</summary>"
-                    + table_html([{"code": c, "name": n, "rows": k} for c, n, k in top])
+                    + table_html(
+                        [{"code": c, "name": n, "rows": k} for c, n, k in top],
+                        name=f"{tp.name}_{col}_top",
+                    )
                     + "</details>"
                 )
-    return render_page(path, "Profile", "".join(parts), subtitle="per table and column")
+    return render_page(
+        path, "Profile", "".join(parts), subtitle="per table and column", context=context
+    )

@@ -1,21 +1,33 @@
-"""The quality page: failures grouped by check type with the threshold next to each percentage,
-passes that still have failing rows, errors, and the provenance of example rows.
+"""The quality page: failures first, grouped by root cause, with a fix hint per check type.
 
-Only ids, counts and provenance (source file and location from ``mm_source_record``) appear on
-the page, never data values.
+Order: headline counts; a table of root causes (failing first); one section per root cause
+with its failing checks, then the passes that still have failing rows; errors; and, folded,
+what did not apply, what passed and the Kahn category grid. Example rows are given by id
+with their provenance as load id, source file fingerprint and record location
+(``mm_source_record``), never the source path or file name: file names can carry a
+patient's name (Synthea writes ``Given_Family_uuid.json``). No data value is printed.
 """
 
 from __future__ import annotations
 
 import html
+import re
 from collections import Counter, defaultdict
 from pathlib import Path
+from typing import Any
+
+import duckdb
 
 from medmine.quality.checks import CheckResult, QualityRun, Status
+from medmine.report.context import PageContext
 from medmine.report.html import render_page
+from medmine.report.quality_causes import CAUSES, RootCause, cause_of, hint_for
+from medmine.report.tables import html_table
 from medmine.warehouse import Warehouse
 
 _E = html.escape
+_ORDER = {Status.FAIL: 0, Status.ERROR: 1, Status.PASS: 2, Status.NOT_APPLICABLE: 3}
+_COLUMNS = ["status", "check", "violated / rows", "% vs threshold", "example ids"]
 
 
 def _pct(r: CheckResult) -> str:
@@ -30,30 +42,143 @@ def _anchor(table: str | None, row_id: str) -> str:
 
 
 def _examples(r: CheckResult) -> str:
-    return " ".join(f"<a href='#{_E(_anchor(r.table_name, i))}'>{_E(i)}</a>" for i in r.example_ids)
+    links = " ".join(
+        f"<a href='#{_E(_anchor(r.table_name, i))}'>{_E(i)}</a>" for i in r.example_ids
+    )
+    return f"<span class='ids'>{links}</span>" if links else ""
 
 
-def _table(headers: list[str], rows: list[list[str]]) -> str:
-    head = "".join(f"<th>{_E(h)}</th>" for h in headers)
-    body = "".join("<tr>" + "".join(f"<td>{c}</td>" for c in row) + "</tr>" for row in rows)
-    return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+def _code_spans(text: str) -> str:
+    """Escape `text`, then show `backticked` commands as code."""
+    return re.sub(r"`([^`]+)`", r"<code>\1</code>", _E(text))
 
 
-def _result_rows(results: list[CheckResult], flag: bool = False) -> list[list[str]]:
+def _status_cell(r: CheckResult) -> str:
+    if r.status == Status.FAIL:
+        return "<span class='fail'>fail</span>"
+    if r.status == Status.PASS and r.has_failing_rows:
+        return "<span class='warn'>pass, with failing rows</span>"
+    return f"<span class='muted'>{_E(str(r.status))}</span>"
+
+
+def _result_rows(results: list[CheckResult]) -> list[list[Any]]:
     rows = []
     for r in results:
-        where = ".".join(x for x in (r.table_name, r.column_name) if x)
-        row = [
-            f"<code>{_E(r.check_id)}</code><br><span class='muted'>{_E(r.description)}</span>",
-            _E(where),
-            f"{r.num_violated or 0:,} / {r.num_denominator or 0:,}",
-            _E(_pct(r)),
-            _examples(r),
-        ]
-        if flag:
-            row.insert(3, f"<span class='warn'>{_E(r.flag)}</span>")
-        rows.append(row)
+        rows.append(
+            [
+                _status_cell(r),
+                f"<code>{_E(r.check_id)}</code><br><span class='muted'>{_E(r.description)}</span>",
+                (f"{r.num_violated or 0:,} / {r.num_denominator or 0:,}", r.num_violated),
+                (_E(_pct(r)), r.pct_violated),
+                _examples(r),
+            ]
+        )
     return rows
+
+
+def _rank(r: CheckResult) -> tuple[int, float]:
+    flagged = r.status == Status.PASS and r.has_failing_rows
+    order = 0 if r.status == Status.FAIL else (1 if flagged else 2)
+    return order, -(r.pct_violated or 0.0)
+
+
+def _causes(results: list[CheckResult]) -> list[tuple[RootCause, dict[str, list[CheckResult]]]]:
+    """Failing and flagged results by root cause and check type, most failures first."""
+    grouped: dict[str, dict[str, list[CheckResult]]] = defaultdict(lambda: defaultdict(list))
+    for r in results:
+        grouped[cause_of(r.check_type).key][r.check_type].append(r)
+
+    def weight(types: dict[str, list[CheckResult]]) -> tuple[int, int, int]:
+        rs = [r for v in types.values() for r in v]
+        fails = sum(r.status == Status.FAIL for r in rs)
+        return -fails, -(len(rs) - fails), -sum(r.num_violated or 0 for r in rs)
+
+    out = []
+    for key, types in sorted(grouped.items(), key=lambda kv: (weight(kv[1]), kv[0])):
+        ordered = dict(sorted(types.items(), key=lambda kv: (min(_rank(r) for r in kv[1]), kv[0])))
+        for rs in ordered.values():
+            rs.sort(key=_rank)
+        out.append((CAUSES[key], ordered))
+    return out
+
+
+def _cause_summary(groups: list[tuple[RootCause, dict[str, list[CheckResult]]]]) -> str:
+    rows = []
+    for cause, types in groups:
+        rs = [r for v in types.values() for r in v]
+        fails = [r for r in rs if r.status == Status.FAIL]
+        rows.append(
+            [
+                f"<a href='#cause-{cause.key}'>{_E(cause.title)}</a>",
+                (f"<span class='{'fail' if fails else 'muted'}'>{len(fails):,}</span>", len(fails)),
+                (f"{len(rs) - len(fails):,}", len(rs) - len(fails)),
+                (
+                    f"{sum(r.num_violated or 0 for r in fails):,}",
+                    sum(r.num_violated or 0 for r in fails),
+                ),
+                _E(", ".join(types)),
+            ]
+        )
+    if not rows:
+        return "<p class='ok'>No check failed and no passing check has failing rows.</p>"
+    return html_table(
+        ["root cause", "failing checks", "passing, with failing rows", "rows violated "
+         "(failing checks)", "check types"],
+        rows,
+        name="root_causes",
+    )  # fmt: skip
+
+
+def _cause_sections(groups: list[tuple[RootCause, dict[str, list[CheckResult]]]]) -> str:
+    parts = []
+    for cause, types in groups:
+        n_fail = sum(r.status == Status.FAIL for v in types.values() for r in v)
+        cls = "fail" if n_fail else "warn"
+        parts.append(
+            f"<h2 id='cause-{cause.key}' class='{cls}'>{_E(cause.title)}</h2>"
+            f"<p>{_E(cause.explanation)}</p>"
+        )
+        for ctype, rs in types.items():
+            fails = sum(r.status == Status.FAIL for r in rs)
+            head = (
+                f"{ctype} ({rs[0].kahn_category}/{rs[0].kahn_subcategory or '-'}): "
+                f"{fails} failing, {len(rs) - fails} passing with failing rows"
+            )
+            hint = _code_spans(hint_for(ctype))
+            parts.append(
+                f"<h3>{_E(head)}</h3><div class='hint'><b>Fix:</b> {hint}</div>"
+                + html_table(_COLUMNS, _result_rows(rs), name=ctype)
+            )
+    return "".join(parts)
+
+
+def _safe_location(location: str, source_file: str) -> str:
+    """The record location with any mention of its source file (path or name) removed."""
+    if not location:
+        return ""
+    out = location
+    path = Path(source_file.split(":", 1)[0] if source_file else "")
+    names = {source_file, str(path), path.name, path.stem, path.name.split(".")[0]}
+    for name in sorted((n for n in names if n and len(n) > 2), key=len, reverse=True):
+        out = out.replace(name, "[file]")
+    return out
+
+
+def _file_keys(wh: Warehouse, loads: set[str]) -> dict[tuple[str, str], str]:
+    """(load id, source file) -> ``file k of n, sha256 …`` from ``mm_load_file``."""
+    if not loads:
+        return {}
+    try:
+        rows = wh.con.execute(
+            "SELECT load_id, source_file, sha256, "
+            "row_number() OVER (PARTITION BY load_id ORDER BY source_file), "
+            "count(*) OVER (PARTITION BY load_id) FROM mm_load_file "
+            "WHERE list_contains(?, load_id)",
+            [sorted(loads)],
+        ).fetchall()
+    except duckdb.Error:  # a warehouse without mm_load_file
+        return {}
+    return {(load, f): f"file {k} of {n}, sha256 {sha[:12]}" for load, f, sha, k, n in rows}
 
 
 def _provenance(wh: Warehouse | None, results: list[CheckResult]) -> str:
@@ -75,48 +200,72 @@ def _provenance(wh: Warehouse | None, results: list[CheckResult]) -> str:
                 [table, numeric],
             ).fetchall()
             for rid, f, loc, load in rows:
-                found[(table, str(rid))] = (f, loc, load)
+                found[(table, str(rid))] = (f or "", loc or "", load or "")
+    files = _file_keys(wh, {load for _, _, load in found.values()}) if wh is not None else {}
     out = []
     for table in sorted(wanted):
         rows = []
         for i in sorted(wanted[table], key=lambda x: (len(x), x)):
-            f, loc, load = found.get((table, i), ("(no provenance recorded)", "", ""))
+            f, loc, load = found.get((table, i), ("", "", ""))
             rows.append(
                 [
                     f"<span id='{_E(_anchor(table, i))}'><code>{_E(i)}</code></span>",
-                    _E(f),
-                    _E(loc),
-                    _E(load),
+                    f"<code>{_E(load)}</code>"
+                    if load
+                    else "<span class='muted'>no provenance recorded</span>",
+                    _E(files.get((load, f), "")),
+                    _E(_safe_location(loc, f)),
                 ]  # fmt: skip
             )
         out.append(
-            f"<h3>{_E(table)}</h3>" + _table(["row id", "source file", "location", "load"], rows)
+            f"<h3>{_E(table)}</h3>"
+            + html_table(["row id", "load", "source file", "record location"], rows, name=table)
         )
     return "".join(out)
 
 
-def write_quality_page(path: str | Path, run: QualityRun, wh: Warehouse | None = None) -> Path:
-    """Write the quality page of `run`; `wh` supplies provenance of example rows."""
+def _kpis(run: QualityRun) -> str:
     s = run.summary
     kpis = "".join(
         f"<span class='kpi'><b class='{cls}'>{s[k]:,}</b>{label}</span>"
         for k, label, cls in (
+            ("fail", "fail", "fail"),
+            ("pass_with_failing_rows", "pass, with failing rows", "warn"),
+            ("error", "error", "fail"),
+            ("pass", "pass", "ok"),
+            ("not_applicable", "not applicable", "muted"),
             ("checks", "checks", ""),
             ("check_types", "check types", ""),
-            ("pass", "pass", "ok"),
-            ("pass_with_failing_rows", "pass, with failing rows", "warn"),
-            ("fail", "fail", "fail"),
-            ("not_applicable", "not applicable", "muted"),
-            ("error", "error", "fail"),
         )
     )
-    parts = [
+    return (
         f"<div class='card'>{kpis}<div class='muted'>run <code>{_E(run.run_id)}</code>, "
         f"{run.duration_s:.1f} s. A check fails when its violated percentage exceeds its "
-        "threshold; a pass can still have failing rows (flagged below).</div></div>"
-    ]
-    # Kahn category x status
-    grid: dict[tuple[str, str], Counter] = defaultdict(Counter)
+        "threshold; a pass can still have failing rows (listed with the failures).</div></div>"
+    )
+
+
+def _folded(run: QualityRun) -> str:
+    parts = []
+    na: Counter[tuple[str, str]] = Counter(
+        (r.check_type, _na_reason(r)) for r in run.by_status(Status.NOT_APPLICABLE)
+    )
+    parts.append(
+        f"<details><summary>Not applicable ({sum(na.values()):,})</summary>"
+        + html_table(
+            ["check type", "reason", "checks"],
+            [[_E(k), _E(reason), f"{v:,}"] for (k, reason), v in sorted(na.items())],
+            name="not_applicable",
+        )
+        + "</details>"
+    )
+    passed = [r for r in run.results if r.status == Status.PASS and not r.has_failing_rows]
+    parts.append(
+        f"<details><summary>Passed without failing rows ({len(passed):,})</summary>"
+        + html_table(_COLUMNS, _result_rows(passed), name="passed")
+        + "</details>"
+    )
+    grid: dict[tuple[str, str], Counter[str]] = defaultdict(Counter)
     for r in run.results:
         grid[(r.kahn_category, r.context)][r.status] += 1
     statuses = [st.value for st in Status]
@@ -124,60 +273,59 @@ def write_quality_page(path: str | Path, run: QualityRun, wh: Warehouse | None =
         [_E(cat), _E(ctx)] + [f"{grid[(cat, ctx)][st]:,}" for st in statuses]
         for cat, ctx in sorted(grid)
     ]
-    parts.append("<h2>By Kahn category</h2>" + _table(["category", "context", *statuses], rows))
-    # failures grouped by check type
-    fails = run.by_status(Status.FAIL)
-    parts.append(f"<h2 class='fail'>Failures ({len(fails):,})</h2>")
-    by_type: dict[str, list[CheckResult]] = defaultdict(list)
-    for r in fails:
-        by_type[r.check_type].append(r)
-    for ctype, rs in sorted(by_type.items()):
-        head = f"{ctype} — {rs[0].kahn_category}/{rs[0].kahn_subcategory or '-'}"
-        parts.append(
-            f"<h3>{_E(head)} ({len(rs)})</h3>"
-            + _table(
-                ["check", "where", "violated / rows", "% vs threshold", "example ids"],
-                _result_rows(rs),
-            )  # fmt: skip
-        )
-    flagged = [r for r in run.results if r.status == Status.PASS and r.has_failing_rows]
-    parts.append(f"<h2 class='warn'>Passed with failing rows ({len(flagged):,})</h2>")
     parts.append(
-        _table(
-            ["check", "where", "violated / rows", "flag", "% vs threshold", "example ids"],
-            _result_rows(flagged, flag=True),
-        )  # fmt: skip
+        "<details><summary>By Kahn category</summary>"
+        + html_table(["category", "context", *statuses], rows, name="kahn_categories")
+        + "</details>"
     )
+    return "".join(parts)
+
+
+def _na_reason(r: CheckResult) -> str:
+    reason: Any = getattr(r, "reason", None) or r.error
+    return str(reason) if reason else "nothing to check (no rows in the table or column)"
+
+
+def write_quality_page(
+    path: str | Path,
+    run: QualityRun,
+    wh: Warehouse | None = None,
+    *,
+    context: PageContext | None = None,
+) -> Path:
+    """Write the quality page of `run`; `wh` supplies the provenance of example rows.
+
+    `context` is the page's identity (`medmine.report.page_context(wh)`).
+    """
+    fails = run.by_status(Status.FAIL)
+    flagged = [r for r in run.results if r.status == Status.PASS and r.has_failing_rows]
+    groups = _causes(fails + flagged)
     errors = run.by_status(Status.ERROR)
-    parts.append(f"<h2 class='fail'>Errors ({len(errors):,})</h2>")
-    parts.append(
-        _table(
+    parts = [
+        _kpis(run),
+        "<h2>Root causes</h2><p>Failing checks grouped by what usually causes them, failures "
+        "first. Each group below says what to do per check type.</p>",
+        _cause_summary(groups),
+        _cause_sections(groups),
+        f"<h2 class='{'fail' if errors else 'ok'}'>Errors ({len(errors):,})</h2>",
+        html_table(
             ["check", "error"],
             [[f"<code>{_E(r.check_id)}</code>", _E(r.error or "")] for r in errors],
-        )  # fmt: skip
+            name="errors",
+        )
         if errors
-        else "<p class='ok'>No check failed to run.</p>"
-    )
-    na = Counter(r.check_type for r in run.by_status(Status.NOT_APPLICABLE))
-    parts.append(
-        f"<details><summary>Not applicable ({sum(na.values()):,}: empty tables)</summary>"
-        + _table(["check type", "checks"], [[_E(k), f"{v:,}"] for k, v in sorted(na.items())])
-        + "</details>"
-    )
-    passed = [r for r in run.results if r.status == Status.PASS and not r.has_failing_rows]
-    parts.append(
-        f"<details><summary>Passed without failing rows ({len(passed):,})</summary>"
-        + _table(
-            ["check", "where", "violated / rows", "% vs threshold", "example ids"],
-            _result_rows(passed),
-        )  # fmt: skip
-        + "</details>"
-    )
-    shown = fails + flagged
-    parts.append("<h2>Example rows (ids and provenance only)</h2>" + _provenance(wh, shown))
+        else "<p class='ok'>No check failed to run.</p>",
+        _folded(run),
+        "<h2>Example rows (ids and provenance only)</h2><p class='muted'>Provenance is the "
+        "load, the source file's position in that load and its SHA-256 fingerprint (compare "
+        "with <code>sha256sum</code>), and the record's location in the file; file names and "
+        "paths are not shown because they can carry patients' names.</p>",
+        _provenance(wh, fails + flagged),
+    ]
     return render_page(
         path,
         "Data quality",
         "".join(parts),
         subtitle="Kahn framework checks: conformance, completeness, plausibility",
+        context=context,
     )

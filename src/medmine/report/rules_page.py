@@ -1,4 +1,6 @@
-"""Page of the comorbidity rules study: search sizes, rules by lift, outcome and claim rules."""
+"""Page of the comorbidity rules study: search sizes, every rule kept (sortable, filterable),
+outcome and claim rules; items are named by their concept names.
+"""
 
 from __future__ import annotations
 
@@ -13,16 +15,23 @@ from medmine.studies.comorbidity_rules import RulesResult
 _COLS = ["if", "then", "support", "confidence", "lift", "leverage", "conviction", "q_value"]
 
 
-def rule_rows(df: pd.DataFrame, n: int = 25) -> list[dict[str, Any]]:
-    """The first `n` rules as display rows (long item lists shortened, q in e-notation)."""
+def rule_rows(df: pd.DataFrame, n: int | None = None) -> list[dict[str, Any]]:
+    """Rules as display rows (all of them unless `n` is given); q in e-notation.
+
+    Item lists are shown in full: the page's table filters search them.
+    """
     if df.empty:
         return []
-    out = df.head(n)[_COLS].copy()
+    out = (df if n is None else df.head(n))[_COLS].copy()
     out["conviction"] = out["conviction"].map(lambda v: "inf" if not np.isfinite(v) else v)
     out["q_value"] = out["q_value"].map(lambda v: f"{v:.1e}")
-    for c in ("if", "then"):
-        out[c] = out[c].map(lambda s: s if len(s) <= 90 else s[:87] + "...")
     return out.to_dict("records")
+
+
+def _outcome_names(result: RulesResult) -> str:
+    """The outcome items by their labels where a rule names them, else as given."""
+    labels = set(result.outcome_rules["then"]) if not result.outcome_rules.empty else set()
+    return ", ".join(sorted(labels)) if labels else ", ".join(result.config.outcome)
 
 
 def rules_sections(result: RulesResult) -> dict[str, Any]:
@@ -57,14 +66,18 @@ def rules_sections(result: RulesResult) -> dict[str, Any]:
         "exact tests with Benjamini–Hochberg control of the false discovery rate.",
         "sections": [
             Section(html=plot),
-            Section("Strongest rules (by lift)", table_html(rule_rows(result.rules))),
             Section(
-                f"Rules concluding the outcome ({', '.join(cfg.outcome)})",
-                table_html(rule_rows(result.outcome_rules, 15)),
+                f"Strongest rules (by lift): all {len(result.rules):,} rules kept",
+                table_html(rule_rows(result.rules), name="rules", filters=True),
+                text="Sort by any column; filter each column (text, or >x, <x for numbers).",
+            ),
+            Section(
+                f"Rules concluding the outcome ({_outcome_names(result)})",
+                table_html(rule_rows(result.outcome_rules), name="outcome_rules", filters=True),
             ),
             Section(
                 "Claims: diagnosis → procedure rules",
-                table_html(rule_rows(result.claim_rules, 20)),
+                table_html(rule_rows(result.claim_rules), name="claim_rules", filters=True),
                 text=f"{result.claim_transactions:,} claims, {result.claim_itemsets:,} itemsets, "
                 f"{result.claim_tested:,} rules tested.",
             ),

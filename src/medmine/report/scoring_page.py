@@ -6,14 +6,34 @@ import html
 from pathlib import Path
 from typing import Any
 
+from medmine.report.context import PageContext
 from medmine.report.html import ReportLink, render_page, table_html
+from medmine.report.labs import covariate_unit
 
 
 def write_score_page(
-    path: str | Path, score: Any, model_label: str, command: str, *, title: str
+    path: str | Path,
+    score: Any,
+    model_label: str,
+    command: str,
+    *,
+    title: str,
+    context: PageContext | None = None,
+    units: dict[int, str] | None = None,
 ) -> ReportLink:
-    """Write the page of a `medmine.studies.scoring.PersonScore`; returns the index link."""
+    """Write the page of a `medmine.studies.scoring.PersonScore`; returns the index link.
+
+    `context` is the page's identity (`medmine.report.page_context(wh)` of the scored
+    warehouse). `units` (from `medmine.report.labs.lab_units(wh)`) gives lab values their
+    unit in the contributions table.
+    """
     s = score
+    contributions = s.explanation.round(4)
+    contributions.insert(
+        contributions.columns.get_loc("value") + 1,
+        "unit",
+        [covariate_unit(f, units or {}) for f in contributions["feature"]],
+    )
     body = (
         f"<p>Model <code>{html.escape(model_label)}</code> "
         f"(SHA-256 <code>{html.escape(s.model_sha256[:16])}…</code>, verified before loading; "
@@ -23,10 +43,10 @@ def write_score_page(
         f"</span><span class='kpi'><b>{html.escape(str(s.index_date))}</b>index date "
         "(discharge)</span></div>"
         "<h2>Top contributions (SHAP, log-odds)</h2>"
-        + table_html(s.explanation.round(4).to_dict("records"))
+        + table_html(contributions.to_dict("records"), name="contributions")
         + f"<p>Command line: <code>{html.escape(command)}</code></p>"
     )
-    page = render_page(path, "Scoring one person", body)
+    page = render_page(path, "Scoring one person", body, context=context)
     return ReportLink(
         title,
         page.name,

@@ -3,8 +3,12 @@
 One function for every study: `write_study` picks the page builder for the result's type,
 renders the shared study template, and writes beside the page
 
-* ``study_<name>.json``: status, summary, notes and the key figures;
+* ``study_<name>.json``: status, summary, notes, the key figures, the page context
+  (medmine version, time, warehouse file name and load ids) and how to reproduce it (the
+  ``medmine study`` command and the full configuration);
 * ``study_<name>/<table>.parquet`` and ``.csv``: every output table (ids and codes only).
+
+Every page prints the command and configuration that produced it (`medmine.report.reproduce`).
 
 Studies never render HTML themselves; a new study adds a page builder here.
 """
@@ -22,7 +26,9 @@ import pandas as pd
 import pyarrow as pa
 
 from medmine.evaluate.model_card import plain
+from medmine.report.context import PageContext, resolve
 from medmine.report.html import ReportLink, render_page, render_study_body
+from medmine.report.reproduce import Reproduction, reproduction
 from medmine.studies import StudyResult
 
 
@@ -57,16 +63,34 @@ def write_study(
     out_dir: str | Path,
     *,
     sections: Sequence[tuple[str, StudyResult]] | None = None,
+    context: PageContext | None = None,
+    study: str | None = None,
+    reproduce_notes: Sequence[str] = (),
 ) -> ReportLink:
     """Write ``study_<name>.html`` with its JSON and tables; return the index link.
 
-    `sections` (claims fraud only) puts several results of the same study on one page, each
-    under its title; their tables are written with a numbered prefix.
+    Parameters
+    ----------
+    sections
+        Claims fraud only: several results of the same study on one page, each under its
+        title; their tables are written with a numbered prefix.
+    context
+        `page_context(wh)` of the warehouse the study ran on: printed on the page, written
+        into the JSON and used as ``-w`` of the reproducing command.
+    study
+        Registered study name when the result was renamed (default ``result.name``).
+    reproduce_notes
+        Caveats on reproducing the page, e.g. figures only the demo's simulator can give.
     """
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
+    ctx = resolve(context)
     parts = list(sections) if sections else [("", result)]
-    downloads = write_outputs(result.name, parts, out)
+    repro = [
+        reproduction(r, ctx, study=study, title=title, notes=tuple(reproduce_notes))
+        for title, r in parts
+    ]
+    downloads = write_outputs(result.name, parts, out, context=ctx, reproduce=repro)
     if sections:
         from medmine.report.claims_fraud_page import fraud_sections
 
@@ -82,9 +106,12 @@ def write_study(
         data_source=result.data_source if not sections else "",
         notes=notes,
         downloads=downloads,
+        reproduce=repro,
         **args,
     )
-    page = render_page(out / f"study_{result.name}.html", result.title, body, subtitle=subtitle)
+    page = render_page(
+        out / f"study_{result.name}.html", result.title, body, subtitle=subtitle, context=ctx
+    )
     return ReportLink(result.title, page.name, summary, status)
 
 
@@ -94,9 +121,18 @@ def _worst(statuses: Any) -> str:
 
 
 def write_outputs(
-    name: str, parts: Sequence[tuple[str, StudyResult]], out_dir: Path
+    name: str,
+    parts: Sequence[tuple[str, StudyResult]],
+    out_dir: Path,
+    *,
+    context: PageContext | None = None,
+    reproduce: Sequence[Reproduction] = (),
 ) -> dict[str, Any]:
-    """Write the JSON summary and the tables; returns the links for the page."""
+    """Write the JSON summary and the tables; returns the links for the page.
+
+    The JSON holds, per result, its figures and how to reproduce it (`reproduce`, one per
+    part), and once the page context (version, time, warehouse file name and load ids).
+    """
     folder = out_dir / f"study_{name}"
     if folder.exists():
         shutil.rmtree(folder)
@@ -125,9 +161,11 @@ def write_outputs(
                 "notes": list(r.notes),
                 "figures": r.key_figures(),
                 "tables": stems,
+                "reproduce": reproduce[i - 1].to_dict() if len(reproduce) >= i else None,
             }
         )
     doc = entries[0] if len(entries) == 1 else {"study": name, "sections": entries}
+    doc["generated_by"] = resolve(context).to_dict()
     json_path = out_dir / f"study_{name}.json"
     json_path.write_text(json.dumps(plain(doc), indent=2, default=str), encoding="utf-8")
     return {"json": json_path.name, "tables": tables}

@@ -7,8 +7,9 @@ Every study (prediction, phenotypes, rules, fraud and those to come) follows it:
   unknown names and converting text (from the command line) to each field's type;
 * `Study.run` checks that the warehouse holds what the study needs (`Study.requires`) and
   raises `MissingDataError` naming what is missing: a study never substitutes simulated data;
-* a `StudyResult` carries a one-line `summary`, JSON-ready `key_figures` and the
-  `output_tables` written as Parquet/CSV beside the page.
+* a `StudyResult` carries a one-line `summary`, JSON-ready `key_figures`, the
+  `output_tables` written as Parquet/CSV beside the page, and the `config` it was run with
+  (the page prints it with the command that reproduces it).
 
 >>> from medmine.studies import get_study
 >>> get_study("readmission").make_config({"n_boot": "50"}).n_boot
@@ -18,12 +19,14 @@ Every study (prediction, phenotypes, rules, fraud and those to come) follows it:
 from __future__ import annotations
 
 import dataclasses
+import json
 import math
 import types
 import typing
 from abc import ABC, abstractmethod
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, ClassVar
 
 import pandas as pd
@@ -41,7 +44,8 @@ class StudyResult:
 
     Subclasses add their own fields and override `summary`, `key_figures` and
     `output_tables`; the report layer renders any of them from those views and its own
-    per-type page.
+    per-type page. `config` is the study's config object the result was computed with
+    (`Study.run` fills it when a study leaves it unset).
     """
 
     name: str = ""
@@ -49,6 +53,7 @@ class StudyResult:
     data_source: str = ""
     status: str = "ok"  # ok | warn | fail
     notes: list[str] = field(default_factory=list)
+    config: Any = None
 
     def summary(self) -> str:
         """One line for the report index and the command line."""
@@ -102,7 +107,10 @@ class Study(ABC):
                 f"got {type(config).__name__} instead"
             )
         self.check_data(wh)
-        return self._run(wh, config)
+        result = self._run(wh, config)
+        if result.config is None:
+            result.config = config
+        return result
 
     @abstractmethod
     def _run(self, wh: Any, config: Any) -> StudyResult:
@@ -179,4 +187,11 @@ def _convert(raw: Any, tp: Any) -> Any:
         return v
     if tp is str or tp is Any:
         return raw
+    if tp is dict or origin is dict:
+        value = json.loads(raw)
+        if not isinstance(value, dict):
+            raise ValueError('expected a JSON object such as {"C": [0.1, 0.3]}')
+        return value
+    if tp is Path:
+        return Path(raw)
     raise TypeError(f"{_type_name(tp)} cannot be set from the command line")

@@ -12,6 +12,7 @@ calibrated, and compared on the same held-out persons with bootstrap 95% CIs.
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 from medmine.features import build_cohort
@@ -32,11 +33,12 @@ def run(wh: Any, config: StudyConfig | None = None, *, definition: Any = None) -
     definition = definition or disease_risk_definition()
     cohort = build_cohort(wh, definition, purpose="research")
     summary = cohort_summary(cohort)
-    source = f"warehouse {wh.path}"
+    source = f"warehouse {Path(str(wh.path)).name}"
     result = PredictionResult(
         name=NAME,
         title=TITLE,
         data_source=source,
+        config=config,
         cohort_summary=summary,
         attrition=cohort.attrition,
         definition=definition,

@@ -13,6 +13,7 @@ training mean or median for everyone, on the same held-out persons: MAE, RMSE an
 from __future__ import annotations
 
 import dataclasses
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -57,11 +58,12 @@ def run(
     definition = definition or length_of_stay_definition()
     cohort = build_cohort(wh, definition, purpose="research")
     summary = cohort_summary(cohort)
-    source = data_source or f"warehouse {wh.path}"
+    source = data_source or f"warehouse {Path(str(wh.path)).name}"
     result = PredictionResult(
         name=NAME,
         title=TITLE,
         data_source=source,
+        config=config,
         cohort_summary=summary,
         attrition=cohort.attrition,
         definition=definition,

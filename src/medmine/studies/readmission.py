@@ -15,6 +15,7 @@ Published anchors: LACE c-statistic 0.684 in its derivation cohort (van Walraven
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -64,11 +65,12 @@ def run(
     definition = definition or default_definition()
     cohort = build_cohort(wh, definition, purpose="research")
     summary = cohort_summary(cohort)
-    source = data_source or f"warehouse {wh.path}"
+    source = data_source or f"warehouse {Path(str(wh.path)).name}"
     result = PredictionResult(
         name=NAME,
         title=TITLE,
         data_source=source,
+        config=config,
         cohort_summary=summary,
         attrition=cohort.attrition,
         definition=definition,
