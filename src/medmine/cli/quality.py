@@ -35,6 +35,7 @@ def quality(
 
     from medmine.quality import run_checks
     from medmine.quality.checks import REGISTRY
+    from medmine.report import page_context
     from medmine.report.quality_page import write_quality_page
     from medmine.warehouse import Warehouse
 
@@ -48,7 +49,7 @@ def quality(
             prog.update(task, total=total, completed=done, description="checks")
 
         run = run_checks(wh, types=check_type or None, progress=update)
-        page = write_quality_page(out, run, wh)
+        page = write_quality_page(out, run, wh, context=page_context(wh))
     s = run.summary
     t = Table(title=f"quality run {run.run_id} ({run.duration_s:.1f} s)")
     for col in ("checks", "types", "pass", "pass w/ failing rows", "fail", "n/a", "error"):
@@ -102,17 +103,20 @@ def profile(
 ) -> None:
     """Profile every table: null rates, distinct counts, ranges, top codes, dates per year."""
     from medmine.quality.profile import compare_profiles, profile_warehouse
+    from medmine.report import page_context
+    from medmine.report.labs import lab_rows
     from medmine.report.profile_page import write_profile_page
     from medmine.warehouse import Warehouse
 
     with Warehouse(existing_warehouse(warehouse), read_only=True) as wh:
         prof = profile_warehouse(wh)
+        page_ctx, labs = page_context(wh), lab_rows(wh)
     other = None
     if compare is not None:
         with Warehouse(existing_warehouse(str(compare)), read_only=True) as wh2:
             other = profile_warehouse(wh2)
     delta = compare_profiles(prof, other) if other is not None else None
-    page = write_profile_page(out, prof, delta)
+    page = write_profile_page(out, prof, delta, context=page_ctx, labs=labs)
     console.print(
         f"profiled {len(prof.tables)} non-empty tables, {prof.total_rows:,} rows"
         + (f"; compared with {compare}" if compare else "")

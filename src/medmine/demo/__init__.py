@@ -16,7 +16,7 @@ from typing import Any
 
 from rich.console import Console
 
-from medmine.report import ReportLink, write_index
+from medmine.report import ReportLink, page_context, write_index
 
 #: Environment variable naming the folder of bundled samples (for installed copies).
 SAMPLES_ENV = "MEDMINE_SAMPLES"
@@ -76,8 +76,13 @@ def run_demo(
     for name, step in _steps():
         console.rule(f"[bold]{name}")
         step(ctx)
+    from medmine.warehouse import Warehouse
+
+    with Warehouse(warehouse, read_only=warehouse != ":memory:") as wh:
+        page = page_context(wh, command="medmine demo")
     return write_index(
         reports,
         ctx.links,
-        intro=f"Built from the bundled samples into <code>{warehouse}</code>.",
+        intro=f"Built from the bundled samples into <code>{page.warehouse}</code>.",
+        context=page,
     )

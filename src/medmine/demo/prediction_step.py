@@ -16,6 +16,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+from medmine.report import page_context
+from medmine.report.labs import lab_units
 from medmine.report.scoring_page import write_score_page
 from medmine.report.study_pages import write_study
 from medmine.studies import audit_study, disease_risk, length_of_stay, readmission
@@ -27,6 +29,12 @@ from medmine.warehouse import Warehouse
 #: Persons in the simulated population of the demo (about 11,000 stays).
 SIM_PERSONS = 20_000
 SIM_SEED = 0
+#: What the study command cannot reproduce on the simulated population's page.
+TRUTH_NOTE = (
+    "The row 'true risk (simulator)' uses the simulator's known risks and is computed only by "
+    "'medmine demo'; the command reproduces every other figure on sim.duckdb, which the demo "
+    "writes next to the reports folder.",
+)
 
 
 def demo_config(model_dir: Path | None) -> Any:
@@ -46,25 +54,26 @@ def studies_step(ctx: Any) -> None:
     models = out / "models"
     config = demo_config(models)
 
-    def done(result: Any, started: float, wh: Any = None) -> None:
-        link = write_study(result, out)
+    def done(result: Any, started: float, wh: Any = None, **options: Any) -> None:
+        link = write_study(result, out, **options)
         ctx.links.append(link)
         if wh is not None:
             audit_study(wh, result.name, link.summary)
         ctx.console.print(f"  {result.name}: {link.href} ({time.perf_counter() - started:.0f} s)")
 
     with Warehouse(ctx.warehouse) as wh:
+        page = page_context(wh, command="medmine demo")
         t = time.perf_counter()
-        done(disease_risk.run(wh, config), t, wh)
+        done(disease_risk.run(wh, config), t, wh, context=page)
         t = time.perf_counter()
         sample = readmission.run(
             wh,
             dataclasses.replace(config, model_dir=None),
-            data_source=f"demo warehouse {wh.path} (Eunomia + FHIR sample)",
+            data_source=f"demo warehouse {page.warehouse} (Eunomia + FHIR sample)",
         )
         sample.name = "readmission_sample"
         sample.title = "30-day readmission on the bundled samples"
-        done(sample, t, wh)
+        done(sample, t, wh, context=page, study="readmission")
 
     sim_path = out.resolve().parent / "sim.duckdb"
     for suffix in ("", ".wal"):
@@ -76,13 +85,14 @@ def studies_step(ctx: Any) -> None:
     with Warehouse(sim_path) as sim:
         pop.write_to(sim)
         ctx.console.print(f"  simulated {SIM_PERSONS:,} persons ({time.perf_counter() - t:.0f} s)")
+        sim_page = page_context(sim, command="medmine demo")
         t = time.perf_counter()
         readm = readmission.run(sim, config, truth=truth, data_source=source)
-        done(readm, t)
+        done(readm, t, context=sim_page, reproduce_notes=TRUTH_NOTE)
         if "LightGBM" in readm.saved_models:
             ctx.links.append(_score_example(sim, readm, out))
         t = time.perf_counter()
-        done(length_of_stay.run(sim, config, data_source=source), t)
+        done(length_of_stay.run(sim, config, data_source=source), t, context=sim_page)
 
 
 def _score_example(wh: Any, result: Any, out: Path) -> Any:
@@ -103,4 +113,6 @@ def _score_example(wh: Any, result: Any, out: Path) -> Any:
         str(model.relative_to(out)),
         command,
         title="Scoring one person (saved readmission model)",
+        context=page_context(wh, command="medmine demo"),
+        units=lab_units(wh),
     )

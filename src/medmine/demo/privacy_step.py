@@ -13,7 +13,7 @@ from medmine.privacy.phi_text import Scrubber
 from medmine.privacy.phi_text.context import merged, person_contexts, shared_context
 from medmine.privacy.pseudonym import KEY_ENV
 from medmine.privacy.risk import PERSON_QI_SQL, anonymize, assess
-from medmine.report import ReportLink
+from medmine.report import ReportLink, page_context
 from medmine.report.privacy_page import write_privacy_page
 from medmine.warehouse import Warehouse
 
@@ -33,6 +33,7 @@ def privacy_step(ctx: Any) -> None:
         out_audit = verify(dwh)
     with Warehouse(ctx.warehouse, read_only=True) as wh:
         src_audit = verify(wh)
+        page_ctx = page_context(wh, command="medmine demo")
     page = write_privacy_page(
         ctx.reports_dir / "privacy.html",
         consent_report=crep,
@@ -44,6 +45,8 @@ def privacy_step(ctx: Any) -> None:
         example=example,
         ephemeral_key=ephemeral,
         output_name=out.name,
+        k_threshold=anon.target_k,
+        context=page_ctx,
     )
     ok = src_audit.ok and out_audit.ok
     ctx.links.append(

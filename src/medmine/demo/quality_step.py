@@ -8,7 +8,8 @@ from medmine.quality import run_checks
 from medmine.quality.linkage import link_persons
 from medmine.quality.profile import profile_warehouse
 from medmine.quality.units import normalize_measurements
-from medmine.report import ReportLink
+from medmine.report import ReportLink, page_context
+from medmine.report.labs import lab_rows
 from medmine.report.profile_page import write_profile_page
 from medmine.report.quality_page import write_quality_page
 from medmine.warehouse import Warehouse
@@ -22,11 +23,13 @@ def quality_step(ctx: Any) -> None:
     """
     with Warehouse(ctx.warehouse) as wh:
         run = run_checks(wh)
-        qpage = write_quality_page(ctx.reports_dir / "quality.html", run, wh)
+        page = page_context(wh, command="medmine demo")
+        qpage = write_quality_page(ctx.reports_dir / "quality.html", run, wh, context=page)
         units = normalize_measurements(wh)
         link_note = _link(wh)
         prof = profile_warehouse(wh)
-    ppage = write_profile_page(ctx.reports_dir / "profile.html", prof)
+        labs = lab_rows(wh)
+    ppage = write_profile_page(ctx.reports_dir / "profile.html", prof, context=page, labs=labs)
     s = run.summary
     ctx.console.print(
         f"quality: {s['checks']:,} checks of {s['check_types']} types: {s['pass']:,} pass "
