@@ -35,6 +35,7 @@ def study(
     list_: Annotated[bool, typer.Option("--list", help="List the studies and exit.")] = False,
 ) -> None:
     """Run a study and write ``<out>/study_<name>.html`` with its JSON and tables."""
+    from medmine.report import page_context
     from medmine.report.study_pages import write_study
     from medmine.studies import audit_study, get_study, study_names
     from medmine.warehouse import Warehouse
@@ -51,7 +52,7 @@ def study(
         raise typer.BadParameter(f"--out {out} is a file; give a folder for the study page")
     with Warehouse(existing_warehouse(warehouse)) as wh:
         result = s.run(wh, config)
-        link = write_study(result, out)
+        link = write_study(result, out, context=page_context(wh))
         audit_study(wh, name, link.summary)
     console.print(f"{link.title}: {link.summary}")
     for note in result.notes:

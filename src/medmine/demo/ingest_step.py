@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from medmine.ingest import fhir, omop
-from medmine.report import ReportLink
+from medmine.report import ReportLink, page_context
 from medmine.report.console import print_load_report, print_table_counts
 from medmine.report.loads_page import write_loads_page
 from medmine.warehouse import Warehouse
@@ -41,8 +41,9 @@ def ingest_step(ctx: Any) -> None:
         print_load_report(rep, ctx.console)
         ctx.load_reports.append(rep)
         counts = wh.counts()
+        page = page_context(wh, command="medmine demo")
     print_table_counts(counts, ctx.console)
-    path = write_loads_page(ctx.reports_dir / "loads.html", ctx.load_reports, counts)
+    path = write_loads_page(ctx.reports_dir / "loads.html", ctx.load_reports, counts, context=page)
     ok = all(r.reconciles for r in ctx.load_reports)
     total = sum(r.totals.read for r in ctx.load_reports)
     quarantined = sum(r.totals.quarantined for r in ctx.load_reports)
