@@ -1,6 +1,9 @@
-"""Fixtures for the quality tests: a tiny warehouse with planted defects, and Eunomia."""
+"""Fixtures for the quality tests: a tiny warehouse with planted defects, Eunomia, and
+Eunomia's vocabulary exported in the layout of an OHDSI Athena download."""
 
 from __future__ import annotations
+
+from pathlib import Path
 
 import pytest
 
@@ -122,3 +125,73 @@ def eunomia(tmp_path_factory):
     omop.load(omop.eunomia_path(), w)
     yield w
     w.close()
+
+
+# ---- an Athena-format vocabulary folder, exported from Eunomia at test time ----
+#: Athena's files with the query giving each from Eunomia (lower-case headers, as Athena's).
+ATHENA_QUERIES = {
+    "CONCEPT": "SELECT concept_id, concept_name, domain_id, vocabulary_id, concept_class_id, "
+    "standard_concept, concept_code, valid_start_date, valid_end_date, invalid_reason "
+    "FROM concept",
+    "CONCEPT_RELATIONSHIP": "SELECT concept_id_1, concept_id_2, relationship_id, "
+    "valid_start_date, valid_end_date, invalid_reason FROM concept_relationship",
+    "CONCEPT_ANCESTOR": "SELECT CAST(ancestor_concept_id AS INTEGER) AS ancestor_concept_id, "
+    "descendant_concept_id, "
+    "min_levels_of_separation, max_levels_of_separation FROM concept_ancestor",
+    "CONCEPT_SYNONYM": "SELECT concept_id, concept_synonym_name, language_concept_id "
+    "FROM concept_synonym",
+    "VOCABULARY": "SELECT vocabulary_id, vocabulary_name, vocabulary_reference, "
+    "vocabulary_version, vocabulary_concept_id FROM vocabulary",
+    "DOMAIN": "SELECT domain_id, domain_name, domain_concept_id FROM domain",
+    "RELATIONSHIP": "SELECT relationship_id, relationship_name, is_hierarchical, "
+    "defines_ancestry, reverse_relationship_id, relationship_concept_id FROM relationship",
+}
+#: Eunomia holds only a placeholder row for these two: written with Athena's header only.
+ATHENA_EMPTY = {
+    "CONCEPT_CLASS": "concept_class_id concept_class_name concept_class_concept_id",
+    "DRUG_STRENGTH": "drug_concept_id ingredient_concept_id amount_value amount_unit_concept_id "
+    "numerator_value numerator_unit_concept_id denominator_value denominator_unit_concept_id "
+    "box_size valid_start_date valid_end_date invalid_reason",
+}
+
+
+def write_athena_folder(out: Path) -> dict[str, int]:
+    """Export Eunomia's vocabulary tables in Athena's layout into `out`; rows per file."""
+    import duckdb
+
+    out.mkdir(parents=True, exist_ok=True)
+    src = duckdb.connect(str(omop.eunomia_path()), read_only=True)
+    rows = {}
+    try:
+        for name, query in ATHENA_QUERIES.items():
+            rel = src.sql(query)
+            header = "\t".join(c.lower() for c in rel.columns)
+            body = rel.fetchall()
+            lines = [header] + ["\t".join(_athena_value(v) for v in r) for r in body]
+            (out / f"{name}.csv").write_text("\n".join(lines) + "\n", encoding="utf-8")
+            rows[name] = len(body)
+    finally:
+        src.close()
+    for name, cols in ATHENA_EMPTY.items():
+        (out / f"{name}.csv").write_text("\t".join(cols.split()) + "\n", encoding="utf-8")
+        rows[name] = 0
+    return rows
+
+
+def _athena_value(v) -> str:
+    """A value as Athena writes it: empty for null, dates as YYYYMMDD, nothing quoted."""
+    import datetime as dt
+
+    if v is None:
+        return ""
+    if isinstance(v, dt.date):
+        return v.strftime("%Y%m%d")
+    return str(v)
+
+
+@pytest.fixture(scope="session")
+def athena_dir(tmp_path_factory) -> Path:
+    """A folder in Athena's layout holding Eunomia's vocabulary (built once per run)."""
+    out = tmp_path_factory.mktemp("athena")
+    write_athena_folder(out)
+    return out

@@ -158,3 +158,42 @@ def test_cpt_and_hcpcs_sql_shapes_agree_with_ingest_validators(s):
     norm = f"upper(trim({_lit(s)}))"
     assert bool(_sql(sql_valid("CPT4", norm))) == is_cpt_shape(s)
     assert bool(_sql(sql_valid("HCPCS", norm))) == is_hcpcs_shape(s)
+
+
+@pytest.mark.parametrize(
+    ("vocabulary", "code", "athena"),
+    [
+        ("ICD10CM", "E119", "E11.9"),
+        ("ICD10CM", " e11.9 ", "E11.9"),
+        ("ICD10CM", "K92", "K92"),
+        ("ICD10CM", "U07.1", "U07.1"),  # outside the shape rule: kept, upper-cased
+        ("NDC", "0025-1525-31", "00025152531"),
+        ("NDC", "00781178901", "00781178901"),
+        ("NDC", "12345", "12345"),
+        ("SNOMED", " 44054006", "44054006"),
+        ("LOINC", "2345-7", "2345-7"),
+    ],
+)
+def test_concept_code_is_athenas_form_in_python_and_sql(vocabulary, code, athena):
+    assert vocab.concept_code(vocabulary, code) == athena
+    assert _sql(vocab.concept_code_sql(_lit(vocabulary), _lit(code))) == athena
+
+
+@settings(max_examples=120, deadline=None)
+@given(
+    st.sampled_from(["ICD10CM", "icd10cm", "NDC", "LOINC"]),
+    st.text(alphabet="ABEKUZak0123456789.- ", max_size=14),
+)
+def test_concept_code_sql_agrees_with_python(vocabulary, code):
+    assert _sql(vocab.concept_code_sql(_lit(vocabulary), _lit(code))) == vocab.concept_code(
+        vocabulary, code
+    )
+
+
+@settings(max_examples=60, deadline=None)
+@given(ndc11)
+def test_concept_code_sql_turns_every_hyphenated_ndc_into_11_digits(n):
+    forms = [ndc_hyphenated(n), f"{n[1:5]}-{n[5:9]}-{n[9:]}", f"{n[:5]}-{n[6:9]}-{n[9:]}"]
+    forms.append(f"{n[:5]}-{n[5:9]}-{n[10]}")
+    for form in forms:
+        assert _sql(vocab.concept_code_sql("'NDC'", _lit(form))) == vocab.concept_code("NDC", form)

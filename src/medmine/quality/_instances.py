@@ -36,7 +36,8 @@ OTHER_CONCEPT_DOMAINS = {
     ("person", "ethnicity_concept_id"): "Ethnicity",
     ("death", "cause_concept_id"): "Condition",
 }
-_VOCAB_ALIASES = {
+#: Vocabulary ids (as Athena spells them) -> the upper-cased spellings met in source values.
+VOCAB_ALIASES = {
     "ICD10CM": ("ICD10CM",),
     "SNOMED": ("SNOMED", "SCT"),
     "LOINC": ("LOINC",),
@@ -177,6 +178,13 @@ def _coded(spec: TableSpec) -> list[tuple[str, str, str | None, bool]]:
     return out
 
 
+def coded_columns() -> Iterator[tuple[TableSpec, str, str, str | None]]:
+    """Coded fields of the data tables: (spec, concept, source value, source concept column)."""
+    for spec in _data_tables():
+        for cc, sv, sc, _required in _coded(spec):
+            yield spec, cc, sv, sc
+
+
 def coded_fields() -> Iterator[Params]:
     """Coded fields: a concept column with its source value column."""
     for spec in _data_tables():
@@ -274,7 +282,7 @@ def format_rules_gen() -> Iterator[Params]:
 
 def code_sources(vocabulary: str) -> Iterator[Params]:
     """Columns holding codes of `vocabulary`, with SQL for the code and its vocabulary."""
-    vocabs = ", ".join(literal(v) for v in _VOCAB_ALIASES[vocabulary])
+    vocabs = ", ".join(literal(v) for v in VOCAB_ALIASES[vocabulary])
     for spec in _data_tables():
         for _cc, sv, sc, required in _coded(spec):
             if not required:

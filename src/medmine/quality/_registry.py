@@ -4,6 +4,11 @@ Each check type names an instance generator (`medmine.quality._instances`) that 
 the warehouse schema, and two SQL templates (DuckDB dialect, SQLGlot-transpilable):
 ``violated`` selects the ids of violating rows as ``row_id``; ``denominator`` counts the rows
 the check applies to. `medmine.quality.checks` wraps both into one query per check instance.
+
+A check applies only when every table in its ``requires`` has rows; otherwise it is *not
+applicable*, with the reason declared for that table in `NOT_APPLICABLE_REASONS` (checks that
+need a vocabulary require ``concept``, so a warehouse without one does not fail them on every
+row but says to load one).
 """
 
 from __future__ import annotations
@@ -21,6 +26,15 @@ DEATH_GRACE_DAYS = 60
 VISIT_GRACE_DAYS = 7
 #: Oldest plausible age in years.
 MAX_AGE = 120
+
+
+#: Why a check does not apply when a table it requires is empty, by table; a table not listed
+#: here gives "no rows in <table>".
+NOT_APPLICABLE_REASONS: dict[str, str] = {
+    "concept": "no concept table loaded: run `medmine vocab load ATHENA_DIR`",
+}
+#: Why a check does not apply when its tables have rows but none is in its scope.
+NOTHING_TO_CHECK = "no rows to check (the denominator is 0)"
 
 
 @dataclass(frozen=True)
@@ -189,6 +203,7 @@ CHECK_TYPES: tuple[CheckType, ...] = (
         "{table}.{column} is mapped to a standard concept (not 0) {scope_text}.",
         "SELECT {id} AS row_id FROM {t} WHERE coalesce({c}, 0) = 0 AND {scope}",
         "SELECT count(*) FROM {t} WHERE {scope}", "coded_fields",
+        requires=("{table}", "concept"),
     ),
     _t(
         "source_value_completeness", "field", "completeness", "", "verification", 10.0,
@@ -202,7 +217,7 @@ CHECK_TYPES: tuple[CheckType, ...] = (
         "SELECT {id} AS row_id FROM {t} WHERE coalesce({c}, 0) = 0 AND "
         "nullif(trim({sv}), '') IS NOT NULL",
         "SELECT count(*) FROM {t} WHERE nullif(trim({sv}), '') IS NOT NULL",
-        "source_concept_fields",
+        "source_concept_fields", requires=("{table}", "concept"),
     ),
     _t(
         "value_completeness", "field", "completeness", "", "validation", 10.0,

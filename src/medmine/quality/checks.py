@@ -3,8 +3,11 @@ collect every result (a broken check gets status ``error``; the others go on) an
 ``mm_quality_result``.
 
 Status: ``fail`` when the violated percentage exceeds the threshold, ``pass`` otherwise;
-``not_applicable`` when the table (or a table the check needs) is empty; ``error`` when the SQL
-failed. ``has_failing_rows`` says whether any row violates, even under the threshold.
+``not_applicable`` when the table (or a table the check needs, such as the vocabulary's
+``concept``) is empty or nothing is in scope, with the `reason` declared in the registry;
+``error`` when the SQL failed. ``has_failing_rows`` says whether any row violates, even under
+the threshold. ``mm_quality_result`` keeps a not-applicable reason in its ``error`` column
+(which is empty for those results otherwise); `load_run` gives it back as `reason`.
 
 >>> from medmine.warehouse import Warehouse
 >>> run = run_checks(Warehouse(":memory:"), store=False)
@@ -27,11 +30,25 @@ from typing import Any
 import pyarrow as pa
 
 from medmine.quality._instances import generate
-from medmine.quality._registry import CHECK_TYPES, REGISTRY, CheckType
+from medmine.quality._registry import (
+    CHECK_TYPES,
+    NOT_APPLICABLE_REASONS,
+    NOTHING_TO_CHECK,
+    REGISTRY,
+    CheckType,
+)
 from medmine.warehouse import Warehouse
 from medmine.warehouse.schema import table as table_spec
 
-__all__ = ["CheckInstance", "CheckResult", "QualityRun", "Status", "instantiate", "run_checks"]
+__all__ = [
+    "CheckInstance",
+    "CheckResult",
+    "QualityRun",
+    "Status",
+    "instantiate",
+    "not_applicable_reason",
+    "run_checks",
+]
 
 #: How many example row ids a result keeps.
 N_EXAMPLES = 5
@@ -85,6 +102,7 @@ class CheckResult:
     example_ids: list[str]
     sql: str
     error: str | None = None
+    reason: str | None = None  # why a not-applicable check does not apply
     seconds: float = 0.0  # run time of the check's SQL (not stored)
 
     @property
@@ -185,6 +203,18 @@ def instantiate(types: Iterable[str] | None = None) -> list[CheckInstance]:
     return out
 
 
+def not_applicable_reason(requires: Iterable[str], counts: dict[str, int]) -> str | None:
+    """Why a check needing the tables `requires` does not apply, or None when all have rows.
+
+    >>> not_applicable_reason(("note", "concept"), {"note": 0})
+    'no rows in note; no concept table loaded: run `medmine vocab load ATHENA_DIR`'
+    """
+    empty = [t for t in requires if not counts.get(t)]
+    if not empty:
+        return None
+    return "; ".join(NOT_APPLICABLE_REASONS.get(t, f"no rows in {t}") for t in empty)
+
+
 def _status(n_viol: int, n_den: int, pct: float | None, threshold: float) -> str:
     if not n_den:
         return Status.NOT_APPLICABLE
@@ -239,8 +269,8 @@ def run_checks(
         if progress:
             progress(inst.check_id, i, len(instances))
         concept_id = loinc_concepts.get(inst.loinc) if inst.loinc else None
-        empty = [t for t in inst.requires if not counts.get(t)]
-        if empty:
+        reason = not_applicable_reason(inst.requires, counts)
+        if reason is not None:
             run.results.append(
                 _result(
                     inst,
@@ -252,6 +282,7 @@ def run_checks(
                     has_failing_rows=False,
                     example_ids=[],
                     error=None,
+                    reason=reason,
                 )  # fmt: skip
             )
             continue
@@ -274,6 +305,7 @@ def run_checks(
             )
             continue
         n_viol, n_den = int(n_viol), int(n_den or 0)
+        status = _status(n_viol, n_den, pct, inst.threshold_pct)
         run.results.append(
             _result(
                 inst,
@@ -281,9 +313,10 @@ def run_checks(
                 num_violated=n_viol,
                 num_denominator=n_den,
                 pct_violated=None if pct is None else float(pct),
-                status=_status(n_viol, n_den, pct, inst.threshold_pct),
+                status=status,
                 has_failing_rows=n_viol > 0,
                 example_ids=list(examples or []),
+                reason=NOTHING_TO_CHECK if status == Status.NOT_APPLICABLE else None,
                 seconds=time.perf_counter() - t_check,
             )  # fmt: skip
         )
@@ -316,6 +349,8 @@ def store_results(wh: Warehouse, run: QualityRun) -> None:
     for r in run.results:
         d = asdict(r)
         d["example_ids"] = ",".join(r.example_ids)
+        if r.status == Status.NOT_APPLICABLE:
+            d["error"] = r.reason  # the column is otherwise empty for these results
         d["run_id"] = run.run_id
         d["run_at"] = run.run_at
         rows.append({c: d.get(c) for c in spec.column_names})
@@ -340,5 +375,7 @@ def load_run(wh: Warehouse, run_id: str | None = None) -> QualityRun:
         run_at = d["run_at"]
         ex = d.pop("example_ids")
         kw = {k: v for k, v in d.items() if k in names}
+        if kw["status"] == Status.NOT_APPLICABLE:
+            kw["reason"], kw["error"] = kw.get("error"), None
         results.append(CheckResult(example_ids=ex.split(",") if ex else [], **kw))
     return QualityRun(run_id, run_at, results)

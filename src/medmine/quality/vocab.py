@@ -11,6 +11,8 @@ Normalisers return ``None`` for input they cannot normalise; they never guess.
 (7, True)
 >>> is_valid_snomed("44054006")
 True
+>>> concept_code("ICD10CM", "e119"), concept_code("NDC", "0002-3227-30")
+('E11.9', '00002322730')
 """
 
 from __future__ import annotations
@@ -20,6 +22,8 @@ import re
 from medmine.ingest.validate import luhn_check_digit
 
 __all__ = [
+    "concept_code",
+    "concept_code_sql",
     "icd10cm_dotted",
     "is_valid_loinc",
     "is_valid_snomed",
@@ -163,6 +167,47 @@ def is_valid_snomed(sctid: str | None, *, concept: bool = True) -> bool:
     if concept and snomed_partition(s) not in SNOMED_CONCEPT_PARTITIONS:
         return False
     return verhoeff_valid(s)
+
+
+# ---- the form of a code in the OMOP vocabulary (Athena's concept_code) ----
+def concept_code(vocabulary: str, code: str | None) -> str | None:
+    """`code` as Athena writes it in ``concept.concept_code`` for `vocabulary`.
+
+    ICD-10-CM codes are dotted (``E119`` -> ``E11.9``) and NDCs are 11 digits (``0002-3227-30``
+    -> ``00002322730``); a code of another vocabulary, or one these rules cannot normalise, is
+    only stripped of surrounding spaces (it then matches only if it is already in that form).
+    """
+    if code is None:
+        return None
+    v = vocabulary.upper()
+    s = code.strip(" ")
+    if v == "ICD10CM":
+        return icd10cm_dotted(s) or s.upper()
+    if v == "NDC":
+        return ndc_to_11(s) or s
+    return s
+
+
+def concept_code_sql(vocabulary: str, code: str) -> str:
+    """SQL twin of `concept_code`: `vocabulary` and `code` are SQL expressions (per row)."""
+    t = f"trim({code})"
+    u = f"upper({t})"
+    undotted = f"replace({u}, '.', '')"
+    icd = (
+        f"CASE WHEN regexp_matches({u}, '^[A-TV-Z][0-9][0-9A-Z]\\.?[0-9A-Z]{{0,4}}$') THEN "
+        f"CASE WHEN length({undotted}) = 3 THEN {undotted} ELSE substr({undotted}, 1, 3) || '.' "
+        f"|| substr({undotted}, 4) END ELSE {u} END"
+    )
+    segments = " || ".join(
+        f"lpad(split_part({t}, '-', {i}), {w}, '0')" for i, w in ((1, 5), (2, 4), (3, 2))
+    )
+    ndc = (
+        f"CASE WHEN regexp_matches({t}, '^[0-9]{{4}}-[0-9]{{4}}-[0-9]{{2}}$|^[0-9]{{5}}-[0-9]{{3}}-"
+        f"[0-9]{{2}}$|^[0-9]{{5}}-[0-9]{{4}}-[0-9]{{1,2}}$') THEN {segments} ELSE {t} END"
+    )
+    return (
+        f"(CASE upper({vocabulary}) WHEN 'ICD10CM' THEN {icd} WHEN 'NDC' THEN {ndc} ELSE {t} END)"
+    )
 
 
 # ---- SQL expressions (DuckDB dialect, transpilable with SQLGlot) ----
