@@ -15,6 +15,7 @@ from medmine.cli import ingest as _ingest
 from medmine.cli import privacy as _privacy
 from medmine.cli import quality as _quality
 from medmine.cli import study as _study
+from medmine.cli import vocab as _vocab
 from medmine.cli import warehouse as _warehouse
 
 app = typer.Typer(
@@ -48,6 +49,7 @@ def _root(
 app.add_typer(_ingest.app, name="ingest")
 app.add_typer(_warehouse.app, name="warehouse")
 app.add_typer(_quality.app, name="quality")
+app.add_typer(_vocab.app, name="vocab")
 app.command("profile")(_quality.profile)
 app.command("link")(_quality.link)
 _privacy.register(app)
