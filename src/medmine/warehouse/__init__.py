@@ -2,7 +2,16 @@
 
 from medmine.warehouse.connection import Warehouse, spark_backend
 from medmine.warehouse.ids import stable_id
-from medmine.warehouse.load import LoadReport, LoadSession, Reason, TypeCounts
+from medmine.warehouse.load import (
+    LoadReport,
+    LoadSession,
+    Provenance,
+    Reason,
+    Rejected,
+    TableBatch,
+    TypeCounts,
+    rows_to_arrow,
+)
 from medmine.warehouse.schema import CLINICAL_TABLES, TABLES, TableSpec, table, table_names
 
 __all__ = [
@@ -10,10 +19,14 @@ __all__ = [
     "TABLES",
     "LoadReport",
     "LoadSession",
+    "Provenance",
     "Reason",
+    "Rejected",
+    "TableBatch",
     "TableSpec",
     "TypeCounts",
     "Warehouse",
+    "rows_to_arrow",
     "spark_backend",
     "stable_id",
     "table",

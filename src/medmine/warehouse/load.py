@@ -1,7 +1,10 @@
 """The loading contract: atomic, idempotent loads where every record is loaded, skipped or
 quarantined, and the counts reconcile (read = loaded + skipped + quarantined).
 
-Every source reader (`medmine.ingest.*`) drives one `LoadSession`:
+Every source reader (`medmine.ingest.*`) drives one `LoadSession`, the one write path: records
+row by row (`LoadSession.add_record`) or column-wise (`LoadSession.add_table`), each with its
+``mm_source_record`` provenance; a record that cannot be loaded raises `Rejected` inside the
+reader and is quarantined with its `Reason`:
 
 >>> from medmine.warehouse import Warehouse
 >>> wh = Warehouse(":memory:")
@@ -21,15 +24,21 @@ import json
 import time
 import uuid
 from collections import defaultdict
+from collections.abc import Mapping, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 
-from medmine.errors import LoadInterruptedError, WarehouseError
+from medmine.errors import LoadInterruptedError, MedmineError, WarehouseError
 from medmine.warehouse import audit
 from medmine.warehouse.connection import Warehouse
+from medmine.warehouse.ids import stable_id
 from medmine.warehouse.schema import table as table_spec
+from medmine.warehouse.sql import ident
 
 
 class Reason(enum.StrEnum):
@@ -46,6 +55,130 @@ class Reason(enum.StrEnum):
     NOT_MAPPED = "not_mapped"  # a resource type with no warehouse mapping (skip reason)
     UNRESOLVED_REFERENCE = "unresolved_reference"  # optional reference kept as source value
     CONFLICT = "conflict"  # contradicts an earlier record (for example an update to no visit)
+
+
+class Rejected(MedmineError):  # noqa: N818  (a record's outcome, not a failure of the load)
+    """A record cannot be loaded; the reader quarantines it with `reason` and `detail`.
+
+    Raised by mappers and field parsers inside a reader and caught there: the record goes to
+    ``mm_quarantine`` and the load continues. `detail` names the field and the problem, never
+    the value (no PHI).
+
+    >>> err = Rejected(Reason.INVALID_DATE, "BIRTHDATE is not a valid date")
+    >>> err.reason.value, err.detail
+    ('invalid_date', 'BIRTHDATE is not a valid date')
+    """
+
+    def __init__(self, reason: Reason, detail: str) -> None:
+        super().__init__(detail)
+        self.reason = reason
+        self.detail = detail
+
+
+#: One value for every row of a batch, or one value per row.
+Values = str | Sequence[str | None] | pa.Array | pa.ChunkedArray | None
+
+
+@dataclass(frozen=True)
+class Provenance:
+    """Where a batch of rows given to `LoadSession.add_table` came from.
+
+    Each field is one value for every row (``source_file="patients.csv"``) or one value per
+    row (a list or Arrow array as long as the batch).
+    """
+
+    source_file: Values
+    location: Values
+    source_key: Values = None
+    checksum: Values = None
+
+
+_PROVENANCE = table_spec("mm_source_record").arrow_schema()
+
+
+def _column(value: Any, n: int, typ: pa.DataType) -> pa.Array:
+    """`value` as an Arrow array of `n` rows: a scalar is repeated, a sequence converted."""
+    if isinstance(value, pa.ChunkedArray):
+        value = value.combine_chunks()
+    if isinstance(value, pa.Array):
+        arr = value if value.type == typ else value.cast(typ)
+    elif value is None or isinstance(value, str | int):
+        return pa.repeat(pa.scalar(value, typ), n)
+    else:
+        arr = pa.array(value, typ)
+    if len(arr) != n:
+        raise WarehouseError(f"a provenance column has {len(arr)} values for {n} rows")
+    return arr
+
+
+def _provenance_rows(
+    load_id: str,
+    table_name: Any,
+    row_id: Any,
+    resource_type: Any,
+    source: Provenance,
+    n: int,
+) -> pa.Table:
+    """The ``mm_source_record`` rows for `n` loaded rows: the one place provenance is built.
+
+    Every argument but `load_id` and `n` is one value for all rows or one value per row.
+    """
+    given = {
+        "table_name": table_name,
+        "row_id": row_id,
+        "load_id": load_id,
+        "source_file": source.source_file,
+        "location": source.location,
+        "resource_type": resource_type,
+        "source_key": source.source_key,
+        "checksum": source.checksum,
+    }
+    arrays = [_column(given[f.name], n, f.type) for f in _PROVENANCE]
+    return pa.Table.from_arrays(arrays, schema=_PROVENANCE)
+
+
+def rows_to_arrow(name: str, rows: Sequence[Mapping[str, Any]]) -> pa.Table:
+    """Rows of warehouse table `name`, given as dicts, as an Arrow table of its schema.
+
+    Columns a row leaves out are null.
+
+    Raises
+    ------
+    WarehouseError
+        If a row has a key that is not a column of the table.
+    """
+    spec = table_spec(name)
+    schema = spec.arrow_schema()
+    unknown = set().union(*(r.keys() for r in rows)) - set(schema.names)
+    if unknown:
+        raise WarehouseError(f"{name} has no column(s) {sorted(unknown)}")
+    return pa.Table.from_pylist(list(rows), schema=schema)
+
+
+@dataclass(frozen=True)
+class TableBatch:
+    """Rows of one warehouse table for `LoadSession.add_tables` (see `LoadSession.add_table`)."""
+
+    name: str
+    rows: pa.Table
+    record_type: Values
+    provenance: Provenance | None = None
+    primary: bool = True
+
+
+def _check_batch(b: TableBatch) -> None:
+    """Raise `WarehouseError` when a batch cannot be written as asked."""
+    spec = table_spec(b.name)
+    unknown = set(b.rows.column_names) - set(spec.column_names)
+    if unknown:
+        raise WarehouseError(f"{b.name} has no column(s) {sorted(unknown)}")
+    if len(spec.primary_key) != 1 and (b.primary or b.provenance is not None):
+        raise WarehouseError(
+            f"{b.name} has a composite key: add_table writes its rows only with "
+            "primary=False and no provenance"
+        )
+    if b.primary and (b.provenance is None or b.record_type is None):
+        raise WarehouseError("add_table needs a record_type and a provenance for records")
 
 
 @dataclass
@@ -139,9 +272,11 @@ def _row_key(spec: Any, row: dict[str, Any]) -> int:
     """The provenance row id: the primary key, or a stable hash of a composite key."""
     if len(spec.primary_key) == 1:
         return row[spec.primary_key[0]]
-    from medmine.warehouse.ids import stable_id
-
     return stable_id(spec.name, "\x1f".join(str(row.get(k)) for k in spec.primary_key))
+
+
+#: Per-row provenance fields buffered by `LoadSession.add_record` until a flush.
+_PROV_FIELDS = ("table_name", "row_id", "resource_type", "source_file", "location", "source_key")
 
 
 class LoadSession:
@@ -154,7 +289,9 @@ class LoadSession:
 
     Rows are inserted with ``INSERT OR IGNORE`` on the primary key, and a record whose primary
     row's provenance already exists is counted as skipped (``duplicate``), so loading the same
-    input twice adds nothing.
+    input twice adds nothing. Readers holding many records at once hand them over column-wise
+    with `add_table`, which applies the same rules set-wise; ``flush(wait=False)`` then lets
+    DuckDB write them while the reader maps the next batch.
     """
 
     def __init__(self, warehouse: Warehouse, source_kind: str, *, batch_rows: int = 50_000):
@@ -172,9 +309,20 @@ class LoadSession:
         )
         self._counts: dict[str, TypeCounts] = defaultdict(TypeCounts)
         self._buffers: dict[str, _Buffer] = {}
-        self._prov = _Buffer("mm_source_record")
-        self._primary: list[bool] = []  # parallel to _prov: is the row its record's primary row
+        # Provenance of add_record's rows, column-wise until a flush builds the Arrow rows;
+        # _primary says whether a row is its record's primary row. Secondary rows' provenance
+        # is kept apart: it never decides whether a record is a duplicate.
+        self._prov: dict[str, list[Any]] = {k: [] for k in _PROV_FIELDS}
+        self._primary: list[bool] = []
+        self._prov_secondary: dict[str, list[Any]] = {k: [] for k in _PROV_FIELDS}
         self._quarantine = _Buffer("mm_quarantine")
+        # add_table's batches: (table, rows, their provenance), written in order by a flush,
+        # perhaps on the worker thread; _queued_keys: tables with queued provenance.
+        self._queue: list[tuple[str, pa.Table, pa.Table | None]] = []
+        self._queued_keys: set[str] = set()
+        self._queued_rows = 0
+        self._writer: ThreadPoolExecutor | None = None
+        self._writing: Future[dict[str, int]] | None = None
         self._pending = 0
         self._next_qid = 0
         self._t0 = 0.0
@@ -221,35 +369,232 @@ class LoadSession:
         source_file: str,
         location: str,
         source_key: str | None = None,
+        secondary: Sequence[tuple[str, dict[str, Any]]] = (),
     ) -> None:
         """Load one record as rows ``[(table, row), ...]``; the first row is the primary one.
 
         Provenance is written for every row; the record counts as loaded (or, at flush, as a
         duplicate skip if its primary row was loaded before).
+
+        `secondary` rows ride along: rows many records share (a person in every claim, a death
+        in every yearly summary), written with ``INSERT OR IGNORE`` and, in tables keyed by one
+        column, with a provenance row of their own. They never make the record a duplicate.
         """
+        prov = self._prov
         for i, (name, row) in enumerate(rows):
             buf = self._buffers.get(name)
             if buf is None:
                 buf = self._buffers[name] = _Buffer(name)
             buf.append(row)
-            spec = buf.spec
             self._primary.append(i == 0)
-            self._prov.append(
-                {
-                    "table_name": name,
-                    "row_id": _row_key(spec, row),
-                    "load_id": self.load_id,
-                    "source_file": source_file,
-                    "location": location,
-                    "resource_type": record_type,
-                    "source_key": source_key,
-                }
-            )
+            for k, v in zip(
+                _PROV_FIELDS,
+                (name, _row_key(buf.spec, row), record_type, source_file, location, source_key),
+                strict=True,
+            ):
+                prov[k].append(v)
+        for name, row in secondary:
+            self.add_rows(name, row)
+            pk = self._buffers[name].spec.primary_key
+            if len(pk) == 1:
+                values = (name, row[pk[0]], record_type, source_file, location, source_key)
+                for k, v in zip(_PROV_FIELDS, values, strict=True):
+                    self._prov_secondary[k].append(v)
+                self._pending += 1
         self._counts[record_type].loaded += 1
         self._pending += len(rows)
         self._files.add(source_file)
         if self._pending >= self.batch_rows:
             self.flush()
+
+    def add_table(
+        self,
+        name: str,
+        rows: pa.Table,
+        *,
+        record_type: Values,
+        provenance: Provenance | None = None,
+        primary: bool = True,
+    ) -> np.ndarray:
+        """Load a batch of records column-wise: each row of `rows` is one record's primary row.
+
+        A row whose key already has provenance (from an earlier load, or an earlier batch of
+        this one) or repeats an earlier row of the batch is a duplicate: counted as skipped
+        (``duplicate``) and not written. The others are counted as loaded and queued for
+        writing (``INSERT OR IGNORE``, at the next `flush`), each with one ``mm_source_record``
+        row built from `provenance`.
+
+        With ``primary=False`` the rows ride along with records counted elsewhere (an address,
+        claim lines, identifiers): nothing is counted or checked for duplicates, and provenance
+        is written only when given. Writes keep the order of the calls (rows buffered earlier
+        by `add_record` go first).
+
+        Parameters
+        ----------
+        name
+            Warehouse table; with ``primary=True`` or a `provenance`, its key must be one column.
+        rows
+            Columns of `name` (missing ones are null), e.g. from `rows_to_arrow`.
+        record_type
+            The record type of every row, or one per row (counts and ``resource_type``).
+        provenance
+            Source file, location, source key (and checksum) of every row or of each row;
+            required when ``primary=True``.
+        primary
+            Whether each row is a record of its own (see above).
+
+        Returns
+        -------
+        numpy.ndarray
+            Boolean mask over `rows`, True where the row is loaded and False for duplicates,
+            so that a caller can drop the dependent rows of duplicate records.
+
+        Raises
+        ------
+        WarehouseError
+            A column the table does not have, a composite key where one column is needed, or
+            a provenance column of the wrong length.
+
+        Examples
+        --------
+        >>> from medmine.warehouse import Warehouse
+        >>> people = pa.table({"person_id": [1, 2, 1], "gender_concept_id": [0, 0, 0],
+        ...     "year_of_birth": [1980, 1990, 1980], "race_concept_id": [0, 0, 0],
+        ...     "ethnicity_concept_id": [0, 0, 0]})
+        >>> with LoadSession(Warehouse(":memory:"), "example") as s:
+        ...     s.read("Patient", 3)
+        ...     s.add_table("person", people, record_type="Patient",
+        ...                 provenance=Provenance("people.csv", ["line 2", "line 3", "line 4"]))
+        array([ True,  True, False])
+        >>> s.report.skip_reasons
+        {'duplicate': 1}
+        """
+        batch = TableBatch(name, rows, record_type, provenance, primary)
+        return self.add_tables([batch])[0]
+
+    def add_tables(self, batches: Sequence[TableBatch]) -> list[np.ndarray]:
+        """`add_table` for several tables at once, with one duplicate check for all of them.
+
+        A reader that maps records into many tables (FHIR) hands over each batch's primary
+        rows in one call: the check reads the provenance table once instead of once per table.
+        Returns one mask per batch.
+        """
+        for b in batches:
+            _check_batch(b)
+        masks = [np.ones(b.rows.num_rows, dtype=bool) for b in batches]
+        checked = [i for i, b in enumerate(batches) if b.primary and b.rows.num_rows]
+        if not any(b.rows.num_rows for b in batches):
+            return masks
+        if self._pending or self._quarantine.n:
+            self._write_buffers()  # rows added before this call go in first
+        if checked:
+            self._wait()
+            if any(batches[i].name in self._queued_keys for i in checked):
+                self._write_queue()  # the check must see these tables' earlier batches
+            new = self._new_keys([batches[i] for i in checked])
+            for i, keep in zip(checked, new, strict=True):
+                masks[i] = keep
+                b = batches[i]
+                self._count_batch(_column(b.record_type, b.rows.num_rows, pa.string()), keep)
+        for b, keep in zip(batches, masks, strict=True):
+            self._queue_batch(b, keep)
+        if self._queued_rows >= self.batch_rows:
+            self.flush()
+        return masks
+
+    def _queue_batch(self, b: TableBatch, keep: np.ndarray) -> None:
+        """Queue a batch's kept rows, and their provenance rows, for the next flush."""
+        n = b.rows.num_rows
+        sel = None if keep.all() else pa.array(keep)
+        out = b.rows if sel is None else b.rows.filter(sel)
+        if not out.num_rows:
+            return
+        prov = None
+        if b.provenance is not None:
+
+            def kept(v: Values) -> Values:
+                if sel is None or v is None or isinstance(v, str):
+                    return v
+                return _column(v, n, pa.string()).filter(sel)
+
+            p, m = b.provenance, out.num_rows
+            source = Provenance(
+                kept(p.source_file), kept(p.location), kept(p.source_key), kept(p.checksum)
+            )
+            key = table_spec(b.name).primary_key[0]
+            prov = _provenance_rows(self.load_id, b.name, out[key], kept(b.record_type), source, m)
+            self._queued_keys.add(b.name)
+            if isinstance(source.source_file, str):
+                self._files.add(source.source_file)
+            elif source.source_file is not None:
+                files = _column(source.source_file, m, pa.string())
+                self._files.update(files.unique().to_pylist())
+        self._queue.append((b.name, out, prov))
+        self._queued_rows += out.num_rows
+
+    def add_provenance(
+        self,
+        name: str,
+        row_ids: pa.Array | pa.ChunkedArray,
+        *,
+        record_type: Values,
+        provenance: Provenance,
+    ) -> None:
+        """Write the ``mm_source_record`` rows of rows a reader inserted set-wise in SQL.
+
+        One provenance row per id in `row_ids` (keys of table `name`); an id that already has
+        one keeps it. Batches queued by `add_table` are written first.
+        """
+        n = len(row_ids)
+        if not n:
+            return
+        self._write_queue()
+        prov = _provenance_rows(  # noqa: F841  (read by DuckDB's replacement scan)
+            self.load_id, name, row_ids, record_type, provenance, n
+        )
+        self.wh.con.execute("INSERT OR IGNORE INTO mm_source_record BY NAME SELECT * FROM prov")
+
+    def _new_keys(self, batches: list[TableBatch]) -> list[np.ndarray]:
+        """For each batch of primary rows, the mask of rows that are no duplicates.
+
+        A duplicate repeats an earlier key of its table in these batches, or has provenance
+        in the warehouse already. One query covers every batch.
+        """
+        sizes = [b.rows.num_rows for b in batches]
+        keys = pa.table(  # noqa: F841  (read by DuckDB's replacement scan)
+            {
+                "b": pa.array(np.repeat(np.arange(len(batches)), sizes)),
+                "i": pa.array(np.concatenate([np.arange(n) for n in sizes])),
+                "t": pa.array(np.repeat([b.name for b in batches], sizes)),
+                "id": pa.concat_arrays(
+                    [
+                        _column(b.rows[table_spec(b.name).primary_key[0]], n, pa.int64())
+                        for b, n in zip(batches, sizes, strict=True)
+                    ]
+                ),
+            }
+        )
+        dup = self.wh.con.execute(
+            "SELECT b, i FROM (SELECT *, row_number() OVER (PARTITION BY t, id ORDER BY b, i) "
+            "AS k FROM keys) x WHERE k > 1 UNION ALL SELECT x.b, x.i FROM keys x "
+            "SEMI JOIN mm_source_record s ON s.table_name = x.t AND s.row_id = x.id"
+        ).fetchnumpy()
+        masks = [np.ones(n, dtype=bool) for n in sizes]
+        for b, i in zip(dup["b"].tolist(), dup["i"].tolist(), strict=True):
+            masks[b][i] = False
+        return masks
+
+    def _count_batch(self, types: pa.Array, keep: np.ndarray) -> None:
+        """Count a batch's records by type: loaded where `keep`, duplicate skips elsewhere."""
+        for loaded, mask in ((True, keep), (False, ~keep)):
+            if not mask.any():
+                continue
+            for item in pc.value_counts(types.filter(pa.array(mask))).to_pylist():
+                rtype, k = item["values"], int(item["counts"])
+                if loaded:
+                    self._counts[rtype].loaded += k
+                else:
+                    self.skip(rtype, Reason.DUPLICATE, k)
 
     def add_rows(self, name: str, row: dict[str, Any]) -> None:
         """Buffer a row that belongs to no single record (e.g. an identifier); no counting."""
@@ -339,6 +684,7 @@ class LoadSession:
 
     def register_file(self, path: str, sha256: str, size_bytes: int, records_read: int) -> None:
         """Record that a file was read in this load (kept by content hash)."""
+        self._wait()
         self.wh.con.execute(
             "INSERT OR IGNORE INTO mm_load_file VALUES (?, ?, ?, ?, ?, ?)",
             [sha256, self.source_kind, self.load_id, path, size_bytes, records_read],
@@ -346,11 +692,66 @@ class LoadSession:
         self._files.add(path)
 
     # ---- flushing ----
-    def flush(self) -> None:
-        """Write buffered rows to the warehouse (inside the load's transaction)."""
+    def flush(self, *, wait: bool = True) -> None:
+        """Write buffered rows to the warehouse (inside the load's transaction).
+
+        With ``wait=False`` the batches given to `add_table` are written by a worker thread
+        while the caller goes on (DuckDB releases the GIL while it inserts). The session waits
+        for that write before it next uses the connection; a reader that queries ``wh.con``
+        itself calls `flush()` first.
+        """
+        self._wait()
+        if wait or self._pending or self._quarantine.n:
+            self._write_queue()
+            self._write_buffers()
+        elif self._queue:
+            queue, self._queue = self._queue, []
+            self._queued_keys.clear()
+            self._queued_rows = 0
+            if self._writer is None:
+                self._writer = ThreadPoolExecutor(1, thread_name_prefix="load-writer")
+            self._writing = self._writer.submit(self._insert, queue)
+
+    def _wait(self) -> None:
+        """Wait for the worker's write; its rows count as written, its error is raised here."""
+        writing, self._writing = self._writing, None
+        if writing is not None:
+            self._count_written(writing.result())
+
+    def _write_queue(self) -> None:
+        """Write the queued `add_table` batches now, on this thread."""
+        self._wait()
+        if self._queue:
+            queue, self._queue = self._queue, []
+            self._queued_keys.clear()
+            self._queued_rows = 0
+            self._count_written(self._insert(queue))
+
+    def _insert(self, queue: list[tuple[str, pa.Table, pa.Table | None]]) -> dict[str, int]:
+        """Insert queued batches and their provenance; returns rows written per table."""
         con = self.wh.con
-        if self._prov.n:
-            prov = self._prov.to_arrow().append_column(  # noqa: F841  (DuckDB replacement scan)
+        written: dict[str, int] = {}
+        for name, batch, _ in queue:  # noqa: B007  (read by DuckDB's replacement scan)
+            n = con.execute(
+                f"INSERT OR IGNORE INTO {ident(name)} BY NAME SELECT * FROM batch"
+            ).fetchone()[0]
+            written[name] = written.get(name, 0) + int(n)
+        provs = [prov for _, _, prov in queue if prov is not None]
+        if provs:
+            prov = pa.concat_tables(provs)  # noqa: F841  (one statement for the whole queue)
+            con.execute("INSERT OR IGNORE INTO mm_source_record BY NAME SELECT * FROM prov")
+        return written
+
+    def _count_written(self, written: dict[str, int]) -> None:
+        for name, n in written.items():
+            self.report.rows_written[name] = self.report.rows_written.get(name, 0) + n
+
+    def _write_buffers(self) -> None:
+        """Write the rows buffered by `add_record`, `add_rows` and `quarantine`."""
+        self._wait()
+        con = self.wh.con
+        if self._primary:
+            prov = self._provenance(self._prov).append_column(  # noqa: F841  (DuckDB scan)
                 "_primary", pa.array(self._primary, pa.bool_())
             )
             # A record is a duplicate when its primary row was loaded before, or when an
@@ -369,14 +770,27 @@ class LoadSession:
                 "INSERT OR IGNORE INTO mm_source_record BY NAME SELECT * EXCLUDE (_primary) "
                 "FROM prov"
             )
-            self._prov.clear()
+            del prov
+            for v in self._prov.values():
+                v.clear()
             self._primary.clear()
+        if self._prov_secondary["table_name"]:
+            prov2 = self._provenance(self._prov_secondary)  # noqa: F841
+            n = con.execute(
+                "INSERT OR IGNORE INTO mm_source_record BY NAME SELECT * FROM prov2"
+            ).fetchone()[0]
+            del prov2
+            # Counted in rows_written as secondary rows always were (primary provenance is not).
+            written = self.report.rows_written
+            written["mm_source_record"] = written.get("mm_source_record", 0) + int(n)
+            for v in self._prov_secondary.values():
+                v.clear()
         for name, buf in self._buffers.items():
             if not buf.n:
                 continue
             batch = buf.to_arrow()  # noqa: F841
             n = con.execute(
-                f'INSERT OR IGNORE INTO "{name}" BY NAME SELECT * FROM batch'
+                f"INSERT OR IGNORE INTO {ident(name)} BY NAME SELECT * FROM batch"
             ).fetchone()[0]
             self.report.rows_written[name] = self.report.rows_written.get(name, 0) + int(n)
             buf.clear()
@@ -385,6 +799,14 @@ class LoadSession:
             con.execute("INSERT INTO mm_quarantine BY NAME SELECT * FROM q")
             self._quarantine.clear()
         self._pending = 0
+
+    def _provenance(self, cols: dict[str, list[Any]]) -> pa.Table:
+        """Provenance rows of buffered per-row provenance fields."""
+        source = Provenance(cols["source_file"], cols["location"], cols["source_key"])
+        n = len(cols["table_name"])
+        return _provenance_rows(
+            self.load_id, cols["table_name"], cols["row_id"], cols["resource_type"], source, n
+        )
 
     def _move_to_duplicate(self, record_type: str, n: int) -> None:
         """Re-count `n` already-loaded records of a type as duplicate skips."""
@@ -426,6 +848,7 @@ class LoadSession:
 
     def _commit(self) -> None:
         self.flush()
+        self._stop_writer()
         self._finish_report("committed")
         if not self.report.reconciles:
             bad = {k: asdict(v) for k, v in self.report.counts.items() if not v.reconciles}
@@ -444,7 +867,17 @@ class LoadSession:
         self.wh.con.execute("COMMIT")
         self._active = False
 
+    def _stop_writer(self) -> None:
+        """Let a running write finish (its outcome no longer matters) and stop the worker."""
+        writing, self._writing = self._writing, None
+        if writing is not None:
+            writing.exception()  # waits; a failed write is moot once the load is rolled back
+        if self._writer is not None:
+            self._writer.shutdown(wait=True)
+            self._writer = None
+
     def _rollback(self) -> None:
+        self._stop_writer()  # the connection must be idle before ROLLBACK
         if not self._active:
             return
         self.wh.con.execute("ROLLBACK")
