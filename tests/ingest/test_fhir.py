@@ -393,7 +393,7 @@ def test_reloading_sample_files_adds_nothing(sample, tmp_path):
 
 
 def test_interrupted_load_rolls_back_everything(tmp_path):
-    def interrupt(done, total):
+    def interrupt(item, done, total):
         if done > total // 3:
             raise KeyboardInterrupt
 
@@ -416,7 +416,7 @@ def test_memory_limit_is_lowered_during_the_load_and_restored(tmp_path):
     with Warehouse(tmp_path / "m.duckdb") as wh:
         before = one(wh, "SELECT current_setting('memory_limit')")[0]
 
-        def watch(done, total):
+        def watch(item, done, total):
             seen.append(done)
 
         load(BULK, wh, progress=watch, memory_limit="256MB")

@@ -136,3 +136,29 @@ def test_cli_ingest_omop_and_info(tmp_path):
     assert res.exit_code == 0 and "person" in res.output
     res = runner.invoke(app, ["ingest", "omop", str(tmp_path / "nope"), "--warehouse", target])
     assert res.exit_code == 1
+
+
+@pytest.mark.parametrize(
+    ("folder", "suffix"),
+    [
+        ("o'brien export", ""),  # a quote in the folder
+        ("export", ".2024'); DROP TABLE mm_audit; --"),  # and in the file name itself
+    ],
+)
+def test_csv_paths_with_quotes_load_and_cannot_inject_sql(wh, tmp_path, folder, suffix):
+    src = tmp_path / folder
+    src.mkdir()
+    for f in OMOP_CSV.iterdir():
+        stem, ext = f.name.split(".", 1)
+        shutil.copy(f, src / f"{stem}{suffix}.{ext}")
+    audit_before = wh.count("mm_audit")
+    report = omop.load(src, wh)
+    assert report.reconciles
+    person = report.counts["person"]
+    assert (person.read, person.loaded, person.quarantined) == (5, 3, 2)
+    assert wh.count("person") == 3 and wh.count("mm_audit") == audit_before + 1
+    files = {
+        r[0] for r in wh.con.execute("SELECT DISTINCT source_file FROM mm_source_record").fetchall()
+    }
+    assert files == {str(src / f"{t}{suffix}.csv") for t in ("person", "visit_occurrence",
+                                                              "condition_occurrence")}  # fmt: skip

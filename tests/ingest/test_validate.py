@@ -7,6 +7,9 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from medmine.ingest.validate import (
+    amount_field,
+    date_field,
+    datetime_field,
     is_cpt_shape,
     is_hcpcs_shape,
     is_icd9cm_shape,
@@ -18,6 +21,7 @@ from medmine.ingest.validate import (
     parse_date,
     parse_datetime,
 )
+from medmine.warehouse import Reason, Rejected
 
 nine_digits = st.from_regex(r"\A[12][0-9]{8}\Z", fullmatch=True)
 
@@ -156,3 +160,35 @@ def test_parse_amount_rejects(bad):
     with pytest.raises(ValueError):
         parse_amount(bad)
     assert parse_amount("-1", allow_negative=True) == -1.0
+
+
+@pytest.mark.parametrize(
+    ("parse", "value", "reason", "detail"),
+    [
+        (date_field, "2021-02-30", Reason.INVALID_DATE, "service_date is not a valid date"),
+        (date_field, "", Reason.MISSING_FIELD, "service_date is empty"),
+        (datetime_field, "17/02/2019 10:00", Reason.INVALID_DATE, "service_date is not a valid"),
+        (datetime_field, " ", Reason.MISSING_FIELD, "service_date is empty"),
+        (amount_field, "12 dollars", Reason.INVALID_VALUE, "service_date is not a number"),
+        (amount_field, "-3", Reason.INVALID_VALUE, "service_date is a negative amount"),
+        (amount_field, "", Reason.MISSING_FIELD, "service_date is empty"),
+    ],
+)
+def test_field_parsers_reject_with_a_reason_naming_the_field_not_the_value(
+    parse, value, reason, detail
+):
+    with pytest.raises(Rejected) as err:
+        parse(value, "service_date", required=True)
+    assert err.value.reason is reason and err.value.detail.startswith(detail)
+    if value.strip():
+        assert value not in err.value.detail
+
+
+def test_field_parsers_pass_values_and_blanks():
+    assert date_field("20210304", "d") == dt.date(2021, 3, 4)
+    assert date_field("03/04/2021", "d", formats=("%m/%d/%Y",)) == dt.date(2021, 3, 4)
+    assert date_field(None, "d") is None
+    assert datetime_field("2019-02-17T10:34:00Z", "t") == dt.datetime(2019, 2, 17, 10, 34)
+    assert datetime_field("", "t") is None
+    assert amount_field("$1,200.50", "a") == 1200.5
+    assert amount_field("-2", "a", allow_negative=True) == -2.0

@@ -78,7 +78,7 @@ def ingest_fhir(
     with Warehouse(warehouse_path(warehouse)) as wh, Progress(*columns, console=console) as prog:
         task = prog.add_task("FHIR", total=None)
 
-        def update(done: int, total: int) -> None:
+        def update(item: str, done: int, total: int | None) -> None:
             prog.update(task, total=total, completed=done)
 
         report = fhir.load(paths, wh, progress=update)
@@ -94,7 +94,7 @@ def _load_with_counter(label: str, warehouse: str | None, run: Callable[..., Any
     columns = (SpinnerColumn(), TextColumn(f"{label}: {{task.completed:,}} records"))
     with Warehouse(warehouse_path(warehouse)) as wh, Progress(*columns, console=console) as prog:
         task = prog.add_task(label, total=None)
-        report = run(wh, lambda n: prog.advance(task, n))
+        report = run(wh, lambda item, done, total: prog.update(task, completed=done))
     render_load_report(report)
 
 

@@ -35,9 +35,7 @@ def ingest_step(ctx: Any) -> None:
         fhir_dir = ctx.samples / "synthea_fhir"
         prog, update = _progress(ctx, "FHIR sample")
         with prog:
-            rep = fhir.load(
-                [fhir_dir], wh, progress=lambda done, total: update("bytes", done, total)
-            )
+            rep = fhir.load([fhir_dir], wh, progress=update)
         print_load_report(rep, ctx.console)
         ctx.load_reports.append(rep)
         counts = wh.counts()

@@ -1,9 +1,7 @@
-"""Small helpers the file readers share: records with secondary rows, source concepts, files.
+"""Small helpers the file readers share: source concepts, files, CSV rows, warehouse look-ups.
 
-`LoadSession` counts a record as a duplicate when any of its rows' provenance already exists,
-so rows shared by many records (a person in every claim, a death in every yearly summary) are
-written as *secondary* rows: buffered with `LoadSession.add_rows` plus their own provenance row,
-so they are traceable yet never decide whether the record counts as loaded or duplicate.
+Records themselves are written through `LoadSession` (`add_record`, with `secondary` rows for
+rows many records share, or `add_table` column-wise); this module holds what is left over.
 """
 
 from __future__ import annotations
@@ -16,41 +14,16 @@ from pathlib import Path
 from typing import Any
 
 from medmine.errors import SourceError
-from medmine.warehouse import LoadSession, table
+from medmine.warehouse import LoadSession, Reason, table
+from medmine.warehouse.sql import ident
 
 Rows = list[tuple[str, dict[str, Any]]]
 
 
-def emit(
-    s: LoadSession,
-    record_type: str,
-    primary: Rows,
-    secondary: Iterable[tuple[str, dict[str, Any]]] = (),
-    *,
-    source_file: str,
-    location: str,
-    source_key: str | None = None,
-) -> None:
-    """Load one record: `primary` rows identify it, `secondary` rows only ride along."""
-    s.add_record(
-        record_type, primary, source_file=source_file, location=location, source_key=source_key
-    )
-    for name, row in secondary:
-        s.add_rows(name, row)
-        pk = table(name).primary_key
-        if len(pk) == 1:
-            s.add_rows(
-                "mm_source_record",
-                {
-                    "table_name": name,
-                    "row_id": row[pk[0]],
-                    "load_id": s.load_id,
-                    "source_file": source_file,
-                    "location": location,
-                    "resource_type": record_type,
-                    "source_key": source_key,
-                },
-            )
+def file_error(s: LoadSession, path: Path, reason: Reason, message: str) -> None:
+    """Count a file that cannot be read at all as one quarantined ``File`` record."""
+    s.read("File")
+    s.quarantine(str(path), "file", "File", reason, message)
 
 
 class SourceConcepts:
@@ -179,7 +152,7 @@ class Lookup:
     def empty(self, table_name: str) -> bool:
         """Whether `table_name` held no row when first asked in this load."""
         if table_name not in self._empty:
-            got = self.s.wh.con.execute(f'SELECT 1 FROM "{table_name}" LIMIT 1').fetchone()
+            got = self.s.wh.con.execute(f"SELECT 1 FROM {ident(table_name)} LIMIT 1").fetchone()
             self._empty[table_name] = got is None
         return self._empty[table_name]
 
@@ -195,7 +168,9 @@ class Lookup:
         if self.empty(table_name):
             return None
         pk = table(table_name).primary_key[0]
-        cur = self.s.wh.con.execute(f'SELECT * FROM "{table_name}" WHERE "{pk}" = ?', [rid])
+        cur = self.s.wh.con.execute(
+            f"SELECT * FROM {ident(table_name)} WHERE {ident(pk)} = ?", [rid]
+        )
         got = cur.fetchone()
         if got is None:
             return None

@@ -16,16 +16,17 @@ from __future__ import annotations
 import codecs
 import datetime as dt
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from medmine.errors import SourceError
 from medmine.ingest import codes
-from medmine.ingest._emit import Lookup, emit, open_csv, raw_csv_line
-from medmine.ingest.validate import parse_date, parse_datetime
-from medmine.warehouse import LoadReport, LoadSession, Reason, Warehouse, stable_id
+from medmine.ingest._emit import Lookup, open_csv, raw_csv_line
+from medmine.ingest.progress import Progress
+from medmine.ingest.validate import date_field, datetime_field
+from medmine.warehouse import LoadReport, LoadSession, Reason, Rejected, Warehouse, stable_id
 
 __all__ = ["METADATA_COLUMNS", "decode_text", "load"]
 
@@ -40,15 +41,6 @@ _BOMS = (
     (codecs.BOM_UTF16_BE, "utf-16"),
 )
 MAX_RECORD_CHARS = 100_000  # quarantined text kept for fixing and reloading
-
-
-class NoteError(Exception):
-    """A note cannot be loaded: reason code and a PHI-free message."""
-
-    def __init__(self, reason: Reason, message: str) -> None:
-        super().__init__(message)
-        self.reason = reason
-        self.message = message
 
 
 def decode_text(data: bytes) -> tuple[str, str]:
@@ -114,18 +106,15 @@ def _read_metadata(path: Path) -> dict[str, tuple[_Meta, int]]:
 
 
 def _note_date(meta: _Meta) -> tuple[dt.date, dt.datetime | None]:
-    if not meta.date:
-        raise NoteError(Reason.MISSING_FIELD, f"{meta.where}: date is empty")
-    try:
-        if "T" in meta.date or ":" in meta.date:
-            t = parse_datetime(meta.date)
-            assert t is not None
-            return t.date(), t
-        d = parse_date(meta.date)
-        assert d is not None
-        return d, None
-    except ValueError as exc:
-        raise NoteError(Reason.INVALID_DATE, f"{meta.where}: date is {exc}") from None
+    """The note's date, and its date-time when the metadata gives a time."""
+    name = f"{meta.where}: date"
+    if "T" in meta.date or ":" in meta.date:
+        t = datetime_field(meta.date, name, required=True)
+        assert t is not None
+        return t.date(), t
+    d = date_field(meta.date, name, required=True)
+    assert d is not None
+    return d, None
 
 
 class _NotesReader:
@@ -144,7 +133,7 @@ class _NotesReader:
         try:
             return int(value)
         except ValueError:
-            raise NoteError(
+            raise Rejected(
                 Reason.INVALID_VALUE, f"{what} is not a warehouse id (set a namespace option)"
             ) from None
 
@@ -160,37 +149,39 @@ class _NotesReader:
             try:
                 text, encoding = decode_text(data)
             except ValueError:
-                raise NoteError(Reason.MALFORMED, "file is not text (NUL bytes)") from None
+                raise Rejected(Reason.MALFORMED, "file is not text (NUL bytes)") from None
             if not text.strip():
-                raise NoteError(Reason.MISSING_FIELD, "file is empty")
+                raise Rejected(Reason.MISSING_FIELD, "file is empty")
             if meta is None:
-                raise NoteError(
+                raise Rejected(
                     Reason.MISSING_FIELD,
                     "no metadata row and the file name is not <person>_<YYYYMMDD>[_<type>]",
                 )
             row = self._row(rel, meta, text, encoding)
-        except NoteError as err:
+        except Rejected as err:
             record = text[:MAX_RECORD_CHARS] if text else None
-            s.quarantine(str(path), "file", "Note", err.reason, err.message, record=record)
+            s.quarantine(str(path), "file", "Note", err.reason, err.detail, record=record)
             return
         except OSError as exc:
             s.quarantine(str(path), "file", "Note", Reason.MALFORMED,
                          f"file cannot be read ({exc.strerror})")  # fmt: skip
             return
-        emit(s, "Note", [("note", row)], source_file=str(path), location="file", source_key=rel)
+        s.add_record(
+            "Note", [("note", row)], source_file=str(path), location="file", source_key=rel
+        )
 
     def _row(self, rel: str, meta: _Meta, text: str, encoding: str) -> dict[str, Any]:
         if meta.malformed:
-            raise NoteError(
+            raise Rejected(
                 Reason.MALFORMED,
                 f"{meta.where}: row has a different number of cells than the header",
             )
         if not meta.person:
-            raise NoteError(Reason.MISSING_FIELD, f"{meta.where}: person is empty")
+            raise Rejected(Reason.MISSING_FIELD, f"{meta.where}: person is empty")
         person_id = self._ref(self.person_ns, meta.person, "person")
         day, when = _note_date(meta)
         if not self._exists_in("person", person_id):
-            raise NoteError(
+            raise Rejected(
                 Reason.DANGLING_REFERENCE, f"{meta.where}: person matches no warehouse person"
             )
         visit_id = None
@@ -230,7 +221,7 @@ def load(
     paths: str | Path | Iterable[str | Path],
     warehouse: Warehouse,
     *,
-    progress: Callable[[int], None] | None = None,
+    progress: Progress | None = None,
     metadata: str | Path | None = None,
     person_namespace: str | None = None,
     visit_namespace: str | None = None,
@@ -251,6 +242,9 @@ def load(
         ``"hl7v2:Patient"`` for MRNs and ``"hl7v2:Visit"`` for visit numbers of an HL7 feed).
     language
         ``"en"`` sets ``language_concept_id`` to English; by default it is 0 (unknown).
+    progress
+        Called as ``progress(note, notes_read, notes_total)`` after each note (see
+        `medmine.ingest.progress`).
 
     Raises
     ------
@@ -285,10 +279,10 @@ def load(
     lang = codes.LANGUAGE_ENGLISH if (language or "").lower() in ("en", "english") else 0
     with LoadSession(warehouse, KIND) as s:
         reader = _NotesReader(s, person_namespace, visit_namespace, lang)
-        for path, rel, meta in plan:
+        for i, (path, rel, meta) in enumerate(plan, 1):
             reader.note(path, rel, meta)
             if progress:
-                progress(1)
+                progress(rel, i, len(plan))
         for path, m in listed_missing:
             s.read("Note")
             s.quarantine(

@@ -15,13 +15,24 @@ rows of the Eunomia sample) are reported as skipped, not loaded.
 from __future__ import annotations
 
 import importlib.resources
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+import pyarrow as pa
+
 from medmine.errors import SchemaError, SourceError
-from medmine.warehouse import LoadReport, LoadSession, Reason, TableSpec, Warehouse, stable_id
+from medmine.ingest.progress import Progress
+from medmine.warehouse import (
+    LoadReport,
+    LoadSession,
+    Provenance,
+    Reason,
+    TableSpec,
+    Warehouse,
+    stable_id,
+)
 from medmine.warehouse.schema import TABLES
+from medmine.warehouse.sql import ident, literal
 
 #: CDM v5.3 -> v5.4 column renames.
 V53_RENAMES: dict[str, dict[str, str]] = {
@@ -59,10 +70,6 @@ class _Source:
     columns: dict[str, str]  # lower-case target name -> source column name as written
 
 
-def _q(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'
-
-
 def _discover(con, source: Path) -> list[_Source]:
     """Find source tables matching warehouse tables (case-insensitive) and their columns."""
     wanted = {t.name for t in LOADABLE}
@@ -76,9 +83,9 @@ def _discover(con, source: Path) -> list[_Source]:
             if stem not in wanted:
                 continue
             if f.suffix.lower() == ".parquet":
-                rel = f"read_parquet('{f}')"
+                rel = f"read_parquet({literal(f)})"
             else:
-                rel = f"read_csv('{f}', all_varchar = true, header = true)"
+                rel = f"read_csv({literal(f)}, all_varchar = true, header = true)"
             try:
                 cols = [r[0] for r in con.execute(f"DESCRIBE SELECT * FROM {rel}").fetchall()]
             except Exception as exc:  # noqa: BLE001  (DuckDB raises several error types)
@@ -87,7 +94,7 @@ def _discover(con, source: Path) -> list[_Source]:
         return found
     if not source.exists():
         raise SourceError(str(source), "no such file or folder")
-    con.execute(f"ATTACH '{source}' AS omop_src (READ_ONLY)")
+    con.execute(f"ATTACH {literal(source)} AS omop_src (READ_ONLY)")
     rows = con.execute(
         "SELECT table_name FROM information_schema.tables WHERE table_catalog = 'omop_src' "
         "AND table_schema = 'main'"
@@ -95,7 +102,7 @@ def _discover(con, source: Path) -> list[_Source]:
     for (name,) in rows:
         if name.lower() not in wanted:
             continue
-        rel = f"omop_src.main.{_q(name)}"
+        rel = f"omop_src.main.{ident(name)}"
         cols = [r[0] for r in con.execute(f"DESCRIBE SELECT * FROM {rel}").fetchall()]
         found.append(_Source(name.lower(), rel, f"{source.name}:{name}", _column_map(name, cols)))
     return found
@@ -134,7 +141,7 @@ def check_sources(sources: list[_Source]) -> None:
 def _cast_expr(spec_col, src_col: str | None) -> str:
     if src_col is None:
         return f"CAST(NULL AS {spec_col.sql_type})"
-    ref = _q(src_col)
+    ref = ident(src_col)
     if spec_col.type == "date":
         # OMOP CSV exports write dates as YYYY-MM-DD, YYYYMMDD or full timestamps.
         return (
@@ -158,7 +165,7 @@ def _rekey_collisions(s: LoadSession, src: _Source, spec: TableSpec) -> int:
     Returns the number of re-keyed rows.
     """
     con = s.wh.con
-    pk = _q(spec.primary_key[0])
+    pk = ident(spec.primary_key[0])
     rows = con.execute(
         f"""
         WITH ranked AS (
@@ -168,7 +175,7 @@ def _rekey_collisions(s: LoadSession, src: _Source, spec: TableSpec) -> int:
         )
         SELECT r._rownum, r._md5 FROM ranked r
         WHERE r.rnk > 1
-           OR (EXISTS (SELECT 1 FROM {_q(spec.name)} t WHERE t.{pk} = r.id)
+           OR (EXISTS (SELECT 1 FROM {ident(spec.name)} t WHERE t.{pk} = r.id)
                AND NOT EXISTS (SELECT 1 FROM mm_source_record m WHERE m.table_name = ?
                                AND m.row_id = r.id AND m.checksum = r._md5))
         """,
@@ -176,8 +183,6 @@ def _rekey_collisions(s: LoadSession, src: _Source, spec: TableSpec) -> int:
     ).fetchall()
     if not rows:
         return 0
-    import pyarrow as pa
-
     remap = pa.table(  # noqa: F841  (read by DuckDB's replacement scan)
         {
             "_rownum": pa.array([r[0] for r in rows], pa.int64()),
@@ -197,7 +202,7 @@ def _load_table(s: LoadSession, src: _Source, spec: TableSpec) -> None:
         s.tally(rtype, skipped=n_src, reason="placeholder_row")
         return
     casts = ",\n".join(
-        f"{_cast_expr(c, src.columns.get(c.name))} AS {_q(c.name)}" for c in spec.columns
+        f"{_cast_expr(c, src.columns.get(c.name))} AS {ident(c.name)}" for c in spec.columns
     )
     # A row is bad when a required value is missing or a present value fails to cast.
     checks = []
@@ -205,16 +210,16 @@ def _load_table(s: LoadSession, src: _Source, spec: TableSpec) -> None:
         src_col = src.columns.get(c.name)
         if src_col is None:
             continue
-        raw = f"src.{_q(src_col)}"
-        cast = _cast_expr(c, src_col).replace(_q(src_col), raw)
+        raw = f"src.{ident(src_col)}"
+        cast = _cast_expr(c, src_col).replace(ident(src_col), raw)
         if c.required:
             checks.append(
                 f"CASE WHEN {raw} IS NULL OR CAST({raw} AS VARCHAR) = '' "
-                f"THEN '{Reason.MISSING_FIELD}|{c.name}' END"
+                f"THEN {literal(f'{Reason.MISSING_FIELD}|{c.name}')} END"
             )
         checks.append(
             f"CASE WHEN {raw} IS NOT NULL AND CAST({raw} AS VARCHAR) <> '' AND {cast} IS NULL "
-            f"THEN '{Reason.INVALID_VALUE}|{c.name}' END"
+            f"THEN {literal(f'{Reason.INVALID_VALUE}|{c.name}')} END"
         )
     problems = f"list_filter([{', '.join(checks) or 'NULL'}], lambda x: x IS NOT NULL)"
     con.execute(
@@ -244,10 +249,10 @@ def _load_table(s: LoadSession, src: _Source, spec: TableSpec) -> None:
             s.tally(rtype, quarantined=int(n), reason=reason)
     good = n_src - bad
     rekeyed = _rekey_collisions(s, src, spec) if _single_bigint_pk(spec) else 0
-    cols = ", ".join(_q(c) for c in spec.column_names)
+    cols = ", ".join(ident(c) for c in spec.column_names)
     inserted = int(
         con.execute(
-            f"INSERT OR IGNORE INTO {_q(spec.name)} ({cols}) SELECT {cols} FROM _stg "
+            f"INSERT OR IGNORE INTO {ident(spec.name)} ({cols}) SELECT {cols} FROM _stg "
             "WHERE len(_problems) = 0"
         ).fetchone()[0]
     )
@@ -256,12 +261,15 @@ def _load_table(s: LoadSession, src: _Source, spec: TableSpec) -> None:
         s.warn(rtype, "id_collision_rekeyed", rekeyed)
     s.report.rows_written[spec.name] = s.report.rows_written.get(spec.name, 0) + inserted
     if _single_bigint_pk(spec) and inserted:
-        pk = _q(spec.primary_key[0])
-        con.execute(
-            "INSERT OR IGNORE INTO mm_source_record (table_name, row_id, load_id, source_file, "
-            f"location, resource_type, checksum) SELECT ?, {pk}, ?, ?, 'row ' || _rownum, ?, "
-            "_md5 FROM _stg WHERE len(_problems) = 0",
-            [spec.name, s.load_id, src.origin, rtype],
+        good_rows = con.sql(
+            f"SELECT {ident(spec.primary_key[0])} AS id, 'row ' || _rownum AS loc, _md5 "
+            "FROM _stg WHERE len(_problems) = 0"
+        ).to_arrow_table()
+        s.add_provenance(
+            spec.name,
+            good_rows["id"],
+            record_type=rtype,
+            provenance=Provenance(src.origin, good_rows["loc"], checksum=good_rows["_md5"]),
         )
     con.execute("DROP TABLE _stg")
 
@@ -271,7 +279,7 @@ def load(
     warehouse: Warehouse,
     *,
     tables: list[str] | None = None,
-    progress: Callable[[str, int, int], None] | None = None,
+    progress: Progress | None = None,
 ) -> LoadReport:
     """Load an OMOP CDM database into the warehouse.
 
@@ -285,7 +293,8 @@ def load(
     tables
         Restrict to these tables (default: every OMOP table found).
     progress
-        Called as ``progress(table, done, total)`` after each table.
+        Called as ``progress(table, tables_done, tables_total)`` after each table (see
+        `medmine.ingest.progress`).
 
     Raises
     ------

@@ -1,7 +1,8 @@
 """Field-level validators shared by the readers: NPI, ICD and CPT/HCPCS shapes, dates, amounts.
 
-Validators answer one question each and never echo the value they reject (callers turn a
-``False`` or ``ValueError`` into a quarantine reason that names the field, not the value).
+Validators answer one question each and never echo the value they reject. The ``parse_*``
+functions raise ``ValueError``; the ``*_field`` parsers, which every reader uses for its source
+fields, raise `Rejected` with the reason code and a message naming the field, not the value.
 
 >>> is_valid_npi("1234567893")
 True
@@ -9,6 +10,8 @@ True
 (True, True, True)
 >>> parse_date("2021-03-04")
 datetime.date(2021, 3, 4)
+>>> amount_field("1,234.50", "billed_amount")
+1234.5
 """
 
 from __future__ import annotations
@@ -17,8 +20,13 @@ import datetime as dt
 import math
 import re
 
+from medmine.warehouse import Reason, Rejected
+
 __all__ = [
     "DATE_FORMATS",
+    "amount_field",
+    "date_field",
+    "datetime_field",
     "is_cpt_shape",
     "is_hcpcs_shape",
     "is_icd9cm_shape",
@@ -187,4 +195,65 @@ def parse_amount(value: str | None, *, allow_negative: bool = False) -> float | 
         raise ValueError("not a finite number")
     if x < 0 and not allow_negative:
         raise ValueError("a negative amount")
+    return x
+
+
+def date_field(
+    value: str | None,
+    name: str,
+    *,
+    required: bool = False,
+    formats: tuple[str, ...] = DATE_FORMATS,
+) -> dt.date | None:
+    """The date in source field `name` (see `parse_date`); blank gives ``None``.
+
+    Raises
+    ------
+    Rejected
+        ``invalid_date`` when the value is not a plausible date, ``missing_field`` when it is
+        blank and `required`. The message names the field, never the value.
+    """
+    try:
+        d = parse_date(value, formats)
+    except ValueError as exc:
+        raise Rejected(Reason.INVALID_DATE, f"{name} is {exc}") from None
+    if d is None and required:
+        raise Rejected(Reason.MISSING_FIELD, f"{name} is empty")
+    return d
+
+
+def datetime_field(value: str | None, name: str, *, required: bool = False) -> dt.datetime | None:
+    """The ISO 8601 date-time in source field `name` (see `parse_datetime`); blank is ``None``.
+
+    Raises
+    ------
+    Rejected
+        ``invalid_date`` or, when blank and `required`, ``missing_field``.
+    """
+    try:
+        t = parse_datetime(value)
+    except ValueError as exc:
+        raise Rejected(Reason.INVALID_DATE, f"{name} is {exc}") from None
+    if t is None and required:
+        raise Rejected(Reason.MISSING_FIELD, f"{name} is empty")
+    return t
+
+
+def amount_field(
+    value: str | None, name: str, *, required: bool = False, allow_negative: bool = False
+) -> float | None:
+    """The amount in source field `name` (see `parse_amount`); blank gives ``None``.
+
+    Raises
+    ------
+    Rejected
+        ``invalid_value`` for a non-number (or a negative one, unless allowed), or
+        ``missing_field`` when blank and `required`.
+    """
+    try:
+        x = parse_amount(value, allow_negative=allow_negative)
+    except ValueError as exc:
+        raise Rejected(Reason.INVALID_VALUE, f"{name} is {exc}") from None
+    if x is None and required:
+        raise Rejected(Reason.MISSING_FIELD, f"{name} is empty")
     return x

@@ -13,7 +13,7 @@ True
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +21,7 @@ from medmine.errors import SourceError
 from medmine.ingest._emit import (
     SourceConcepts,
     expand_paths,
+    file_error,
     open_csv,
     raw_csv_line,
     register,
@@ -30,28 +31,23 @@ from medmine.ingest.claims._generic import (
     OPTIONAL_COLUMNS,
     REQUIRED_COLUMNS,
     GenericClaimsReader,
-    LineError,
     is_generic_header,
 )
 from medmine.ingest.claims._layouts import LAYOUTS, layout_of, summary_year
 from medmine.ingest.claims._synpuf import SynpufReader
-from medmine.warehouse import LoadReport, LoadSession, Reason, Warehouse
+from medmine.ingest.progress import Progress
+from medmine.warehouse import LoadReport, LoadSession, Reason, Rejected, Warehouse
 
 __all__ = ["LAYOUTS", "OPTIONAL_COLUMNS", "REQUIRED_COLUMNS", "load"]
 
 _ORDER = {"beneficiary": 0, "carrier": 1, "inpatient": 1, "outpatient": 1, "pde": 1, None: 1}
 
 
-def _file_error(s: LoadSession, path: Path, reason: Reason, message: str) -> None:
-    s.read("File")
-    s.quarantine(str(path), "file", "File", reason, message)
-
-
 def load(
     paths: str | Path | Iterable[str | Path],
     warehouse: Warehouse,
     *,
-    progress: Callable[[int], None] | None = None,
+    progress: Progress | None = None,
     person_namespace: str = "claims:Patient",
     **options: Any,
 ) -> LoadReport:
@@ -64,7 +60,8 @@ def load(
     warehouse
         Target warehouse.
     progress
-        Called with the number of records read after each file.
+        Called as ``progress(file, rows_read, None)`` after each file (see
+        `medmine.ingest.progress`).
     person_namespace
         Namespace of the generic contract's ``patient_id``: ``stable_id(namespace, id)`` is
         the person id, so claims can point at persons loaded by another reader (for example
@@ -91,16 +88,18 @@ def load(
         concepts = SourceConcepts(s)
         generic = GenericClaimsReader(s, concepts, person_namespace)
         synpuf = SynpufReader(s, concepts)
+        done = 0
         for _, path, error in plan:
             if error is not None:
-                _file_error(s, path, Reason.MALFORMED, error)
+                file_error(s, path, Reason.MALFORMED, error)
                 continue
             f, header, reader = open_csv(path)
             with f:
                 n = _read_file(s, path, header, reader, generic, synpuf)
             register(s, path, n)
+            done += n
             if progress:
-                progress(n)
+                progress(path.name, done, None)
     return s.report
 
 
@@ -117,14 +116,14 @@ def _read_file(
         if is_generic_header(header):
             return generic.read_file(path, header, reader)
         missing = sorted(set(REQUIRED_COLUMNS) - set(header))
-        _file_error(
+        file_error(
             s, path, Reason.MALFORMED,
             "header matches no DE-SynPUF layout and lacks the claims contract's columns "
             f"{missing}",
         )  # fmt: skip
         return 0
     if layout == "beneficiary" and summary_year(path) is None:
-        _file_error(
+        file_error(
             s, path, Reason.MISSING_FIELD,
             "beneficiary summary file name has no year (expected DE1_0_<year>_Beneficiary...)",
         )  # fmt: skip
@@ -152,8 +151,6 @@ def _read_file(
             continue
         try:
             synpuf.record(layout, path, loc, dict(zip(header, values, strict=True)))
-        except LineError as err:
-            s.quarantine(
-                str(path), loc, rtype, err.reason, err.message, record=raw_csv_line(values)
-            )
+        except Rejected as err:
+            s.quarantine(str(path), loc, rtype, err.reason, err.detail, record=raw_csv_line(values))
     return n

@@ -13,18 +13,18 @@ from pathlib import Path
 from typing import Any
 
 from medmine.ingest import codes
-from medmine.ingest._emit import Lookup, SourceConcepts, emit, raw_csv_line, undecodable
+from medmine.ingest._emit import Lookup, SourceConcepts, raw_csv_line, undecodable
 from medmine.ingest.validate import (
+    amount_field,
+    date_field,
     is_cpt_shape,
     is_hcpcs_shape,
     is_icd10cm_shape,
     is_modifier_shape,
     is_valid_npi,
     normalize_code,
-    parse_amount,
-    parse_date,
 )
-from medmine.warehouse import LoadSession, Reason, stable_id
+from medmine.warehouse import LoadSession, Reason, Rejected, stable_id
 
 KIND = "claims"
 N_DX = 12
@@ -78,15 +78,6 @@ def is_generic_header(header: list[str]) -> bool:
     return set(REQUIRED_COLUMNS) <= set(header)
 
 
-class LineError(Exception):
-    """A line breaks the contract: reason code and a PHI-free message."""
-
-    def __init__(self, reason: Reason, message: str) -> None:
-        super().__init__(message)
-        self.reason = reason
-        self.message = message
-
-
 @dataclass
 class _Claim:
     """The claim being read: its header fields and running totals over loaded lines."""
@@ -102,34 +93,14 @@ class _Claim:
     totals: dict[str, float | None] = field(default_factory=dict)
 
 
-def _date(rec: dict[str, str], col: str, required: bool = False) -> dt.date | None:
-    try:
-        d = parse_date(rec.get(col))
-    except ValueError as exc:
-        raise LineError(Reason.INVALID_DATE, f"{col} is {exc}") from None
-    if d is None and required:
-        raise LineError(Reason.MISSING_FIELD, f"{col} is empty")
-    return d
-
-
-def _amount(rec: dict[str, str], col: str, required: bool = False) -> float | None:
-    try:
-        x = parse_amount(rec.get(col))
-    except ValueError as exc:
-        raise LineError(Reason.INVALID_VALUE, f"{col} is {exc}") from None
-    if x is None and required:
-        raise LineError(Reason.MISSING_FIELD, f"{col} is empty")
-    return x
-
-
 def _npi(rec: dict[str, str], col: str, required: bool = False) -> str | None:
     v = (rec.get(col) or "").strip()
     if not v:
         if required:
-            raise LineError(Reason.MISSING_FIELD, f"{col} is empty")
+            raise Rejected(Reason.MISSING_FIELD, f"{col} is empty")
         return None
     if not is_valid_npi(v):
-        raise LineError(Reason.INVALID_CODE, f"{col} is not a valid NPI (check digit)")
+        raise Rejected(Reason.INVALID_CODE, f"{col} is not a valid NPI (check digit)")
     return v
 
 
@@ -165,9 +136,9 @@ class GenericClaimsReader:
         raw_sex = (rec.get("patient_sex") or "").strip().upper()
         if not raw_birth and not raw_sex:
             return None
-        birth = _date(rec, "patient_birth_date", required=True)
+        birth = date_field(rec.get("patient_birth_date"), "patient_birth_date", required=True)
         if raw_sex not in ("M", "F", "U", "O"):
-            raise LineError(Reason.INVALID_VALUE, "patient_sex is not one of M, F, U, O")
+            raise Rejected(Reason.INVALID_VALUE, "patient_sex is not one of M, F, U, O")
         assert birth is not None
         return birth, raw_sex
 
@@ -202,14 +173,13 @@ class GenericClaimsReader:
             "value": patient_id,
             "type_code": "MB",
         }
-        emit(
-            s,
+        s.add_record(
             "Patient",
             [("person", person)],
-            [("mm_person_identity", identity), ("mm_identifier", ident)],
             source_file=source_file,
             location=loc,
             source_key=f"patient {pid}",
+            secondary=[("mm_person_identity", identity), ("mm_identifier", ident)],
         )
         self.known_persons[pid] = True
 
@@ -246,13 +216,13 @@ class GenericClaimsReader:
             rec = dict(zip(header, values, strict=True))
             try:
                 self._line(path, loc, rec)
-            except LineError as err:
+            except Rejected as err:
                 self.s.quarantine(
                     str(path),
                     loc,
                     "ClaimLine",
                     err.reason,
-                    err.message,
+                    err.detail,
                     record=raw_csv_line(values),
                 )
         self.close_claim()
@@ -261,12 +231,12 @@ class GenericClaimsReader:
     def _line(self, path: Path, loc: str, rec: dict[str, str]) -> None:
         for col in ("claim_id", "line_number", "patient_id", "claim_type"):
             if not (rec.get(col) or "").strip():
-                raise LineError(Reason.MISSING_FIELD, f"{col} is empty")
+                raise Rejected(Reason.MISSING_FIELD, f"{col} is empty")
         key = rec["claim_id"].strip()
         if self.claim is None or self.claim.key != key:
             self.close_claim()
             if key in self.closed:
-                raise LineError(
+                raise Rejected(
                     Reason.CONFLICT,
                     "claim_id reappears after other claims; lines of a claim must be contiguous",
                 )
@@ -275,20 +245,19 @@ class GenericClaimsReader:
         assert claim is not None
         for col in HEADER_FIELDS:
             if (rec.get(col) or "").strip() != claim.header[col]:
-                raise LineError(Reason.CONFLICT, f"{col} differs from the claim's first line")
+                raise Rejected(Reason.CONFLICT, f"{col} differs from the claim's first line")
         line_row, patient_paid = self._line_row(rec, claim)
         pid = claim.row["person_id"]
         if not self._person_exists(pid):
             demo = self._demographics(rec)
             if demo is None:
-                raise LineError(
+                raise Rejected(
                     Reason.DANGLING_REFERENCE,
                     "patient_id matches no person and the line has no patient_birth_date/"
                     "patient_sex to create one",
                 )
             self._create_person(rec, pid, demo, loc, str(path))
-        emit(
-            self.s,
+        self.s.add_record(
             "ClaimLine",
             [("mm_claim_line", line_row)],
             source_file=str(path),
@@ -315,7 +284,7 @@ class GenericClaimsReader:
         self.claim = _Claim(key, header, {}, str(path), loc)
         try:
             self.claim.row = self._header_row(key, rec)
-        except LineError:
+        except Rejected:
             # The header is re-validated line by line below; keep the claim open so every
             # line of it is quarantined with the header's reason.
             self.claim.row = {}
@@ -324,7 +293,7 @@ class GenericClaimsReader:
     def _header_row(self, key: str, rec: dict[str, str]) -> dict[str, Any]:
         claim_type = rec["claim_type"].strip().lower()
         if claim_type not in CLAIM_TYPES:
-            raise LineError(Reason.INVALID_VALUE, f"claim_type is not one of {CLAIM_TYPES}")
+            raise Rejected(Reason.INVALID_VALUE, f"claim_type is not one of {CLAIM_TYPES}")
         billing = _npi(rec, "billing_npi", required=True)
         rendering = _npi(rec, "rendering_npi")
         dx: list[str | None] = []
@@ -332,19 +301,19 @@ class GenericClaimsReader:
             code = (rec.get(f"dx_{i}") or "").strip()
             if not code:
                 if i == 1:
-                    raise LineError(Reason.MISSING_FIELD, "dx_1 is empty")
+                    raise Rejected(Reason.MISSING_FIELD, "dx_1 is empty")
                 dx.append(None)
                 continue
             if not is_icd10cm_shape(code):
-                raise LineError(Reason.INVALID_CODE, f"dx_{i} is not an ICD-10-CM code")
+                raise Rejected(Reason.INVALID_CODE, f"dx_{i} is not an ICD-10-CM code")
             dx.append(icd10cm_dotted(code))
         pos = (rec.get("place_of_service") or "").strip() or None
         if pos is not None and not (len(pos) == 2 and pos.isdigit()):
-            raise LineError(Reason.INVALID_CODE, "place_of_service is not a 2-digit CMS code")
-        admission = _date(rec, "admission_date")
-        discharge = _date(rec, "discharge_date")
+            raise Rejected(Reason.INVALID_CODE, "place_of_service is not a 2-digit CMS code")
+        admission = date_field(rec.get("admission_date"), "admission_date")
+        discharge = date_field(rec.get("discharge_date"), "discharge_date")
         if admission and discharge and discharge < admission:
-            raise LineError(Reason.INVALID_DATE, "discharge_date precedes admission_date")
+            raise Rejected(Reason.INVALID_DATE, "discharge_date precedes admission_date")
         for code in dx:
             if code:
                 self.concepts.add("ICD10CM", code)
@@ -373,19 +342,19 @@ class GenericClaimsReader:
         try:
             line_number = int(rec["line_number"].strip())
         except ValueError:
-            raise LineError(Reason.INVALID_VALUE, "line_number is not an integer") from None
+            raise Rejected(Reason.INVALID_VALUE, "line_number is not an integer") from None
         if line_number < 1:
-            raise LineError(Reason.INVALID_VALUE, "line_number is not positive")
-        start = _date(rec, "service_from_date", required=True)
-        end = _date(rec, "service_to_date")
+            raise Rejected(Reason.INVALID_VALUE, "line_number is not positive")
+        start = date_field(rec.get("service_from_date"), "service_from_date", required=True)
+        end = date_field(rec.get("service_to_date"), "service_to_date")
         if end and start and end < start:
-            raise LineError(Reason.INVALID_DATE, "service_to_date precedes service_from_date")
+            raise Rejected(Reason.INVALID_DATE, "service_to_date precedes service_from_date")
         proc = normalize_code(rec.get("procedure_code"))
         revenue = (rec.get("revenue_code") or "").strip() or None
         if revenue is not None and not (len(revenue) == 4 and revenue.isdigit()):
-            raise LineError(Reason.INVALID_CODE, "revenue_code is not a 4-digit code")
+            raise Rejected(Reason.INVALID_CODE, "revenue_code is not a 4-digit code")
         if not proc and not revenue:
-            raise LineError(Reason.MISSING_FIELD, "procedure_code and revenue_code are empty")
+            raise Rejected(Reason.MISSING_FIELD, "procedure_code and revenue_code are empty")
         vocab = None
         if proc:
             if is_cpt_shape(proc):
@@ -393,23 +362,23 @@ class GenericClaimsReader:
             elif is_hcpcs_shape(proc):
                 vocab = "HCPCS"
             else:
-                raise LineError(Reason.INVALID_CODE, "procedure_code is not a CPT or HCPCS code")
+                raise Rejected(Reason.INVALID_CODE, "procedure_code is not a CPT or HCPCS code")
         mods: list[str | None] = []
         for i in range(1, 5):
             m = normalize_code(rec.get(f"modifier_{i}")) or None
             if m is not None and not is_modifier_shape(m):
-                raise LineError(Reason.INVALID_CODE, f"modifier_{i} is not a 2-character code")
+                raise Rejected(Reason.INVALID_CODE, f"modifier_{i} is not a 2-character code")
             mods.append(m)
         ndc = (rec.get("ndc_code") or "").strip().replace("-", "") or None
         if ndc is not None and not (len(ndc) == 11 and ndc.isdigit()):
-            raise LineError(Reason.INVALID_CODE, "ndc_code is not an 11-digit NDC")
-        units = _amount(rec, "units", required=True)
+            raise Rejected(Reason.INVALID_CODE, "ndc_code is not an 11-digit NDC")
+        units = amount_field(rec.get("units"), "units", required=True)
         if units == 0:
-            raise LineError(Reason.INVALID_VALUE, "units is zero")
-        billed = _amount(rec, "billed_amount", required=True)
-        allowed = _amount(rec, "allowed_amount")
-        paid = _amount(rec, "paid_amount")
-        patient_paid = _amount(rec, "patient_paid_amount")
+            raise Rejected(Reason.INVALID_VALUE, "units is zero")
+        billed = amount_field(rec.get("billed_amount"), "billed_amount", required=True)
+        allowed = amount_field(rec.get("allowed_amount"), "allowed_amount")
+        paid = amount_field(rec.get("paid_amount"), "paid_amount")
+        patient_paid = amount_field(rec.get("patient_paid_amount"), "patient_paid_amount")
         rendering = _npi(rec, "rendering_npi")
         pos = (rec.get("place_of_service") or "").strip() or None
         if proc and vocab:
@@ -460,8 +429,7 @@ class GenericClaimsReader:
             "total_paid": claim.totals.get("total_paid"),
             "patient_paid": claim.totals.get("patient_paid"),
         }
-        emit(
-            self.s,
+        self.s.add_record(
             "Claim",
             [("mm_claim", row)],
             source_file=claim.source_file,

@@ -12,18 +12,17 @@ from pathlib import Path
 from typing import Any
 
 from medmine.ingest import codes
-from medmine.ingest._emit import Lookup, SourceConcepts, emit
-from medmine.ingest.claims._generic import LineError
+from medmine.ingest._emit import Lookup, SourceConcepts
 from medmine.ingest.claims._layouts import numbered, summary_year
 from medmine.ingest.validate import (
+    amount_field,
+    date_field,
     is_cpt_shape,
     is_hcpcs_shape,
     is_icd9cm_shape,
     normalize_code,
-    parse_amount,
-    parse_date,
 )
-from medmine.warehouse import LoadSession, Reason, stable_id
+from medmine.warehouse import LoadSession, Reason, Rejected, stable_id
 
 KIND = "synpuf"
 
@@ -35,20 +34,13 @@ _DATE = ("%Y%m%d",)
 
 
 def _date(rec: dict[str, str], col: str, required: bool = False) -> dt.date | None:
-    try:
-        d = parse_date(rec.get(col), _DATE)
-    except ValueError as exc:
-        raise LineError(Reason.INVALID_DATE, f"{col} is {exc}") from None
-    if d is None and required:
-        raise LineError(Reason.MISSING_FIELD, f"{col} is empty")
-    return d
+    """A DE-SynPUF date column (``YYYYMMDD``)."""
+    return date_field(rec.get(col), col, required=required, formats=_DATE)
 
 
 def _amount(rec: dict[str, str], col: str) -> float | None:
-    try:
-        return parse_amount(rec.get(col))
-    except ValueError as exc:
-        raise LineError(Reason.INVALID_VALUE, f"{col} is {exc}") from None
+    """A DE-SynPUF amount column."""
+    return amount_field(rec.get(col), col)
 
 
 def _sum(*values: float | None) -> float | None:
@@ -62,7 +54,7 @@ def _npi(rec: dict[str, str], col: str) -> str | None:
     if not v:
         return None
     if not v.isdigit() or len(v) > 10:
-        raise LineError(Reason.INVALID_CODE, f"{col} is not a 10-digit provider number")
+        raise Rejected(Reason.INVALID_CODE, f"{col} is not a 10-digit provider number")
     return v
 
 
@@ -87,15 +79,15 @@ class SynpufReader:
         return known
 
     def record(self, layout: str, path: Path, loc: str, rec: dict[str, str]) -> None:
-        """Validate and load one row of `layout`; raises `LineError` to quarantine it."""
+        """Validate and load one row of `layout`; raises `Rejected` to quarantine it."""
         bene = (rec.get("DESYNPUF_ID") or "").strip()
         if not bene:
-            raise LineError(Reason.MISSING_FIELD, "DESYNPUF_ID is empty")
+            raise Rejected(Reason.MISSING_FIELD, "DESYNPUF_ID is empty")
         if layout == "beneficiary":
             self._beneficiary(path, loc, bene, rec)
             return
         if not self._known(bene):
-            raise LineError(
+            raise Rejected(
                 Reason.DANGLING_REFERENCE,
                 "DESYNPUF_ID matches no beneficiary; load the beneficiary summary files first "
                 "or in the same call",
@@ -110,13 +102,13 @@ class SynpufReader:
         death = _date(rec, "BENE_DEATH_DT")
         assert birth is not None
         if death and death < birth:
-            raise LineError(Reason.INVALID_DATE, "BENE_DEATH_DT precedes BENE_BIRTH_DT")
+            raise Rejected(Reason.INVALID_DATE, "BENE_DEATH_DT precedes BENE_BIRTH_DT")
         sex = (rec.get("BENE_SEX_IDENT_CD") or "").strip()
         if sex not in SEX:
-            raise LineError(Reason.INVALID_VALUE, "BENE_SEX_IDENT_CD is not 1 or 2")
+            raise Rejected(Reason.INVALID_VALUE, "BENE_SEX_IDENT_CD is not 1 or 2")
         race = (rec.get("BENE_RACE_CD") or "").strip()
         if race not in ("1", "2", "3", "5"):
-            raise LineError(Reason.INVALID_VALUE, "BENE_RACE_CD is not 1, 2, 3 or 5")
+            raise Rejected(Reason.INVALID_VALUE, "BENE_RACE_CD is not 1, 2, 3 or 5")
         months = {}
         for col in (
             "BENE_HI_CVRAGE_TOT_MONS",
@@ -126,7 +118,7 @@ class SynpufReader:
         ):
             v = (rec.get(col) or "0").strip() or "0"
             if not v.isdigit() or int(v) > 12:
-                raise LineError(Reason.INVALID_VALUE, f"{col} is not a month count 0-12")
+                raise Rejected(Reason.INVALID_VALUE, f"{col} is not a month count 0-12")
             months[col] = int(v)
         pid = self.person_id(bene)
         start = dt.date(year, 1, 1)
@@ -161,14 +153,13 @@ class SynpufReader:
             )
         if not self._known(bene):
             self._person(path, loc, bene, pid, birth, sex, race)
-        emit(
-            self.s,
+        self.s.add_record(
             "Beneficiary",
             [("payer_plan_period", period)],
-            secondary,
             source_file=str(path),
             location=loc,
             source_key=f"{bene}:{year}",
+            secondary=secondary,
         )
 
     def _person(
@@ -200,14 +191,13 @@ class SynpufReader:
             "value": bene,
             "type_code": "MB",
         }
-        emit(
-            s,
+        s.add_record(
             "Person",
             [("person", person)],
-            [("mm_person_identity", identity), ("mm_identifier", ident)],
             source_file=str(path),
             location=loc,
             source_key=bene,
+            secondary=[("mm_person_identity", identity), ("mm_identifier", ident)],
         )
         self.persons[bene] = True
 
@@ -220,7 +210,7 @@ class SynpufReader:
                 out.append(None)
                 continue
             if not is_icd9cm_shape(code):
-                raise LineError(Reason.INVALID_CODE, f"{col} is not an ICD-9-CM code")
+                raise Rejected(Reason.INVALID_CODE, f"{col} is not an ICD-9-CM code")
             self.concepts.add("ICD9CM", code)
             out.append(code)
         return out
@@ -234,7 +224,7 @@ class SynpufReader:
         elif is_hcpcs_shape(code):
             vocab = "HCPCS"
         else:
-            raise LineError(Reason.INVALID_CODE, f"{col} is not a CPT or HCPCS code")
+            raise Rejected(Reason.INVALID_CODE, f"{col} is not a CPT or HCPCS code")
         self.concepts.add(vocab, code)
         return vocab, code
 
@@ -244,7 +234,7 @@ class SynpufReader:
         start = _date(rec, start_col, required=True)
         end = _date(rec, "CLM_THRU_DT") if "CLM_THRU_DT" in rec else None
         if start and end and end < start:
-            raise LineError(Reason.INVALID_DATE, "CLM_THRU_DT precedes CLM_FROM_DT")
+            raise Rejected(Reason.INVALID_DATE, "CLM_THRU_DT precedes CLM_FROM_DT")
         row: dict[str, Any] = {
             "claim_id": stable_id(f"{KIND}:Claim", f"{kind}:{clm}"),
             "person_id": self.person_id(bene),
@@ -273,20 +263,19 @@ class SynpufReader:
     def _emit_claim(
         self, rtype: str, path: Path, loc: str, claim: dict[str, Any], lines: list[dict[str, Any]]
     ) -> None:
-        emit(
-            self.s,
+        self.s.add_record(
             rtype,
             [("mm_claim", claim)],
-            [("mm_claim_line", line) for line in lines],
             source_file=str(path),
             location=loc,
             source_key=claim["claim_source_value"],
+            secondary=[("mm_claim_line", line) for line in lines],
         )
 
     def _carrier(self, path: Path, loc: str, bene: str, rec: dict[str, str]) -> None:
         clm = (rec.get("CLM_ID") or "").strip()
         if not clm:
-            raise LineError(Reason.MISSING_FIELD, "CLM_ID is empty")
+            raise Rejected(Reason.MISSING_FIELD, "CLM_ID is empty")
         claim = self._header(bene, clm, "carrier", rec, 8, "CLM_FROM_DT")
         claim["claim_type"] = "professional"
         lines = []
@@ -316,7 +305,7 @@ class SynpufReader:
                 )
             )
         if not lines:
-            raise LineError(Reason.MISSING_FIELD, "no line has a HCPCS_CD or an amount")
+            raise Rejected(Reason.MISSING_FIELD, "no line has a HCPCS_CD or an amount")
         claim["rendering_npi"] = lines[0]["rendering_npi"]
         claim["total_paid"] = _sum(*(x["paid_amount"] for x in lines))
         claim["total_allowed"] = _sum(*(x["allowed_amount"] for x in lines))
@@ -328,7 +317,7 @@ class SynpufReader:
     ) -> None:
         clm = (rec.get("CLM_ID") or "").strip()
         if not clm:
-            raise LineError(Reason.MISSING_FIELD, "CLM_ID is empty")
+            raise Rejected(Reason.MISSING_FIELD, "CLM_ID is empty")
         segment = (rec.get("SEGMENT") or "1").strip() or "1"
         claim = self._header(bene, f"{clm}:{segment}", kind, rec, 10, "CLM_FROM_DT")
         claim["claim_type"] = "institutional"
@@ -346,7 +335,7 @@ class SynpufReader:
                 and claim["discharge_date"]
                 and claim["discharge_date"] < claim["admission_date"]
             ):
-                raise LineError(Reason.INVALID_DATE, "NCH_BENE_DSCHRG_DT precedes CLM_ADMSN_DT")
+                raise Rejected(Reason.INVALID_DATE, "NCH_BENE_DSCHRG_DT precedes CLM_ADMSN_DT")
             drg = (rec.get("CLM_DRG_CD") or "").strip() or None
             claim["drg_code"] = drg
             patient_cols = (
@@ -377,7 +366,7 @@ class SynpufReader:
             if not code:
                 continue
             if not (code.isdigit() and 2 <= len(code) <= 4):
-                raise LineError(Reason.INVALID_CODE, f"ICD9_PRCDR_CD_{i} is not an ICD-9 code")
+                raise Rejected(Reason.INVALID_CODE, f"ICD9_PRCDR_CD_{i} is not an ICD-9 code")
             self.concepts.add("ICD9Proc", code)
             lines.append(
                 self._line(claim, len(lines) + 1, procedure_vocabulary_id="ICD9Proc",
@@ -394,16 +383,16 @@ class SynpufReader:
     def _pde(self, path: Path, loc: str, bene: str, rec: dict[str, str]) -> None:
         pde = (rec.get("PDE_ID") or "").strip()
         if not pde:
-            raise LineError(Reason.MISSING_FIELD, "PDE_ID is empty")
+            raise Rejected(Reason.MISSING_FIELD, "PDE_ID is empty")
         start = _date(rec, "SRVC_DT", required=True)
         assert start is not None
         ndc = (rec.get("PROD_SRVC_ID") or "").strip()
         if not (ndc.isdigit() and len(ndc) == 11):
-            raise LineError(Reason.INVALID_CODE, "PROD_SRVC_ID is not an 11-digit NDC")
+            raise Rejected(Reason.INVALID_CODE, "PROD_SRVC_ID is not an 11-digit NDC")
         qty = _amount(rec, "QTY_DSPNSD_NUM")
         days_raw = (rec.get("DAYS_SUPLY_NUM") or "").strip()
         if days_raw and not days_raw.isdigit():
-            raise LineError(Reason.INVALID_VALUE, "DAYS_SUPLY_NUM is not a whole number")
+            raise Rejected(Reason.INVALID_VALUE, "DAYS_SUPLY_NUM is not a whole number")
         days = int(days_raw) if days_raw else None
         patient_paid = _amount(rec, "PTNT_PAY_AMT")
         total = _amount(rec, "TOT_RX_CST_AMT")
@@ -438,12 +427,11 @@ class SynpufReader:
             "days_supply": days,
             "drug_source_value": codes.source_value("NDC", ndc),
         }
-        emit(
-            self.s,
+        self.s.add_record(
             "PrescriptionDrugEvent",
             [("mm_claim", claim)],
-            [("mm_claim_line", line), ("drug_exposure", drug)],
             source_file=str(path),
             location=loc,
             source_key=f"pde:{pde}",
+            secondary=[("mm_claim_line", line), ("drug_exposure", drug)],
         )

@@ -14,12 +14,14 @@ from __future__ import annotations
 
 import gc
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from pathlib import Path
 
 from medmine.ingest.fhir._load import Loader
 from medmine.ingest.fhir._read import discover
+from medmine.ingest.progress import Progress
 from medmine.warehouse import LoadReport, LoadSession, Warehouse
+from medmine.warehouse.sql import literal
 
 __all__ = ["load"]
 
@@ -28,7 +30,7 @@ def load(
     paths: str | Path | Iterable[str | Path],
     warehouse: Warehouse | str | Path,
     *,
-    progress: Callable[[int, int], None] | None = None,
+    progress: Progress | None = None,
     memory_limit: str | None = "1GB",
 ) -> LoadReport:
     """Load FHIR files (``.json``, ``.json.gz``, ``.ndjson``, ``.ndjson.gz``) or folders of them.
@@ -40,7 +42,8 @@ def load(
     warehouse
         An open `Warehouse`, or the path of one (opened and closed here).
     progress
-        Called as ``progress(bytes_read, bytes_total)`` while files are read.
+        Called as ``progress(file_name, bytes_read, bytes_total)`` while files are read (see
+        `medmine.ingest.progress`); the byte counts cover all files of the load.
     memory_limit
         DuckDB memory limit during the load (never raised above the warehouse's own). The
         whole load is one transaction, and DuckDB keeps uncommitted rows in memory unless a
@@ -73,11 +76,7 @@ def load(
         gc.disable()
         previous_limit = _lower_memory_limit(wh, memory_limit)
         with LoadSession(wh, "fhir", batch_rows=1 << 60) as session:
-            loader = Loader(session, progress)
-            try:
-                loader.run(files)
-            finally:
-                loader.close()  # no write may still run when the session commits or rolls back
+            Loader(session, progress).run(files)
         return session.report
     finally:
         if gc_enabled:
@@ -110,7 +109,7 @@ def _lower_memory_limit(wh: Warehouse, limit: str | None) -> str | None:
         raise ValueError(f"memory_limit must be a size such as '1GB', got {limit!r}")
     if now is not None and now <= new:
         return None
-    wh.con.execute(f"SET memory_limit = '{limit}'")
+    wh.con.execute(f"SET memory_limit = {literal(limit)}")
     return str(current)
 
 
@@ -118,4 +117,4 @@ def _restore_memory_limit(wh: Warehouse, previous: str) -> None:
     """Put the memory limit back (exactly, when it was DuckDB's default)."""
     wh.con.execute("RESET memory_limit")
     if wh.con.execute("SELECT current_setting('memory_limit')").fetchone()[0] != previous:
-        wh.con.execute(f"SET memory_limit = '{previous}'")
+        wh.con.execute(f"SET memory_limit = {literal(previous)}")

@@ -1,5 +1,10 @@
 """The load driver: read every file, map every resource, and account for each one through a
 `LoadSession` (loaded, skipped or quarantined), then run the end-of-load SQL passes.
+
+Mapped records are handed to the session in batches, column-wise (`LoadSession.add_table`):
+one Arrow table per warehouse table for the records' primary rows, which decides duplicates,
+then their other rows. Turning the rows of a batch into Arrow in one call per table is several
+times cheaper than appending every column of every row in Python.
 """
 
 from __future__ import annotations
@@ -7,13 +12,11 @@ from __future__ import annotations
 import gzip
 import re
 import zlib
-from collections.abc import Callable
-from concurrent.futures import Future, ThreadPoolExecutor
+from collections import defaultdict
 from pathlib import Path
 from typing import Any, NamedTuple
 
 import orjson
-import pyarrow as pa
 
 from medmine.errors import SourceError
 from medmine.ingest.fhir._map import MAPPERS, R4_TYPES
@@ -27,9 +30,16 @@ from medmine.ingest.fhir._read import (
 )
 from medmine.ingest.fhir._refs import Context
 from medmine.ingest.fhir._sql import finish_load
-from medmine.ingest.fhir._values import Reject, Skip
-from medmine.ingest.fhir._write import Writer
-from medmine.warehouse import LoadSession, Reason, table
+from medmine.ingest.fhir._values import Skip
+from medmine.ingest.progress import Progress
+from medmine.warehouse import (
+    LoadSession,
+    Provenance,
+    Reason,
+    Rejected,
+    TableBatch,
+    rows_to_arrow,
+)
 
 #: Records mapped before each duplicate check and flush (bounds memory).
 BATCH_RECORDS = 20_000
@@ -37,8 +47,6 @@ BATCH_RECORDS = 20_000
 MAX_WAITING = 50_000
 _NAME = re.compile(r"[A-Za-z]{1,64}")
 _BUGS = (KeyError, TypeError, ValueError, AttributeError, IndexError, OverflowError)
-
-Progress = Callable[[int, int], None]
 
 
 class _Rec(NamedTuple):
@@ -62,13 +70,11 @@ class Loader:
         self.progress = progress
         known = self.con.execute("SELECT person_id FROM person").fetchnumpy()["person_id"]
         self.ctx = Context(session.load_id, set(known.tolist()))
-        self.writer = Writer(session)
-        self._pool = ThreadPoolExecutor(1, thread_name_prefix="fhir-writer")
-        self._pending: Future[dict[str, int]] | None = None
         self.batch: list[_Rec] = []
         self.waiting: list[_Rec] = []
+        self.concepts: list[dict[str, Any]] = []  # source codes met since the last batch
         self._prev_quarantine: dict[str, set[tuple[str, str]]] = {}
-        self._pk = {t.name: t.primary_key[0] for t in map(table, _ALL_TABLES)}
+        self._file_name = ""
         self._done = 0
         self._total = 0
 
@@ -93,23 +99,16 @@ class Loader:
                 )
         self.waiting = []
         self._flush()
-        self.close()
         finish_load(self.s)
-
-    def close(self) -> None:
-        """Finish the pending write and stop the writer thread."""
-        try:
-            self.wait()
-        finally:
-            self._pool.shutdown(wait=True)
 
     def _on_bytes(self, n: int) -> None:
         self._done += n
         if self.progress is not None:
-            self.progress(self._done, self._total)
+            self.progress(self._file_name, self._done, self._total)
 
     def _file(self, path: Path) -> None:
         name = str(path)
+        self._file_name = path.name
         where = "file"
         try:
             with Source(path, self._on_bytes) as src:
@@ -126,7 +125,6 @@ class Loader:
                 else:
                     n = self._bundle(src, name)
                 src.drain()
-                self.wait()
                 self.s.register_file(name, src.sha256, src.size, n)
         except SourceError as exc:
             self._file_error(name, where, exc.reason)
@@ -217,8 +215,8 @@ class Loader:
         ctx.begin(rtype)
         try:
             rows = mapper(obj, fid, ctx)
-        except Reject as rj:
-            self._quarantine(file, loc, rtype, rj.reason, rj.message, raw, obj)
+        except Rejected as rj:
+            self._quarantine(file, loc, rtype, rj.reason, rj.detail, raw, obj)
         except Skip as sk:
             s.skip(rtype, sk.reason)
         except _BUGS as exc:
@@ -248,8 +246,7 @@ class Loader:
                 self._quarantine(file, loc, rtype, Reason.DANGLING_REFERENCE, msg, raw, obj)
         finally:
             if ctx.concepts:
-                for c in ctx.concepts:
-                    self.writer.add_row("mm_source_concept", c)
+                self.concepts.extend(ctx.concepts)
                 ctx.concepts.clear()
 
     def _quarantine(
@@ -265,7 +262,7 @@ class Loader:
         """Quarantine a record, unless an earlier load already quarantined it (then: skip)."""
         prev = self._prev_quarantine.get(file)
         if prev is None:
-            self.wait()
+            self.s.flush()  # the connection must be idle (a batch may be being written)
             rows = self.con.execute(
                 "SELECT location, reason_code FROM mm_quarantine WHERE source_file = ?", [file]
             ).fetchall()
@@ -290,65 +287,69 @@ class Loader:
         if len(self.batch) >= BATCH_RECORDS:
             self._flush()
 
-    def wait(self) -> None:
-        """Wait for the batch being written (the connection is free afterwards)."""
-        if self._pending is not None:
-            pending, self._pending = self._pending, None
-            written = self.s.report.rows_written
-            for name, n in pending.result().items():
-                written[name] = written.get(name, 0) + n
-
     def _flush(self) -> None:
-        """Load the batch, counting records already in the warehouse as duplicates.
+        """Load the batch; records already in the warehouse or the batch count as duplicates.
 
-        The batch's rows are written on a worker thread while the next batch is mapped.
+        The batch is written on the session's worker thread while the next one is mapped.
         """
         recs, self.batch = self.batch, []
         s = self.s
-        self.wait()
         s.flush()  # quarantined records
         if recs:
-            pk = self._pk
-            keys = [(r.rows[0][0], r.rows[0][1][pk[r.rows[0][0]]]) for r in recs]
-            fhir_batch_keys = pa.table(  # noqa: F841  (read by DuckDB's replacement scan)
-                {
-                    "t": pa.array([k[0] for k in keys], pa.string()),
-                    "id": pa.array([k[1] for k in keys], pa.int64()),
-                }
-            )
-            existing = set(
-                self.con.execute(
-                    "SELECT k.t, k.id FROM fhir_batch_keys k JOIN mm_source_record s "
-                    "ON s.table_name = k.t AND s.row_id = k.id"
-                ).fetchall()
-            )
-            del fhir_batch_keys
-            seen: set[tuple[str, int]] = set()
-            w = self.writer
-            for rec, key in zip(recs, keys, strict=True):
-                if key in existing or key in seen:
-                    s.skip(rec.rtype, Reason.DUPLICATE)
-                    continue
-                seen.add(key)
-                w.add(rec.rtype, rec.rows, rec.extra, rec.file, rec.loc, rec.key, rec.warnings)
-        snap = self.writer.take()
-        self._pending = self._pool.submit(self.writer.write, snap)
+            kept = self._add_primary_rows(recs)
+            loaded = [r for r, k in zip(recs, kept, strict=True) if k]
+            for rec in loaded:
+                if rec.warnings:
+                    s.warn(rec.rtype, Reason.UNRESOLVED_REFERENCE, rec.warnings)
+            self._add_other_rows(loaded)
+        if self.concepts:
+            concepts, self.concepts = self.concepts, []
+            rows = rows_to_arrow("mm_source_concept", concepts)
+            s.add_table("mm_source_concept", rows, record_type=None, primary=False)
+        s.flush(wait=False)  # written while the next batch is mapped
+
+    def _add_primary_rows(self, recs: list[_Rec]) -> list[bool]:
+        """Add each record's primary row; returns which records are not duplicates."""
+        by_table: dict[str, list[int]] = defaultdict(list)
+        for i, rec in enumerate(recs):
+            by_table[rec.rows[0][0]].append(i)
+        batches = [
+            _batch(name, [recs[i] for i in idx], [recs[i].rows[0][1] for i in idx])
+            for name, idx in by_table.items()
+        ]
+        kept = [True] * len(recs)
+        for idx, mask in zip(by_table.values(), self.s.add_tables(batches), strict=True):
+            for i, k in zip(idx, mask.tolist(), strict=True):
+                kept[i] = k
+        return kept
+
+    def _add_other_rows(self, recs: list[_Rec]) -> None:
+        """Add the loaded records' other rows (with provenance) and extra rows (without)."""
+        rows: dict[str, list[dict[str, Any]]] = defaultdict(list)
+        origin: dict[str, list[_Rec]] = defaultdict(list)
+        extra: dict[str, list[dict[str, Any]]] = defaultdict(list)
+        for rec in recs:
+            for name, row in rec.rows[1:]:
+                rows[name].append(row)
+                origin[name].append(rec)
+            for name, row in rec.extra:
+                extra[name].append(row)
+        batches = [_batch(name, origin[name], rows[name], primary=False) for name in rows]
+        batches += [
+            TableBatch(name, rows_to_arrow(name, table_rows), None, primary=False)
+            for name, table_rows in extra.items()
+        ]
+        self.s.add_tables(batches)
 
 
-_ALL_TABLES = (
-    "person",
-    "location",
-    "care_site",
-    "provider",
-    "visit_occurrence",
-    "condition_occurrence",
-    "measurement",
-    "observation",
-    "procedure_occurrence",
-    "drug_exposure",
-    "note",
-    "payer_plan_period",
-    "mm_claim",
-    "cost",
-    "mm_provider_role",
-)
+def _batch(
+    name: str, recs: list[_Rec], rows: list[dict[str, Any]], *, primary: bool = True
+) -> TableBatch:
+    """Rows of table `name` with the provenance of the records they come from."""
+    return TableBatch(
+        name,
+        rows_to_arrow(name, rows),
+        [r.rtype for r in recs],
+        Provenance([r.file for r in recs], [r.loc for r in recs], [r.key for r in recs]),
+        primary,
+    )

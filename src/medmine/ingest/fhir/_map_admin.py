@@ -19,14 +19,13 @@ from medmine.ingest.codes import (
 )
 from medmine.ingest.fhir._refs import Context
 from medmine.ingest.fhir._values import (
-    Reject,
     code_of,
     first_date,
     number,
     opt_datetime,
     parse_datetime,
 )
-from medmine.warehouse import Reason, stable_id
+from medmine.warehouse import Reason, Rejected, stable_id
 
 Rows = list[tuple[str, dict[str, Any]]]
 
@@ -108,7 +107,7 @@ def patient(r: dict[str, Any], fid: str, ctx: Context) -> Rows:
     pid = stable_id("fhir:Patient", fid)
     bd = r.get("birthDate")
     if bd is None:
-        raise Reject(Reason.MISSING_FIELD, "Patient.birthDate is missing")
+        raise Rejected(Reason.MISSING_FIELD, "Patient.birthDate is missing")
     bdate, _ = parse_datetime(bd, "Patient.birthDate")
     partial = len(bd) < 10
     gender = r.get("gender")
@@ -307,7 +306,7 @@ def coverage(r: dict[str, Any], fid: str, ctx: Context) -> Rows:
     start, _ = first_date(r, "Coverage", "period.start")
     end, _ = opt_datetime(r["period"].get("end"), "Coverage.period.end")
     if end is not None and end < start:
-        raise Reject(Reason.INVALID_DATE, "Coverage.period.end precedes period.start")
+        raise Rejected(Reason.INVALID_DATE, "Coverage.period.end precedes period.start")
     payor = (r.get("payor") or [None])[0]
     payer = None
     if isinstance(payor, dict):

@@ -27,8 +27,8 @@ from typing import Any
 from medmine.ingest.codes import TYPE_CLAIM
 from medmine.ingest.fhir._map_admin import vocabulary
 from medmine.ingest.fhir._refs import Context
-from medmine.ingest.fhir._values import Reject, coding, first_date, money, opt_datetime
-from medmine.warehouse import Reason, stable_id
+from medmine.ingest.fhir._values import coding, first_date, money, opt_datetime
+from medmine.warehouse import Reason, Rejected, stable_id
 
 Rows = list[tuple[str, dict[str, Any]]]
 _PATIENT_SHARE = ("copay", "coinsurance", "deductible")
@@ -75,7 +75,7 @@ def _split(a: dict[str, float]) -> tuple[float | None, float | None, float | Non
 def _sequence(item: dict[str, Any], i: int, field: str) -> int:
     seq = item.get("sequence", i + 1)
     if isinstance(seq, bool) or not isinstance(seq, int):
-        raise Reject(Reason.INVALID_VALUE, f"{field}.sequence is not an integer")
+        raise Rejected(Reason.INVALID_VALUE, f"{field}.sequence is not an integer")
     return seq
 
 

@@ -1,7 +1,7 @@
 """Clinical FHIR resources -> OMOP rows: visits, conditions, observations and procedures.
 
 Each mapper takes ``(resource, fhir_id, ctx)`` and returns
-``[(table, row), ...]`` with the primary row first, or raises `Reject` / `Skip`.
+``[(table, row), ...]`` with the primary row first, or raises `Rejected` / `Skip`.
 """
 
 from __future__ import annotations
@@ -11,13 +11,12 @@ from typing import Any
 from medmine.ingest.codes import TYPE_EHR, VISIT, source_value
 from medmine.ingest.fhir._refs import Context
 from medmine.ingest.fhir._values import (
-    Reject,
     first_date,
     number,
     opt_datetime,
     text_of,
 )
-from medmine.warehouse import Reason, stable_id
+from medmine.warehouse import Reason, Rejected, stable_id
 
 Rows = list[tuple[str, dict[str, Any]]]
 _PRACT = ("Practitioner",)
@@ -53,7 +52,7 @@ def encounter(r: dict[str, Any], fid: str, ctx: Context) -> Rows:
     period = r["period"]
     end_d, end_t = opt_datetime(period.get("end"), "Encounter.period.end")
     if end_d is not None and end_d < start_d:
-        raise Reject(Reason.INVALID_DATE, "Encounter.period.end precedes period.start")
+        raise Rejected(Reason.INVALID_DATE, "Encounter.period.end precedes period.start")
     cls = r.get("class")
     cls_code = cls.get("code") if isinstance(cls, dict) else None
     provider = None
@@ -150,7 +149,7 @@ def _obs_value(part: dict[str, Any], field: str, ctx: Context) -> tuple[str, dic
     vq = part.get("valueQuantity")
     if vq is not None:
         if not isinstance(vq, dict):
-            raise Reject(Reason.INVALID_VALUE, f"{field}.valueQuantity is not a Quantity")
+            raise Rejected(Reason.INVALID_VALUE, f"{field}.valueQuantity is not a Quantity")
         v = number(vq.get("value"), f"{field}.valueQuantity.value")
         unit = vq.get("code") or vq.get("unit")
         comp = vq.get("comparator")
@@ -168,12 +167,12 @@ def _obs_value(part: dict[str, Any], field: str, ctx: Context) -> tuple[str, dic
     if "valueString" in part:
         v = part["valueString"]
         if not isinstance(v, str):
-            raise Reject(Reason.INVALID_VALUE, f"{field}.valueString is not a string")
+            raise Rejected(Reason.INVALID_VALUE, f"{field}.valueString is not a string")
         return "other", {"value_as_string": v}
     if "valueBoolean" in part:
         v = part["valueBoolean"]
         if not isinstance(v, bool):
-            raise Reject(Reason.INVALID_VALUE, f"{field}.valueBoolean is not a boolean")
+            raise Rejected(Reason.INVALID_VALUE, f"{field}.valueBoolean is not a boolean")
         return "other", {"value_as_string": "true" if v else "false"}
     for k in ("valueDateTime", "valueTime", "valuePeriod", "valueRatio", "valueRange"):
         if k in part:
@@ -275,7 +274,7 @@ def observation(r: dict[str, Any], fid: str, ctx: Context) -> Rows:
     if comps:
         for i, comp in enumerate(comps):
             if not isinstance(comp, dict):
-                raise Reject(Reason.INVALID_VALUE, "Observation.component is not an object")
+                raise Rejected(Reason.INVALID_VALUE, "Observation.component is not an object")
             cid = stable_id("fhir:Observation.component", f"{fid}/{i}")
             rows.append(_obs_row(comp, cid, base, to_obs, "Observation.component", ctx))
     return rows

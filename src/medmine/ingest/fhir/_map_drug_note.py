@@ -13,7 +13,6 @@ from medmine.ingest.codes import ENCODING_UTF8, LANGUAGE_ENGLISH, NOTE_CLASS_UNK
 from medmine.ingest.fhir._map_clinical import _ENC, _PRACT, Rows, _actor, _first, _sv
 from medmine.ingest.fhir._refs import Context
 from medmine.ingest.fhir._values import (
-    Reject,
     Skip,
     first_date,
     number,
@@ -21,7 +20,7 @@ from medmine.ingest.fhir._values import (
     parse_datetime,
     text_of,
 )
-from medmine.warehouse import Reason, stable_id
+from medmine.warehouse import Reason, Rejected, stable_id
 
 #: resource type -> (patient field, date fields, code field, visit field)
 _DRUGS: dict[str, tuple[str, tuple[str, ...], str, str]] = {
@@ -58,7 +57,7 @@ def drug(r: dict[str, Any], fid: str, ctx: Context) -> Rows:
         ref = r["medicationReference"]
         drug_sv = ref.get("display") or ref.get("reference") if isinstance(ref, dict) else None
         if not drug_sv:
-            raise Reject(Reason.MISSING_FIELD, f"{rtype}.medication[x] is missing")
+            raise Rejected(Reason.MISSING_FIELD, f"{rtype}.medication[x] is missing")
     d, t = first_date(r, rtype, *date_fs)
     end_d, end_t = None, None
     ep = r.get("effectivePeriod")
@@ -177,7 +176,7 @@ def _attachment_text(attachments: Any, field: str) -> tuple[str | None, str | No
             try:  # MIME-style base64 with line breaks is still base64
                 raw = base64.b64decode("".join(str(data).split()), validate=True)
             except (binascii.Error, ValueError):
-                raise Reject(
+                raise Rejected(
                     Reason.INVALID_VALUE, f"{field}.attachment.data is not valid base64"
                 ) from None
         charset = "utf-8"
@@ -186,7 +185,7 @@ def _attachment_text(attachments: Any, field: str) -> tuple[str | None, str | No
         try:
             return raw.decode(charset), a.get("language")
         except (LookupError, UnicodeDecodeError):
-            raise Reject(
+            raise Rejected(
                 Reason.INVALID_VALUE, f"{field}.attachment.data is not text in its charset"
             ) from None
     return None, None
@@ -215,7 +214,7 @@ def note(r: dict[str, Any], fid: str, ctx: Context) -> Rows:
         period = ctxt.get("period") if isinstance(ctxt.get("period"), dict) else {}
         when = r.get("date") if r.get("date") is not None else period.get("start")
         if when is None:
-            raise Reject(Reason.MISSING_FIELD, f"{rtype} has none of date, context.period.start")
+            raise Rejected(Reason.MISSING_FIELD, f"{rtype} has none of date, context.period.start")
         d, t = parse_datetime(when, f"{rtype}.date")
     else:
         d, t = first_date(r, rtype, *dates)

@@ -18,8 +18,8 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import unquote
 
-from medmine.ingest.fhir._values import Reject, code_of
-from medmine.warehouse import Reason, stable_id
+from medmine.ingest.fhir._values import code_of
+from medmine.warehouse import Reason, Rejected, stable_id
 
 #: Resource types whose identifiers are indexed for conditional references.
 IDENTIFIED_TYPES = frozenset({"Patient", "Practitioner", "Organization", "Location"})
@@ -141,12 +141,12 @@ class Context:
         target
             Resource types this column accepts; references to other types give None.
         required
-            Reject the resource (missing_field / dangling_reference) when it does not resolve.
+            Rejected the resource (missing_field / dangling_reference) when it does not resolve.
         """
         ref = value.get("reference") if isinstance(value, dict) else None
         if not isinstance(ref, str) or not ref:
             if required:
-                raise Reject(Reason.MISSING_FIELD, f"{field} is missing")
+                raise Rejected(Reason.MISSING_FIELD, f"{field} is missing")
             return None
         got = self._literal(ref)
         if got is not None and len(got) == 3:
@@ -155,7 +155,7 @@ class Context:
             if rid is not None and rtype in target:
                 return rid
             if required:
-                raise Reject(
+                raise Rejected(
                     Reason.DANGLING_REFERENCE,
                     f"{field} is a conditional reference matching no {rtype} loaded before it",
                 )
@@ -163,13 +163,13 @@ class Context:
             return None
         if got is None:
             if required:
-                raise Reject(Reason.DANGLING_REFERENCE, f"{field} resolves to no resource")
+                raise Rejected(Reason.DANGLING_REFERENCE, f"{field} resolves to no resource")
             self._keep(ref, table, row_id, column, target[0], None, None)
             return None
         rtype, rid = got
         if rtype not in target:
             if required:
-                raise Reject(
+                raise Rejected(
                     Reason.INVALID_VALUE, f"{field} refers to a {rtype}, expected {target[0]}"
                 )
             # e.g. a Claim billed by an Organization: no column for it, but keep the link.
@@ -254,7 +254,7 @@ class Context:
         got = code_of(cc)
         if got is None:
             if required:
-                raise Reject(Reason.MISSING_FIELD, f"{field} has no coded value")
+                raise Rejected(Reason.MISSING_FIELD, f"{field} has no coded value")
             return None
         vocab, code, display = got
         key = (vocab, code)

@@ -18,6 +18,8 @@ from __future__ import annotations
 
 from medmine.ingest.codes import TYPE_EHR
 from medmine.warehouse import LoadSession, Reason, table
+from medmine.warehouse.schema import DOMAINS
+from medmine.warehouse.sql import ident, literal
 
 _TARGET_TABLE = {
     "Patient": "person",
@@ -26,40 +28,14 @@ _TARGET_TABLE = {
     "Location": "location",
 }
 
-#: (table, source value column, concept column, source concept column)
-CONCEPT_COLUMNS = (
-    (
-        "condition_occurrence",
-        "condition_source_value",
-        "condition_concept_id",
-        "condition_source_concept_id",
-    ),
-    (
-        "procedure_occurrence",
-        "procedure_source_value",
-        "procedure_concept_id",
-        "procedure_source_concept_id",
-    ),
-    ("drug_exposure", "drug_source_value", "drug_concept_id", "drug_source_concept_id"),
-    (
-        "measurement",
-        "measurement_source_value",
-        "measurement_concept_id",
-        "measurement_source_concept_id",
-    ),
-    (
-        "observation",
-        "observation_source_value",
-        "observation_concept_id",
-        "observation_source_concept_id",
-    ),
-)
+#: Event domains whose source codes `map_concepts` maps (columns from `DOMAINS`).
+CONCEPT_DOMAINS = ("condition", "procedure", "drug", "measurement", "observation")
 
 
 def resolve_conditional_references(s: LoadSession) -> None:
     """Resolve kept conditional references; count this load's unresolved ones as warnings."""
     con = s.wh.con
-    cases = " ".join(f"WHEN '{k}' THEN '{v}'" for k, v in _TARGET_TABLE.items())
+    cases = " ".join(f"WHEN {literal(k)} THEN {literal(v)}" for k, v in _TARGET_TABLE.items())
     con.execute(
         "CREATE OR REPLACE TEMP TABLE fhir_resolved AS "
         "SELECT r.table_name, r.row_id, r.column_name, r.target_type, min(i.row_id) AS rid "
@@ -84,9 +60,9 @@ def resolve_conditional_references(s: LoadSession) -> None:
                 continue  # e.g. an Organization where the column holds providers: link kept only
             pk = spec.primary_key[0]
             con.execute(
-                f'UPDATE "{tname}" SET "{column}" = f.rid FROM fhir_resolved f '
+                f"UPDATE {ident(tname)} SET {ident(column)} = f.rid FROM fhir_resolved f "
                 "WHERE f.table_name = ? AND f.column_name = ? AND f.target_type = ? "
-                f'AND "{tname}"."{pk}" = f.row_id',
+                f"AND {ident(tname)}.{ident(pk)} = f.row_id",
                 [tname, column, target],
             )
     finally:
@@ -134,11 +110,12 @@ def map_concepts(s: LoadSession) -> None:
         "GROUP BY c.vocabulary_id, c.concept_code, c.concept_id, c.standard_concept"
     )
     try:
-        for tname, sv, cid, scid in CONCEPT_COLUMNS:
+        for d in map(DOMAINS.__getitem__, CONCEPT_DOMAINS):
+            t, cid, scid = ident(d.table), ident(d.concept_column), ident(d.source_concept_column)
             con.execute(
-                f'UPDATE "{tname}" SET "{cid}" = m.std_id, "{scid}" = m.source_id '
-                f'FROM fhir_concept_map m WHERE "{tname}"."{sv}" = m.sv '
-                f'AND "{tname}"."{scid}" IS NULL AND "{tname}"."{cid}" = 0'
+                f"UPDATE {t} SET {cid} = m.std_id, {scid} = m.source_id "
+                f"FROM fhir_concept_map m WHERE {t}.{ident(d.source_value_column)} = m.sv "
+                f"AND {t}.{scid} IS NULL AND {t}.{cid} = 0"
             )
     finally:
         con.execute("DROP TABLE IF EXISTS fhir_concept_map")
@@ -157,15 +134,27 @@ def apply_provider_roles(s: LoadSession) -> None:
     )
 
 
-#: (table, start column, end column) of the events that bound a derived observation period.
-_EVENT_SPANS = (
-    ("visit_occurrence", "visit_start_date", "visit_end_date"),
-    ("condition_occurrence", "condition_start_date", "condition_start_date"),
-    ("drug_exposure", "drug_exposure_start_date", "drug_exposure_end_date"),
-    ("procedure_occurrence", "procedure_date", "procedure_date"),
-    ("measurement", "measurement_date", "measurement_date"),
-    ("observation", "observation_date", "observation_date"),
+#: Event domains that bound a derived observation period, and whether an event's end date
+#: counts (visits, drug exposures) or only its start; the columns come from `DOMAINS`.
+_PERIOD_EVENTS = (
+    ("visit", True),
+    ("condition", False),
+    ("drug", True),
+    ("procedure", False),
+    ("measurement", False),
+    ("observation", False),
 )
+
+
+def _event_spans() -> str:
+    """``person_id, d0, d1`` of every event of the `_PERIOD_EVENTS` domains, as one query."""
+    parts = []
+    for name, with_end in _PERIOD_EVENTS:
+        d = DOMAINS[name]
+        start = ident(d.start_column)
+        end = ident(d.end_column) if with_end and d.end_column else start
+        parts.append(f"SELECT person_id, {start} AS d0, {end} AS d1 FROM {ident(d.table)}")
+    return " UNION ALL ".join(parts)
 
 
 def derive_observation_periods(s: LoadSession) -> int:
@@ -175,9 +164,7 @@ def derive_observation_periods(s: LoadSession) -> int:
     63-bit keyed hashes, disjoint from the small integer ids of OMOP sources). Returns the
     number of periods added.
     """
-    spans = " UNION ALL ".join(
-        f"SELECT person_id, {a} AS d0, {b} AS d1 FROM {t}" for t, a, b in _EVENT_SPANS
-    )
+    spans = _event_spans()
     n = s.wh.con.execute(
         "INSERT OR IGNORE INTO observation_period (observation_period_id, person_id, "
         "observation_period_start_date, observation_period_end_date, period_type_concept_id) "

@@ -1,4 +1,7 @@
-"""Small value parsers shared by the FHIR mappers: dates, codings, quantities, rejections."""
+"""Small value parsers shared by the FHIR mappers: dates, codings, quantities, skips.
+
+A value that cannot be mapped raises `medmine.warehouse.Rejected` (the resource is quarantined).
+"""
 
 from __future__ import annotations
 
@@ -6,21 +9,9 @@ import datetime as dt
 from typing import Any
 
 from medmine.ingest.codes import fhir_vocabulary, source_value
-from medmine.warehouse import Reason
+from medmine.warehouse import Reason, Rejected
 
 _UTC = dt.UTC
-
-
-class Reject(Exception):  # noqa: N818  (a control-flow signal, not an error for users)
-    """Raised by a mapper to quarantine the resource it is mapping.
-
-    `message` names the field and the problem, never the value (no PHI).
-    """
-
-    def __init__(self, reason: Reason, message: str) -> None:
-        super().__init__(message)
-        self.reason = reason
-        self.message = message
 
 
 class Skip(Exception):  # noqa: N818
@@ -35,10 +26,10 @@ def parse_datetime(value: Any, field: str) -> tuple[dt.date, dt.datetime | None]
     """Parse a FHIR date, dateTime or instant into (date, naive UTC datetime or None).
 
     Partial dates (``2019``, ``2019-03``) are valid FHIR and give the first day of the period
-    with no datetime. Anything else that does not parse raises `Reject` (invalid_date).
+    with no datetime. Anything else that does not parse raises `Rejected` (invalid_date).
     """
     if not isinstance(value, str):
-        raise Reject(Reason.INVALID_DATE, f"{field} is not a date string")
+        raise Rejected(Reason.INVALID_DATE, f"{field} is not a date string")
     n = len(value)
     try:
         if n == 10:
@@ -58,7 +49,7 @@ def parse_datetime(value: Any, field: str) -> tuple[dt.date, dt.datetime | None]
             return dt.date(int(value[:4]), int(value[5:]), 1), None
     except (ValueError, OverflowError):
         pass
-    raise Reject(Reason.INVALID_DATE, f"{field} is not a valid FHIR date")
+    raise Rejected(Reason.INVALID_DATE, f"{field} is not a valid FHIR date")
 
 
 def opt_datetime(value: Any, field: str) -> tuple[dt.date | None, dt.datetime | None]:
@@ -71,7 +62,7 @@ def opt_datetime(value: Any, field: str) -> tuple[dt.date | None, dt.datetime | 
 def first_date(r: dict[str, Any], rtype: str, *fields: str) -> tuple[dt.date, dt.datetime | None]:
     """The first present date among `fields` (``"effectivePeriod.start"`` paths allowed).
 
-    Raises `Reject` (missing_field) when none is present.
+    Raises `Rejected` (missing_field) when none is present.
     """
     for f in fields:
         if "." in f:
@@ -82,7 +73,7 @@ def first_date(r: dict[str, Any], rtype: str, *fields: str) -> tuple[dt.date, dt
             v = r.get(f)
         if v is not None:
             return parse_datetime(v, f"{rtype}.{f}")
-    raise Reject(Reason.MISSING_FIELD, f"{rtype} has none of {', '.join(fields)}")
+    raise Rejected(Reason.MISSING_FIELD, f"{rtype} has none of {', '.join(fields)}")
 
 
 def coding(cc: Any) -> dict[str, Any] | None:
@@ -123,11 +114,11 @@ def text_of(cc: Any) -> str | None:
 
 
 def number(value: Any, field: str) -> float | None:
-    """A JSON number as float; None passes; anything else raises `Reject` (invalid_value)."""
+    """A JSON number as float; None passes; anything else raises `Rejected` (invalid_value)."""
     if value is None:
         return None
     if isinstance(value, bool) or not isinstance(value, int | float):
-        raise Reject(Reason.INVALID_VALUE, f"{field} is not a number")
+        raise Rejected(Reason.INVALID_VALUE, f"{field} is not a number")
     return float(value)
 
 
@@ -139,7 +130,6 @@ def money(m: Any, field: str) -> float | None:
 
 
 __all__ = [
-    "Reject",
     "Skip",
     "code_of",
     "coding",

@@ -12,7 +12,7 @@ True
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +20,7 @@ from medmine.errors import SourceError
 from medmine.ingest._emit import SourceConcepts, expand_paths, register
 from medmine.ingest.hl7v2._framing import iter_messages
 from medmine.ingest.hl7v2._reader import Hl7Reader, parse_range
+from medmine.ingest.progress import Progress
 from medmine.warehouse import LoadReport, LoadSession, Warehouse
 
 __all__ = ["PATTERNS", "load", "parse_range"]
@@ -32,20 +33,22 @@ def load(
     paths: str | Path | Iterable[str | Path],
     warehouse: Warehouse,
     *,
-    progress: Callable[[int], None] | None = None,
+    progress: Progress | None = None,
     **options: Any,
 ) -> LoadReport:
     """Load HL7 v2 files in one atomic load.
 
     Record types in the report are message types (``ADT^A01``, ``ORU^R01``...) plus
     ``Patient``: each distinct patient (MRN) seen, loaded when new, skipped as a duplicate when
-    already in the warehouse. `progress` is called with the number of messages of each file.
+    already in the warehouse. `progress` is called as ``progress(file, messages_read, None)``
+    after each file (see `medmine.ingest.progress`).
     """
     if options:
         raise TypeError(f"unknown option(s) for hl7v2.load: {sorted(options)}")
     files = expand_paths(paths, PATTERNS)
     with LoadSession(warehouse, "hl7v2") as s:
         reader = Hl7Reader(s, SourceConcepts(s))
+        done = 0
         for path in files:
             n = 0
             try:
@@ -57,7 +60,8 @@ def load(
                     n += 1
                     reader.message(str(path), raw)
             register(s, path, n)
+            done += n
             if progress:
-                progress(n)
+                progress(path.name, done, None)
         reader.finish()
     return s.report

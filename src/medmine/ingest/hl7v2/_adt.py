@@ -12,8 +12,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from medmine.ingest import codes
-from medmine.ingest.hl7v2._fields import MessageError, Msg, parse_ts
-from medmine.warehouse import Reason, stable_id
+from medmine.ingest.hl7v2._fields import Msg, parse_ts
+from medmine.warehouse import Reason, Rejected, stable_id
 
 KIND = "hl7v2"
 SEX = {"M": codes.GENDER["M"], "F": codes.GENDER["F"]}
@@ -81,23 +81,23 @@ class VisitState:
 
 
 def parse_pid(msg: Msg) -> ParsedPid:
-    """Read the PID segment; raises `MessageError` when it is missing or invalid."""
+    """Read the PID segment; raises `Rejected` when it is missing or invalid."""
     pid = msg.first("PID")
     if pid is None:
-        raise MessageError(Reason.MISSING_FIELD, "PID segment is missing")
+        raise Rejected(Reason.MISSING_FIELD, "PID segment is missing")
     ids = []
     for r in range(1, msg.reps(pid, 3) + 1):
         value = msg.get(pid, 3, r, 1)
         if value:
             ids.append((value, msg.get(pid, 3, r, 4), msg.get(pid, 3, r, 5).upper()))
     if not ids:
-        raise MessageError(Reason.MISSING_FIELD, "PID-3 has no patient identifier")
+        raise Rejected(Reason.MISSING_FIELD, "PID-3 has no patient identifier")
     mrn = next((v for v, _, t in ids if t == "MR"), ids[0][0])
     pid_id = patient_id(mrn)
     birth = parse_ts(msg.get(pid, 7), "PID-7 birth date")
     sex = msg.get(pid, 8).upper()
     if sex and sex not in ("M", "F", "U", "O", "A", "N", DELETE):
-        raise MessageError(Reason.INVALID_VALUE, "PID-8 sex is not an HL7 table 0001 code")
+        raise Rejected(Reason.INVALID_VALUE, "PID-8 sex is not an HL7 table 0001 code")
     death = parse_ts(msg.get(pid, 29), "PID-29 death date/time")
     name_rep = 1
     for r in range(1, msg.reps(pid, 5) + 1):
@@ -170,7 +170,7 @@ def merge(target: dict[str, Any], new: dict[str, Any]) -> None:
 def new_person_rows(p: ParsedPid) -> tuple[dict[str, Any], dict[str, Any]]:
     """Person and identity rows for a patient first seen in `p` (its birth date is required)."""
     if p.birth is None:
-        raise MessageError(
+        raise Rejected(
             Reason.MISSING_FIELD, "PID-7 birth date is empty and the patient is not yet known"
         )
     person: dict[str, Any] = {"gender_concept_id": 0, "race_concept_id": 0,
@@ -218,7 +218,7 @@ def new_visit_row(v: ParsedPv1, person_id: int) -> dict[str, Any]:
     """The visit row an A01/A04 creates."""
     start = v.admit or v.event_time
     if start is None:
-        raise MessageError(Reason.MISSING_FIELD, "PV1-44 admit date/time and EVN-2/MSH-7 are empty")
+        raise Rejected(Reason.MISSING_FIELD, "PV1-44 admit date/time and EVN-2/MSH-7 are empty")
     row: dict[str, Any] = {
         "visit_occurrence_id": visit_id(v.number),
         "person_id": person_id,
@@ -262,7 +262,7 @@ def close_visit(row: dict[str, Any], end: dt.datetime, disposition: str) -> None
     """Set a visit's end (A03); the end may not precede the start."""
     start = row["visit_start_datetime"] or dt.datetime.combine(row["visit_start_date"], dt.time())
     if end < start:
-        raise MessageError(Reason.INVALID_DATE, "discharge date/time precedes the admission")
+        raise Rejected(Reason.INVALID_DATE, "discharge date/time precedes the admission")
     row["visit_end_date"] = end.date()
     row["visit_end_datetime"] = end
     if disposition:

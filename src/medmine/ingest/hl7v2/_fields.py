@@ -13,21 +13,12 @@ from typing import Any
 
 import hl7
 
-from medmine.warehouse import Reason
+from medmine.warehouse import Reason, Rejected
 
 _SEGMENT_ID = re.compile(r"^[A-Z][A-Z0-9]{2}$")
 _TS = re.compile(
     r"^(\d{4})(\d{2})?(\d{2})?(\d{2})?(\d{2})?(\d{2})?(?:\.(\d{1,6}))?(?:([+-])(\d{2})(\d{2}))?$"
 )
-
-
-class MessageError(Exception):
-    """A message breaks the rules: a reason code and a PHI-free message."""
-
-    def __init__(self, reason: Reason, message: str) -> None:
-        super().__init__(message)
-        self.reason = reason
-        self.message = message
 
 
 class Msg:
@@ -37,10 +28,10 @@ class Msg:
         try:
             self.m = hl7.parse(text)
         except Exception:  # python-hl7 raises assorted errors on broken input
-            raise MessageError(Reason.MALFORMED, "message cannot be parsed as ER7") from None
+            raise Rejected(Reason.MALFORMED, "message cannot be parsed as ER7") from None
         seps = self.m.separators  # segment, field, repetition, component, subcomponent
         if len(seps) < 5 or not self.m.esc:
-            raise MessageError(Reason.MALFORMED, "MSH-2 does not declare the encoding characters")
+            raise Rejected(Reason.MALFORMED, "MSH-2 does not declare the encoding characters")
         self.field_sep, self.rep_sep, self.comp_sep, self.sub_sep = (
             seps[1],
             seps[2],
@@ -51,7 +42,7 @@ class Msg:
         self.segments: list[Any] = list(self.m)
         for seg in self.segments:
             if not _SEGMENT_ID.match(_leaf(seg[0]) if len(seg) else ""):
-                raise MessageError(Reason.MALFORMED, "a segment has no valid 3-character id")
+                raise Rejected(Reason.MALFORMED, "a segment has no valid 3-character id")
 
     @staticmethod
     def name(seg: Any) -> str:
@@ -169,7 +160,7 @@ def parse_ts(value: str, field: str) -> dt.datetime | None:
 
     Raises
     ------
-    MessageError
+    Rejected
         With `Reason.INVALID_DATE`, naming `field` (never the value).
     """
     v = value.strip()
@@ -177,7 +168,7 @@ def parse_ts(value: str, field: str) -> dt.datetime | None:
         return None
     m = _TS.match(v)
     if not m:
-        raise MessageError(Reason.INVALID_DATE, f"{field} is not a valid HL7 timestamp")
+        raise Rejected(Reason.INVALID_DATE, f"{field} is not a valid HL7 timestamp")
     y, mo, d, h, mi, s, frac, sign, oh, om = m.groups()
     try:
         t = dt.datetime(
@@ -190,10 +181,10 @@ def parse_ts(value: str, field: str) -> dt.datetime | None:
             int((frac or "0").ljust(6, "0")),
         )
     except ValueError:
-        raise MessageError(Reason.INVALID_DATE, f"{field} is not a valid date") from None
+        raise Rejected(Reason.INVALID_DATE, f"{field} is not a valid date") from None
     if sign:
         offset = dt.timedelta(hours=int(oh), minutes=int(om))
         t = t - offset if sign == "+" else t + offset
     if not 1850 <= t.year <= 2200:
-        raise MessageError(Reason.INVALID_DATE, f"{field} is outside the plausible range")
+        raise Rejected(Reason.INVALID_DATE, f"{field} is outside the plausible range")
     return t

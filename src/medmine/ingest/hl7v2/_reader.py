@@ -7,7 +7,7 @@ import re
 from typing import Any
 
 from medmine.ingest import codes
-from medmine.ingest._emit import Lookup, SourceConcepts, emit
+from medmine.ingest._emit import Lookup, SourceConcepts
 from medmine.ingest.hl7v2._adt import (
     KIND,
     Origin,
@@ -23,9 +23,10 @@ from medmine.ingest.hl7v2._adt import (
     update_visit_row,
     visit_id,
 )
-from medmine.ingest.hl7v2._fields import MessageError, Msg, parse_ts
+from medmine.ingest.hl7v2._fields import Msg, parse_ts
 from medmine.ingest.hl7v2._framing import RawMessage
-from medmine.warehouse import LoadSession, Reason, stable_id
+from medmine.warehouse import LoadSession, Reason, Rejected, stable_id
+from medmine.warehouse.sql import ident
 
 ADT_TRIGGERS = ("A01", "A03", "A04", "A08")
 #: SN comparators -> OMOP operator concepts.
@@ -79,9 +80,9 @@ class Hl7Reader:
             msg = Msg(raw.text)
             msh = msg.segments[0]
             mtype, trigger = msg.get(msh, 9, 1, 1).upper(), msg.get(msh, 9, 1, 2).upper()
-        except MessageError as err:
+        except Rejected as err:
             s.read(rtype)
-            s.quarantine(source_file, raw.location, rtype, err.reason, err.message, raw.text)
+            s.quarantine(source_file, raw.location, rtype, err.reason, err.detail, raw.text)
             return
         if mtype:
             rtype = f"{mtype}^{trigger}" if trigger else mtype
@@ -89,9 +90,9 @@ class Hl7Reader:
         try:
             control = msg.get(msh, 10)
             if not mtype:
-                raise MessageError(Reason.MISSING_FIELD, "MSH-9 message type is empty")
+                raise Rejected(Reason.MISSING_FIELD, "MSH-9 message type is empty")
             if not control:
-                raise MessageError(Reason.MISSING_FIELD, "MSH-10 message control id is empty")
+                raise Rejected(Reason.MISSING_FIELD, "MSH-10 message control id is empty")
             key = f"{msg.get(msh, 3)}|{msg.get(msh, 4)}|{control}"
             origin: Origin = (rtype, source_file, raw.location, f"MSH-10 {control}")
             if mtype == "ADT" and trigger in ADT_TRIGGERS:
@@ -100,8 +101,8 @@ class Hl7Reader:
                 self._oru(msg, key, origin)
             else:
                 s.skip(rtype, Reason.NOT_MAPPED)
-        except MessageError as err:
-            s.quarantine(source_file, raw.location, rtype, err.reason, err.message, raw.text)
+        except Rejected as err:
+            s.quarantine(source_file, raw.location, rtype, err.reason, err.detail, raw.text)
 
     # ---- patients ----
     def _patient_state(self, p: ParsedPid, origin: Origin) -> tuple[PatientState | None, Any]:
@@ -112,8 +113,8 @@ class Hl7Reader:
         person = self.lookup.row("person", p.person_id)
         if person is not None:
             cur = self.s.wh.con.execute(
-                f"SELECT * FROM mm_person_identity WHERE source = '{KIND}' AND person_id = ?",
-                [p.person_id],
+                "SELECT * FROM mm_person_identity WHERE source = ? AND person_id = ?",
+                [KIND, p.person_id],
             )
             got = cur.fetchone()
             identity = dict(zip([d[0] for d in cur.description], got, strict=True)) if got else None
@@ -137,9 +138,9 @@ class Hl7Reader:
         if authoritative:
             merge(st.person, p.person)
             merge(st.identity, p.identity)
-        for ident in p.identifiers:
-            if ident not in st.identifiers:
-                st.identifiers.append(ident)
+        for identifier in p.identifiers:
+            if identifier not in st.identifiers:
+                st.identifiers.append(identifier)
         if p.death and authoritative:
             st.death = p.death
 
@@ -155,10 +156,10 @@ class Hl7Reader:
             existing = self._existing_visit(v.number)
         current = visit.row if visit else existing
         if current is not None and current["person_id"] != p.person_id:
-            raise MessageError(Reason.CONFLICT, "PV1-19 visit number belongs to another patient")
+            raise Rejected(Reason.CONFLICT, "PV1-19 visit number belongs to another patient")
         if trigger in ("A01", "A04"):
             if not v.number:
-                raise MessageError(Reason.MISSING_FIELD, "PV1-19 visit number is empty")
+                raise Rejected(Reason.MISSING_FIELD, "PV1-19 visit number is empty")
             if current is None:
                 row = new_visit_row(v, p.person_id)
             else:
@@ -166,23 +167,19 @@ class Hl7Reader:
                 update_visit_row(row, v)
         elif trigger == "A03":
             if not v.number:
-                raise MessageError(Reason.MISSING_FIELD, "PV1-19 visit number is empty")
+                raise Rejected(Reason.MISSING_FIELD, "PV1-19 visit number is empty")
             if current is None:
-                raise MessageError(
-                    Reason.CONFLICT, "A03 discharges a visit that was never admitted"
-                )
+                raise Rejected(Reason.CONFLICT, "A03 discharges a visit that was never admitted")
             row = dict(current)
             end = v.discharge or v.event_time
             if end is None:
-                raise MessageError(Reason.MISSING_FIELD, "PV1-45 discharge date/time is empty")
+                raise Rejected(Reason.MISSING_FIELD, "PV1-45 discharge date/time is empty")
             close_visit(row, end, v.disposition)
         else:  # A08
             row = None
             if v.number:
                 if current is None:
-                    raise MessageError(
-                        Reason.CONFLICT, "A08 updates a visit that was never admitted"
-                    )
+                    raise Rejected(Reason.CONFLICT, "A08 updates a visit that was never admitted")
                 row = dict(current)
                 update_visit_row(row, v)
         # apply
@@ -236,7 +233,7 @@ class Hl7Reader:
             elif name == "NTE" and results and results[-1][0]:
                 results[-1][1].extend(t for t in msg.field_text(seg, 3) if t)
         if not n_obx:
-            raise MessageError(Reason.MISSING_FIELD, "ORU message has no OBX segment")
+            raise Rejected(Reason.MISSING_FIELD, "ORU message has no OBX segment")
         rows = [(r, notes) for r, notes in results if r]
         self._touch_patient(p, pending, origin, authoritative=False)
         if not rows:
@@ -249,8 +246,8 @@ class Hl7Reader:
             out.append(("measurement", row))
             if notes:
                 out.append(("note", self._note(row, notes)))
-        emit(self.s, origin[0], out[:1], out[1:], source_file=origin[1], location=origin[2],
-             source_key=origin[3])  # fmt: skip
+        self.s.add_record(origin[0], out[:1], source_file=origin[1], location=origin[2],
+                          source_key=origin[3], secondary=out[1:])  # fmt: skip
 
     def _measurement(
         self, msg: Msg, obx: Any, n: int, key: str, person_id: int, default_time: Any
@@ -260,7 +257,7 @@ class Hl7Reader:
             return None
         code = msg.get(obx, 3, 1, 1)
         if not code:
-            raise MessageError(Reason.MISSING_FIELD, f"{where}: OBX-3 observation id is empty")
+            raise Rejected(Reason.MISSING_FIELD, f"{where}: OBX-3 observation id is empty")
         vocab = codes.hl7v2_vocabulary(msg.get(obx, 3, 1, 3) or None)
         self.concepts.add(vocab, code, msg.get(obx, 3, 1, 2))
         vtype = msg.get(obx, 2).upper()
@@ -273,19 +270,19 @@ class Hl7Reader:
                 try:
                     number = float(text)
                 except ValueError:
-                    raise MessageError(
+                    raise Rejected(
                         Reason.INVALID_VALUE, f"{where}: OBX-5 value is not a number (OBX-2 NM)"
                     ) from None
         elif vtype == "SN":
             comp, n1, sep, n2 = (msg.get(obx, 5, 1, c) for c in (1, 2, 3, 4))
             text = "".join((comp, n1, sep, n2))
             if comp and comp not in OPERATORS and comp != "<>":
-                raise MessageError(Reason.INVALID_VALUE, f"{where}: OBX-5 comparator is unknown")
+                raise Rejected(Reason.INVALID_VALUE, f"{where}: OBX-5 comparator is unknown")
             if not sep and n1:
                 try:
                     number = float(n1)
                 except ValueError:
-                    raise MessageError(
+                    raise Rejected(
                         Reason.INVALID_VALUE, f"{where}: OBX-5 value is not a number (OBX-2 SN)"
                     ) from None
                 operator = OPERATORS.get(comp or "=")
@@ -301,7 +298,7 @@ class Hl7Reader:
             text = "\n".join(msg.field_text(obx, 5))
         when = parse_ts(msg.get(obx, 14), "OBX-14 observation date/time") or default_time
         if when is None:
-            raise MessageError(
+            raise Rejected(
                 Reason.MISSING_FIELD, f"{where}: no observation time (OBX-14, OBR-7, MSH-7)"
             )
         unit, unit_system = msg.get(obx, 6, 1, 1), msg.get(obx, 6, 1, 3)
@@ -361,9 +358,14 @@ class Hl7Reader:
             )  # fmt: skip
             ids = [("mm_identifier", i) for i in st.identifiers]
             if st.orig_person is None:
-                emit(s, "Patient", [("person", st.person)],
-                     [("mm_person_identity", st.identity), *ids, *death],
-                     source_file=file, location=loc, source_key=f"person {pid}")  # fmt: skip
+                s.add_record(
+                    "Patient",
+                    [("person", st.person)],
+                    source_file=file,
+                    location=loc,
+                    source_key=f"person {pid}",
+                    secondary=[("mm_person_identity", st.identity), *ids, *death],
+                )
                 changed = True
             else:
                 s.skip("Patient", Reason.DUPLICATE)
@@ -386,8 +388,8 @@ class Hl7Reader:
                         {"visit_occurrence_id": v.row["visit_occurrence_id"]})  # fmt: skip
             if v.creator is not None:
                 rtype, file, loc, key = v.creator
-                emit(s, rtype, [("visit_occurrence", v.row)], source_file=file, location=loc,
-                     source_key=key)  # fmt: skip
+                s.add_record(rtype, [("visit_occurrence", v.row)], source_file=file,
+                             location=loc, source_key=key)  # fmt: skip
             for u, mrn in v.updates:
                 self._resolve_update(u, changed or mrn in changed_patients)
 
@@ -403,10 +405,10 @@ class Hl7Reader:
 def _update(con: Any, table: str, row: dict[str, Any], where: dict[str, Any]) -> int:
     """UPDATE one row in place; returns the number of rows changed."""
     cols = [c for c in row if c not in where]
-    sets = ", ".join(f'"{c}" = ?' for c in cols)
-    cond = " AND ".join(f'"{c}" = ?' for c in where)
+    sets = ", ".join(f"{ident(c)} = ?" for c in cols)
+    cond = " AND ".join(f"{ident(c)} = ?" for c in where)
     cur = con.execute(
-        f'UPDATE "{table}" SET {sets} WHERE {cond}', [*(row[c] for c in cols), *where.values()]
+        f"UPDATE {ident(table)} SET {sets} WHERE {cond}", [*(row[c] for c in cols), *where.values()]
     )
     got = cur.fetchone()
     return int(got[0]) if got else 0

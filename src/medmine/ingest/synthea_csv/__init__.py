@@ -20,16 +20,17 @@ from typing import Any
 from medmine.errors import SourceError
 from medmine.ingest._emit import (
     SourceConcepts,
-    emit,
     expand_paths,
+    file_error,
     open_csv,
     raw_csv_line,
     register,
     undecodable,
 )
+from medmine.ingest.progress import Progress
 from medmine.ingest.synthea_csv import _maps as m
 from medmine.ingest.synthea_csv._reader import SyntheaReader
-from medmine.warehouse import LoadReport, LoadSession, Reason, Warehouse
+from medmine.warehouse import LoadReport, LoadSession, Reason, Rejected, Warehouse
 
 __all__ = ["FILES", "NOT_MAPPED", "load"]
 
@@ -92,16 +93,11 @@ WHERE h.claim_id = t.claim_id AND h.claim_id IN (SELECT row_id FROM mm_source_re
 """
 
 
-def _file_error(s: LoadSession, path: Path, reason: Reason, message: str) -> None:
-    s.read("File")
-    s.quarantine(str(path), "file", "File", reason, message)
-
-
 def load(
     paths: str | Path | Iterable[str | Path],
     warehouse: Warehouse,
     *,
-    progress: Callable[[int], None] | None = None,
+    progress: Progress | None = None,
     **options: Any,
 ) -> LoadReport:
     """Load a Synthea CSV export folder (or some of its files) in one atomic load.
@@ -110,6 +106,8 @@ def load(
     (``dangling_reference``); unknown encounters, providers and organizations leave the
     reference empty and count a ``unresolved_reference`` warning. Claim header totals are
     summed from the loaded lines and payment transactions at the end of the load.
+    `progress` is called as ``progress(file, rows_read, None)`` after each file (see
+    `medmine.ingest.progress`).
     """
     if options:
         raise TypeError(f"unknown option(s) for synthea_csv.load: {sorted(options)}")
@@ -119,13 +117,15 @@ def load(
     known.sort(key=lambda f: _ORDER.get(f.name, len(_ORDER)))
     with LoadSession(warehouse, "synthea_csv") as s:
         reader = SyntheaReader(s, SourceConcepts(s))
+        done = 0
         for path in unknown:
-            _file_error(s, path, Reason.UNSUPPORTED_TYPE, "not a Synthea CSV file name")
+            file_error(s, path, Reason.UNSUPPORTED_TYPE, "not a Synthea CSV file name")
         for path in known:
             n = _read_file(s, reader, path)
             register(s, path, n)
+            done += n
             if progress:
-                progress(n)
+                progress(path.name, done, None)
         s.flush()
         if reader.claims:
             s.wh.con.execute(_TOTALS_SQL.replace("$load", "?"), [s.load_id])
@@ -137,7 +137,7 @@ def _read_file(s: LoadSession, reader: SyntheaReader, path: Path) -> int:
     try:
         f, header, rows = open_csv(path)
     except SourceError as err:
-        _file_error(s, path, Reason.MALFORMED, err.reason)
+        file_error(s, path, Reason.MALFORMED, err.reason)
         return 0
     with f:
         if path.name in NOT_MAPPED:
@@ -149,7 +149,7 @@ def _read_file(s: LoadSession, reader: SyntheaReader, path: Path) -> int:
         rtype, mapper, required = FILES[path.name]
         missing = [c for c in required if c not in header]
         if missing:
-            _file_error(s, path, Reason.MALFORMED, f"header lacks Synthea column(s) {missing}")
+            file_error(s, path, Reason.MALFORMED, f"header lacks Synthea column(s) {missing}")
             return 0
         n = 0
         for values in rows:
@@ -198,7 +198,9 @@ def _row(
         return
     try:
         primary, secondary, key = mapper(reader, rec)
-    except m.RowError as err:
-        s.quarantine(str(path), loc, rtype, err.reason, err.message, record=raw_csv_line(values))
+    except Rejected as err:
+        s.quarantine(str(path), loc, rtype, err.reason, err.detail, record=raw_csv_line(values))
         return
-    emit(s, rtype, primary, secondary, source_file=str(path), location=loc, source_key=key)
+    s.add_record(
+        rtype, primary, source_file=str(path), location=loc, source_key=key, secondary=secondary
+    )

@@ -1,6 +1,6 @@
 """Row mappers for the Synthea CSV export: one function per file, source row -> warehouse rows.
 
-Each mapper returns ``(primary rows, secondary rows, source key)`` or raises `RowError`.
+Each mapper returns ``(primary rows, secondary rows, source key)`` or raises `Rejected`.
 Column names follow Synthea's CSV data dictionary; columns added by newer Synthea versions
 (``MIDDLE``, ``SYSTEM``, ``CATEGORY``...) are used when present.
 """
@@ -8,16 +8,13 @@ Column names follow Synthea's CSV data dictionary; columns added by newer Synthe
 from __future__ import annotations
 
 import datetime as dt
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from medmine.ingest import codes
-from medmine.ingest.validate import parse_amount, parse_date, parse_datetime
-from medmine.warehouse import Reason, stable_id
+from medmine.ingest.synthea_csv._reader import KIND, SyntheaReader, sid
+from medmine.ingest.validate import amount_field, date_field, datetime_field
+from medmine.warehouse import Reason, Rejected
 
-if TYPE_CHECKING:
-    from medmine.ingest.synthea_csv._reader import SyntheaReader
-
-KIND = "synthea_csv"
 Rows = list[tuple[str, dict[str, Any]]]
 Mapped = tuple[Rows, Rows, str]
 
@@ -55,25 +52,11 @@ SYSTEMS = {
 CLAIM_TYPES = {"1": "professional", "2": "institutional"}
 
 
-class RowError(Exception):
-    """A row cannot be loaded: reason code and a PHI-free message."""
-
-    def __init__(self, reason: Reason, message: str) -> None:
-        super().__init__(message)
-        self.reason = reason
-        self.message = message
-
-
-def sid(kind: str, key: str) -> int:
-    """Stable id in the ``synthea_csv:<kind>`` namespace."""
-    return stable_id(f"{KIND}:{kind}", key)
-
-
 def req(rec: dict[str, str], col: str) -> str:
     """A required column's value."""
     v = (rec.get(col) or "").strip()
     if not v:
-        raise RowError(Reason.MISSING_FIELD, f"{col} is empty")
+        raise Rejected(Reason.MISSING_FIELD, f"{col} is empty")
     return v
 
 
@@ -83,28 +66,18 @@ def opt(rec: dict[str, str], col: str) -> str | None:
 
 
 def when(rec: dict[str, str], col: str, required: bool = True) -> dt.datetime | None:
-    """A date or ISO date-time column as a naive UTC datetime."""
+    """A date (``YYYY-MM-DD``, as midnight) or ISO date-time column as a naive UTC datetime."""
     v = (rec.get(col) or "").strip()
-    if not v:
-        if required:
-            raise RowError(Reason.MISSING_FIELD, f"{col} is empty")
-        return None
-    try:
-        if len(v) == 10:
-            d = parse_date(v, ("%Y-%m-%d",))
-            assert d is not None
-            return dt.datetime.combine(d, dt.time())
-        return parse_datetime(v)
-    except ValueError as exc:
-        raise RowError(Reason.INVALID_DATE, f"{col} is {exc}") from None
+    if len(v) == 10:
+        d = date_field(v, col, formats=("%Y-%m-%d",))
+        assert d is not None
+        return dt.datetime.combine(d, dt.time())
+    return datetime_field(v, col, required=required)
 
 
 def money(rec: dict[str, str], col: str, allow_negative: bool = False) -> float | None:
     """An amount column (non-negative unless allowed)."""
-    try:
-        return parse_amount(rec.get(col), allow_negative=allow_negative)
-    except ValueError as exc:
-        raise RowError(Reason.INVALID_VALUE, f"{col} is {exc}") from None
+    return amount_field(rec.get(col), col, allow_negative=allow_negative)
 
 
 def vocab(rec: dict[str, str], default: str) -> str:
@@ -115,7 +88,7 @@ def vocab(rec: dict[str, str], default: str) -> str:
 
 def _end_after(start: dt.datetime, end: dt.datetime | None, col: str) -> None:
     if end is not None and end < start:
-        raise RowError(Reason.INVALID_DATE, f"{col} precedes the start")
+        raise Rejected(Reason.INVALID_DATE, f"{col} precedes the start")
 
 
 # ---- reference files ----
@@ -167,7 +140,7 @@ def patient(r: SyntheaReader, rec: dict[str, str]) -> Mapped:
     _end_after(birth, death, "DEATHDATE")
     gender = (rec.get("GENDER") or "").strip().upper()
     if gender not in ("M", "F"):
-        raise RowError(Reason.INVALID_VALUE, "GENDER is not M or F")
+        raise Rejected(Reason.INVALID_VALUE, "GENDER is not M or F")
     race = (rec.get("RACE") or "").strip().lower()
     eth = (rec.get("ETHNICITY") or "").strip().lower()
     pid = sid("Patient", pid_src)
@@ -355,7 +328,7 @@ def observation(r: SyntheaReader, rec: dict[str, str]) -> Mapped:
         try:
             number = float(value)
         except ValueError:
-            raise RowError(Reason.INVALID_VALUE, "VALUE is not a number (TYPE numeric)") from None
+            raise Rejected(Reason.INVALID_VALUE, "VALUE is not a number (TYPE numeric)") from None
         row = {
             "measurement_id": sid("Observation", key),
             "person_id": person,
@@ -452,7 +425,7 @@ def claim_transaction(r: SyntheaReader, rec: dict[str, str]) -> Mapped:
     charge = req(rec, "CHARGEID")
     person = r.person(rec, "PATIENTID")
     if cid not in r.claims and not r.exists("mm_claim", sid("Claim", cid)):
-        raise RowError(Reason.DANGLING_REFERENCE, "CLAIMID matches no claim")
+        raise Rejected(Reason.DANGLING_REFERENCE, "CLAIMID matches no claim")
     ttype = req(rec, "TYPE").upper()
     start = when(rec, "FROMDATE")
     end = when(rec, "TODATE", required=False)
@@ -461,7 +434,7 @@ def claim_transaction(r: SyntheaReader, rec: dict[str, str]) -> Mapped:
     try:
         line_number = int(charge)
     except ValueError:
-        raise RowError(Reason.INVALID_VALUE, "CHARGEID is not an integer") from None
+        raise Rejected(Reason.INVALID_VALUE, "CHARGEID is not an integer") from None
     line_id = sid("ClaimLine", f"{cid}#{charge}")
     if ttype == "CHARGE":
         code = opt(rec, "PROCEDURECODE")
@@ -490,7 +463,7 @@ def claim_transaction(r: SyntheaReader, rec: dict[str, str]) -> Mapped:
         }
         return [("mm_claim_line", row)], [], tid
     if ttype not in ("PAYMENT", "ADJUSTMENT", "TRANSFERIN", "TRANSFEROUT"):
-        raise RowError(Reason.INVALID_VALUE, "TYPE is not a Synthea transaction type")
+        raise Rejected(Reason.INVALID_VALUE, "TYPE is not a Synthea transaction type")
     paid = money(rec, "PAYMENTS")
     adjusted = money(rec, "ADJUSTMENTS", allow_negative=True)
     cost = {

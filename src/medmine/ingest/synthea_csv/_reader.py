@@ -1,12 +1,16 @@
-"""The Synthea CSV reader's state: ids seen in this load and reference resolution."""
+"""The Synthea CSV reader's state: ids seen in this load and reference resolution.
+
+The row mappers (`_maps`) use this module; it uses none of them.
+"""
 
 from __future__ import annotations
 
 from typing import Any
 
 from medmine.ingest._emit import Lookup, SourceConcepts
-from medmine.ingest.synthea_csv._maps import RowError, sid
-from medmine.warehouse import LoadSession, Reason
+from medmine.warehouse import LoadSession, Reason, Rejected, stable_id
+
+KIND = "synthea_csv"
 
 #: Set name -> (id namespace, table).
 _REFS = {
@@ -15,6 +19,11 @@ _REFS = {
     "providers": ("Provider", "provider"),
     "organizations": ("Organization", "care_site"),
 }
+
+
+def sid(kind: str, key: str) -> int:
+    """Stable id in the ``synthea_csv:<kind>`` namespace."""
+    return stable_id(f"{KIND}:{kind}", key)
 
 
 class SyntheaReader:
@@ -45,10 +54,10 @@ class SyntheaReader:
         """The person id a row refers to; a missing or unknown patient rejects the row."""
         v = (rec.get(col) or "").strip()
         if not v:
-            raise RowError(Reason.MISSING_FIELD, f"{col} is empty")
+            raise Rejected(Reason.MISSING_FIELD, f"{col} is empty")
         rid = self._known("patients", v)
         if rid is None:
-            raise RowError(Reason.DANGLING_REFERENCE, f"{col} matches no patient")
+            raise Rejected(Reason.DANGLING_REFERENCE, f"{col} matches no patient")
         return rid
 
     def ref(self, name: str, table: str, source_id: str | None, rtype: str) -> Any:
