@@ -65,5 +65,8 @@ def test_model_card_json_has_required_sections(tmp_path):
     data = json.loads(card.write_json(tmp_path / "card.json").read_text())
     assert set(REQUIRED_SECTIONS) <= set(data)
     assert data["performance"]["test"][1]["a"] is None
-    page = card.write_html(tmp_path / "card.html").read_text()
+
+    from medmine.report.model_card_page import write_card_page
+
+    page = write_card_page(card, tmp_path / "card.html").read_text()
     assert "Limitations" in page and "small sample" in page

@@ -27,7 +27,7 @@ def samples_dir() -> Path:
     env = os.environ.get(SAMPLES_ENV)
     if env:
         return Path(env)
-    return Path(__file__).resolve().parents[2] / "data" / "samples"
+    return Path(__file__).resolve().parents[3] / "data" / "samples"
 
 
 @dataclass
