@@ -14,6 +14,7 @@ from medmine.cli import demo as _demo
 from medmine.cli import ingest as _ingest
 from medmine.cli import privacy as _privacy
 from medmine.cli import quality as _quality
+from medmine.cli import run as _run
 from medmine.cli import study as _study
 from medmine.cli import vocab as _vocab
 from medmine.cli import warehouse as _warehouse
@@ -56,6 +57,7 @@ _privacy.register(app)
 app.command("study")(_study.study)
 app.command("score")(_study.score)
 app.command("demo")(_demo.demo)
+_run.register(app)
 
 
 def main() -> None:

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.table import Table
@@ -12,9 +13,11 @@ from medmine.cli._common import (
     WarehouseOpt,
     console,
     existing_warehouse,
+    fail,
     friendly_errors,
     parse_options,
 )
+from medmine.errors import ConfigError
 
 
 @friendly_errors
@@ -33,6 +36,14 @@ def study(
         ),
     ] = None,
     list_: Annotated[bool, typer.Option("--list", help="List the studies and exit.")] = False,
+    save_model: Annotated[
+        Path | None,
+        typer.Option(
+            "--save-model",
+            help="Folder to save the fitted models in (prediction studies), for "
+            "`medmine score --model`; e.g. reports/models.",
+        ),
+    ] = None,
 ) -> None:
     """Run a study and write ``<out>/study_<name>.html`` with its JSON and tables."""
     from medmine.report import page_context
@@ -48,9 +59,12 @@ def study(
         return
     s = get_study(name)
     config = s.make_config(parse_options(option))
+    if save_model is not None:
+        config = _with_model_dir(name, config, save_model)
     if out.exists() and not out.is_dir():
         raise typer.BadParameter(f"--out {out} is a file; give a folder for the study page")
-    with Warehouse(existing_warehouse(warehouse)) as wh:
+    wh_path = existing_warehouse(warehouse)
+    with Warehouse(wh_path) as wh:
         result = s.run(wh, config)
         link = write_study(result, out, context=page_context(wh))
         audit_study(wh, name, link.summary)
@@ -58,8 +72,50 @@ def study(
     for note in result.notes:
         console.print(f"  note: {note}")
     console.print(f"[green]page:[/green] {Path(out) / link.href}")
+    saved = getattr(result, "saved_models", None) or {}
+    for label, path in saved.items():
+        console.print(f"[green]model ({label}):[/green] {path}", soft_wrap=True)
+    if saved:
+        first = next(iter(saved.values()))
+        console.print(
+            f"score a person: medmine score --model {first} --person ID -w {wh_path}",
+            soft_wrap=True,
+        )
+    elif save_model is not None:
+        raise fail(_nothing_saved(name, result))
     if result.status == "fail":
         raise typer.Exit(1)
+
+
+def _with_model_dir(name: str, config: Any, folder: Path) -> Any:
+    """`config` saving its fitted models into `folder` (refused for studies without models)."""
+    from medmine.studies import get_study, study_names
+
+    def takes_models(cfg: Any) -> bool:
+        return any(f.name == "model_dir" for f in dataclasses.fields(cfg))
+
+    if not takes_models(config):
+        which = [n for n in study_names() if takes_models(get_study(n).config_class)]
+        raise ConfigError(
+            f"--save-model: study {name!r} fits no model to save; it applies to the prediction "
+            f"studies ({', '.join(which)})"
+        )
+    if folder.exists() and not folder.is_dir():
+        raise ConfigError(f"--save-model {folder} is a file; give a folder for the saved models")
+    return dataclasses.replace(config, model_dir=folder)
+
+
+def _nothing_saved(name: str, result: Any) -> str:
+    """Why `--save-model` saved nothing (the page was still written)."""
+    if not getattr(result, "models", None):
+        return (
+            f"--save-model: study {name!r} fitted no model (see the notes above), so none was "
+            "saved; the page was written"
+        )
+    return (
+        f"--save-model: study {name!r} does not save its models for scoring (`medmine score` "
+        "takes the binary prediction studies: disease_risk, readmission); the page was written"
+    )
 
 
 @friendly_errors
