@@ -7,10 +7,13 @@ Two modes:
   DATE/TIMESTAMP so downstream code keeps working; only the year carries information).
 - ``expert``: every date of a person is shifted by the same keyed random offset
   (±1..365 days) in every table and in the notes, so intervals are preserved. Use it only
-  under an Expert Determination.
+  under an Expert Determination, and never give one recipient both modes of one warehouse.
 
-Persons are restricted to those whose consent allows the purpose. Person, visit and visit
-detail ids become keyed HMAC-SHA256 pseudonyms (key from ``MEDMINE_DEID_KEY``). See
+Persons are restricted to those whose consent allows the purpose. Every row id becomes a
+keyed pseudonym of this release (key from ``MEDMINE_DEID_KEY`` mixed with a random salt
+written nowhere), every VARCHAR column goes through its reviewed policy
+(`medmine.privacy.deid_policy`), sentinel dates are kept, persons over 89 are aggregated,
+and ``k`` (optional) makes the person quasi-identifiers k-anonymous. See
 ``docs/deidentification.md`` for the identifier-by-identifier table.
 
 >>> # deidentify("medmine.duckdb", "medmine_deid.duckdb", DeidConfig(mode="safe_harbor"))
@@ -19,92 +22,50 @@ detail ids become keyed HMAC-SHA256 pseudonyms (key from ``MEDMINE_DEID_KEY``). 
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
+import hmac
+import secrets
 import time
-from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import pyarrow as pa
 
 from medmine.errors import ConfigError, PrivacyError
 from medmine.privacy import pseudonym
+from medmine.privacy._deid_plan import Plan, id_map_table, zip3_sql
+from medmine.privacy._deid_text import (
+    PersonDates,
+    guard_codes,
+    register,
+    scrub_columns,
+    scrub_notes,
+)
 from medmine.privacy.consent import ConsentPolicy, eligible_persons
-from medmine.privacy.phi_text import NoteContext, Scrubber, ScrubConfig
-from medmine.privacy.phi_text.context import merged, person_contexts, shared_context
+from medmine.privacy.deid_policy import (
+    EMPTIED_TABLES,
+    REFERENCE_VOCABULARY,
+    RESTRICTED_ZIP3,
+    SENTINEL_DATES,
+    id_family,
+    output_tables,
+    unclassified,
+)
+from medmine.privacy.k_anonymity import KAnonymity, apply_k
+from medmine.privacy.phi_text import Scrubber, ScrubConfig
 from medmine.warehouse import Warehouse, audit
-from medmine.warehouse.schema import TABLES, TableSpec, domain
+from medmine.warehouse.schema import DOMAINS
 from medmine.warehouse.sql import ident, literal, qualified
 
-#: Three-digit ZIP areas with 20,000 or fewer people (2000 Census, as published by HHS):
-#: they become ``000``.
-RESTRICTED_ZIP3 = frozenset(
-    {"036", "059", "063", "102", "203", "556", "692", "790", "821", "823", "830", "831"}
-    | {"878", "879", "884", "890", "893"}
-)
-
-#: Tables emptied in the output: direct identifiers, raw records and provenance (file names
-#: of sources often contain patient names), the source's own audit log, load plumbing holding
-#: raw reference strings, and quality results whose example ids point into the source.
-EMPTIED_TABLES = (
-    "mm_person_identity",
-    "mm_identifier",
-    "mm_quarantine",
-    "mm_source_record",
-    "mm_load",
-    "mm_load_file",
-    "mm_audit",
-    "mm_reference",
-    "mm_quality_result",
-)
-
-_VISIT = domain("visit")
-
-#: Columns set to NULL: names, addresses, source identifiers, device identifiers.
-NULLED: dict[str, tuple[str, ...]] = {
-    "person": ("person_source_value",),
-    _VISIT.table: (_VISIT.source_value_column,),  # encounter numbers, not codes
-    "visit_detail": ("visit_detail_source_value",),
-    "note": ("note_source_value",),
-    "specimen": ("specimen_source_id",),
-    "device_exposure": ("unique_device_id", "production_id"),
-    "location": (
-        "address_1",
-        "address_2",
-        "city",
-        "county",
-        "location_source_value",
-        "latitude",
-        "longitude",
-    ),
-    "care_site": ("care_site_name", "care_site_source_value"),
-    "provider": ("provider_name", "dea", "provider_source_value", "year_of_birth"),
-    "payer_plan_period": ("family_source_value",),
-    "mm_claim": ("claim_source_value",),
-    "mm_source_concept": ("load_id",),
-}
-
-#: Free-text columns passed through the note scrubber.
-FREE_TEXT: dict[str, tuple[str, ...]] = {
-    "note": ("note_text", "note_title"),
-    "observation": ("value_as_string",),
-    "drug_exposure": ("sig", "stop_reason"),
-    "condition_occurrence": ("stop_reason",),
-    "note_nlp": ("snippet", "lexical_variant"),
-}
-
-#: Pseudonymised id families: namespace -> (mapping source query, referencing columns).
-ID_FAMILIES: dict[str, tuple[str, tuple[str, ...]]] = {
-    _VISIT.table: (
-        f"SELECT {ident(_VISIT.id_column)} FROM {ident(_VISIT.table)}",
-        (_VISIT.id_column, "preceding_visit_occurrence_id"),
-    ),
-    "visit_detail": (
-        "SELECT visit_detail_id FROM visit_detail",
-        ("visit_detail_id", "preceding_visit_detail_id", "parent_visit_detail_id"),
-    ),
-}
-
-_MAP_TABLE = {_VISIT.table: "_mm_vmap", "visit_detail": "_mm_dmap"}
+__all__ = [
+    "EMPTIED_TABLES",
+    "RESTRICTED_ZIP3",
+    "SENTINEL_DATES",
+    "DeidConfig",
+    "DeidReport",
+    "deidentify",
+]
 
 
 @dataclass
@@ -122,6 +83,13 @@ class DeidConfig:
     reference_date
         Date at which ages are computed for the over-89 rule (death date when earlier);
         today if None.
+    sentinel_dates
+        Placeholder dates of this site, in addition to `SENTINEL_DATES` (2099-12-31,
+        9999-12-31...): kept as written, never shifted or generalised.
+    k
+        If set, generalise and suppress until the person quasi-identifiers are k-anonymous.
+    max_suppression
+        Largest share of persons the k step may leave out.
     """
 
     mode: str = "safe_harbor"
@@ -129,14 +97,32 @@ class DeidConfig:
     policy: ConsentPolicy | None = None
     reference_date: dt.date | None = None
     note_batch: int = 2000
+    sentinel_dates: frozenset[dt.date] = frozenset()
+    k: int | None = None
+    max_suppression: float = 0.05
 
     def validate(self) -> None:
-        """Raise `ConfigError` on a bad mode."""
+        """Raise `ConfigError` on a bad parameter."""
         if self.mode not in ("safe_harbor", "expert"):
             raise ConfigError(
                 "The 'mode' parameter of DeidConfig must be 'safe_harbor' or 'expert'. "
                 f"Got {self.mode!r} instead."
             )
+        if self.k is not None and (not isinstance(self.k, int) or self.k < 2):
+            raise ConfigError(
+                f"The 'k' parameter of DeidConfig must be an int >= 2 or None. Got {self.k!r} "
+                "instead."
+            )
+        if not 0 <= self.max_suppression < 1:
+            raise ConfigError(
+                "The 'max_suppression' parameter of DeidConfig must be a float in [0, 1). "
+                f"Got {self.max_suppression!r} instead."
+            )
+
+    @property
+    def sentinels(self) -> frozenset[dt.date]:
+        """Every sentinel date: the defaults and this site's."""
+        return SENTINEL_DATES | frozenset(self.sentinel_dates)
 
 
 @dataclass
@@ -149,211 +135,161 @@ class DeidReport:
     consent_eligible: int = 0
     consent_excluded: int = 0
     notes_scrubbed: int = 0
+    text_values_scrubbed: int = 0
+    code_values_guarded: int = 0
     phi_spans: dict[str, int] = field(default_factory=dict)
     ages_capped: int = 0
+    sentinel_dates_kept: int = 0
+    k_anonymity: KAnonymity | None = None
     duration_s: float = 0.0
 
 
-class _Plan:
-    """Builds the SELECT that de-identifies one table."""
-
-    def __init__(self, spec: TableSpec, mode: str, ref_date: dt.date) -> None:
-        self.spec = spec
-        self.mode = mode
-        self.ref = ref_date
-        self.joins: list[str] = []
-        self.person = spec.person_column
-
-    def date_expr(self, col: str, typ: str) -> str:
-        c = f"t.{ident(col)}"
-        if not (self.person or self.spec.name == "note_nlp"):
-            return c  # not a date of an individual (vocabulary validity and the like)
-        if self.mode == "safe_harbor":
-            d = f"make_date(year({c}), 1, 1)"
-            return d if typ == "date" else f"CAST({d} AS TIMESTAMP)"
-        return f"{c} + pm.shift" if typ == "date" else f"{c} + to_days(pm.shift)"
-
-    def column(self, col: str, typ: str) -> str:
-        name = self.spec.name
-        if col == self.person:
-            return "pm.new"
-        if col in NULLED.get(name, ()):
-            return "NULL"
-        if col in FREE_TEXT.get(name, ()):
-            alias = ident(f"ft_{col}")
-            if name == "note":
-                self.joins.append(f"LEFT JOIN _mm_notes {alias} ON {alias}.note_id = t.note_id")
-                return f"{alias}.{ident(col)}"
-            self.joins.append(
-                f"LEFT JOIN _mm_text {alias} ON {alias}.k = {literal(f'{name}.{col}')} "
-                f"AND {alias}.old = t.{ident(col)}"
-            )
-            return f"{alias}.new"
-        for fam, (_, cols) in ID_FAMILIES.items():
-            if col in cols:
-                alias = ident(f"m_{col}")
-                self.joins.append(
-                    f"LEFT JOIN {ident(_MAP_TABLE[fam])} {alias} ON {alias}.old = t.{ident(col)}"
-                )
-                return f"{alias}.new"
-        if name == "cost" and col == "cost_event_id":
-            self.joins.append(
-                "LEFT JOIN _mm_vmap m_cev ON t.cost_domain_id = 'Visit' "
-                "AND m_cev.old = t.cost_event_id"
-            )
-            return (
-                "CASE WHEN t.cost_domain_id = 'Visit' THEN coalesce(m_cev.new, 0) "
-                "ELSE t.cost_event_id END"
-            )
-        if name == "location" and col == "zip":
-            z = "substr(regexp_replace(t.zip, '[^0-9]', '', 'g'), 1, 3)"
-            restricted = ", ".join(literal(z3) for z3 in sorted(RESTRICTED_ZIP3))
-            return (
-                f"CASE WHEN length({z}) < 3 THEN NULL WHEN {z} IN ({restricted}) "
-                f"THEN '000' ELSE {z} END"
-            )
-        if name == "person":
-            return self.person_column(col, typ)
-        if typ in ("date", "timestamp"):
-            return self.date_expr(col, typ)
-        return f"t.{ident(col)}"
-
-    def person_column(self, col: str, typ: str) -> str:
-        refy = "_refy"
-        capped = "(_refy - t.year_of_birth > 89)"
-        if col == "year_of_birth":
-            if self.mode == "expert":
-                yob = "coalesce(year(t.birth_datetime + to_days(pm.shift)), t.year_of_birth)"
-            else:
-                yob = "t.year_of_birth"
-            return f"CASE WHEN {capped} THEN {refy} - 90 ELSE {yob} END"
-        if col in ("month_of_birth", "day_of_birth", "birth_datetime"):
-            if self.mode == "safe_harbor":
-                return "NULL"
-            shifted = "t.birth_datetime + to_days(pm.shift)"
-            val = {
-                "month_of_birth": f"month({shifted})",
-                "day_of_birth": f"day({shifted})",
-                "birth_datetime": shifted,
-            }[col]
-            return f"CASE WHEN {capped} THEN NULL ELSE {val} END"
-        if typ in ("date", "timestamp"):
-            return self.date_expr(col, typ)
-        return f"t.{ident(col)}"
-
-    def select(self) -> str:
-        cols = [f"{self.column(c.name, c.type)} AS {ident(c.name)}" for c in self.spec.columns]
-        src = f"{ident(self.spec.name)} t"
-        if self.spec.name == "person":
-            ref = f"DATE {literal(self.ref.isoformat())}"
-            src = (
-                "(SELECT p.*, year(least(coalesce(d.death_date, "
-                f"{ref}), {ref})) AS _refy FROM person p "
-                "LEFT JOIN (SELECT person_id, min(death_date) AS death_date FROM death "
-                "GROUP BY 1) d ON d.person_id = p.person_id) t"
-            )
-            cols = [c.replace("_refy", "t._refy") for c in cols]
-        if self.person:
-            joins = ["JOIN _mm_pmap pm ON pm.old = t." + ident(self.person)]
-        elif self.spec.name == "note_nlp":
-            joins = [
-                "JOIN note nn ON nn.note_id = t.note_id",
-                "JOIN _mm_pmap pm ON pm.old = nn.person_id",
-            ]
-        else:
-            joins = []
-        return f"SELECT {', '.join(cols)} FROM {src} {' '.join(joins + self.joins)}"
+def new_salt() -> bytes:
+    """A fresh random release salt (256 bits), never stored."""
+    return secrets.token_bytes(32)
 
 
-def _register(con, name: str, tbl: pa.Table) -> None:
-    view = f"{name}_arrow"
-    con.register(view, tbl)
-    con.execute(f"CREATE OR REPLACE TEMP TABLE {ident(name)} AS SELECT * FROM {ident(view)}")
-    con.unregister(view)
+def release_key(key: bytes, salt: bytes) -> bytes:
+    """The pseudonym key of one release: HMAC-SHA256(key, "medmine-release:" + salt).
+
+    Pseudonyms of a release are keyed with it, so two releases of one warehouse share no
+    id. Date offsets stay tied to the key alone (`pseudonym.date_shifts`): a person keeps one
+    offset in every release, so comparing releases cannot average the offset away.
+
+    >>> release_key(b"k" * 32, b"a") != release_key(b"k" * 32, b"b")
+    True
+    """
+    return hmac.new(key, b"medmine-release:" + salt, hashlib.sha256).digest()
 
 
-def _scrub_notes(
-    con, scrubber: Scrubber, shifts: dict[int, int] | None, batch: int, person_sql: str
-) -> tuple[int, Counter[str]]:
-    shared = shared_context(con)
-    own = person_contexts(
-        con, f"SELECT DISTINCT person_id FROM note WHERE person_id IN ({person_sql})"
+def _person_map(con: Any, pids: list[int], rkey: bytes, key: bytes, ref: dt.date) -> None:
+    """``_mm_pmap(old, new, shift, refy, capped)`` for the eligible persons."""
+    tbl = pa.table(
+        {
+            "old": pa.array(pids, pa.int64()),
+            "new": pa.array(pseudonym.pseudonyms(pids, "person", rkey), pa.int64()),
+            "shift": pa.array(pseudonym.date_shifts(pids, key), pa.int32()),
+        }
     )
-    counts: Counter[str] = Counter()
-    reader = con.sql(
-        "SELECT note_id, person_id, note_text, note_title FROM note "
-        f"WHERE person_id IN ({person_sql}) ORDER BY person_id"
-    ).to_arrow_reader(batch)
-    cache: dict[int, NoteContext] = {}
-    n = 0
-    chunks: list[pa.Table] = []
-    for rb in reader:
-        ids, texts, titles = [], [], []
-        d = rb.to_pydict()
-        for nid, pid, text, title in zip(
-            d["note_id"], d["person_id"], d["note_text"], d["note_title"], strict=True
-        ):
-            ctx = cache.get(pid)
-            if ctx is None:
-                cache.clear()
-                ctx = cache[pid] = merged(
-                    shared,
-                    own.get(pid),
-                    date_shift_days=shifts.get(pid) if shifts else None,
-                    surrogate_seed=str(pid),
-                )
-            r = scrubber.scrub(text or "", ctx)
-            counts.update(s.entity.value for s in r.spans)
-            ids.append(nid)
-            texts.append(r.text)
-            titles.append(scrubber.scrub(title, ctx).text if title else title)
-            n += 1
-        chunk = pa.table(
-            {
-                "note_id": pa.array(ids, pa.int64()),
-                "note_text": pa.array(texts, pa.string()),
-                "note_title": pa.array(titles, pa.string()),
-            }
-        )
-        chunks.append(chunk)
-    schema = pa.schema(
-        [("note_id", pa.int64()), ("note_text", pa.string()), ("note_title", pa.string())]
+    if len(set(tbl["new"].to_pylist())) != len(pids):
+        raise PrivacyError("person pseudonym collision; re-run (a new salt is drawn)")
+    register(con, "_mm_pmap_base", tbl)
+    r = f"DATE {literal(ref.isoformat())}"
+    con.execute(
+        "CREATE OR REPLACE TEMP TABLE _mm_pmap AS SELECT b.old, b.new, b.shift, q.refy, "
+        "(q.refy - p.year_of_birth > 89) AS capped FROM _mm_pmap_base b "
+        "JOIN person p ON p.person_id = b.old "
+        f"JOIN (SELECT p.person_id, year(least(coalesce(d.death_date, {r}), {r})) AS refy "
+        "FROM person p LEFT JOIN (SELECT person_id, min(death_date) AS death_date FROM death "
+        "GROUP BY 1) d ON d.person_id = p.person_id) q ON q.person_id = b.old"
     )
-    _register(con, "_mm_notes", pa.concat_tables(chunks) if chunks else schema.empty_table())
-    return n, counts
 
 
-def _scrub_free_text(con, scrubber: Scrubber) -> None:
-    shared = shared_context(con)
-    everyone = NoteContext()
-    for c in person_contexts(con).values():
-        everyone.person_names |= c.person_names
-        everyone.ids |= c.ids
-        everyone.streets |= c.streets
-    ctx = merged(shared, everyone)
-    keys, olds, news = [], [], []
-    for tname, cols in FREE_TEXT.items():
-        if tname == "note":
+def _id_columns() -> dict[str, list[tuple[str, str]]]:
+    """Id family -> every (table, column) of the output holding ids of that family."""
+    out: dict[str, list[tuple[str, str]]] = {}
+    for spec in output_tables():
+        if spec.name in REFERENCE_VOCABULARY:
             continue
-        for col in cols:
-            vals = con.execute(
-                f"SELECT DISTINCT {ident(col)} FROM {ident(tname)} WHERE {ident(col)} IS NOT NULL"
-            ).fetchall()
-            for (v,) in vals:
-                keys.append(f"{tname}.{col}")
-                olds.append(v)
-                news.append(scrubber.scrub(str(v), ctx).text)
-    _register(
-        con,
-        "_mm_text",
-        pa.table(
-            {
-                "k": pa.array(keys, pa.string()),
-                "old": pa.array(olds, pa.string()),
-                "new": pa.array(news, pa.string()),
-            }
-        ),
+        for c in spec.columns:
+            if c.type == "bigint":
+                fam = id_family(spec.name, c.name)
+                if fam not in (None, "person", "event"):
+                    out.setdefault(fam, []).append((spec.name, c.name))
+    return out
+
+
+def _id_maps(con: Any, rkey: bytes) -> None:
+    """One pseudonym map per id family, over every value any column of the family holds."""
+    for fam, cols in _id_columns().items():
+        union = " UNION ".join(
+            f"SELECT {ident(c)} AS v FROM {ident(t)} WHERE {ident(c)} IS NOT NULL" for t, c in cols
+        )
+        ids = [r[0] for r in con.execute(f"SELECT DISTINCT v FROM ({union})").fetchall()]
+        new = pseudonym.pseudonyms(ids, fam, rkey)
+        if len(set(new)) != len(ids):
+            raise PrivacyError(f"{fam} pseudonym collision; re-run (a new salt is drawn)")
+        register(
+            con,
+            id_map_table(fam),
+            pa.table({"old": pa.array(ids, pa.int64()), "new": pa.array(new, pa.int64())}),
+        )
+    _event_maps(con)
+
+
+def _event_maps(con: Any) -> None:
+    """Polymorphic references to released rows: ``_mm_cost_event(domain, old, new)`` by cost
+    domain, ``_mm_id_event(tbl, old, new)`` by table, ``_mm_id_event_unique(old, new)`` for
+    ids that belong to one table only, and ``_mm_event_field(field, tbl)``: the OMOP field
+    concepts (vocabulary ``CDM``, named ``table.column``) that say which table is meant.
+    """
+    parts = []
+    for spec in output_tables():
+        pk = spec.primary_key[0]
+        if spec.name == "person" or len(spec.primary_key) != 1:
+            continue
+        if spec.name in REFERENCE_VOCABULARY or id_family(spec.name, pk) != spec.name:
+            continue
+        names = {spec.name.lower()}
+        names |= {d.name.lower() for d in DOMAINS.values() if d.table == spec.name}
+        owner = ""
+        if spec.person_column:
+            owner = f"JOIN _mm_pmap pm ON pm.old = t.{ident(spec.person_column)}"
+        elif spec.name == "note_nlp":
+            owner = (
+                "JOIN note nn ON nn.note_id = t.note_id JOIN _mm_pmap pm ON pm.old = nn.person_id"
+            )
+        for n in sorted(names):
+            parts.append(
+                f"SELECT {literal(n)} AS domain, t.{ident(pk)} AS old, m.new, "
+                f"{literal(spec.name)} AS tbl FROM {ident(spec.name)} t {owner} "
+                f"JOIN {ident(id_map_table(spec.name))} m ON m.old = t.{ident(pk)}"
+            )
+    con.execute(f"CREATE OR REPLACE TEMP TABLE _mm_cost_event AS {' UNION ALL '.join(parts)}")
+    con.execute(
+        "CREATE OR REPLACE TEMP TABLE _mm_id_event AS "
+        "SELECT DISTINCT tbl, old, new FROM _mm_cost_event"
     )
+    con.execute(
+        "CREATE OR REPLACE TEMP TABLE _mm_id_event_unique AS SELECT old, any_value(new) AS new "
+        "FROM _mm_id_event GROUP BY old HAVING count(*) = 1"
+    )
+    con.execute(
+        "CREATE OR REPLACE TEMP TABLE _mm_event_field AS SELECT DISTINCT concept_id AS field, "
+        "split_part(lower(concept_name), '.', 1) AS tbl FROM concept "
+        "WHERE vocabulary_id = 'CDM' AND concept_name LIKE '%.%'"
+    )
+
+
+def _qi_frame(mode: str, sentinels: frozenset[dt.date]) -> str:
+    """The person quasi-identifier frame as it will be written (before k)."""
+    yob = Plan(_spec("person"), mode, sentinels).person_column("year_of_birth", "int")
+    return (
+        f"SELECT pm.old AS person_id, {yob} AS year_of_birth, t.gender_concept_id AS sex, "
+        "t.race_concept_id AS race, t.ethnicity_concept_id AS ethnicity, "
+        f"{zip3_sql('l.zip')} AS zip3, l.state AS state FROM person t "
+        "JOIN _mm_pmap pm ON pm.old = t.person_id "
+        "LEFT JOIN location l ON l.location_id = t.location_id"
+    )
+
+
+def _spec(name: str):
+    return next(s for s in output_tables() if s.name == name)
+
+
+def _count_sentinels(con: Any, sentinels: frozenset[dt.date]) -> int:
+    lits = ", ".join(f"DATE {literal(d.isoformat())}" for d in sorted(sentinels))
+    n = 0
+    for spec in output_tables():
+        if not spec.person_column:
+            continue
+        for c in spec.date_columns:
+            n += con.execute(
+                f"SELECT count(*) FROM {ident(spec.name)} t JOIN _mm_pmap pm "
+                f"ON pm.old = t.{ident(spec.person_column)} "
+                f"WHERE CAST(t.{ident(c)} AS DATE) IN ({lits})"
+            ).fetchone()[0]
+    return int(n)
 
 
 def deidentify(
@@ -376,62 +312,71 @@ def deidentify(
     ConfigError
         No key, or a bad configuration.
     PrivacyError
-        `out` exists (without `overwrite`) or is the source.
+        `out` exists (without `overwrite`) or is the source; a column of the schema has no
+        reviewed policy; k cannot be reached.
     """
     config = config or DeidConfig()
     config.validate()
+    missing = unclassified()
+    if missing:
+        raise PrivacyError(
+            f"columns without a de-identification policy: {', '.join(missing)}; classify them "
+            "in medmine.privacy.deid_policy before releasing"
+        )
     key = key if key is not None else pseudonym.deid_key()
+    rkey = release_key(key, new_salt())
     t0 = time.perf_counter()
     src, dst = Path(source), Path(out)
     if src.resolve() == dst.resolve():
         raise PrivacyError("the de-identified warehouse must be a new file, not the source")
-    if dst.exists():
-        if not overwrite:
-            raise PrivacyError(f"{dst} exists; pass overwrite=True (--overwrite) to replace it")
-        dst.unlink()
-        Path(str(dst) + ".wal").unlink(missing_ok=True)
-    Warehouse(dst).close()  # create the schema (with keys) in the output
+    if dst.exists() and not overwrite:
+        raise PrivacyError(f"{dst} exists; pass overwrite=True (--overwrite) to replace it")
     rep = DeidReport(mode=config.mode, purpose=config.purpose)
     ref = config.reference_date or dt.date.today()
+    sentinels = config.sentinels
     with Warehouse(src) as wh:
         con = wh.con
         f = eligible_persons(wh, config.purpose, config.policy)
         rep.consent_eligible, rep.consent_excluded = f.eligible, f.excluded
         pids = [r[0] for r in con.execute(f.person_ids_sql).fetchall()]
-        pmap = pseudonym.mapping_table(pids, "person", key, with_shift=True)
-        if len(set(pmap["new"].to_pylist())) != len(pids):
-            raise PrivacyError("person pseudonym collision; re-run with another key")
-        _register(con, "_mm_pmap", pmap)
-        for fam, (sql, _) in ID_FAMILIES.items():
-            ids = [r[0] for r in con.execute(f"SELECT DISTINCT * FROM ({sql})").fetchall()]
-            _register(con, _MAP_TABLE[fam], pseudonym.mapping_table(ids, fam, key))
+        _person_map(con, pids, rkey, key, ref)
+        if config.k is not None:
+            rep.k_anonymity = apply_k(
+                con, _qi_frame(config.mode, sentinels), config.k, config.max_suppression
+            )
+        levels = rep.k_anonymity.levels if rep.k_anonymity else {}
+        _id_maps(con, rkey)
+        persons = {
+            int(old): PersonDates(shift, int(refy), bool(capped))
+            for old, shift, refy, capped in con.execute(
+                "SELECT old, shift, refy, capped FROM _mm_pmap"
+            ).fetchall()
+        }
         scrubber = Scrubber(ScrubConfig.for_mode(config.mode))
-        shifts = (
-            dict(zip(pids, pmap["shift"].to_pylist(), strict=True))
-            if config.mode == "expert"
-            else None
-        )
-        rep.notes_scrubbed, spans = _scrub_notes(
-            con, scrubber, shifts, config.note_batch, "SELECT old FROM _mm_pmap"
+        rep.notes_scrubbed, spans = scrub_notes(
+            con, scrubber, persons, mode=config.mode, sentinels=sentinels, batch=config.note_batch
         )
         rep.phi_spans = dict(spans)
-        _scrub_free_text(con, scrubber)
+        rep.text_values_scrubbed = scrub_columns(
+            con, scrubber, persons, mode=config.mode, sentinels=sentinels
+        )
+        rep.code_values_guarded = guard_codes(con, config.mode)
+        rep.sentinel_dates_kept = _count_sentinels(con, sentinels)
+        if dst.exists():
+            dst.unlink()
+            Path(str(dst) + ".wal").unlink(missing_ok=True)
+        Warehouse(dst).close()  # create the schema (with keys) in the output
         con.execute(f"ATTACH {literal(dst)} AS _mm_out")
         try:
-            for spec in TABLES:
-                if spec.name in EMPTIED_TABLES:
-                    rep.rows[spec.name] = 0
-                    continue
-                plan = _Plan(spec, config.mode, ref)
+            for spec in output_tables():
+                plan = Plan(spec, config.mode, sentinels, levels)
                 target = qualified("_mm_out", spec.name)
                 n = con.execute(f"INSERT INTO {target} {plan.select()}").fetchone()[0]
                 rep.rows[spec.name] = int(n)
+            for name in EMPTIED_TABLES:
+                rep.rows[name] = 0
             rep.ages_capped = int(
-                con.execute(
-                    "SELECT count(*) FROM _mm_out.person p JOIN _mm_pmap m ON m.new = p.person_id "
-                    "JOIN person s ON s.person_id = m.old WHERE p.year_of_birth <> s.year_of_birth"
-                    + (" AND p.birth_datetime IS NULL" if config.mode == "expert" else "")
-                ).fetchone()[0]
+                con.execute("SELECT count(*) FROM _mm_pmap WHERE capped").fetchone()[0]
             )
         finally:
             con.execute("DETACH _mm_out")
@@ -442,6 +387,8 @@ def deidentify(
             "eligible": rep.consent_eligible,
             "excluded": rep.consent_excluded,
             "notes_scrubbed": rep.notes_scrubbed,
+            "k": config.k,
+            "k_suppressed": rep.k_anonymity.persons_suppressed if rep.k_anonymity else 0,
         }
         audit.append(
             con, None, "deid.export", "warehouse", rep.rows.get("person", 0), config.purpose, detail

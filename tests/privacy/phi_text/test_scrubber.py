@@ -105,7 +105,8 @@ def test_expert_mode_shifts_dates_consistently() -> None:
     s = Scrubber(ScrubConfig.for_mode("expert"))
     ctx = NoteContext(date_shift_days=10)
     out = s.scrub("Seen 2021-03-04 and 03/30/2021 and March 4, 2021; next March 4th.", ctx)
-    assert out.text == "Seen 2021-03-14 and 4/9/2021 and March 14, 2021; next [DATE]."
+    # zero-padded dates stay zero-padded (03/30 -> 04/09)
+    assert out.text == "Seen 2021-03-14 and 04/09/2021 and March 14, 2021; next [DATE]."
 
 
 def test_safe_harbor_keeps_year_only() -> None:

@@ -6,7 +6,13 @@ knows about the note's person (`NoteContext`, see `medmine.privacy.phi_text.cont
 """
 
 from medmine.privacy.phi_text._base import Operator, Pattern, PatternRecognizer, Recognizer
-from medmine.privacy.phi_text._model import ENTITY_CLASS, Entity, NoteContext, Span
+from medmine.privacy.phi_text._model import (
+    DEFAULT_SENTINEL_DATES,
+    ENTITY_CLASS,
+    Entity,
+    NoteContext,
+    Span,
+)
 from medmine.privacy.phi_text._registry import OPERATORS, RECOGNIZERS, Registry
 from medmine.privacy.phi_text._scrubber import (
     EXPERT_OPERATORS,
@@ -18,6 +24,7 @@ from medmine.privacy.phi_text._scrubber import (
 )
 
 __all__ = [
+    "DEFAULT_SENTINEL_DATES",
     "ENTITY_CLASS",
     "EXPERT_OPERATORS",
     "OPERATORS",

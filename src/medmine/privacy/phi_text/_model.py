@@ -2,8 +2,15 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import enum
 from dataclasses import dataclass, field
+
+#: Placeholder dates that stand for "open-ended" or "unknown", not a day of someone's life:
+#: date operators keep them as written (a shifted 2099-12-31 would give the offset away).
+DEFAULT_SENTINEL_DATES: frozenset[dt.date] = frozenset(
+    {dt.date(2099, 12, 31), dt.date(9999, 12, 31), dt.date(2999, 12, 31), dt.date(1900, 1, 1)}
+)
 
 
 class Entity(enum.StrEnum):
@@ -76,3 +83,11 @@ class NoteContext:
     facilities: set[str] = field(default_factory=set)
     date_shift_days: int | None = None  # expert mode: the person's offset
     surrogate_seed: str = ""  # makes surrogates consistent per person
+    #: Safe Harbor, person over 89: every date (and bare year) becomes this one year.
+    aggregate_year: int | None = None
+    #: Expert mode, person over 89: shifted dates earlier than this are raised to it.
+    date_floor: dt.date | None = None
+    #: Placeholder dates ("open-ended" 2099-12-31...) kept as written: never shifted.
+    sentinel_dates: frozenset[dt.date] = DEFAULT_SENTINEL_DATES
+    #: Numeric dates with both parts <= 12 read day first (set per text by the scrubber).
+    day_first: bool | None = None

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
+from medmine.privacy.phi_text import _dates
 from medmine.privacy.phi_text import operators as _ops  # noqa: F401  (registers operators)
 from medmine.privacy.phi_text import recognizers as _recs  # noqa: F401  (registers recognizers)
 from medmine.privacy.phi_text._base import Operator, Recognizer
@@ -85,8 +87,16 @@ class Scrubber:
         return merge_spans(found)
 
     def scrub(self, text: str, ctx: NoteContext | None = None) -> ScrubResult:
-        """Replace every detected span with its operator's output."""
+        """Replace every detected span with its operator's output.
+
+        Numeric dates are read day first throughout a text that holds one that can only be
+        day first (``13/06/2006``), so all its dates move by the same offset.
+        """
         ctx = ctx or NoteContext()
+        if ctx.day_first is None:
+            hint = _dates.day_first_hint(text)
+            if hint is not None:
+                ctx = dataclasses.replace(ctx, day_first=hint)
         spans = self.analyze(text, ctx)
         parts, pos = [], 0
         for s in spans:

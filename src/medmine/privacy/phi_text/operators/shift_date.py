@@ -1,4 +1,9 @@
-"""Shift a date by the person's offset (Expert Determination mode), keeping its format."""
+"""Shift a date by the person's offset (Expert Determination mode), keeping its format.
+
+Sentinel dates (``ctx.sentinel_dates``) are kept as written: shifting a known placeholder
+such as 2099-12-31 would publish the offset. For a person over 89 a shifted date earlier than
+``ctx.date_floor`` (January 1 of the year of birth shown) is raised to it.
+"""
 
 from __future__ import annotations
 
@@ -22,10 +27,15 @@ class ShiftDate(Operator):
     reversible = True
 
     def operate(self, text: str, span: Span, ctx: NoteContext) -> str:  # noqa: D102
-        parsed = _dates.parse(text)
+        parsed = _dates.parse(text, day_first=ctx.day_first)
         if parsed is None or ctx.date_shift_days is None:
             return "[DATE]"
         date, render, year_known = parsed
         if not year_known:
             return "[DATE]"
-        return render(date + dt.timedelta(days=ctx.date_shift_days))
+        if date in ctx.sentinel_dates:
+            return text
+        new = date + dt.timedelta(days=ctx.date_shift_days)
+        if ctx.date_floor is not None and new < ctx.date_floor:
+            new = ctx.date_floor
+        return render(new)

@@ -10,6 +10,7 @@ from medmine.privacy.phi_text.recognizers import (  # noqa: F401
     facility,
     ip,
     name_context,
+    old_age_year,
     phone,
     record_id,
     ssn,

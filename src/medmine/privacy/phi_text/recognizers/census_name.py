@@ -16,10 +16,12 @@ from __future__ import annotations
 import functools
 import importlib.resources
 import re
+import unicodedata
 
 from medmine.privacy.phi_text._base import Recognizer
 from medmine.privacy.phi_text._model import Entity, NoteContext, Span
 from medmine.privacy.phi_text._registry import RECOGNIZERS
+from medmine.privacy.phi_text.recognizers._letters import LETTER, LOWER, UPPER
 
 #: A first name alone (no surname, no cue) is flagged only up to this census rank.
 BARE_MAX_RANK = 400
@@ -31,10 +33,10 @@ def _words(s: str) -> frozenset[str]:
     return frozenset(s.split())
 
 
-_TOKEN = re.compile(r"(?<![\w'-])[A-Z][a-z]{2,}(?![\w-])")
-_NEXT = re.compile(r"(?:'s)?[ \t]+(?:(?P<mi>[A-Z])\.[ \t]+)?(?P<w>[A-Za-z][\w'-]*)")
-_PREV = re.compile(r"(?P<w>[A-Za-z]+)\.?[ \t,]*$")
-_SURNAME = re.compile(r"[A-Z][a-z]+(?:[-'][A-Z]?[a-z]+)?")
+_TOKEN = re.compile(rf"(?<![\w'-]){UPPER}{LOWER}{{2,}}(?![\w-])")
+_NEXT = re.compile(rf"(?:'s)?[ \t]+(?:(?P<mi>{UPPER})\.[ \t]+)?(?P<w>{LETTER}[\w'-]*)")
+_PREV = re.compile(rf"(?P<w>{LETTER}+)\.?[ \t,]*$")
+_SURNAME = re.compile(rf"{UPPER}{LOWER}+(?:[-'](?:{UPPER})?{LOWER}+)?")
 _PROTECTED = re.compile(
     r"\[[^\]\n]*\]|[^.;:\n()]{0,80}\((?:finding|disorder|situation|procedure|substance|"
     r"qualifier value|observable entity|regime/therapy|organism|product|"
@@ -74,6 +76,11 @@ _CUE_AFTER = _words(
     told wants wanted asked asks agrees agreed declined declines refused refuses walked walks
     lost died passed brought"""
 )
+
+
+def ascii_upper(word: str) -> str:
+    """`word` upper-cased without accents ("Désirée" -> "DESIREE"), as the census lists are."""
+    return unicodedata.normalize("NFKD", word).encode("ascii", "ignore").decode().upper()
 
 
 def _read_census(name: str) -> dict[str, int]:
@@ -124,7 +131,7 @@ class CensusNameRecognizer(Recognizer):
             if out and s < out[-1].end:  # the surname of the previous span
                 continue
             word = m.group()
-            rank = first.get(word.upper())
+            rank = first.get(ascii_upper(word))
             if rank is None or word.lower() in stop:
                 continue
             if any(a <= s < b for a, b in protected):
@@ -145,7 +152,7 @@ class CensusNameRecognizer(Recognizer):
                 and _SURNAME.fullmatch(nword)
                 and nword.lower() not in stop
                 and nword not in _PLACE_HEADS
-                and last.get(nword.upper(), SURNAME_MAX_RANK + 1) <= SURNAME_MAX_RANK
+                and last.get(ascii_upper(nword), SURNAME_MAX_RANK + 1) <= SURNAME_MAX_RANK
                 and not (nxt.end() < len(text) and text[nxt.end()] == "-")
             ):
                 after = _NEXT.match(text, nxt.end())

@@ -8,8 +8,9 @@ from medmine.privacy.phi_text._base import Pattern, PatternRecognizer
 from medmine.privacy.phi_text._model import Entity
 from medmine.privacy.phi_text._registry import RECOGNIZERS
 from medmine.privacy.phi_text.recognizers._geo import ABBR, STATE
+from medmine.privacy.phi_text.recognizers._letters import LETTER, UPPER
 
-_CW = r"(?:St\.|Ft\.|Mt\.|[A-Z][a-zA-Z'-]+)"
+_CW = rf"(?:St\.|Ft\.|Mt\.|{UPPER}(?:{LETTER}|['-])+)"
 _CITY = rf"(?P<c>{_CW}(?:[ \t]+{_CW}){{0,2}})"
 
 

@@ -1,5 +1,7 @@
-"""Dates finer than a year: numeric (03/04/2021, 3/4/21, 2021-03-04), named months (March 4th,
-4 Mar 2021, Mar 4, 2021, March 2021) and ISO timestamps.
+"""Dates finer than a year, in the formats of `medmine.privacy.phi_text._dates`: numeric
+(03/04/2021, 3/4/21, 13.06.2006, 2021-03-04, 2021/03/04), ISO timestamps, and month names in
+English, Spanish, French and German (March 4th, 4 Mar 2021, 13 de junio de 2006, 13. Juni
+2006, 1er janvier 2020, 13JUN2006, March 2021). Year-only mentions are kept.
 """
 
 from __future__ import annotations
@@ -7,18 +9,16 @@ from __future__ import annotations
 import re
 
 from medmine.privacy.phi_text._base import Pattern, PatternRecognizer
+from medmine.privacy.phi_text._dates import NAMED
 from medmine.privacy.phi_text._model import Entity
 from medmine.privacy.phi_text._registry import RECOGNIZERS
 
-_MON = (
-    r"(?:Jan(?:uary)?|Feb(?:ruary)?|Mar(?:ch)?|Apr(?:il)?|May|June?|July?|Aug(?:ust)?|"
-    r"Sep(?:t(?:ember)?)?|Oct(?:ober)?|Nov(?:ember)?|Dec(?:ember)?)"
-)
-_ORD = r"(?:st|nd|rd|th)?"
-_WD = r"(?:(?:Mon|Tues?|Wed(?:nes)?|Thu(?:rs)?|Fri|Sat(?:ur)?|Sun)(?:day)?\.?,?\s+)?"
 _D = r"(?:0?[1-9]|[12]\d|3[01])"
 _M = r"(?:0?[1-9]|1[0-2])"
 _Y = r"(?:19|20)\d{2}"
+#: Scores of the month-name formats (`_dates.NAMED`).
+_NAMED_SCORE = {"dmy": 0.9, "d-m-y": 0.9, "dmy-packed": 0.9, "mdy": 0.85, "dm": 0.8}
+_NAMED_SCORE |= {"dm-dot": 0.8, "my": 0.8}
 
 
 @RECOGNIZERS.register("date")
@@ -40,38 +40,27 @@ class DateRecognizer(PatternRecognizer):
             Entity.DATE,
             0.9,
         ),
+        # day or month first: 03/04/2021, 13.06.2006, 31-12-20 (accept() checks the date)
         Pattern(
-            re.compile(rf"(?<![\d/.-]){_M}([/.-]){_D}\1(?:{_Y}|\d{{2}})(?![\d/])"),
+            re.compile(rf"(?<![\d/.-]){_D}([/.-]){_D}\1(?:{_Y}|\d{{2}})(?![\d/])"),
             Entity.DATE,
             0.9,
         ),
-        Pattern(
-            re.compile(rf"\b{_WD}{_MON}\.?\s+{_D}{_ORD}(?:,?\s+{_Y})?\b(?!\s*(?:mg|mL|%))"),
-            Entity.DATE,
-            0.85,
-        ),
-        Pattern(
-            re.compile(rf"\b{_D}{_ORD}\s+(?:of\s+)?{_MON}\.?,?\s+{_Y}\b"),
-            Entity.DATE,
-            0.9,
-        ),
-        Pattern(re.compile(rf"\b{_D}{_ORD}\s+of\s+{_MON}\b"), Entity.DATE, 0.8),
-        Pattern(re.compile(rf"\b{_D}-{_MON}-(?:{_Y}|\d{{2}})\b"), Entity.DATE, 0.9),
-        Pattern(
-            re.compile(
-                rf"\b(?:January|February|March|April|June|July|August|September|"
-                rf"October|November|December|{_MON}\.)\s*,?\s*{_Y}\b"
-            ),
-            Entity.DATE,
-            0.8,
+        *(
+            Pattern(re.compile(rf"(?<!\w){rx.pattern}"), Entity.DATE, _NAMED_SCORE[name])
+            for name, rx in NAMED
         ),
         Pattern(re.compile(rf"(?<![\d/]){_M}/{_D}(?![\d/])(?!\s*(?:mm|BP))"), Entity.DATE, 0.6),
         Pattern(re.compile(rf"(?<![\d/]){_M}/{_Y}(?![\d/])"), Entity.DATE, 0.7),
     )
 
     def accept(self, text: str, start: int, end: int, entity: Entity) -> bool:
-        """Reject bare m/d fractions that are blood pressures or ratios."""
+        """Reject bare m/d fractions that are blood pressures or ratios, and numeric triples
+        that are no date in either order.
+        """
         frag = text[start:end]
+        if m := re.fullmatch(r"(\d{1,2})[/.-](\d{1,2})[/.-]\d+", frag):
+            return min(int(m.group(1)), int(m.group(2))) <= 12
         if re.fullmatch(r"\d{1,2}/\d{1,2}", frag):
             before = text[max(0, start - 12) : start].lower()
             after = text[end : end + 8].lower()

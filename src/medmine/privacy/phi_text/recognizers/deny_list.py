@@ -66,7 +66,12 @@ class DenyListRecognizer(Recognizer):
             (_name_variants(ctx.cities), False, Entity.CITY, 0.85),
             (_zip_variants(ctx.zips), False, Entity.ZIP, 0.95),
             (frozenset(v for v in ctx.ids if "@" in v), True, Entity.EMAIL, 0.99),
-            (frozenset(v for v in ctx.ids if _PHONE.fullmatch(v)), True, Entity.PHONE, 0.99),
+            (
+                frozenset(v for v in ctx.ids if _PHONE.fullmatch(v) and not _SSN.fullmatch(v)),
+                True,
+                Entity.PHONE,
+                0.99,
+            ),
             (frozenset(v for v in ctx.ids if _SSN.fullmatch(v)), True, Entity.SSN, 0.99),
             (frozenset(v for v in ctx.ids if _other(v)), True, Entity.ID, 0.99),
             (frozenset(ctx.facilities), True, Entity.FACILITY, 0.9),

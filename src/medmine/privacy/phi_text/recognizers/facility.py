@@ -7,13 +7,14 @@ import re
 from medmine.privacy.phi_text._base import Pattern, PatternRecognizer
 from medmine.privacy.phi_text._model import Entity
 from medmine.privacy.phi_text._registry import RECOGNIZERS
+from medmine.privacy.phi_text.recognizers._letters import LETTER, UPPER
 
 _KIND = (
     r"Hospital|Medical Center|Medical Centre|Clinic|Health Center|Health Centre|Infirmary|"
     r"Associates|Rehabilitation Center|Nursing Home|Care Center|Urgent Care|Pharmacy|"
     r"Health System|Healthcare|Medical Group|Family Practice|Physicians|Community Health"
 )
-_W = r"[A-Z][a-zA-Z'.&-]*"
+_W = rf"{UPPER}(?:{LETTER}|['.&-])*"
 
 
 @RECOGNIZERS.register("facility")
@@ -30,7 +31,9 @@ class FacilityRecognizer(PatternRecognizer):
             0.8,
         ),
         Pattern(
-            re.compile(rf"\b(?:[A-Z][A-Z'.&-]+[\s,]+){{1,6}}(?:{_KIND.upper()}|PC|INC|LLC)\b"),
+            re.compile(
+                rf"\b(?:{UPPER}(?:{UPPER}|['.&-])+[\s,]+){{1,6}}(?:{_KIND.upper()}|PC|INC|LLC)\b"
+            ),
             Entity.FACILITY,
             0.8,
         ),

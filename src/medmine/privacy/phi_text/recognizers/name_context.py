@@ -1,5 +1,6 @@
 """Names recognised from their context: titles (Mr., Dr.), credentials (", MD"), roles
-("seen by", "Patient:"), relatives and the "<Name> is a 54 year-old" opening.
+("seen by", "Patient:"), relatives and the "<Name> is a 54 year-old" opening. Names are
+letters of any alphabet ("daughter Désirée", "Mr. Çelik").
 """
 
 from __future__ import annotations
@@ -9,10 +10,11 @@ import re
 from medmine.privacy.phi_text._base import Pattern, PatternRecognizer
 from medmine.privacy.phi_text._model import Entity
 from medmine.privacy.phi_text._registry import RECOGNIZERS
+from medmine.privacy.phi_text.recognizers._letters import LETTER, UPPER
 
-_N = r"[A-Z][a-zA-Z'-]+"
-_NAME = rf"(?P<n>{_N}(?:[ \t]+[A-Z]\.)?(?:[ \t]+{_N}){{0,2}})"
-_NAME2 = rf"(?P<n>{_N}(?:[ \t]+[A-Z]\.)?(?:[ \t]+{_N})?)"
+_N = rf"{UPPER}(?:{LETTER}|['’-])+"
+_NAME = rf"(?P<n>{_N}(?:[ \t]+{UPPER}\.)?(?:[ \t]+{_N}){{0,2}})"
+_NAME2 = rf"(?P<n>{_N}(?:[ \t]+{UPPER}\.)?(?:[ \t]+{_N})?)"
 _STOP = {
     "Patient",
     "Pt",
@@ -159,6 +161,6 @@ class NameContextRecognizer(PatternRecognizer):
                 words.pop()
             if not words or words[0] in _STOP:
                 continue
-            end = s.start + text[s.start : s.end].find(words[-1]) + len(words[-1])
+            end = s.start + text[s.start : s.end].rfind(words[-1]) + len(words[-1])
             out.append(type(s)(s.start, end, s.entity, s.score, s.recognizer))
         return out

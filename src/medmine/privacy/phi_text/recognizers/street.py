@@ -7,6 +7,7 @@ import re
 from medmine.privacy.phi_text._base import Pattern, PatternRecognizer
 from medmine.privacy.phi_text._model import Entity
 from medmine.privacy.phi_text._registry import RECOGNIZERS
+from medmine.privacy.phi_text.recognizers._letters import LETTER, UPPER
 
 _SUFFIX = (
     r"(?:Street|St|Avenue|Ave|Road|Rd|Lane|Ln|Drive|Dr|Court|Ct|Boulevard|Blvd|Way|Place|Pl|"
@@ -20,7 +21,7 @@ _SUFFIX = (
     r"Shore|Shores|Spring|Springs|Stream|Street|Track|Trace|Tunnel|Union|Vista|Ville)"
 )
 _UNIT = r"(?:,?\s+(?:Unit|Apt\.?|Apartment|Suite|Ste\.?|#|Room|Rm\.?|Floor|Fl\.?)\s*#?\s*[\w-]+)?"
-_WORD = r"(?:[A-Z][a-zA-Z'.-]*|\d+(?:st|nd|rd|th))"
+_WORD = rf"(?:{UPPER}(?:{LETTER}|['.-])*|\d+(?:st|nd|rd|th))"
 
 
 @RECOGNIZERS.register("street")

@@ -8,6 +8,7 @@ from medmine.privacy.phi_text._base import Pattern, PatternRecognizer
 from medmine.privacy.phi_text._model import Entity
 from medmine.privacy.phi_text._registry import RECOGNIZERS
 from medmine.privacy.phi_text.recognizers._geo import STATE
+from medmine.privacy.phi_text.recognizers._letters import LOWER, UPPER
 
 _Z = r"(?P<z>\d{5}(?:-?\d{4})?)(?!\d)"
 
@@ -19,7 +20,7 @@ class ZipRecognizer(PatternRecognizer):
     entities = (Entity.ZIP,)
     patterns = (
         Pattern(re.compile(rf"\b{STATE}\.?,?\s+{_Z}"), Entity.ZIP, 0.9, "z"),
-        Pattern(re.compile(rf"\b[A-Z][a-z]+,\s+{_Z}"), Entity.ZIP, 0.8, "z"),
+        Pattern(re.compile(rf"\b{UPPER}{LOWER}+,\s+{_Z}"), Entity.ZIP, 0.8, "z"),
         Pattern(
             re.compile(rf"\b(?:zip|postal)(?:\s*code)?\s*[:#]?\s*{_Z}", re.I), Entity.ZIP, 0.95, "z"
         ),
