@@ -193,3 +193,22 @@ def test_without_sources_the_later_stages_run_on_an_existing_warehouse(project):
     third = statuses(run(path))
     assert third["quality"] == third["study readmission"] == "done"
     assert "Loads" in (project / "reports" / "index.html").read_text()
+
+
+def test_consent_loads_after_the_other_sources_and_deid_leaves_refusers_out(project):
+    (project / "consent.csv").write_text(
+        "person_source_value,purpose,decision,start,end\n"
+        "fhir:Patient/p1,research,deny,2020-01-01,\n"
+        "fhir:Patient/nobody,research,deny,2020-01-01,\n"
+    )
+    sources = [
+        {"format": "consent", "paths": ["consent.csv"]},  # listed first, loaded last
+        {"format": "fhir", "paths": ["data/fhir"]},
+    ]
+    path = write_pipeline(project, pipeline_doc(sources=sources, studies=None))
+    result = run(path)
+    assert result.ok, result.error
+    index = (project / "reports" / "index.html").read_text()
+    assert "1 excluded by consent" in index
+    privacy = (project / "reports" / "privacy.html").read_text()
+    assert "2 rows read, 1 loaded" in " ".join(privacy.split())

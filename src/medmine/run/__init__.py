@@ -11,8 +11,8 @@ report, skipping each stage whose inputs have not changed since it last finished
 True
 """
 
+from medmine.run.formats import FORMATS, SourceFormat
 from medmine.run.pipeline import (
-    FORMATS,
     DeidSettings,
     Pipeline,
     QualitySettings,
@@ -33,6 +33,7 @@ __all__ = [
     "ReportBuild",
     "RunResult",
     "Source",
+    "SourceFormat",
     "StageFailedError",
     "StageOutcome",
     "StudySpec",

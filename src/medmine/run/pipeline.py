@@ -27,81 +27,19 @@ from typing import Any
 import yaml
 
 from medmine.errors import ConfigError
+from medmine.run.formats import FORMATS
 from medmine.run.typed import build, convert, describe, mapping, unknown_keys
 
 __all__ = [
-    "FORMATS",
     "DeidSettings",
     "Pipeline",
     "QualitySettings",
     "Source",
-    "SourceFormat",
     "StudySpec",
     "load_pipeline",
     "parse_pipeline",
 ]
 
-
-@dataclass(frozen=True)
-class SourceFormat:
-    """A source format of the pipeline file: its reader, what its paths hold, its options."""
-
-    name: str
-    reader: str
-    what: str
-    options: Mapping[str, Any] = field(default_factory=dict)
-    one_path: bool = False
-
-
-#: Formats by the name written in ``sources[].format``; ``reader`` modules have ``load``.
-FORMATS: dict[str, SourceFormat] = {
-    f.name: f
-    for f in (
-        SourceFormat(
-            "omop",
-            "medmine.ingest.omop",
-            "an OMOP CDM DuckDB file or a folder of <table>.csv / .parquet files",
-            {"tables": tuple[str, ...]},
-            one_path=True,
-        ),
-        SourceFormat(
-            "fhir",
-            "medmine.ingest.fhir",
-            "FHIR R4 Bundles (.json, .json.gz) or Bulk NDJSON (.ndjson, .ndjson.gz), or folders",
-            {"memory_limit": str},
-        ),
-        SourceFormat(
-            "hl7v2", "medmine.ingest.hl7v2", "HL7 v2 files (.hl7, .er7, .mllp, .txt) or folders"
-        ),
-        SourceFormat(
-            "claims",
-            "medmine.ingest.claims",
-            "claims CSV files (docs/claims-format.md or CMS DE-SynPUF) or folders",
-            {"person_namespace": str},
-        ),
-        SourceFormat(
-            "synthea-csv",
-            "medmine.ingest.synthea_csv",
-            "a Synthea CSV export folder (output/csv) or its files",
-        ),
-        SourceFormat(
-            "notes",
-            "medmine.ingest.notes",
-            "folders of .txt notes, or note files",
-            {
-                "metadata": Path | None,
-                "person_namespace": str | None,
-                "visit_namespace": str | None,
-                "language": str | None,
-            },
-        ),
-        SourceFormat(
-            "consent",
-            "medmine.privacy.consent",
-            "consent CSV files or FHIR Consent JSON / NDJSON (loaded after the other sources)",
-        ),
-    )
-}
 
 TOP_KEYS = ("warehouse", "out", "sources", "quality", "deid", "studies")
 

@@ -279,6 +279,11 @@ def run_pipeline(
     began = time.perf_counter()
     state = RunState.read(pipeline.state_path)
     _check_ownership(pipeline, state)
+    if state.pipeline and state.pipeline != str(pipeline.path):
+        console.print(
+            f"[yellow]note:[/yellow] {pipeline.warehouse.name} was last run by "
+            f"{state.pipeline}; stages whose inputs differ from that run are redone"
+        )
     state.pipeline = str(pipeline.path)
     result = RunResult(pipeline)
     links: list[ReportLink] = []

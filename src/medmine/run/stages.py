@@ -23,7 +23,8 @@ from rich.console import Console
 from medmine.errors import SourceError, WarehouseError
 from medmine.report import ReportLink, page_context
 from medmine.report.console import print_load_report
-from medmine.run.pipeline import FORMATS, Pipeline, Source
+from medmine.run.formats import FORMATS
+from medmine.run.pipeline import Pipeline, Source
 from medmine.warehouse import LoadReport, Warehouse
 from medmine.warehouse.sql import literal
 
@@ -103,11 +104,12 @@ def load_stage(pipeline: Pipeline, console: Console) -> StageOutput:
             for i, src in ordered:
                 where = f"sources[{i}] ({src.format})"
                 if src.format == "consent":
-                    consent_counts = _add_counts(consent_counts, _load_consent(src, wh))
+                    counts = _load_consent(src, wh)
+                    consent_counts = _add_counts(consent_counts, counts)
                     console.print(
-                        f"consent: {consent_counts['loaded']:,} decisions loaded of "
-                        f"{consent_counts['read']:,} read, {consent_counts['unmatched_person']:,} "
-                        f"for unknown persons, {consent_counts['invalid']:,} invalid"
+                        f"consent: {counts.get('loaded', 0):,} decisions loaded of "
+                        f"{counts.get('read', 0):,} read, {counts.get('unmatched_person', 0):,} "
+                        f"for unknown persons, {counts.get('invalid', 0):,} invalid"
                     )
                     continue
                 rep = _read(src, wh, console)
