@@ -104,17 +104,40 @@ def deid(
     ] = "safe_harbor",
     purpose: Annotated[str, typer.Option(help="Consent purpose the output is for.")] = "research",
     overwrite: Annotated[bool, typer.Option(help="Replace OUT if it exists.")] = False,
+    k: Annotated[
+        int | None,
+        typer.Option(
+            "--k",
+            help="Generalise and suppress persons until year of birth, sex, ZIP3, race and "
+            "ethnicity are k-anonymous.",
+        ),
+    ] = None,
+    max_suppression: Annotated[
+        float, typer.Option(help="Largest share of persons --k may leave out.")
+    ] = 0.05,
+    sentinel_date: Annotated[
+        list[str] | None,
+        typer.Option(help="A placeholder date (YYYY-MM-DD) of this site, kept as written."),
+    ] = None,
 ) -> None:
     """De-identify a warehouse into a new file (key from MEDMINE_DEID_KEY)."""
     if ctx.invoked_subcommand is not None:
         return
     if warehouse is None or out is None:
         raise typer.BadParameter("deid needs --warehouse (the source) and --out (a new file)")
+    import datetime as dt
+
     from medmine.privacy.deid import DeidConfig, deidentify
 
     warehouse = existing_warehouse(warehouse)
-
-    rep = deidentify(warehouse, out, DeidConfig(mode=mode, purpose=purpose), overwrite=overwrite)
+    try:
+        sentinels = frozenset(dt.date.fromisoformat(d) for d in sentinel_date or ())
+    except ValueError:
+        raise typer.BadParameter("--sentinel-date takes a date as YYYY-MM-DD") from None
+    cfg = DeidConfig(
+        mode=mode, purpose=purpose, k=k, max_suppression=max_suppression, sentinel_dates=sentinels
+    )
+    rep = deidentify(warehouse, out, cfg, overwrite=overwrite)
     t = Table(title=f"de-identified warehouse {out} ({rep.mode}, {rep.duration_s:.1f} s)")
     t.add_column("table")
     t.add_column("rows", justify="right")
@@ -123,8 +146,19 @@ def deid(
     console.print(t)
     console.print(
         f"persons excluded for lack of {purpose} consent: {rep.consent_excluded:,}; "
-        f"notes scrubbed: {rep.notes_scrubbed:,}"
+        f"notes scrubbed: {rep.notes_scrubbed:,}; free-text values scrubbed: "
+        f"{rep.text_values_scrubbed:,}; code values caught by the guard: "
+        f"{rep.code_values_guarded:,}; persons over 89 aggregated: {rep.ages_capped:,}; "
+        f"sentinel dates kept: {rep.sentinel_dates_kept:,}"
     )
+    ka = rep.k_anonymity
+    if ka is not None:
+        levels = ", ".join(f"{c}={lvl}" for c, lvl in ka.levels.items())
+        console.print(
+            f"k-anonymity: k = {ka.achieved_k} (target {ka.target_k}); levels {levels}; "
+            f"{ka.persons_suppressed:,} of {ka.persons:,} persons suppressed; information "
+            f"loss {ka.information_loss:.2f}"
+        )
 
 
 @friendly_errors
