@@ -17,7 +17,7 @@ def test_cli_quality_and_profile_write_pages(tmp_path):
     assert res.exit_code == 0, res.output
     page = out.read_text()
     assert "50.00% &gt; 0% threshold" in page  # threshold shown beside the percentage (escaped)
-    assert "Passed with failing rows" in page
+    assert "pass, with failing rows" in page
     assert "start_before_end:visit_occurrence.visit_end_date" in page
     assert "#ex-visit_occurrence-2" in page and "id='ex-visit_occurrence-2'" in page
     # no identifying values on the page: planted source values and zips never appear
