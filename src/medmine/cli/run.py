@@ -26,8 +26,8 @@ def run(
 ) -> None:
     """Load, check, de-identify, run the studies and write the report, as PIPELINE says.
 
-    Stages whose inputs have not changed since they last finished are skipped (state in
-    ``<warehouse>.run.json``); a failed stage stops the run with exit code 1.
+    Stages whose inputs are unchanged since they last finished are skipped.
+    A failed stage stops the run with exit code 1; the next run resumes there.
     """
     from medmine.run import load_pipeline, run_pipeline
 
