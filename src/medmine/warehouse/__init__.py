@@ -2,9 +2,9 @@
 
 from medmine.warehouse.connection import Warehouse, spark_backend
 from medmine.warehouse.ids import stable_id
-from medmine.warehouse.load import (
+from medmine.warehouse.load import LoadSession
+from medmine.warehouse.records import (
     LoadReport,
-    LoadSession,
     Provenance,
     Reason,
     Rejected,
