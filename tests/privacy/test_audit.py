@@ -20,9 +20,10 @@ def test_intact_chain_verifies(chained: Warehouse) -> None:
     assert v.ok and v.entries == 5 and v.head_hash == head(chained)
 
 
-def test_actor_defaults_to_env(wh: Warehouse, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_actor_env_is_recorded_as_a_claim(wh: Warehouse, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("MEDMINE_ACTOR", "svc-deid")
-    assert append(wh.con, None, "deid").actor == "svc-deid"
+    actor = append(wh.con, None, "deid").actor
+    assert actor != "svc-deid" and actor.endswith("(claimed by MEDMINE_ACTOR: svc-deid)")
 
 
 @pytest.mark.parametrize(
@@ -63,10 +64,10 @@ def test_recomputed_edit_breaks_next_link(chained: Warehouse) -> None:
     assert not v.ok and v.first_bad_seq == 4
 
 
-def test_tail_deletion_needs_expected_head(chained: Warehouse) -> None:
+def test_tail_deletion_is_detected_by_head_file_and_expected_head(chained: Warehouse) -> None:
     h = head(chained)
     chained.con.execute("DELETE FROM mm_audit WHERE seq = 5")
-    assert verify(chained).ok
+    assert not verify(chained).ok  # the head file next to the warehouse records seq 5
     assert not verify(chained, expected_head=h).ok
 
 
@@ -84,6 +85,50 @@ def test_rolled_back_load_appends_nothing(wh: Warehouse) -> None:
         s.read("Thing")
         raise RuntimeError("boom")
     assert entries(wh.con) == []
+    assert not verify(wh).ok  # an empty log never verifies
+
+
+@pytest.fixture
+def _no_audit_key(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("MEDMINE_AUDIT_KEY", raising=False)
+
+
+def test_cli_reports_unkeyed_mode_and_require_keyed_fails(
+    chained: Warehouse, _no_audit_key, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = chained.path
+    chained.close()
+    runner = CliRunner()
+    r = runner.invoke(app, ["audit", "verify", "-w", path])
+    assert r.exit_code == 0 and "unkeyed" in r.output and "re-chain" in r.output
+    r = runner.invoke(app, ["audit", "verify", "-w", path, "--require-keyed"])
+    assert r.exit_code == 1 and "--require-keyed" in r.output
+
+
+def test_cli_head_and_expected_head(chained: Warehouse, _no_audit_key) -> None:
+    path = chained.path
+    chained.close()
+    runner = CliRunner()
+    r = runner.invoke(app, ["audit", "head", "-w", path])
+    assert r.exit_code == 0, r.output
+    h = r.stdout.strip()
+    assert h.startswith("sha256:") and len(h) == len("sha256:") + 64
+    r = runner.invoke(app, ["audit", "verify", "-w", path, "--expected-head", h])
+    assert r.exit_code == 0 and "expected head" in r.output
+    r = runner.invoke(app, ["audit", "verify", "-w", path, "--expected-head", "sha256:" + "0" * 64])
+    assert r.exit_code == 1 and "expected head" in r.output
+
+
+def test_cli_keyed_chain(tmp_path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("MEDMINE_AUDIT_KEY", bytes(range(32)).hex())
+    path = str(tmp_path / "k.duckdb")
+    with Warehouse(path) as w:
+        append(w.con, None, "export")
+    r = CliRunner().invoke(app, ["audit", "verify", "-w", path, "--require-keyed"])
+    assert r.exit_code == 0 and "intact (keyed)" in r.output
+    monkeypatch.delenv("MEDMINE_AUDIT_KEY")
+    r = CliRunner().invoke(app, ["audit", "verify", "-w", path])
+    assert r.exit_code == 1 and "MEDMINE_AUDIT_KEY" in r.output
 
 
 def test_cli_verify_and_show(chained: Warehouse) -> None:

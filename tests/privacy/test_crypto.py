@@ -1,11 +1,13 @@
 from __future__ import annotations
 
 import base64
+import io
 import os
 import stat
 from pathlib import Path
 
 import pytest
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from typer.testing import CliRunner
@@ -14,8 +16,14 @@ from medmine.cli import app
 from medmine.errors import ConfigError, IntegrityError
 from medmine.privacy.crypto import (
     _HEAD,
+    _MAC,
+    MAX_CHUNK,
+    _aad,
+    _file_key,
+    _nonce,
     decrypt_bytes,
     decrypt_file,
+    decrypt_stream,
     decrypted,
     encrypt_file,
     load_key,
@@ -23,6 +31,7 @@ from medmine.privacy.crypto import (
 )
 
 KEY = bytes(range(32))
+HEADER = _HEAD.size + _MAC
 
 
 @settings(max_examples=25, deadline=None)
@@ -74,7 +83,7 @@ def test_reordered_and_flipped_chunks_are_detected(tmp_path: Path) -> None:
     p.write_bytes(os.urandom(400))
     enc = encrypt_file(p, key=KEY, chunk_size=100)
     raw = bytearray(enc.read_bytes())
-    h, c = _HEAD.size, 116
+    h, c = HEADER, 116
     swapped = raw[:h] + raw[h + c : h + 2 * c] + raw[h : h + c] + raw[h + 2 * c :]
     enc.write_bytes(bytes(swapped))
     with pytest.raises(IntegrityError, match="chunk 0"):
@@ -120,3 +129,120 @@ def test_cli_encrypt_decrypt(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) ->
     monkeypatch.setenv("MEDMINE_ENCRYPTION_KEY", os.urandom(32).hex())
     r = CliRunner().invoke(app, ["decrypt", str(p) + ".enc", "--out", str(tmp_path / "y")])
     assert r.exit_code == 1 and "wrong decryption key" in r.output
+
+
+class _Recording(io.BytesIO):
+    """A source that remembers the largest read asked of it."""
+
+    largest = 0
+
+    def read(self, n: int | None = -1) -> bytes:
+        self.largest = max(self.largest, n if n is not None and n >= 0 else 0)
+        return super().read(n)
+
+
+def _v1_file(chunk_size: int, data: bytes = b"hello world") -> bytes:
+    """A version-1 file (as the previous code wrote it) declaring `chunk_size`."""
+    salt, prefix = os.urandom(16), os.urandom(4)
+    fkey, check = _file_key(KEY, salt)
+    header = _HEAD.pack(b"MMENC\x00", 1, 0, chunk_size, salt, prefix, check)
+    ct = AESGCM(fkey).encrypt(_nonce(prefix, 0), data, _aad(header, 0, True))
+    return header + ct
+
+
+def test_forged_chunk_size_is_refused_before_any_large_read() -> None:
+    # Before: the header's chunk size (here ~4 GiB) was used for the first read unchecked.
+    src = _Recording(_v1_file(0xFFFFFFF0))
+    with pytest.raises(IntegrityError, match="chunk size 4,294,967,280 is outside"):
+        decrypt_stream(src, io.BytesIO(), KEY, name="x.enc")
+    assert src.largest <= MAX_CHUNK + 16
+
+
+def test_version_1_files_still_decrypt() -> None:
+    assert decrypt_stream(io.BytesIO(_v1_file(1 << 20)), out := io.BytesIO(), KEY) == 11
+    assert out.getvalue() == b"hello world"
+
+
+@pytest.mark.parametrize("offset", [7, 8, 11, 12, 30, 46])
+def test_altered_header_fails_authentication_before_use(tmp_path: Path, offset: int) -> None:
+    p = tmp_path / "a.bin"
+    p.write_bytes(os.urandom(300))
+    enc = encrypt_file(p, key=KEY, chunk_size=100)
+    raw = bytearray(enc.read_bytes())
+    raw[offset] ^= 0x40  # reserved, chunk size, salt or nonce prefix
+    src = _Recording(bytes(raw))
+    with pytest.raises(IntegrityError, match="header failed authentication|wrong decryption key"):
+        decrypt_stream(src, io.BytesIO(), KEY)
+    assert src.largest <= _HEAD.size
+
+
+@pytest.mark.parametrize("size", [0, MAX_CHUNK + 1])
+def test_encrypt_refuses_out_of_range_chunk_size(tmp_path: Path, size: int) -> None:
+    p = tmp_path / "a.bin"
+    p.write_bytes(b"x")
+    with pytest.raises(ConfigError, match="chunk size"):
+        encrypt_file(p, key=KEY, chunk_size=size)
+
+
+def test_cli_decrypt_is_audited_in_the_warehouse(tmp_path: Path, monkeypatch) -> None:
+    from medmine.warehouse import Warehouse
+
+    monkeypatch.delenv("MEDMINE_AUDIT_KEY", raising=False)
+    monkeypatch.setenv("MEDMINE_ENCRYPTION_KEY", KEY.hex())
+    db = tmp_path / "w.duckdb"
+    Warehouse(db).close()
+    p = tmp_path / "export.parquet"
+    p.write_bytes(b"rows")
+    encrypt_file(p, key=KEY, remove_plaintext=True)
+    r = CliRunner().invoke(app, ["decrypt", str(p) + ".enc", "-w", str(db)])
+    assert r.exit_code == 0, r.output
+    assert "recorded in the audit log" in r.output
+    with Warehouse(db, read_only=True) as w:
+        row = w.con.execute("SELECT action, object FROM mm_audit").fetchall()
+    # Before: decrypting identified data left no trace.
+    assert row == [("decrypt", "export.parquet.enc")]
+
+
+def test_cli_decrypt_of_a_warehouse_is_audited_in_itself(tmp_path: Path, monkeypatch) -> None:
+    from medmine.privacy.audit import entries
+    from medmine.warehouse import Warehouse
+
+    monkeypatch.delenv("MEDMINE_AUDIT_KEY", raising=False)
+    monkeypatch.setenv("MEDMINE_ENCRYPTION_KEY", KEY.hex())
+    monkeypatch.chdir(tmp_path)
+    db = tmp_path / "ident.duckdb"
+    Warehouse(db).close()
+    encrypt_file(db, key=KEY, remove_plaintext=True)
+    r = CliRunner().invoke(app, ["decrypt", str(db) + ".enc"])
+    assert r.exit_code == 0, r.output
+    with Warehouse(db, read_only=True) as w:
+        assert [e.action for e in entries(w.con)] == ["decrypt"]
+    assert stat.S_IMODE(db.stat().st_mode) == 0o600
+
+
+def test_cli_decrypt_says_when_it_cannot_audit(tmp_path: Path, monkeypatch) -> None:
+    monkeypatch.setenv("MEDMINE_ENCRYPTION_KEY", KEY.hex())
+    monkeypatch.chdir(tmp_path)
+    p = tmp_path / "notes.txt"
+    p.write_bytes(b"text")
+    encrypt_file(p, key=KEY, remove_plaintext=True)
+    r = CliRunner().invoke(app, ["decrypt", str(p) + ".enc"])
+    assert r.exit_code == 0 and "not audited" in r.output
+
+
+def test_cli_decrypt_that_cannot_be_audited_writes_nothing(tmp_path: Path, monkeypatch) -> None:
+    from medmine.warehouse import Warehouse
+    from medmine.warehouse.audit import append
+
+    monkeypatch.setenv("MEDMINE_AUDIT_KEY", bytes(range(130, 162)).hex())
+    db = tmp_path / "w.duckdb"
+    with Warehouse(db) as w:
+        append(w.con, None, "load")  # a keyed log
+    monkeypatch.delenv("MEDMINE_AUDIT_KEY")
+    monkeypatch.setenv("MEDMINE_ENCRYPTION_KEY", KEY.hex())
+    p = tmp_path / "x.csv"
+    p.write_bytes(b"a,b")
+    encrypt_file(p, key=KEY, remove_plaintext=True)
+    r = CliRunner().invoke(app, ["decrypt", str(p) + ".enc", "-w", str(db)])
+    assert r.exit_code == 1 and "MEDMINE_AUDIT_KEY" in r.output
+    assert not p.exists()

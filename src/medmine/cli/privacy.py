@@ -1,4 +1,4 @@
-"""Privacy commands: `deid` (and `deid risk`), `encrypt`, `decrypt`, `audit ...`, `consent ...`."""
+"""Privacy commands: `deid` (`deid risk`), `encrypt`, `decrypt`, `audit`, `consent`, `keys`."""
 
 from __future__ import annotations
 
@@ -8,10 +8,17 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from medmine.cli._common import WarehouseOpt, console, existing_warehouse, friendly_errors
+from medmine.cli._common import (
+    WarehouseOpt,
+    console,
+    err_console,
+    existing_warehouse,
+    friendly_errors,
+)
 
 audit_app = typer.Typer(help="Show and verify the hash-chained audit log.", no_args_is_help=True)
 consent_app = typer.Typer(help="Load and inspect consent decisions.", no_args_is_help=True)
+keys_app = typer.Typer(help="Make keys for medmine's secrets.", no_args_is_help=True)
 deid_app = typer.Typer(
     help="De-identify a warehouse, or `deid risk` to measure re-identification risk.",
     invoke_without_command=True,
@@ -23,22 +30,58 @@ deid_app = typer.Typer(
 def audit_verify(
     warehouse: WarehouseOpt = None,
     expected_head: Annotated[
-        str | None, typer.Option(help="Head hash recorded earlier (detects tail deletion).")
+        str | None,
+        typer.Option(
+            help="Head hash recorded earlier (`medmine audit head`); detects tail deletion."
+        ),
     ] = None,
+    require_keyed: Annotated[
+        bool,
+        typer.Option(help="Fail unless the newest entries are keyed (MEDMINE_AUDIT_KEY)."),
+    ] = False,
 ) -> None:
-    """Recompute the audit hash chain; exit 1 at the first edited, deleted or moved entry."""
+    """Recompute the audit chain and check its head; exit 1 at the first problem.
+
+    Problems: an edited, deleted or moved entry, an empty or truncated log, or (with
+    --require-keyed) an unkeyed one.
+    """
     from medmine.privacy.audit import verify
     from medmine.warehouse import Warehouse
 
     with Warehouse(existing_warehouse(warehouse), read_only=True) as wh:
         v = verify(wh, expected_head=expected_head)
-    if v.ok:
-        console.print(
-            f"[green]audit chain intact[/green]: {v.entries:,} entries, head {v.head_hash}"
-        )
-        return
-    console.print(f"[red]audit chain broken[/red] at seq {v.first_bad_seq}: {v.reason}")
-    raise typer.Exit(1)
+    if not v.ok:
+        console.print(f"[red]audit chain broken[/red] at seq {v.first_bad_seq}: {v.reason}")
+        raise typer.Exit(1)
+    colour = "green" if v.keyed else "yellow"
+    console.print(
+        f"[{colour}]audit chain intact ({v.mode})[/{colour}]: {v.entries:,} entries, "
+        f"tail checked against: {v.anchor}; head {v.head_hash}",
+        soft_wrap=True,
+    )
+    for note in v.notes:
+        console.print(f"  note: {note}", soft_wrap=True)
+    if require_keyed and not v.keyed:
+        console.print(f"[red]--require-keyed[/red]: the chain is {v.mode}")
+        raise typer.Exit(1)
+
+
+@audit_app.command("head")
+@friendly_errors
+def audit_head(warehouse: WarehouseOpt = None) -> None:
+    """Print the head hash (newest entry) to keep outside the warehouse.
+
+    Record it in a ticket or a signed log and check it later with
+    `medmine audit verify --expected-head`.
+    """
+    from medmine.privacy.audit import entries, head
+    from medmine.warehouse import Warehouse
+
+    with Warehouse(existing_warehouse(warehouse), read_only=True) as wh:
+        n = len(entries(wh.con))
+        h = head(wh)
+    console.print(h, soft_wrap=True, highlight=False)
+    err_console.print(f"head of {n:,} entries", highlight=False)
 
 
 @audit_app.command("show")
@@ -184,12 +227,94 @@ def decrypt(
     key_file: Annotated[
         Path | None, typer.Option(help="Key file (default: MEDMINE_ENCRYPTION_KEY).")
     ] = None,
+    warehouse: WarehouseOpt = None,
 ) -> None:
-    """Decrypt a file; nothing is written unless every chunk authenticates."""
+    """Decrypt a file; nothing is written unless every chunk authenticates.
+
+    The decryption is recorded in the audit log of --warehouse (when that warehouse exists),
+    else in the decrypted file itself when it is a medmine warehouse.
+    """
+    from medmine.config import warehouse_path
     from medmine.privacy.crypto import decrypt_file, load_key
 
-    dst = decrypt_file(file, out, key=load_key(key_file))
+    key = load_key(key_file)
+    target = Path(warehouse_path(warehouse))
+    dst = decrypt_file(file, out, key=key)
+    try:
+        where = _audit_decrypt(file, dst, target)
+    except BaseException:
+        dst.unlink(missing_ok=True)  # a read that cannot be audited does not happen
+        raise
     console.print(f"decrypted to {dst}")
+    if where is None:
+        console.print(
+            "[yellow]note:[/yellow] not audited: no warehouse to record it in (pass -w "
+            "WAREHOUSE, the warehouse this file belongs to)",
+            soft_wrap=True,
+        )
+    else:
+        console.print(f"recorded in the audit log of {where}")
+
+
+def _audit_decrypt(src: Path, dst: Path, warehouse: Path) -> Path | None:
+    """Append a ``decrypt`` entry to `warehouse`, else to `dst`; returns where, if anywhere.
+
+    Each is used only if it is an existing medmine warehouse other than the encrypted file.
+    """
+    from medmine.warehouse import Warehouse
+    from medmine.warehouse.audit import append
+
+    for target in (warehouse, dst):
+        if not _is_warehouse(target) or target.resolve() == src.resolve():
+            continue
+        with Warehouse(target) as wh:
+            append(
+                wh.con,
+                None,
+                "decrypt",
+                src.name,
+                dst.stat().st_size,
+                None,
+                {"output": dst.name, "bytes": dst.stat().st_size},
+            )
+        return target
+    return None
+
+
+def _is_warehouse(path: Path) -> bool:
+    """True for an existing DuckDB file (by its header, not its name) with an audit log."""
+    import duckdb
+
+    try:
+        with open(path, "rb") as f:
+            if f.read(16)[8:12] != b"DUCK":
+                return False
+        con = duckdb.connect(str(path), read_only=True)
+    except (OSError, duckdb.Error):
+        return False
+    try:
+        return bool(
+            con.execute(
+                "SELECT count(*) FROM information_schema.tables WHERE table_name = 'mm_audit'"
+            ).fetchall()[0][0]
+        )
+    finally:
+        con.close()
+
+
+@keys_app.command("new")
+@friendly_errors
+def keys_new(
+    hex_: Annotated[bool, typer.Option("--hex", help="Print hex (64 characters).")] = False,
+) -> None:
+    """Print a new random 32-byte key (base64, or hex with --hex); nothing is stored.
+
+    Use it for MEDMINE_DEID_KEY, MEDMINE_ENCRYPTION_KEY, MEDMINE_AUDIT_KEY or
+    MEDMINE_MODEL_KEY, e.g. ``export MEDMINE_AUDIT_KEY=$(medmine keys new)``.
+    """
+    from medmine.privacy.keys import new_key
+
+    console.print(new_key("hex" if hex_ else "base64"), soft_wrap=True, highlight=False)
 
 
 @deid_app.command("risk")
@@ -226,3 +351,4 @@ def register(app: typer.Typer) -> None:
     app.command("decrypt")(decrypt)
     app.add_typer(audit_app, name="audit")
     app.add_typer(consent_app, name="consent")
+    app.add_typer(keys_app, name="keys")

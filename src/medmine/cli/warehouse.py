@@ -50,13 +50,30 @@ def warehouse_info(warehouse: WarehouseOpt = None) -> None:
 def warehouse_export(
     out: Annotated[Path, typer.Argument(help="Folder for <table>.parquet files.")],
     warehouse: WarehouseOpt = None,
+    include_identified: Annotated[
+        bool,
+        typer.Option(
+            "--include-identified",
+            help="Also write identity, linkage, quarantine and provenance tables (PHI).",
+        ),
+    ] = False,
 ) -> None:
-    """Export every table to Parquet (the interchange format for Spark and other engines)."""
-    from medmine.warehouse import Warehouse
+    """Export tables to Parquet (the interchange format for Spark and other engines).
 
-    with Warehouse(existing_warehouse(warehouse), read_only=True) as wh:
-        written = wh.export_parquet(out)
-    console.print(f"wrote {len(written)} Parquet files to {out}")
+    Files are private (0600) and the export is recorded in the audit log. No consent filter
+    applies: to release data to others, use `medmine privacy` tools (deid, consent export).
+    """
+    from medmine.warehouse import Warehouse
+    from medmine.warehouse.connection import IDENTIFIED_TABLES
+
+    with Warehouse(existing_warehouse(warehouse)) as wh:
+        written = wh.export_parquet(out, include_identified=include_identified)
+    console.print(f"wrote {len(written)} Parquet files to {out} (mode 0600; audited)")
+    if not include_identified:
+        console.print(
+            f"not written: {', '.join(IDENTIFIED_TABLES)} (direct identifiers, raw records, "
+            "provenance); add --include-identified to export them too"
+        )
 
 
 @app.command("import")

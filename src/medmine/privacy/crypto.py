@@ -2,16 +2,21 @@
 
 Format (all integers big-endian)::
 
-    header  = magic "MMENC" + NUL (6) | version u8 (=1) | reserved u8 | chunk_size u32
-              | salt (16) | nonce_prefix (4) | key_check (16)
+    header  = magic "MMENC" + NUL (6) | version u8 (=2) | reserved u8 | chunk_size u32
+              | salt (16) | nonce_prefix (4) | key_check (16) | header_mac (16)
     chunk_i = AES-GCM(file_key, nonce = nonce_prefix || i as u64,
                       aad = header || i as u64 || final u8) -> ciphertext || tag(16)
 
 The file key is HKDF-SHA256(master key, salt) so no two files share a key/nonce pair; the
 chunk index and a final flag are authenticated, so reordered, dropped, appended or truncated
-chunks fail; `key_check` (HMAC of the file key) tells a wrong key apart from corruption.
+chunks fail; `key_check` (HMAC of the file key) tells a wrong key apart from corruption;
+`header_mac` (HMAC of the file key over the header before it) authenticates the chunk size,
+salt and nonce prefix *before* any of them is used, and the chunk size must lie in
+``1..MAX_CHUNK`` (a forged size cannot make the reader allocate gigabytes). Version 1 files
+(no `header_mac`) still decrypt; their chunk size is bounded and then authenticated with the
+first chunk. Keys must carry 256 bits of entropy (`medmine.privacy.keys`).
 Plaintext never touches disk except through `decrypted`, which uses a 0600 temporary file
-that is always removed; outputs are written to a temporary file and renamed atomically.
+that is always removed; outputs are written to a temporary file (0600) and renamed atomically.
 
 >>> import os, tempfile
 >>> key = os.urandom(32)
@@ -24,8 +29,6 @@ b'hello'
 
 from __future__ import annotations
 
-import base64
-import binascii
 import contextlib
 import hashlib
 import hmac
@@ -43,50 +46,37 @@ from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
 from medmine.config import secret
 from medmine.errors import ConfigError, IntegrityError
+from medmine.privacy.keys import decode_key
 
 #: Environment variable holding the 32-byte master key (base64 or hex).
 KEY_ENV = "MEDMINE_ENCRYPTION_KEY"
 MAGIC = b"MMENC\x00"
-VERSION = 1
+VERSION = 2
 DEFAULT_CHUNK = 1 << 20
+#: Largest chunk size a file may declare (64 MiB); a reader never buffers more than this.
+MAX_CHUNK = 1 << 26
 SUFFIX = ".enc"
-_HEAD = struct.Struct(">6sBBI16s4s16s")
+_HEAD = struct.Struct(">6sBBI16s4s16s")  # version 1 header; version 2 appends header_mac
+_MAC = 16
 _TAG = 16
 
 
-def parse_key(text: str | bytes) -> bytes:
+def parse_key(text: str | bytes, name: str = KEY_ENV) -> bytes:
     """Decode a 32-byte key given as raw bytes, hex (64 chars) or base64 (44 chars).
 
     Raises
     ------
     ConfigError
-        If the value does not decode to exactly 32 bytes (the key is never echoed).
+        If the value does not decode to exactly 32 bytes, or they are not random enough
+        (all zero, a repeated pattern, printable text); the key is never echoed.
     """
-    if isinstance(text, bytes) and len(text) == 32:
-        return text
-    s = text.decode("ascii", "replace") if isinstance(text, bytes) else text
-    s = s.strip()
-    candidates: list[bytes] = []
-    with contextlib.suppress(ValueError, binascii.Error):
-        candidates.append(bytes.fromhex(s))
-    with contextlib.suppress(ValueError, binascii.Error):
-        candidates.append(base64.b64decode(s, validate=True))
-    with contextlib.suppress(ValueError, binascii.Error):
-        candidates.append(base64.urlsafe_b64decode(s))
-    for c in candidates:
-        if len(c) == 32:
-            return c
-    raise ConfigError(
-        "encryption key must be 32 bytes given as hex (64 characters) or base64 "
-        '(44 characters); generate one with `python -c "import os,base64;'
-        'print(base64.b64encode(os.urandom(32)).decode())"`'
-    )
+    return decode_key(text, name, size=32)
 
 
 def load_key(key_file: str | Path | None = None) -> bytes:
     """The master key: from `key_file` if given, else from `MEDMINE_ENCRYPTION_KEY`."""
     if key_file is not None:
-        return parse_key(Path(key_file).read_bytes())
+        return parse_key(Path(key_file).read_bytes(), f"key file {Path(key_file).name}")
     return parse_key(secret(KEY_ENV) or "")
 
 
@@ -94,6 +84,18 @@ def _file_key(master: bytes, salt: bytes) -> tuple[bytes, bytes]:
     k = HKDF(algorithm=hashes.SHA256(), length=32, salt=salt, info=b"medmine-enc-v1").derive(master)
     check = hmac.new(k, b"medmine key check", hashlib.sha256).digest()[:16]
     return k, check
+
+
+def _header_mac(fkey: bytes, head: bytes) -> bytes:
+    return hmac.new(fkey, b"medmine header v2" + head, hashlib.sha256).digest()[:_MAC]
+
+
+def _check_chunk_size(chunk_size: int, error: type[Exception], name: str) -> None:
+    if not 1 <= chunk_size <= MAX_CHUNK:
+        raise error(
+            f"{name}: chunk size {chunk_size:,} is outside 1..{MAX_CHUNK:,} bytes"
+            + ("" if error is ConfigError else "; the header is damaged or forged")
+        )
 
 
 def _nonce(prefix: bytes, i: int) -> bytes:
@@ -108,9 +110,11 @@ def encrypt_stream(
     src: BinaryIO, dst: BinaryIO, key: bytes, *, chunk_size: int = DEFAULT_CHUNK
 ) -> int:
     """Encrypt `src` to `dst`; returns the number of plaintext bytes."""
+    _check_chunk_size(chunk_size, ConfigError, "chunk_size")
     salt, prefix = os.urandom(16), os.urandom(4)
     fkey, check = _file_key(key, salt)
-    header = _HEAD.pack(MAGIC, VERSION, 0, chunk_size, salt, prefix, check)
+    head = _HEAD.pack(MAGIC, VERSION, 0, chunk_size, salt, prefix, check)
+    header = head + _header_mac(fkey, head)
     dst.write(header)
     aes = AESGCM(fkey)
     total, i = 0, 0
@@ -133,15 +137,25 @@ def decrypt_stream(src: BinaryIO, dst: BinaryIO, key: bytes, *, name: str = "inp
     IntegrityError
         Wrong key, not a medmine encrypted file, or tampered/truncated content.
     """
-    header = src.read(_HEAD.size)
-    if len(header) < _HEAD.size or header[:6] != MAGIC:
+    head = src.read(_HEAD.size)
+    if len(head) < _HEAD.size or head[:6] != MAGIC:
         raise IntegrityError(f"{name}: not a medmine encrypted file (bad header)")
-    _, version, _, chunk_size, salt, prefix, check = _HEAD.unpack(header)
-    if version != VERSION:
+    _, version, _, chunk_size, salt, prefix, check = _HEAD.unpack(head)
+    if version not in (1, 2):
         raise IntegrityError(f"{name}: unsupported encryption format version {version}")
+    mac = src.read(_MAC) if version == 2 else b""
+    if len(mac) < (_MAC if version == 2 else 0):
+        raise IntegrityError(f"{name}: not a medmine encrypted file (header cut short)")
     fkey, expect = _file_key(key, salt)
     if not hmac.compare_digest(check, expect):
         raise IntegrityError(f"{name}: wrong decryption key (key check failed); nothing written")
+    if version == 2 and not hmac.compare_digest(mac, _header_mac(fkey, head)):
+        raise IntegrityError(
+            f"{name}: header failed authentication (chunk size, salt or nonce altered); "
+            "nothing written"
+        )
+    _check_chunk_size(chunk_size, IntegrityError, name)
+    header = head + mac
     aes = AESGCM(fkey)
     total, i = 0, 0
     size = chunk_size + _TAG

@@ -18,6 +18,7 @@ from collections.abc import Sequence
 import pyarrow as pa
 
 from medmine.config import secret
+from medmine.privacy.keys import check_text_key
 
 #: Environment variable holding the de-identification key.
 KEY_ENV = "MEDMINE_DEID_KEY"
@@ -27,8 +28,8 @@ MAX_SHIFT_DAYS = 365
 
 
 def deid_key() -> bytes:
-    """The key from `MEDMINE_DEID_KEY` (any string; UTF-8 encoded)."""
-    return (secret(KEY_ENV) or "").encode("utf-8")
+    """The key from `MEDMINE_DEID_KEY` (hex or base64 of >= 32 random bytes; UTF-8 encoded)."""
+    return check_text_key(secret(KEY_ENV) or "", KEY_ENV)
 
 
 def _hmac_pads(key: bytes) -> tuple[hashlib._Hash, hashlib._Hash]:

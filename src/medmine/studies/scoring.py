@@ -4,8 +4,18 @@ A saved model is two files: ``<name>.skops`` (the fitted estimator, serialised w
 never executes code from the file) and ``<name>.skops.json``, its manifest: the covariate
 reference and settings, the cohort definition, the extra study columns, a background mean for
 linear explanations, a model-card reference, and SHA-256 hashes of the estimator file and of
-the manifest content. `load_model` refuses a file whose hashes do not match, and refuses
-estimator types outside `ALLOWED_TYPES` even when the hashes match.
+the manifest content. Both files are created 0600.
+
+The manifest is authenticated: ``signature`` is an HMAC-SHA256 of its content (which holds
+the model file's SHA-256) under the deployment key ``MEDMINE_MODEL_KEY``. A self-hash alone
+proves nothing, since whoever swaps the model can recompute it. When the variable is unset
+(``make demo``), models are signed with a key made for this process only: they load in the
+same run, and anywhere else they count as unauthenticated. `load_model` refuses a model whose
+signature fails, and one it cannot authenticate (unsigned, signed by another run's ephemeral
+key, or by a deployment key that is not set) unless ``trust_unsigned`` is given
+(``medmine score --trust-unsigned``); it always checks both hashes and refuses estimator types
+outside `ALLOWED_TYPES`. Scoring a person is a read of identified data: `score_person`
+appends a ``score`` entry to the warehouse's audit log.
 
 >>> path = save_model("m.skops", model, matrix=mat, definition=definition)  # doctest: +SKIP
 >>> score_person(path, wh, person_id=42).risk  # doctest: +SKIP
@@ -15,7 +25,10 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import hmac
 import json
+import os
+import secrets
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -25,6 +38,9 @@ import pandas as pd
 
 from medmine.errors import IntegrityError, MedmineError
 from medmine.features.persons import select_persons
+from medmine.privacy.keys import check_text_key
+from medmine.warehouse.audit import append as audit_append
+from medmine.warehouse.files import private_dir, private_open, private_umask
 
 #: Types a saved model may contain beyond skops' own defaults (checked before loading).
 ALLOWED_TYPES: frozenset[str] = frozenset(
@@ -51,6 +67,11 @@ ALLOWED_TYPES: frozenset[str] = frozenset(
 
 MANIFEST_SUFFIX = ".json"
 FORMAT = "medmine-model/1"
+#: Environment variable holding the deployment key that signs model manifests.
+MODEL_KEY_ENV = "MEDMINE_MODEL_KEY"
+#: Manifest fields outside the signed content.
+_UNSIGNED_FIELDS = ("manifest_sha256", "signature")
+_EPHEMERAL_KEY = secrets.token_bytes(32)
 
 
 class ModelIntegrityError(IntegrityError):
@@ -64,6 +85,9 @@ class LoadedModel:
     model: Any
     manifest: dict[str, Any]
     path: Path
+    #: How the manifest was authenticated: ``deployment key``, ``ephemeral key (this run)``,
+    #: or ``not authenticated (trust_unsigned)``.
+    authenticated_by: str = "deployment key"
 
     @property
     def reference(self) -> pd.DataFrame:
@@ -102,6 +126,67 @@ def _canonical(manifest: dict[str, Any]) -> bytes:
     return json.dumps(body, sort_keys=True, default=str).encode()
 
 
+def _signed_content(manifest: dict[str, Any]) -> bytes:
+    body = {k: v for k, v in manifest.items() if k not in _UNSIGNED_FIELDS}
+    return json.dumps(body, sort_keys=True, default=str).encode()
+
+
+def signing_key() -> tuple[bytes, str]:
+    """``(key, kind)``: `MEDMINE_MODEL_KEY` as ``deployment``, else this run's ``ephemeral`` key.
+
+    The deployment key is checked for 256 bits of entropy (`medmine.privacy.keys`).
+    """
+    text = os.environ.get(MODEL_KEY_ENV, "")
+    if text:
+        return check_text_key(text, MODEL_KEY_ENV), "deployment"
+    return _EPHEMERAL_KEY, "ephemeral"
+
+
+def _mac(key: bytes, manifest: dict[str, Any]) -> str:
+    return hmac.new(key, _signed_content(manifest), hashlib.sha256).hexdigest()
+
+
+def _authenticate(mp: Path, manifest: dict[str, Any], trust_unsigned: bool) -> str:
+    """Check the manifest's signature; returns how it was authenticated (see `LoadedModel`).
+
+    Raises
+    ------
+    ModelIntegrityError
+        The signature fails under the available key (even with `trust_unsigned`), or the
+        manifest cannot be authenticated and `trust_unsigned` is false.
+    """
+    sig = manifest.get("signature")
+    key, kind = signing_key()
+    if isinstance(sig, dict) and sig.get("kind") == kind:
+        if hmac.compare_digest(str(sig.get("hmac_sha256", "")), _mac(key, manifest)):
+            return "deployment key" if kind == "deployment" else "ephemeral key (this run)"
+        if kind == "deployment":
+            raise ModelIntegrityError(
+                f"{mp}: manifest signature does not verify under {MODEL_KEY_ENV}: the manifest "
+                "was altered after signing, or it was signed with another deployment's key. "
+                "Refusing to load; restore the original files or re-train."
+            )
+    if trust_unsigned:
+        return "not authenticated (trust_unsigned)"
+    if not isinstance(sig, dict):
+        why = "it carries no signature (saved by an older medmine, or the signature was removed)"
+    elif sig.get("kind") == "deployment":
+        why = f"it is signed with a deployment key, but {MODEL_KEY_ENV} is not set here"
+    elif kind == "deployment":
+        why = f"it was signed with an ephemeral key ({MODEL_KEY_ENV} was not set when it was saved)"
+    else:
+        why = (
+            "its signature does not match this run's ephemeral key: it was saved by another "
+            f"run ({MODEL_KEY_ENV} is not set, so each run signs with a key of its own) or "
+            "the manifest was altered"
+        )
+    raise ModelIntegrityError(
+        f"{mp}: cannot authenticate this model: {why}. Set {MODEL_KEY_ENV} (see `medmine keys "
+        "new`) and save the model again, or, if you know where the files came from, load it "
+        "with --trust-unsigned"
+    )
+
+
 def manifest_path(path: str | Path) -> Path:
     """Path of the manifest of a saved model."""
     p = Path(path)
@@ -131,8 +216,9 @@ def save_model(
     import skops.io as sio
 
     out = Path(path)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    sio.dump(model, out)
+    private_dir(out.parent)
+    with private_umask():
+        sio.dump(model, out)
     ref = matrix.reference.astype(object).where(matrix.reference.notna(), None)
     manifest: dict[str, Any] = {
         "format": FORMAT,
@@ -150,19 +236,29 @@ def save_model(
         "model_card_ref": model_card_ref,
         "metrics": metrics or {},
     }
+    key, kind = signing_key()
+    manifest["signature"] = {"kind": kind, "hmac_sha256": _mac(key, manifest)}
     manifest["manifest_sha256"] = _sha256(_canonical(manifest))
-    manifest_path(out).write_text(json.dumps(manifest, indent=1, default=str), encoding="utf-8")
+    with private_open(manifest_path(out), "w", encoding="utf-8") as f:
+        f.write(json.dumps(manifest, indent=1, default=str))
     return out
 
 
-def load_model(path: str | Path) -> LoadedModel:
-    """Load a saved model after checking both hashes and the allow-list of types.
+def load_model(path: str | Path, *, trust_unsigned: bool = False) -> LoadedModel:
+    """Load a saved model after checking its signature, both hashes and the allow-list of types.
+
+    Parameters
+    ----------
+    trust_unsigned
+        Load a model whose manifest cannot be authenticated (unsigned, or signed by a key
+        not available here). A signature that *fails* under the available key is refused
+        all the same, and the hashes and the type allow-list are always checked.
 
     Raises
     ------
     ModelIntegrityError
-        The manifest is missing, a hash does not match (the file was altered), or the file
-        holds types outside `ALLOWED_TYPES`.
+        The manifest is missing, cannot be authenticated, a hash does not match (the file was
+        altered), or the file holds types outside `ALLOWED_TYPES`.
     """
     import skops.io as sio
 
@@ -185,6 +281,7 @@ def load_model(path: str | Path) -> LoadedModel:
             f"{mp}: manifest content hash does not match; the manifest was altered. "
             "Refusing to load; re-train or restore the original files."
         )
+    authenticated_by = _authenticate(mp, manifest, trust_unsigned)
     if _sha256(p.read_bytes()) != manifest.get("model_sha256"):
         raise ModelIntegrityError(
             f"{p}: SHA-256 of the model file does not match its manifest; the file was altered "
@@ -200,7 +297,7 @@ def load_model(path: str | Path) -> LoadedModel:
             f"{p}: holds types outside the allow-list: {', '.join(bad)}; refusing to load"
         )
     model = sio.load(p, trusted=list(untrusted))
-    return LoadedModel(model, manifest, p)
+    return LoadedModel(model, manifest, p, authenticated_by)
 
 
 def _person_frame(wh: Any, person_id: int, index_date: Any) -> tuple[pd.DataFrame, list[str]]:
@@ -259,11 +356,14 @@ def score_person(
     *,
     top: int = 10,
     purpose: str = "research",
+    trust_unsigned: bool = False,
 ) -> PersonScore:
     """Risk of one person from a saved model, with the top SHAP contributions.
 
     Covariates are recomputed in `wh` with exactly the saved reference columns. A person who
-    has refused consent for `purpose` is refused.
+    has refused consent for `purpose` is refused. The read is recorded in the audit log
+    (action ``score``: model file and purpose, never the person) when `wh` is open for
+    writing; on a read-only warehouse the result says it was not audited.
     """
     import scipy.sparse as sp
 
@@ -271,9 +371,12 @@ def score_person(
     from medmine.features import CovariateSettings
     from medmine.studies._matrix import build_matrix
 
-    loaded = load_model(model_path)
+    loaded = load_model(model_path, trust_unsigned=trust_unsigned)
     select_persons(wh, purpose).require(wh, person_id)
     frame, notes = _person_frame(wh, person_id, index_date)
+    if loaded.authenticated_by.startswith("not"):
+        notes.append(f"model {loaded.authenticated_by}")
+    notes.extend(_audit_score(wh, loaded, purpose))
     cohort = type("PersonCohort", (), {"frame": frame})()
     settings = CovariateSettings.from_dict(loaded.manifest["covariate_settings"])
     mat = build_matrix(
@@ -296,6 +399,25 @@ def score_person(
         model_sha256=loaded.manifest["model_sha256"],
         notes=notes,
     )
+
+
+def _audit_score(wh: Any, loaded: LoadedModel, purpose: str) -> list[str]:
+    """Append a ``score`` audit entry; returns a note when it could not be written."""
+    if getattr(wh, "read_only", False):
+        return [
+            "not audited: the warehouse is open read-only (open it for writing so that "
+            "scoring is recorded in the audit log)"
+        ]
+    audit_append(
+        wh.con,
+        None,
+        "score",
+        loaded.path.name,
+        1,
+        purpose,
+        {"model_sha256": loaded.manifest.get("model_sha256"), "auth": loaded.authenticated_by},
+    )
+    return []
 
 
 def save_study_models(result: Any, outcome: Any, matrix: Any, cohort: Any, model_dir: Path) -> dict:

@@ -12,8 +12,20 @@ import pyarrow as pa
 import sqlglot
 
 from medmine.config import warehouse_path
-from medmine.errors import WarehouseError
+from medmine.errors import PrivacyError, WarehouseError
+from medmine.warehouse import audit
+from medmine.warehouse.files import hold_private_umask, private_dir
 from medmine.warehouse.schema import TABLES, table
+from medmine.warehouse.sql import ident, literal
+
+#: Tables `export_parquet` writes only when asked with ``include_identified``: direct
+#: identifiers (names, addresses, SSNs, MRNs, linkage), raw quarantined input records and
+#: provenance (source file names often carry a name, an MRN or a date).
+IDENTIFIED_TABLES: tuple[str, ...] = (
+    *(t.name for t in TABLES if t.role == "identity"),
+    "mm_quarantine",
+    "mm_source_record",
+)
 
 
 class Warehouse:
@@ -26,6 +38,10 @@ class Warehouse:
         ``":memory:"`` gives a throw-away in-memory warehouse (tests).
     read_only
         Open without write access (several readers may share a file).
+
+    While a file warehouse is open for writing, the process umask is owner-only, so the
+    database file (when new), its ``.wal``, DuckDB's spill files and every output written
+    meanwhile are created 0600 (see `medmine.warehouse.files`).
 
     >>> wh = Warehouse(":memory:")
     >>> wh.counts()["person"]
@@ -40,9 +56,13 @@ class Warehouse:
                 f"warehouse {self.path} does not exist; build one with `medmine ingest` "
                 "or `medmine demo`"
             )
+        self._release_umask = (
+            hold_private_umask() if not read_only and self.path != ":memory:" else lambda: None
+        )
         try:
             self.con = duckdb.connect(self.path, read_only=read_only)
         except duckdb.Error as exc:
+            self._release_umask()
             raise WarehouseError(f"cannot open warehouse {self.path}: {exc}") from exc
         self._ibis: Any = None
         if not read_only:
@@ -59,6 +79,7 @@ class Warehouse:
         """Close the connection (idempotent)."""
         with contextlib.suppress(duckdb.Error):
             self.con.close()
+        self._release_umask()
 
     def ensure_schema(self) -> None:
         """Create every missing table of the declared schema (existing tables are untouched)."""
@@ -133,18 +154,73 @@ class Warehouse:
 
     # ---- Parquet interchange ----
     def export_parquet(
-        self, directory: str | Path, tables: Sequence[str] | None = None
+        self,
+        directory: str | Path,
+        tables: Sequence[str] | None = None,
+        *,
+        include_identified: bool = False,
     ) -> dict[str, Path]:
-        """Write tables to ``directory/<table>.parquet``, the interchange format between engines."""
-        out = Path(directory)
-        out.mkdir(parents=True, exist_ok=True)
+        """Write tables to ``directory/<table>.parquet``, the interchange format between engines.
+
+        Every table of the schema by default, except `IDENTIFIED_TABLES`, which are written
+        only with `include_identified`. Files are created 0600 in a 0700 folder, and one
+        ``warehouse.export`` audit entry records the tables and rows (so the warehouse must be
+        open for writing). No consent filter applies here: for a release to others use
+        `medmine.privacy.export.export_parquet`.
+
+        Raises
+        ------
+        PrivacyError
+            An identified table was asked for without `include_identified`.
+        WarehouseError
+            The warehouse is open read-only (the export could not be audited), or a name is
+            not a table of the schema.
+        """
+        names = list(tables) if tables else [t.name for t in TABLES]
+        for name in names:
+            try:
+                table(name)
+            except KeyError:
+                raise WarehouseError(f"{name!r} is not a table of the warehouse schema") from None
+        held = [n for n in names if n in IDENTIFIED_TABLES]
+        if held and not include_identified:
+            if tables:
+                raise PrivacyError(
+                    f"{', '.join(held)} hold direct identifiers or raw source records; export "
+                    "them only on purpose with include_identified=True "
+                    "(`medmine warehouse export --include-identified`)"
+                )
+            names = [n for n in names if n not in IDENTIFIED_TABLES]
+        if self.read_only:
+            raise WarehouseError(
+                f"warehouse {self.path} is open read-only, so this export could not be "
+                "audited; open it for writing"
+            )
+        out = private_dir(directory)
         written: dict[str, Path] = {}
-        for name in tables or [t.name for t in TABLES]:
-            target = out / f"{name}.parquet"
-            tmp = out / f".{name}.parquet.tmp"
-            self.con.execute(f"COPY \"{name}\" TO '{tmp}' (FORMAT parquet)")
-            tmp.replace(target)
-            written[name] = target
+        rows: dict[str, int] = {}
+        with contextlib.ExitStack() as stack:
+            stack.callback(hold_private_umask())
+            for name in names:
+                target = out / f"{name}.parquet"
+                tmp = out / f".{name}.parquet.tmp"
+                self.con.execute(f"COPY {ident(name)} TO {literal(tmp)} (FORMAT parquet)")
+                tmp.replace(target)
+                written[name] = target
+                rows[name] = self.count(name)
+        audit.append(
+            self.con,
+            None,
+            "warehouse.export",
+            out.name,
+            sum(rows.values()),
+            None,
+            {
+                "tables": len(names),
+                "identified_tables": [n for n in names if n in IDENTIFIED_TABLES],
+                "consent_filter": False,
+            },
+        )
         return written
 
     def import_parquet(self, directory: str | Path) -> dict[str, int]:
@@ -156,15 +232,23 @@ class Warehouse:
         files = sorted(src.glob("*.parquet"))
         if not files:
             raise WarehouseError(f"no .parquet files in {src}")
+        specs = []
+        for f in files:
+            try:
+                specs.append((f, table(f.stem)))
+            except KeyError:
+                raise WarehouseError(
+                    f"{f.name} in {src} is not named after a warehouse table; rename or remove it"
+                ) from None
         added: dict[str, int] = {}
         with self.transaction() as con:
-            for f in files:
-                spec = table(f.stem)
-                cols = ", ".join(f'"{c}"' for c in spec.column_names)
+            for f, spec in specs:
+                cols = ", ".join(ident(c) for c in spec.column_names)
                 n = con.execute(
-                    f'INSERT OR IGNORE INTO "{spec.name}" ({cols}) '
-                    f"SELECT {cols} FROM read_parquet('{f}')"
-                ).fetchone()[0]
+                    f"INSERT OR IGNORE INTO {ident(spec.name)} ({cols}) "
+                    f"SELECT {cols} FROM read_parquet(?)",
+                    [str(f)],
+                ).fetchall()[0][0]
                 added[spec.name] = int(n)
         return added
 
