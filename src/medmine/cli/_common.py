@@ -14,7 +14,7 @@ import typer
 from rich.console import Console
 
 from medmine.config import WAREHOUSE_ENV, warehouse_path
-from medmine.errors import ConfigError, MedmineError
+from medmine.errors import ConfigError, MedmineError, SourceError
 from medmine.report.console import print_load_report, print_table_counts
 
 console = Console()
@@ -59,6 +59,8 @@ def friendly_errors(fn: F) -> F:
             return fn(*args, **kwargs)
         except (typer.Exit, typer.Abort, typer.BadParameter):
             raise
+        except SourceError as exc:  # an input could not be read at all: the ingest policy's 3
+            raise fail(str(exc), 3) from None
         except MedmineError as exc:
             raise fail(str(exc)) from None
         except FileNotFoundError as exc:

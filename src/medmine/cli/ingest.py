@@ -11,10 +11,13 @@ import typer
 from medmine.cli._common import (
     WarehouseOpt,
     console,
+    err_console,
+    fail,
     friendly_errors,
     render_load_report,
 )
 from medmine.config import warehouse_path
+from medmine.errors import SourceError
 
 app = typer.Typer(help="Load sources into the warehouse.", no_args_is_help=True)
 
@@ -36,14 +39,16 @@ def ingest_omop(
     from medmine.ingest import omop
     from medmine.warehouse import Warehouse
 
-    with Warehouse(warehouse_path(warehouse)) as wh, Progress(console=console) as prog:
-        task = prog.add_task("OMOP", total=None)
+    _require_inputs([source])
+    with Warehouse(warehouse_path(warehouse)) as wh:
+        with Progress(console=console) as prog:
+            task = prog.add_task("OMOP", total=None)
 
-        def update(name: str, done: int, total: int) -> None:
-            prog.update(task, total=total, completed=done, description=f"OMOP {name}")
+            def update(name: str, done: int, total: int | None) -> None:
+                prog.update(task, total=total, completed=done, description=f"OMOP {name}")
 
-        report = omop.load(source, wh, tables=table or None, progress=update)
-    render_load_report(report)
+            report = omop.load(source, wh, tables=table or None, progress=update)
+        finish_load(wh, report, "omop", [source])
 
 
 @app.command("fhir")
@@ -75,27 +80,81 @@ def ingest_fhir(
         TransferSpeedColumn(),
         TimeRemainingColumn(),
     )
-    with Warehouse(warehouse_path(warehouse)) as wh, Progress(*columns, console=console) as prog:
-        task = prog.add_task("FHIR", total=None)
+    _require_inputs(paths)
+    with Warehouse(warehouse_path(warehouse)) as wh:
+        with Progress(*columns, console=console) as prog:
+            task = prog.add_task("FHIR", total=None)
 
-        def update(item: str, done: int, total: int | None) -> None:
-            prog.update(task, total=total, completed=done)
+            def update(item: str, done: int, total: int | None) -> None:
+                prog.update(task, total=total, completed=done)
 
-        report = fhir.load(paths, wh, progress=update)
+            report = fhir.load(paths, wh, progress=update)
+        finish_load(wh, report, "fhir", paths)
+
+
+#: Exit code of a load in which an input could not be read or gave nothing.
+EXIT_INPUT_FAILED = 3
+
+
+def _require_inputs(paths: list[Path]) -> None:
+    """Refuse missing inputs before a warehouse is created for them."""
+    missing = [str(p) for p in paths if not Path(p).exists()]
+    if missing:
+        raise SourceError(
+            ", ".join(missing),
+            "does not exist",
+            "give existing files or folders (nothing was loaded and no warehouse was created)",
+        )
+
+
+def finish_load(wh: Any, report: Any, kind: str, inputs: list[Path]) -> None:
+    """Print the load report; name every input that failed and exit 3 if any did.
+
+    Exit codes of `medmine ingest`: 0 when every input was read (quarantined records are
+    normal; see `medmine warehouse quarantine`), 3 when an input could not be read at all
+    or nothing was loaded from it, 1 for a usage error, 130 on Ctrl-C (the load is rolled
+    back), 2 for a bug.
+    """
+    from medmine.ingest.outcome import HINTS, file_outcomes, unread_inputs
+
     render_load_report(report)
+    if report.status != "committed":
+        raise fail(f"load {report.load_id} was {report.status.replace('_', ' ')}: nothing kept")
+    failed = [o for o in file_outcomes(wh, report.load_id) if o.failed]
+    failed += unread_inputs(wh, report.load_id, inputs)
+    if not failed:
+        if report.totals.read and not report.totals.loaded and not report.totals.skipped:
+            raise fail(f"nothing was loaded; {HINTS[kind]}", EXIT_INPUT_FAILED)
+        return
+    for o in failed:
+        err_console.print(
+            f"[red]not loaded:[/red] {Path(o.source_file).name}: {o.reason}",
+            soft_wrap=True,
+            highlight=False,
+            markup=True,
+        )
+    raise fail(
+        f"{len(failed)} input file(s) could not be read or gave nothing; {HINTS[kind]} "
+        "(details: `medmine warehouse quarantine --load " + report.load_id + "`)",
+        EXIT_INPUT_FAILED,
+    )
 
 
-def _load_with_counter(label: str, warehouse: str | None, run: Callable[..., Any]) -> None:
-    """Run ``run(wh, progress)`` with a records counter, then print the load report."""
+def _load_with_counter(
+    label: str, kind: str, warehouse: str | None, inputs: list[Path], run: Callable[..., Any]
+) -> None:
+    """Run ``run(wh, progress)`` with a records counter, then apply the exit policy."""
     from rich.progress import Progress, SpinnerColumn, TextColumn
 
     from medmine.warehouse import Warehouse
 
-    columns = (SpinnerColumn(), TextColumn(f"{label}: {{task.completed:,}} records"))
-    with Warehouse(warehouse_path(warehouse)) as wh, Progress(*columns, console=console) as prog:
-        task = prog.add_task(label, total=None)
-        report = run(wh, lambda item, done, total: prog.update(task, completed=done))
-    render_load_report(report)
+    _require_inputs(inputs)
+    columns = (SpinnerColumn(), TextColumn(f"{label}: {{task.completed:,}} done"))
+    with Warehouse(warehouse_path(warehouse)) as wh:
+        with Progress(*columns, console=console) as prog:
+            task = prog.add_task(label, total=None)
+            report = run(wh, lambda item, done, total: prog.update(task, completed=done))
+        finish_load(wh, report, kind, inputs)
 
 
 @app.command("hl7v2")
@@ -110,7 +169,9 @@ def ingest_hl7v2(
     """Load HL7 v2 ADT (A01/A03/A04/A08) and ORU^R01 messages; bad messages are quarantined."""
     from medmine.ingest import hl7v2
 
-    _load_with_counter("HL7 v2", warehouse, lambda wh, p: hl7v2.load(paths, wh, progress=p))
+    _load_with_counter(
+        "HL7 v2", "hl7v2", warehouse, paths, lambda wh, p: hl7v2.load(paths, wh, progress=p)
+    )
 
 
 @app.command("claims")
@@ -131,7 +192,9 @@ def ingest_claims(
 
     _load_with_counter(
         "claims",
+        "claims",
         warehouse,
+        paths,
         lambda wh, p: claims.load(paths, wh, progress=p, person_namespace=person_namespace),
     )
 
@@ -148,7 +211,11 @@ def ingest_synthea_csv(
     from medmine.ingest import synthea_csv
 
     _load_with_counter(
-        "Synthea CSV", warehouse, lambda wh, p: synthea_csv.load(paths, wh, progress=p)
+        "Synthea CSV",
+        "synthea_csv",
+        warehouse,
+        paths,
+        lambda wh, p: synthea_csv.load(paths, wh, progress=p),
     )
 
 
@@ -176,7 +243,9 @@ def ingest_notes(
 
     _load_with_counter(
         "notes",
+        "notes",
         warehouse,
+        [*paths, *([metadata] if metadata else [])],
         lambda wh, p: notes.load(
             paths,
             wh,

@@ -94,7 +94,20 @@ def _discover(con, source: Path) -> list[_Source]:
         return found
     if not source.exists():
         raise SourceError(str(source), "no such file or folder")
-    con.execute(f"ATTACH {literal(source)} AS omop_src (READ_ONLY)")
+    if source.suffix.lower() in (".csv", ".parquet", ".tsv", ".gz"):
+        raise SourceError(
+            str(source),
+            "is a single table file; give the folder that holds <table>.csv or "
+            "<table>.parquet files (person.csv, visit_occurrence.csv, ...), or a DuckDB file",
+        )
+    try:
+        con.execute(f"ATTACH {literal(source)} AS omop_src (READ_ONLY)")
+    except Exception:  # noqa: BLE001  (DuckDB raises IOException, CatalogException, ...)
+        raise SourceError(
+            str(source),
+            "is not a DuckDB database; give an OMOP CDM DuckDB file or a folder of "
+            "<table>.csv / <table>.parquet files",
+        ) from None
     rows = con.execute(
         "SELECT table_name FROM information_schema.tables WHERE table_catalog = 'omop_src' "
         "AND table_schema = 'main'"
