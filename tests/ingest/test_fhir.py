@@ -438,7 +438,7 @@ def test_cli_prints_the_load_report_and_fails_in_one_line(tmp_path):
     assert ok.exit_code == 0, ok.output
     assert "Observation" in ok.output and "unresolved_reference=1" in ok.output
     bad = runner.invoke(app, ["ingest", "fhir", str(tmp_path / "nope"), "--warehouse", target])
-    assert bad.exit_code == 1
+    assert bad.exit_code == 3  # an input that cannot be read (docs: exit codes)
     assert "does not exist" in " ".join(bad.output.split())
 
 

@@ -110,3 +110,22 @@ def test_parse_size(text: str, expected: int) -> None:
 def test_parse_size_refuses_nonsense(text: str) -> None:
     with pytest.raises(ConfigError):
         parse_size(text)
+
+
+def test_fhir_loader_quarantines_a_gzip_bomb_instead_of_running_out_of_memory(
+    tmp_path, monkeypatch
+):
+    import gzip
+
+    from medmine.ingest import fhir
+    from medmine.warehouse import Warehouse
+
+    monkeypatch.setenv("MEDMINE_MAX_DECOMPRESSED", "1M")
+    bomb = tmp_path / "Patient.ndjson.gz"
+    with gzip.open(bomb, "wb") as f:
+        f.write(b"{" + b" " * (8 * 1024 * 1024) + b"}\n")  # 8 MB of blanks, ~8 kB on disk
+    with Warehouse(tmp_path / "w.duckdb") as wh:
+        report = fhir.load([bomb], wh)
+        msg = wh.con.execute("SELECT message FROM mm_quarantine").fetchone()[0]
+    assert report.totals.quarantined == 1 and report.totals.loaded == 0
+    assert "cap" in msg

@@ -135,7 +135,7 @@ def test_cli_ingest_omop_and_info(tmp_path):
     res = runner.invoke(app, ["warehouse", "info", "--warehouse", target])
     assert res.exit_code == 0 and "person" in res.output
     res = runner.invoke(app, ["ingest", "omop", str(tmp_path / "nope"), "--warehouse", target])
-    assert res.exit_code == 1
+    assert res.exit_code == 3  # an input that cannot be read
 
 
 @pytest.mark.parametrize(

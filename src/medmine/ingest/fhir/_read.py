@@ -20,6 +20,7 @@ from typing import Any
 import orjson
 
 from medmine.errors import SourceError
+from medmine.ingest.limits import capped
 
 SUFFIXES = (".ndjson", ".ndjson.gz", ".json", ".json.gz")
 _CHUNK = 1 << 20
@@ -90,7 +91,8 @@ class Source:
         self._raw = _Hashing(open(path, "rb"), on_bytes)  # noqa: SIM115  (closed in close())
         stream: Any = io.BufferedReader(self._raw, _CHUNK)
         if path.name.endswith(".gz"):
-            stream = io.BufferedReader(gzip.GzipFile(fileobj=stream, mode="rb"), _CHUNK)
+            # capped: a gzip bomb stops with a SourceError (the file is quarantined)
+            stream = capped(gzip.GzipFile(fileobj=stream, mode="rb"), path)
         self.stream = stream
 
     @property
