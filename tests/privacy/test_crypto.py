@@ -127,7 +127,7 @@ def test_cli_encrypt_decrypt(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) ->
     r = CliRunner().invoke(app, ["decrypt", str(p) + ".enc"])
     assert r.exit_code == 0 and p.read_bytes() == b"data"
     monkeypatch.setenv("MEDMINE_ENCRYPTION_KEY", os.urandom(32).hex())
-    r = CliRunner().invoke(app, ["decrypt", str(p) + ".enc", "--out", str(tmp_path / "y")])
+    r = CliRunner().invoke(app, ["decrypt", str(p) + ".enc", "--to", str(tmp_path / "y")])
     assert r.exit_code == 1 and "wrong decryption key" in r.output
 
 

@@ -302,6 +302,6 @@ def test_refuses_to_overwrite_and_needs_key(tmp_path: Path, people, monkeypatch)
 
 def test_cli_deid(tmp_path: Path, people, deid_key) -> None:
     src = build_identified(tmp_path / "s.duckdb", people)
-    r = CliRunner().invoke(app, ["deid", "-w", str(src), "--out", str(tmp_path / "o.duckdb")])
+    r = CliRunner().invoke(app, ["deid", "-w", str(src), "--to", str(tmp_path / "o.duckdb")])
     assert r.exit_code == 0, r.output
     assert "excluded" in r.output and people[0].family not in r.output

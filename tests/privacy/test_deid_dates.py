@@ -197,7 +197,7 @@ def test_cli_deid_k(tmp_path: Path, deid_key) -> None:
             "deid",
             "-w",
             str(src),
-            "--out",
+            "--to",
             str(tmp_path / "o.duckdb"),
             "--k",
             "2",

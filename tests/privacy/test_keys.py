@@ -111,7 +111,7 @@ def test_cli_deid_with_a_weak_key_is_one_line(tmp_path, monkeypatch) -> None:
     Warehouse(tmp_path / "w.duckdb").close()
     monkeypatch.setenv("MEDMINE_DEID_KEY", "hunter2")
     r = CliRunner().invoke(
-        app, ["deid", "-w", str(tmp_path / "w.duckdb"), "--out", str(tmp_path / "o.duckdb")]
+        app, ["deid", "-w", str(tmp_path / "w.duckdb"), "--to", str(tmp_path / "o.duckdb")]
     )
     assert r.exit_code == 1 and "too weak" in r.output and "hunter2" not in r.output
     assert "Traceback" not in r.output

@@ -33,6 +33,12 @@ WarehouseOpt = Annotated[
 
 F = TypeVar("F", bound=Callable[..., Any])
 
+#: Exit codes of every command: 0 success; 1 a user error (one line: what, expected, given,
+#: what to do); 2 a command-line usage error found by the parser (Click's convention);
+#: 3 an input that could not be read or gave nothing (loaders); 70 a bug (EX_SOFTWARE, with
+#: the traceback); 130 interrupted by Ctrl-C (the running load is rolled back).
+EXIT_USER, EXIT_USAGE, EXIT_INPUT, EXIT_BUG, EXIT_INTERRUPTED = 1, 2, 3, 70, 130
+
 #: Where to report an unexpected failure.
 BUG_HINT = (
     "this is a bug in medmine, not in your data: please report it with the traceback above "
@@ -57,10 +63,10 @@ def friendly_errors(fn: F) -> F:
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         try:
             return fn(*args, **kwargs)
-        except (typer.Exit, typer.Abort, typer.BadParameter):
+        except (typer.Exit, typer.Abort):
             raise
         except SourceError as exc:  # an input could not be read at all: the ingest policy's 3
-            raise fail(str(exc), 3) from None
+            raise fail(str(exc), EXIT_INPUT) from None
         except MedmineError as exc:
             raise fail(str(exc)) from None
         except FileNotFoundError as exc:
@@ -72,10 +78,12 @@ def friendly_errors(fn: F) -> F:
         except PermissionError as exc:
             raise fail(f"permission denied: {exc.filename}") from None
         except KeyboardInterrupt:
-            raise fail("interrupted; the running load or write was rolled back", 130) from None
+            raise fail(
+                "interrupted; the running load or write was rolled back", EXIT_INTERRUPTED
+            ) from None
         except Exception:  # noqa: BLE001 - an unexpected failure is a bug: show where
             err_console.print(traceback.format_exc(), highlight=False, markup=False)
-            raise fail(BUG_HINT, 2) from None
+            raise fail(BUG_HINT, EXIT_BUG) from None
 
     return wrapper  # type: ignore[return-value]
 
@@ -116,4 +124,15 @@ def parse_options(pairs: list[str] | None) -> dict[str, str]:
         if not sep or not key.strip():
             raise ConfigError(f"--option takes key=value; got {pair!r}")
         out[key.strip()] = value.strip()
+    return out
+
+
+def out_folder(out: Path) -> Path:
+    """``--out`` is a folder for every command: refuse a file, create the folder."""
+    out = Path(out)
+    if out.exists() and not out.is_dir():
+        raise ConfigError(
+            f"--out {out} is a file; --out takes a folder (pages are written inside it)"
+        )
+    out.mkdir(parents=True, exist_ok=True)
     return out

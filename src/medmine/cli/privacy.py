@@ -15,6 +15,7 @@ from medmine.cli._common import (
     existing_warehouse,
     friendly_errors,
 )
+from medmine.errors import ConfigError
 
 audit_app = typer.Typer(help="Show and verify the hash-chained audit log.", no_args_is_help=True)
 consent_app = typer.Typer(help="Load and inspect consent decisions.", no_args_is_help=True)
@@ -141,12 +142,15 @@ def deid(
     warehouse: Annotated[
         str | None, typer.Option("--warehouse", "-w", help="Identified source warehouse.")
     ] = None,
-    out: Annotated[Path | None, typer.Option(help="New de-identified warehouse file.")] = None,
+    out: Annotated[
+        Path | None,
+        typer.Option("--to", help="New de-identified warehouse file (--out is for folders)."),
+    ] = None,
     mode: Annotated[
         str, typer.Option(help="safe_harbor (dates to year) or expert (per-person date shift).")
     ] = "safe_harbor",
     purpose: Annotated[str, typer.Option(help="Consent purpose the output is for.")] = "research",
-    overwrite: Annotated[bool, typer.Option(help="Replace OUT if it exists.")] = False,
+    overwrite: Annotated[bool, typer.Option(help="Replace the --to file if it exists.")] = False,
     k: Annotated[
         int | None,
         typer.Option(
@@ -167,7 +171,10 @@ def deid(
     if ctx.invoked_subcommand is not None:
         return
     if warehouse is None or out is None:
-        raise typer.BadParameter("deid needs --warehouse (the source) and --out (a new file)")
+        raise ConfigError(
+            "deid needs --warehouse (the identified source) and --to (a new warehouse file); "
+            "e.g. medmine deid -w medmine.duckdb --to release.duckdb"
+        )
     import datetime as dt
 
     from medmine.privacy.deid import DeidConfig, deidentify
@@ -176,7 +183,7 @@ def deid(
     try:
         sentinels = frozenset(dt.date.fromisoformat(d) for d in sentinel_date or ())
     except ValueError:
-        raise typer.BadParameter("--sentinel-date takes a date as YYYY-MM-DD") from None
+        raise ConfigError("--sentinel-date takes a date as YYYY-MM-DD") from None
     cfg = DeidConfig(
         mode=mode, purpose=purpose, k=k, max_suppression=max_suppression, sentinel_dates=sentinels
     )
@@ -207,7 +214,9 @@ def deid(
 @friendly_errors
 def encrypt(
     file: Annotated[Path, typer.Argument(help="File to encrypt (warehouse, export...).")],
-    out: Annotated[Path | None, typer.Option(help="Output (default FILE.enc).")] = None,
+    out: Annotated[
+        Path | None, typer.Option("--to", help="Encrypted file (default FILE.enc).")
+    ] = None,
     key_file: Annotated[
         Path | None, typer.Option(help="Key file (default: MEDMINE_ENCRYPTION_KEY).")
     ] = None,
@@ -223,7 +232,9 @@ def encrypt(
 @friendly_errors
 def decrypt(
     file: Annotated[Path, typer.Argument(help="Encrypted file (.enc).")],
-    out: Annotated[Path | None, typer.Option(help="Output (default FILE without .enc).")] = None,
+    out: Annotated[
+        Path | None, typer.Option("--to", help="Decrypted file (default FILE without .enc).")
+    ] = None,
     key_file: Annotated[
         Path | None, typer.Option(help="Key file (default: MEDMINE_ENCRYPTION_KEY).")
     ] = None,

@@ -8,7 +8,14 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from medmine.cli._common import WarehouseOpt, console, existing_warehouse, friendly_errors
+from medmine.cli._common import (
+    WarehouseOpt,
+    console,
+    existing_warehouse,
+    friendly_errors,
+    out_folder,
+)
+from medmine.errors import ConfigError
 
 app = typer.Typer(
     help="Run the data-quality checks, or `quality units` to normalise measurement units.",
@@ -21,9 +28,9 @@ app = typer.Typer(
 def quality(
     ctx: typer.Context,
     warehouse: WarehouseOpt = None,
-    out: Annotated[Path, typer.Option("--out", help="HTML page to write.")] = Path(
-        "reports/quality.html"
-    ),
+    out: Annotated[
+        Path, typer.Option("--out", help="Folder for the page (writes quality.html in it).")
+    ] = Path("reports"),
     check_type: Annotated[
         list[str] | None, typer.Option("--type", help="Only these check types (repeatable).")
     ] = None,
@@ -39,9 +46,10 @@ def quality(
     from medmine.report.quality_page import write_quality_page
     from medmine.warehouse import Warehouse
 
+    out = out_folder(out)
     unknown = sorted(set(check_type or []) - set(REGISTRY))
     if unknown:
-        raise typer.BadParameter(f"unknown check type(s) {unknown}; known: {sorted(REGISTRY)}")
+        raise ConfigError(f"unknown check type(s) {unknown}; known: {sorted(REGISTRY)}")
     with Warehouse(existing_warehouse(warehouse)) as wh, Progress(console=console) as prog:
         task = prog.add_task("checks", total=None)
 
@@ -49,7 +57,7 @@ def quality(
             prog.update(task, total=total, completed=done, description="checks")
 
         run = run_checks(wh, types=check_type or None, progress=update)
-        page = write_quality_page(out, run, wh, context=page_context(wh))
+        page = write_quality_page(out / "quality.html", run, wh, context=page_context(wh))
     s = run.summary
     t = Table(title=f"quality run {run.run_id} ({run.duration_s:.1f} s)")
     for col in ("checks", "types", "pass", "pass w/ failing rows", "fail", "n/a", "error"):
@@ -94,9 +102,9 @@ def units(warehouse: WarehouseOpt = None) -> None:
 @friendly_errors
 def profile(
     warehouse: WarehouseOpt = None,
-    out: Annotated[Path, typer.Option("--out", help="HTML page to write.")] = Path(
-        "reports/profile.html"
-    ),
+    out: Annotated[
+        Path, typer.Option("--out", help="Folder for the page (writes profile.html in it).")
+    ] = Path("reports"),
     compare: Annotated[
         Path | None, typer.Option("--compare", help="Other warehouse to compare with (deltas).")
     ] = None,
@@ -108,6 +116,9 @@ def profile(
     from medmine.report.profile_page import write_profile_page
     from medmine.warehouse import Warehouse
 
+    out = out_folder(out)
+    if compare is not None:
+        existing_warehouse(str(compare))  # refused before any work
     with Warehouse(existing_warehouse(warehouse), read_only=True) as wh:
         prof = profile_warehouse(wh)
         page_ctx, labs = page_context(wh), lab_rows(wh)
@@ -116,7 +127,7 @@ def profile(
         with Warehouse(existing_warehouse(str(compare)), read_only=True) as wh2:
             other = profile_warehouse(wh2)
     delta = compare_profiles(prof, other) if other is not None else None
-    page = write_profile_page(out, prof, delta, context=page_ctx, labs=labs)
+    page = write_profile_page(out / "profile.html", prof, delta, context=page_ctx, labs=labs)
     console.print(
         f"profiled {len(prof.tables)} non-empty tables, {prof.total_rows:,} rows"
         + (f"; compared with {compare}" if compare else "")

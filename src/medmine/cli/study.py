@@ -15,6 +15,7 @@ from medmine.cli._common import (
     existing_warehouse,
     fail,
     friendly_errors,
+    out_folder,
     parse_options,
 )
 from medmine.errors import ConfigError
@@ -61,8 +62,7 @@ def study(
     config = s.make_config(parse_options(option))
     if save_model is not None:
         config = _with_model_dir(name, config, save_model)
-    if out.exists() and not out.is_dir():
-        raise typer.BadParameter(f"--out {out} is a file; give a folder for the study page")
+    out = out_folder(out)
     wh_path = existing_warehouse(warehouse)
     with Warehouse(wh_path) as wh:
         result = s.run(wh, config)
@@ -128,8 +128,18 @@ def score(
         typer.Option("--index-date", help="Index date, YYYY-MM-DD (default: end of last visit)."),
     ] = None,
     top: Annotated[int, typer.Option(help="Contributions to show.")] = 10,
+    trust_unsigned: Annotated[
+        bool,
+        typer.Option(
+            "--trust-unsigned",
+            help="Load a model whose manifest is not authenticated by MEDMINE_MODEL_KEY.",
+        ),
+    ] = False,
 ) -> None:
-    """Score one person with a saved model and show the top SHAP contributions."""
+    """Score one person with a saved model and show the top SHAP contributions.
+
+    The read is recorded in the warehouse's audit log (model and purpose, never the person).
+    """
     import datetime as dt
 
     from medmine.errors import ConfigError
@@ -143,8 +153,13 @@ def score(
             raise ConfigError(
                 f"--index-date must be a date as YYYY-MM-DD; got {index_date!r}"
             ) from None
-    with Warehouse(existing_warehouse(warehouse), read_only=True) as wh:
-        s = score_person(model, wh, person, index_date, top=top)
+    if not model.is_file():
+        raise ConfigError(
+            f"--model {model}: no such file; give a .skops model saved by "
+            "`medmine study NAME --save-model DIR`"
+        )
+    with Warehouse(existing_warehouse(warehouse)) as wh:
+        s = score_person(model, wh, person, index_date, top=top, trust_unsigned=trust_unsigned)
     console.print(f"person {s.person_id} at {s.index_date}: risk [b]{s.risk:.3f}[/b]")
     for note in s.notes:
         console.print(f"  note: {note}")

@@ -15,6 +15,7 @@ from medmine.cli._common import (
     friendly_errors,
 )
 from medmine.config import warehouse_path
+from medmine.errors import ConfigError
 
 app = typer.Typer(help="Inspect and move the warehouse.", no_args_is_help=True)
 
@@ -115,9 +116,9 @@ def warehouse_quarantine(
     from medmine.warehouse import quarantine as q
 
     if limit < 0:
-        raise typer.BadParameter(f"--limit must be 0 or more; got {limit}")
+        raise ConfigError(f"--limit must be 0 or more; got {limit}")
     if include_raw and export is None:
-        raise typer.BadParameter("--include-raw only applies with --export FILE.csv")
+        raise ConfigError("--include-raw only applies with --export FILE.csv")
     with Warehouse(existing_warehouse(warehouse), read_only=not include_raw) as wh:
         q.check_filters(wh, load, reason)
         summ = q.summary(wh, load, reason)

@@ -14,7 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from medmine.errors import PrivacyError
+from medmine.errors import ConfigError, PrivacyError
 from medmine.privacy.consent import ConsentPolicy, eligible_persons
 
 
@@ -38,7 +38,15 @@ class PersonSelection:
         return f"WHERE {column} IN ({self.person_ids_sql})"
 
     def require(self, wh: Any, person_id: int) -> None:
-        """Raise `PrivacyError` unless `person_id` may be used for the purpose."""
+        """Raise unless `person_id` exists (`ConfigError`) and may be used (`PrivacyError`)."""
+        exists = wh.con.execute(
+            "SELECT count(*) FROM person WHERE person_id = ?", [int(person_id)]
+        ).fetchone()[0]
+        if not exists:
+            raise ConfigError(
+                f"--person {person_id}: no such person in this warehouse; give a person_id "
+                "from its person table"
+            )
         if self.person_ids_sql is None:
             return
         ok = wh.con.execute(
