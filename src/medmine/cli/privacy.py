@@ -187,7 +187,8 @@ def deid(
     cfg = DeidConfig(
         mode=mode, purpose=purpose, k=k, max_suppression=max_suppression, sentinel_dates=sentinels
     )
-    rep = deidentify(warehouse, out, cfg, overwrite=overwrite)
+    with console.status("de-identifying (tables, then note text)…"):
+        rep = deidentify(warehouse, out, cfg, overwrite=overwrite)
     t = Table(title=f"de-identified warehouse {out} ({rep.mode}, {rep.duration_s:.1f} s)")
     t.add_column("table")
     t.add_column("rows", justify="right")
@@ -341,7 +342,8 @@ def deid_risk(
     from medmine.warehouse import Warehouse
 
     with Warehouse(existing_warehouse(warehouse), read_only=True) as wh:
-        risk = assess(wh.con, PERSON_QI_SQL)
+        with console.status("measuring re-identification risk…"):
+            risk = assess(wh.con, PERSON_QI_SQL)
         anon = anonymize(wh.con, PERSON_QI_SQL, target_k=target_k)
     console.print(
         f"quasi-identifiers {', '.join(risk.quasi_identifiers)}: {risk.records:,} persons in "

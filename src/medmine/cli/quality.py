@@ -120,7 +120,8 @@ def profile(
     if compare is not None:
         existing_warehouse(str(compare))  # refused before any work
     with Warehouse(existing_warehouse(warehouse), read_only=True) as wh:
-        prof = profile_warehouse(wh)
+        with console.status("profiling every table…"):
+            prof = profile_warehouse(wh)
         page_ctx, labs = page_context(wh), lab_rows(wh)
     other = None
     if compare is not None:
@@ -144,7 +145,9 @@ def link(warehouse: WarehouseOpt = None) -> None:
     from medmine.quality.linkage import link_persons
     from medmine.warehouse import Warehouse
 
-    with Warehouse(existing_warehouse(warehouse)) as wh:
+    path = existing_warehouse(warehouse)
+    status = console.status("linking identities (Splink: training, then scoring pairs)…")
+    with Warehouse(path) as wh, status:
         res = link_persons(wh)
     console.print(
         f"linkage {res.run_id}: {res.n_records:,} identities, {res.n_pairs_scored:,} pairs "

@@ -65,7 +65,8 @@ def study(
     out = out_folder(out)
     wh_path = existing_warehouse(warehouse)
     with Warehouse(wh_path) as wh:
-        result = s.run(wh, config)
+        with console.status(f"running study {name} (cohort, models, evaluation)…"):
+            result = s.run(wh, config)
         link = write_study(result, out, context=page_context(wh))
         audit_study(wh, name, link.summary)
     console.print(f"{link.title}: {link.summary}")
