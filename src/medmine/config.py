@@ -6,7 +6,13 @@ Environment variables medmine reads (all optional except where a command needs a
 * ``MEDMINE_SAMPLES``: folder of the bundled samples for ``medmine demo`` (installed copies);
 * ``MEDMINE_DEID_KEY``: secret for pseudonyms and date shifts (`medmine.privacy.pseudonym`);
 * ``MEDMINE_ENCRYPTION_KEY``: key for encryption at rest (`medmine.privacy.crypto`);
-* ``MEDMINE_ACTOR``: who is named in audit entries (default: the operating-system user).
+* ``MEDMINE_AUDIT_KEY``: key of the audit chain's HMAC (unset: entries are written unkeyed
+  and `medmine audit verify` says so);
+* ``MEDMINE_MODEL_KEY``: key authenticating saved model manifests (unset: a per-process key,
+  so models load only in the run that saved them unless ``--trust-unsigned``);
+* ``MEDMINE_MAX_DECOMPRESSED``: cap on the decompressed size of one input file (e.g. ``2G``);
+* ``MEDMINE_ACTOR``: a name recorded in audit entries *as a claim*, next to the operating-system
+  account that is always recorded.
 
 Secrets are never read from files in the repository or from command-line arguments.
 """
