@@ -147,9 +147,22 @@ average {risk.prosecutor_avg:.3f}; {html.escape(risk.journalist_note)}.</p>
 {anon.information_loss:.2f}.</p>
 {anon_rows}
 <h2>Audit trail</h2>
-<p>Source warehouse: {"intact" if src_audit.ok else "BROKEN at seq " + str(src_audit.first_bad_seq)}
-({src_audit.entries} entries). De-identified warehouse: {"intact" if out_audit.ok else "BROKEN"}
+<p>Source warehouse: {_chain(src_audit)}
+({src_audit.entries} entries). De-identified warehouse: {_chain(out_audit)}
 ({out_audit.entries} entries).</p>
 <h2>Note scrubbing example (scrubbed text only)</h2>
 <pre>{html.escape(example)}</pre>
 """
+
+
+def _chain(v: Any) -> str:
+    """Verification result with its mode: an unkeyed chain is intact but could be rewritten."""
+    if not v.ok:
+        return f"BROKEN at seq {html.escape(str(v.first_bad_seq))}"
+    mode = getattr(v, "mode", "")
+    if mode.startswith("keyed"):
+        return f"intact ({html.escape(mode)})"
+    return (
+        f"intact but {html.escape(mode or 'unkeyed')}: anyone who can write the warehouse "
+        "could rewrite it; set MEDMINE_AUDIT_KEY"
+    )
