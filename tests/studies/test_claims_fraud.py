@@ -117,3 +117,18 @@ def test_rule_violation_flags_procedure_without_indication(simulated):
     assert len(viol) > 0
     assert viol["detail"].str.contains("without a supporting diagnosis").all()
     assert isinstance(simulated.rules, pd.DataFrame) and len(simulated.rules) > 0
+
+
+def test_claims_without_known_providers_run_edits_and_say_why_no_peer_profiles(tmp_path):
+    from pathlib import Path
+
+    from medmine.ingest import claims
+    from medmine.warehouse import Warehouse
+
+    data = Path(__file__).resolve().parents[1] / "data" / "claims"
+    with Warehouse(tmp_path / "c.duckdb") as wh:
+        claims.load([data], wh)
+        res = cf.STUDY.run(wh)
+    assert res.n_claims > 0 and res.providers.empty
+    assert res.status == "warn" and any("No provider could be profiled" in n for n in res.notes)
+    assert not res.claim_scores["flagged"].isna().any()

@@ -155,7 +155,15 @@ def provider_features(
 
 
 def score_providers(f: pd.DataFrame, cfg: FraudStudyConfig) -> pd.DataFrame:
-    """Add detector scores, the rank-averaged ensemble ``score`` and ``flagged``."""
+    """Add detector scores, the rank-averaged ensemble ``score`` and ``flagged``.
+
+    With no provider to profile (claim lines without a provider), the columns are added empty.
+    """
+    if f.empty:
+        cols = {c: pd.Series(dtype=float) for c in ("robust_z", "ecod", "iforest", "score")}
+        flags = {f"{n}_flag": pd.Series(dtype=bool) for n in ("robust_z", "ecod", "iforest")}
+        zs = {f"z_{c}": pd.Series(dtype=float) for c in FEATURES}
+        return f.assign(**cols, **flags, flagged=pd.Series(dtype=bool), **zs)
     X = f[list(FEATURES)].to_numpy(float)
     groups = f["specialty"].tolist()
     kw = dict(contamination=cfg.contamination, min_group_size=cfg.min_peer_group)

@@ -142,7 +142,8 @@ def _claim_scores(lines, edits, providers) -> pd.DataFrame:
     claims["provider_score"] = claims["provider_id"].map(pscore).fillna(0.0)
     claims["score"] = claims["edit_score"] + claims["provider_score"]
     strong = claims["edit_score"] >= 2
-    claims["flagged"] = strong | claims["provider_id"].map(pflag).fillna(False).astype(bool)
+    flag = claims["provider_id"].map(pflag).astype("boolean").fillna(False).astype(bool)
+    claims["flagged"] = strong | flag
     return claims.sort_values(
         ["score", "claim_id"], ascending=[False, True], kind="stable"
     ).reset_index(drop=True)
@@ -248,6 +249,13 @@ def run(wh: Any, config: FraudStudyConfig | None = None, truth: Any = None) -> F
         investigate_claims=inv_c,
         em_distribution=em_long,
     )
+    if prov.empty:
+        result.notes.append(
+            "No provider could be profiled against peers: the claim lines name no provider "
+            "known to the warehouse's provider table (load providers with the claims, e.g. "
+            "FHIR Practitioner/Organization). Claim edits and rule violations still ran."
+        )
+        result.status = "warn"
     if truth is not None:
         result.evaluation = evaluate(result, truth)
     return result
