@@ -61,8 +61,11 @@ def quality_step(ctx: Any) -> None:
 
 def _link(wh: Warehouse) -> str:
     """Link persons when identities come from several sources; a note for the index."""
-    n_sources = wh.con.execute("SELECT count(DISTINCT source) FROM mm_person_identity").fetchone()
-    if not n_sources or n_sources[0] < 2:
+    # fetchall, not fetchone: an unfinished result would block Splink on the same connection
+    n_sources = wh.con.execute("SELECT count(DISTINCT source) FROM mm_person_identity").fetchall()[
+        0
+    ][0]
+    if n_sources < 2:
         return ""
     res = link_persons(wh)
     return f"; linkage: {res.n_records:,} identities in {res.n_clusters:,} clusters"
