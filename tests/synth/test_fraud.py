@@ -83,3 +83,21 @@ def test_inject_into_loaded_claims(tmp_path):
         ad = (truth.claims.scheme == "after_death").sum()
         assert wh.count("mm_claim") == before + dups + ad
         assert dups > 0
+
+
+def test_injection_into_loaded_claims_does_not_depend_on_row_order(tmp_path):
+    data = fraud.simulate(fraud.SimConfig(n_providers=20, n_patients=300, seed=5))
+    truths = []
+    for i, reverse in enumerate((False, True)):
+        with Warehouse(tmp_path / f"w{i}.duckdb") as wh:
+            fraud.to_warehouse(data, wh)
+            if reverse:  # rewrite the claim tables in the opposite physical order
+                for t, key in (("mm_claim_line", "claim_line_id"), ("mm_claim", "claim_id")):
+                    wh.con.execute(f"CREATE TEMP TABLE _c AS SELECT * FROM {t} ORDER BY {key} DESC")
+                    wh.con.execute(f"DELETE FROM {t}")
+                    wh.con.execute(f"INSERT INTO {t} SELECT * FROM _c")
+                    wh.con.execute("DROP TABLE _c")
+            truth = fraud.inject_warehouse(wh)
+        truths.append(truth.claims.sort_values("claim_id").reset_index(drop=True))
+    assert len(truths[0]) > 0
+    assert truths[0].equals(truths[1])

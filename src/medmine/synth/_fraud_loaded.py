@@ -36,9 +36,13 @@ def inject_warehouse(wh: Any, config: LoadedFraudConfig | None = None) -> FraudT
     cfg = config or LoadedFraudConfig()
     rng = np.random.default_rng(cfg.seed)
     con = wh.con
-    claims = con.execute("SELECT * FROM mm_claim").df()
-    lines = con.execute("SELECT * FROM mm_claim_line").df()
-    deaths = con.execute("SELECT person_id, min(death_date) AS d FROM death GROUP BY 1").df()
+    # Ordered by key: the random draws below go row by row, so the injected claims must not
+    # depend on the order in which a loader happened to write the rows.
+    claims = con.execute("SELECT * FROM mm_claim ORDER BY claim_id").df()
+    lines = con.execute("SELECT * FROM mm_claim_line ORDER BY claim_line_id").df()
+    deaths = con.execute(
+        "SELECT person_id, min(death_date) AS d FROM death GROUP BY 1 ORDER BY 1"
+    ).df()
     next_claim = int(claims.claim_id.max()) + 1
     next_line = int(lines.claim_line_id.max()) + 1
     new_c, new_l, truth = [], [], []
