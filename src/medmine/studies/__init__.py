@@ -15,10 +15,17 @@ import importlib
 from typing import Any
 
 from medmine.errors import ConfigError
-from medmine.studies.contract import MissingDataError, Study, StudyResult, parse_config
+from medmine.studies.contract import (
+    FunctionStudy,
+    MissingDataError,
+    Study,
+    StudyResult,
+    parse_config,
+)
 
 __all__ = [
     "Study",
+    "FunctionStudy",
     "MissingDataError",
     "StudyResult",
     "audit_study",

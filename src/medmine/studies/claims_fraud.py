@@ -43,7 +43,7 @@ from medmine.studies._claims_profiles import (
     score_providers,
 )
 from medmine.studies._claims_types import FraudResult, FraudStudyConfig
-from medmine.studies.contract import MissingDataError, Study
+from medmine.studies.contract import FunctionStudy, MissingDataError
 
 __all__ = [
     "EDIT_SQL",
@@ -261,23 +261,17 @@ def run(wh: Any, config: FraudStudyConfig | None = None, truth: Any = None) -> F
     return result
 
 
-class ClaimsFraudStudy(Study):
-    """`claims_fraud` under the study contract (evaluation against known answers: `run`)."""
-
-    name = "claims_fraud"
-    title = "Claims fraud"
-    config_class = FraudStudyConfig
-    requires = (
+#: The registered study (`run` above is the Python API, with extras where it has them).
+STUDY = FunctionStudy(
+    "claims_fraud",
+    "Claims fraud",
+    FraudStudyConfig,
+    run,
+    requires=(
         (
             "mm_claim_line",
             "load claims with `medmine ingest claims`, or FHIR Claim/ExplanationOfBenefit "
             "resources with `medmine ingest fhir`",
         ),
-    )
-
-    def _run(self, wh: Any, config: Any) -> FraudResult:
-        return run(wh, config)
-
-
-#: The registered study.
-STUDY = ClaimsFraudStudy()
+    ),
+)

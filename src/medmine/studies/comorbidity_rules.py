@@ -25,7 +25,7 @@ from medmine.mining.rules import (
     claim_transactions,
     clinical_transactions,
 )
-from medmine.studies.contract import Study, StudyResult
+from medmine.studies.contract import FunctionStudy, StudyResult
 
 
 @dataclass(frozen=True)
@@ -193,17 +193,11 @@ def run(wh: Any, config: RulesConfig | None = None) -> RulesResult:
     return result
 
 
-class ComorbidityRulesStudy(Study):
-    """`comorbidity_rules` under the study contract."""
-
-    name = "comorbidity_rules"
-    title = "Comorbidity rules"
-    config_class = RulesConfig
-    requires = (("person", "load persons, e.g. `medmine ingest omop` or `ingest fhir`"),)
-
-    def _run(self, wh: Any, config: Any) -> RulesResult:
-        return run(wh, config)
-
-
-#: The registered study.
-STUDY = ComorbidityRulesStudy()
+#: The registered study (`run` above is the Python API, with extras where it has them).
+STUDY = FunctionStudy(
+    "comorbidity_rules",
+    "Comorbidity rules",
+    RulesConfig,
+    run,
+    requires=(("person", "load persons, e.g. `medmine ingest omop` or `ingest fhir`"),),
+)

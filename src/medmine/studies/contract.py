@@ -24,10 +24,10 @@ import math
 import types
 import typing
 from abc import ABC, abstractmethod
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any
 
 import pandas as pd
 
@@ -81,10 +81,10 @@ class Study(ABC):
         ``(table, what to do when it is empty)`` pairs checked before running.
     """
 
-    name: ClassVar[str]
-    title: ClassVar[str]
-    config_class: ClassVar[type]
-    requires: ClassVar[tuple[tuple[str, str], ...]] = ()
+    name: str
+    title: str
+    config_class: type
+    requires: tuple[tuple[str, str], ...] = ()
 
     def make_config(self, options: Mapping[str, Any] | None = None) -> Any:
         """Build the config from `options`; unknown names and unparsable values are refused."""
@@ -115,6 +115,36 @@ class Study(ABC):
     @abstractmethod
     def _run(self, wh: Any, config: Any) -> StudyResult:
         """Run the analysis (data already checked)."""
+
+
+class FunctionStudy(Study):
+    """A study whose analysis is a module-level ``run(wh, config)`` function.
+
+    >>> from dataclasses import dataclass
+    >>> @dataclass
+    ... class Cfg:
+    ...     n: int = 1
+    >>> s = FunctionStudy("demo", "Demo", Cfg, lambda wh, cfg: StudyResult(name="demo"))
+    >>> s.make_config({"n": "3"}).n
+    3
+    """
+
+    def __init__(
+        self,
+        name: str,
+        title: str,
+        config_class: type,
+        run: Callable[[Any, Any], StudyResult],
+        requires: tuple[tuple[str, str], ...] = (),
+    ) -> None:
+        self.name = name
+        self.title = title
+        self.config_class = config_class
+        self.requires = requires
+        self._fn = run
+
+    def _run(self, wh: Any, config: Any) -> StudyResult:
+        return self._fn(wh, config)
 
 
 def parse_config(cls: type, options: Mapping[str, Any], *, owner: str = "") -> Any:

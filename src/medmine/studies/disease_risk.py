@@ -19,7 +19,7 @@ from medmine.features import build_cohort
 from medmine.features.tasks import disease_risk as disease_risk_definition
 from medmine.studies._binary import fit_binary, report_binary
 from medmine.studies._matrix import build_matrix
-from medmine.studies.contract import Study
+from medmine.studies.contract import FunctionStudy
 from medmine.studies.prediction import PredictionResult, StudyConfig, cohort_summary
 
 NAME = "disease_risk"
@@ -75,20 +75,14 @@ def run(wh: Any, config: StudyConfig | None = None, *, definition: Any = None) -
     return result
 
 
-class DiseaseRiskStudy(Study):
-    """`disease_risk` under the study contract (see `run` for the Python API with extras)."""
-
-    name = NAME
-    title = TITLE
-    config_class = StudyConfig
-    requires = (
+#: The registered study (`run` above is the Python API, with extras where it has them).
+STUDY = FunctionStudy(
+    NAME,
+    TITLE,
+    StudyConfig,
+    run,
+    requires=(
         ("drug_exposure", "load drug exposures, e.g. `medmine ingest omop`"),
         ("condition_occurrence", "load conditions, e.g. `medmine ingest omop`"),
-    )
-
-    def _run(self, wh: Any, config: Any) -> Any:
-        return run(wh, config)
-
-
-#: The registered study.
-STUDY = DiseaseRiskStudy()
+    ),
+)

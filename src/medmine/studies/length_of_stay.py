@@ -32,7 +32,7 @@ from medmine.mining.regress import (
 )
 from medmine.studies._card import study_card
 from medmine.studies._matrix import build_matrix
-from medmine.studies.contract import Study
+from medmine.studies.contract import FunctionStudy
 from medmine.studies.prediction import PredictionResult, StudyConfig, cohort_summary
 
 NAME = "length_of_stay"
@@ -170,17 +170,11 @@ def _group_errors(frame: pd.DataFrame, y: np.ndarray, preds: dict[str, np.ndarra
     return pd.DataFrame(out)
 
 
-class LengthOfStayStudy(Study):
-    """`length_of_stay` under the study contract (see `run` for the Python API with extras)."""
-
-    name = NAME
-    title = TITLE
-    config_class = StudyConfig
-    requires = (("visit_occurrence", "load encounters, e.g. `medmine ingest fhir`"),)
-
-    def _run(self, wh: Any, config: Any) -> Any:
-        return run(wh, config)
-
-
-#: The registered study.
-STUDY = LengthOfStayStudy()
+#: The registered study (`run` above is the Python API, with extras where it has them).
+STUDY = FunctionStudy(
+    NAME,
+    TITLE,
+    StudyConfig,
+    run,
+    requires=(("visit_occurrence", "load encounters, e.g. `medmine ingest fhir`"),),
+)

@@ -23,7 +23,7 @@ from sklearn.metrics import adjusted_rand_score
 
 from medmine.features.persons import select_persons
 from medmine.mining.cluster import HDBSCANPhenotyper, KMeansPhenotyper, cluster_profiles, embed
-from medmine.studies.contract import MissingDataError, Study, StudyResult
+from medmine.studies.contract import FunctionStudy, MissingDataError, StudyResult
 
 #: Covariate analyses kept: binary indicators only (the continuous age is replaced by groups).
 _BINARY_ANALYSES = ("gender", "race", "ethnicity", "age_group", "condition", "drug")
@@ -207,17 +207,11 @@ def run(wh: Any, config: PhenotypeConfig | None = None) -> PhenotypeResult:
     )
 
 
-class PhenotypesStudy(Study):
-    """`phenotypes` under the study contract."""
-
-    name = "phenotypes"
-    title = "Phenotypes"
-    config_class = PhenotypeConfig
-    requires = (("person", "load persons, e.g. `medmine ingest omop` or `ingest fhir`"),)
-
-    def _run(self, wh: Any, config: Any) -> PhenotypeResult:
-        return run(wh, config)
-
-
-#: The registered study.
-STUDY = PhenotypesStudy()
+#: The registered study (`run` above is the Python API, with extras where it has them).
+STUDY = FunctionStudy(
+    "phenotypes",
+    "Phenotypes",
+    PhenotypeConfig,
+    run,
+    requires=(("person", "load persons, e.g. `medmine ingest omop` or `ingest fhir`"),),
+)

@@ -25,7 +25,7 @@ from medmine.features import ConceptSet, build_cohort
 from medmine.features.tasks import readmission as readmission_definition
 from medmine.studies._binary import fit_binary, report_binary
 from medmine.studies._matrix import build_matrix
-from medmine.studies.contract import Study
+from medmine.studies.contract import FunctionStudy
 from medmine.studies.lace import PLANNED_PROCEDURES, compute_lace
 from medmine.studies.prediction import PredictionResult, StudyConfig, cohort_summary
 
@@ -138,17 +138,11 @@ def _align_truth(frame: pd.DataFrame, truth: pd.DataFrame) -> np.ndarray:
     return np.where(np.isnan(p), np.nanmean(p), p)
 
 
-class ReadmissionStudy(Study):
-    """`readmission` under the study contract (see `run` for the Python API with extras)."""
-
-    name = NAME
-    title = TITLE
-    config_class = StudyConfig
-    requires = (("visit_occurrence", "load encounters, e.g. `medmine ingest fhir`"),)
-
-    def _run(self, wh: Any, config: Any) -> Any:
-        return run(wh, config)
-
-
-#: The registered study.
-STUDY = ReadmissionStudy()
+#: The registered study (`run` above is the Python API, with extras where it has them).
+STUDY = FunctionStudy(
+    NAME,
+    TITLE,
+    StudyConfig,
+    run,
+    requires=(("visit_occurrence", "load encounters, e.g. `medmine ingest fhir`"),),
+)
