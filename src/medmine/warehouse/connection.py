@@ -114,14 +114,14 @@ class Warehouse:
         if not ordered:
             return {}
         union = " UNION ALL ".join(
-            f"SELECT '{n}' AS t, count(*) AS n FROM \"{n}\"" for n in ordered
+            f"SELECT {literal(n)} AS t, count(*) AS n FROM {ident(n)}" for n in ordered
         )
         got = dict(self.con.execute(union).fetchall())
         return {n: int(got[n]) for n in ordered}
 
     def count(self, name: str) -> int:
         """Row count of one table."""
-        return int(self.con.execute(f'SELECT count(*) FROM "{name}"').fetchone()[0])
+        return int(self.con.execute(f"SELECT count(*) FROM {ident(name)}").fetchone()[0])
 
     # ---- queries ----
     def sql(self, query: str, params: Sequence[Any] | None = None) -> pa.Table:
