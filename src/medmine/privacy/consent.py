@@ -28,6 +28,7 @@ from typing import Any
 
 from medmine.errors import ConfigError, SourceError
 from medmine.warehouse import audit
+from medmine.warehouse.sql import ident
 
 #: Purposes a consent decision can be about.
 PURPOSES: tuple[str, ...] = ("research", "quality_improvement", "external_sharing")
@@ -139,7 +140,7 @@ def person_ids_sql(purpose: str, policy: ConsentPolicy | None = None, catalog: s
     policy = policy or ConsentPolicy()
     policy.validate()
     _check_purpose(purpose)
-    cat = f'"{catalog}".' if catalog else ""
+    cat = f"{ident(catalog)}." if catalog else ""
     decision = "deny" if policy.default == "opt_out" else "permit"
     sub = (
         f"SELECT c.person_id FROM {cat}mm_consent c WHERE c.purpose = '{purpose}' "
@@ -160,7 +161,7 @@ def eligible_persons(
     policy = policy or ConsentPolicy()
     sql = person_ids_sql(purpose, policy, catalog)
     con = wh.con if hasattr(wh, "con") else wh
-    cat = f'"{catalog}".' if catalog else ""
+    cat = f"{ident(catalog)}." if catalog else ""
     total = int(con.execute(f"SELECT count(*) FROM {cat}person").fetchone()[0])
     eligible = int(con.execute(f"SELECT count(*) FROM ({sql})").fetchone()[0])
     return ConsentFilter(purpose, policy, sql, eligible, total - eligible)

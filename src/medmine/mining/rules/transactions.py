@@ -16,6 +16,7 @@ import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
+from medmine.errors import ConfigError
 from medmine.warehouse.schema import DOMAINS
 from medmine.warehouse.sql import ident, literal
 
@@ -102,10 +103,10 @@ def clinical_transactions(
         Optional subquery of eligible ``person_id`` (from `medmine.privacy.consent`).
     """
     if by not in ("person", "visit"):
-        raise ValueError(f"by must be 'person' or 'visit'; got {by!r}")
+        raise ConfigError(f"by must be 'person' or 'visit'; got {by!r}")
     unknown = set(domains) - set(DOMAINS)
     if unknown:
-        raise ValueError(f"unknown domain(s) {sorted(unknown)}; use {sorted(DOMAINS)}")
+        raise ConfigError(f"unknown domain(s) {sorted(unknown)}; use {sorted(DOMAINS)}")
     parts = []
     for name in domains:
         d = DOMAINS[name]
