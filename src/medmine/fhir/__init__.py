@@ -1,0 +1,1 @@
+"""FHIR standards medmine implements on its own engines (SQL on FHIR v2 views)."""
