@@ -19,6 +19,7 @@ from typing import Any, NamedTuple
 import orjson
 
 from medmine.errors import SourceError
+from medmine.ingest.fhir._check import check_rows
 from medmine.ingest.fhir._map import MAPPERS, R4_TYPES
 from medmine.ingest.fhir._read import (
     Source,
@@ -215,6 +216,8 @@ class Loader:
         ctx.begin(rtype)
         try:
             rows = mapper(obj, fid, ctx)
+            check_rows(rtype, rows)
+            check_rows(rtype, ctx.extra)
         except Rejected as rj:
             self._quarantine(file, loc, rtype, rj.reason, rj.detail, raw, obj)
         except Skip as sk:

@@ -96,11 +96,18 @@ def code_of(cc: Any) -> tuple[str, str, str | None] | None:
         return None
     code = c["code"]
     if not isinstance(code, str):
+        if not isinstance(code, int | float):  # an object or a list where R4 has a code
+            raise Rejected(Reason.INVALID_VALUE, "a coding's code is not a string")
         code = str(code)
     display = c.get("display")
     if display is None and isinstance(cc, dict):
         display = cc.get("text")
-    return fhir_vocabulary(c.get("system")), code, display
+    if display is not None and not isinstance(display, str):
+        raise Rejected(Reason.INVALID_VALUE, "a coding's display (or text) is not a string")
+    system = c.get("system")
+    if system is not None and not isinstance(system, str):
+        raise Rejected(Reason.INVALID_VALUE, "a coding's system is not a string")
+    return fhir_vocabulary(system), code, display
 
 
 def text_of(cc: Any) -> str | None:
