@@ -22,12 +22,7 @@ SUITE = Path(__file__).resolve().parents[1] / "data" / "sql-on-fhir-v2" / "tests
 REPORT = Path(__file__).resolve().parents[2] / "bench" / "results" / "sof-test-report.json"
 
 #: (suite file, test title) -> why the engine does not pass it yet.
-_BOUNDARY = "lowBoundary()/highBoundary() are not compiled yet (ViewNotSupportedError)"
-KNOWN_FAILURES: dict[tuple[str, str], str] = {
-    ("fn_boundary.json", f"{kind} {fn}"): _BOUNDARY
-    for kind in ("decimal", "datetime", "date", "time")
-    for fn in ("lowBoundary", "highBoundary")
-}
+KNOWN_FAILURES: dict[tuple[str, str], str] = {}
 
 
 def _files() -> dict[str, dict[str, Any]]:

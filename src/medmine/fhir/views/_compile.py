@@ -11,6 +11,7 @@ from __future__ import annotations
 import itertools
 from dataclasses import dataclass, field
 
+from medmine.fhir.views._boundary import boundary
 from medmine.fhir.views._exceptions import ViewDefinitionError, ViewNotSupportedError
 from medmine.fhir.views._fhirpath import Node
 
@@ -218,6 +219,13 @@ def _call(node: Node, scope: Scope) -> Value:
         return Value(
             f"list_transform({refs}, lambda {y}: to_json(split_part({y} ->> '$', '/', -1)))", "coll"
         )
+    if name in ("lowBoundary", "highBoundary") and not args:
+        typed = node.base is not None and node.base.kind == "call" and node.base.name == "ofType"
+        type_name = _type_name(node.base.args[0]) if typed else None  # type: ignore[union-attr]
+        x = fresh()
+        each = boundary(x, type_name, name == "highBoundary")
+        mapped = f"list_transform({coll}, lambda {x}: {each})"
+        return Value(f"list_filter({mapped}, lambda {x}n: {x}n IS NOT NULL)", "coll")
     raise ViewNotSupportedError(f"FHIRPath function {name}() is not compiled yet.")
 
 
