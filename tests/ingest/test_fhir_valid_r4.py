@@ -205,3 +205,30 @@ def test_fuzz_random_mutations_never_crash_and_every_resource_is_accounted_for(t
     }
     assert len(must) > 5_000
     assert sorted(must - loaded)[:5] == []
+
+
+# ---- 1. a UTF-8 byte-order mark at the start of a file ----
+BOM = b"\xef\xbb\xbf"
+
+
+def test_bom_at_the_start_of_an_ndjson_file_is_ignored(tmp_path):
+    lines = "".join(json.dumps(x) + "\n" for x in [PATIENT, OBS]).encode()
+    (tmp_path / "x.ndjson").write_bytes(BOM + lines)
+    with gzip.open(tmp_path / "y.ndjson.gz", "wb") as g:
+        g.write(BOM + json.dumps({**OBS, "id": "ok2"}).encode() + b"\n")
+    with Warehouse(tmp_path / "w.duckdb") as wh:
+        r = load(tmp_path, wh)
+        assert wh.count("measurement") == 2
+    assert r.reconciles and r.totals.quarantined == 0 and r.totals.loaded == 3
+
+
+def test_bom_at_the_start_of_a_json_bundle_is_ignored(tmp_path):
+    bundle = {"resourceType": "Bundle", "type": "collection",
+              "entry": [{"resource": PATIENT}, {"resource": OBS}]}  # fmt: skip
+    (tmp_path / "b.json").write_bytes(BOM + json.dumps(bundle).encode())
+    with gzip.open(tmp_path / "single.json.gz", "wb") as g:
+        g.write(BOM + json.dumps({**OBS, "id": "ok2"}).encode())
+    with Warehouse(tmp_path / "w.duckdb") as wh:
+        r = load(tmp_path, wh)
+        assert wh.count("measurement") == 2
+    assert r.reconciles and r.totals.quarantined == 0 and r.totals.loaded == 3

@@ -24,6 +24,7 @@ from medmine.ingest.limits import capped
 
 SUFFIXES = (".ndjson", ".ndjson.gz", ".json", ".json.gz")
 _CHUNK = 1 << 20
+_BOM = b"\xef\xbb\xbf"  # a UTF-8 byte-order mark, allowed at the start of a file
 _RTYPE = re.compile(rb'"resourceType"\s*:\s*"([A-Za-z]{1,64})"')
 _PATIENT_FILE = re.compile(r"(^|[^A-Za-z])Patient([^A-Za-z]|$)")
 
@@ -129,6 +130,8 @@ def ndjson_lines(src: Source) -> Iterator[tuple[int, Any, bytes]]:
     """Yield ``(line_number, resource_or_BadLine, raw_line)`` for each non-blank line."""
     loads = orjson.loads
     for n, line in enumerate(src.stream, start=1):
+        if n == 1 and line.startswith(_BOM):  # valid UTF-8, and common from Windows tools
+            line = line[3:]
         try:
             obj = loads(line)
         except orjson.JSONDecodeError:
@@ -143,6 +146,8 @@ def ndjson_lines(src: Source) -> Iterator[tuple[int, Any, bytes]]:
 def bundle_document(src: Source) -> Any:
     """Parse a whole ``.json`` file; raises `SourceError` when it is not JSON."""
     data = src.stream.read()
+    if data.startswith(_BOM):
+        data = data[3:]
     try:
         return orjson.loads(data)
     except orjson.JSONDecodeError:
