@@ -176,7 +176,14 @@ def _call(node: Node, scope: Scope) -> Value:
                 "such as value.ofType(Quantity)."
             )
         suffix = type_name[0].upper() + type_name[1:]
-        return compile_path(Node("member", base=base.base, name=base.name + suffix), scope)
+        choice = compile_path(Node("member", base=base.base, name=base.name + suffix), scope)
+        # Without the FHIR model, ofType() is read as a choice element (value[x] -> valueT).
+        # Data holding the plain element instead would need a type test: refuse, not guess.
+        plain = compile_path(base, scope).sql
+        msg = lit(f"ofType({type_name}) on {base.name}, which is not a choice element here")
+        return Value(
+            f"(CASE WHEN len({plain}) > 0 THEN error({msg}) ELSE {choice.sql} END)", "coll"
+        )
     base = compile_path(node.base, scope) if node.base is not None else Value(scope.focus, "coll")
     coll = as_coll(base)
     if name == "first" and not args:
