@@ -168,6 +168,30 @@ def test_oftype_on_a_plain_element_is_an_error_not_an_empty_result(
         run_view(con, v).fetchall()
 
 
+@pytest.mark.parametrize(
+    ("path", "expected"),
+    [
+        ("name.family = 'Li'", {"p1": False, "p2": False}),
+        ("name.family != 'Li'", {"p1": True, "p2": True}),
+        ("name.family = 'Ng'", {"p1": True, "p2": False}),
+        ("name.given.first() = name.given[0]", {"p1": True, "p2": None}),
+    ],
+)
+def test_equality_on_collections_compares_whole_collections(
+    con: duckdb.DuckDBPyConnection, path: str, expected: dict[str, bool | None]
+) -> None:
+    v = view(
+        {"name": "id", "path": "id", "type": "id"}, {"name": "b", "path": path, "type": "boolean"}
+    )
+    assert dict(run_view(con, v, typed=True).fetchall()) == expected
+
+
+def test_ordering_a_collection_is_an_error(con: duckdb.DuckDBPyConnection) -> None:
+    v = view({"name": "b", "path": "name.family < 'M'"})
+    with pytest.raises(duckdb.InvalidInputException, match="single values"):
+        run_view(con, v).fetchall()
+
+
 def test_where_must_give_a_boolean(con: duckdb.DuckDBPyConnection) -> None:
     v = view({"name": "id", "path": "id"}, where=[{"path": "name.family"}])
     with pytest.raises(duckdb.InvalidInputException, match="not a boolean"):

@@ -118,6 +118,21 @@ _CHOICE_TYPES = {
 
 
 def _compare(op: str, a: Value, b: Value) -> Value:
+    """Compare two values; a collection of several items is unequal, and cannot be ordered."""
+    result = _compare_single(op, a, b)
+    many = " OR ".join(f"len({v.sql}) > 1" for v in (a, b) if v.kind == "coll")
+    if not many:
+        return result
+    if op in ("=", "~"):
+        outcome = "false"
+    elif op in ("!=", "!~"):
+        outcome = "true"
+    else:
+        outcome = f"error({lit(f'{op} needs single values on both sides, got a collection')})"
+    return Value(f"(CASE WHEN {many} THEN {outcome} ELSE {result.sql} END)", "bool")
+
+
+def _compare_single(op: str, a: Value, b: Value) -> Value:
     sql_op = {"=": "=", "!=": "<>", "~": "=", "!~": "<>"}.get(op, op)
     kinds = {a.kind, b.kind}
     if "num" in kinds:
