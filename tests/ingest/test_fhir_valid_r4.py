@@ -232,3 +232,41 @@ def test_bom_at_the_start_of_a_json_bundle_is_ignored(tmp_path):
         r = load(tmp_path, wh)
         assert wh.count("measurement") == 2
     assert r.reconciles and r.totals.quarantined == 0 and r.totals.loaded == 3
+
+
+# ---- 4. a CodeableConcept with only text: concept 0, the text as source value ----
+TEXT_ONLY = [
+    ({**OBS, "code": {"text": "Pulse rate"}}, "measurement", "measurement_source_value"),
+    (
+        {"resourceType": "Condition", "id": "c1", "subject": {"reference": "Patient/p1"},
+         "code": {"text": "Pulse rate"}, "onsetDateTime": "2020-01-01"},
+        "condition_occurrence", "condition_source_value",
+    ),
+    (
+        {"resourceType": "Procedure", "id": "pr1", "subject": {"reference": "Patient/p1"},
+         "code": {"coding": [{"display": "no code here"}], "text": "Pulse rate"},
+         "performedDateTime": "2020-01-01"},
+        "procedure_occurrence", "procedure_source_value",
+    ),
+    (
+        {"resourceType": "MedicationRequest", "id": "m1", "subject": {"reference": "Patient/p1"},
+         "medicationCodeableConcept": {"text": "Pulse rate"}, "authoredOn": "2020-01-01"},
+        "drug_exposure", "drug_source_value",
+    ),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("res", "table", "column"), TEXT_ONLY, ids=lambda x: str(x)[:40])
+def test_text_only_codeable_concept_loads_with_concept_0_and_the_text(tmp_path, res, table, column):
+    f = write_ndjson(tmp_path / "x.ndjson", [PATIENT, res])
+    with Warehouse(tmp_path / "w.duckdb") as wh:
+        r = load(f, wh)
+        concept = table.replace("_occurrence", "").replace("_exposure", "")
+        rows = wh.con.execute(f"SELECT {concept}_concept_id, {column} FROM {table}").fetchall()
+    assert r.reconciles and r.totals.quarantined == 0
+    assert rows == [(0, "Pulse rate")]
+
+
+def test_codeable_concept_with_neither_code_nor_text_is_still_missing(tmp_path):
+    r, q, n = load_lines(tmp_path, [PATIENT, {**OBS, "code": {"text": ""}}])
+    assert n == 0 and [x[2] for x in q] == ["missing_field"]

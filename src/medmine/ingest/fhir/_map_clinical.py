@@ -11,6 +11,7 @@ from typing import Any
 from medmine.ingest.codes import TYPE_EHR, VISIT, source_value
 from medmine.ingest.fhir._refs import Context
 from medmine.ingest.fhir._values import (
+    TEXT_ONLY,
     first_date,
     number,
     opt_datetime,
@@ -25,7 +26,9 @@ _OBS_CATEGORIES = frozenset({"social-history", "survey"})
 
 
 def _sv(key: tuple[str, str] | None) -> str | None:
-    return source_value(*key) if key else None
+    if not key:
+        return None
+    return key[1] if key[0] == TEXT_ONLY else source_value(*key)
 
 
 def _first(value: Any) -> Any:

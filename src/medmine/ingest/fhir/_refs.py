@@ -18,7 +18,7 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import unquote
 
-from medmine.ingest.fhir._values import code_of
+from medmine.ingest.fhir._values import TEXT_ONLY, code_of
 from medmine.warehouse import Reason, Rejected, stable_id
 
 #: Resource types whose identifiers are indexed for conditional references.
@@ -254,6 +254,12 @@ class Context:
         got = code_of(cc)
         if got is None:
             if required:
+                # valid R4: a concept given only as text (concept 0, the text as source value)
+                text = cc.get("text") if isinstance(cc, dict) else None
+                if text is not None and not isinstance(text, str):
+                    raise Rejected(Reason.INVALID_VALUE, f"{field}.text is not a string")
+                if text and text.strip():
+                    return TEXT_ONLY, text
                 raise Rejected(Reason.MISSING_FIELD, f"{field} has no coded value")
             return None
         vocab, code, display = got

@@ -12,6 +12,8 @@ from medmine.ingest.codes import fhir_vocabulary, source_value
 from medmine.warehouse import Reason, Rejected
 
 _UTC = dt.UTC
+#: The vocabulary of a required concept given only as text: the text is its source value.
+TEXT_ONLY = ""
 
 
 class Skip(Exception):  # noqa: N818
@@ -137,6 +139,7 @@ def money(m: Any, field: str) -> float | None:
 
 
 __all__ = [
+    "TEXT_ONLY",
     "Skip",
     "code_of",
     "coding",
