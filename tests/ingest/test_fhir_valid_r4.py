@@ -270,3 +270,34 @@ def test_text_only_codeable_concept_loads_with_concept_0_and_the_text(tmp_path, 
 def test_codeable_concept_with_neither_code_nor_text_is_still_missing(tmp_path):
     r, q, n = load_lines(tmp_path, [PATIENT, {**OBS, "code": {"text": ""}}])
     assert n == 0 and [x[2] for x in q] == ["missing_field"]
+
+
+# ---- 6. bundle entries with no resource (request-only) are skipped, not quarantined ----
+def test_request_only_bundle_entries_are_a_skip_reason(tmp_path):
+    bundle = {
+        "resourceType": "Bundle",
+        "type": "transaction",
+        "entry": [
+            {"resource": PATIENT, "request": {"method": "PUT", "url": "Patient/p1"}},
+            {"request": {"method": "DELETE", "url": "Observation/old"}},
+            {"request": {"method": "GET", "url": "Patient?name=x"}},
+            {"fullUrl": "urn:uuid:1", "response": {"status": "204"}},
+            {"resource": OBS, "request": {"method": "POST", "url": "Observation"}},
+        ],
+    }
+    (tmp_path / "t.json").write_text(json.dumps(bundle))
+    with Warehouse(tmp_path / "w.duckdb") as wh:
+        r = load(tmp_path / "t.json", wh)
+        assert wh.count("mm_quarantine") == 0
+    assert r.reconciles and r.totals.quarantined == 0
+    assert r.skip_reasons == {"no_resource": 3}
+    assert r.counts["BundleEntry"].read == r.counts["BundleEntry"].skipped == 3
+    assert r.counts["Observation"].loaded == 1
+
+
+def test_an_entry_that_is_not_an_object_is_still_quarantined(tmp_path):
+    bundle = {"resourceType": "Bundle", "type": "collection", "entry": [{"resource": PATIENT}, 7]}
+    (tmp_path / "t.json").write_text(json.dumps(bundle))
+    with Warehouse(tmp_path / "w.duckdb") as wh:
+        r = load(tmp_path / "t.json", wh)
+    assert r.reconciles and r.quarantine_reasons == {"malformed": 1}

@@ -30,6 +30,7 @@ class Reason(enum.StrEnum):
     UNSUPPORTED_TYPE = "unsupported_type"  # a record kind the reader does not know
     DUPLICATE = "duplicate"  # the same record already loaded (skip reason)
     NOT_MAPPED = "not_mapped"  # a resource type with no warehouse mapping (skip reason)
+    NO_RESOURCE = "no_resource"  # a FHIR Bundle entry with a request only (skip reason)
     UNRESOLVED_REFERENCE = "unresolved_reference"  # optional reference kept as source value
     CONFLICT = "conflict"  # contradicts an earlier record (for example an update to no visit)
 

@@ -175,11 +175,15 @@ class Loader:
             rt = res.get("resourceType") if isinstance(res, dict) else None
             label = rt if isinstance(rt, str) and _NAME.fullmatch(rt) else "?"
             loc = f"entry[{i}] {label}/{fid}" if fid and len(fid) <= 64 else f"entry[{i}]"
-            if res is None:
+            if not isinstance(e, dict):
                 self.s.read("Unknown")
-                self._quarantine(
-                    name, loc, "Unknown", Reason.MISSING_FIELD, "entry has no resource", None, e
-                )
+                msg = "Bundle entry is not a JSON object"
+                self._quarantine(name, loc, "Unknown", Reason.MALFORMED, msg, None, e)
+                continue
+            if res is None:
+                # valid R4: a transaction's DELETE/GET entry, a response-only entry
+                self.s.read("BundleEntry")
+                self.s.skip("BundleEntry", Reason.NO_RESOURCE)
                 continue
             self._resource(res, fid, name, loc, None)
         return len(entries)
