@@ -48,6 +48,15 @@ class Scope:
     constants: dict[str, Value] = field(default_factory=dict)
 
 
+def let(expr: str, body: str, name: str) -> str:
+    """SQL evaluating ``expr`` once and ``body`` with it bound to ``name``.
+
+    DuckDB does not share repeated subexpressions inside lambdas, so a path used twice
+    (``len(c)`` and ``c[1]``) would be evaluated twice.
+    """
+    return f"list_transform([{expr}], lambda {name}: {body})[1]"
+
+
 def as_coll(v: Value) -> str:
     """Return ``v`` as a ``JSON[]`` collection."""
     if v.kind == "coll":
@@ -59,10 +68,12 @@ def as_json(v: Value) -> str:
     """Return ``v`` as one JSON value (NULL when empty); error when it holds several."""
     if v.kind != "coll":
         return f"to_json({v.sql})"
-    c = v.sql
-    return (
-        f"(CASE WHEN len({c}) > 1 THEN error('a column path returned several values; "
-        f"mark the column collection: true or pick one with first()') ELSE {c}[1] END)"
+    c = fresh("c")
+    return let(
+        v.sql,
+        f"CASE WHEN len({c}) > 1 THEN error('a column path returned several values; "
+        f"mark the column collection: true or pick one with first()') ELSE {c}[1] END",
+        c,
     )
 
 
@@ -72,11 +83,13 @@ def as_bool(v: Value, what: str = "a boolean expression") -> str:
         return v.sql
     if v.kind != "coll":
         raise ViewDefinitionError(f"{what} must give a boolean, this one gives a {v.kind}.")
-    c = v.sql
+    c = fresh("c")
     msg = lit(f"{what} gave a value that is not a boolean")
-    return (
-        f"(CASE WHEN len({c}) = 0 THEN NULL WHEN len({c}) = 1 AND json_type({c}[1]) = 'BOOLEAN' "
-        f"THEN CAST({c}[1] AS BOOLEAN) ELSE error({msg}) END)"
+    return let(
+        v.sql,
+        f"CASE WHEN len({c}) = 0 THEN NULL WHEN len({c}) = 1 AND json_type({c}[1]) = 'BOOLEAN' "
+        f"THEN CAST({c}[1] AS BOOLEAN) ELSE error({msg}) END",
+        c,
     )
 
 
@@ -93,12 +106,14 @@ def _as_num(v: Value) -> str:
 
 
 def _member(coll: str, name: str) -> str:
-    x = fresh()
-    e = f"json_extract({x}, {lit('$.' + name)})"
+    # Extract once per item, then wrap: DuckDB does not share a repeated json_extract
+    # inside a lambda, and each one would parse the whole item again.
+    x, e = fresh(), fresh("e")
+    values = f"list_transform({coll}, lambda {x}: json_extract({x}, {lit('$.' + name)}))"
     return (
-        f"flatten(list_transform({coll}, lambda {x}: CASE WHEN {e} IS NULL THEN {EMPTY} "
+        f"flatten(list_transform({values}, lambda {e}: CASE WHEN {e} IS NULL THEN {EMPTY} "
         f"WHEN json_type({e}) = 'ARRAY' THEN list_filter(CAST({e} AS JSON[]), "
-        f"lambda {x}e: json_type({x}e) <> 'NULL') "
+        f"lambda {e}i: json_type({e}i) <> 'NULL') "
         f"WHEN json_type({e}) = 'NULL' THEN {EMPTY} ELSE [{e}] END))"
     )
 
@@ -119,17 +134,28 @@ _CHOICE_TYPES = {
 
 def _compare(op: str, a: Value, b: Value) -> Value:
     """Compare two values; a collection of several items is unequal, and cannot be ordered."""
-    result = _compare_single(op, a, b)
-    many = " OR ".join(f"len({v.sql}) > 1" for v in (a, b) if v.kind == "coll")
-    if not many:
-        return result
+    bound: list[tuple[str, str]] = []
+    operands = []
+    for v in (a, b):
+        if v.kind == "coll":
+            name = fresh("k")
+            bound.append((v.sql, name))
+            v = Value(name, "coll")
+        operands.append(v)
+    result = _compare_single(op, *operands).sql
+    if not bound:
+        return Value(result, "bool")
+    many = " OR ".join(f"len({name}) > 1" for _, name in bound)
     if op in ("=", "~"):
         outcome = "false"
     elif op in ("!=", "!~"):
         outcome = "true"
     else:
         outcome = f"error({lit(f'{op} needs single values on both sides, got a collection')})"
-    return Value(f"(CASE WHEN {many} THEN {outcome} ELSE {result.sql} END)", "bool")
+    sql = f"CASE WHEN {many} THEN {outcome} ELSE {result} END"
+    for expr, name in reversed(bound):
+        sql = let(expr, sql, name)
+    return Value(f"({sql})", "bool")
 
 
 def _compare_single(op: str, a: Value, b: Value) -> Value:

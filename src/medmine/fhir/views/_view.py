@@ -21,6 +21,7 @@ from medmine.fhir.views._compile import (
     as_json,
     compile_path,
     fresh,
+    let,
     lit,
 )
 from medmine.fhir.views._exceptions import ViewDefinitionError, ViewNotSupportedError
@@ -183,11 +184,12 @@ class _Compiler:
             return self.inner(select, focus, row_index)
         x, i = fresh("f"), fresh("i")
         each = self.inner(select, x, f"({i} - 1)")
-        body = f"flatten(list_transform({items}, lambda {x}, {i}: {each}))"
-        if "forEachOrNull" in select:
-            none = self.inner(select, "CAST(NULL AS JSON)", "0")
-            body = f"(CASE WHEN len({items}) = 0 THEN {none} ELSE {body} END)"
-        return body
+        if "forEachOrNull" not in select:
+            return f"flatten(list_transform({items}, lambda {x}, {i}: {each}))"
+        bound = fresh("n")
+        none = self.inner(select, "CAST(NULL AS JSON)", "0")
+        body = f"flatten(list_transform({bound}, lambda {x}, {i}: {each}))"
+        return let(items, f"CASE WHEN len({bound}) = 0 THEN {none} ELSE {body} END", bound)
 
     def repeat(self, paths: list[str], focus: str, depth: int) -> str:
         scope = self.scope(focus, "0")
