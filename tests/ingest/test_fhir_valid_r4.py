@@ -301,3 +301,39 @@ def test_an_entry_that_is_not_an_object_is_still_quarantined(tmp_path):
     with Warehouse(tmp_path / "w.duckdb") as wh:
         r = load(tmp_path / "t.json", wh)
     assert r.reconciles and r.quarantine_reasons == {"malformed": 1}
+
+
+# ---- 7. a modifierExtension the loader does not understand quarantines its resource ----
+MODIFIER = [{"url": "http://example.org/fhir/StructureDefinition/not-done", "valueBoolean": True}]
+
+
+@pytest.mark.parametrize(
+    "bad",
+    [
+        {**OBS, "id": "bad", "modifierExtension": MODIFIER},
+        {**OBS, "id": "bad", "component": [{"code": OBS["code"], "modifierExtension": MODIFIER}]},
+        {**OBS, "id": "bad", "code": {**OBS["code"], "modifierExtension": MODIFIER}},
+    ],
+    ids=["root", "backbone-element", "datatype"],
+)
+def test_unknown_modifier_extension_is_quarantined_with_its_own_reason(tmp_path, bad):
+    r, q, n = load_lines(tmp_path, [PATIENT, bad, OBS])
+    assert n == 1
+    assert [(loc, t, reason) for loc, t, reason, _ in q] == [
+        ("line 2", "Observation", "unsupported_modifier")
+    ]
+    assert "modifierExtension" in q[0][3] and "not-done" in q[0][3]
+
+
+def test_unknown_modifier_extension_in_a_bundle(tmp_path):
+    bad = {**OBS, "id": "bad", "modifierExtension": MODIFIER}
+    entries = [{"resource": x} for x in (PATIENT, bad, OBS)]
+    (tmp_path / "b.json").write_text(json.dumps({"resourceType": "Bundle", "entry": entries}))
+    with Warehouse(tmp_path / "w.duckdb") as wh:
+        r = load(tmp_path / "b.json", wh)
+    assert r.reconciles and r.quarantine_reasons == {"unsupported_modifier": 1}
+
+
+def test_an_empty_modifier_extension_list_changes_nothing(tmp_path):
+    r, q, n = load_lines(tmp_path, [PATIENT, {**OBS, "modifierExtension": []}])
+    assert n == 1 and q == []

@@ -28,6 +28,7 @@ class Reason(enum.StrEnum):
     INVALID_CODE = "invalid_code"  # a code of the wrong shape for its system (NPI, ICD-10...)
     DANGLING_REFERENCE = "dangling_reference"  # a required reference that resolves to nothing
     UNSUPPORTED_TYPE = "unsupported_type"  # a record kind the reader does not know
+    UNSUPPORTED_MODIFIER = "unsupported_modifier"  # a FHIR modifierExtension not understood
     DUPLICATE = "duplicate"  # the same record already loaded (skip reason)
     NOT_MAPPED = "not_mapped"  # a resource type with no warehouse mapping (skip reason)
     NO_RESOURCE = "no_resource"  # a FHIR Bundle entry with a request only (skip reason)

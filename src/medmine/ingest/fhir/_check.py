@@ -69,3 +69,38 @@ def _int_fits(v: int | float, logical: str) -> bool:
     if type(v) is float and not math.isfinite(v):
         return False
     return lo <= v <= hi
+
+
+def check_modifiers(rtype: str, node: Any) -> None:
+    """Raise `Rejected` (unsupported_modifier) when `node` holds a ``modifierExtension``.
+
+    A modifier extension changes the meaning of the element that holds it (a "not done", a
+    negation); FHIR forbids processing the element as if it were absent, and the loader
+    understands none, so the resource is set aside with the extension's URL.
+    """
+    found = _modifier(node, rtype)
+    if found is not None:
+        path, url = found
+        raise Rejected(
+            Reason.UNSUPPORTED_MODIFIER,
+            f"{path}.modifierExtension {url} is not understood by the loader (FHIR forbids "
+            "reading the element without it)",
+        )
+
+
+def _modifier(node: Any, path: str) -> tuple[str, str] | None:
+    stack = [(node, path)]
+    while stack:
+        node, path = stack.pop()
+        if isinstance(node, dict):
+            mod = node.get("modifierExtension")
+            if mod:
+                first = mod[0] if isinstance(mod, list) else mod
+                url = first.get("url") if isinstance(first, dict) else None
+                return path, url[:200] if isinstance(url, str) else "(no url)"
+            for k, v in node.items():
+                if isinstance(v, dict | list):
+                    stack.append((v, f"{path}.{k}"))
+        elif isinstance(node, list):
+            stack.extend((v, path) for v in node if isinstance(v, dict | list))
+    return None

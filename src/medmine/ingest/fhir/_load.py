@@ -19,9 +19,10 @@ from typing import Any, NamedTuple
 import orjson
 
 from medmine.errors import SourceError
-from medmine.ingest.fhir._check import check_rows
+from medmine.ingest.fhir._check import check_modifiers, check_rows
 from medmine.ingest.fhir._map import MAPPERS, R4_TYPES
 from medmine.ingest.fhir._read import (
+    MODIFIER,
     Source,
     bundle_document,
     bundle_index,
@@ -76,6 +77,7 @@ class Loader:
         self.concepts: list[dict[str, Any]] = []  # source codes met since the last batch
         self._prev_quarantine: dict[str, set[tuple[str, str]]] = {}
         self._file_name = ""
+        self._modifiers = False  # the current line or bundle mentions modifierExtension
         self._done = 0
         self._total = 0
 
@@ -122,6 +124,7 @@ class Loader:
                             self.s.read(obj[1])
                             self._quarantine(name, where, obj[1], Reason.MALFORMED, obj[0], raw)
                         else:
+                            self._modifiers = MODIFIER in raw
                             self._resource(obj, None, name, where, raw)
                 else:
                     n = self._bundle(src, name)
@@ -144,7 +147,7 @@ class Loader:
         self._quarantine(name, where, "File", Reason.MALFORMED, msg, None)
 
     def _bundle(self, src: Source, name: str) -> int:
-        doc = bundle_document(src)
+        doc, self._modifiers = bundle_document(src)
         if not isinstance(doc, dict):
             raise SourceError(name, "not a JSON object")
         rtype = doc.get("resourceType")
@@ -219,6 +222,8 @@ class Loader:
         ctx = self.ctx
         ctx.begin(rtype)
         try:
+            if self._modifiers:
+                check_modifiers(rtype, obj)
             rows = mapper(obj, fid, ctx)
             check_rows(rtype, rows)
             check_rows(rtype, ctx.extra)

@@ -24,6 +24,7 @@ from medmine.ingest.limits import capped
 
 SUFFIXES = (".ndjson", ".ndjson.gz", ".json", ".json.gz")
 _CHUNK = 1 << 20
+MODIFIER = b'"modifierExtension"'
 _BOM = b"\xef\xbb\xbf"  # a UTF-8 byte-order mark, allowed at the start of a file
 _RTYPE = re.compile(rb'"resourceType"\s*:\s*"([A-Za-z]{1,64})"')
 _PATIENT_FILE = re.compile(r"(^|[^A-Za-z])Patient([^A-Za-z]|$)")
@@ -143,13 +144,17 @@ def ndjson_lines(src: Source) -> Iterator[tuple[int, Any, bytes]]:
         yield n, obj, line
 
 
-def bundle_document(src: Source) -> Any:
-    """Parse a whole ``.json`` file; raises `SourceError` when it is not JSON."""
+def bundle_document(src: Source) -> tuple[Any, bool]:
+    """Parse a whole ``.json`` file; raises `SourceError` when it is not JSON.
+
+    Returns the document and whether its text mentions ``modifierExtension`` at all (when
+    not, no resource of it needs searching for one).
+    """
     data = src.stream.read()
     if data.startswith(_BOM):
         data = data[3:]
     try:
-        return orjson.loads(data)
+        return orjson.loads(data), MODIFIER in data
     except orjson.JSONDecodeError:
         raise SourceError(str(src.path), "not valid JSON") from None
 
