@@ -13,7 +13,6 @@ from dataclasses import dataclass
 from typing import Any
 
 from medmine.fhir.views._compile import (
-    EMPTY,
     Scope,
     Value,
     as_bool,
@@ -24,9 +23,9 @@ from medmine.fhir.views._compile import (
     let,
     lit,
 )
+from medmine.fhir.views._dialect import DIALECTS, DuckDB
 from medmine.fhir.views._exceptions import ViewDefinitionError, ViewNotSupportedError
 from medmine.fhir.views._fhirpath import parse
-from medmine.warehouse.sql import ident
 
 _NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_]*$")
 _SELECT_KEYS = {"column", "select", "forEach", "forEachOrNull", "unionAll", "repeat"}
@@ -94,14 +93,16 @@ def _path(text: Any, where: str) -> Any:
 
 
 class _Compiler:
-    def __init__(self, view: dict[str, Any], resource_sql: str) -> None:
+    def __init__(self, view: dict[str, Any], resource_sql: str, d: DuckDB) -> None:
         self.constants = _constants(view)
         self.resource = resource_sql
+        self.d = d
         self.seen: set[str] = set()
 
     def scope(self, focus: str, row_index: str) -> Scope:
-        coll = f"(CASE WHEN {focus} IS NULL THEN {EMPTY} ELSE [{focus}] END)"
-        return Scope(coll, self.resource, row_index, self.constants)
+        d = self.d
+        coll = f"(CASE WHEN {focus} IS NULL THEN {d.empty} ELSE {d.array(focus)} END)"
+        return Scope(coll, self.resource, row_index, self.constants, d)
 
     def columns(self, select: dict[str, Any], where: str) -> list[str]:
         """Validate ``select`` and return its output columns in order."""
@@ -165,47 +166,47 @@ class _Compiler:
         return names
 
     def row_struct(self, select: dict[str, Any], scope: Scope) -> str:
-        fields = []
+        d, fields = self.d, []
         for col in select.get("column", []):
             value = compile_path(parse(col["path"]), scope)
-            sql = f"to_json({as_coll(value)})" if col.get("collection") else as_json(value)
-            fields.append(f"{lit(col['name'])}: CAST({sql} AS JSON)")
-        return "[{" + ", ".join(fields) + "}]"
+            sql = d.to_json(as_coll(d, value)) if col.get("collection") else as_json(d, value)
+            fields.append((col["name"], d.as_json_value(sql)))
+        return d.array(d.struct(fields))
 
     def rows(self, select: dict[str, Any], focus: str, row_index: str) -> str:
         """SQL for the list of row structs ``select`` gives for one focus item."""
-        scope = self.scope(focus, row_index)
+        d, scope = self.d, self.scope(focus, row_index)
         if "forEach" in select or "forEachOrNull" in select:
             text = select.get("forEach", select.get("forEachOrNull"))
-            items = as_coll(compile_path(parse(text), scope))
+            items = as_coll(d, compile_path(parse(text), scope))
         elif "repeat" in select:
             items = self.repeat(select["repeat"], focus, REPEAT_DEPTH)
         else:
             return self.inner(select, focus, row_index)
         x, i = fresh("f"), fresh("i")
-        each = self.inner(select, x, f"({i} - 1)")
+        each = self.inner(select, x, d.index0(i))
         if "forEachOrNull" not in select:
-            return f"flatten(list_transform({items}, lambda {x}, {i}: {each}))"
+            return d.flatten(d.transform(items, f"{x}, {i}", each))
         bound = fresh("n")
-        none = self.inner(select, "CAST(NULL AS JSON)", "0")
-        body = f"flatten(list_transform({bound}, lambda {x}, {i}: {each}))"
-        return let(items, f"CASE WHEN len({bound}) = 0 THEN {none} ELSE {body} END", bound)
+        none = self.inner(select, d.json_null, "0")
+        body = d.flatten(d.transform(bound, f"{x}, {i}", each))
+        return let(d, items, f"CASE WHEN {d.size(bound)} = 0 THEN {none} ELSE {body} END", bound)
 
     def repeat(self, paths: list[str], focus: str, depth: int) -> str:
-        scope = self.scope(focus, "0")
-        parts = [as_coll(compile_path(parse(p), scope)) for p in paths]
+        d, scope = self.d, self.scope(focus, "0")
+        parts = [as_coll(d, compile_path(parse(p), scope)) for p in paths]
         children = parts[0]
         for part in parts[1:]:
-            children = f"list_concat({children}, {part})"
+            children = d.concat(children, part)
         if depth == 0:
             msg = lit(f"repeat nests deeper than {REPEAT_DEPTH} levels; raise REPEAT_DEPTH")
-            return f"(CASE WHEN len({children}) > 0 THEN error({msg}) ELSE {EMPTY} END)"
+            return f"(CASE WHEN {d.size(children)} > 0 THEN {d.error(msg)} ELSE {d.empty} END)"
         y = fresh("r")
         below = self.repeat(paths, y, depth - 1)
-        return f"flatten(list_transform({children}, lambda {y}: list_concat([{y}], {below})))"
+        return d.flatten(d.transform(children, y, d.concat(d.array(y), below)))
 
     def inner(self, select: dict[str, Any], focus: str, row_index: str) -> str:
-        scope = self.scope(focus, row_index)
+        d, scope = self.d, self.scope(focus, row_index)
         parts: list[tuple[str, list[str]]] = []
         if select.get("column"):
             parts.append((self.row_struct(select, scope), [c["name"] for c in select["column"]]))
@@ -215,19 +216,15 @@ class _Compiler:
             branches = [self.rows(b, focus, row_index) for b in select["unionAll"]]
             union = branches[0]
             for b in branches[1:]:
-                union = f"list_concat({union}, {b})"
+                union = d.concat(union, b)
             parts.append((union, self.names(select["unionAll"][0])))
         if not parts:
             raise ViewNotSupportedError("a select with neither columns, selects nor unionAll")
         sql, names = parts[0]
         for other, other_names in parts[1:]:
             a, b = fresh("a"), fresh("b")
-            fields = [f"{lit(n)}: {a}[{lit(n)}]" for n in names]
-            fields += [f"{lit(n)}: {b}[{lit(n)}]" for n in other_names]
-            sql = (
-                f"flatten(list_transform({sql}, lambda {a}: "
-                f"list_transform({other}, lambda {b}: {{{', '.join(fields)}}})))"
-            )
+            fields = [(n, d.field(a, n)) for n in names] + [(n, d.field(b, n)) for n in other_names]
+            sql = d.flatten(d.transform(sql, a, d.transform(other, b, d.struct(fields))))
             names = names + other_names
         return sql
 
@@ -256,7 +253,7 @@ def validate_view(view: Any) -> tuple[str, ...]:
     select = view.get("select")
     if not isinstance(select, list) or not select:
         raise _fail("select", "is required and must be a non-empty list")
-    compiler = _Compiler(view, "resource")
+    compiler = _Compiler(view, "resource", DIALECTS["duckdb"])
     names: list[str] = []
     for j, sub in enumerate(select):
         names += compiler.columns(sub, f"select[{j}]")
@@ -271,19 +268,26 @@ def validate_view(view: Any) -> tuple[str, ...]:
 
 
 def compile_view(
-    view: dict[str, Any], table: str = "resources", column: str = "resource", *, typed: bool = False
+    view: dict[str, Any],
+    table: str = "resources",
+    column: str = "resource",
+    *,
+    typed: bool = False,
+    dialect: str = "duckdb",
 ) -> CompiledView:
-    """Compile a ViewDefinition to one DuckDB SQL statement over a table of raw resources.
+    """Compile a ViewDefinition to one SQL statement over a table of raw resources.
 
     Parameters
     ----------
     view
         The ViewDefinition, as parsed JSON.
     table, column
-        The table holding one FHIR resource per row and its JSON (or VARCHAR) column.
+        The table holding one FHIR resource per row and its JSON (or text) column.
     typed
-        Cast columns to the SQL type their ``type`` names (strings as VARCHAR, integers as
-        BIGINT, ...); by default every column is a JSON value.
+        Cast columns to the SQL type their ``type`` names (strings as text, integers as
+        BIGINT, ...); by default every column is a JSON value (JSON text on Spark).
+    dialect
+        ``duckdb`` (DuckDB 1.3+) or ``spark`` (Spark SQL 4, whose VARIANT type holds JSON).
 
     Raises
     ------
@@ -296,17 +300,17 @@ def compile_view(
     >>> compile_view(view).columns
     ('id',)
     """
+    if dialect not in DIALECTS:
+        raise ViewDefinitionError(f"dialect must be one of {sorted(DIALECTS)}, got {dialect!r}.")
+    d = DIALECTS[dialect]
     names = validate_view(view)
-    compiler = _Compiler(view, "__res")
-    root = {"select": view["select"]}
-    rows = compiler.inner(root, "__res", "0")
-    conds = [f"(__res ->> '$.resourceType') = {lit(view['resource'])}"]
+    compiler = _Compiler(view, "__res", d)
+    rows = compiler.inner({"select": view["select"]}, "__res", "0")
+    conds = [f"{d.text(d.get('__res', 'resourceType'))} = {lit(view['resource'])}"]
     for w in view.get("where", []):
-        scope = compiler.scope("__res", "0")
-        conds.append(
-            f"coalesce({as_bool(compile_path(parse(w['path']), scope), 'a where path')}, false)"
-        )
-    types = {c: None for c in names}
+        value = compile_path(parse(w["path"]), compiler.scope("__res", "0"))
+        conds.append(f"coalesce({as_bool(d, value, 'a where path')}, false)")
+    types: dict[str, str | None] = dict.fromkeys(names)
     if typed:
         for col in _all_columns(view["select"]):
             types[col["name"]] = (
@@ -314,18 +318,19 @@ def compile_view(
             )
     out = []
     for n in names:
-        ref = f"__row[{lit(n)}]"
-        t = types[n]
+        ref, t = d.field("__row", n), types[n]
         if t is None or t == "collection":
-            out.append(f"{ref} AS {ident(n)}")
+            out.append(f"{d.out(ref)} AS {d.ident(n)}")
+        elif t in _TYPED and d.name == "spark":
+            out.append(f"variant_get({ref}, '$', '{_TYPED[t].lower()}') AS {d.ident(n)}")
         elif t in _TYPED:
-            out.append(f"CAST({ref} AS {_TYPED[t]}) AS {ident(n)}")
+            out.append(f"CAST({ref} AS {_TYPED[t]}) AS {d.ident(n)}")
         else:
-            out.append(f"({ref} ->> '$') AS {ident(n)}")
+            out.append(f"{d.text(ref)} AS {d.ident(n)}")
     sql = (
-        f"SELECT {', '.join(out)} FROM (SELECT unnest({rows}) AS __row "
-        f"FROM (SELECT CAST({ident(column)} AS JSON) AS __res FROM {ident(table)}) "
-        f"WHERE {' AND '.join(conds)})"
+        f"SELECT {', '.join(out)} FROM (SELECT {d.explode(rows)} AS __row "
+        f"FROM (SELECT {d.parse(d.ident(column))} AS __res FROM {d.ident(table)}) "
+        f"WHERE {' AND '.join(conds)}) AS __rows"
     )
     return CompiledView(sql, names)
 
