@@ -337,3 +337,29 @@ def test_unknown_modifier_extension_in_a_bundle(tmp_path):
 def test_an_empty_modifier_extension_list_changes_nothing(tmp_path):
     r, q, n = load_lines(tmp_path, [PATIENT, {**OBS, "modifierExtension": []}])
     assert n == 1 and q == []
+
+
+# ---- 8. a truncated .gz keeps every complete line before the damage ----
+def test_truncated_gzip_keeps_every_complete_line_and_names_the_last_good_one(tmp_path):
+    rnd = random.Random(8)
+    lines = [json.dumps(PATIENT)] + [
+        json.dumps({**OBS, "id": f"o{i}", "valueQuantity": {"value": rnd.random()}})
+        for i in range(3000)
+    ]
+    data = gzip.compress(("\n".join(lines) + "\n").encode())
+    cut = data[: len(data) * 2 // 3]
+    (tmp_path / "obs.ndjson.gz").write_bytes(cut)
+    import zlib
+
+    recoverable = zlib.decompressobj(31).decompress(cut).count(b"\n")  # complete lines
+    assert 1000 < recoverable < 3001
+    with Warehouse(tmp_path / "w.duckdb") as wh:
+        r = load(tmp_path / "obs.ndjson.gz", wh)
+        assert wh.count("measurement") == recoverable - 1
+        ((loc, message),) = wh.con.execute("SELECT location, message FROM mm_quarantine").fetchall()
+    assert r.reconciles
+    assert r.counts["Observation"].loaded == recoverable - 1
+    assert r.counts["File"].quarantined == 1
+    assert "obs.ndjson.gz" in message
+    assert f"line {recoverable}" in message and "last complete line" in message
+    assert loc == f"after line {recoverable}"

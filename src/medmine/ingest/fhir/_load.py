@@ -135,7 +135,15 @@ class Loader:
         except gzip.BadGzipFile:
             self._file_error(name, where, "not a gzip file")
         except EOFError:
-            self._file_error(name, where, "compressed stream ends early (truncated file)")
+            if where.startswith("line "):  # NDJSON: every complete line before it was read
+                self.s.read("File")
+                msg = (
+                    f"{path.name}: compressed stream ends early (truncated file) after {where}, "
+                    "the last complete line; every line up to it was read"
+                )
+                self._quarantine(name, f"after {where}", "File", Reason.MALFORMED, msg, None)
+            else:
+                self._file_error(name, where, "compressed stream ends early (truncated file)")
         except zlib.error:
             self._file_error(name, where, "corrupt compressed data")
         except OSError as exc:

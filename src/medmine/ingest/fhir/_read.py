@@ -13,6 +13,7 @@ import gzip
 import hashlib
 import io
 import re
+import zlib
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -85,6 +86,58 @@ class _Hashing(io.RawIOBase):
         super().close()
 
 
+class _Gunzip(io.RawIOBase):
+    """Decompress gzip (one or more members) and hand out every byte before any damage.
+
+    `gzip.GzipFile` reads through a buffer that drops what it decompressed in the same read
+    when the stream turns out to be truncated; this reader returns all of it first and raises
+    `EOFError` only on the next read, so a truncated file keeps every complete line.
+    """
+
+    def __init__(self, f: Any) -> None:
+        self._f = f
+        self._d: Any = None  # the current member's decompressor
+        self._started = False
+
+    def readable(self) -> bool:
+        return True
+
+    def _member(self, data: bytes) -> bytes:
+        """Start a new member whose first bytes are `data` (returned)."""
+        if not self._started and not data.startswith(b"\x1f\x8b"):
+            raise gzip.BadGzipFile("not a gzipped file")
+        self._started = True
+        self._d = zlib.decompressobj(31)
+        return data
+
+    def readinto(self, b: Any) -> int:
+        n = len(b)
+        while True:
+            d = self._d
+            if d is not None and d.unconsumed_tail:
+                data = d.decompress(d.unconsumed_tail, n)
+            elif d is None or d.eof:
+                rest = d.unused_data.lstrip(b"\0") if d is not None else b""
+                if not rest:
+                    rest = self._f.read(_CHUNK).lstrip(b"\0")
+                    if not rest:
+                        return 0  # the end, after whole members (or an empty file)
+                data = self._member(rest)
+                data = self._d.decompress(data, n)
+            else:
+                chunk = self._f.read(_CHUNK)
+                if not chunk:
+                    raise EOFError("compressed stream ends early")
+                data = d.decompress(chunk, n)
+            if data:
+                b[: len(data)] = data
+                return len(data)
+
+    def close(self) -> None:
+        self._f.close()
+        super().close()
+
+
 class Source:
     """One open input file: a buffered (decompressed) byte stream plus its running hash."""
 
@@ -94,7 +147,7 @@ class Source:
         stream: Any = io.BufferedReader(self._raw, _CHUNK)
         if path.name.endswith(".gz"):
             # capped: a gzip bomb stops with a SourceError (the file is quarantined)
-            stream = capped(gzip.GzipFile(fileobj=stream, mode="rb"), path)
+            stream = capped(_Gunzip(stream), path)
         self.stream = stream
 
     @property
