@@ -363,3 +363,49 @@ def test_truncated_gzip_keeps_every_complete_line_and_names_the_last_good_one(tm
     assert "obs.ndjson.gz" in message
     assert f"line {recoverable}" in message and "last complete line" in message
     assert loc == f"after line {recoverable}"
+
+
+# ---- 5. an Observation without its own date: its report's, its encounter's, then issued ----
+def test_observation_without_a_date_takes_its_report_then_encounter_then_issued(tmp_path):
+    def o(oid, **more):
+        r = {**OBS, "id": oid, "subject": {"reference": "urn:uuid:pat"}, **more}
+        del r["effectiveDateTime"]
+        return r
+
+    enc = {"reference": "urn:uuid:enc"}
+    entries = [
+        ("urn:uuid:o-report", o("o-report", encounter=enc, issued="2020-05-05T00:00:00Z")),
+        ("urn:uuid:o-enc", o("o-enc", encounter=enc, issued="2020-05-05T00:00:00Z")),
+        ("urn:uuid:o-issued", o("o-issued", issued="2020-04-01T08:00:00+02:00")),
+        ("urn:uuid:o-none", o("o-none")),
+        ("urn:uuid:pat", PATIENT),
+        ("urn:uuid:enc", {"resourceType": "Encounter", "id": "e1", "subject": {
+            "reference": "urn:uuid:pat"}, "period": {"start": "2020-03-01T09:00:00Z"}}),
+        ("urn:uuid:dr", {"resourceType": "DiagnosticReport", "id": "dr1",
+                         "subject": {"reference": "urn:uuid:pat"},
+                         "effectiveDateTime": "2020-02-01T10:00:00Z",
+                         "result": [{"reference": "urn:uuid:o-report"}]}),
+    ]  # fmt: skip
+    bundle = {
+        "resourceType": "Bundle",
+        "type": "collection",
+        "entry": [{"fullUrl": u, "resource": r} for u, r in entries],
+    }
+    (tmp_path / "b.json").write_text(json.dumps(bundle))
+    with Warehouse(tmp_path / "w.duckdb") as wh:
+        r = load(tmp_path / "b.json", wh)
+        got = dict(
+            wh.con.execute(
+                "SELECT s.source_key, m.measurement_date::VARCHAR FROM measurement m "
+                "JOIN mm_source_record s ON s.table_name = 'measurement' "
+                "AND s.row_id = m.measurement_id"
+            ).fetchall()
+        )
+        q = wh.con.execute("SELECT location, reason_code FROM mm_quarantine").fetchall()
+    assert got == {
+        "Observation/o-report": "2020-02-01",
+        "Observation/o-enc": "2020-03-01",
+        "Observation/o-issued": "2020-04-01",
+    }
+    assert q == [("entry[3] Observation/o-none", "missing_field")]
+    assert r.reconciles

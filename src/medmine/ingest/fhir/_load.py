@@ -167,7 +167,7 @@ class Loader:
             entries = [{"resource": doc}]
         else:
             raise SourceError(name, "neither a Bundle nor a FHIR resource (no resourceType)")
-        self.ctx.new_source(bundle_index(entries))
+        self.ctx.new_source(bundle_index(entries), entries)
         # Patients first, so references to them can be checked as the rest arrives.
         order = sorted(
             range(len(entries)),

@@ -249,7 +249,23 @@ def observation(r: dict[str, Any], fid: str, ctx: Context) -> Rows:
     to_obs = bool(cats & _OBS_CATEGORIES)
     table = "observation" if to_obs else "measurement"
     pid = ctx.person(r.get("subject"), "Observation.subject", table, oid)
-    d, t = first_date(r, "Observation", "effectiveDateTime", "effectivePeriod.start", "issued")
+    own = ("effectiveDateTime", "effectivePeriod.start", "effectiveInstant")
+    period = r.get("effectivePeriod")
+    if (
+        r.get("effectiveDateTime") is not None
+        or r.get("effectiveInstant") is not None
+        or (isinstance(period, dict) and period.get("start") is not None)
+    ):
+        d, t = first_date(r, "Observation", *own)
+    else:  # valid R4: the date of the report that lists it, its encounter's, else issued
+        got = ctx.observation_date(r, oid)
+        if got is None and r.get("issued") is None:
+            raise Rejected(
+                Reason.MISSING_FIELD,
+                "Observation has no effective[x], no DiagnosticReport or Encounter with a "
+                "date in its Bundle, and no issued",
+            )
+        d, t = got if got is not None else first_date(r, "Observation", "issued")
     base = {
         "person": pid,
         "date": d,

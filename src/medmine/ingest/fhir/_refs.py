@@ -18,7 +18,7 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import unquote
 
-from medmine.ingest.fhir._values import TEXT_ONLY, code_of
+from medmine.ingest.fhir._values import TEXT_ONLY, code_of, parse_datetime
 from medmine.warehouse import Reason, Rejected, stable_id
 
 #: Resource types whose identifiers are indexed for conditional references.
@@ -61,6 +61,20 @@ def split_reference(ref: str) -> tuple[str, str] | tuple[str, str, str] | None:
     return rtype, rid
 
 
+def _date_of(res: dict[str, Any], *fields: str) -> Any:
+    """The first of `fields` (a Period gives its start) that parses as a date, else None."""
+    for f in fields:
+        v = res.get(f)
+        if isinstance(v, dict):
+            v = v.get("start")
+        if v is not None:
+            try:
+                return parse_datetime(v, f)
+            except Rejected:
+                return None
+    return None
+
+
 class Context:
     """What a mapper needs besides the resource: reference resolution, code registration and
     the extra rows (identifiers, source concepts, kept references) of the current record.
@@ -75,6 +89,8 @@ class Context:
         #: mm_source_concept rows, written whatever happens to the record that carried them.
         self.concepts: list[dict[str, Any]] = []
         self._cache: dict[str, tuple[str, int] | None] = {}
+        self._entries: list[Any] = []
+        self._dates: tuple[dict[int, Any], dict[int, Any]] | None = None
         # per record
         self.rtype = ""
         self.extra: list[tuple[str, dict[str, Any]]] = []
@@ -82,10 +98,58 @@ class Context:
         self.waiting_person: int | None = None
         self._idents: list[tuple[tuple[str, str, str], int]] = []
 
-    def new_source(self, bundle_index: dict[str, tuple[str, str]] | None) -> None:
-        """Start a new file or Bundle (``fullUrl`` index of the Bundle, if any)."""
+    def new_source(
+        self, bundle_index: dict[str, tuple[str, str]] | None, entries: list[Any] | None = None
+    ) -> None:
+        """Start a new file or Bundle (``fullUrl`` index and entries of the Bundle, if any)."""
         self.bundle = bundle_index or {}
         self._cache.clear()
+        self._entries = entries or []
+        self._dates: tuple[dict[int, Any], dict[int, Any]] | None = None
+
+    def observation_date(self, r: dict[str, Any], oid: int) -> Any:
+        """``(date, datetime)`` for an Observation with no date of its own, else None: the
+        date of a DiagnosticReport of the same Bundle that lists it in ``result``, else the
+        start of its Encounter when that is in the same Bundle.
+        """
+        if not self._entries:
+            return None
+        if self._dates is None:
+            self._dates = self._bundle_dates()
+        by_report, by_encounter = self._dates
+        got = by_report.get(oid)
+        if got is None:
+            enc = r.get("encounter")
+            ref = enc.get("reference") if isinstance(enc, dict) else None
+            target = self._literal(ref) if isinstance(ref, str) else None
+            if target is not None and len(target) == 2 and target[0] == "Encounter":
+                got = by_encounter.get(target[1])
+        return got
+
+    def _bundle_dates(self) -> tuple[dict[int, Any], dict[int, Any]]:
+        """Observation row id -> its report's date; Encounter row id -> its start."""
+        by_report: dict[int, Any] = {}
+        by_encounter: dict[int, Any] = {}
+        for e in self._entries:
+            res = e.get("resource") if isinstance(e, dict) else None
+            if not isinstance(res, dict):
+                continue
+            rtype, rid = res.get("resourceType"), res.get("id")
+            if rtype == "DiagnosticReport":
+                when = _date_of(res, "effectiveDateTime", "effectivePeriod", "issued")
+                results = res.get("result")
+                if when is None or not isinstance(results, list):
+                    continue
+                for ref in results:
+                    ref = ref.get("reference") if isinstance(ref, dict) else None
+                    target = self._literal(ref) if isinstance(ref, str) else None
+                    if target is not None and len(target) == 2 and target[0] == "Observation":
+                        by_report.setdefault(target[1], when)
+            elif rtype == "Encounter" and isinstance(rid, str):
+                when = _date_of(res, "period")
+                if when is not None:
+                    by_encounter[stable_id("fhir:Encounter", rid)] = when
+        return by_report, by_encounter
 
     def begin(self, rtype: str) -> None:
         """Start mapping one resource of type `rtype`."""
