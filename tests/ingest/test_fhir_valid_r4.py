@@ -409,3 +409,18 @@ def test_observation_without_a_date_takes_its_report_then_encounter_then_issued(
     }
     assert q == [("entry[3] Observation/o-none", "missing_field")]
     assert r.reconciles
+
+
+# ---- 3. a Patient without birthDate ----
+# person.year_of_birth is required by the warehouse schema (OMOP CDM v5.4), so such a Patient
+# cannot be loaded without inventing a year; it stays quarantined, and the messages say why,
+# also on the resources that refer to it (not "neither in this load nor in the warehouse").
+def test_patient_without_birth_date_and_its_resources_say_why(tmp_path):
+    nobirth = {"resourceType": "Patient", "id": "p1", "gender": "male"}
+    r, q, n = load_lines(tmp_path, [nobirth, OBS])
+    assert n == 0
+    (p_loc, p_type, p_reason, p_msg), (o_loc, o_type, o_reason, o_msg) = q
+    assert (p_loc, p_type, p_reason) == ("line 1", "Patient", "missing_field")
+    assert "birthDate" in p_msg and "year_of_birth" in p_msg
+    assert (o_loc, o_type, o_reason) == ("line 2", "Observation", "dangling_reference")
+    assert "quarantined" in o_msg and "birthDate" in o_msg

@@ -41,6 +41,7 @@ from medmine.warehouse import (
     Rejected,
     TableBatch,
     rows_to_arrow,
+    stable_id,
 )
 
 #: Records mapped before each duplicate check and flush (bounds memory).
@@ -75,6 +76,7 @@ class Loader:
         self.batch: list[_Rec] = []
         self.waiting: list[_Rec] = []
         self.concepts: list[dict[str, Any]] = []  # source codes met since the last batch
+        self._lost_patients: dict[int, str] = {}  # person id -> why its Patient was not loaded
         self._prev_quarantine: dict[str, set[tuple[str, str]]] = {}
         self._file_name = ""
         self._modifiers = False  # the current line or bundle mentions modifierExtension
@@ -91,14 +93,15 @@ class Loader:
             if rec.person in self.ctx.known_persons:
                 self._add(rec)
             else:
+                why = self._lost_patients.get(rec.person)  # type: ignore[arg-type]
+                msg = (
+                    f"{rec.rtype} refers to a Patient quarantined in this load ({why})"
+                    if why is not None
+                    else f"{rec.rtype} refers to a Patient that is neither in this load nor "
+                    "in the warehouse"
+                )
                 self._quarantine(
-                    rec.file,
-                    rec.loc,
-                    rec.rtype,
-                    Reason.DANGLING_REFERENCE,
-                    f"{rec.rtype} refers to a Patient that is neither in this load nor in "
-                    "the warehouse",
-                    rec.raw,
+                    rec.file, rec.loc, rec.rtype, Reason.DANGLING_REFERENCE, msg, rec.raw
                 )
         self.waiting = []
         self._flush()
@@ -237,6 +240,8 @@ class Loader:
             check_rows(rtype, ctx.extra)
         except Rejected as rj:
             self._quarantine(file, loc, rtype, rj.reason, rj.detail, raw, obj)
+            if rtype == "Patient":  # its resources will say why they cannot load
+                self._lost_patients[stable_id("fhir:Patient", fid)] = rj.detail.split(":")[0]
         except Skip as sk:
             s.skip(rtype, sk.reason)
         except _BUGS as exc:

@@ -107,7 +107,11 @@ def patient(r: dict[str, Any], fid: str, ctx: Context) -> Rows:
     pid = stable_id("fhir:Patient", fid)
     bd = r.get("birthDate")
     if bd is None:
-        raise Rejected(Reason.MISSING_FIELD, "Patient.birthDate is missing")
+        raise Rejected(
+            Reason.MISSING_FIELD,
+            "Patient.birthDate is missing: person.year_of_birth is required by the warehouse "
+            "schema (OMOP CDM), and no year is invented",
+        )
     bdate, _ = parse_datetime(bd, "Patient.birthDate")
     partial = len(bd) < 10
     gender = r.get("gender")
