@@ -174,8 +174,8 @@ def _write_and_load(folder: Path, lines: list[str]):
 
 
 def test_fuzz_random_mutations_never_crash_and_every_resource_is_accounted_for(tmp_path):
-    corpus = _corpus(10_200)
-    assert len(corpus) >= 10_000
+    corpus = _corpus(25_500)
+    assert len(corpus) >= 25_000
     rnd = random.Random(20261127)
     keys = [f"{r.get('resourceType')}/{r.get('id')}" for r in corpus]
     clean = [orjson.dumps(r).decode() for r in corpus]
@@ -189,6 +189,7 @@ def test_fuzz_random_mutations_never_crash_and_every_resource_is_accounted_for(t
             lines.append(_mutate(res, rnd))
         else:
             lines.append(line)
+    assert len(touched) >= 10_000
     report, loaded = _write_and_load(tmp_path / "mutated", lines)
 
     assert report.reconciles
@@ -203,7 +204,7 @@ def test_fuzz_random_mutations_never_crash_and_every_resource_is_accounted_for(t
         and key in loaded_clean
         and not any(f"Patient/{p}" in bad_patients for p in _PATIENT_REF.findall(line))
     }
-    assert len(must) > 5_000
+    assert len(must) > 10_000
     assert sorted(must - loaded)[:5] == []
 
 
