@@ -49,7 +49,16 @@ BATCH_RECORDS = 20_000
 #: Records waiting for a Patient not seen yet (beyond this they are quarantined at once).
 MAX_WAITING = 50_000
 _NAME = re.compile(r"[A-Za-z]{1,64}")
-_BUGS = (KeyError, TypeError, ValueError, AttributeError, IndexError, OverflowError)
+_BUGS = (
+    KeyError,
+    TypeError,
+    ValueError,
+    AttributeError,
+    IndexError,
+    OverflowError,
+    AssertionError,
+    RecursionError,
+)
 
 
 class _Rec(NamedTuple):

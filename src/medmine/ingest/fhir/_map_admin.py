@@ -293,7 +293,8 @@ def location(r: dict[str, Any], fid: str, ctx: Context) -> Rows:
     """Location -> location (address and position)."""
     lid = stable_id("fhir:Location", fid)
     row = address_row(r.get("address") or {}, lid, f"fhir:Location/{fid}")
-    assert row is not None
+    if row is None:
+        raise Rejected(Reason.INVALID_VALUE, "Location.address is not an Address")
     pos = r.get("position")
     if isinstance(pos, dict):
         row["latitude"] = number(pos.get("latitude"), "Location.position.latitude")
