@@ -11,11 +11,15 @@ from medmine.fhir.views._dialect import DuckDB
 
 
 def _decimal(d: DuckDB, x: str, high: bool) -> str:
+    if d.name == "spark":
+        # parse_json keeps 1.0 as 1: the precision the boundary depends on is gone.
+        msg = "the boundary of a decimal needs its written precision, which the Spark VARIANT drops"
+        return d.error(f"'{msg}'")
     t = d.text(x)
     digits = f"(CASE WHEN contains({t}, '.') THEN length(split_part({t}, '.', 2)) ELSE 0 END)"
     sign = "+" if high else "-"
     places = f"CAST({digits} + 1 AS INTEGER)"
-    return d.to_json(f"round(CAST({t} AS DOUBLE) {sign} 0.5 * pow(10, -{digits}), {places})")
+    return d.to_json(d.round(f"CAST({t} AS DOUBLE) {sign} 0.5 * pow(10, -{digits})", places))
 
 
 def _date(dia: DuckDB, d: str, high: bool) -> str:

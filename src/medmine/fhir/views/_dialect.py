@@ -115,6 +115,9 @@ class DuckDB:
     def matches(self, s: str, pattern: str) -> str:
         return f"regexp_matches({s}, '{pattern}')"
 
+    def round(self, x: str, places: str) -> str:
+        return f"round({x}, {places})"
+
     def month_end(self, month: str) -> str:
         return f"strftime(last_day(CAST({month} || '-01' AS DATE)), '%Y-%m-%d')"
 
@@ -130,7 +133,7 @@ class Spark(DuckDB):
         return "`" + name.replace("`", "``") + "`"
 
     def lam(self, params: str, body: str) -> str:
-        return f"({params}) -> {body}"
+        return f"({params}) -> {body}" if "," in params else f"{params} -> {body}"
 
     def transform(self, coll: str, params: str, body: str) -> str:
         return f"transform({coll}, {self.lam(params, body)})"
@@ -217,6 +220,10 @@ class Spark(DuckDB):
 
     def matches(self, s: str, pattern: str) -> str:
         return f"regexp_like({s}, '{pattern}')"
+
+    def round(self, x: str, places: str) -> str:
+        # Spark's round() takes only a constant scale.
+        return f"(floor(({x}) * pow(10, {places}) + 0.5) / pow(10, {places}))"
 
     def month_end(self, month: str) -> str:
         return f"date_format(last_day(CAST({month} || '-01' AS DATE)), 'yyyy-MM-dd')"
