@@ -214,6 +214,78 @@ def test_repeat_deeper_than_the_unrolled_depth_is_an_error(con: duckdb.DuckDBPyC
         run_view(con, v).fetchall()
 
 
+def test_for_each_or_null_keeps_a_null_row_when_a_nested_for_each_is_empty(
+    con: duckdb.DuckDBPyConnection,
+) -> None:
+    v = {
+        "resource": "Patient",
+        "select": [
+            {"column": [{"name": "id", "path": "id"}]},
+            {
+                "forEachOrNull": "contact",
+                "select": [{"forEach": "telecom", "column": [{"name": "tel", "path": "value"}]}],
+            },
+        ],
+    }
+    assert sorted(run_view(con, v, typed=True).fetchall()) == [("p1", None), ("p2", None)]
+
+
+_STEPS = st.sampled_from(
+    ["name", "given", "family", "use", "active", "id", "birthDate", "value", "extension"]
+)
+_FUNCS = st.sampled_from(
+    ["first()", "last()", "exists()", "empty()", "count()", "not()", "join(',')",
+     "getResourceKey()", "getReferenceKey()", "ofType(string)", "where(use = 'official')",
+     "extension('u')", "lowBoundary()"]
+)  # fmt: skip
+_LITERALS = st.sampled_from(["'Ng'", "1", "2.5", "true", "@2020-01", "%rowIndex"])
+
+
+@st.composite
+def _paths(draw: Any, depth: int = 0) -> str:
+    kind = draw(st.integers(0, 3 if depth < 2 else 1))
+    if kind == 0:
+        return draw(_LITERALS)
+    if kind == 1:
+        parts = draw(st.lists(st.one_of(_STEPS, _FUNCS), min_size=1, max_size=4))
+        path = ".".join(p for p in parts if p)
+        return path + (f"[{draw(st.integers(0, 2))}]" if draw(st.booleans()) else "")
+    op = draw(st.sampled_from(["=", "!=", "<", ">=", "and", "or", "+", "-", "*", "&", "implies"]))
+    return f"({draw(_paths(depth + 1))} {op} {draw(_paths(depth + 1))})"
+
+
+@settings(max_examples=120, deadline=None)
+@given(_paths())
+def test_any_compiled_path_binds_in_duckdb(path: str) -> None:
+    """A path compiles to SQL DuckDB accepts, or is refused; never a binder error."""
+    c = duckdb.connect()
+    c.execute("CREATE TABLE resources (resource VARCHAR)")
+    c.executemany("INSERT INTO resources VALUES (?)", [(json.dumps(r),) for r in PATIENTS])
+    v = view({"name": "x", "path": path, "collection": True})
+    try:
+        sql = compile_view(v).sql
+    except (ViewDefinitionError, ViewNotSupportedError):
+        return
+    # A run-time refusal raised by the statement itself (error()) is allowed.
+    with contextlib.suppress(duckdb.InvalidInputException):
+        c.sql(sql).fetchall()
+
+
+@pytest.mark.parametrize(
+    ("path", "expected"),
+    [
+        ("birthDate.lowBoundary()", ["1970-06-02"]),
+        ("name.given.lowBoundary()", []),
+        ("name.family.highBoundary()", []),
+    ],
+)
+def test_boundaries_of_values_that_are_not_dates_or_numbers_are_empty(
+    con: duckdb.DuckDBPyConnection, path: str, expected: list[str]
+) -> None:
+    v = view({"name": "b", "path": path, "collection": True}, where=[{"path": "id = 'p1'"}])
+    assert [json.loads(r[0]) for r in run_view(con, v).fetchall()] == [expected]
+
+
 def test_only_rows_of_the_view_resource_type(con: duckdb.DuckDBPyConnection) -> None:
     v = {"resource": "Observation", "select": [{"column": [{"name": "id", "path": "id"}]}]}
     assert run_view(con, v, typed=True).fetchall() == [("o1",)]

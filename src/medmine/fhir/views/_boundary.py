@@ -69,7 +69,10 @@ def boundary(d: DuckDB, x: str, type_name: str | None, high: bool) -> str:
     return (
         f"(CASE WHEN {d.kind_is(x, 'number')} THEN {_decimal(d, x, high)} "
         f"WHEN NOT ({d.kind_is(x, 'string')}) THEN NULL "
-        f"WHEN {d.matches(s, '^[0-9][0-9]:')} THEN {d.to_json(_time(s, high))} "
-        f"WHEN contains({s}, 'T') THEN {d.to_json(_datetime(d, s, high))} "
-        f"ELSE {d.to_json(_date(d, s, high))} END)"
+        f"WHEN {d.matches(s, '^[0-9]{2}:[0-9]{2}')} THEN {d.to_json(_time(s, high))} "
+        f"WHEN {d.matches(s, '^[0-9]{4}-[0-9]{2}-[0-9]{2}T')} "
+        f"THEN {d.to_json(_datetime(d, s, high))} "
+        f"WHEN {d.matches(s, '^[0-9]{4}(-[0-9]{2}(-[0-9]{2})?)?$')} "
+        f"THEN {d.to_json(_date(d, s, high))} "
+        "ELSE NULL END)"
     )

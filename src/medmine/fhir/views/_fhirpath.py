@@ -119,7 +119,7 @@ class _Parser:
 
     def unary(self) -> Node:
         tok = self.peek()
-        if tok is not None and tok[0] == "op" and tok[1] in "+-" and tok[1]:
+        if tok is not None and tok[0] == "op" and tok[1] in ("+", "-"):
             self.i += 1
             inner = self.unary()
             return inner if tok[1] == "+" else Node("neg", base=inner)

@@ -187,8 +187,16 @@ class _Compiler:
         each = self.inner(select, x, d.index0(i))
         if "forEachOrNull" not in select:
             return d.flatten(d.transform(items, f"{x}, {i}", each))
-        bound = fresh("n")
-        none = self.inner(select, d.json_null, "0")
+        bound, empty_rows = fresh("n"), fresh("z")
+        # The row of an empty forEachOrNull: its columns on a null focus, or all nulls when
+        # a nested forEach would give no row at all.
+        nulls = d.array(d.struct([(n, d.json_null) for n in self.names(select)]))
+        none = let(
+            d,
+            self.inner(select, d.json_null, "0"),
+            f"CASE WHEN {d.size(empty_rows)} = 0 THEN {nulls} ELSE {empty_rows} END",
+            empty_rows,
+        )
         body = d.flatten(d.transform(bound, f"{x}, {i}", each))
         return let(d, items, f"CASE WHEN {d.size(bound)} = 0 THEN {none} ELSE {body} END", bound)
 
