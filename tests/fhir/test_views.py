@@ -107,6 +107,15 @@ def test_refuses_invalid_views_with_the_reason(bad_view: Any, reason: str) -> No
         validate_view(bad_view)
 
 
+@pytest.mark.parametrize(
+    "path",
+    ["(1 >= active.exists()) & 'x'", "(false < 2.5) + true", "'a' * 'b'", "2.5 = 'x'", "1 & 'x'"],
+)
+def test_refuses_operators_on_operands_of_the_wrong_type(path: str) -> None:
+    with pytest.raises(ViewDefinitionError, match="cannot take"):
+        compile_view(view({"name": "x", "path": path}))
+
+
 def test_refuses_undefined_constant() -> None:
     with pytest.raises(ViewDefinitionError, match="%nope"):
         compile_view(view({"name": "x", "path": "gender = %nope"}))

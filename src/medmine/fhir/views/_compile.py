@@ -177,9 +177,30 @@ def _compare_single(d: DuckDB, op: str, a: Value, b: Value) -> Value:
     )
 
 
+_KIND_NAMES = {"bool": "a boolean", "str": "a string", "num": "a number"}
+
+
+def _check_operands(op: str, a: Value, b: Value) -> None:
+    """Refuse operands whose types are known here and do not fit ``op``."""
+    known = sorted({a.kind, b.kind} - {"coll"})
+    if op in ("and", "or", "xor", "implies", "|"):
+        return
+    wrong = len(known) > 1
+    if op in ("-", "*", "/") and ("str" in known or "bool" in known):
+        wrong = True
+    if op in ("+", "<", ">", "<=", ">=") and "bool" in known:
+        wrong = True
+    if op == "&" and ("bool" in known or "num" in known):
+        wrong = True
+    if wrong:
+        kinds = " and ".join(_KIND_NAMES[k] for k in [a.kind, b.kind] if k != "coll")
+        raise ViewDefinitionError(f"FHIRPath operator {op!r} cannot take {kinds}.")
+
+
 def _binop(node: Node, scope: Scope) -> Value:
     d, op = scope.d, node.name
     a, b = (compile_path(arg, scope) for arg in node.args)
+    _check_operands(op, a, b)
     if op in ("and", "or"):
         return Value(f"({as_bool(d, a)} {op.upper()} {as_bool(d, b)})", "bool")
     if op == "xor":
