@@ -8,6 +8,7 @@ JSON. So the compiler asks a dialect for each primitive instead of transpiling a
 
 from __future__ import annotations
 
+from medmine.fhir.views._exceptions import ViewNotSupportedError
 from medmine.warehouse.sql import ident as duck_ident
 
 
@@ -148,7 +149,8 @@ class Spark(DuckDB):
         return f"concat({a}, {b})"
 
     def distinct(self, coll: str) -> str:
-        raise NotImplementedError("distinct on VARIANT")
+        # Spark has no distinct over VARIANT arrays: the union operator `|` is refused there
+        raise ViewNotSupportedError("the union operator '|' (distinct values) on Spark")
 
     def array(self, item: str) -> str:
         return f"array({item})"
