@@ -12,15 +12,13 @@ calibrated, and compared on the same held-out persons with bootstrap 95% CIs.
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
-from medmine.features import build_cohort
 from medmine.features.tasks import disease_risk as disease_risk_definition
 from medmine.studies._binary import fit_binary, report_binary
 from medmine.studies._matrix import build_matrix
 from medmine.studies.contract import FunctionStudy
-from medmine.studies.prediction import PredictionResult, StudyConfig, cohort_summary
+from medmine.studies.prediction import PredictionResult, StudyConfig, start_result
 
 NAME = "disease_risk"
 TITLE = "GI hemorrhage after starting an NSAID (Eunomia)"
@@ -31,18 +29,8 @@ def run(wh: Any, config: StudyConfig | None = None, *, definition: Any = None) -
     STUDY.check_data(wh)
     config = config or StudyConfig()
     definition = definition or disease_risk_definition()
-    cohort = build_cohort(wh, definition, purpose="research")
-    summary = cohort_summary(cohort)
-    source = f"warehouse {Path(str(wh.path)).name}"
-    result = PredictionResult(
-        name=NAME,
-        title=TITLE,
-        data_source=source,
-        config=config,
-        cohort_summary=summary,
-        attrition=cohort.attrition,
-        definition=definition,
-    )
+    result, cohort = start_result(wh, NAME, TITLE, config, definition, None)
+    summary = result.cohort_summary
     if summary["rows"] < config.min_rows or summary["outcomes"] < config.min_outcomes:
         result.notes.append(
             f"Cohort too small to fit a model: {summary['rows']} rows and "

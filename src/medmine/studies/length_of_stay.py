@@ -13,7 +13,6 @@ training mean or median for everyone, on the same held-out persons: MAE, RMSE an
 from __future__ import annotations
 
 import dataclasses
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -23,7 +22,6 @@ from medmine.evaluate import person_train_test_split, regression_metrics
 from medmine.evaluate.explain import explain
 from medmine.evaluate.fairness import age_group, concept_label
 from medmine.evaluate.plots import importance_figure
-from medmine.features import build_cohort
 from medmine.features.tasks import length_of_stay as length_of_stay_definition
 from medmine.mining.regress import (
     BaselineRegressor,
@@ -33,7 +31,7 @@ from medmine.mining.regress import (
 from medmine.studies._card import study_card
 from medmine.studies._matrix import build_matrix
 from medmine.studies.contract import FunctionStudy
-from medmine.studies.prediction import PredictionResult, StudyConfig, cohort_summary
+from medmine.studies.prediction import PredictionResult, StudyConfig, start_result
 
 NAME = "length_of_stay"
 TITLE = "Length of inpatient stay, predicted at admission"
@@ -56,18 +54,8 @@ def run(
     config = config or StudyConfig()
     settings = dataclasses.replace(config.covariates, end_day=0)
     definition = definition or length_of_stay_definition()
-    cohort = build_cohort(wh, definition, purpose="research")
-    summary = cohort_summary(cohort)
-    source = data_source or f"warehouse {Path(str(wh.path)).name}"
-    result = PredictionResult(
-        name=NAME,
-        title=TITLE,
-        data_source=source,
-        config=config,
-        cohort_summary=summary,
-        attrition=cohort.attrition,
-        definition=definition,
-    )
+    result, cohort = start_result(wh, NAME, TITLE, config, definition, data_source)
+    summary = result.cohort_summary
     if summary["rows"] < config.min_rows:
         result.notes.append(
             f"Cohort too small to fit a model: {summary['rows']} stays (need {config.min_rows})."

@@ -12,7 +12,7 @@ from typing import Any
 import pandas as pd
 
 from medmine.evaluate.model_card import ModelCard
-from medmine.features import CovariateSettings
+from medmine.features import CovariateSettings, build_cohort
 from medmine.studies.contract import StudyResult
 
 
@@ -173,3 +173,29 @@ def attrition_rows(attrition: list[Any]) -> list[dict[str, Any]]:
         # the consent step counts eligible persons, not cohort rows: nothing to subtract from
         prev = None if s.description.startswith("consent") else s.rows
     return rows
+
+
+def start_result(
+    wh: Any,
+    name: str,
+    title: str,
+    config: StudyConfig,
+    definition: Any,
+    data_source: str | None = None,
+) -> tuple[PredictionResult, Any]:
+    """Build the consented cohort of `definition` and the result every prediction study fills.
+
+    Returns ``(result, cohort)``; the data source defaults to the warehouse file name (never
+    its folder, which may carry a name).
+    """
+    cohort = build_cohort(wh, definition, purpose="research")
+    result = PredictionResult(
+        name=name,
+        title=title,
+        data_source=data_source or f"warehouse {Path(str(wh.path)).name}",
+        config=config,
+        cohort_summary=cohort_summary(cohort),
+        attrition=cohort.attrition,
+        definition=definition,
+    )
+    return result, cohort

@@ -15,19 +15,18 @@ Published anchors: LACE c-statistic 0.684 in its derivation cohort (van Walraven
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from medmine.features import ConceptSet, build_cohort
+from medmine.features import ConceptSet
 from medmine.features.tasks import readmission as readmission_definition
 from medmine.studies._binary import fit_binary, report_binary
 from medmine.studies._matrix import build_matrix
 from medmine.studies.contract import FunctionStudy
 from medmine.studies.lace import PLANNED_PROCEDURES, compute_lace
-from medmine.studies.prediction import PredictionResult, StudyConfig, cohort_summary
+from medmine.studies.prediction import PredictionResult, StudyConfig, start_result
 
 NAME = "readmission"
 TITLE = "30-day readmission after an inpatient stay, with LACE"
@@ -63,18 +62,8 @@ def run(
     STUDY.check_data(wh)
     config = config or StudyConfig()
     definition = definition or default_definition()
-    cohort = build_cohort(wh, definition, purpose="research")
-    summary = cohort_summary(cohort)
-    source = data_source or f"warehouse {Path(str(wh.path)).name}"
-    result = PredictionResult(
-        name=NAME,
-        title=TITLE,
-        data_source=source,
-        config=config,
-        cohort_summary=summary,
-        attrition=cohort.attrition,
-        definition=definition,
-    )
+    result, cohort = start_result(wh, NAME, TITLE, config, definition, data_source)
+    summary = result.cohort_summary
     result.notes.append(
         "Published anchors: LACE c-statistic ≈ 0.68 (van Walraven 2010), HOSPITAL score "
         "≈ 0.72 (Donzé 2013)."

@@ -9,5 +9,5 @@ class ViewDefinitionError(MedmineError, ValueError):
     """A ViewDefinition (or a FHIRPath expression in it) is invalid; the message says why."""
 
 
-class ViewNotSupportedError(MedmineError, NotImplementedError):
+class ViewNotSupportedError(MedmineError):
     """A valid ViewDefinition uses a construct the compiler does not compile yet."""
