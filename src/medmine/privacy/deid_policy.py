@@ -15,8 +15,11 @@ new column of `medmine.warehouse.schema` cannot reach a release before someone r
 
 from __future__ import annotations
 
+import csv
 import datetime as dt
 import enum
+import io
+from importlib import resources
 
 from medmine.privacy.phi_text import DEFAULT_SENTINEL_DATES
 from medmine.warehouse.schema import TABLES, TableSpec
@@ -47,6 +50,7 @@ EMPTIED_TABLES = (
     "mm_audit",
     "mm_reference",
     "mm_quality_result",
+    "mm_fhir_resource",
 )
 
 #: Vocabulary tables: copied unchanged (no individual's data), except text columns per policy.
@@ -235,12 +239,41 @@ EVENT_ID_COLUMNS: dict[str, tuple[str, str]] = {
 #: Ids that number something other than a table row.
 _OWN_FAMILIES = {("mm_person_link", "cluster_id"): "mm_person_link.cluster"}
 
-#: Three-digit ZIP areas with 20,000 or fewer people in the 2000 Census, as published by HHS
-#: (OCR, "Guidance Regarding Methods for De-identification of PHI", 2012, section 3.4):
-#: they become ``000``. See docs/deidentification.md for why this is not a 2020 list.
-RESTRICTED_ZIP3 = frozenset(
+#: Three-digit ZIP areas that HHS listed as having 20,000 or fewer people in the 2000 Census
+#: (OCR, "Guidance Regarding Methods for De-identification of PHI", 2012, section 3.4).
+HHS_2000_RESTRICTED_ZIP3 = frozenset(
     {"036", "059", "063", "102", "203", "556", "692", "790", "821", "823", "830", "831"}
     | {"878", "879", "884", "890", "893"}
+)
+#: Safe Harbor's population limit for a ZIP3 area that may be kept.
+ZIP3_POPULATION_LIMIT = 20_000
+
+
+def _zip3_population_2020() -> dict[str, int]:
+    """2020 Census population of each three-digit ZIP area (sum of its ZCTA5s).
+
+    Shipped as ``privacy/data/zip3_population_2020.csv`` (Decennial Census 2020 DHC table P1,
+    total population by ZCTA5, summed by first three digits; source and checks in
+    docs/deidentification.md).
+    """
+    text = (resources.files("medmine.privacy") / "data" / "zip3_population_2020.csv").read_text()
+    rows = csv.DictReader(io.StringIO(text))
+    return {r["zip3"]: int(r["population"]) for r in rows}
+
+
+#: 2020 Census population per ZIP3; a ZIP3 absent here has no residential population.
+ZIP3_POPULATION_2020: dict[str, int] = _zip3_population_2020()
+
+#: ZIP3s written as ``000``: every three-digit prefix whose 2020 population is 20,000 or fewer
+#: (prefixes with no ZCTA, such as unique-organisation and military ZIPs, count as 0), plus,
+#: conservatively, HHS's 2000 list (five of its areas have grown past 20,000 since).
+RESTRICTED_ZIP3 = (
+    frozenset(
+        z3
+        for z3 in (f"{i:03d}" for i in range(1000))
+        if ZIP3_POPULATION_2020.get(z3, 0) <= ZIP3_POPULATION_LIMIT
+    )
+    | HHS_2000_RESTRICTED_ZIP3
 )
 
 #: Placeholder dates that mean "open-ended" or "unknown", not a day in someone's life: never
