@@ -551,6 +551,16 @@ TABLES: tuple[TableSpec, ...] = (
         person=None,
     ),
     _table(
+        "mm_fhir_resource",
+        "identity",
+        "Raw FHIR store: every resource read by a FHIR load, as its JSON text, with the file "
+        "and line or Bundle entry it came from, for running ViewDefinitions later (PHI).",
+        "source_file:varchar!, location:varchar!, checksum:varchar!, load_id:varchar!,"
+        "resource_type:varchar!, resource_id:varchar, full_url:varchar, resource:varchar!",
+        pk=("source_file", "location", "checksum"),
+        person=None,
+    ),
+    _table(
         "mm_consent",
         "privacy",
         "Consent decisions per person and purpose.",
