@@ -16,6 +16,7 @@ from medmine.cli import privacy as _privacy
 from medmine.cli import quality as _quality
 from medmine.cli import run as _run
 from medmine.cli import study as _study
+from medmine.cli import view as _view
 from medmine.cli import vocab as _vocab
 from medmine.cli import warehouse as _warehouse
 
@@ -51,6 +52,7 @@ app.add_typer(_ingest.app, name="ingest")
 app.add_typer(_warehouse.app, name="warehouse")
 app.add_typer(_quality.app, name="quality")
 app.add_typer(_vocab.app, name="vocab")
+app.add_typer(_view.app, name="view")
 app.command("profile")(_quality.profile)
 app.command("link")(_quality.link)
 _privacy.register(app)

@@ -19,11 +19,17 @@ from pathlib import Path
 
 from medmine.ingest.fhir._load import Loader
 from medmine.ingest.fhir._read import discover
+from medmine.ingest.fhir._stage import (
+    StageProblem,
+    StageReport,
+    stage_files,
+    stage_warehouse,
+)
 from medmine.ingest.progress import Progress
 from medmine.warehouse import LoadReport, LoadSession, Warehouse
 from medmine.warehouse.sql import literal
 
-__all__ = ["load"]
+__all__ = ["StageProblem", "StageReport", "load", "stage_files", "stage_warehouse"]
 
 
 def load(
@@ -32,6 +38,7 @@ def load(
     *,
     progress: Progress | None = None,
     memory_limit: str | None = "1GB",
+    keep_raw: bool = True,
 ) -> LoadReport:
     """Load FHIR files (``.json``, ``.json.gz``, ``.ndjson``, ``.ndjson.gz``) or folders of them.
 
@@ -48,6 +55,10 @@ def load(
         DuckDB memory limit during the load (never raised above the warehouse's own). The
         whole load is one transaction, and DuckDB keeps uncommitted rows in memory unless a
         limit makes it spill them to disk; ``None`` leaves the setting alone.
+    keep_raw
+        Keep every resource's JSON in the raw store ``mm_fhir_resource`` (with its file, line
+        or Bundle entry and the load id), so that ViewDefinitions can run on it later
+        (``medmine view run VIEW.json --warehouse W``). Re-loading a file adds no row.
 
     Returns
     -------
@@ -76,7 +87,7 @@ def load(
         gc.disable()
         previous_limit = _lower_memory_limit(wh, memory_limit)
         with LoadSession(wh, "fhir", batch_rows=1 << 60) as session:
-            Loader(session, progress).run(files)
+            Loader(session, progress, keep_raw=keep_raw).run(files)
         return session.report
     finally:
         if gc_enabled:

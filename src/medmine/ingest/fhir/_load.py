@@ -10,6 +10,7 @@ times cheaper than appending every column of every row in Python.
 from __future__ import annotations
 
 import gzip
+import hashlib
 import re
 import zlib
 from collections import defaultdict
@@ -17,6 +18,7 @@ from pathlib import Path
 from typing import Any, NamedTuple
 
 import orjson
+import pyarrow as pa
 
 from medmine.errors import SourceError
 from medmine.ingest.fhir._check import check_modifiers, check_rows
@@ -48,6 +50,15 @@ from medmine.warehouse import (
 BATCH_RECORDS = 20_000
 #: Records waiting for a Patient not seen yet (beyond this they are quarantined at once).
 MAX_WAITING = 50_000
+_RAW_COLUMNS = (
+    "source_file",
+    "location",
+    "checksum",
+    "resource_type",
+    "resource_id",
+    "full_url",
+    "resource",
+)
 _NAME = re.compile(r"[A-Za-z]{1,64}")
 _BUGS = (
     KeyError,
@@ -76,8 +87,12 @@ class _Rec(NamedTuple):
 class Loader:
     """Loads FHIR files into one open `LoadSession`."""
 
-    def __init__(self, session: LoadSession, progress: Progress | None = None) -> None:
+    def __init__(
+        self, session: LoadSession, progress: Progress | None = None, *, keep_raw: bool = True
+    ) -> None:
         self.s = session
+        self.keep_raw = keep_raw
+        self.raw: dict[str, list[Any]] = {k: [] for k in _RAW_COLUMNS}  # mm_fhir_resource rows
         self.con = session.wh.con
         self.progress = progress
         known = self.con.execute("SELECT person_id FROM person").fetchnumpy()["person_id"]
@@ -114,6 +129,7 @@ class Loader:
                 )
         self.waiting = []
         self._flush()
+        self._flush_raw()
         finish_load(self.s)
 
     def _on_bytes(self, n: int) -> None:
@@ -138,6 +154,8 @@ class Loader:
                         else:
                             self._modifiers = MODIFIER in raw
                             self._resource(obj, None, name, where, raw)
+                            if len(self.raw["location"]) >= BATCH_RECORDS:
+                                self._flush_raw()
                 else:
                     n = self._bundle(src, name)
                 src.drain()
@@ -208,17 +226,23 @@ class Loader:
                 self.s.read("BundleEntry")
                 self.s.skip("BundleEntry", Reason.NO_RESOURCE)
                 continue
-            self._resource(res, fid, name, loc, None)
+            self._resource(res, fid, name, loc, None, e.get("fullUrl"))
+        if len(self.raw["location"]) >= BATCH_RECORDS:
+            self._flush_raw()
         return len(entries)
 
     # ---- resources ----
-    def _resource(self, obj: Any, fid: Any, file: str, loc: str, raw: bytes | None) -> None:
+    def _resource(
+        self, obj: Any, fid: Any, file: str, loc: str, raw: bytes | None, url: Any = None
+    ) -> None:
         s = self.s
         if not isinstance(obj, dict):
             s.read("Unknown")
             self._quarantine(file, loc, "Unknown", Reason.MALFORMED, "not a JSON object", raw, obj)
             return
         rtype = obj.get("resourceType")
+        if self.keep_raw:
+            self._keep_raw(obj, rtype, fid, file, loc, raw, url)
         if not isinstance(rtype, str) or not _NAME.fullmatch(rtype):
             s.read("Unknown")
             reason = Reason.MISSING_FIELD if rtype is None else Reason.UNSUPPORTED_TYPE
@@ -314,6 +338,44 @@ class Loader:
         else:
             record = None
         self.s.quarantine(file, loc, rtype, reason, message, record=record)
+
+    def _keep_raw(
+        self, obj: dict[str, Any], rtype: Any, fid: Any, file: str, loc: str, raw: Any, url: Any
+    ) -> None:
+        """Queue the resource's JSON text for the raw store (``mm_fhir_resource``)."""
+        if isinstance(raw, bytes | bytearray):
+            text = bytes(raw).strip()
+            if text.startswith(b"\xef\xbb\xbf"):
+                text = text[3:]
+        else:
+            try:
+                text = orjson.dumps(obj)
+            except TypeError:  # an integer beyond 64 bits: orjson parsed it, cannot write it
+                return
+        rid = obj.get("id")
+        if not isinstance(rid, str):
+            rid = fid if isinstance(fid, str) else None
+        c = self.raw
+        c["source_file"].append(file)
+        c["location"].append(loc)
+        c["checksum"].append(hashlib.blake2b(text, digest_size=16).hexdigest())
+        c["resource_type"].append(
+            rtype if isinstance(rtype, str) and _NAME.fullmatch(rtype) else "Unknown"
+        )
+        c["resource_id"].append(rid if rid is None or len(rid) <= 256 else None)
+        c["full_url"].append(url if isinstance(url, str) else None)
+        c["resource"].append(text.decode("utf-8", "replace"))
+
+    def _flush_raw(self) -> None:
+        """Hand the queued raw resources to the session (``INSERT OR IGNORE``: idempotent)."""
+        c = self.raw
+        if not c["location"]:
+            return
+        n = len(c["location"])
+        cols = {k: pa.array(v, pa.string()) for k, v in c.items()}
+        cols["load_id"] = pa.array([self.s.load_id] * n, pa.string())
+        self.s.add_table("mm_fhir_resource", pa.table(cols), record_type=None, primary=False)
+        self.raw = {k: [] for k in _RAW_COLUMNS}
 
     # ---- batching ----
     def _add(self, rec: _Rec) -> None:
