@@ -31,9 +31,22 @@ from medmine.report.html import ReportLink, render_page, render_study_body
 from medmine.report.reproduce import Reproduction, reproduction
 from medmine.studies import StudyResult
 
+#: Page builders of the studies added since: result class name -> "module:function"; the
+#: function takes the result and returns the template arguments. A new study adds one line.
+PAGE_BUILDERS: dict[str, str] = {
+    "DrugSafetyResult": "medmine.report.drug_safety_page:drug_safety_sections",
+}
+
 
 def _builder(result: StudyResult) -> Callable[..., dict[str, Any]]:
     """The page builder for `result`'s type (imported lazily: each pulls Plotly)."""
+    target = PAGE_BUILDERS.get(type(result).__name__)
+    if target:
+        import importlib
+
+        module, function = target.split(":")
+        build = getattr(importlib.import_module(module), function)
+        return lambda r, out: build(r)
     from medmine.studies.claims_fraud import FraudResult
     from medmine.studies.comorbidity_rules import RulesResult
     from medmine.studies.phenotypes import PhenotypeResult

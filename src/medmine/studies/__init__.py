@@ -88,5 +88,6 @@ for _name in (
     "phenotypes",
     "comorbidity_rules",
     "claims_fraud",
+    "drug_safety",
 ):
     register(_name, f"medmine.studies.{_name}")
