@@ -19,11 +19,16 @@ from medmine.features._definition import (
     OutcomeDefinition,
 )
 from medmine.features._sql import days_between, plus_days, table_exists, temp_name
+from medmine.features.dates import data_end_date
 from medmine.features.persons import select_persons
 from medmine.warehouse.sql import ident, literal
 
 if TYPE_CHECKING:
     from medmine.warehouse import Warehouse
+
+#: Period type of the observation periods the FHIR reader derives (OMOP "EHR"); see
+#: `medmine.ingest.fhir` (one period per person, id = person id, first to last event).
+TYPE_EHR_DERIVED = 32817
 
 FRAME_COLUMNS = [
     "row_id",
@@ -42,6 +47,7 @@ FRAME_COLUMNS = [
     "entry_concept_id",
     "entry_start_date",
     "entry_end_date",
+    "death_in_window",
 ]
 
 
@@ -82,9 +88,9 @@ def _consent(wh: Warehouse, purpose: str) -> tuple[str | None, AttritionStep | N
     )
 
 
-def _entry_sql(entry: EntryEvent, has_ancestor: bool) -> str:
+def _entry_sql(entry: EntryEvent, has_ancestor: tuple[bool, bool]) -> str:
     if entry.concept_set is not None:
-        return entry.concept_set.events_sql(has_ancestor)
+        return entry.concept_set.events_sql(*has_ancestor)
     if entry.stays is not None:
         return (
             "SELECT person_id, event_id, concept_id, event_date, event_end_date "
@@ -95,9 +101,9 @@ def _entry_sql(entry: EntryEvent, has_ancestor: bool) -> str:
     )
 
 
-def _outcome_sql(outcome: OutcomeDefinition, has_ancestor: bool) -> str:
+def _outcome_sql(outcome: OutcomeDefinition, has_ancestor: tuple[bool, bool]) -> str:
     if outcome.concept_set is not None:
-        sql = outcome.concept_set.events_sql(has_ancestor)
+        sql = outcome.concept_set.events_sql(*has_ancestor)
     elif outcome.stays is not None:
         sql = outcome.stays.events_sql()
     else:
@@ -109,13 +115,13 @@ def _outcome_sql(outcome: OutcomeDefinition, has_ancestor: bool) -> str:
     if outcome.planned is not None:
         sql = (
             f"SELECT o.* FROM ({sql}) o WHERE NOT EXISTS (SELECT 1 FROM "
-            f"({outcome.planned.events_sql(has_ancestor)}) p WHERE p.person_id = o.person_id "
+            f"({outcome.planned.events_sql(*has_ancestor)}) p WHERE p.person_id = o.person_id "
             "AND p.event_date BETWEEN o.event_date AND o.event_end_date)"
         )
     return sql
 
 
-def _criterion_exists(c: Criterion, has_ancestor: bool, alias: str = "c") -> str:
+def _criterion_exists(c: Criterion, has_ancestor: tuple[bool, bool], alias: str = "c") -> str:
     lo = (
         ""
         if c.start_day is None
@@ -125,7 +131,7 @@ def _criterion_exists(c: Criterion, has_ancestor: bool, alias: str = "c") -> str
         f"x.person_id = {alias}.person_id AND x.event_date <= "
         f"{plus_days(f'{alias}.index_date', c.end_day)}{lo}"
     )
-    events = c.concept_set.events_sql(has_ancestor)
+    events = c.concept_set.events_sql(*has_ancestor)
     if c.min_count <= 1:
         return f"EXISTS (SELECT 1 FROM ({events}) x WHERE {cond})"
     return f"(SELECT count(*) FROM ({events}) x WHERE {cond}) >= {int(c.min_count)}"
@@ -153,9 +159,8 @@ def build_cohort(
     """
     definition.validate()
     con = wh.con
-    has_anc = table_exists(con, "concept_ancestor") and bool(
-        con.execute("SELECT count(*) > 0 FROM concept_ancestor").fetchone()[0]
-    )
+    has_anc = (_has_rows(con, "concept_ancestor"), _has_rows(con, "concept"))
+    data_end = data_end_date(wh)
     e = definition.entry
     steps = _Steps(con)
     try:
@@ -175,9 +180,29 @@ def build_cohort(
                 f"FROM (SELECT *, row_number() OVER (PARTITION BY "
                 f"person_id ORDER BY event_date, event_id) AS rn FROM {t}) z WHERE rn = 1",
             )
+        if e.stays is not None and e.stays.max_stay_days is not None:
+            t = steps.step(
+                f"stays longer than {int(e.stays.max_stay_days)} days excluded (implausible)",
+                f"SELECT * FROM {t} WHERE "
+                f"{days_between('event_date', 'event_end_date')} <= {int(e.stays.max_stay_days)}",
+            )
+        # Follow-up never runs into the future. A period that medmine derived from FHIR events
+        # (first to last event) says nothing about when observation stopped: its follow-up runs
+        # to the data's end date (last recorded event, at most today), so that a period ending
+        # at death or at the last visit cannot censor a stay (deaths are competing events).
+        derived = (
+            "(op.observation_period_id = op.person_id AND op.period_type_concept_id = "
+            f"{TYPE_EHR_DERIVED} AND EXISTS (SELECT 1 FROM person pp WHERE pp.person_id = "
+            "op.person_id AND pp.person_source_value LIKE 'fhir:%'))"
+        )
+        end = f"DATE {literal(str(data_end))}"
+        obs_end = (
+            f"CASE WHEN {derived} THEN {end} ELSE "
+            f"least(op.observation_period_end_date, current_date) END"
+        )
         t = steps.step(
             f"index in an observation period with >= {e.washout_days} days prior observation",
-            f"SELECT c.*, op.observation_period_end_date AS obs_end FROM {t} c "
+            f"SELECT c.*, {obs_end} AS obs_end FROM {t} c "
             "JOIN observation_period op ON op.person_id = c.person_id AND c.index_date BETWEEN "
             "op.observation_period_start_date AND op.observation_period_end_date "
             f"WHERE {days_between('op.observation_period_start_date', 'c.index_date')} "
@@ -228,12 +253,20 @@ def build_cohort(
         steps.drop()
 
 
+def _has_rows(con, table: str) -> bool:
+    return table_exists(con, table) and bool(
+        con.execute(
+            f"SELECT count(*) > 0 FROM (SELECT 1 FROM {ident(table)} LIMIT 1) t"
+        ).fetchone()[0]
+    )
+
+
 def _anchor(name: str) -> str:
     return "c.index_date" if name == "index" else "c.event_end_date"
 
 
 def _time_at_risk(
-    steps: _Steps, t: str, definition: CohortDefinition, death: str, has_anc: bool
+    steps: _Steps, t: str, definition: CohortDefinition, death: str, has_anc: tuple[bool, bool]
 ) -> str:
     tar = definition.time_at_risk
     start = plus_days(_anchor(tar.start_anchor), tar.start_day)
@@ -244,7 +277,8 @@ def _time_at_risk(
         "time at risk",
         f"SELECT c.*, {start} AS tar_start, least({nominal}, {obs_end}, "
         f"coalesce({death_end}, {nominal})) AS tar_end, "
-        f"least({nominal}, {obs_end}) AS tar_end_follow_up, d.death_date, "
+        f"least({nominal}, {obs_end}) AS tar_end_follow_up, {nominal} AS tar_nominal, "
+        "d.death_date, "
         "row_number() OVER (ORDER BY c.person_id, c.index_date, c.event_id) AS row_key "
         f"FROM {t} c LEFT JOIN {death} d ON d.person_id = c.person_id",
     )
@@ -264,13 +298,24 @@ def _time_at_risk(
     else:
         t = steps.step("no outcome", f"SELECT *, CAST(NULL AS DATE) AS outcome_date FROM {t}")
     steps.attrition.pop()
-    follow = "tar_end_follow_up" if tar.deaths_complete_follow_up else "tar_end"
     need = int(tar.min_days)
-    return steps.step(
-        f"minimum time at risk {need} days (or outcome)",
-        f"SELECT * FROM {t} WHERE outcome_date IS NOT NULL OR "
-        f"(tar_end >= tar_start AND {days_between('tar_start', follow)} >= {need})",
+    # A death inside the nominal window is a competing event: the row keeps its label (0 unless
+    # the outcome came first) and needs no further follow-up; an observation period that ends
+    # at death must not censor it.
+    died = "(death_date IS NOT NULL AND death_date >= tar_start AND death_date <= tar_nominal)"
+    complete = f" OR {died}" if tar.deaths_complete_follow_up else ""
+    follow = "tar_end_follow_up" if tar.deaths_complete_follow_up else "tar_end"
+    t = steps.step(
+        f"minimum time at risk {need} days (or outcome{', or death' if complete else ''})",
+        f"SELECT * FROM {t} WHERE outcome_date IS NOT NULL{complete} OR "
+        f"({follow} >= tar_start AND {days_between('tar_start', follow)} >= {need})",
     )
+    if tar.exclude_deaths:
+        t = steps.step(
+            "deaths within the outcome window excluded (option)",
+            f"SELECT * FROM {t} WHERE NOT ({died} AND outcome_date IS NULL)",
+        )
+    return t
 
 
 def _finish(con, t: str, definition: CohortDefinition, steps: _Steps) -> pd.DataFrame:
@@ -291,7 +336,10 @@ def _finish(con, t: str, definition: CohortDefinition, steps: _Steps) -> pd.Data
                {outcome_date} AS outcome_date, gender_concept_id, year_of_birth,
                race_concept_id, ethnicity_concept_id, age_at_index,
                event_id AS entry_event_id, concept_id AS entry_concept_id,
-               event_date AS entry_start_date, event_end_date AS entry_end_date{target}
+               event_date AS entry_start_date, event_end_date AS entry_end_date,
+               CAST(CASE WHEN outcome_date IS NULL AND death_date IS NOT NULL
+                    AND death_date >= tar_start AND death_date <= tar_nominal THEN 1 ELSE 0 END
+                    AS INTEGER) AS death_in_window{target}
         FROM {t} ORDER BY row_key
         """
     steps.sql.append(("frame", final))
@@ -307,4 +355,5 @@ def _finish(con, t: str, definition: CohortDefinition, steps: _Steps) -> pd.Data
         frame[col] = pd.to_datetime(frame[col])
     frame["row_id"] = frame["row_id"].astype("int64")
     frame["outcome"] = frame["outcome"].astype("int8")
+    frame["death_in_window"] = frame["death_in_window"].astype("int8")
     return frame

@@ -19,52 +19,108 @@ import yaml
 
 from medmine.errors import ConfigError
 from medmine.features._sql import domain, int_list, plus_days, values_table
-from medmine.warehouse.sql import ident
+from medmine.warehouse.sql import ident, literal
 
 # --------------------------------------------------------------------------- configuration
 
 
 @dataclass(frozen=True)
 class ConceptSet:
-    """Concepts of one domain, optionally with all their descendants.
+    """Concepts of one domain by OMOP concept id and/or by source code, optionally with descendants.
+
+    `source_codes` are ``"VOCABULARY:code"`` strings as the readers store them in
+    ``*_source_value`` (for example ``"SNOMED:73211009"``, ``"ICD10PCS:0210093"``,
+    ``"CPT4:92920"``); a trailing ``*`` matches every code with that prefix
+    (``"ICD10PCS:021*"``). They match events whether or not a vocabulary is loaded; where the
+    warehouse has a ``concept`` table, the concepts of those codes (and their descendants) match
+    too. A set needs at least one concept id or source code.
 
     >>> ConceptSet((192671,), domain="condition").concept_ids
     (192671,)
+    >>> ConceptSet(source_codes=("SNOMED:73211009",)).source_codes
+    ('SNOMED:73211009',)
     """
 
-    concept_ids: tuple[int, ...]
+    concept_ids: tuple[int, ...] = ()
     include_descendants: bool = True
     domain: str = "condition"
     name: str = ""
     exclude_ids: tuple[int, ...] = ()
+    source_codes: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "concept_ids", tuple(int(c) for c in self.concept_ids))
         object.__setattr__(self, "exclude_ids", tuple(int(c) for c in self.exclude_ids))
+        codes = tuple(str(c).strip() for c in self.source_codes)
+        for c in codes:
+            vocab, _, code = c.partition(":")
+            if not vocab or not code or "*" in code[:-1]:
+                raise ConfigError(
+                    "ConceptSet source codes must read 'VOCABULARY:code' (a '*' only at the "
+                    f"end, for a prefix). Got {c!r} instead."
+                )
+        object.__setattr__(self, "source_codes", codes)
+        if not self.concept_ids and not self.source_codes:
+            raise ConfigError(
+                f"ConceptSet {self.name or '(unnamed)'!r} needs at least one concept id or "
+                "source code."
+            )
 
-    def concepts_sql(self, has_ancestor: bool = True) -> str:
-        """SQL selecting the ``concept_id`` values of the set."""
-        ids = int_list(self.concept_ids)
-        sql = f"SELECT concept_id FROM {values_table(self.concept_ids)}"
+    def _exact_codes(self) -> list[str]:
+        return [c for c in self.source_codes if not c.endswith("*")]
+
+    def _prefixes(self) -> list[str]:
+        return [c[:-1] for c in self.source_codes if c.endswith("*")]
+
+    def _code_match(self, column: str) -> str:
+        """SQL condition: `column` (a ``VOCAB:code`` text) is one of the set's source codes."""
+        parts = []
+        exact = self._exact_codes()
+        if exact:
+            parts.append(f"{column} IN ({', '.join(literal(c) for c in exact)})")
+        parts += [f"starts_with({column}, {literal(p)})" for p in self._prefixes()]
+        return "(" + " OR ".join(parts) + ")" if parts else "FALSE"
+
+    def concepts_sql(self, has_ancestor: bool = True, has_concept: bool = False) -> str:
+        """SQL selecting the ``concept_id`` values of the set (ids and codes found in `concept`)."""
+        selects = []
+        if self.concept_ids:
+            selects.append(f"SELECT concept_id FROM {values_table(self.concept_ids)}")
+        if self.source_codes and has_concept:
+            match = self._code_match("(vocabulary_id || ':' || concept_code)")
+            selects.append(f"SELECT concept_id FROM concept WHERE {match}")
+        if not selects:
+            return "SELECT CAST(NULL AS BIGINT) AS concept_id WHERE FALSE"
+        base = " UNION ".join(selects)
+        sql = base
         if self.include_descendants and has_ancestor:
             sql += (
                 " UNION SELECT descendant_concept_id AS concept_id FROM concept_ancestor "
-                f"WHERE ancestor_concept_id IN ({ids})"
+                f"WHERE ancestor_concept_id IN ({base})"
             )
         if self.exclude_ids:
             drop = int_list(self.exclude_ids)
             sql = f"SELECT concept_id FROM ({sql}) s WHERE concept_id NOT IN ({drop})"
         return sql
 
-    def events_sql(self, has_ancestor: bool = True) -> str:
-        """Events of the set: ``person_id, event_id, concept_id, event_date, event_end_date``."""
+    def events_sql(self, has_ancestor: bool = True, has_concept: bool = False) -> str:
+        """Events of the set: ``person_id, event_id, concept_id, event_date, event_end_date``.
+
+        An event matches by its standard concept, its source concept, or its source code.
+        """
         d = domain(self.domain)
         start, concept = f"e.{ident(d.start_column)}", f"e.{ident(d.concept_column)}"
         end = f"coalesce(e.{ident(d.end_column)}, {start})" if d.end_column else start
+        ids = self.concepts_sql(has_ancestor, has_concept)
+        cond = [f"{concept} IN ({ids})"]
+        if d.source_concept_column and (self.concept_ids or has_concept):
+            cond.append(f"e.{ident(d.source_concept_column)} IN ({ids})")
+        if self.source_codes:
+            cond.append(self._code_match(f"e.{ident(d.source_value_column)}"))
         return (
             f"SELECT e.person_id, e.{ident(d.id_column)} AS event_id, {concept} AS concept_id, "
             f"{start} AS event_date, greatest({end}, {start}) AS event_end_date "
-            f"FROM {ident(d.table)} e WHERE {concept} IN ({self.concepts_sql(has_ancestor)})"
+            f"FROM {ident(d.table)} e WHERE ({' OR '.join(cond)})"
         )
 
 
@@ -76,12 +132,15 @@ class StaySettings:
     `transfer_gap_days` of its discharge at another care site, is a transfer: it extends the
     stay instead of starting a new one. A new visit at the *same* care site on the day of
     discharge (or with both care sites unknown) is a new stay, i.e. a same-day readmission.
+    As an entry event, a stay longer than `max_stay_days` is implausible (a visit left open for
+    years) and is excluded with its own attrition line (``None`` keeps every stay).
     """
 
     visit_concept_ids: tuple[int, ...] = (9201, 262)
     merge_transfers: bool = True
     transfer_gap_days: int = 1
     exclude_in_hospital_death: bool = True
+    max_stay_days: int | None = 365
 
     def events_sql(self) -> str:
         """Stays: ``person_id, event_id, concept_id, event_date, event_end_date, n_visits``."""
@@ -193,6 +252,7 @@ class TimeAtRisk:
     censor_at_observation_end: bool = True
     censor_at_death: bool = True
     deaths_complete_follow_up: bool = True
+    exclude_deaths: bool = False
 
     def validate(self) -> None:
         """Raise `ConfigError` on unknown anchors or an empty window."""

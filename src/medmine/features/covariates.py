@@ -36,7 +36,14 @@ if TYPE_CHECKING:
 
 from medmine.errors import ConfigError
 from medmine.features import charlson
-from medmine.features._sql import days_between, domain, int_list, plus_days, temp_name
+from medmine.features._sql import (
+    days_between,
+    domain,
+    int_list,
+    plus_days,
+    table_exists,
+    temp_name,
+)
 from medmine.warehouse.sql import ident
 
 #: Fixed analysis ids (``covariate_id % 1000``).
@@ -69,7 +76,29 @@ REFERENCE_COLUMNS = [
     "window_start",
     "window_end",
     "concept_id",
+    "source_value",
+    "covariate_key",
 ]
+
+#: The identity of a covariate: analysis and standard concept, or analysis and source code.
+_KEY_SQL = (
+    "CAST(analysis_id AS VARCHAR) || '|' || "
+    "coalesce(source_value, CAST(CAST(concept_id AS BIGINT) AS VARCHAR))"
+)
+
+
+def _with_keys(reference: pd.DataFrame) -> pd.DataFrame:
+    """A reference with ``source_value`` and ``covariate_key`` (older saved ones lack them)."""
+    ref = reference.copy()
+    if "source_value" not in ref:
+        ref["source_value"] = None
+    if "covariate_key" not in ref:
+        sv = ref["source_value"]
+        cid = ref["concept_id"].astype("int64").astype(str)
+        ref["covariate_key"] = (
+            ref["analysis_id"].astype("int64").astype(str) + "|" + sv.where(sv.notna(), cid)
+        )
+    return ref[REFERENCE_COLUMNS]
 
 
 @dataclass(frozen=True)
@@ -210,9 +239,30 @@ def _analyses(s: CovariateSettings) -> dict[int, dict[str, Any]]:
     return out
 
 
+#: A source value usable as a feature: ``VOCABULARY:code`` (no free text, which may hold PHI).
+_CODE_PATTERN = "^[A-Za-z0-9_.-]+:[A-Za-z0-9_.-]+$"
+
+
+def _key_columns(concept: str, source: str | None) -> tuple[str, str, str]:
+    """Concept id, source code and filter of an event.
+
+    The standard concept when mapped, else its ``VOCAB:code`` source value (so features exist
+    without a vocabulary).
+    """
+    if source is None:
+        return concept, "CAST(NULL AS VARCHAR)", f"{concept} <> 0"
+    unmapped = f"({concept} IS NULL OR {concept} = 0)"
+    code = f"CASE WHEN {unmapped} AND regexp_matches({source}, '{_CODE_PATTERN}') THEN {source} END"
+    cid = f"CASE WHEN {unmapped} THEN 0 ELSE {concept} END"
+    keep = f"({concept} <> 0 OR ({unmapped} AND regexp_matches({source}, '{_CODE_PATTERN}')))"
+    return cid, code, keep
+
+
 def _window_sql(d: EventDomain, base: int, s: CovariateSettings) -> str:
     """Per-window indicators/counts of the events of `d` (one scan, one FILTER per window)."""
     events, concept, date = ident(d.table), ident(d.concept_column), ident(d.start_column)
+    source = None if d.name == "visit" else f"e.{ident(d.source_value_column)}"
+    cid, code, keep = _key_columns(f"e.{concept}", source)
     bounds = s.window_bounds()
     starts = [lo for lo, _ in bounds]
     lower = (
@@ -226,20 +276,20 @@ def _window_sql(d: EventDomain, base: int, s: CovariateSettings) -> str:
     )
     value = "{w}" if s.counts else "1.0"
     unions = " UNION ALL ".join(
-        f"SELECT row_id, {base + k} AS analysis_id, concept_id, "
+        f"SELECT row_id, {base + k} AS analysis_id, concept_id, source_value, "
         f"CAST({value.format(w=f'w{k}')} AS DOUBLE) AS value FROM agg WHERE w{k} > 0"
         for k in range(len(bounds))
     )
     return f"""
     SELECT * FROM (
         WITH agg AS (
-            SELECT row_id, concept_id, {aggs} FROM (
-                SELECT r.row_id, e.{concept} AS concept_id,
+            SELECT row_id, concept_id, source_value, {aggs} FROM (
+                SELECT r.row_id, {cid} AS concept_id, {code} AS source_value,
                        {days_between("r.index_date", f"e.{date}")} AS d
                 FROM {{rows}} r JOIN {events} e ON e.person_id = r.person_id
-                WHERE e.{concept} <> 0
+                WHERE {keep}
                   AND e.{date} <= {plus_days("r.index_date", s.end_day)}{lower}
-            ) x GROUP BY row_id, concept_id
+            ) x GROUP BY row_id, concept_id, source_value
         )
         {unions}
     ) w
@@ -275,13 +325,14 @@ def _charlson_sql(s: CovariateSettings) -> str:
     )
     parts = [
         f"SELECT c.row_id, {CHARLSON_INDEX} AS analysis_id, 0 AS concept_id, "
+        f"CAST(NULL AS VARCHAR) AS source_value, "
         f"CAST(sum(w.weight) AS DOUBLE) AS value FROM scored c "
         f"JOIN {charlson.weights_values()} w ON w.category = c.category GROUP BY c.row_id"
     ]
     if s.charlson_categories:
         parts.append(
             f"SELECT row_id, {CHARLSON_CATEGORY} AS analysis_id, category AS concept_id, "
-            "1.0 AS value FROM cats"
+            "CAST(NULL AS VARCHAR) AS source_value, 1.0 AS value FROM cats"
         )
     return (
         f"SELECT * FROM (WITH cats AS ({cats}), scored AS (SELECT * FROM cats c WHERE NOT "
@@ -290,21 +341,23 @@ def _charlson_sql(s: CovariateSettings) -> str:
 
 
 def _lab_sql(s: CovariateSettings) -> str:
-    """The last numeric value of each measurement concept in the lab window."""
+    """The last numeric value of each measurement concept (or source code) in the lab window."""
     d = domain("measurement")
     m_id, concept, date = (f"m.{ident(c)}" for c in (d.id_column, d.concept_column, d.start_column))
+    cid, code, keep = _key_columns(concept, f"m.{ident(d.source_value_column)}")
     lo = (
         ""
         if s.lab_window is None
         else f" AND {date} >= {plus_days('r.index_date', -int(s.lab_window))}"
     )
     only = f" AND {concept} IN ({int_list(s.lab_concept_ids)})" if s.lab_concept_ids else ""
-    return f"""SELECT row_id, {LAB_LAST} AS analysis_id, concept_id, value FROM (
-        SELECT r.row_id, {concept} AS concept_id, m.value_as_number AS value,
-               row_number() OVER (PARTITION BY r.row_id, {concept}
+    return f"""SELECT row_id, {LAB_LAST} AS analysis_id, concept_id, source_value, value FROM (
+        SELECT r.row_id, {cid} AS concept_id, {code} AS source_value,
+               m.value_as_number AS value,
+               row_number() OVER (PARTITION BY r.row_id, {cid}, {code}
                    ORDER BY {date} DESC, {m_id} DESC) AS rn
         FROM {{rows}} r JOIN {ident(d.table)} m ON m.person_id = r.person_id
-        WHERE m.value_as_number IS NOT NULL AND {concept} <> 0
+        WHERE m.value_as_number IS NOT NULL AND {keep}
           AND {date} <= {plus_days("r.index_date", s.end_day)}{lo}{only}
     ) l WHERE rn = 1"""
 
@@ -317,10 +370,11 @@ def _long_sql(s: CovariateSettings) -> list[str]:
         for aid, col in ((GENDER, "gender"), (RACE, "race"), (ETHNICITY, "ethnicity")):
             q.append(
                 f"SELECT r.row_id, {aid} AS analysis_id, p.{col}_concept_id AS concept_id, "
-                f"1.0 AS value FROM {person}"
+                f"CAST(NULL AS VARCHAR) AS source_value, 1.0 AS value FROM {person}"
             )
         q.append(
             f"SELECT r.row_id, {AGE} AS analysis_id, 0 AS concept_id, "
+            "CAST(NULL AS VARCHAR) AS source_value, "
             f"CAST(EXTRACT(YEAR FROM r.index_date) - p.year_of_birth AS DOUBLE) AS value "
             f"FROM {person}"
         )
@@ -328,17 +382,19 @@ def _long_sql(s: CovariateSettings) -> list[str]:
         q.append(
             f"SELECT r.row_id, {AGE_GROUP} AS analysis_id, "
             f"CAST(floor((EXTRACT(YEAR FROM r.index_date) - p.year_of_birth) / 5) * 5 AS INTEGER)"
-            f" AS concept_id, 1.0 AS value FROM {person}"
+            f" AS concept_id, CAST(NULL AS VARCHAR) AS source_value, 1.0 AS value FROM {person}"
         )
     if s.index_year:
         q.append(
             f"SELECT r.row_id, {INDEX_YEAR} AS analysis_id, CAST(EXTRACT(YEAR FROM "
-            "r.index_date) AS INTEGER) AS concept_id, 1.0 AS value FROM {rows} r"
+            "r.index_date) AS INTEGER) AS concept_id, CAST(NULL AS VARCHAR) AS source_value, "
+            "1.0 AS value FROM {rows} r"
         )
     if s.index_month:
         q.append(
             f"SELECT r.row_id, {INDEX_MONTH} AS analysis_id, CAST(EXTRACT(MONTH FROM "
-            "r.index_date) AS INTEGER) AS concept_id, 1.0 AS value FROM {rows} r"
+            "r.index_date) AS INTEGER) AS concept_id, CAST(NULL AS VARCHAR) AS source_value, "
+            "1.0 AS value FROM {rows} r"
         )
     if s.include_charlson:
         q.append(_charlson_sql(s))
@@ -356,10 +412,11 @@ def _long_sql(s: CovariateSettings) -> list[str]:
 def _names(ref: pd.DataFrame, analyses: dict[int, dict[str, Any]]) -> pd.Series:
     """Human-readable covariate names, built column-wise."""
     a = ref["analysis"]
-    cid = ref["concept_id"].astype("int64").astype(str)
+    sv = ref["source_value"] if "source_value" in ref else pd.Series(None, index=ref.index)
+    cid = sv.where(sv.notna(), ref["concept_id"].astype("int64").astype(str)).astype(str)
     known = ref["concept_id"].astype("int64").map(DEMOGRAPHIC_NAMES)
     cname = ref["concept_name"].fillna(known.where(a.isin(["gender", "race", "ethnicity"])))
-    cname = cname.fillna("concept " + cid)
+    cname = cname.fillna(("concept " + cid).where(sv.isna(), "(no display)"))
     win = [_window_label(analyses[x]["start"], analyses[x]["end"]) for x in ref["analysis_id"]]
     generic = a + ":" + cid + " " + cname + " " + pd.Series(win, index=ref.index)
     cat_names = {c.number: c.name for c in charlson.CATEGORIES}
@@ -448,25 +505,25 @@ def extract_covariates(
         _materialise(con, rows, rows_arrow)
         parts = [q.replace("{rows}", ident(rows)) for q in _long_sql(s)]
         con.execute(
-            f"CREATE TEMP TABLE {ident(longt)} AS SELECT row_id, analysis_id, concept_id, value, "
-            f"CAST(concept_id AS BIGINT) * 1000 + analysis_id AS covariate_id FROM ("
+            f"CREATE TEMP TABLE {ident(longt)} AS SELECT row_id, analysis_id, concept_id, "
+            f"source_value, value, {_KEY_SQL} AS covariate_key FROM ("
             + " UNION ALL ".join(f"SELECT * FROM ({p}) q{i}" for i, p in enumerate(parts))
             + ") u WHERE value <> 0"
         )
         if reference is None:
             ref = _reference(con, longt, n, s, analyses)
         else:
-            ref = reference[REFERENCE_COLUMNS].reset_index(drop=True).copy()
+            ref = _with_keys(reference).reset_index(drop=True).copy()
         col_table = pa.table(
             {
-                "covariate_id": pa.array(ref["covariate_id"].to_numpy(dtype="int64")),
+                "covariate_key": pa.array(ref["covariate_key"].astype(str).tolist(), pa.string()),
                 "_col": pa.array(np.arange(len(ref), dtype="int64")),
             }
         )
         _materialise(con, cols, col_table)
         got = con.execute(
             f"SELECT r._pos, c._col, l.value FROM {ident(longt)} l JOIN {ident(rows)} r "
-            f"ON r.row_id = l.row_id JOIN {ident(cols)} c ON c.covariate_id = l.covariate_id"
+            f"ON r.row_id = l.row_id JOIN {ident(cols)} c ON c.covariate_key = l.covariate_key"
         ).fetchnumpy()
     finally:
         for t in (rows, longt, cols):
@@ -502,18 +559,37 @@ def _materialise(con, name: str, data: pa.Table) -> None:
 def _reference(
     con, longt: str, n: int, s: CovariateSettings, analyses: dict[int, dict[str, Any]]
 ) -> pd.DataFrame:
-    """Covariates kept after the prevalence filter, with names, in a stable order."""
+    """Covariates kept after the prevalence filter, with names, in a stable order.
+
+    Covariates of standard concepts get OHDSI ids (``concept_id * 1000 + analysis_id``); those
+    of source codes get negative ids in this order (``covariate_key`` is their identity) and
+    the code's display text from ``mm_source_concept``.
+    """
     need = max(1, int(np.ceil(s.min_prevalence * n))) if n else 1
-    # (row_id, covariate_id) is unique in the long table: count(*) is the number of rows.
+    display = (
+        "LEFT JOIN mm_source_concept sc ON k.source_value = sc.vocabulary_id || ':' || sc.code"
+        if table_exists(con, "mm_source_concept")
+        else "LEFT JOIN (SELECT CAST(NULL AS VARCHAR) AS display) sc ON FALSE"
+    )
+    # (row_id, covariate_key) is unique in the long table: count(*) is the number of rows.
     ref = con.execute(
-        f"SELECT k.covariate_id, k.analysis_id, k.concept_id, c.concept_name FROM ("
-        f"SELECT covariate_id, analysis_id, concept_id FROM {ident(longt)} GROUP BY 1, 2, 3 "
-        f"HAVING count(*) >= {need}) k LEFT JOIN concept c ON c.concept_id = k.concept_id "
+        f"SELECT k.covariate_key, k.analysis_id, k.concept_id, k.source_value, "
+        f"coalesce(c.concept_name, sc.display) AS concept_name FROM ("
+        f"SELECT covariate_key, analysis_id, concept_id, source_value FROM {ident(longt)} "
+        f"GROUP BY 1, 2, 3, 4 HAVING count(*) >= {need}) k "
+        f"LEFT JOIN concept c ON c.concept_id = k.concept_id AND k.source_value IS NULL "
         f"AND k.analysis_id NOT IN ({AGE}, {AGE_GROUP}, {INDEX_YEAR}, {INDEX_MONTH}, "
-        f"{CHARLSON_INDEX}, {CHARLSON_CATEGORY}) ORDER BY k.analysis_id, k.concept_id"
+        f"{CHARLSON_INDEX}, {CHARLSON_CATEGORY}) {display} "
+        "ORDER BY k.analysis_id, k.concept_id, k.source_value"
     ).df()
     if ref.empty:
         return pd.DataFrame({c: pd.Series(dtype="object") for c in REFERENCE_COLUMNS})
+    ref = ref.drop_duplicates("covariate_key").reset_index(drop=True)
+    coded = ref["source_value"].notna()
+    ref["covariate_id"] = ref["concept_id"].astype("int64") * 1000 + ref["analysis_id"].astype(
+        "int64"
+    )
+    ref.loc[coded, "covariate_id"] = -np.arange(1, int(coded.sum()) + 1, dtype="int64")
     ref["analysis"] = ref["analysis_id"].map(lambda x: analyses[int(x)]["analysis"])
     ref["window_start"] = ref["analysis_id"].map(lambda x: analyses[int(x)]["start"])
     ref["window_end"] = ref["analysis_id"].map(lambda x: analyses[int(x)]["end"])
@@ -521,3 +597,23 @@ def _reference(
     ref["window_start"] = ref["window_start"].astype("Int64")
     ref["window_end"] = ref["window_end"].astype("Int64")
     return ref[REFERENCE_COLUMNS].reset_index(drop=True)
+
+
+def feature_domains(reference: pd.DataFrame) -> pd.DataFrame:
+    """Features per domain of a covariate reference, split by standard concept / source code.
+
+    Columns ``domain, features, from_concepts, from_source_codes``; one row per analysis
+    family present (``condition``, ``drug``, ..., ``lab_last``, ``visit_count``, demographics).
+    """
+    if reference is None or reference.empty:
+        return pd.DataFrame(columns=["domain", "features", "from_concepts", "from_source_codes"])
+    ref = _with_keys(reference)
+    coded = ref["source_value"].notna()
+    out = (
+        pd.DataFrame({"domain": ref["analysis"], "coded": coded})
+        .groupby("domain", sort=False)
+        .agg(features=("coded", "size"), from_source_codes=("coded", "sum"))
+        .reset_index()
+    )
+    out["from_concepts"] = out["features"] - out["from_source_codes"]
+    return out[["domain", "features", "from_concepts", "from_source_codes"]]
