@@ -16,7 +16,7 @@ from ..conftest import TEST_DATA
 
 FIXTURES = TEST_DATA / "hl7v2"
 P1 = stable_id("hl7v2:Patient", "100001")
-V1001 = stable_id("hl7v2:Visit", "V1001")
+V1001 = stable_id("hl7v2:Visit", "UMC|100001|V1001")
 
 
 def _counts(report, rtype):
@@ -36,24 +36,25 @@ def test_fixtures_load_and_reconcile(loaded):
     wh, r = loaded
     assert r.reconciles and r.status == "committed"
     assert _counts(r, "ADT^A01") == (5, 2, 0, 3)
-    assert _counts(r, "ADT^A03") == (3, 2, 0, 1)
+    # the A03 of a visit never admitted creates it, with a warning
+    assert _counts(r, "ADT^A03") == (3, 3, 0, 0)
     assert _counts(r, "ADT^A04") == (1, 1, 0, 0)
     assert _counts(r, "ADT^A08") == (2, 2, 0, 0)
-    assert _counts(r, "ADT^A02") == (1, 0, 1, 0)
-    assert _counts(r, "ORU^R01") == (4, 3, 0, 1)
+    assert _counts(r, "ADT^A02") == (1, 1, 0, 0)  # a transfer updates the visit
+    # the ORU whose only OBX is bad loads its patient; the OBX is quarantined as a Segment
+    assert _counts(r, "ORU^R01") == (4, 3, 1, 0)
     assert _counts(r, "Patient") == (3, 3, 0, 0)
-    assert _counts(r, "Segment") == (1, 0, 0, 1)
+    assert _counts(r, "Segment") == (2, 0, 0, 2)
     assert r.quarantine_reasons == {
         "malformed": 1,
-        "conflict": 1,
         "invalid_value": 1,
         "missing_field": 2,
         "invalid_date": 1,
     }
-    assert r.skip_reasons == {"not_mapped": 1}
-    assert r.warning_reasons == {"unresolved_reference": 1}
+    assert r.skip_reasons == {"no_results": 1}
+    assert r.warning_reasons == {"unresolved_reference": 1, "visit_not_admitted": 1}
     counts = wh.counts()
-    assert (counts["person"], counts["visit_occurrence"], counts["measurement"]) == (3, 3, 9)
+    assert (counts["person"], counts["visit_occurrence"], counts["measurement"]) == (3, 4, 9)
     assert counts["note"] == 2 and counts["mm_person_identity"] == 3
 
 
@@ -78,7 +79,7 @@ def test_a03_closes_the_visit_created_by_a01(loaded):
     open_visit = wh.con.execute(
         "SELECT visit_concept_id, visit_end_date, visit_end_datetime FROM visit_occurrence "
         "WHERE visit_occurrence_id = ?",
-        [stable_id("hl7v2:Visit", "V2001")],
+        [stable_id("hl7v2:Visit", "UMC|100002|V2001")],
     ).fetchone()
     assert open_visit == (9202, dt.date(2023, 3, 10), None)
 
@@ -109,7 +110,8 @@ def test_person_demographics_and_identifiers(loaded):
     ).fetchone()
     assert p == (8532, 1956, 4, 8527, 38003564, "HL70001:F", None)
     ids = wh.con.execute(
-        "SELECT system, value, type_code FROM mm_identifier ORDER BY value"
+        "SELECT system, value, type_code FROM mm_identifier WHERE table_name = 'person' "
+        "ORDER BY value"
     ).fetchall()
     # PID-3 repetitions: MRNs and a member id; the SSN repetition is kept only as identity
     assert ids == [
@@ -171,7 +173,7 @@ def test_custom_delimiters_and_mllp_framing(loaded):
     v = wh.con.execute(
         "SELECT visit_concept_id, visit_end_datetime FROM visit_occurrence "
         "WHERE visit_occurrence_id = ?",
-        [stable_id("hl7v2:Visit", "V3001")],
+        [stable_id("hl7v2:Visit", "CH|300003|V3001")],
     ).fetchone()
     assert v == (9203, dt.datetime(2023, 4, 1, 16, 0))
     city = wh.con.execute("SELECT city FROM mm_person_identity WHERE mrn = '300003'").fetchone()
@@ -244,33 +246,20 @@ BAD_CASES = [
      "ADT^A01", Reason.INVALID_DATE),
     ("bad_sex", _msg("ADT^A01", "B1", PID.replace("|F", "|Q"), PV1), "ADT^A01",
      Reason.INVALID_VALUE),
-    ("no_visit_number", _msg("ADT^A01", "B1", PID, PV1.replace("VN1", "")), "ADT^A01",
-     Reason.MISSING_FIELD),
+    ("no_visit_key", _msg("ADT^A01", "B1", PID, PV1.replace("VN1", "").replace("202301011100", "")),
+     "ADT^A01", Reason.MISSING_FIELD),
     ("bad_admit_time", _msg("ADT^A01", "B1", PID, PV1.replace("202301011100", "2023-01-01")),
      "ADT^A01", Reason.INVALID_DATE),
-    ("orphan_a03", _msg("ADT^A03", "B1", PID, PV1.replace("VN1", "VN9")), "ADT^A03",
-     Reason.CONFLICT),
-    ("orphan_a08", _msg("ADT^A08", "B1", PID, PV1.replace("VN1", "VN9")), "ADT^A08",
-     Reason.CONFLICT),
-    ("visit_of_other_patient", _msg("ADT^A08", "B1", PID.replace("555^", "556^"), PV1),
-     "ADT^A08", Reason.CONFLICT),
     ("discharge_before_admit",
      _msg("ADT^A03", "B1", PID, PV1 + "|202301010900"), "ADT^A03", Reason.INVALID_DATE),
     ("no_control_id", _msg("ADT^A01", "", PID, PV1), "ADT^A01", Reason.MISSING_FIELD),
     ("no_message_type", _msg("", "B1", PID, PV1), "Message", Reason.MISSING_FIELD),
     ("bad_segment_id", _msg("ADT^A01", "B1", PID, "pv1|1|I"), "Message", Reason.MALFORMED),
-    ("nm_not_number", _msg("ORU^R01", "B1", PID, OBR, "OBX|1|NM|1234-5^Test^LN||abc||||||F"),
-     "ORU^R01", Reason.INVALID_VALUE),
-    ("sn_bad_comparator", _msg("ORU^R01", "B1", PID, OBR, "OBX|1|SN|1234-5^Test^LN||=>^5||||||F"),
-     "ORU^R01", Reason.INVALID_VALUE),
-    ("obx_no_code", _msg("ORU^R01", "B1", PID, OBR, "OBX|1|NM|^Test^LN||5||||||F"),
-     "ORU^R01", Reason.MISSING_FIELD),
     ("oru_no_obx", _msg("ORU^R01", "B1", PID, OBR), "ORU^R01", Reason.MISSING_FIELD),
     ("oru_unknown_patient_no_birth",
      _msg("ORU^R01", "B1", "PID|1||777^^^FAC^MR||X^Y", OBR, "OBX|1|NM|1-1^T^LN||5||||||F"),
      "ORU^R01", Reason.MISSING_FIELD),
-    ("obx_bad_time", _msg("ORU^R01", "B1", PID, OBR, "OBX|1|NM|1-1^T^LN||5||||||F|||2023XX"),
-     "ORU^R01", Reason.INVALID_DATE),
+    ("dischargeless_a03", _msg("ADT^A03", "B1", PID, "PV1|1|I"), "ADT^A03", Reason.MISSING_FIELD),
 ]  # fmt: skip
 
 
@@ -287,6 +276,38 @@ def test_bad_message_is_quarantined_rest_loads(wh, tmp_path, name, bad, rtype, r
     assert wh.count("visit_occurrence") == 1  # the good A01 loaded
     loc = wh.con.execute("SELECT location FROM mm_quarantine").fetchone()[0]
     assert loc == "message 2 (segment 4)"
+
+
+GOOD_OBX = "OBX|9|NM|2345-7^Glucose^LN||99|mg/dL^^UCUM|70-99|||F"
+SEGMENT_CASES = [
+    ("nm_not_number", "OBX|1|NM|1234-5^Test^LN||abc||||||F", Reason.INVALID_VALUE),
+    ("sn_bad_comparator", "OBX|1|SN|1234-5^Test^LN||=>^5||||||F", Reason.INVALID_VALUE),
+    ("sn_not_number", "OBX|1|SN|1234-5^Test^LN||>^five||||||F", Reason.INVALID_VALUE),
+    ("obx_no_code", "OBX|1|NM|^Test^LN||5||||||F", Reason.MISSING_FIELD),
+    ("obx_empty_code", "OBX|1|NM|||5||||||F", Reason.MISSING_FIELD),
+    ("obx_bad_time", "OBX|1|NM|1-1^T^LN||5||||||F|||2023XX", Reason.INVALID_DATE),
+    ("obx_impossible_time", "OBX|1|NM|1-1^T^LN||5||||||F|||20230230", Reason.INVALID_DATE),
+]
+
+
+@pytest.mark.parametrize(
+    ("name", "obx", "reason"), SEGMENT_CASES, ids=[c[0] for c in SEGMENT_CASES]
+)
+def test_bad_obx_costs_only_that_segment(wh, tmp_path, name, obx, reason):
+    path = tmp_path / "m.hl7"
+    path.write_text(GOOD_A01 + "\r" + _msg("ORU^R01", "R1", PID, PV1, OBR, obx, GOOD_OBX) + "\r")
+    r = hl7v2.load(path, wh)
+    assert r.reconciles
+    assert _counts(r, "ORU^R01") == (1, 1, 0, 0)
+    assert _counts(r, "Segment") == (1, 0, 0, 1)
+    assert r.quarantine_reasons == {str(reason): 1}
+    row = wh.con.execute("SELECT location, resource_type, record FROM mm_quarantine").fetchone()
+    assert row == ("message 2 (segment 8)", "Segment", obx)
+    got = wh.con.execute(
+        "SELECT measurement_source_value, value_as_number, visit_occurrence_id FROM measurement"
+    ).fetchall()
+    assert got == [("LOINC:2345-7", 99.0, stable_id("hl7v2:Visit", "FAC|555|VN1"))]
+    assert wh.count("person") == 1 and wh.count("visit_occurrence") == 1
 
 
 @pytest.mark.parametrize("terminator", ["\r", "\n", "\r\n"])

@@ -19,7 +19,8 @@ from typing import Any
 from medmine.errors import SourceError
 from medmine.ingest._emit import SourceConcepts, expand_paths, register
 from medmine.ingest.hl7v2._framing import iter_messages
-from medmine.ingest.hl7v2._reader import Hl7Reader, parse_range
+from medmine.ingest.hl7v2._reader import Hl7Reader
+from medmine.ingest.hl7v2._results import parse_range
 from medmine.ingest.progress import Progress
 from medmine.warehouse import LoadReport, LoadSession, Warehouse
 

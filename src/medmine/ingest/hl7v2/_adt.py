@@ -1,8 +1,9 @@
 """PID and PV1 semantics: patients and visits built up over ADT messages within one load.
 
-Patients and visits are kept as state keyed by MRN and visit number while a load reads its
-messages; A01/A04 create a visit, A08 updates it (and the patient), A03 closes it. The final
-rows are written when the load finishes; rows already in the warehouse are updated in SQL.
+Patients and visits are kept as state keyed by MRN and visit key while a load reads its
+messages; the final rows are written when the load finishes, and rows already in the warehouse
+are updated in SQL. A visit is keyed by facility + patient + visit number (`visit_key`), so two
+patients sharing a visit number, at one site or at two, are two visits.
 """
 
 from __future__ import annotations
@@ -38,9 +39,27 @@ def patient_id(mrn: str) -> int:
     return stable_id(f"{KIND}:Patient", mrn)
 
 
-def visit_id(number: str) -> int:
-    """Visit id of a PV1-19 visit number."""
-    return stable_id(f"{KIND}:Visit", number)
+def visit_id(key: str) -> int:
+    """Visit id of a visit key (see `visit_key`)."""
+    return stable_id(f"{KIND}:Visit", key)
+
+
+def visit_key(facility: str, mrn: str, number: str, admit: dt.datetime | None) -> str:
+    """The key a visit is known by: ``facility|MRN|visit number``.
+
+    Without a visit number (PV1-19 empty) the documented fallback is
+    ``facility|MRN|admit YYYYMMDDHHMMSS`` from PV1-44; with neither, ``""`` (no key).
+
+    >>> visit_key("UMC", "100001", "V1001", None)
+    'UMC|100001|V1001'
+    >>> visit_key("UMC", "100001", "", dt.datetime(2023, 3, 1, 11, 45))
+    'UMC|100001|admit 20230301114500'
+    """
+    if number:
+        return f"{facility}|{mrn}|{number}"
+    if admit is not None:
+        return f"{facility}|{mrn}|admit {admit:%Y%m%d%H%M%S}"
+    return ""
 
 
 @dataclass
@@ -78,6 +97,8 @@ class VisitState:
     creator: Origin | None = None
     orig: dict[str, Any] | None = None  # as found in the warehouse (None: new)
     updates: list[tuple[Origin, str]] = field(default_factory=list)  # with the message's MRN
+    deleted: bool = False  # admission cancelled (A11)
+    identifier: dict[str, Any] | None = None  # the PV1-19 visit number, for mm_identifier
 
 
 def parse_pid(msg: Msg) -> ParsedPid:
@@ -183,9 +204,11 @@ def new_person_rows(p: ParsedPid) -> tuple[dict[str, Any], dict[str, Any]]:
 
 @dataclass
 class ParsedPv1:
-    """What PV1 (and EVN/MSH times) say about a visit."""
+    """What PV1 (and EVN/MSH times) say about a visit; `key` is ``""`` when it has none."""
 
+    key: str
     number: str
+    facility: str
     patient_class: str
     admit: dt.datetime | None
     discharge: dt.datetime | None
@@ -194,7 +217,15 @@ class ParsedPv1:
     disposition: str
 
 
-def parse_pv1(msg: Msg) -> ParsedPv1:
+def visit_facility(msg: Msg, pv1: Any) -> str:
+    """The facility a visit number belongs to: PV1-19.4, else PV1-39, else MSH-4, else MSH-3."""
+    msh = msg.segments[0]
+    return (
+        msg.get(pv1, 19, 1, 4) or msg.get(pv1, 39) or msg.get(msh, 4, 1, 1) or msg.get(msh, 3, 1, 1)
+    )
+
+
+def parse_pv1(msg: Msg, mrn: str) -> ParsedPv1:
     """Read PV1 (visit number PV1-19, class PV1-2, PV1-44/45 times) and the event time."""
     pv1 = msg.first("PV1")
     evn = msg.first("EVN")
@@ -202,11 +233,16 @@ def parse_pv1(msg: Msg) -> ParsedPv1:
     event = parse_ts(msg.get(evn, 2), "EVN-2 recorded date/time") if evn is not None else None
     event = event or parse_ts(msg.get(msh, 7), "MSH-7 message date/time")
     if pv1 is None:
-        return ParsedPv1("", "", None, None, event, "", "")
+        return ParsedPv1("", "", "", "", None, None, event, "", "")
+    number = msg.get(pv1, 19, 1, 1)
+    facility = visit_facility(msg, pv1)
+    admit = parse_ts(msg.get(pv1, 44), "PV1-44 admit date/time")
     return ParsedPv1(
-        number=msg.get(pv1, 19, 1, 1),
+        key=visit_key(facility, mrn, number, admit),
+        number=number,
+        facility=facility,
         patient_class=msg.get(pv1, 2).upper(),
-        admit=parse_ts(msg.get(pv1, 44), "PV1-44 admit date/time"),
+        admit=admit,
         discharge=parse_ts(msg.get(pv1, 45), "PV1-45 discharge date/time"),
         event_time=event,
         admit_source=msg.get(pv1, 14),
@@ -214,13 +250,17 @@ def parse_pv1(msg: Msg) -> ParsedPv1:
     )
 
 
-def new_visit_row(v: ParsedPv1, person_id: int) -> dict[str, Any]:
-    """The visit row an A01/A04 creates."""
-    start = v.admit or v.event_time
+def new_visit_row(v: ParsedPv1, person_id: int, *, from_discharge: bool = False) -> dict[str, Any]:
+    """The visit row an A01/A04 creates (or an update creates for a visit never admitted).
+
+    The start is PV1-44, else the event time (EVN-2, MSH-7); for a discharge whose admission
+    was never seen (`from_discharge`), PV1-44, else the discharge time itself.
+    """
+    start = v.admit or ((v.discharge or v.event_time) if from_discharge else v.event_time)
     if start is None:
         raise Rejected(Reason.MISSING_FIELD, "PV1-44 admit date/time and EVN-2/MSH-7 are empty")
     row: dict[str, Any] = {
-        "visit_occurrence_id": visit_id(v.number),
+        "visit_occurrence_id": visit_id(v.key),
         "person_id": person_id,
         "visit_concept_id": PATIENT_CLASS.get(v.patient_class, 0),
         "visit_start_date": start.date(),
@@ -256,6 +296,13 @@ def update_visit_row(row: dict[str, Any], v: ParsedPv1) -> None:
         close_visit(row, v.discharge, v.disposition)
     elif v.disposition:
         row["discharged_to_source_value"] = f"HL70112:{v.disposition}"
+
+
+def reopen_visit(row: dict[str, Any]) -> None:
+    """Undo a discharge (A13): the visit is open again, ending on its start date."""
+    row["visit_end_date"] = row["visit_start_date"]
+    row["visit_end_datetime"] = None
+    row["discharged_to_source_value"] = None
 
 
 def close_visit(row: dict[str, Any], end: dt.datetime, disposition: str) -> None:

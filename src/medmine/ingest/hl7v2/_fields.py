@@ -16,6 +16,8 @@ import hl7
 from medmine.warehouse import Reason, Rejected
 
 _SEGMENT_ID = re.compile(r"^[A-Z][A-Z0-9]{2}$")
+#: A number as sent in OBX-5 of NM, SN-like or ST results: optional comparator, sign, decimals.
+_NUMBER = re.compile(r"^\s*(<=|>=|<>|<|>|=)?\s*([-+]?(?:\d+(?:\.\d*)?|\.\d+))\s*$")
 _TS = re.compile(
     r"^(\d{4})(\d{2})?(\d{2})?(\d{2})?(\d{2})?(\d{2})?(?:\.(\d{1,6}))?(?:([+-])(\d{2})(\d{2}))?$"
 )
@@ -188,3 +190,17 @@ def parse_ts(value: str, field: str) -> dt.datetime | None:
     if not 1850 <= t.year <= 2200:
         raise Rejected(Reason.INVALID_DATE, f"{field} is outside the plausible range")
     return t
+
+
+def parse_number(text: str) -> tuple[str, float] | None:
+    """``"182"``, ``" 5.4 "``, ``"<0.5"``, ``">=60"`` -> (comparator, value); other text -> None.
+
+    The comparator is ``""`` when none was sent.
+
+    >>> parse_number("<0.5"), parse_number("Positive")
+    (('<', 0.5), None)
+    """
+    m = _NUMBER.match(text)
+    if m is None:
+        return None
+    return m.group(1) or "", float(m.group(2))

@@ -1,7 +1,8 @@
 """Split a byte stream of HL7 v2 ER7 into messages, whatever the framing.
 
 Plain files, FHS/BHS batches and MLLP streams (VT ... FS CR) are read the same way: MLLP
-control bytes, CR, LF and CRLF all end a segment, a segment starting with
+control bytes, CR, LF and CRLF (mixed freely) all end a segment, blank lines are skipped, a
+UTF-8 byte-order mark or whitespace before a segment is dropped, a segment starting with
 ``MSH`` starts a message, and batch envelope segments (FHS, BHS, BTS, FTS) are dropped. The file
 is read in blocks, so memory holds one message at a time.
 """
@@ -15,6 +16,7 @@ from typing import BinaryIO
 
 _SPLIT = re.compile(rb"[\r\n\x0b\x1c]")
 ENVELOPE = (b"FHS", b"BHS", b"BTS", b"FTS")
+BOM = b"\xef\xbb\xbf"
 _BLOCK = 1 << 16
 
 
@@ -68,6 +70,10 @@ def iter_messages(stream: BinaryIO) -> Iterator[RawMessage]:
     orphan_first = 0
     for segno, raw in _segments(stream):
         seg = raw.lstrip()
+        while seg.startswith(BOM):  # a BOM per concatenated file, perhaps after blank lines
+            seg = seg[len(BOM) :].lstrip()
+        if not seg:
+            continue
         if seg[:3] in ENVELOPE:
             continue
         if seg[:3] == b"MSH":

@@ -1,9 +1,12 @@
-"""One load's worth of HL7 v2 messages: dispatch by type, ADT state, ORU results."""
+"""One load's worth of HL7 v2 messages: dispatch by type, ADT visit state, results.
+
+`Hl7Reader.message` reads one message into the load and returns its `Outcome` (what an ACK
+says about it); `Hl7Reader.finish` writes the patients and visits the load built up.
+"""
 
 from __future__ import annotations
 
-import datetime as dt
-import re
+from dataclasses import dataclass, field
 from typing import Any
 
 from medmine.ingest import codes
@@ -12,6 +15,7 @@ from medmine.ingest.hl7v2._adt import (
     KIND,
     Origin,
     ParsedPid,
+    ParsedPv1,
     PatientState,
     VisitState,
     close_visit,
@@ -20,33 +24,55 @@ from medmine.ingest.hl7v2._adt import (
     new_visit_row,
     parse_pid,
     parse_pv1,
+    reopen_visit,
     update_visit_row,
+    visit_facility,
     visit_id,
+    visit_key,
 )
 from medmine.ingest.hl7v2._fields import Msg, parse_ts
 from medmine.ingest.hl7v2._framing import RawMessage
-from medmine.warehouse import LoadSession, Reason, Rejected, stable_id
+from medmine.ingest.hl7v2._results import Results, SegmentError, note_row, read_results
+from medmine.warehouse import LoadSession, Reason, Rejected, table_names
+from medmine.warehouse import table as table_spec
 from medmine.warehouse.sql import ident
 
-ADT_TRIGGERS = ("A01", "A03", "A04", "A08")
-#: SN comparators -> OMOP operator concepts.
-OPERATORS = {"<": 4171756, "<=": 4171754, "=": 4172703, ">": 4172704, ">=": 4171755}
-NUMBER = r"[-+]?\d+(?:\.\d+)?"
-_RANGE = re.compile(rf"^\s*({NUMBER})\s*-\s*({NUMBER})\s*$")
-_BOUND = re.compile(rf"^\s*([<>]=?)\s*({NUMBER})\s*$")
-_CANCELLED = ("X", "D", "W")  # OBX-11: cannot obtain, deleted, wrong
+#: ADT triggers that act on a visit, by what they do.
+VISIT_ACTIONS = {
+    "A01": "admit", "A04": "admit",  # admit / register
+    "A02": "update", "A06": "update", "A07": "update", "A08": "update",  # transfer, class, update
+    "A12": "update",  # cancel transfer: PV1 holds the restored state
+    "A03": "discharge",
+    "A11": "cancel_admit",
+    "A13": "cancel_discharge",
+}  # fmt: skip
+#: ADT triggers that only add or update the patient (A05 pre-admission creates no visit yet).
+PATIENT_TRIGGERS = ("A05", "A28", "A31")
+#: ADT triggers skipped by design, each with its own skip reason.
+SKIPPED_TRIGGERS = {"A40": "merge_not_applied"}
+#: ORU triggers read as results (unsolicited results, and point-of-care/observation variants).
+ORU_TRIGGERS = ("R01", "R30", "R31", "R32")
+#: Warning reasons of this reader.
+WARN_NOT_ADMITTED = "visit_not_admitted"
+SKIP_NOTHING_TO_CANCEL = "nothing_to_cancel"
 
 
-def parse_range(text: str) -> tuple[float | None, float | None]:
-    """Reference range ``70-99``, ``<5``, ``>=10`` -> (low, high); other text -> (None, None)."""
-    m = _RANGE.match(text)
-    if m:
-        return float(m.group(1)), float(m.group(2))
-    m = _BOUND.match(text)
-    if m:
-        x = float(m.group(2))
-        return (None, x) if m.group(1).startswith("<") else (x, None)
-    return None, None
+@dataclass
+class Outcome:
+    """What happened to one message: the basis of its acknowledgement.
+
+    `status` is ``loaded`` (or an update that changed nothing), ``skipped`` (a type not loaded
+    by design), ``quarantined`` (set aside with `reason`) or ``rejected`` (not parseable as an
+    HL7 message at all). `segment_errors` lists segments set aside from a loaded message.
+    """
+
+    status: str
+    control_id: str = ""
+    reason: str = ""
+    detail: str = ""
+    msg: Msg | None = None
+    segment_errors: list[SegmentError] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
 
 
 class Hl7Reader:
@@ -61,48 +87,64 @@ class Hl7Reader:
         self.lookup = Lookup(s)
 
     # ---- warehouse look-ups ----
-    def _existing_visit(self, number: str) -> dict[str, Any] | None:
-        return self.lookup.row("visit_occurrence", visit_id(number))
+    def _existing_visit(self, key: str) -> dict[str, Any] | None:
+        return self.lookup.row("visit_occurrence", visit_id(key))
 
     # ---- dispatch ----
-    def message(self, source_file: str, raw: RawMessage) -> None:
+    def message(self, source_file: str, raw: RawMessage) -> Outcome:
         """Read one message; it is loaded, skipped or quarantined (never lost)."""
         s = self.s
         if raw.orphan:
             s.read("Segment")
-            s.quarantine(
-                source_file, raw.location, "Segment", Reason.MALFORMED,
-                "segments before any MSH header", record=raw.text,
-            )  # fmt: skip
-            return
+            detail = "segments before any MSH header"
+            s.quarantine(source_file, raw.location, "Segment", Reason.MALFORMED, detail,
+                         record=raw.text)  # fmt: skip
+            return Outcome("rejected", reason=str(Reason.MALFORMED), detail=detail)
         rtype = "Message"
         try:
             msg = Msg(raw.text)
             msh = msg.segments[0]
             mtype, trigger = msg.get(msh, 9, 1, 1).upper(), msg.get(msh, 9, 1, 2).upper()
+            control = msg.get(msh, 10)
         except Rejected as err:
             s.read(rtype)
             s.quarantine(source_file, raw.location, rtype, err.reason, err.detail, raw.text)
-            return
+            return Outcome("rejected", reason=str(err.reason), detail=err.detail)
+        if mtype == "ADT" and not trigger:  # v2.1/2.2 put the event only in EVN-1
+            trigger = msg.get(msg.first("EVN"), 1).upper()
         if mtype:
             rtype = f"{mtype}^{trigger}" if trigger else mtype
         s.read(rtype)
+        out = Outcome("loaded", control_id=control, msg=msg)
         try:
-            control = msg.get(msh, 10)
             if not mtype:
                 raise Rejected(Reason.MISSING_FIELD, "MSH-9 message type is empty")
             if not control:
                 raise Rejected(Reason.MISSING_FIELD, "MSH-10 message control id is empty")
             key = f"{msg.get(msh, 3)}|{msg.get(msh, 4)}|{control}"
             origin: Origin = (rtype, source_file, raw.location, f"MSH-10 {control}")
-            if mtype == "ADT" and trigger in ADT_TRIGGERS:
-                self._adt(msg, trigger, origin)
-            elif (mtype, trigger) == ("ORU", "R01"):
-                self._oru(msg, key, origin)
+            if mtype == "ADT" and trigger in SKIPPED_TRIGGERS:
+                s.skip(rtype, SKIPPED_TRIGGERS[trigger])
+                out.status, out.reason = "skipped", SKIPPED_TRIGGERS[trigger]
+                return out
+            if mtype == "ADT" and (trigger in VISIT_ACTIONS or trigger in PATIENT_TRIGGERS):
+                results = self._adt(msg, trigger, key, origin, out)
+            elif mtype == "ORU" and trigger in ORU_TRIGGERS:
+                results = self._oru(msg, key, origin, out)
             else:
                 s.skip(rtype, Reason.NOT_MAPPED)
+                out.status, out.reason = "skipped", str(Reason.NOT_MAPPED)
+                return out
         except Rejected as err:
             s.quarantine(source_file, raw.location, rtype, err.reason, err.detail, raw.text)
+            return Outcome("quarantined", control, str(err.reason), err.detail, msg)
+        for e in results.errors:
+            s.read("Segment")
+            location = f"message {raw.number} (segment {raw.first_segment + e.index})"
+            s.quarantine(source_file, location, "Segment", e.reason, e.detail,
+                         record=str(msg.segments[e.index]))  # fmt: skip
+        out.segment_errors = results.errors
+        return out
 
     # ---- patients ----
     def _patient_state(self, p: ParsedPid, origin: Origin) -> tuple[PatientState | None, Any]:
@@ -145,202 +187,191 @@ class Hl7Reader:
             st.death = p.death
 
     # ---- ADT ----
-    def _adt(self, msg: Msg, trigger: str, origin: Origin) -> None:
+    def _current_visit(self, key: str) -> tuple[VisitState | None, dict[str, Any] | None]:
+        """The visit's state in this load and its row in the warehouse (either may be None)."""
+        if not key:
+            return None, None
+        visit = self.visits.get(key)
+        if visit is not None:
+            return visit, None
+        return None, self._existing_visit(key)
+
+    def _adt(self, msg: Msg, trigger: str, key: str, origin: Origin, out: Outcome) -> Results:
         p = parse_pid(msg)
-        st, pending = self._patient_state(p, origin)
-        v = parse_pv1(msg)
+        _, pending = self._patient_state(p, origin)
+        v = parse_pv1(msg, p.mrn)
+        action = "patient" if trigger in PATIENT_TRIGGERS else VISIT_ACTIONS[trigger]
         # validate everything before changing any state
-        visit = self.visits.get(v.number) if v.number else None
-        existing = None
-        if v.number and visit is None:
-            existing = self._existing_visit(v.number)
-        current = visit.row if visit else existing
-        if current is not None and current["person_id"] != p.person_id:
-            raise Rejected(Reason.CONFLICT, "PV1-19 visit number belongs to another patient")
-        if trigger in ("A01", "A04"):
-            if not v.number:
-                raise Rejected(Reason.MISSING_FIELD, "PV1-19 visit number is empty")
-            if current is None:
-                row = new_visit_row(v, p.person_id)
+        visit, existing = self._current_visit(v.key)
+        current = None
+        if visit is not None and not visit.deleted:
+            current = visit.row
+        elif visit is None:
+            current = existing
+        row = self._visit_change(action, trigger, v, p.person_id, current, origin, out)
+        results = read_results(msg, key, p.person_id, v.event_time, self.concepts)
+        # apply
+        authoritative = action not in ("discharge", "cancel_admit", "cancel_discharge")
+        self._touch_patient(p, pending, origin, authoritative=authoritative)
+        if action in ("cancel_admit", "cancel_discharge") and row is None:
+            return results  # nothing to cancel: counted as skipped in _visit_change
+        vid = None
+        if row is None:  # patient-only message
+            self.patients[p.mrn].updates.append(origin)
+        else:
+            if visit is None:
+                visit = VisitState(row, orig=existing)
+                self.visits[v.key] = visit
+                if action == "admit" or existing is None:  # a new visit is its creator's record
+                    visit.creator = origin
+                else:
+                    visit.updates.append((origin, p.mrn))
             else:
-                row = dict(current)
-                update_visit_row(row, v)
-        elif trigger == "A03":
-            if not v.number:
-                raise Rejected(Reason.MISSING_FIELD, "PV1-19 visit number is empty")
+                if action == "admit" and visit.deleted:  # admitted again after a cancel
+                    if visit.creator is not None:
+                        self.s.skip(visit.creator[0], "cancelled")
+                    visit.creator = origin
+                else:
+                    visit.updates.append((origin, p.mrn))
+                visit.row = row
+            visit.deleted = row is _DELETED
+            if visit.deleted:
+                visit.row = current or {}
+            else:
+                vid = row["visit_occurrence_id"]
+                if v.number:
+                    visit.identifier = {
+                        "table_name": "visit_occurrence",
+                        "row_id": vid,
+                        "system": v.facility or "urn:medmine:hl7v2:PV1-19",
+                        "value": v.number,
+                        "type_code": "VN",
+                    }
+            self._visit_known[v.key] = not visit.deleted
+        self._add_results(results, vid, origin, "ADT OBX")
+        return results
+
+    def _visit_change(
+        self,
+        action: str,
+        trigger: str,
+        v: ParsedPv1,
+        person_id: int,
+        current: dict[str, Any] | None,
+        origin: Origin,
+        out: Outcome,
+    ) -> dict[str, Any] | None:
+        """The visit row after this message (`_DELETED` for a cancelled admission; None: no
+        visit change). Raises `Rejected` before any state changes.
+        """
+        if action == "patient":
+            return None
+        no_key = "PV1-19 visit number and PV1-44 admit date/time are both empty"
+        if action in ("cancel_admit", "cancel_discharge"):
+            if not v.key:
+                raise Rejected(Reason.MISSING_FIELD, no_key)
             if current is None:
-                raise Rejected(Reason.CONFLICT, "A03 discharges a visit that was never admitted")
+                self.s.skip(origin[0], SKIP_NOTHING_TO_CANCEL)
+                out.status, out.reason = "skipped", SKIP_NOTHING_TO_CANCEL
+                return None
+            if action == "cancel_admit":
+                return _DELETED
             row = dict(current)
+            reopen_visit(row)
+            return row
+        if not v.key:
+            if trigger == "A08":
+                return None  # an A08 without a visit: a patient-only update
+            raise Rejected(Reason.MISSING_FIELD, no_key)
+        if action == "discharge":
             end = v.discharge or v.event_time
             if end is None:
                 raise Rejected(Reason.MISSING_FIELD, "PV1-45 discharge date/time is empty")
-            close_visit(row, end, v.disposition)
-        else:  # A08
-            row = None
-            if v.number:
-                if current is None:
-                    raise Rejected(Reason.CONFLICT, "A08 updates a visit that was never admitted")
-                row = dict(current)
-                update_visit_row(row, v)
-        # apply
-        self._touch_patient(p, pending, origin, authoritative=trigger != "A03")
-        if row is None:  # A08 without a visit: a patient-only update
-            self.patients[p.mrn].updates.append(origin)
-            return
-        if visit is None:
-            visit = VisitState(row, orig=existing)
-            self.visits[v.number] = visit
-            if trigger in ("A01", "A04"):
-                visit.creator = origin
+            if current is None:
+                row = new_visit_row(v, person_id, from_discharge=True)
+                self._warn_not_admitted(origin, out)
             else:
-                visit.updates.append((origin, p.mrn))
-        else:
-            visit.row = row
-            visit.updates.append((origin, p.mrn))
-        self._visit_known[v.number] = True
+                row = dict(current)
+            close_visit(row, end, v.disposition)
+            return row
+        if current is None:
+            row = new_visit_row(v, person_id)
+            if action != "admit":
+                self._warn_not_admitted(origin, out)
+            return row
+        row = dict(current)
+        update_visit_row(row, v)
+        return row
 
-    # ---- ORU ----
-    def _visit_ref(self, msg: Msg) -> int | None:
+    def _warn_not_admitted(self, origin: Origin, out: Outcome) -> None:
+        self.s.warn(origin[0], WARN_NOT_ADMITTED)
+        out.warnings.append(
+            f"{origin[0]} for a visit never admitted: created from what this message holds"
+        )
+
+    # ---- results ----
+    def _visit_ref(self, msg: Msg, mrn: str) -> int | None:
         pv1 = msg.first("PV1")
-        number = msg.get(pv1, 19, 1, 1) if pv1 is not None else ""
-        if not number:
+        if pv1 is None:
             return None
-        known = self._visit_known.get(number)
+        try:
+            admit = parse_ts(msg.get(pv1, 44), "PV1-44 admit date/time")
+        except Rejected:
+            admit = None
+        key = visit_key(visit_facility(msg, pv1), mrn, msg.get(pv1, 19, 1, 1), admit)
+        if not key:
+            return None
+        known = self._visit_known.get(key)
         if known is None:
-            known = number in self.visits or self._existing_visit(number) is not None
-            self._visit_known[number] = known
+            visit = self.visits.get(key)
+            if visit is not None:
+                known = not visit.deleted
+            else:
+                known = self._existing_visit(key) is not None
+            self._visit_known[key] = known
         if not known:
             self.s.warn("ORU^R01", Reason.UNRESOLVED_REFERENCE)
             return None
-        return visit_id(number)
+        return visit_id(key)
 
-    def _oru(self, msg: Msg, key: str, origin: Origin) -> None:
+    def _oru(self, msg: Msg, key: str, origin: Origin, out: Outcome) -> Results:
         p = parse_pid(msg)
         _, pending = self._patient_state(p, origin)
         msh = msg.segments[0]
         msg_time = parse_ts(msg.get(msh, 7), "MSH-7 message date/time")
-        obr_time: dt.datetime | None = None
-        results: list[tuple[dict[str, Any], list[str]]] = []
-        n_obx = 0
-        for seg in msg.segments:
-            name = msg.name(seg)
-            if name == "OBR":
-                obr_time = parse_ts(msg.get(seg, 7), "OBR-7 observation date/time")
-            elif name == "OBX":
-                n_obx += 1
-                row = self._measurement(msg, seg, n_obx, key, p.person_id, obr_time or msg_time)
-                results.append((row, []) if row else ({}, []))
-            elif name == "NTE" and results and results[-1][0]:
-                results[-1][1].extend(t for t in msg.field_text(seg, 3) if t)
-        if not n_obx:
+        results = read_results(msg, key, p.person_id, msg_time, self.concepts)
+        if not results.n_obx:
             raise Rejected(Reason.MISSING_FIELD, "ORU message has no OBX segment")
-        rows = [(r, notes) for r, notes in results if r]
         self._touch_patient(p, pending, origin, authoritative=False)
-        if not rows:
+        if not results.rows:
             self.s.skip(origin[0], "no_results")
+            out.status, out.reason = "skipped", "no_results"
+            return results
+        vid = self._visit_ref(msg, p.mrn)
+        self._add_results(results, vid, origin, None)
+        return results
+
+    def _add_results(
+        self, results: Results, vid: int | None, origin: Origin, record_type: str | None
+    ) -> None:
+        """Write a message's measurements (and NTE notes) as one record.
+
+        ORU results are the message's own record; ADT results ride as a record of
+        `record_type` (``ADT OBX``) next to the patient and visit the message changes.
+        """
+        if not results.rows:
             return
-        vid = self._visit_ref(msg)
-        out: list[tuple[str, dict[str, Any]]] = []
-        for row, notes in rows:
+        rows: list[tuple[str, dict[str, Any]]] = []
+        for row, notes in results.rows:
             row["visit_occurrence_id"] = vid
-            out.append(("measurement", row))
+            rows.append(("measurement", row))
             if notes:
-                out.append(("note", self._note(row, notes)))
-        self.s.add_record(origin[0], out[:1], source_file=origin[1], location=origin[2],
-                          source_key=origin[3], secondary=out[1:])  # fmt: skip
-
-    def _measurement(
-        self, msg: Msg, obx: Any, n: int, key: str, person_id: int, default_time: Any
-    ) -> dict[str, Any] | None:
-        where = f"OBX {n}"
-        if msg.get(obx, 11).upper() in _CANCELLED:
-            return None
-        code = msg.get(obx, 3, 1, 1)
-        if not code:
-            raise Rejected(Reason.MISSING_FIELD, f"{where}: OBX-3 observation id is empty")
-        vocab = codes.hl7v2_vocabulary(msg.get(obx, 3, 1, 3) or None)
-        self.concepts.add(vocab, code, msg.get(obx, 3, 1, 2))
-        vtype = msg.get(obx, 2).upper()
-        number: float | None = None
-        operator = None
-        text: str | None = None
-        if vtype == "NM":
-            text = msg.get(obx, 5)
-            if text:
-                try:
-                    number = float(text)
-                except ValueError:
-                    raise Rejected(
-                        Reason.INVALID_VALUE, f"{where}: OBX-5 value is not a number (OBX-2 NM)"
-                    ) from None
-        elif vtype == "SN":
-            comp, n1, sep, n2 = (msg.get(obx, 5, 1, c) for c in (1, 2, 3, 4))
-            text = "".join((comp, n1, sep, n2))
-            if comp and comp not in OPERATORS and comp != "<>":
-                raise Rejected(Reason.INVALID_VALUE, f"{where}: OBX-5 comparator is unknown")
-            if not sep and n1:
-                try:
-                    number = float(n1)
-                except ValueError:
-                    raise Rejected(
-                        Reason.INVALID_VALUE, f"{where}: OBX-5 value is not a number (OBX-2 SN)"
-                    ) from None
-                operator = OPERATORS.get(comp or "=")
-        elif vtype in ("CE", "CWE", "CNE"):
-            vcode, vtext = msg.get(obx, 5, 1, 1), msg.get(obx, 5, 1, 2)
-            vvocab = codes.hl7v2_vocabulary(msg.get(obx, 5, 1, 3) or None)
-            if vcode:
-                self.concepts.add(vvocab, vcode, vtext)
-                text = codes.source_value(vvocab, vcode)
-            else:
-                text = vtext
-        else:  # ST, TX, FT, TS, DT... kept as text, repetitions on separate lines
-            text = "\n".join(msg.field_text(obx, 5))
-        when = parse_ts(msg.get(obx, 14), "OBX-14 observation date/time") or default_time
-        if when is None:
-            raise Rejected(
-                Reason.MISSING_FIELD, f"{where}: no observation time (OBX-14, OBR-7, MSH-7)"
-            )
-        unit, unit_system = msg.get(obx, 6, 1, 1), msg.get(obx, 6, 1, 3)
-        if unit and unit_system:
-            self.concepts.add(codes.hl7v2_vocabulary(unit_system), unit, msg.get(obx, 6, 1, 2))
-        low, high = parse_range(msg.get(obx, 7))
-        set_id = msg.get(obx, 1) or str(n)
-        return {
-            "measurement_id": stable_id(f"{KIND}:Measurement", f"{key}|{n}|{set_id}"),
-            "person_id": person_id,
-            "measurement_concept_id": 0,
-            "measurement_date": when.date(),
-            "measurement_datetime": when,
-            "measurement_type_concept_id": codes.TYPE_EHR,
-            "operator_concept_id": operator,
-            "value_as_number": number,
-            "unit_concept_id": 0 if unit else None,
-            "range_low": low,
-            "range_high": high,
-            "measurement_source_value": codes.source_value(vocab, code),
-            "measurement_source_concept_id": 0,
-            "unit_source_value": unit or None,
-            "value_source_value": text or None,
-        }
-
-    def _note(self, m: dict[str, Any], notes: list[str]) -> dict[str, Any]:
-        return {
-            "note_id": stable_id(f"{KIND}:Note", str(m["measurement_id"])),
-            "person_id": m["person_id"],
-            "note_date": m["measurement_date"],
-            "note_datetime": m["measurement_datetime"],
-            "note_type_concept_id": codes.TYPE_EHR,
-            "note_class_concept_id": codes.NOTE_CLASS_UNKNOWN,
-            "note_title": "Result comment (NTE)",
-            "note_text": "\n".join(notes),
-            "encoding_concept_id": codes.ENCODING_UTF8,
-            "language_concept_id": 0,
-            "visit_occurrence_id": m["visit_occurrence_id"],
-            "note_source_value": "HL7V2:NTE",
-            "note_event_id": m["measurement_id"],
-            "note_event_field_concept_id": 0,
-        }
+                rows.append(("note", note_row(row, notes)))
+        rtype = record_type or origin[0]
+        if record_type:
+            self.s.read(record_type)
+        self.s.add_record(rtype, rows[:1], source_file=origin[1], location=origin[2],
+                          source_key=origin[3], secondary=rows[1:])  # fmt: skip
 
     # ---- end of load ----
     def finish(self) -> None:
@@ -381,17 +412,35 @@ class Hl7Reader:
                 changed_patients.add(mrn)
             for u in st.updates:
                 self._resolve_update(u, changed)
+        deleted: list[int] = []
         for v in self.visits.values():
+            if v.deleted:
+                self._finish_deleted(v, deleted)
+                continue
             changed = v.orig is None or v.row != v.orig
             if v.orig is not None and changed:
                 _update(con, "visit_occurrence", v.row,
                         {"visit_occurrence_id": v.row["visit_occurrence_id"]})  # fmt: skip
+            if v.identifier is not None:
+                s.add_rows("mm_identifier", v.identifier)
             if v.creator is not None:
                 rtype, file, loc, key = v.creator
                 s.add_record(rtype, [("visit_occurrence", v.row)], source_file=file,
                              location=loc, source_key=key)  # fmt: skip
             for u, mrn in v.updates:
                 self._resolve_update(u, changed or mrn in changed_patients)
+        if deleted:
+            s.flush()  # rows of this load that point at the visits go in first
+            _delete_visits(con, deleted)
+
+    def _finish_deleted(self, v: VisitState, deleted: list[int]) -> None:
+        """A visit whose admission was cancelled (A11): its messages count, its row goes."""
+        if v.creator is not None:  # admitted and cancelled within this load
+            self.s.skip(v.creator[0], "cancelled")
+        for u, _ in v.updates:
+            rtype, file, loc, key = u
+            self.s.add_record(rtype, [], source_file=file, location=loc, source_key=key)
+        deleted.append(visit_id_of(v))
 
     def _resolve_update(self, origin: Origin, changed: bool) -> None:
         """An update message counts as loaded when it changed something, else as a duplicate."""
@@ -400,6 +449,40 @@ class Hl7Reader:
             self.s.add_record(rtype, [], source_file=file, location=loc, source_key=key)
         else:
             self.s.skip(rtype, Reason.DUPLICATE)
+
+
+#: Marker row of a visit whose admission is cancelled.
+_DELETED: dict[str, Any] = {}
+
+
+def visit_id_of(v: VisitState) -> int:
+    """The id of a visit state's row (also when the row was cancelled)."""
+    row = v.orig or v.row
+    return int(row["visit_occurrence_id"])
+
+
+def _delete_visits(con: Any, ids: list[int]) -> None:
+    """Remove cancelled visits: their row and provenance; rows pointing at them keep the
+    patient and lose the visit (``visit_occurrence_id`` NULL).
+    """
+    marks = ", ".join("?" for _ in ids)
+    for name in table_names():
+        if name != "visit_occurrence" and "visit_occurrence_id" in table_spec(name).column_names:
+            con.execute(
+                f"UPDATE {ident(name)} SET visit_occurrence_id = NULL "
+                f"WHERE visit_occurrence_id IN ({marks})",
+                ids,
+            )
+    con.execute(f"DELETE FROM visit_occurrence WHERE visit_occurrence_id IN ({marks})", ids)
+    con.execute(
+        "DELETE FROM mm_source_record WHERE table_name = 'visit_occurrence' "
+        f"AND row_id IN ({marks})",
+        ids,
+    )
+    con.execute(
+        f"DELETE FROM mm_identifier WHERE table_name = 'visit_occurrence' AND row_id IN ({marks})",
+        ids,
+    )
 
 
 def _update(con: Any, table: str, row: dict[str, Any], where: dict[str, Any]) -> int:
