@@ -1,4 +1,16 @@
-"""Evaluate the note scrubber on the annotated PHI notes (tests/data/phi_notes/*.jsonl).
+"""Evaluate the note scrubber on annotated notes: the earlier splits and the fresh set.
+
+The fresh, independently written set is tests/data/phi_eval_fresh/notes.jsonl (issue 15):
+
+    .venv/bin/python bench/phi_text_eval.py                 # the earlier splits
+    .venv/bin/python bench/phi_text_eval.py --fresh first   # whole fresh set, once
+    .venv/bin/python bench/phi_text_eval.py --fresh dev     # development half (tuning)
+    .venv/bin/python bench/phi_text_eval.py --fresh locked  # locked half, once, at the end
+
+The fresh set is scored by `SCORING_RULE` (fixed before the set was seen), with medmine in
+both detection modes, Philter and Presidio in the same run.
+
+Earlier splits.
 
 Per entity class: recall = gold spans whose every non-space character is covered by some
 detected span (of any type: any detection removes the text); precision = detected spans
@@ -11,8 +23,12 @@ bench/results/phi_text_eval.json.
 
 from __future__ import annotations
 
+import hashlib
 import json
-from collections import defaultdict
+import re
+import subprocess
+import time
+from collections import Counter, defaultdict
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
@@ -216,8 +232,293 @@ class PresidioAdapter:
         return SimpleNamespace(text="".join(parts))
 
 
+# ---------------------------------------------------------------------------------------
+# The fresh, independently written set (issue 15 item 4): tests/data/phi_eval_fresh/
+# ---------------------------------------------------------------------------------------
+
+FRESH = ROOT / "tests" / "data" / "phi_eval_fresh"
+
+#: The scoring rule, fixed before the fresh set was seen and never changed afterwards.
+SCORING_RULE = (
+    "A gold span is found when every alphanumeric character in it lies inside some detected "
+    "span (of any type: any detection removes the text); gold spans without alphanumeric "
+    "characters are ignored. Safe Harbor keeps ages up to 89 and the year of a date, so gold "
+    "AGE spans whose number is 89 or less are reported as AGE_UNDER_90 and gold DATE spans "
+    "that are a bare 4-digit year are reported as DATE_YEAR_ONLY; both are left out of the "
+    "overall and group recalls. Span precision: detected spans (after merging) with an "
+    "alphanumeric character inside a gold span, over detected spans with an alphanumeric "
+    "character; character precision: the same counted in alphanumeric characters. Clinical "
+    "tokens kept: every exact occurrence in the text of each listed clinical term is split "
+    "into alphanumeric tokens; a token is kept when none of its characters is detected "
+    "(terms that do not occur verbatim are counted as absent and left out)."
+)
+
+GROUPS: dict[str, tuple[str, ...]] = {
+    "names": ("NAME",),
+    "dates": ("DATE",),
+    "identifiers": (
+        "PHONE",
+        "FAX",
+        "EMAIL",
+        "SSN",
+        "MRN",
+        "HEALTH_PLAN",
+        "ACCOUNT",
+        "LICENSE",
+        "VEHICLE",
+        "DEVICE",
+        "URL",
+        "IP",
+        "BIOMETRIC",
+        "PHOTO",
+        "OTHER_ID",
+    ),
+    "locations": ("ADDRESS", "CITY", "COUNTY", "ZIP", "FACILITY"),
+    "age_90_plus": ("AGE",),
+}
+_NOT_SAFE_HARBOR = ("AGE_UNDER_90", "DATE_YEAR_ONLY")
+_ALNUM = re.compile(r"[^\W_]+")
+
+
+def fresh_type(span: dict[str, Any], text: str) -> str:
+    """The scoring type of a gold span of the fresh set (see `SCORING_RULE`)."""
+    t = str(span["type"]).upper()
+    chunk = text[span["start"] : span["end"]]
+    if t == "AGE":
+        digits = re.findall(r"\d+", chunk)
+        if digits and int(digits[0]) <= 89:
+            return "AGE_UNDER_90"
+    if t == "DATE" and re.fullmatch(r"\s*'?(?:1[89]\d\d|2\d\d\d)s?\s*", chunk):
+        return "DATE_YEAR_ONLY"
+    return t
+
+
+def load_fresh(path: Path | None = None) -> list[dict[str, Any]]:
+    """The fresh notes; a line that is not a valid note stops with its line number."""
+    path = path or FRESH / "notes.jsonl"
+    out = []
+    with open(path, encoding="utf-8") as f:
+        for n, line in enumerate(f, start=1):
+            if not line.strip():
+                continue
+            try:
+                c = json.loads(line)
+                text = c["text"]
+                for s in c["spans"]:
+                    if not 0 <= s["start"] < s["end"] <= len(text):
+                        raise ValueError(f"span {s['start']}-{s['end']} outside the text")
+            except (ValueError, KeyError, TypeError) as exc:
+                raise SystemExit(f"{path}:{n}: not a valid note ({exc})") from None
+            out.append(c)
+    return out
+
+
+def split_fresh(cases: list[dict[str, Any]]) -> dict[str, list[dict[str, Any]]]:
+    """Deterministic development / locked halves: within each note type, notes ordered by
+    the SHA-256 of their id; the first ceil(n/2) go to ``dev``, the rest to ``locked``.
+    """
+    by_type: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    for c in cases:
+        by_type[str(c.get("note_type", ""))].append(c)
+    out: dict[str, list[dict[str, Any]]] = {"dev": [], "locked": []}
+    for t in sorted(by_type):
+        group = sorted(by_type[t], key=lambda c: hashlib.sha256(str(c["id"]).encode()).hexdigest())
+        half = (len(group) + 1) // 2
+        out["dev"] += group[:half]
+        out["locked"] += group[half:]
+    return out
+
+
+def _coverage(text: str, spans: list[Any]) -> bytearray:
+    cov = bytearray(len(text))
+    for s in spans:
+        cov[s.start : s.end] = b"\x01" * (s.end - s.start)
+    return cov
+
+
+def score_fresh(cases: list[dict[str, Any]], detector: Any) -> dict[str, Any]:
+    """Score `detector` (anything with ``analyze(text) -> spans``) by `SCORING_RULE`."""
+    gold_n: Counter[str] = Counter()
+    gold_hit: Counter[str] = Counter()
+    pred_n = pred_hit = char_n = char_hit = 0
+    tok_n = tok_kept = absent = 0
+    missed: list[dict[str, Any]] = []
+    t_detect = 0.0
+    for c in cases:
+        text = c["text"]
+        t0 = time.perf_counter()
+        spans = detector.analyze(text)
+        t_detect += time.perf_counter() - t0
+        cov = _coverage(text, spans)
+        gold_cov = bytearray(len(text))
+        for g in c["spans"]:
+            t = fresh_type(g, text)
+            chars = [m.span() for m in _ALNUM.finditer(text, g["start"], g["end"])]
+            if not chars:
+                continue
+            gold_cov[g["start"] : g["end"]] = b"\x01" * (g["end"] - g["start"])
+            gold_n[t] += 1
+            if all(all(cov[a:b]) for a, b in chars):
+                gold_hit[t] += 1
+            else:
+                missed.append({"id": c["id"], "note_type": c.get("note_type"), "type": t})
+        for s in spans:
+            alnum = [
+                i
+                for a, b in (m.span() for m in _ALNUM.finditer(text, s.start, s.end))
+                for i in range(a, b)
+            ]
+            if not alnum:
+                continue
+            pred_n += 1
+            hit = sum(gold_cov[i] for i in alnum)
+            pred_hit += hit > 0
+            char_n += len(alnum)
+            char_hit += hit
+        for term in c.get("clinical_terms", []):
+            pos = text.find(term)
+            if not term or pos < 0:
+                absent += 1
+                continue
+            while pos >= 0:
+                for m in _ALNUM.finditer(text, pos, pos + len(term)):
+                    tok_n += 1
+                    tok_kept += not any(cov[m.start() : m.end()])
+                pos = text.find(term, pos + len(term))
+    per_type = {
+        t: {"gold": gold_n[t], "found": gold_hit[t], "recall": gold_hit[t] / gold_n[t]}
+        for t in sorted(gold_n)
+    }
+    groups = {}
+    for g, types in GROUPS.items():
+        n = sum(gold_n[t] for t in types)
+        h = sum(gold_hit[t] for t in types)
+        groups[g] = {"gold": n, "recall": h / n if n else None}
+    n_all = sum(v for t, v in gold_n.items() if t not in _NOT_SAFE_HARBOR)
+    h_all = sum(v for t, v in gold_hit.items() if t not in _NOT_SAFE_HARBOR)
+    return {
+        "notes": len(cases),
+        "note_types": dict(Counter(str(c.get("note_type", "")) for c in cases)),
+        "recall_overall": h_all / n_all if n_all else None,
+        "recall_groups": groups,
+        "recall_per_type": per_type,
+        "precision_spans": pred_hit / pred_n if pred_n else None,
+        "precision_chars": char_hit / char_n if char_n else None,
+        "detected_spans": pred_n,
+        "clinical_tokens": tok_n,
+        "clinical_tokens_kept": tok_kept / tok_n if tok_n else None,
+        "clinical_terms_absent": absent,
+        "notes_per_s": len(cases) / t_detect if t_detect else None,
+        "missed": missed,  # ids and types only, never the text
+    }
+
+
+def fresh_detectors(names: list[str]) -> dict[str, Any]:
+    """Detectors by name: medmine_recall, medmine_precise, philter_lite, presidio_blank_spacy."""
+    import sys
+
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    import phi_text  # bench/phi_text.py
+
+    make = {
+        "medmine_recall": lambda: phi_text.MedmineDetector("recall"),
+        "medmine_precise": lambda: phi_text.MedmineDetector("precise"),
+        "philter_lite": phi_text.PhilterDetector,
+        "presidio_blank_spacy": phi_text.PresidioDetector,
+    }
+    out = {n: make[n]() for n in names}
+    for d in out.values():
+        d.analyze("Warm-up: Dr. Jane Garcia, 03/04/2021.")  # word lists load once, untimed
+    return out
+
+
+def _commit() -> dict[str, Any]:
+    head = subprocess.run(
+        ["git", "rev-parse", "HEAD"], cwd=ROOT, capture_output=True, text=True
+    ).stdout.strip()
+    dirty = subprocess.run(
+        ["git", "status", "--porcelain", "src/medmine/privacy", "bench/phi_text.py"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+    ).stdout.strip()
+    return {"commit": head, "scrubber_files_modified_since_commit": bool(dirty)}
+
+
+def _print_fresh(label: str, res: dict[str, Any]) -> None:
+    for name, r in res.items():
+        if not isinstance(r, dict) or "recall_overall" not in r:
+            continue
+        groups = {
+            g: None if v["recall"] is None else round(v["recall"], 3)
+            for g, v in r["recall_groups"].items()
+        }
+        print(
+            f"{label:>7s} {name:22s} notes {r['notes']:3d} recall {r['recall_overall']:.3f} "
+            f"precision spans {r['precision_spans'] or 0:.3f} "
+            f"chars {r['precision_chars'] or 0:.3f} "
+            f"clinical tokens kept {r['clinical_tokens_kept'] or 0:.3f} ({r['clinical_tokens']}) "
+            f"{r['notes_per_s'] or 0:.0f} notes/s"
+        )
+        print(f"        groups {groups}")
+        print(
+            "        per type",
+            {t: round(v["recall"], 3) for t, v in r["recall_per_type"].items()},
+        )
+
+
+def main_fresh(stage: str, detectors: list[str], force: bool = False) -> None:
+    """Score the fresh set: ``first`` (whole set, once), ``dev`` (tuning half, any number of
+    times) or ``locked`` (the other half, once); results go to the JSON under ``fresh``.
+    """
+    cases = load_fresh()
+    halves = split_fresh(cases)
+    results = json.loads(OUT.read_text(encoding="utf-8")) if OUT.exists() else {}
+    fresh = results.setdefault("fresh", {"scoring_rule": SCORING_RULE})
+    fresh["scoring_rule"] = SCORING_RULE
+    fresh["split"] = {
+        "rule": "per note type, ids ordered by SHA-256; first ceil(n/2) -> dev, rest -> locked",
+        "dev_ids": [c["id"] for c in halves["dev"]],
+        "locked_ids": [c["id"] for c in halves["locked"]],
+    }
+    once = {"first": "first_score", "locked": "locked_score"}
+    key = once.get(stage, "dev_score")
+    if stage in once and key in fresh and not force:
+        raise SystemExit(f"the {stage} score is already recorded ({key}); it is scored once")
+    sets = {
+        "first": {"all": cases, "dev": halves["dev"], "locked": halves["locked"]},
+        "dev": {"dev": halves["dev"]},
+        "locked": {"locked": halves["locked"], "dev": halves["dev"], "all": cases},
+    }[stage]
+    dets = fresh_detectors(detectors)
+    entry: dict[str, Any] = {
+        "when": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        **_commit(),
+    }
+    for split, cs in sets.items():
+        entry[split] = {name: score_fresh(cs, d) for name, d in dets.items()}
+        _print_fresh(split, entry[split])
+    if stage == "dev":
+        fresh.setdefault("dev_history", []).append(
+            {
+                "when": entry["when"],
+                "commit": entry["commit"],
+                "recall": {n: r["recall_overall"] for n, r in entry["dev"].items()},
+            }
+        )
+    fresh[key] = entry
+    OUT.parent.mkdir(parents=True, exist_ok=True)
+    OUT.write_text(json.dumps(results, indent=2))
+
+
 def main() -> None:
     import sys
+
+    if "--fresh" in sys.argv:
+        stage = sys.argv[sys.argv.index("--fresh") + 1]
+        dets = ["medmine_recall", "medmine_precise", "philter_lite", "presidio_blank_spacy"]
+        main_fresh(stage, dets)
+        return
 
     splits = ("dev", "test", "holdout", "blind")
     results: dict[str, Any] = {split: evaluate(load(split)) for split in splits}

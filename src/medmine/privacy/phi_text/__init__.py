@@ -13,8 +13,10 @@ from medmine.privacy.phi_text._model import (
     NoteContext,
     Span,
 )
+from medmine.privacy.phi_text._parallel import scrub_parallel
 from medmine.privacy.phi_text._registry import OPERATORS, RECOGNIZERS, Registry
 from medmine.privacy.phi_text._scrubber import (
+    DETECTIONS,
     EXPERT_OPERATORS,
     SAFE_HARBOR_OPERATORS,
     Scrubber,
@@ -25,6 +27,7 @@ from medmine.privacy.phi_text._scrubber import (
 
 __all__ = [
     "DEFAULT_SENTINEL_DATES",
+    "DETECTIONS",
     "ENTITY_CLASS",
     "EXPERT_OPERATORS",
     "OPERATORS",
@@ -42,4 +45,5 @@ __all__ = [
     "Scrubber",
     "Span",
     "merge_spans",
+    "scrub_parallel",
 ]

@@ -31,6 +31,7 @@ class Entity(enum.StrEnum):
     URL = "URL"
     IP = "IP"
     FACILITY = "FACILITY"
+    OTHER = "OTHER"  # recall mode: a word not known to be safe
 
 
 #: Entity -> coarse class used for evaluation and tags.
@@ -50,6 +51,7 @@ ENTITY_CLASS: dict[Entity, str] = {
     Entity.CITY: "LOCATION",
     Entity.ZIP: "LOCATION",
     Entity.FACILITY: "LOCATION",
+    Entity.OTHER: "OTHER",
 }
 
 
@@ -89,5 +91,7 @@ class NoteContext:
     date_floor: dt.date | None = None
     #: Placeholder dates ("open-ended" 2099-12-31...) kept as written: never shifted.
     sentinel_dates: frozenset[dt.date] = DEFAULT_SENTINEL_DATES
+    #: Recall mode: more lower-case words known to be safe (the warehouse's concept names).
+    safe_words: frozenset[str] = frozenset()
     #: Numeric dates with both parts <= 12 read day first (set per text by the scrubber).
     day_first: bool | None = None

@@ -19,21 +19,35 @@ SAFE_HARBOR_OPERATORS: dict[Entity, str] = {e: "tag" for e in Entity} | {
 EXPERT_OPERATORS: dict[Entity, str] = {e: "tag" for e in Entity} | {Entity.DATE: "shift_date"}
 
 
+#: Detection modes: ``recall`` adds the allow-list rule (a word survives only if known to be
+#: safe) to the pattern recognizers; ``precise`` runs the pattern recognizers alone.
+DETECTIONS = ("recall", "precise")
+
+
 @dataclass
 class ScrubConfig:
-    """Which recognizers run, the minimum score kept, and the operator per entity."""
+    """Which recognizers run, the minimum score kept, and the operator per entity.
+
+    `detection` is ``recall`` (the default, for Safe Harbor: recall-first, lower precision)
+    or ``precise`` (pattern recognizers only). Recognizers marked ``recall_only`` run only
+    in ``recall`` mode unless `recognizers` names them.
+    """
 
     recognizers: Sequence[str] | None = None  # None: every registered recognizer
     threshold: float = 0.5
     operators: dict[Entity, str] = field(default_factory=lambda: dict(SAFE_HARBOR_OPERATORS))
+    detection: str = "recall"
 
     @classmethod
-    def for_mode(cls, mode: str) -> ScrubConfig:
-        """Defaults for ``safe_harbor`` (dates to year) or ``expert`` (dates shifted)."""
+    def for_mode(cls, mode: str, detection: str | None = None) -> ScrubConfig:
+        """Defaults for ``safe_harbor`` (dates to year, recall-first detection) or
+        ``expert`` (dates shifted, precise detection); `detection` overrides the latter.
+        """
         if mode not in ("safe_harbor", "expert"):
             raise ValueError(f"mode must be 'safe_harbor' or 'expert'. Got {mode!r} instead.")
         ops = SAFE_HARBOR_OPERATORS if mode == "safe_harbor" else EXPERT_OPERATORS
-        return cls(operators=dict(ops))
+        default = "recall" if mode == "safe_harbor" else "precise"
+        return cls(operators=dict(ops), detection=detection or default)
 
 
 @dataclass(frozen=True)
@@ -70,7 +84,17 @@ class Scrubber:
 
     def __init__(self, config: ScrubConfig | None = None) -> None:
         self.config = config or ScrubConfig()
-        names = self.config.recognizers or RECOGNIZERS.names()
+        if self.config.detection not in DETECTIONS:
+            raise ValueError(
+                f"The 'detection' parameter of ScrubConfig must be one of {DETECTIONS}. "
+                f"Got {self.config.detection!r} instead."
+            )
+        names = self.config.recognizers or [
+            n
+            for n in RECOGNIZERS.names()
+            if self.config.detection == "recall"
+            or not getattr(RECOGNIZERS.get(n), "recall_only", False)
+        ]
         self.recognizers: list[Recognizer] = [RECOGNIZERS.get(n)() for n in names]
         self._ops: dict[Entity, Operator] = {}
         for ent, op_name in self.config.operators.items():

@@ -8,7 +8,12 @@ from medmine.privacy.phi_text._base import Operator
 from medmine.privacy.phi_text._model import Entity, NoteContext, Span
 from medmine.privacy.phi_text._registry import OPERATORS
 
-_TAGS = {Entity.PATIENT: "NAME", Entity.CLINICIAN: "NAME", Entity.AGE: "AGE 90+"}
+_TAGS = {
+    Entity.PATIENT: "NAME",
+    Entity.CLINICIAN: "NAME",
+    Entity.AGE: "AGE 90+",
+    Entity.OTHER: "PHI",
+}
 
 
 @OPERATORS.register("tag")

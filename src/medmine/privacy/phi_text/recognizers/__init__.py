@@ -2,6 +2,7 @@
 
 from medmine.privacy.phi_text.recognizers import (  # noqa: F401
     age,
+    allow_list,
     census_name,
     city,
     date,
@@ -10,6 +11,7 @@ from medmine.privacy.phi_text.recognizers import (  # noqa: F401
     facility,
     ip,
     name_context,
+    name_label,
     old_age_year,
     phone,
     record_id,

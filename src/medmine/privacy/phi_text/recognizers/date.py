@@ -16,6 +16,34 @@ from medmine.privacy.phi_text._registry import RECOGNIZERS
 _D = r"(?:0?[1-9]|[12]\d|3[01])"
 _M = r"(?:0?[1-9]|1[0-2])"
 _Y = r"(?:19|20)\d{2}"
+_HOLIDAY = (
+    r"(?:Thanksgiving|Christmas(?:\s+(?:Eve|Day))?|Xmas|Easter(?:\s+Sunday)?|Halloween|"
+    r"New\s+Year'?s(?:\s+(?:Eve|Day))?|Memorial\s+Day|Labor\s+Day|Independence\s+Day|"
+    r"Fourth\s+of\s+July|July\s+4th|Valentine'?s\s+Day|Mother'?s\s+Day|Father'?s\s+Day|"
+    r"Veterans\s+Day|Presidents'?\s+Day|Martin\s+Luther\s+King\s+Day|MLK\s+Day|Juneteenth|"
+    r"Hanukkah|Passover|Yom\s+Kippur|Rosh\s+Hashanah|Ramadan|Eid(?:\s+al-\w+)?|Diwali|"
+    r"Kwanzaa|Good\s+Friday|Ash\s+Wednesday|St\.?\s+Patrick'?s\s+Day)"
+)
+_MONS = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Sept", "Oct", "Nov", "Dec"]
+_MON3 = "(?:" + "|".join(_MONS + [m.upper() for m in _MONS]) + ")"
+#: Words after which a bare m/d is a date ("BM 8/15", "LMP 3/2", "seen 7/9").
+_MD_CUE = re.compile(
+    r"(?:\b(?:on|since|from|until|dated?|by|of|seen|last|next|thru|through|to|till|before|"
+    r"after|starting|started|due|admit(?:ted)?|d/?c(?:'?d)?|discharged?|f/u|fu|call(?:ed)?|"
+    r"visit|appt|week of)|\b[A-Z]{2,4}|[(\[,;-])\s*$",
+    re.I,
+)
+_RATIO_CONTEXT = (
+    "bp",
+    "pressure",
+    "ratio",
+    "score",
+    "grade",
+    "strength",
+    "murmur",
+    "pain",
+    "reflex",
+)
 #: Scores of the month-name formats (`_dates.NAMED`).
 _NAMED_SCORE = {"dmy": 0.9, "d-m-y": 0.9, "dmy-packed": 0.9, "mdy": 0.85, "dm": 0.8}
 _NAMED_SCORE |= {"dm-dot": 0.8, "my": 0.8}
@@ -52,6 +80,16 @@ class DateRecognizer(PatternRecognizer):
         ),
         Pattern(re.compile(rf"(?<![\d/]){_M}/{_D}(?![\d/])(?!\s*(?:mm|BP))"), Entity.DATE, 0.6),
         Pattern(re.compile(rf"(?<![\d/]){_M}/{_Y}(?![\d/])"), Entity.DATE, 0.7),
+        # holidays, with a year or alone (a holiday names a day)
+        Pattern(
+            re.compile(rf"\b{_HOLIDAY}(?:,?\s+(?:of\s+)?(?:'\d{{2}}|{_Y}))?(?!\w)"),
+            Entity.DATE,
+            0.8,
+        ),
+        # Jan 2021, SEPT 2020, May 2021 (month abbreviation or May with a 4-digit year)
+        Pattern(re.compile(rf"\b{_MON3}\.?,?\s+{_Y}(?!\d)"), Entity.DATE, 0.8),
+        # 13JUN06 (packed, two-digit year)
+        Pattern(re.compile(rf"(?<![\w]){_D}{_MON3}\d{{2}}(?![\w])"), Entity.DATE, 0.85),
     )
 
     def accept(self, text: str, start: int, end: int, entity: Entity) -> bool:
@@ -61,12 +99,19 @@ class DateRecognizer(PatternRecognizer):
         frag = text[start:end]
         if m := re.fullmatch(r"(\d{1,2})[/.-](\d{1,2})[/.-]\d+", frag):
             return min(int(m.group(1)), int(m.group(2))) <= 12
-        if re.fullmatch(r"\d{1,2}/\d{1,2}", frag):
-            before = text[max(0, start - 12) : start].lower()
+        if m := re.fullmatch(r"(\d{1,2})/(\d{1,2})", frag):
+            a, b = int(m.group(1)), int(m.group(2))
+            before = text[max(0, start - 12) : start]
             after = text[end : end + 8].lower()
-            if any(k in before for k in ("bp", "pressure", "ratio", "score", "grade")):
+            if re.match(r"-\d{1,2}/\d{1,2}(?![\d/])", text[end : end + 7]) or re.search(
+                r"(?<![\d/])\d{1,2}/\d{1,2}-$", before
+            ):
+                return True  # a range of days: 7/9-7/15
+            if any(k in before.lower() for k in _RATIO_CONTEXT):
                 return False
-            if re.match(r"\s*(?:mm|cm|kg|mg|/|\d)", after):
+            if re.match(r"\s*(?:mm|cm|kg|mg|mcg|ml|tab|cap|dose|units?|/|\d)", after):
                 return False
-            return bool(re.search(r"(?:on|since|from|until|dated?|by|of|seen)\s*$", before))
+            if b in (2, 3, 4, 5, 6, 10) and a <= b:
+                return False  # 5/5 strength, 2/4 reflexes, 1/2 tablet
+            return bool(_MD_CUE.search(before))
         return True

@@ -12,7 +12,54 @@ from medmine.privacy.phi_text.recognizers._letters import LETTER, UPPER
 _KIND = (
     r"Hospital|Medical Center|Medical Centre|Clinic|Health Center|Health Centre|Infirmary|"
     r"Associates|Rehabilitation Center|Nursing Home|Care Center|Urgent Care|Pharmacy|"
-    r"Health System|Healthcare|Medical Group|Family Practice|Physicians|Community Health"
+    r"Health System|Healthcare|Medical Group|Family Practice|Physicians|Community Health|"
+    r"Home Health(?: Services| Agency| Care)?|Home Care|Hospice|Institute|Apothecary|Drug|Drugs|"
+    r"Medical Supply|Rehab|Rehabilitation|Manor|Nursing Center|Nursing and Rehabilitation|"
+    r"Assisted Living|Senior Living|Living Center|Skilled Nursing|Care Home|"
+    r"Health Partners|"
+    r"Partners|Imaging|Radiology|Laboratories|Labs|Dialysis(?: Center)?|Surgery Center|"
+    r"Surgical Center|Cancer Center|Heart Center|Wellness Center|Health Services|"
+    r"Medical Associates|"
+    r"Pediatrics|Orthopedics|Cardiology|Oncology|Dermatology|Ob/Gyn|Family Medicine|"
+    r"Internal Medicine|Behavioral Health|Counseling(?: Center| Services)?|Treatment Center|"
+    r"Recovery Center|Sanatorium|Residence|Pharmacy Services"
+)
+#: Care levels and units, not facilities, after "transferred to" and the like.
+_LEVELS = frozenset(
+    [
+        "ICU",
+        "MICU",
+        "SICU",
+        "CCU",
+        "CVICU",
+        "NICU",
+        "PICU",
+        "SNF",
+        "LTAC",
+        "LTACH",
+        "ED",
+        "ER",
+        "OR",
+        "PACU",
+        "IR",
+        "EMS",
+        "ACU",
+        "IRF",
+        "ALF",
+        "LTC",
+        "TCU",
+        "CT",
+        "MRI",
+        "PT",
+        "OT",
+        "ENT",
+        "GI",
+        "OB",
+        "PCP",
+        "VNA",
+        "DC",
+        "HOME",
+    ]
 )
 _W = rf"{UPPER}(?:{LETTER}|['.&-])*"
 
@@ -37,10 +84,34 @@ class FacilityRecognizer(PatternRecognizer):
             Entity.FACILITY,
             0.8,
         ),
+        # "The Willows at Bayside", "The Arbors of Hingham"
+        Pattern(
+            re.compile(rf"\bThe\s+{_W}(?:\s+{_W})?\s+(?:at|of|on)\s+{_W}(?:\s+{_W})?"),
+            Entity.FACILITY,
+            0.75,
+        ),
+        # facility abbreviations after a transfer or place verb: "transferred to MGH"
+        Pattern(
+            re.compile(
+                r"\b(?i:transferred\s+(?:to|from)|admitted\s+to|seen\s+at|discharged\s+to|"
+                r"followed\s+at|treated\s+at|presented\s+to|sent\s+to|came\s+from|"
+                r"records\s+from|outside\s+hospital|OSH)\s*[:(]?\s*"
+                r"(?P<f>[A-Z]{2,6}(?:[-/][A-Z]{2,6})?)\b(?![ \t]+(?:ED|ER|ICU)\b)?"
+            ),
+            Entity.FACILITY,
+            0.7,
+            "f",
+        ),
     )
 
     def accept(self, text: str, start: int, end: int, entity: Entity) -> bool:
-        """Reject generic phrases ("The Hospital", "Urgent Care")."""
+        """Reject generic phrases ("The Hospital", "Urgent Care") and care-level
+        abbreviations after a transfer verb (ICU, SNF, ED, OR).
+        """
+        if text[start:end] in _LEVELS:
+            return False
         words = text[start:end].split()
+        if len(words) == 1:
+            return True  # an abbreviation after a transfer verb
         generic = {"the", "a", "an", "this", "our", "your", "local", "general", "community"}
         return any(w.lower() not in generic for w in words[:-1])

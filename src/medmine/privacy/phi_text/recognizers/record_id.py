@@ -12,6 +12,12 @@ from medmine.privacy.phi_text._registry import RECOGNIZERS
 
 _KEY = (
     r"(?:MRN|MR#|MR\s?No\.?|medical\s+record(?:\s+(?:number|no\.?|#))?|record\s*(?:no\.?|#)|"
+    r"med\.?\s*rec\.?\s*(?:no\.?|#|number)?|hospital\s*(?:no\.?|#|number)|unit\s*(?:no\.?|#)|"
+    r"MBI|medicare\s*(?:id|no\.?|#|number)?|medicaid\s*(?:id|no\.?|#|number)?|HICN|"
+    r"lic\.?|cert\.?|SN|S/N|serial|lot\s*(?:no\.?|#)?|model\s*(?:no\.?|#)|"
+    r"claim\s*(?:id|no\.?|#|number)?|auth(?:orization)?\s*(?:id|no\.?|#|number)?|"
+    r"ref(?:erence)?\s*(?:no\.?|#|number)|invoice\s*(?:no\.?|#)?|rx\s*(?:no\.?|#)|"
+    r"order\s*(?:no\.?|#)|specimen\s*(?:id|no\.?|#)|tag|plate|CSN|FIN|encounter\s*(?:id|no\.?|#)|"
     r"acct\.?|account(?:\s+(?:number|no\.?|#))?|member\s*(?:id|no\.?|#|number)|"
     r"policy\s*(?:id|no\.?|#|number)?|plan\s*(?:id|no\.?|#|number)|insurance\s*(?:id|no\.?|#)|"
     r"subscriber\s*(?:id|no\.?|#)|group\s*(?:id|no\.?|#)|health\s+plan(?:\s+(?:id|no\.?|#))?|"
@@ -37,6 +43,22 @@ class RecordIdRecognizer(PatternRecognizer):
             Entity.ID,
             0.95,
             "v",
+        ),
+        # Medicare Beneficiary Identifier (1EG4-TE5-MK73): 11 characters, fixed shape
+        Pattern(
+            re.compile(
+                r"\b[1-9][AC-HJKMNP-RT-Y][AC-HJKMNP-RT-Y0-9]\d-?[AC-HJKMNP-RT-Y]"
+                r"[AC-HJKMNP-RT-Y0-9]\d-?[AC-HJKMNP-RT-Y]{2}\d{2}\b"
+            ),
+            Entity.ID,
+            0.9,
+        ),
+        # DEA numbers (two letters, seven digits) and letter-digit-dash serials
+        Pattern(re.compile(r"\b[A-Z]{2}\d{7}\b"), Entity.ID, 0.8),
+        Pattern(
+            re.compile(r"\b(?=[A-Z0-9-]*\d)(?=[A-Z0-9-]*[A-Z])[A-Z0-9]{2,}(?:-[A-Z0-9]{2,}){2,}\b"),
+            Entity.ID,
+            0.7,
         ),
         # letter+digits ids (passport X42206105X, licence S613279967)
         Pattern(re.compile(r"\b[A-Z]{1,3}\d{6,12}[A-Z]?\b"), Entity.ID, 0.8),

@@ -1,11 +1,13 @@
-"""Street addresses: a house number, one to four words and a street suffix, optional unit."""
+"""Street addresses: a house number, one to four words and a street suffix, optional unit;
+the city written right after a street line (no state needed).
+"""
 
 from __future__ import annotations
 
 import re
 
 from medmine.privacy.phi_text._base import Pattern, PatternRecognizer
-from medmine.privacy.phi_text._model import Entity
+from medmine.privacy.phi_text._model import Entity, NoteContext, Span
 from medmine.privacy.phi_text._registry import RECOGNIZERS
 from medmine.privacy.phi_text.recognizers._letters import LETTER, UPPER
 
@@ -22,6 +24,14 @@ _SUFFIX = (
 )
 _UNIT = r"(?:,?\s+(?:Unit|Apt\.?|Apartment|Suite|Ste\.?|#|Room|Rm\.?|Floor|Fl\.?)\s*#?\s*[\w-]+)?"
 _WORD = rf"(?:{UPPER}(?:{LETTER}|['.-])*|\d+(?:st|nd|rd|th))"
+_CW = rf"(?:St\.|Ft\.|Mt\.|{UPPER}(?:{LETTER}|['-])+)"
+#: The city on the line after a street, or after its comma, with no state ("12 Elm St,
+#: Framingham" / "12 Elm St\nFramingham 01701").
+_CITY_AFTER = re.compile(
+    rf"(?:,[ \t]*|[ \t]*\n[ \t]*)(?P<c>{_CW}(?:[ \t]+{_CW}){{0,2}})"
+    r"(?=[ \t]*(?:,|\.|;|\n|$|\d{5}|[A-Z]{2}\b))"
+)
+_ZIP_AFTER = re.compile(r"[ \t,]*(?:[A-Z]{2}[ \t]+)?(?P<z>\d{5}(?:-\d{4})?)(?!\d)")
 
 
 @RECOGNIZERS.register("street")
@@ -37,6 +47,16 @@ class StreetRecognizer(PatternRecognizer):
         ),
         Pattern(re.compile(r"\bP\.?\s?O\.?\s+Box\s+\d+\b", re.I), Entity.STREET, 0.95),
     )
+
+    def analyze(self, text: str, ctx: NoteContext) -> list[Span]:
+        """Street lines, and the city written right after one (as CITY)."""
+        out = super().analyze(text, ctx)
+        for s in list(out):
+            if s.entity is Entity.STREET and (m := _CITY_AFTER.match(text, s.end)):
+                out.append(Span(m.start("c"), m.end("c"), Entity.CITY, 0.75, self.name))
+                if z := _ZIP_AFTER.match(text, m.end("c")):
+                    out.append(Span(z.start("z"), z.end("z"), Entity.ZIP, 0.8, self.name))
+        return out
 
     def accept(self, text: str, start: int, end: int, entity: Entity) -> bool:
         """Reject quantities like '5 Day Course' or '2 St' with no name word."""

@@ -1,0 +1,143 @@
+"""Names signalled by a label, a credential, a title with initials, a greeting or a
+signature, or written surname first: ``Caller: Ana Ruiz``, ``Verified by Tom Lee``,
+``cc: Dr. Obi``, ``Dana Kim, LICSW``, ``Dr. K. Mbeki``, ``Ruiz, Ana M``, ``RUIZ, ANA M``,
+``Hi Maria,``, ``Thanks, / Bob``.
+
+Surname-first names are accepted only when a part is a census name and no part is an
+ordinary English or clinical word (so "Chest, Abdomen" is not a name).
+"""
+
+from __future__ import annotations
+
+import re
+
+from medmine.privacy.phi_text import _vocab
+from medmine.privacy.phi_text._base import Pattern, PatternRecognizer
+from medmine.privacy.phi_text._model import Entity
+from medmine.privacy.phi_text._registry import RECOGNIZERS
+from medmine.privacy.phi_text.recognizers._letters import LETTER, UPPER
+
+_N = rf"{UPPER}(?:{LETTER}|['’-])+"
+_INI = rf"{UPPER}\."
+#: A written-order name: optional initials, one to three words, optional middle initial.
+_FULL = rf"(?:{_INI}[ \t]*){{0,2}}{_N}(?:[ \t]+{UPPER}\.?(?![\w]))?(?:[ \t]+{_N}){{0,2}}"
+#: Surname first: "Ruiz, Ana", "Ruiz, Ana M.", "RUIZ, ANA M".
+_INV = rf"{_N},[ \t]*{_N}(?:[ \t]+{UPPER}\.?(?![\w]))?"
+_LABELS = (
+    r"caller|called by|call from|RE|subscriber|guarantor|policy ?holder|insured|"
+    r"(?:electronically |e-)?signed(?: by)?|co-?signed by|verified by|reviewed by|approved by|"
+    r"authored by|author|entered by|documented by|performed by|ordered by|dictated by|"
+    r"transcribed by|witness(?:ed by)?|interpreter|translator|cc|copy to|attn|attention|"
+    r"(?:emergency )?contact|next of kin|NOK|spoke (?:with|to)|discussed with|message from|"
+    r"left (?:a )?message (?:for|with)|per|pharmacist|case manager|social worker|chaplain|"
+    r"dietitian|therapist|nurse|CM|SW|RN|requested by|referred by|referring provider|"
+    r"(?-i:From|To):"
+)
+_UNAMBIGUOUS_CRED = (
+    r"RN|BSN|MSN|DNP|APRN|FNP(?:-BC)?|ANP|CNM|CRNA|LPN|LVN|CNA|PharmD|RPh|MSW|LICSW|LCSW|"
+    r"LMSW|LMFT|LMHC|LPC|RHIA|RHIT|CCS|Esq\.?|DPT|OTR/?L|CCC-SLP|SLP|RDN|CMA|NP|PA-C|RRT|"
+    r"PsyD|PhD|MD|M\.D\.|DDS|DMD|MBBS|FACP|FACS|CPhT|EMT(?:-P)?|CHW|CADC|JD|MPH"
+)
+_AMBIGUOUS_CRED = r"PT|OT|MA|MS|BS|PA|RD|DO|OD|LD|CNS"
+
+
+@RECOGNIZERS.register("name_label")
+class NameLabelRecognizer(PatternRecognizer):
+    """Person names after labels, before credentials, in greetings and signatures."""
+
+    entities = (Entity.PATIENT, Entity.CLINICIAN)
+    patterns = (
+        # Dr. K. Mbeki, Mrs. J. A. Ortiz
+        Pattern(
+            re.compile(
+                rf"\b(?:Dr|Doctor|Prof|Mr|Mrs|Ms|Miss|Mx)\.?[ \t]+"
+                rf"(?P<n>(?:{_INI}[ \t]*){{1,2}}{_N}(?:-{_N})?)"
+            ),
+            Entity.CLINICIAN,
+            0.9,
+            "n",
+        ),
+        # label then a name, written order or surname first
+        Pattern(
+            re.compile(
+                rf"(?<![\w])(?i:{_LABELS})[ \t]*[:#-]?[ \t]*(?:(?:Dr|Mr|Mrs|Ms)\.?[ \t]+)?"
+                rf"(?P<n>{_INV}|{_FULL})"
+            ),
+            Entity.PATIENT,
+            0.8,
+            "n",
+        ),
+        # name then credential
+        Pattern(
+            re.compile(rf"(?P<n>{_INV}|{_FULL}),?[ \t]+(?:{_UNAMBIGUOUS_CRED})(?![\w])"),
+            Entity.CLINICIAN,
+            0.85,
+            "n",
+        ),
+        Pattern(
+            re.compile(rf"(?P<n>{_FULL}),[ \t]*(?:{_AMBIGUOUS_CRED})(?![\w])"),
+            Entity.CLINICIAN,
+            0.75,
+            "n",
+        ),
+        # surname first anywhere (accept() checks the parts)
+        Pattern(re.compile(rf"(?<![\w,])(?P<n>{_INV})(?![\w])"), Entity.PATIENT, 0.7, "n"),
+        # greetings: "Hi Maria,", "Dear Mr. Ruiz", "Good morning Dr Obi"
+        Pattern(
+            re.compile(
+                r"(?<![\w])(?i:hi|hello|hey|dear|good (?:morning|afternoon|evening)|"
+                r"thanks|thank you|thx|bye)[ \t,]+(?:(?:Dr|Mr|Mrs|Ms)\.?[ \t]+)?"
+                rf"(?P<n>{_N}(?:[ \t]+{_N})?)(?=[ \t]*[,!.\n:]|$)"
+            ),
+            Entity.PATIENT,
+            0.8,
+            "n",
+        ),
+        # sign-offs: "Thanks,\nBob", "Sincerely, Ana Ruiz", "- Tom"
+        Pattern(
+            re.compile(
+                r"(?i:thanks|thank you|sincerely|regards|best(?: regards| wishes)?|cheers|"
+                r"respectfully|warmly|take care|love|yours truly)[ \t]*[,!.]?[ \t]*\n?[ \t]*"
+                rf"[-–—~]?[ \t]*(?P<n>{_FULL})[ \t]*(?=\n|$)"
+            ),
+            Entity.PATIENT,
+            0.8,
+            "n",
+        ),
+        Pattern(
+            re.compile(rf"(?m)^[ \t]*[-–—~][ \t]*(?P<n>{_N}(?:[ \t]+{_N})?)[ \t]*$"),
+            Entity.PATIENT,
+            0.7,
+            "n",
+        ),
+    )
+
+    def accept(self, text: str, start: int, end: int, entity: Entity) -> bool:
+        """Keep a span only if some word is not an ordinary English or clinical word, or
+        is a census name; surname-first spans need a census name and no ordinary word.
+        """
+        words = [w for w in re.findall(r"[^\W\d_]+", text[start:end]) if len(w) > 1]
+        if not words:
+            return False
+        only, ambiguous = _vocab.name_words()
+        english, clinical = _vocab.english(), _vocab.clinical()
+        lows = [w.lower() for w in words]
+        if "," in text[start:end]:
+            if not any(w in only or w in ambiguous for w in lows):
+                return False
+            return not any(
+                (w in english or w in clinical) and w not in only and w not in ambiguous
+                for w in lows
+            )
+        if lows[0] in _NOT_NAMES:
+            return False
+        return any(w in only or w in ambiguous or w not in english for w in lows)
+
+
+#: Words a greedy label pattern picks up that are not names.
+_NOT_NAMES = frozenset(
+    """the a an this that patient pt he she they his her it we i you me my our your no yes
+    not none unknown n/a na and with for today tomorrow tonight home pharmacy team message
+    phone call nurse doctor dr md office clinic family mom dad mother father son daughter
+    wife husband spouse front desk on-call""".split()  # noqa: SIM905
+)
