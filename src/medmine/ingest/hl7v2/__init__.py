@@ -1,9 +1,10 @@
 """HL7 v2 (ER7) messages -> person, visit_occurrence, measurement (and note for NTE comments).
 
 Files may hold single messages, FHS/BHS batches or MLLP-framed streams, with CR, LF or CRLF
-segment terminators and any delimiters declared in MSH-1/MSH-2. ADT A01/A04 admit
-or register a visit, A08 updates the patient and visit, A03 closes the visit; ORU^R01 results
-become measurements with units and reference ranges. See ``docs/ingest-sources.md``.
+segment terminators and any delimiters declared in MSH-1/MSH-2. ADT messages admit, transfer,
+update, discharge and cancel visits; ORU results (and OBX in ADT messages) become measurements
+with units and reference ranges. `Listener` serves the same reading as a live MLLP feed with
+acknowledgements, `send_all` is its client. See ``docs/ingest-hl7v2.md``.
 
 >>> from medmine.warehouse import Warehouse
 >>> load([], Warehouse(":memory:")).reconciles
@@ -18,13 +19,36 @@ from typing import Any
 
 from medmine.errors import SourceError
 from medmine.ingest._emit import SourceConcepts, expand_paths, register
+from medmine.ingest.hl7v2._ack import Ack
 from medmine.ingest.hl7v2._framing import iter_messages
+from medmine.ingest.hl7v2._listener import Listener, ListenerConfig, ListenerStats, run
 from medmine.ingest.hl7v2._reader import Hl7Reader
 from medmine.ingest.hl7v2._results import parse_range
+from medmine.ingest.hl7v2._sender import (
+    MllpClient,
+    SendReport,
+    client_ssl_context,
+    read_message_files,
+    send_all,
+)
 from medmine.ingest.progress import Progress
 from medmine.warehouse import LoadReport, LoadSession, Warehouse
 
-__all__ = ["PATTERNS", "load", "parse_range"]
+__all__ = [
+    "PATTERNS",
+    "Ack",
+    "Listener",
+    "ListenerConfig",
+    "ListenerStats",
+    "MllpClient",
+    "SendReport",
+    "client_ssl_context",
+    "load",
+    "parse_range",
+    "read_message_files",
+    "run",
+    "send_all",
+]
 
 #: File name patterns searched in folders.
 PATTERNS = ("*.hl7", "*.HL7", "*.er7", "*.mllp", "*.txt")

@@ -115,12 +115,13 @@ class Hl7Reader:
         if mtype:
             rtype = f"{mtype}^{trigger}" if trigger else mtype
         s.read(rtype)
+        if not mtype or not control:  # cannot be routed or acknowledged: refused (AR)
+            field = "MSH-9 message type" if not mtype else "MSH-10 message control id"
+            detail = f"{field} is empty"
+            s.quarantine(source_file, raw.location, rtype, Reason.MISSING_FIELD, detail, raw.text)
+            return Outcome("rejected", control, str(Reason.MISSING_FIELD), detail, msg)
         out = Outcome("loaded", control_id=control, msg=msg)
         try:
-            if not mtype:
-                raise Rejected(Reason.MISSING_FIELD, "MSH-9 message type is empty")
-            if not control:
-                raise Rejected(Reason.MISSING_FIELD, "MSH-10 message control id is empty")
             key = f"{msg.get(msh, 3)}|{msg.get(msh, 4)}|{control}"
             origin: Origin = (rtype, source_file, raw.location, f"MSH-10 {control}")
             if mtype == "ADT" and trigger in SKIPPED_TRIGGERS:

@@ -1,0 +1,376 @@
+"""The live feed: an asyncio MLLP server that loads each message and acknowledges it after commit.
+
+One process is the warehouse's single writer (DuckDB allows one writing process per file).
+Connections read frames concurrently; one writer thread loads them through `LoadSession`.
+While the writer commits one group, new frames queue up; the next group is everything queued
+(up to `ListenerConfig.max_batch`), loaded in one transaction and committed once (group
+commit); then each message of the group is acknowledged. A message is never acknowledged
+before its transaction committed, so a crash loses only unacknowledged messages, which the
+sender resends (reloading is idempotent).
+
+Within a group every message keeps its own outcome: a bad message is quarantined by the reader
+(``AE``) and the others load. Should the group's transaction fail as a whole (a bug, not bad
+data), each message is retried in a transaction of its own, so one message cannot take others
+down with it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import io
+import signal
+import ssl
+import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from medmine.errors import ConfigError
+from medmine.ingest._emit import SourceConcepts
+from medmine.ingest.hl7v2._ack import ACK_CODES, build_ack, read_header
+from medmine.ingest.hl7v2._framing import iter_messages
+from medmine.ingest.hl7v2._mllp import Frame, frame, read_frames
+from medmine.ingest.hl7v2._reader import Hl7Reader, Outcome
+from medmine.warehouse import LoadSession, Reason, Warehouse
+
+
+@dataclass
+class ListenerConfig:
+    """How `Listener` serves.
+
+    Parameters
+    ----------
+    host, port
+        Address to listen on; port 0 picks a free port (see `Listener.port`).
+    max_frame_bytes
+        Frames larger than this are refused with ``AR`` without being held in memory.
+    max_batch
+        Most messages committed in one transaction (group commit); 1 gives one transaction
+        per message.
+    tls_cert, tls_key
+        PEM certificate chain and private key: serve MLLP over TLS.
+    tls_client_ca
+        PEM CA bundle: with it, clients must present a certificate it signed (mutual TLS).
+    """
+
+    host: str = "127.0.0.1"
+    port: int = 2575
+    max_frame_bytes: int = 16 * 1024 * 1024
+    max_batch: int = 256
+    tls_cert: Path | None = None
+    tls_key: Path | None = None
+    tls_client_ca: Path | None = None
+
+    def check(self) -> None:
+        """Validate the settings (called when the listener starts)."""
+        if not 0 <= self.port <= 65535:
+            raise ConfigError(f"port must be in 0..65535. Got {self.port} instead.")
+        if self.max_frame_bytes < 1024:
+            raise ConfigError(
+                f"max_frame_bytes must be at least 1024. Got {self.max_frame_bytes} instead."
+            )
+        if self.max_batch < 1:
+            raise ConfigError(f"max_batch must be at least 1. Got {self.max_batch} instead.")
+        if (self.tls_cert is None) != (self.tls_key is None):
+            raise ConfigError("TLS needs both a certificate (--tls-cert) and a key (--tls-key)")
+        if self.tls_client_ca is not None and self.tls_cert is None:
+            raise ConfigError("--tls-client-ca needs --tls-cert and --tls-key")
+        for p in (self.tls_cert, self.tls_key, self.tls_client_ca):
+            if p is not None and not Path(p).is_file():
+                raise ConfigError(f"TLS file {p} does not exist")
+
+    def ssl_context(self) -> ssl.SSLContext | None:
+        """The server's TLS context, or None for plain TCP."""
+        if self.tls_cert is None:
+            return None
+        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        ctx.minimum_version = ssl.TLSVersion.TLSv1_2
+        try:
+            ctx.load_cert_chain(str(self.tls_cert), str(self.tls_key))
+            if self.tls_client_ca is not None:
+                ctx.load_verify_locations(str(self.tls_client_ca))
+                ctx.verify_mode = ssl.CERT_REQUIRED
+        except (ssl.SSLError, OSError) as exc:
+            raise ConfigError(f"cannot load the TLS certificate or key: {exc}") from None
+        return ctx
+
+
+@dataclass
+class ListenerStats:
+    """What a listener did: messages by acknowledgement code, transactions, connections."""
+
+    messages: int = 0
+    acks: dict[str, int] = field(default_factory=lambda: {"AA": 0, "AE": 0, "AR": 0})
+    commits: int = 0
+    retried_alone: int = 0
+    connections: int = 0
+    dropped_frames: int = 0  # unacknowledged: the peer closed before its ACK could be sent
+    seconds: float = 0.0
+
+
+@dataclass
+class _Item:
+    frame: Frame
+    source: str
+    number: int
+    future: asyncio.Future[Outcome]
+
+
+class Listener:
+    """An MLLP server loading into `warehouse` (which it must be the only writer of).
+
+    >>> import asyncio
+    >>> from medmine.warehouse import Warehouse
+    >>> async def main():
+    ...     lis = Listener(Warehouse(":memory:"), ListenerConfig(port=0))
+    ...     task = asyncio.create_task(lis.serve())
+    ...     await lis.started.wait()
+    ...     lis.stop()
+    ...     return await task
+    >>> asyncio.run(main()).messages
+    0
+    """
+
+    def __init__(self, warehouse: Warehouse, config: ListenerConfig | None = None) -> None:
+        self.wh = warehouse
+        self.config = config or ListenerConfig()
+        self.stats = ListenerStats()
+        self.port = 0
+        self.started = asyncio.Event()
+        self._stopping = False
+        self._queue: asyncio.Queue[_Item | None] = asyncio.Queue()
+        self._conns: dict[asyncio.Task[None], bool] = {}  # handler task -> busy with a message
+        self._server: asyncio.Server | None = None
+        self._stopped: asyncio.Event | None = None
+        self._fatal: BaseException | None = None
+
+    # ---- lifecycle ----
+    async def serve(
+        self, *, handle_signals: bool = False, on_ready: Callable[[int], None] | None = None
+    ) -> ListenerStats:
+        """Serve until `stop` (or SIGTERM/SIGINT with `handle_signals`); returns the stats.
+
+        Raises
+        ------
+        ConfigError
+            Bad settings, or the address cannot be bound.
+        """
+        self.config.check()
+        loop = asyncio.get_running_loop()
+        self._stopped = asyncio.Event()
+        try:
+            self._server = await asyncio.start_server(
+                self._handle,
+                self.config.host,
+                self.config.port,
+                ssl=self.config.ssl_context(),
+                limit=1 << 16,
+            )
+        except OSError as exc:
+            raise ConfigError(
+                f"cannot listen on {self.config.host}:{self.config.port} ({exc.strerror}); "
+                "choose another --port or stop the process using it"
+            ) from None
+        self.port = self._server.sockets[0].getsockname()[1]
+        if handle_signals:
+            for sig in (signal.SIGTERM, signal.SIGINT):
+                loop.add_signal_handler(sig, self.stop)
+        executor = ThreadPoolExecutor(1, thread_name_prefix="hl7-writer")
+        writer = asyncio.create_task(self._writer(executor))
+        self.started.set()
+        if on_ready is not None:
+            on_ready(self.port)
+        try:
+            await self._stopped.wait()
+            await self._drain()
+        finally:
+            await self._queue.put(None)
+            await writer
+            executor.shutdown(wait=True)
+            if handle_signals:
+                for sig in (signal.SIGTERM, signal.SIGINT):
+                    loop.remove_signal_handler(sig)
+        if self._fatal is not None:
+            raise self._fatal
+        return self.stats
+
+    def stop(self) -> None:
+        """Stop gracefully: accept nothing new, finish and acknowledge the messages in hand."""
+        if self._stopping:
+            return
+        self._stopping = True
+        if self._server is not None:
+            self._server.close()
+        for task, busy in list(self._conns.items()):
+            if not busy:
+                task.cancel()  # waiting for a frame: nothing in hand
+        if self._stopped is not None:
+            self._stopped.set()
+
+    async def _drain(self) -> None:
+        """Wait for the connections that hold a message to acknowledge it."""
+        while self._conns:
+            await asyncio.gather(*list(self._conns), return_exceptions=True)
+
+    # ---- connections ----
+    async def _handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        task = asyncio.current_task()
+        assert task is not None
+        if self._stopping:
+            writer.close()
+            return
+        self._conns[task] = False
+        self.stats.connections += 1
+        peer = writer.get_extra_info("peername") or ("?", 0)
+        source = f"mllp:{peer[0]}:{peer[1]}"
+        loop = asyncio.get_running_loop()
+        n = 0
+        try:
+            async for fr in read_frames(reader, self.config.max_frame_bytes):
+                n += 1
+                self._conns[task] = True
+                fut: asyncio.Future[Outcome] = loop.create_future()
+                await self._queue.put(_Item(fr, source, n, fut))
+                outcome = await fut
+                ack = _ack_for(fr, outcome)
+                try:
+                    writer.write(frame(ack))
+                    await writer.drain()
+                except (ConnectionError, ssl.SSLError):
+                    self.stats.dropped_frames += 1
+                    return
+                self.stats.acks[ACK_CODES[outcome.status]] += 1
+                self.stats.messages += 1
+                self._conns[task] = False
+                if self._stopping:
+                    return
+        except (ConnectionError, ssl.SSLError, asyncio.CancelledError):
+            return
+        finally:
+            self._conns.pop(task, None)
+            writer.close()
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(writer.wait_closed(), 1)
+
+    # ---- the single writer ----
+    async def _writer(self, executor: ThreadPoolExecutor) -> None:
+        loop = asyncio.get_running_loop()
+        done = False
+        while not done:
+            item = await self._queue.get()
+            if item is None:
+                return
+            items = [item]
+            while len(items) < self.config.max_batch:
+                try:
+                    nxt = self._queue.get_nowait()
+                except asyncio.QueueEmpty:
+                    break
+                if nxt is None:
+                    done = True
+                    break
+                items.append(nxt)
+            try:
+                outcomes = await loop.run_in_executor(executor, self._load, items)
+            except Exception as exc:  # the warehouse itself failed: stop, acknowledge nothing
+                self._fatal = exc
+                for it in items:
+                    it.future.set_exception(ConnectionAbortedError("warehouse write failed"))
+                self.stop()
+                return
+            for it, outcome in zip(items, outcomes, strict=True):
+                it.future.set_result(outcome)
+
+    def _load(self, items: list[_Item]) -> list[Outcome]:
+        """Load a group in one transaction; on failure, each message in its own."""
+        try:
+            outcomes = self._load_group(items)
+            self.stats.commits += 1
+            return outcomes
+        except Exception:
+            if len(items) == 1:
+                self.stats.retried_alone += 1
+                return [self._quarantine_failed(items[0])]
+        return [self._load([it])[0] for it in items]
+
+    def _load_group(self, items: list[_Item]) -> list[Outcome]:
+        outcomes: list[Outcome] = []
+        with LoadSession(self.wh, "hl7v2") as s:
+            reader = Hl7Reader(s, SourceConcepts(s))
+            for it in items:
+                outcomes.append(self._one(s, reader, it))
+            reader.finish()
+        return outcomes
+
+    def _one(self, s: LoadSession, reader: Hl7Reader, it: _Item) -> Outcome:
+        fr = it.frame
+        where = f"message {it.number}"
+        if fr.oversize:
+            detail = (
+                f"frame of {fr.size} bytes exceeds the limit of "
+                f"{self.config.max_frame_bytes} bytes; only its first bytes are kept"
+            )
+            return _refuse(s, it.source, where, "too_large", detail, fr.data)
+        msgs = list(iter_messages(io.BytesIO(fr.data)))
+        if len(msgs) != 1 or msgs[0].orphan:
+            detail = (
+                "frame holds no HL7 message (no MSH segment)"
+                if not any(not m.orphan for m in msgs)
+                else f"frame holds {len(msgs)} parts; send one message per frame"
+            )
+            return _refuse(s, it.source, where, str(Reason.MALFORMED), detail, fr.data)
+        raw = msgs[0]
+        raw.number = it.number
+        return reader.message(it.source, raw)
+
+    def _quarantine_failed(self, it: _Item) -> Outcome:
+        """A message whose own transaction failed: keep it in quarantine and answer AE."""
+        detail = "the message could not be loaded (internal error); kept in quarantine"
+        with LoadSession(self.wh, "hl7v2") as s:
+            out = _refuse(s, it.source, f"message {it.number}", "internal_error", detail,
+                          it.frame.data)  # fmt: skip
+        out.status = "quarantined"
+        return out
+
+
+def _refuse(
+    s: LoadSession, source: str, where: str, reason: str, detail: str, data: bytes
+) -> Outcome:
+    """Quarantine a frame that is not a loadable message; the outcome is ``rejected`` (AR)."""
+    s.read("Message")
+    text = data.decode("utf-8", "replace")
+    s.quarantine(source, where, "Message", reason, detail, record=text)
+    return Outcome("rejected", read_header(text).get(10), reason, detail)
+
+
+def _ack_for(fr: Frame, outcome: Outcome) -> bytes:
+    header = read_header(fr.data)
+    code = ACK_CODES[outcome.status]
+    text = outcome.detail
+    if outcome.status == "skipped":
+        text = f"not loaded by design ({outcome.reason})"
+    warnings = []
+    if outcome.msg is not None and outcome.segment_errors:
+        seen: dict[str, int] = {}
+        occurrence: list[int] = []
+        for seg in outcome.msg.segments:
+            name = outcome.msg.name(seg)
+            seen[name] = seen.get(name, 0) + 1
+            occurrence.append(seen[name])
+        for e in outcome.segment_errors:
+            name = outcome.msg.name(outcome.msg.segments[e.index])
+            warnings.append((name, occurrence[e.index], str(e.reason), e.detail))
+    return build_ack(header, code, text, outcome.reason, warnings=warnings)
+
+
+def run(
+    warehouse: Warehouse, config: ListenerConfig, on_ready: Callable[[int], None]
+) -> ListenerStats:
+    """Serve in the foreground until SIGTERM or SIGINT (the `medmine listen hl7` command)."""
+    listener = Listener(warehouse, config)
+    t0 = time.perf_counter()
+    stats = asyncio.run(listener.serve(handle_signals=True, on_ready=on_ready))
+    stats.seconds = time.perf_counter() - t0
+    return stats
