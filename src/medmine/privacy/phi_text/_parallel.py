@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import multiprocessing as mp
 import os
 from collections.abc import Iterable, Iterator
@@ -28,9 +29,11 @@ def scrub_parallel(
     *,
     jobs: int = 0,
     chunksize: int = 32,
+    batch: int = 4096,
 ) -> Iterator[ScrubResult]:
     """Scrub `texts` (no warehouse context) on `jobs` processes (0: one per CPU), yielding
-    results in input order while later texts are still read: memory stays bounded.
+    results in input order. Texts are read `batch` at a time, so memory stays bounded
+    whatever the input size.
 
     >>> [r.text for r in scrub_parallel(["Seen by Dr. Jane Garcia."], jobs=1)]
     ['Seen by Dr. [NAME].']
@@ -45,5 +48,7 @@ def scrub_parallel(
         return
     methods = mp.get_all_start_methods()
     ctx = mp.get_context("fork" if "fork" in methods else None)
+    it = iter(texts)
     with ctx.Pool(jobs, initializer=_init, initargs=(config,)) as pool:
-        yield from pool.imap(_scrub, texts, chunksize=chunksize)
+        while chunk := list(itertools.islice(it, batch)):
+            yield from pool.imap(_scrub, chunk, chunksize=chunksize)
