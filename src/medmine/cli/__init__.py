@@ -12,6 +12,7 @@ import typer
 
 from medmine.cli import demo as _demo
 from medmine.cli import ingest as _ingest
+from medmine.cli import listen as _listen
 from medmine.cli import privacy as _privacy
 from medmine.cli import quality as _quality
 from medmine.cli import run as _run
@@ -60,6 +61,7 @@ app.command("study")(_study.study)
 app.command("score")(_study.score)
 app.command("demo")(_demo.demo)
 _run.register(app)
+_listen.register(app)
 
 
 def main() -> None:
