@@ -12,6 +12,7 @@ import typer
 
 from medmine.cli import demo as _demo
 from medmine.cli import ingest as _ingest
+from medmine.cli import notes as _notes
 from medmine.cli import listen as _listen
 from medmine.cli import privacy as _privacy
 from medmine.cli import quality as _quality
@@ -54,6 +55,7 @@ app.add_typer(_warehouse.app, name="warehouse")
 app.add_typer(_quality.app, name="quality")
 app.add_typer(_vocab.app, name="vocab")
 app.add_typer(_view.app, name="view")
+app.add_typer(_notes.app, name="notes")
 app.command("profile")(_quality.profile)
 app.command("link")(_quality.link)
 _privacy.register(app)
