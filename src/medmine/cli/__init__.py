@@ -12,8 +12,8 @@ import typer
 
 from medmine.cli import demo as _demo
 from medmine.cli import ingest as _ingest
-from medmine.cli import notes as _notes
 from medmine.cli import listen as _listen
+from medmine.cli import notes as _notes
 from medmine.cli import privacy as _privacy
 from medmine.cli import quality as _quality
 from medmine.cli import run as _run
