@@ -57,9 +57,11 @@ def test_fixture_folder_loads_and_reconciles(loaded):
         10,
         7,
     )
-    assert (c["drug_exposure"], c["measurement"], c["observation"]) == (8, 13, 3)
+    # survey values are observations (docs/mapping.md): QALY and DALY left measurement
+    assert (c["drug_exposure"], c["measurement"], c["observation"]) == (8, 11, 5)
+    # cost: one row per claim line with money transactions (5) and per claim (3)
     assert (c["mm_claim"], c["mm_claim_line"], c["cost"], c["provider"], c["care_site"]) == (
-        4, 6, 6, 3, 2,
+        4, 6, 8, 3, 2,
     )  # fmt: skip
 
 
@@ -106,7 +108,11 @@ def test_observations_split_by_type(loaded):
         ).fetchall()
     )
     assert m["LOINC:4548-4"] == (7.4, "%")
-    assert m["LOINC:QALY"] == (48.3, "a")  # no encounter: still loaded, visit left empty
+    survey = wh.con.execute(
+        "SELECT value_as_number, unit_source_value, visit_occurrence_id FROM observation "
+        "WHERE observation_source_value = 'LOINC:QALY'"
+    ).fetchone()
+    assert survey == (48.3, "a", None)  # a survey score; no encounter: visit left empty
     text = wh.con.execute(
         "SELECT value_as_string FROM observation WHERE observation_source_value = 'LOINC:72166-2'"
     ).fetchone()
@@ -125,13 +131,14 @@ def test_observations_split_by_type(loaded):
 def test_claim_totals_from_transactions(loaded):
     wh, _ = loaded
     totals = wh.con.execute(
-        "SELECT claim_type, total_billed, total_paid FROM mm_claim ORDER BY total_billed"
+        "SELECT claim_type, total_billed, total_paid, patient_paid FROM mm_claim "
+        "ORDER BY total_billed"
     ).fetchall()
     assert totals == [
-        ("professional", 85.55, None),
-        ("professional", 277.32, 221.86),
-        ("professional", 455.55, 364.44),
-        ("institutional", 9000.0, 7200.0),
+        ("professional", 85.55, None, None),
+        ("professional", 277.32, 221.86, 0.0),
+        ("professional", 455.55, 0.0, 364.44),  # paid in cash by the patient, not the payer
+        ("institutional", 9000.0, 7200.0, 0.0),
     ]
     payer = wh.con.execute(
         "SELECT display FROM mm_source_concept WHERE vocabulary_id = 'SyntheaPayer'"

@@ -8,6 +8,8 @@ warehouse ``concept`` table or the small fixed sets below, which are OMOP's publ
 
 from __future__ import annotations
 
+import re
+
 #: FHIR code-system URIs -> OMOP vocabulary_id.
 FHIR_SYSTEMS: dict[str, str] = {
     "http://snomed.info/sct": "SNOMED",
@@ -89,6 +91,28 @@ VISIT = {
     "OBSENC": 9202,
     "SS": 9202,
 }
+#: OMOP standard visit concepts of the finer classes only some formats carry (CMS Place of
+#: Service concepts in the Visit domain).
+VISIT_URGENT_CARE = 8782  # "Urgent Care Facility" (POS 20)
+VISIT_SNF = 8863  # "Skilled Nursing Facility" (POS 31)
+VISIT_HOSPICE = 8546  # "Hospice" (POS 34)
+#: Encounter class as a Synthea CSV export names it (``ENCOUNTERCLASS``) -> (OMOP visit concept,
+#: the HL7 ActCode class Synthea's own FHIR exporter writes for it). The visit source value is
+#: ``ActCode:<class>`` in every format (see docs/mapping.md); the concept keeps the finer class.
+SYNTHEA_ENCOUNTER_CLASS: dict[str, tuple[int, str]] = {
+    "ambulatory": (VISIT["AMB"], "AMB"),
+    "outpatient": (VISIT["AMB"], "AMB"),
+    "wellness": (VISIT["AMB"], "AMB"),
+    "urgentcare": (VISIT_URGENT_CARE, "AMB"),
+    "emergency": (VISIT["EMER"], "EMER"),
+    "inpatient": (VISIT["IMP"], "IMP"),
+    "snf": (VISIT_SNF, "IMP"),
+    "hospice": (VISIT_HOSPICE, "HH"),
+    "home": (VISIT["HH"], "HH"),
+    "homehealth": (VISIT["HH"], "HH"),
+    "virtual": (VISIT["VR"], "VR"),
+    "telemedicine": (VISIT["VR"], "VR"),
+}
 TYPE_EHR = 32817  # "EHR"
 TYPE_CLAIM = 32810  # "Claim"
 TYPE_SURVEY = 32862  # "Patient filled survey"
@@ -131,3 +155,33 @@ def split_source_value(value: str) -> tuple[str, str]:
     """
     vocab, _, code = value.partition(":")
     return vocab, code
+
+
+#: What a code of each vocabulary looks like (the part of the shape that tells them apart):
+#: LOINC ``NNNNN-N`` (a check digit after a hyphen), SNOMED CT 6-18 digits (SCTID), RxNorm
+#: 1-8 digits, CVX 1-3 digits, ICD-10-CM a letter, two digits and an optional dotted part.
+CODE_SHAPES: dict[str, re.Pattern[str]] = {
+    "LOINC": re.compile(r"\d{1,7}-\d"),
+    "SNOMED": re.compile(r"[1-9]\d{5,17}"),
+    "RxNorm": re.compile(r"\d{1,8}"),
+    "CVX": re.compile(r"\d{1,3}"),
+    "ICD10CM": re.compile(r"[A-Z]\d[0-9A-Z](\.?[0-9A-Z]{1,4})?"),
+}
+
+
+def vocabulary_of_code(code: str, documented: tuple[str, ...]) -> str:
+    """The vocabulary of `code` among those a file documents, told apart by the code's shape.
+
+    The first documented vocabulary whose shape fits wins; a code no shape fits keeps the first
+    (the file's main vocabulary).
+
+    >>> vocabulary_of_code("8302-2", ("LOINC", "SNOMED"))
+    'LOINC'
+    >>> vocabulary_of_code("228450008", ("LOINC", "SNOMED"))
+    'SNOMED'
+    """
+    for vocab in documented:
+        shape = CODE_SHAPES.get(vocab)
+        if shape is not None and shape.fullmatch(code):
+            return vocab
+    return documented[0]

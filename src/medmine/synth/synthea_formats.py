@@ -107,7 +107,7 @@ _CLASS = {
 _SYSTEM = {"http://snomed.info/sct": "SNOMED-CT", "http://loinc.org": "LOINC"}
 _SYSTEM.update({"http://www.nlm.nih.gov/research/umls/rxnorm": "RxNorm"})
 _RACE = {"2106-3": "white", "2054-5": "black", "2028-9": "asian", "1002-5": "native"}
-_RACE.update({"2076-8": "hawaiian"})
+_RACE.update({"2076-8": "hawaiian", "2131-1": "other"})
 _ETHNICITY = {"2135-2": "hispanic", "2186-5": "nonhispanic"}
 _CLAIM_TYPE = {"professional": "1", "institutional": "2"}
 _PATIENT_SHARE = {"copay": "COPAY", "coinsurance": "CASH", "deductible": "CHECK"}

@@ -2,9 +2,11 @@
 
 Files are recognised by name (``patients.csv``, ``encounters.csv``...) and read in dependency
 order whatever order they are given in: organizations, providers, payers, patients,
-encounters, clinical files, claims, claims_transactions. Other Synthea files (careplans,
-devices, imaging_studies, supplies, payer_transitions) are counted and skipped as
-``not_mapped``. See ``docs/ingest-sources.md`` for the mapping tables.
+payer_transitions, encounters, clinical files, claims, claims_transactions. Other Synthea files
+(careplans, devices, imaging_studies, supplies) are counted and skipped as ``not_mapped``.
+The mapping decisions (domains, visit concepts, identifiers, claim money) are those of
+``docs/mapping.md``, shared with the FHIR reader; rows without an ``Id`` are identified by a
+hash of all their columns, so only byte-identical rows are duplicates.
 
 >>> from medmine.warehouse import Warehouse
 >>> load([], Warehouse(":memory:")).reconciles
@@ -28,6 +30,8 @@ from medmine.ingest._emit import (
     undecodable,
 )
 from medmine.ingest.progress import Progress
+from medmine.ingest.synthea_csv import _claims as c
+from medmine.ingest.synthea_csv import _finish
 from medmine.ingest.synthea_csv import _maps as m
 from medmine.ingest.synthea_csv._reader import SyntheaReader
 from medmine.warehouse import LoadReport, LoadSession, Reason, Rejected, Warehouse
@@ -40,6 +44,7 @@ FILES: dict[str, tuple[str, Callable[..., m.Mapped] | None, tuple[str, ...]]] = 
     "providers.csv": ("Provider", m.provider, ("Id", "ORGANIZATION", "NAME")),
     "payers.csv": ("Payer", None, ("Id", "NAME")),
     "patients.csv": ("Patient", m.patient, ("Id", "BIRTHDATE", "DEATHDATE", "GENDER", "RACE")),
+    "payer_transitions.csv": ("PayerTransition", c.payer_transition, ("PATIENT", "PAYER")),
     "encounters.csv": (
         "Encounter",
         m.encounter,
@@ -59,10 +64,10 @@ FILES: dict[str, tuple[str, Callable[..., m.Mapped] | None, tuple[str, ...]]] = 
     "procedures.csv": ("Procedure", m.procedure, ("START", "PATIENT", "ENCOUNTER", "CODE")),
     "immunizations.csv": ("Immunization", m.immunization, ("DATE", "PATIENT", "ENCOUNTER", "CODE")),
     "allergies.csv": ("Allergy", m.allergy, ("START", "STOP", "PATIENT", "ENCOUNTER", "CODE")),
-    "claims.csv": ("Claim", m.claim, ("Id", "PATIENTID", "PROVIDERID", "SERVICEDATE")),
+    "claims.csv": ("Claim", c.claim, ("Id", "PATIENTID", "PROVIDERID", "SERVICEDATE")),
     "claims_transactions.csv": (
         "ClaimTransaction",
-        m.claim_transaction,
+        c.claim_transaction,
         ("ID", "CLAIMID", "CHARGEID", "PATIENTID", "TYPE", "AMOUNT", "FROMDATE"),
     ),
 }
@@ -72,25 +77,8 @@ NOT_MAPPED = (
     "devices.csv",
     "imaging_studies.csv",
     "supplies.csv",
-    "payer_transitions.csv",
 )
 _ORDER = {name: i for i, name in enumerate(FILES)}
-
-_TOTALS_SQL = """
-UPDATE mm_claim_line AS l SET paid_amount = c.paid
-FROM (SELECT cost_event_id, round(sum(paid_by_payer), 2) AS paid FROM cost
-      WHERE cost_domain_id = 'mm_claim_line' AND paid_by_payer IS NOT NULL GROUP BY 1) AS c
-WHERE l.claim_line_id = c.cost_event_id
-  AND l.claim_id IN (SELECT claim_id FROM mm_claim WHERE claim_id IN (SELECT row_id FROM
-      mm_source_record WHERE load_id = $load AND table_name = 'mm_claim'))
-"""
-_HEADER_SQL = """
-UPDATE mm_claim AS h SET total_billed = t.billed, total_paid = t.paid
-FROM (SELECT claim_id, round(sum(billed_amount), 2) AS billed, round(sum(paid_amount), 2) AS paid
-      FROM mm_claim_line GROUP BY 1) AS t
-WHERE h.claim_id = t.claim_id AND h.claim_id IN (SELECT row_id FROM mm_source_record
-      WHERE load_id = $load AND table_name = 'mm_claim')
-"""
 
 
 def load(
@@ -104,8 +92,10 @@ def load(
 
     Rows that refer to a patient neither in this load nor in the warehouse are quarantined
     (``dangling_reference``); unknown encounters, providers and organizations leave the
-    reference empty and count a ``unresolved_reference`` warning. Claim header totals are
-    summed from the loaded lines and payment transactions at the end of the load.
+    reference empty and count a ``unresolved_reference`` warning; an unknown encounter class
+    counts an ``invalid_code`` warning (visit concept 0). At the end of the load the claim
+    transactions are summed into ``cost`` rows and claim amounts, and persons of the load get
+    an observation period (see `medmine.ingest.synthea_csv._finish`).
     `progress` is called as ``progress(file, rows_read, None)`` after each file (see
     `medmine.ingest.progress`).
     """
@@ -127,9 +117,10 @@ def load(
             if progress:
                 progress(path.name, done, None)
         s.flush()
+        _finish.claim_money(s, reader)
         if reader.claims:
-            s.wh.con.execute(_TOTALS_SQL.replace("$load", "?"), [s.load_id])
-            s.wh.con.execute(_HEADER_SQL.replace("$load", "?"), [s.load_id])
+            _finish.claim_totals(s)
+        _finish.observation_periods(s)
     return s.report
 
 
@@ -196,11 +187,17 @@ def _row(
         reader.concepts.add("SyntheaPayer", (rec.get("Id") or "").strip(), rec.get("NAME"))
         s.skip(rtype, Reason.NOT_MAPPED)
         return
+    reader.where = (str(path), loc)
     try:
         primary, secondary, key = mapper(reader, rec)
     except Rejected as err:
+        if err.reason is Reason.DUPLICATE:  # loaded by an earlier load: a skip, not an error
+            s.skip(rtype, Reason.DUPLICATE)
+            return
         s.quarantine(str(path), loc, rtype, err.reason, err.detail, record=raw_csv_line(values))
         return
+    if len(reader.transactions) >= _finish.STAGE_ROWS:
+        _finish.stage(s, reader)
     s.add_record(
         rtype, primary, source_file=str(path), location=loc, source_key=key, secondary=secondary
     )

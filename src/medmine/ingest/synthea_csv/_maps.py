@@ -8,6 +8,7 @@ Column names follow Synthea's CSV data dictionary; columns added by newer Synthe
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 from typing import Any
 
 from medmine.ingest import codes
@@ -29,16 +30,24 @@ ETHNICITY = {
     "hispanic": codes.ETHNICITY["hispanic"],
     "nonhispanic": codes.ETHNICITY["not hispanic"],
 }
-ENCOUNTER_CLASS = {
-    "inpatient": codes.VISIT["IMP"],
-    "emergency": codes.VISIT["EMER"],
-    "urgentcare": codes.VISIT["EMER"],
-    "ambulatory": codes.VISIT["AMB"],
-    "outpatient": codes.VISIT["AMB"],
-    "wellness": codes.VISIT["AMB"],
-    "home": codes.VISIT["HH"],
-    "virtual": codes.VISIT["VR"],
+#: ``RACE`` / ``ETHNICITY`` words -> CDC Race & Ethnicity codes (the codes FHIR's US Core carries).
+RACE_CODES = {"white": "2106-3", "black": "2054-5", "asian": "2028-9", "native": "1002-5"}
+RACE_CODES.update(hawaiian="2076-8", other="2131-1")
+ETHNICITY_CODES = {"hispanic": "2135-2", "nonhispanic": "2186-5"}
+GENDER_CODES = {"M": "male", "F": "female"}
+#: Vocabularies each file documents for its CODE column (first = the file's main one); a code
+#: without a SYSTEM column is placed by its shape among them (observations.csv holds SNOMED
+#: codes next to LOINC ones).
+DOCUMENTED = {
+    "Condition": ("SNOMED", "ICD10CM"),
+    "Medication": ("RxNorm",),
+    "Immunization": ("CVX",),
+    "Procedure": ("SNOMED",),
+    "Observation": ("LOINC", "SNOMED"),
+    "Allergy": ("RxNorm", "SNOMED"),
 }
+#: Observation categories whose values are observations, never measurements (as from FHIR).
+OBSERVATION_CATEGORIES = frozenset({"survey", "social-history"})
 SYSTEMS = {
     "SNOMED-CT": "SNOMED",
     "SNOMED": "SNOMED",
@@ -80,10 +89,22 @@ def money(rec: dict[str, str], col: str, allow_negative: bool = False) -> float 
     return amount_field(rec.get(col), col, allow_negative=allow_negative)
 
 
-def vocab(rec: dict[str, str], default: str) -> str:
-    """OMOP vocabulary of the row's SYSTEM column (newer exports) or the file's default."""
+def vocab(rec: dict[str, str], code: str, rtype: str) -> str:
+    """OMOP vocabulary of the row's SYSTEM column (newer exports), else of the code's shape
+    among the vocabularies the file documents (`DOCUMENTED`).
+    """
     system = (rec.get("SYSTEM") or "").strip()
-    return SYSTEMS.get(system.upper(), system) if system else default
+    if system:
+        return SYSTEMS.get(system.upper(), system)
+    return codes.vocabulary_of_code(code, DOCUMENTED[rtype])
+
+
+def row_key(rec: dict[str, str]) -> str:
+    """Identity of a row without an Id: a stable hash of all its columns (names and values), so
+    only byte-identical rows are one record.
+    """
+    text = "\x1e".join(f"{k}\x1f{v}" for k, v in rec.items())
+    return hashlib.blake2b(text.encode(), digest_size=16).hexdigest()
 
 
 def _end_after(start: dt.datetime, end: dt.datetime | None, col: str) -> None:
@@ -102,33 +123,32 @@ def organization(r: SyntheaReader, rec: dict[str, str]) -> Mapped:
         "zip": opt(rec, "ZIP"),
         "latitude": money(rec, "LAT", allow_negative=True),
         "longitude": money(rec, "LON", allow_negative=True),
-        "location_source_value": f"organization:{oid}",
+        "location_source_value": f"Organization/{oid}",
     }
     site = {
         "care_site_id": sid("Organization", oid),
         "care_site_name": opt(rec, "NAME"),
         "location_id": loc["location_id"],
-        "care_site_source_value": oid,
+        "care_site_source_value": f"Organization/{oid}",
     }
     r.organizations.add(oid)
-    return [("care_site", site)], [("location", loc)], oid
+    return [("care_site", site)], [("location", loc)], f"Organization/{oid}"
 
 
 def provider(r: SyntheaReader, rec: dict[str, str]) -> Mapped:
     pid = req(rec, "Id")
-    gender = opt(rec, "GENDER")
+    gender = (opt(rec, "GENDER") or "").upper()
     row = {
         "provider_id": sid("Provider", pid),
         "provider_name": opt(rec, "NAME"),
         "care_site_id": r.ref("organizations", "care_site", opt(rec, "ORGANIZATION"), "Provider"),
-        "gender_concept_id": codes.GENDER.get(gender or "", 0),
-        "gender_source_value": gender,
-        "provider_source_value": pid,
-        "specialty_concept_id": 0,
+        "gender_concept_id": codes.GENDER.get(gender, 0) if gender else None,
+        "gender_source_value": GENDER_CODES.get(gender, gender or None),
+        "provider_source_value": f"Practitioner/{pid}",
         "specialty_source_value": opt(rec, "SPECIALITY"),
     }
     r.providers.add(pid)
-    return [("provider", row)], [], pid
+    return [("provider", row)], [], f"Practitioner/{pid}"
 
 
 # ---- patients and encounters ----
@@ -144,6 +164,9 @@ def patient(r: SyntheaReader, rec: dict[str, str]) -> Mapped:
     race = (rec.get("RACE") or "").strip().lower()
     eth = (rec.get("ETHNICITY") or "").strip().lower()
     pid = sid("Patient", pid_src)
+    ref = f"Patient/{pid_src}"
+    has_address = any(opt(rec, c) for c in ("ADDRESS", "CITY", "STATE", "ZIP"))
+    loc_id = sid("Location", f"patient:{pid_src}") if has_address else None
     person = {
         "person_id": pid,
         "gender_concept_id": codes.GENDER[gender],
@@ -153,10 +176,11 @@ def patient(r: SyntheaReader, rec: dict[str, str]) -> Mapped:
         "birth_datetime": birth,
         "race_concept_id": RACE.get(race, 0),
         "ethnicity_concept_id": ETHNICITY.get(eth, 0),
-        "person_source_value": pid_src,
-        "gender_source_value": gender,
-        "race_source_value": race or None,
-        "ethnicity_source_value": eth or None,
+        "location_id": loc_id,
+        "person_source_value": ref,
+        "gender_source_value": GENDER_CODES[gender],
+        "race_source_value": _race_sv(RACE_CODES, race),
+        "ethnicity_source_value": _race_sv(ETHNICITY_CODES, eth),
     }
     given = " ".join(x for x in (opt(rec, "FIRST"), opt(rec, "MIDDLE")) if x) or None
     identity = {
@@ -167,7 +191,7 @@ def patient(r: SyntheaReader, rec: dict[str, str]) -> Mapped:
         "name_prefix": opt(rec, "PREFIX"),
         "name_suffix": opt(rec, "SUFFIX"),
         "birth_date": birth.date(),
-        "sex": gender,
+        "sex": GENDER_CODES[gender],
         "address_line": opt(rec, "ADDRESS"),
         "city": opt(rec, "CITY"),
         "state": opt(rec, "STATE"),
@@ -178,6 +202,8 @@ def patient(r: SyntheaReader, rec: dict[str, str]) -> Mapped:
         "deceased_datetime": death,
     }
     secondary: Rows = [("mm_person_identity", identity)]
+    if loc_id is not None:
+        secondary.append(("location", _patient_location(rec, loc_id, ref)))
     if death:
         secondary.append(
             (
@@ -191,7 +217,27 @@ def patient(r: SyntheaReader, rec: dict[str, str]) -> Mapped:
             )
         )
     r.patients.add(pid_src)
-    return [("person", person)], secondary, pid_src
+    return [("person", person)], secondary, ref
+
+
+def _race_sv(table: dict[str, str], word: str) -> str | None:
+    """``Race:<CDC code>`` for a known race / ethnicity word, else the word (None if empty)."""
+    code = table.get(word)
+    return codes.source_value("Race", code) if code else word or None
+
+
+def _patient_location(rec: dict[str, str], loc_id: int, ref: str) -> dict[str, Any]:
+    return {
+        "location_id": loc_id,
+        "address_1": opt(rec, "ADDRESS"),
+        "city": opt(rec, "CITY"),
+        "state": opt(rec, "STATE"),
+        "zip": opt(rec, "ZIP"),
+        "county": opt(rec, "COUNTY"),
+        "latitude": money(rec, "LAT", allow_negative=True),
+        "longitude": money(rec, "LON", allow_negative=True),
+        "location_source_value": ref,
+    }
 
 
 def encounter(r: SyntheaReader, rec: dict[str, str]) -> Mapped:
@@ -202,13 +248,17 @@ def encounter(r: SyntheaReader, rec: dict[str, str]) -> Mapped:
     assert start is not None
     _end_after(start, stop, "STOP")
     klass = (rec.get("ENCOUNTERCLASS") or "").strip().lower()
+    known = codes.SYNTHEA_ENCOUNTER_CLASS.get(klass)
+    if known is None:
+        r.s.warn("Encounter", Reason.INVALID_CODE)  # visit concept 0, said out loud
+    concept, act = known if known is not None else (0, None)
     code = opt(rec, "CODE")
     if code:
         r.concepts.add("SNOMED", code, opt(rec, "DESCRIPTION"))
     row = {
         "visit_occurrence_id": sid("Encounter", eid),
         "person_id": person,
-        "visit_concept_id": ENCOUNTER_CLASS.get(klass, 0),
+        "visit_concept_id": concept,
         "visit_start_date": start.date(),
         "visit_start_datetime": start,
         "visit_end_date": (stop or start).date(),
@@ -216,28 +266,27 @@ def encounter(r: SyntheaReader, rec: dict[str, str]) -> Mapped:
         "visit_type_concept_id": codes.TYPE_EHR,
         "provider_id": r.ref("providers", "provider", opt(rec, "PROVIDER"), "Encounter"),
         "care_site_id": r.ref("organizations", "care_site", opt(rec, "ORGANIZATION"), "Encounter"),
-        "visit_source_value": codes.source_value("SNOMED", code) if code else klass or None,
-        "visit_source_concept_id": 0,
+        "visit_source_value": codes.source_value("ActCode", act) if act else klass or None,
     }
     r.encounters.add(eid)
-    return [("visit_occurrence", row)], [], eid
+    return [("visit_occurrence", row)], [], f"Encounter/{eid}"
 
 
 # ---- clinical events ----
-def _event(r: SyntheaReader, rec: dict[str, str], start_col: str, default_vocab: str, rtype: str):
+def _event(r: SyntheaReader, rec: dict[str, str], start_col: str, rtype: str):
     person = r.person(rec, "PATIENT")
     start = when(rec, start_col)
     assert start is not None
     code = req(rec, "CODE")
-    voc = vocab(rec, default_vocab)
+    voc = vocab(rec, code, rtype)
     r.concepts.add(voc, code, opt(rec, "DESCRIPTION"))
     visit = r.ref("encounters", "visit_occurrence", opt(rec, "ENCOUNTER"), rtype)
-    key = "|".join((rec.get("PATIENT", ""), rec.get("ENCOUNTER", ""), code, rec.get(start_col, "")))
+    key = f"{rtype}#{row_key(rec)}"
     return person, start, code, voc, visit, key
 
 
 def condition(r: SyntheaReader, rec: dict[str, str]) -> Mapped:
-    person, start, code, voc, visit, key = _event(r, rec, "START", "SNOMED", "Condition")
+    person, start, code, voc, visit, key = _event(r, rec, "START", "Condition")
     stop = when(rec, "STOP", required=False)
     _end_after(start, stop, "STOP")
     row = {
@@ -251,13 +300,13 @@ def condition(r: SyntheaReader, rec: dict[str, str]) -> Mapped:
         "condition_type_concept_id": codes.TYPE_EHR,
         "visit_occurrence_id": visit,
         "condition_source_value": codes.source_value(voc, code),
-        "condition_source_concept_id": 0,
+        "condition_status_source_value": "resolved" if stop else "active",
     }
     return [("condition_occurrence", row)], [], key
 
 
 def medication(r: SyntheaReader, rec: dict[str, str]) -> Mapped:
-    person, start, code, voc, visit, key = _event(r, rec, "START", "RxNorm", "Medication")
+    person, start, code, voc, visit, key = _event(r, rec, "START", "Medication")
     stop = when(rec, "STOP", required=False)
     _end_after(start, stop, "STOP")
     dispenses = money(rec, "DISPENSES")
@@ -275,13 +324,12 @@ def medication(r: SyntheaReader, rec: dict[str, str]) -> Mapped:
         "refills": int(dispenses) - 1 if dispenses else None,
         "visit_occurrence_id": visit,
         "drug_source_value": codes.source_value(voc, code),
-        "drug_source_concept_id": 0,
     }
     return [("drug_exposure", row)], [], key
 
 
 def immunization(r: SyntheaReader, rec: dict[str, str]) -> Mapped:
-    person, start, code, voc, visit, key = _event(r, rec, "DATE", "CVX", "Immunization")
+    person, start, code, voc, visit, key = _event(r, rec, "DATE", "Immunization")
     money(rec, "BASE_COST")
     row = {
         "drug_exposure_id": sid("Immunization", key),
@@ -293,13 +341,12 @@ def immunization(r: SyntheaReader, rec: dict[str, str]) -> Mapped:
         "drug_type_concept_id": codes.TYPE_EHR,
         "visit_occurrence_id": visit,
         "drug_source_value": codes.source_value(voc, code),
-        "drug_source_concept_id": 0,
     }
     return [("drug_exposure", row)], [], key
 
 
 def procedure(r: SyntheaReader, rec: dict[str, str]) -> Mapped:
-    person, start, code, voc, visit, key = _event(r, rec, "START", "SNOMED", "Procedure")
+    person, start, code, voc, visit, key = _event(r, rec, "START", "Procedure")
     stop = when(rec, "STOP", required=False)
     _end_after(start, stop, "STOP")
     money(rec, "BASE_COST")
@@ -314,21 +361,26 @@ def procedure(r: SyntheaReader, rec: dict[str, str]) -> Mapped:
         "procedure_type_concept_id": codes.TYPE_EHR,
         "visit_occurrence_id": visit,
         "procedure_source_value": codes.source_value(voc, code),
-        "procedure_source_concept_id": 0,
     }
     return [("procedure_occurrence", row)], [], key
 
 
 def observation(r: SyntheaReader, rec: dict[str, str]) -> Mapped:
-    person, start, code, voc, visit, key = _event(r, rec, "DATE", "LOINC", "Observation")
+    """A numeric value -> measurement; survey and social-history values and text -> observation
+    (the domain rule of docs/mapping.md, the same as for FHIR).
+    """
+    person, start, code, voc, visit, key = _event(r, rec, "DATE", "Observation")
     value = (rec.get("VALUE") or "").strip()
     vtype = (rec.get("TYPE") or "").strip().lower()
     unit = opt(rec, "UNITS")
+    number = None
     if vtype == "numeric":
         try:
             number = float(value)
         except ValueError:
             raise Rejected(Reason.INVALID_VALUE, "VALUE is not a number (TYPE numeric)") from None
+    category = (rec.get("CATEGORY") or "").strip().lower()
+    if number is not None and category not in OBSERVATION_CATEGORIES:
         row = {
             "measurement_id": sid("Observation", key),
             "person_id": person,
@@ -340,9 +392,7 @@ def observation(r: SyntheaReader, rec: dict[str, str]) -> Mapped:
             "unit_concept_id": 0 if unit else None,
             "visit_occurrence_id": visit,
             "measurement_source_value": codes.source_value(voc, code),
-            "measurement_source_concept_id": 0,
             "unit_source_value": unit,
-            "value_source_value": value,
         }
         return [("measurement", row)], [], key
     obs = {
@@ -351,25 +401,27 @@ def observation(r: SyntheaReader, rec: dict[str, str]) -> Mapped:
         "observation_concept_id": 0,
         "observation_date": start.date(),
         "observation_datetime": start,
-        "observation_type_concept_id": codes.TYPE_SURVEY
-        if (rec.get("CATEGORY") or "").strip().lower() == "survey"
-        else codes.TYPE_EHR,
-        "value_as_string": value or None,
-        "unit_source_value": unit,
+        "observation_type_concept_id": codes.TYPE_EHR,
         "visit_occurrence_id": visit,
         "observation_source_value": codes.source_value(voc, code),
-        "observation_source_concept_id": 0,
     }
+    if number is not None:
+        obs.update(value_as_number=number, unit_source_value=unit)
+    else:
+        obs["value_as_string"] = value or None
     return [("observation", obs)], [], key
 
 
 def allergy(r: SyntheaReader, rec: dict[str, str]) -> Mapped:
-    person, start, code, voc, visit, key = _event(r, rec, "START", "SNOMED", "Allergy")
+    """An allergy -> observation valued ``<type>:<category>`` (as from FHIR)."""
+    person, start, code, voc, visit, key = _event(r, rec, "START", "Allergy")
     stop = when(rec, "STOP", required=False)
     _end_after(start, stop, "STOP")
     reaction = opt(rec, "REACTION1")
     if reaction:
         r.concepts.add("SNOMED", reaction, opt(rec, "DESCRIPTION1"))
+    kind = (opt(rec, "TYPE") or "allergy").lower()
+    category = opt(rec, "CATEGORY")
     row = {
         "observation_id": sid("Allergy", key),
         "person_id": person,
@@ -377,107 +429,10 @@ def allergy(r: SyntheaReader, rec: dict[str, str]) -> Mapped:
         "observation_date": start.date(),
         "observation_datetime": start,
         "observation_type_concept_id": codes.TYPE_EHR,
-        "value_as_string": opt(rec, "CATEGORY") or opt(rec, "TYPE"),
+        "value_as_string": f"{kind}:{category.lower()}" if category else kind,
         "qualifier_source_value": opt(rec, "SEVERITY1"),
         "value_source_value": codes.source_value("SNOMED", reaction) if reaction else None,
         "visit_occurrence_id": visit,
         "observation_source_value": codes.source_value(voc, code),
-        "observation_source_concept_id": 0,
     }
     return [("observation", row)], [], key
-
-
-# ---- claims ----
-def claim(r: SyntheaReader, rec: dict[str, str]) -> Mapped:
-    cid = req(rec, "Id")
-    person = r.person(rec, "PATIENTID")
-    service = when(rec, "SERVICEDATE")
-    assert service is not None
-    dx = [opt(rec, f"DIAGNOSIS{i}") for i in range(1, 9)]
-    for code in dx:
-        if code:
-            r.concepts.add("SNOMED", code)
-    for col in ("OUTSTANDING1", "OUTSTANDING2", "OUTSTANDINGP"):
-        money(rec, col)
-    row = {
-        "claim_id": sid("Claim", cid),
-        "person_id": person,
-        "claim_source_value": cid,
-        "claim_type": CLAIM_TYPES.get((rec.get("HEALTHCARECLAIMTYPEID1") or "").strip()),
-        "claim_status": (opt(rec, "STATUS1") or "").lower() or None,
-        "payer_source_value": opt(rec, "PRIMARYPATIENTINSURANCEID"),
-        "rendering_provider_id": r.ref("providers", "provider", opt(rec, "PROVIDERID"), "Claim"),
-        "claim_start_date": service.date(),
-        "claim_end_date": service.date(),
-        "visit_occurrence_id": r.ref(
-            "encounters", "visit_occurrence", opt(rec, "APPOINTMENTID"), "Claim"
-        ),
-        "dx_vocabulary_id": "SNOMED",
-        **{f"dx_{i}": code for i, code in enumerate(dx, 1)},
-    }
-    r.claims.add(cid)
-    return [("mm_claim", row)], [], cid
-
-
-def claim_transaction(r: SyntheaReader, rec: dict[str, str]) -> Mapped:
-    tid = req(rec, "ID")
-    cid = req(rec, "CLAIMID")
-    charge = req(rec, "CHARGEID")
-    person = r.person(rec, "PATIENTID")
-    if cid not in r.claims and not r.exists("mm_claim", sid("Claim", cid)):
-        raise Rejected(Reason.DANGLING_REFERENCE, "CLAIMID matches no claim")
-    ttype = req(rec, "TYPE").upper()
-    start = when(rec, "FROMDATE")
-    end = when(rec, "TODATE", required=False)
-    assert start is not None
-    _end_after(start, end, "TODATE")
-    try:
-        line_number = int(charge)
-    except ValueError:
-        raise Rejected(Reason.INVALID_VALUE, "CHARGEID is not an integer") from None
-    line_id = sid("ClaimLine", f"{cid}#{charge}")
-    if ttype == "CHARGE":
-        code = opt(rec, "PROCEDURECODE")
-        if code:
-            r.concepts.add("SNOMED", code, opt(rec, "NOTES"))
-        units = money(rec, "UNITS")
-        row = {
-            "claim_line_id": line_id,
-            "claim_id": sid("Claim", cid),
-            "line_number": line_number,
-            "person_id": person,
-            "service_date": start.date(),
-            "service_end_date": end.date() if end else None,
-            "procedure_vocabulary_id": "SNOMED" if code else None,
-            "procedure_code": code,
-            "procedure_display": opt(rec, "NOTES"),
-            "modifier_1": opt(rec, "MODIFIER1"),
-            "modifier_2": opt(rec, "MODIFIER2"),
-            "units": units,
-            "billed_amount": money(rec, "AMOUNT"),
-            "place_of_service": opt(rec, "PLACEOFSERVICE"),
-            "dx_pointer": ",".join(
-                x for x in (opt(rec, f"DIAGNOSISREF{i}") for i in range(1, 5)) if x
-            )
-            or None,
-        }
-        return [("mm_claim_line", row)], [], tid
-    if ttype not in ("PAYMENT", "ADJUSTMENT", "TRANSFERIN", "TRANSFEROUT"):
-        raise Rejected(Reason.INVALID_VALUE, "TYPE is not a Synthea transaction type")
-    paid = money(rec, "PAYMENTS")
-    adjusted = money(rec, "ADJUSTMENTS", allow_negative=True)
-    cost = {
-        "cost_id": sid("ClaimTransaction", tid),
-        "cost_event_id": line_id,
-        "cost_domain_id": "mm_claim_line",
-        "cost_type_concept_id": codes.TYPE_CLAIM,
-        "total_paid": paid if ttype == "PAYMENT" else None,
-        "paid_by_payer": paid if ttype == "PAYMENT" else None,
-        "total_charge": money(rec, "AMOUNT", allow_negative=True) if ttype != "PAYMENT" else None,
-        "amount_allowed": None,
-        "revenue_code_source_value": ttype,
-        "drg_source_value": None,
-    }
-    if adjusted is not None and ttype == "ADJUSTMENT":
-        cost["total_cost"] = adjusted
-    return [("cost", cost)], [], tid

@@ -5,7 +5,7 @@ The row mappers (`_maps`) use this module; it uses none of them.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, NamedTuple
 
 from medmine.ingest._emit import Lookup, SourceConcepts
 from medmine.warehouse import LoadSession, Reason, Rejected, stable_id
@@ -37,6 +37,8 @@ class SyntheaReader:
         self.providers: set[str] = set()
         self.organizations: set[str] = set()
         self.claims: set[str] = set()
+        self.transactions: list[Transaction] = []
+        self.where = ("", "")  # (source file, location) of the row being mapped
         self.lookup = Lookup(s)
 
     def exists(self, table: str, rid: int) -> bool:
@@ -68,3 +70,19 @@ class SyntheaReader:
         if rid is None:
             self.s.warn(rtype, Reason.UNRESOLVED_REFERENCE)
         return rid
+
+
+class Transaction(NamedTuple):
+    """A money transaction of one claim line, kept until the end of the load."""
+
+    cost_id: int
+    line_id: int
+    claim_cost_id: int
+    claim_id: int
+    paid_by_payer: float
+    paid_by_patient: float
+    copay: float
+    adjustment: float
+    source_key: str
+    source_file: str
+    location: str
