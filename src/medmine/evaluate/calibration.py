@@ -55,7 +55,8 @@ def calibration_slope_intercept(y, p) -> Calibration:
     p = np.asarray(p, dtype=float)
     lp = _logit(p)
     nan = float("nan")
-    if len(np.unique(y)) < 2:
+    if len(np.unique(y)) < 2 or len(np.unique(lp)) < 2:
+        # one class, or identical scores: no slope can be estimated (said on the page)
         return Calibration(nan, nan, nan, nan, nan, nan, float(y.mean()), float(p.mean()))
     try:
         fit = sm.GLM(y, sm.add_constant(lp), family=sm.families.Binomial()).fit()

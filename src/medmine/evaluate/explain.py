@@ -3,9 +3,10 @@
 Classifiers are explained in log-odds; the length-of-stay regressors on the log scale of the
 target (their link).
 
-Tree models (LightGBM) use `shap.TreeExplainer`; L1-logistic models use `shap.LinearExplainer`
-(interventional, against a background sample). For a calibrated wrapper the explanation is of
-the underlying model, whose log-odds the monotone calibration map preserves in rank.
+Tree models (LightGBM; decision trees, on the probability scale) use `shap.TreeExplainer`;
+L1-logistic models use `shap.LinearExplainer` (interventional, against a background sample).
+For a calibrated wrapper the explanation is of the underlying model, whose log-odds the
+monotone calibration map preserves in rank.
 
 >>> import numpy as np
 >>> from medmine.mining.classify import LightGBMClassifier
@@ -24,6 +25,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import scipy.sparse as sp
+from sklearn.tree import DecisionTreeClassifier
 
 from medmine.mining.classify import L1LogisticClassifier, LightGBMClassifier, PersonLevelSearchCV
 from medmine.mining.regress import LogTargetLightGBMRegressor, PoissonGLMRegressor
@@ -83,6 +85,14 @@ def _shap_values(model: Any, X_rows: Any, background: Any) -> tuple[np.ndarray, 
             vals = vals[..., -1]
         base = np.ravel(explainer.expected_value)[-1]
         return vals, float(base), "tree"
+    if isinstance(est, DecisionTreeClassifier):
+        # probability scale: a tree's leaves are outcome rates, not log-odds
+        explainer = shap.TreeExplainer(est)
+        vals = explainer.shap_values(_dense(X_rows))
+        vals = np.asarray(vals[-1] if isinstance(vals, list) else vals)
+        if vals.ndim == 3:
+            vals = vals[..., -1]
+        return vals, float(np.ravel(explainer.expected_value)[-1]), "tree"
     if isinstance(est, L1LogisticClassifier) and est.coef_.shape[0] == 1:
         explainer = shap.LinearExplainer(
             (est.coef_[0], float(est.intercept_[0])), _dense(background)

@@ -257,7 +257,7 @@ def _has_rows(con, table: str) -> bool:
     return table_exists(con, table) and bool(
         con.execute(
             f"SELECT count(*) > 0 FROM (SELECT 1 FROM {ident(table)} LIMIT 1) t"
-        ).fetchone()[0]
+        ).fetchall()[0][0]
     )
 
 

@@ -46,7 +46,7 @@ def data_end_date(wh: Any, today: dt.date | None = None) -> dt.date:
         parts.append("SELECT max(death_date) AS d FROM death")
     if not parts:
         return today
-    got = wh.con.execute(f"SELECT max(d) FROM ({' UNION ALL '.join(parts)}) u").fetchone()[0]
+    got = wh.con.execute(f"SELECT max(d) FROM ({' UNION ALL '.join(parts)}) u").fetchall()[0][0]
     if got is None:
         return today
     got = got.date() if isinstance(got, dt.datetime) else got
@@ -85,7 +85,7 @@ def year_generalised(wh: Any) -> DateResolution:
         f"SELECT count(*), count(*) FILTER (WHERE month(x) = 1 AND day(x) = 1) FROM ("
         f"SELECT {start} AS x FROM {ident(d.table)} UNION ALL "
         f"SELECT {end} AS x FROM {ident(d.table)} WHERE {end} IS NOT NULL) v"
-    ).fetchone()
+    ).fetchall()[0]
     return DateResolution(int(n), int(jan1))
 
 
@@ -99,5 +99,5 @@ def negative_durations(wh: Any, visit_concept_ids: tuple[int, ...]) -> int:
             f"SELECT count(*) FROM {ident(d.table)} WHERE {ident(d.end_column)} < "
             f"{ident(d.start_column)} AND {ident(d.concept_column)} IN "
             f"({int_list(visit_concept_ids)})"
-        ).fetchone()[0]
+        ).fetchall()[0][0]
     )

@@ -25,12 +25,20 @@ from medmine.evaluate import (
     threshold_metrics,
 )
 from medmine.evaluate.explain import Explanation, explain
+from medmine.evaluate.plausibility import check_scores
 from medmine.evaluate.plots import decision_curve_figure, importance_figure, roc_figure
-from medmine.mining.classify import l1_logistic_search, lightgbm_search
+from medmine.evaluate.tree_rules import tree_rules
+from medmine.mining.classify import PersonLevelSearchCV, l1_logistic_search, lightgbm_search
 from medmine.studies._card import study_card
 from medmine.studies.prediction import PredictionResult, StudyConfig
 
-MODEL_LABELS = {"l1_logistic": "L1-logistic", "lightgbm": "LightGBM"}
+MODEL_LABELS = {
+    "l1_logistic": "L1-logistic",
+    "lightgbm": "LightGBM",
+    "decision_tree": "Decision tree",
+}
+#: Cost-complexity pruning strengths searched for the decision tree (0 = unpruned).
+TREE_GRID = {"ccp_alpha": [0.0, 0.0005, 0.001, 0.002, 0.005, 0.01]}
 
 
 @dataclass
@@ -57,6 +65,8 @@ class BinaryOutcome:
     figures: dict[str, Any] = field(default_factory=dict)
     calibration: dict[str, dict[str, float]] = field(default_factory=dict)
     background: dict[str, np.ndarray] = field(default_factory=dict)
+    score_warnings: list[Any] = field(default_factory=list)
+    tree_rules: pd.DataFrame | None = None
 
 
 def make_split(frame: pd.DataFrame, y: np.ndarray, config: StudyConfig) -> Split:
@@ -82,7 +92,18 @@ def _estimator(name: str, config: StudyConfig) -> Any:
         return l1_logistic_search(config.l1_grid, **common)
     if name == "lightgbm":
         return lightgbm_search(config.lightgbm_grid, **common)
-    raise ValueError(f"unknown model {name!r}; use 'l1_logistic' or 'lightgbm'")
+    if name == "decision_tree":
+        from sklearn.tree import DecisionTreeClassifier
+
+        # CART, depth-limited and pruned by cost complexity chosen on person-level folds; not
+        # calibrated, so each leaf's risk is its training outcome rate (what the rules show).
+        tree = DecisionTreeClassifier(
+            max_depth=config.tree_max_depth,
+            min_samples_leaf=config.tree_min_leaf,
+            random_state=config.random_state,
+        )
+        return PersonLevelSearchCV(tree, TREE_GRID, calibration="none", **common)
+    raise ValueError(f"unknown model {name!r}; use 'l1_logistic', 'lightgbm' or 'decision_tree'")
 
 
 def evaluate_scores(
@@ -119,6 +140,25 @@ def evaluate_scores(
     return pd.DataFrame(rows)
 
 
+def _monotone(train: np.ndarray, y: np.ndarray, test: np.ndarray) -> tuple[np.ndarray, str]:
+    """Risks from a raw score by a map that can only keep its order (never inverts it).
+
+    Logistic regression when its slope comes out positive; otherwise isotonic regression
+    (non-decreasing), which flattens a score that ranks backwards instead of flipping it.
+    """
+    from sklearn.isotonic import IsotonicRegression
+    from sklearn.linear_model import LogisticRegression
+
+    if len(np.unique(y)) < 2 or len(np.unique(train)) < 2:
+        return np.full(len(test), float(np.mean(y)) if len(y) else np.nan), "constant"
+    lr = LogisticRegression().fit(train.reshape(-1, 1), y)
+    slope = float(lr.coef_[0][0])
+    if slope > 0:
+        return lr.predict_proba(test.reshape(-1, 1))[:, 1], f"logistic, slope {slope:+.3f}"
+    iso = IsotonicRegression(increasing=True, out_of_bounds="clip", y_min=0, y_max=1)
+    return iso.fit(train, y).predict(test), "isotonic (increasing); logistic slope was ≤ 0"
+
+
 def fit_binary(
     X: Any,
     names: list[str],
@@ -137,8 +177,6 @@ def fit_binary(
         is not a probability is evaluated for discrimination and, recalibrated by logistic
         regression on the training rows, for calibration and net benefit.
     """
-    from sklearn.linear_model import LogisticRegression
-
     y = frame["outcome"].to_numpy().astype(int)
     persons = frame["person_id"].to_numpy()
     split = split or make_split(frame, y, config)
@@ -152,13 +190,15 @@ def fit_binary(
         preds[label] = model.predict_proba(X[te])[:, 1]
     probs = dict.fromkeys(preds, True)
     recal: dict[str, np.ndarray] = {}
+    recal_how: dict[str, str] = {}
     for name, (score, is_prob) in (reference_scores or {}).items():
         score = np.asarray(score, dtype=float)
         preds[name] = score[te]
         probs[name] = is_prob
         if not is_prob:
-            lr = LogisticRegression().fit(score[tr].reshape(-1, 1), y[tr])
-            recal[f"{name} (recalibrated)"] = lr.predict_proba(score[te].reshape(-1, 1))[:, 1]
+            recal[f"{name} (recalibrated)"], recal_how[f"{name} (recalibrated)"] = _monotone(
+                score[tr], y[tr], score[te]
+            )
     metrics = evaluate_scores(y[te], preds, persons[te], config, probabilities=probs)
     for label, model in models.items():
         i = metrics.index[metrics["model"] == label][0]
@@ -167,7 +207,15 @@ def fit_binary(
     risk = {k: v for k, v in preds.items() if probs[k]} | recal
     if recal:
         cal_rows = evaluate_scores(y[te], recal, persons[te], config)
+        cal_rows["recalibration"] = cal_rows["model"].map(recal_how)
         metrics = pd.concat([metrics, cal_rows], ignore_index=True)
+    score_warnings = [w for k, p in preds.items() for w in check_scores(k, p)]
+    rules = None
+    for label, model in models.items():
+        if isinstance(model, PersonLevelSearchCV) and label == MODEL_LABELS["decision_tree"]:
+            rules = tree_rules(
+                model.estimator_, list(names), X[tr], y[tr], X_test=X[te], y_test=y[te]
+            )
     thr = pd.concat(
         [threshold_metrics(y[te], p, config.thresholds).assign(model=k) for k, p in risk.items()],
         ignore_index=True,
@@ -203,6 +251,8 @@ def fit_binary(
         explanations=explanations,
         figures=figures,
         background=background,
+        score_warnings=score_warnings,
+        tree_rules=rules,
     )
 
 
@@ -216,19 +266,30 @@ def report_binary(
     intended_use: str,
     limitations: list[str],
     tables: Mapping[str, pd.DataFrame] | None = None,
+    wh: Any = None,
+    baselines: tuple[str, ...] = (),
 ) -> None:
-    """Fill `result` from `out`: metrics, figures, tables, model card and saved models.
+    """Fill `result` from `out`: metrics, figures, tables, warnings, model card, saved models.
 
-    `tables` (study-specific) come first, then the threshold, fairness and top-predictor
-    tables every binary study shows. Models are saved when `config.model_dir` is set.
+    `tables` (study-specific) come first, then the decision tree's rules and the threshold,
+    fairness and top-predictor tables every binary study shows. Plausibility warnings (and the
+    leakage probe, given `wh`) are added to ``result.warnings``. Models are saved when
+    `config.model_dir` is set.
     """
     from medmine.studies.scoring import save_study_models
 
+    add_checks(result, out, mat, cohort, config, wh=wh, baselines=baselines)
     result.metrics = out.metrics
     result.models = out.models
     result.figures = out.figures
+    rules = {}
+    if out.tree_rules is not None:
+        rules["Decision tree rules (leaf share and outcome rate, training and test)"] = (
+            out.tree_rules
+        )
     result.tables = {
         **(tables or {}),
+        **rules,
         "Metrics at risk thresholds": out.thresholds,
         f"Fairness audit ({out.fairness_model})": out.fairness.by_group,
         "Fairness disparities (min/max over groups of 20+)": out.fairness.disparities,
@@ -249,3 +310,97 @@ def report_binary(
     )
     if config.model_dir is not None:
         result.saved_models = save_study_models(result, out, mat, cohort, config.model_dir)
+
+
+def add_checks(
+    result: PredictionResult,
+    out: BinaryOutcome | None,
+    mat: Any,
+    cohort: Any,
+    config: StudyConfig,
+    *,
+    wh: Any = None,
+    baselines: tuple[str, ...] = (),
+    required_domains: tuple[str, ...] = (),
+) -> None:
+    """Plausibility warnings, feature domains and the leakage probe of a fitted study.
+
+    `out` is ``None`` for studies that are not binary (length of stay): only the domain,
+    input and leakage checks then run.
+    """
+    from medmine.evaluate.leakage import leakage_probe
+    from medmine.evaluate.plausibility import check_domains, check_prediction, leakage_warning
+    from medmine.features.covariates import feature_domains
+
+    result.feature_domains = feature_domains(mat.reference)
+    wanted = tuple(config.covariates.domains)
+    if config.covariates.include_labs:
+        wanted += ("lab_last",)
+    for w in check_domains(result.feature_domains, wanted, required=required_domains):
+        result.warn(w)
+    if out is not None:
+        importance = {k: e.importance for k, e in out.explanations.items()}
+        for w in check_prediction(
+            out.metrics, importance=importance, thresholds=out.thresholds, baselines=baselines
+        ):
+            result.warn(w)
+        for w in out.score_warnings:
+            result.warn(w)
+    if wh is not None and config.leakage_probe:
+        test = out.split.test if out is not None else None
+        report = leakage_probe(wh, cohort, mat, rows=test, random_state=config.random_state)
+        result.leakage = report
+        result.notes.append(report.summary())
+        if not report.clean:
+            result.warn(leakage_warning("covariates", report.summary()))
+
+
+def require_day_resolution(wh: Any, study: str) -> None:
+    """Refuse a time-dependent study on a warehouse whose dates were generalised to the year.
+
+    Raises
+    ------
+    MissingDataError
+        When 95% or more of the visit dates fall on 1 January (a Safe Harbor copy): windows
+        in days would read every gap as 0 or 365 days (0-day gaps as readmissions).
+    """
+    from medmine.features.dates import year_generalised
+    from medmine.studies.contract import MissingDataError
+
+    res = year_generalised(wh)
+    if res.generalised:
+        raise MissingDataError(
+            f"study {study!r} needs day-level dates, but {res.on_january_first} of "
+            f"{res.visits} visit dates fall on 1 January: this warehouse's dates look "
+            "generalised to the year (a Safe Harbor copy). Gaps and windows in days cannot be "
+            "measured on it; run the study on the identified or date-shifted warehouse instead."
+        )
+
+
+def input_checks(result: PredictionResult, wh: Any, cohort: Any, visit_concept_ids: Any) -> None:
+    """Warnings about implausible stays: excluded long stays and negative durations."""
+    from medmine.evaluate.plausibility import input_warning
+    from medmine.features.dates import negative_durations
+
+    steps = list(cohort.attrition)
+    for i, step in enumerate(steps):
+        if step.description.startswith("stays longer than") and i > 0:
+            removed = max(steps[i - 1].rows - step.rows, 0)
+            if removed:
+                limit = step.description.split(" excluded")[0]
+                result.warn(
+                    input_warning(
+                        "stays",
+                        f"{removed} {limit} were excluded as implausible (a visit left open); "
+                        "see the attrition table.",
+                    )
+                )
+    neg = negative_durations(wh, tuple(visit_concept_ids))
+    if neg:
+        result.warn(
+            input_warning(
+                "visits",
+                f"{neg} inpatient visits end before they start (negative duration); each "
+                "counts as a stay of 0 days.",
+            )
+        )

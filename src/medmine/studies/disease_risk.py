@@ -15,7 +15,7 @@ from __future__ import annotations
 from typing import Any
 
 from medmine.features.tasks import disease_risk as disease_risk_definition
-from medmine.studies._binary import fit_binary, report_binary
+from medmine.studies._binary import fit_binary, report_binary, require_day_resolution
 from medmine.studies._matrix import build_matrix
 from medmine.studies.contract import FunctionStudy
 from medmine.studies.prediction import PredictionResult, StudyConfig, start_result
@@ -24,12 +24,26 @@ NAME = "disease_risk"
 TITLE = "GI hemorrhage after starting an NSAID (Eunomia)"
 
 
-def run(wh: Any, config: StudyConfig | None = None, *, definition: Any = None) -> PredictionResult:
-    """Build the cohort, fit both models, evaluate on held-out persons, write nothing."""
+def run(
+    wh: Any,
+    config: StudyConfig | None = None,
+    *,
+    definition: Any = None,
+    title: str | None = None,
+    data_source: str | None = None,
+) -> PredictionResult:
+    """Build the cohort, fit the models, evaluate on held-out persons, write nothing.
+
+    `definition` replaces the Eunomia task (e.g. one written with SNOMED source codes for a
+    warehouse without a vocabulary); `title` then names it on the page.
+    """
     STUDY.check_data(wh)
+    require_day_resolution(wh, NAME)
     config = config or StudyConfig()
+    eunomia = definition is None
     definition = definition or disease_risk_definition()
-    result, cohort = start_result(wh, NAME, TITLE, config, definition, None)
+    title = title or (TITLE if eunomia else definition.description or definition.name)
+    result, cohort = start_result(wh, NAME, title, config, definition, data_source)
     summary = result.cohort_summary
     if summary["rows"] < config.min_rows or summary["outcomes"] < config.min_outcomes:
         result.notes.append(
@@ -40,10 +54,11 @@ def run(wh: Any, config: StudyConfig | None = None, *, definition: Any = None) -
         return result
     mat = build_matrix(wh, cohort, config.covariates)
     out = fit_binary(mat.X, mat.names, cohort.frame, config)
-    result.notes.append(
-        "Eunomia is a small synthetic sample (Synthea); the numbers show that the pipeline works, "
-        "not how well GI bleeding can be predicted in real NSAID users."
-    )
+    if eunomia:
+        result.notes.append(
+            "Eunomia is a small synthetic sample (Synthea); the numbers show that the pipeline "
+            "works, not how well GI bleeding can be predicted in real NSAID users."
+        )
     report_binary(
         result,
         out,
@@ -59,6 +74,7 @@ def run(wh: Any, config: StudyConfig | None = None, *, definition: Any = None) -
             "Internal validation only (held-out persons of the same database).",
             "Outcome from condition records; under-recording lowers apparent risk.",
         ],
+        wh=wh,
     )
     return result
 

@@ -28,6 +28,7 @@ from medmine.mining.regress import (
     LogTargetLightGBMRegressor,
     PoissonGLMRegressor,
 )
+from medmine.studies._binary import add_checks, input_checks, require_day_resolution
 from medmine.studies._card import study_card
 from medmine.studies._matrix import build_matrix
 from medmine.studies.contract import FunctionStudy
@@ -51,11 +52,13 @@ def run(
 ) -> PredictionResult:
     """Build the stays, fit the regressors and baselines, evaluate on held-out persons."""
     STUDY.check_data(wh)
+    require_day_resolution(wh, NAME)
     config = config or StudyConfig()
     settings = dataclasses.replace(config.covariates, end_day=0)
     definition = definition or length_of_stay_definition()
     result, cohort = start_result(wh, NAME, TITLE, config, definition, data_source)
     summary = result.cohort_summary
+    input_checks(result, wh, cohort, definition.entry.stays.visit_concept_ids)
     if summary["rows"] < config.min_rows:
         result.notes.append(
             f"Cohort too small to fit a model: {summary['rows']} stays (need {config.min_rows})."
@@ -92,6 +95,8 @@ def run(
         )
         result.tables[f"Top predictors: {name} (mean |SHAP|, log scale)"] = e.importance.head(15)
         importance = e.importance if importance is None else importance
+    # covariates include the admission day (end_day=0): the probe shows what that day holds
+    add_checks(result, None, mat, cohort, dataclasses.replace(config, covariates=settings), wh=wh)
     best = result.metrics.iloc[:2].sort_values("mae").iloc[0]
     base = result.metrics.set_index("model").loc["baseline: median"]
     if best["mae"] >= base["mae"]:

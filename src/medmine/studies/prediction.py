@@ -32,7 +32,10 @@ class StudyConfig:
     n_boot
         Bootstrap replicates for confidence intervals.
     models
-        Which models to fit: ``"l1_logistic"``, ``"lightgbm"``.
+        Which models to fit: ``"l1_logistic"``, ``"lightgbm"``, ``"decision_tree"`` (CART,
+        depth-limited, cost-complexity pruned; shown as rules).
+    tree_max_depth, tree_min_leaf
+        Depth limit and smallest leaf of the decision tree.
     l1_grid, lightgbm_grid
         Hyperparameter grids (``None``: the defaults of `medmine.mining.classify`).
     covariates
@@ -45,6 +48,9 @@ class StudyConfig:
         Risk threshold for TPR/FPR in the fairness audit (``None``: the training outcome rate).
     min_rows, min_outcomes
         Below these the study is reported as too small to fit (and says so).
+    leakage_probe
+        Recompute the test rows' covariates with every event on or after the index date
+        deleted and report any change (`medmine.evaluate.leakage`).
     model_dir
         If set, fitted models are saved there with `scoring.save_model`.
     random_state
@@ -55,7 +61,9 @@ class StudyConfig:
     temporal_cutoff: str | None = None
     n_splits: int = 3
     n_boot: int = 200
-    models: tuple[str, ...] = ("l1_logistic", "lightgbm")
+    models: tuple[str, ...] = ("l1_logistic", "lightgbm", "decision_tree")
+    tree_max_depth: int = 4
+    tree_min_leaf: int = 20
     l1_grid: dict | None = None
     lightgbm_grid: dict | None = None
     covariates: CovariateSettings = field(default_factory=CovariateSettings)
@@ -64,6 +72,7 @@ class StudyConfig:
     fairness_threshold: float | None = None
     min_rows: int = 200
     min_outcomes: int = 20
+    leakage_probe: bool = True
     model_dir: Path | None = None
     random_state: int = 0
 
@@ -86,6 +95,15 @@ class PredictionResult(StudyResult):
     models: dict[str, Any] = field(default_factory=dict)
     saved_models: dict[str, Path] = field(default_factory=dict)
     definition: Any = None
+    warnings: list[Any] = field(default_factory=list)
+    feature_domains: pd.DataFrame = field(default_factory=pd.DataFrame)
+    leakage: Any = None
+
+    def warn(self, warning: Any) -> None:
+        """Add a plausibility warning (and mark the study ``warn``)."""
+        self.warnings.append(warning)
+        if self.status == "ok":
+            self.status = "warn"
 
     def metric(self, model: str, column: str) -> float:
         """One value of the metrics table."""
@@ -113,6 +131,8 @@ class PredictionResult(StudyResult):
             "cohort": dict(self.cohort_summary),
             "metrics": self.metrics.to_dict("records"),
             "saved_models": {k: str(v) for k, v in self.saved_models.items()},
+            "warnings": [w.to_dict() for w in self.warnings],
+            "feature_domains": self.feature_domains.to_dict("records"),
         }
 
     def output_tables(self) -> dict[str, pd.DataFrame]:
@@ -127,6 +147,10 @@ class PredictionResult(StudyResult):
                     for s in self.attrition
                 ]  # fmt: skip
             )
+        if self.warnings:
+            out["plausibility_warnings"] = pd.DataFrame([w.to_dict() for w in self.warnings])
+        if not self.feature_domains.empty:
+            out["feature_domains"] = self.feature_domains
         for title, table in self.tables.items():
             if table is not None and not table.empty:
                 out[slug(title)] = table
@@ -152,6 +176,8 @@ def cohort_summary(cohort: Any) -> dict[str, Any]:
     if len(f):
         d = pd.to_datetime(f["index_date"])
         out["index_dates"] = f"{d.min().date()} to {d.max().date()}"
+    if "death_in_window" in f:
+        out["deaths_in_window"] = int(f["death_in_window"].sum()) if len(f) else 0
     if "target" in f and len(f):
         out["target_mean"] = float(f["target"].mean())
         out["target_median"] = float(f["target"].median())

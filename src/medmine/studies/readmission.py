@@ -3,8 +3,10 @@
 One row per discharge alive (transfers merged into one stay; planned readmissions, marked by an
 elective PCI or CABG during the next stay, do not count). L1-logistic regression and LightGBM
 use covariates from before the discharge date plus the length of the index stay; the LACE index
-is computed from the same warehouse and evaluated on the same held-out persons (as a score for
-discrimination, and recalibrated on the training persons for calibration).
+is computed from the same warehouse and evaluated on the same held-out persons: raw (as a score
+for discrimination) and recalibrated monotonically on the training persons (for calibration), so
+a score that ranks backwards is flagged, never inverted; the Charlson index likewise. Deaths
+within 30 days are competing events (kept, not readmitted, counted on the page).
 
 Published anchors: LACE c-statistic 0.684 in its derivation cohort (van Walraven et al., CMAJ
 2010), HOSPITAL score 0.72 (Donzé et al., JAMA Intern Med 2013).
@@ -22,7 +24,12 @@ import pandas as pd
 
 from medmine.features import ConceptSet
 from medmine.features.tasks import readmission as readmission_definition
-from medmine.studies._binary import fit_binary, report_binary
+from medmine.studies._binary import (
+    fit_binary,
+    input_checks,
+    report_binary,
+    require_day_resolution,
+)
 from medmine.studies._matrix import build_matrix
 from medmine.studies.contract import FunctionStudy
 from medmine.studies.lace import PLANNED_PROCEDURES, compute_lace
@@ -34,12 +41,40 @@ CHARLSON_COLUMN = "Charlson comorbidity index [any,-1]"
 EXTRAS = ("index stay length (days)",)
 
 
+#: Planned procedures (PCI, CABG) as source codes, so the rule works without a vocabulary:
+#: SNOMED (PCI, PTCA, coronary stent, CABG and its variants), ICD-10-PCS (021 = bypass of
+#: coronary arteries, 0270-0273 = dilation of coronary arteries), CPT (92920-92944 PCI,
+#: 33510-33536 CABG).
+PLANNED_SOURCE_CODES = (
+    "SNOMED:415070008",
+    "SNOMED:11101003",
+    "SNOMED:36969009",
+    "SNOMED:232717009",
+    "SNOMED:414089002",
+    "SNOMED:10326007",
+    "ICD10PCS:021*",
+    "ICD10PCS:0270*",
+    "ICD10PCS:0271*",
+    "ICD10PCS:0272*",
+    "ICD10PCS:0273*",
+    *(f"CPT4:{c}" for c in range(92920, 92945)),
+    *(f"CPT4:{c}" for c in range(33510, 33537)),
+)
+
+
+def planned_procedures() -> ConceptSet:
+    """PCI and CABG, by OMOP concept id (with descendants) or by source code."""
+    return ConceptSet(
+        PLANNED_PROCEDURES,
+        domain="procedure",
+        name="planned procedures (PCI, CABG)",
+        source_codes=PLANNED_SOURCE_CODES,
+    )
+
+
 def default_definition() -> Any:
     """30-day readmission; PCI/CABG during the next stay makes that readmission planned."""
-    planned = ConceptSet(
-        PLANNED_PROCEDURES, domain="procedure", name="planned procedures (PCI, CABG)"
-    )
-    return readmission_definition(30, planned=planned)
+    return readmission_definition(30, planned=planned_procedures())
 
 
 def run(
@@ -60,10 +95,23 @@ def run(
         model can reach on that data.
     """
     STUDY.check_data(wh)
+    require_day_resolution(wh, NAME)
     config = config or StudyConfig()
     definition = definition or default_definition()
     result, cohort = start_result(wh, NAME, TITLE, config, definition, data_source)
     summary = result.cohort_summary
+    input_checks(result, wh, cohort, definition.entry.stays.visit_concept_ids)
+    deaths = summary.get("deaths_in_window", 0)
+    if definition.time_at_risk.exclude_deaths:
+        result.notes.append(
+            "Deaths within 30 days of discharge without a readmission were EXCLUDED from the "
+            "cohort (option exclude_deaths; see the attrition table)."
+        )
+    else:
+        result.notes.append(
+            f"Death is a competing event: {deaths} stays followed by death within 30 days "
+            "without a readmission stay in the cohort, counted as not readmitted."
+        )
     result.notes.append(
         "Published anchors: LACE c-statistic ≈ 0.68 (van Walraven 2010), HOSPITAL score "
         "≈ 0.72 (Donzé 2013)."
@@ -85,7 +133,10 @@ def run(
         charlson = np.zeros(len(frame))
         result.notes.append("Charlson index not among the covariates: LACE uses C = 0.")
     lace = compute_lace(wh, frame, charlson)
-    refs: dict[str, tuple[np.ndarray, bool]] = {"LACE": (lace.parts["lace"].to_numpy(), False)}
+    refs: dict[str, tuple[np.ndarray, bool]] = {
+        "LACE": (lace.parts["lace"].to_numpy(), False),
+        "Charlson index": (charlson.astype(float), False),
+    }
     if truth is not None:
         refs["true risk (simulator)"] = (_align_truth(frame, truth), True)
     out = fit_binary(mat.X, mat.names, frame, config, reference_scores=refs)
@@ -108,10 +159,13 @@ def run(
             "estimate at discharge the risk of unplanned readmission within 30 days, to "
             "prioritise transitional care; compared with the LACE index"
         ),
+        wh=wh,
+        baselines=("LACE", "Charlson index"),
         limitations=[
             "Readmissions to hospitals outside the warehouse are not seen (under-count).",
             "Internal validation only; recalibrate before use at another site.",
-            "Planned readmissions identified only by PCI/CABG procedures (simplified CMS rule).",
+            "Planned readmissions identified only by PCI/CABG procedures (simplified CMS rule), "
+            "by OMOP concept or by SNOMED / ICD-10-PCS / CPT source code.",
             f"LACE acuity: {lace.acuity_source}.",
         ],
     )
