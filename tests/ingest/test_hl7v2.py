@@ -15,6 +15,8 @@ from medmine.warehouse import Reason, Warehouse, stable_id
 from ..conftest import TEST_DATA
 
 FIXTURES = TEST_DATA / "hl7v2"
+#: The vendor-style files at the top of the folder (feeds/ holds the real-feed classes).
+FILES = sorted(p for p in FIXTURES.iterdir() if p.is_file() and p.suffix in (".hl7", ".mllp"))
 P1 = stable_id("hl7v2:Patient", "100001")
 V1001 = stable_id("hl7v2:Visit", "UMC|100001|V1001")
 
@@ -28,7 +30,7 @@ def _counts(report, rtype):
 def loaded(tmp_path_factory):
     """The fixtures loaded once per module (tests only read; reloads add no rows)."""
     w = Warehouse(tmp_path_factory.mktemp("wh") / "w.duckdb")
-    yield w, hl7v2.load(FIXTURES, w)
+    yield w, hl7v2.load(FILES, w)
     w.close()
 
 
@@ -192,7 +194,7 @@ def test_quarantine_messages_have_no_phi(loaded):
 def test_reload_adds_nothing(loaded):
     wh, _ = loaded
     before = wh.counts()
-    r = hl7v2.load(FIXTURES, wh)
+    r = hl7v2.load(FILES, wh)
     after = wh.counts()
     assert {t for t in before if before[t] != after[t]} <= {"mm_load", "mm_quarantine", "mm_audit"}
     assert r.reconciles and r.totals.loaded == 0

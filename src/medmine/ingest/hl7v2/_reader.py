@@ -435,12 +435,20 @@ class Hl7Reader:
             _delete_visits(con, deleted)
 
     def _finish_deleted(self, v: VisitState, deleted: list[int]) -> None:
-        """A visit whose admission was cancelled (A11): its messages count, its row goes."""
-        if v.creator is not None:  # admitted and cancelled within this load
+        """A visit whose admission was cancelled (A11): its row goes.
+
+        When the visit was in the warehouse, the cancel and the updates count as loaded (they
+        removed it); a visit admitted and cancelled within this load leaves nothing, so its
+        messages count as skipped (``cancelled``) and reloading the same feed adds nothing.
+        """
+        if v.creator is not None:
             self.s.skip(v.creator[0], "cancelled")
         for u, _ in v.updates:
             rtype, file, loc, key = u
-            self.s.add_record(rtype, [], source_file=file, location=loc, source_key=key)
+            if v.orig is None:
+                self.s.skip(rtype, "cancelled")
+            else:
+                self.s.add_record(rtype, [], source_file=file, location=loc, source_key=key)
         deleted.append(visit_id_of(v))
 
     def _resolve_update(self, origin: Origin, changed: bool) -> None:

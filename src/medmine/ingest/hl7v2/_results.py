@@ -154,7 +154,7 @@ def _measurement(
         if got is not None:  # an ST result holding a number (common for lab values)
             comp, number = got
             operator = OPERATORS.get(comp) if comp else None
-    when = parse_ts(msg.get(obx, 14), "OBX-14 observation date/time") or default_time
+    when = parse_ts(msg.get(obx, 14), f"{where}: OBX-14 observation date/time") or default_time
     if when is None:
         raise Rejected(
             Reason.MISSING_FIELD, f"{where}: no valid observation time (OBX-14, OBR-7, MSH-7)"
