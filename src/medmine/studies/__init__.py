@@ -89,5 +89,7 @@ for _name in (
     "comorbidity_rules",
     "claims_fraud",
     "drug_safety",
+    "surveillance",
+    "operations_forecast",
 ):
     register(_name, f"medmine.studies.{_name}")

@@ -1,0 +1,204 @@
+"""Operations forecasting study: daily admissions, ED visits and midnight census from
+``visit_occurrence``; ETS and SARIMAX against seasonal naive with 80%/95% intervals; a
+rolling-origin backtest (MASE, sMAPE, coverage per horizon) and a staffing view of the census.
+
+Consent: persons selected for purpose ``quality_improvement`` (hospital operations, FHIR
+``HOPERAT``); None counts every visit.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from medmine.features.persons import select_persons
+from medmine.forecast.backtest import backtest, summarize
+from medmine.forecast.models import make_forecaster
+from medmine.forecast.series import Series, to_weekly, warehouse_series
+from medmine.forecast.staffing import staffing
+from medmine.studies.contract import FunctionStudy, StudyResult
+
+#: Below this mean per period a series is too sparse for the intervals to mean much.
+SPARSE_MEAN = 1.0
+
+
+@dataclass
+class ForecastConfig:
+    """Settings of the operations forecasting study."""
+
+    series: tuple[str, ...] = ("admissions", "ed", "visits", "census")
+    freq: str = "daily"
+    start: str | None = None
+    end: str | None = None
+    years: int = 3
+    horizon: int = 14
+    n_origins: int = 8
+    models: tuple[str, ...] = ("seasonal_naive", "ets", "sarimax")
+    patients_per_nurse: float = 4.0
+    purpose: str | None = "quality_improvement"
+
+
+@dataclass(kw_only=True)
+class SeriesForecast:
+    """One series: history, future forecasts per model, backtest errors and warnings."""
+
+    name: str
+    history: pd.DataFrame
+    forecasts: dict[str, pd.DataFrame] = field(default_factory=dict)
+    errors: pd.DataFrame | None = None
+    best: str = ""
+    warnings: list[str] = field(default_factory=list)
+    staffing: pd.DataFrame | None = None
+
+
+@dataclass(kw_only=True)
+class ForecastResult(StudyResult):
+    """Per series forecasts and backtests."""
+
+    series: list[SeriesForecast] = field(default_factory=list)
+    n_persons: int = 0
+    n_excluded: int = 0
+
+    def backtest_table(self) -> pd.DataFrame:
+        """MASE, sMAPE, MAE and coverage per series and model."""
+        rows = []
+        for s in self.series:
+            if s.errors is not None:
+                rows.append(summarize(s.errors).assign(series=s.name))
+        if not rows:
+            return pd.DataFrame()
+        out = pd.concat(rows, ignore_index=True)
+        return out[["series", *[c for c in out.columns if c != "series"]]]
+
+    def horizon_table(self) -> pd.DataFrame:
+        """The same per step ahead."""
+        rows = [
+            summarize(s.errors, by_step=True).assign(series=s.name)
+            for s in self.series
+            if s.errors is not None
+        ]
+        return pd.concat(rows, ignore_index=True) if rows else pd.DataFrame()
+
+    def summary(self) -> str:
+        """Best model, its MASE and 95% coverage per series."""
+        bt = self.backtest_table()
+        parts = []
+        for s in self.series:
+            if not s.best:
+                parts.append(f"{s.name}: not forecast")
+                continue
+            row = bt[(bt["series"] == s.name) & (bt["model"] == s.best)].iloc[0]
+            parts.append(
+                f"{s.name}: {s.best} MASE {row['mase']:.2f}, 95% cover {row['coverage95']:.0%}"
+            )
+        return "; ".join(parts)
+
+    def key_figures(self) -> dict[str, Any]:
+        """Consent counts, backtest figures and the best model per series."""
+        bt = self.backtest_table()
+        return {
+            "n_persons": self.n_persons,
+            "n_excluded": self.n_excluded,
+            "backtest": bt.round(4).to_dict("records") if len(bt) else [],
+            "best": {s.name: s.best for s in self.series},
+        }
+
+    def output_tables(self) -> dict[str, pd.DataFrame]:
+        """Backtests (overall and per horizon), forecasts and staffing."""
+        tabs: dict[str, pd.DataFrame] = {
+            "backtest": self.backtest_table(),
+            "backtest_by_horizon": self.horizon_table(),
+        }
+        fc = [f.assign(series=s.name, model=m) for s in self.series for m, f in s.forecasts.items()]
+        if fc:
+            tabs["forecasts"] = pd.concat(fc, ignore_index=True)
+        st = [s.staffing.assign(series=s.name) for s in self.series if s.staffing is not None]
+        if st:
+            tabs["staffing"] = pd.concat(st, ignore_index=True)
+        return tabs
+
+
+def _series_warnings(s: Series) -> list[str]:
+    out = []
+    mean, zeros = float(s.values.mean()), float((s.values == 0).mean())
+    if mean < SPARSE_MEAN or zeros > 0.5:
+        out.append(
+            f"{s.name}: mean {mean:.2f} per {s.freq[:-2] if s.freq != 'daily' else 'day'} with "
+            f"{zeros:.0%} zero periods; too sparse for a {s.freq} forecast to guide staffing "
+            "(errors and coverage are dominated by zeros; scaled errors are unstable)"
+        )
+    return out
+
+
+def forecast_series(s: Series, cfg: ForecastConfig) -> SeriesForecast:
+    """Backtest every model, forecast ahead with each, staffing for the census."""
+    hist = pd.DataFrame({"date": s.dates, "value": s.values})
+    out = SeriesForecast(name=s.name, history=hist, warnings=_series_warnings(s))
+    try:
+        out.errors = backtest(
+            s.values,
+            season=s.season,
+            horizon=cfg.horizon,
+            n_origins=cfg.n_origins,
+            models=cfg.models,
+        )
+    except Exception as exc:  # noqa: BLE001 - a too-short series is reported, not fatal
+        out.warnings.append(f"{s.name}: not backtested ({exc})")
+        return out
+    summ = summarize(out.errors)
+    finite = summ[np.isfinite(summ["mase"])]
+    pick = finite.sort_values("mase") if len(finite) else summ.sort_values("mae")
+    out.best = str(pick.iloc[0]["model"])
+    future = s.future_dates(cfg.horizon)
+    for m in cfg.models:
+        f = make_forecaster(m).fit(s.values, season=s.season).predict(cfg.horizon)
+        f.insert(0, "date", future)
+        out.forecasts[m] = f
+    if s.name == "census":
+        out.staffing = staffing(out.forecasts[out.best], cfg.patients_per_nurse)
+    return out
+
+
+def run(wh: Any, cfg: ForecastConfig) -> ForecastResult:
+    """Build each series from the warehouse and forecast it."""
+    persons = select_persons(wh, cfg.purpose)
+    last = wh.con.execute("SELECT max(visit_start_date) FROM visit_occurrence").fetchone()[0]
+    end = pd.Timestamp(cfg.end or last)
+    start = pd.Timestamp(cfg.start) if cfg.start else end - pd.DateOffset(years=cfg.years)
+    results, notes = [], []
+    for kind in cfg.series:
+        s = warehouse_series(
+            wh,
+            kind,
+            start=str(start.date()),
+            end=str(end.date()),
+            persons_sql=persons.person_ids_sql,
+        )
+        if cfg.freq == "weekly":
+            s = to_weekly(s)
+        r = forecast_series(s, cfg)
+        notes += r.warnings
+        results.append(r)
+    status = "warn" if any(r.warnings for r in results) else "ok"
+    return ForecastResult(
+        name="operations_forecast",
+        title="Operations forecasting: admissions, ED and census",
+        data_source="warehouse",
+        status=status,
+        notes=notes,
+        series=results,
+        n_persons=persons.eligible,
+        n_excluded=persons.excluded,
+    )
+
+
+STUDY = FunctionStudy(
+    "operations_forecast",
+    "Operations forecasting: admissions, ED and census",
+    ForecastConfig,
+    run,
+    requires=(("visit_occurrence", "load visits with `medmine ingest ...`"),),
+)
