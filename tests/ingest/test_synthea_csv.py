@@ -141,7 +141,7 @@ def test_claim_totals_from_transactions(loaded):
         ("institutional", 9000.0, 7200.0, 0.0),
     ]
     payer = wh.con.execute(
-        "SELECT display FROM mm_source_concept WHERE vocabulary_id = 'SyntheaPayer'"
+        "SELECT display FROM mm_source_concept WHERE vocabulary_id = 'Payer'"
     ).fetchall()
     assert sorted(payer) == [("Medicare",), ("NO_INSURANCE",)]
 

@@ -184,7 +184,8 @@ def _row(
         return
     rec = dict(zip(header, values, strict=True))
     if mapper is None:  # payers: names kept for display, no OMOP table
-        reader.concepts.add("SyntheaPayer", (rec.get("Id") or "").strip(), rec.get("NAME"))
+        payer = (rec.get("Id") or "").strip()
+        reader.concepts.add("Payer", f"Organization/{payer}" if payer else "", rec.get("NAME"))
         s.skip(rtype, Reason.NOT_MAPPED)
         return
     reader.where = (str(path), loc)
