@@ -70,7 +70,10 @@ def test_sample_golden_counts_are_unchanged(loaded):
     assert loaded["skip_reasons"] == want["skip_reasons"]
     assert loaded["quarantine"] == want["quarantine"]
     assert loaded["warnings"] == want["warnings"]
-    assert loaded["tables"] == want["tables"]
+    # tables the load leaves empty are left out: other issues add tables to the schema
+    assert {t: n for t, n in loaded["tables"].items() if n} == {
+        t: n for t, n in want["tables"].items() if n
+    }
 
 
 def test_sample_golden_table_contents_are_unchanged(loaded):

@@ -29,10 +29,11 @@ from medmine.ingest.fhir._read import (
     bundle_document,
     bundle_index,
     entry_id,
+    entry_keys,
     is_ndjson,
     ndjson_lines,
 )
-from medmine.ingest.fhir._refs import Context
+from medmine.ingest.fhir._refs import Context, undated_dates
 from medmine.ingest.fhir._sql import finish_load
 from medmine.ingest.fhir._values import Skip
 from medmine.ingest.progress import Progress
@@ -72,6 +73,17 @@ _BUGS = (
 )
 
 
+def _own_date(obs: dict[str, Any]) -> bool:
+    """Whether an Observation carries a date of its own (effective[x] with a start)."""
+    period = obs.get("effectivePeriod")
+    return (
+        obs.get("effectiveDateTime") is not None
+        or obs.get("effectiveInstant") is not None
+        or (isinstance(period, dict) and period.get("start") is not None)
+        or not isinstance(period, dict | None)
+    )
+
+
 class _Rec(NamedTuple):
     rtype: str
     rows: list[tuple[str, dict[str, Any]]]
@@ -102,6 +114,17 @@ class Loader:
         self.concepts: list[dict[str, Any]] = []  # source codes met since the last batch
         self._lost_patients: dict[int, str] = {}  # person id -> why its Patient was not loaded
         self._prev_quarantine: dict[str, set[tuple[str, str]]] = {}
+        #: NDJSON Observations with no date of their own, mapped at the end of the load when
+        #: every DiagnosticReport and Encounter of it is in the raw store.
+        self.undated: list[tuple[dict[str, Any], str, str, bytes]] = []
+        self._finishing = False
+        self._reloaded: set[str] = set()  # files whose content an earlier load read
+        self._loaded_sha = {
+            r[0]
+            for r in self.con.execute(
+                "SELECT sha256 FROM mm_load_file WHERE source_kind = ?", [session.source_kind]
+            ).fetchall()
+        }
         self._file_name = ""
         self._modifiers = False  # the current line or bundle mentions modifierExtension
         self._done = 0
@@ -113,6 +136,7 @@ class Loader:
         self._total = sum(f.stat().st_size for f in files)
         for f in files:
             self._file(f)
+        self._map_undated()
         for rec in self.waiting:
             if rec.person in self.ctx.known_persons:
                 self._add(rec)
@@ -159,6 +183,8 @@ class Loader:
                 else:
                     n = self._bundle(src, name)
                 src.drain()
+                if self.keep_raw:
+                    self._forget_raw_if_loaded_before(name, src.sha256)
                 self.s.register_file(name, src.sha256, src.size, n)
         except SourceError as exc:
             self._file_error(name, where, exc.reason)
@@ -197,7 +223,8 @@ class Loader:
             entries = [{"resource": doc}]
         else:
             raise SourceError(name, "neither a Bundle nor a FHIR resource (no resourceType)")
-        self.ctx.new_source(bundle_index(entries), entries)
+        keys = entry_keys(doc.get("type"), entries)
+        self.ctx.new_source(bundle_index(entries, keys), entries, keys)
         # Patients first, so references to them can be checked as the rest arrives.
         order = sorted(
             range(len(entries)),
@@ -213,6 +240,7 @@ class Loader:
             e = entries[i]
             res = e.get("resource") if isinstance(e, dict) else None
             fid = entry_id(e) if isinstance(e, dict) else None
+            key = keys[i]
             rt = res.get("resourceType") if isinstance(res, dict) else None
             label = rt if isinstance(rt, str) and _NAME.fullmatch(rt) else "?"
             loc = f"entry[{i}] {label}/{fid}" if fid and len(fid) <= 64 else f"entry[{i}]"
@@ -226,14 +254,21 @@ class Loader:
                 self.s.read("BundleEntry")
                 self.s.skip("BundleEntry", Reason.NO_RESOURCE)
                 continue
-            self._resource(res, fid, name, loc, None, e.get("fullUrl"))
+            self._resource(res, fid, name, loc, None, e.get("fullUrl"), key)
         if len(self.raw["location"]) >= BATCH_RECORDS:
             self._flush_raw()
         return len(entries)
 
     # ---- resources ----
     def _resource(
-        self, obj: Any, fid: Any, file: str, loc: str, raw: bytes | None, url: Any = None
+        self,
+        obj: Any,
+        fid: Any,
+        file: str,
+        loc: str,
+        raw: bytes | None,
+        url: Any = None,
+        key: str | None = None,
     ) -> None:
         s = self.s
         if not isinstance(obj, dict):
@@ -241,6 +276,16 @@ class Loader:
             self._quarantine(file, loc, "Unknown", Reason.MALFORMED, "not a JSON object", raw, obj)
             return
         rtype = obj.get("resourceType")
+        if (
+            rtype == "Observation"
+            and raw is not None
+            and self.keep_raw
+            and not self._finishing
+            and len(self.undated) < MAX_WAITING
+            and not _own_date(obj)
+        ):
+            self.undated.append((obj, file, loc, raw))  # NDJSON: its report may come later
+            return
         if self.keep_raw:
             self._keep_raw(obj, rtype, fid, file, loc, raw, url)
         if not isinstance(rtype, str) or not _NAME.fullmatch(rtype):
@@ -263,6 +308,8 @@ class Loader:
             msg = f"{rtype}.id is missing"
             self._quarantine(file, loc, rtype, Reason.MISSING_FIELD, msg, raw, obj)
             return
+        if key is not None and key != fid:
+            fid = key  # fullUrl identity (a document or collection Bundle)
         ctx = self.ctx
         ctx.begin(rtype)
         try:
@@ -339,10 +386,29 @@ class Loader:
             record = None
         self.s.quarantine(file, loc, rtype, reason, message, record=record)
 
+    def _map_undated(self) -> None:
+        """Map the NDJSON Observations without a date of their own, now that the raw store
+        holds every DiagnosticReport and Encounter of the load (in any file).
+        """
+        if not self.undated:
+            return
+        self._flush_raw()
+        self.s.flush()
+        self.ctx.new_source(None)
+        self.ctx.use_dates(undated_dates(self.con, self.ctx, [u[0] for u in self.undated]))
+        self._finishing = True
+        for obj, file, loc, raw in self.undated:
+            self._modifiers = MODIFIER in raw
+            self._resource(obj, None, file, loc, raw)
+        self.undated = []
+        self.ctx.new_source(None)
+
     def _keep_raw(
         self, obj: dict[str, Any], rtype: Any, fid: Any, file: str, loc: str, raw: Any, url: Any
     ) -> None:
         """Queue the resource's JSON text for the raw store (``mm_fhir_resource``)."""
+        if file in self._reloaded:
+            return
         if isinstance(raw, bytes | bytearray):
             text = bytes(raw).strip()
             if text.startswith(b"\xef\xbb\xbf"):
@@ -365,6 +431,19 @@ class Loader:
         c["resource_id"].append(rid if rid is None or len(rid) <= 256 else None)
         c["full_url"].append(url if isinstance(url, str) else None)
         c["resource"].append(text.decode("utf-8", "replace"))
+
+    def _forget_raw_if_loaded_before(self, name: str, sha256: str) -> None:
+        """A file whose content an earlier load read (from any path) adds no raw resource."""
+        if sha256 not in self._loaded_sha:
+            self._loaded_sha.add(sha256)
+            return
+        self._reloaded.add(name)
+        self._flush_raw()
+        self.s.flush()
+        self.con.execute(
+            "DELETE FROM mm_fhir_resource WHERE load_id = ? AND source_file = ?",
+            [self.s.load_id, name],
+        )
 
     def _flush_raw(self) -> None:
         """Hand the queued raw resources to the session (``INSERT OR IGNORE``: idempotent)."""

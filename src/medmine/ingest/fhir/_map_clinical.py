@@ -263,7 +263,7 @@ def observation(r: dict[str, Any], fid: str, ctx: Context) -> Rows:
             raise Rejected(
                 Reason.MISSING_FIELD,
                 "Observation has no effective[x], no DiagnosticReport or Encounter with a "
-                "date in its Bundle, and no issued",
+                "date in its Bundle (NDJSON: in the load), and no issued",
             )
         d, t = got if got is not None else first_date(r, "Observation", "issued")
     base = {

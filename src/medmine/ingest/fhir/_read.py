@@ -212,18 +212,60 @@ def bundle_document(src: Source) -> tuple[Any, bool]:
         raise SourceError(str(src.path), "not valid JSON") from None
 
 
-def bundle_index(entries: list[Any]) -> dict[str, tuple[str, str]]:
-    """``fullUrl -> (resourceType, id)`` for the entries of a Bundle."""
-    index: dict[str, tuple[str, str]] = {}
+#: Bundle types whose entries are identified by their ``fullUrl``: a document or a collection
+#: is a self-contained set of resources, and two of them (from two systems) may hold different
+#: resources under the same ``Type/id``. Transactions and the rest keep ``Type/id`` identity.
+FULLURL_IDENTITY = frozenset({"document", "collection"})
+
+
+def entry_keys(bundle_type: Any, entries: list[Any]) -> list[str | None]:
+    """The identity of each entry's resource: the key its row ids are made from.
+
+    ``Type/id`` identity (the resource id) in general; in a document or collection Bundle, the
+    entry's ``fullUrl`` when it gives one (unless it is just ``urn:uuid:<id>``), so that the
+    same ``Type/id`` in two such Bundles is two resources and the same ``fullUrl`` is one.
+    """
+    by_url = bundle_type in FULLURL_IDENTITY
+    out: list[str | None] = []
     for e in entries:
+        rid = entry_id(e) if isinstance(e, dict) else None
+        url = e.get("fullUrl") if isinstance(e, dict) else None
+        if by_url and rid and isinstance(url, str) and url.strip() and url != f"urn:uuid:{rid}":
+            out.append(url)
+        else:
+            out.append(rid)
+    return out
+
+
+def bundle_index(
+    entries: list[Any], keys: list[str | None] | None = None
+) -> dict[str, tuple[str, str]]:
+    """``fullUrl -> (resourceType, identity key)`` for the entries of a Bundle.
+
+    With `keys` (from `entry_keys`) that differ from the ids (fullUrl identity), relative
+    ``Type/id`` references inside the Bundle resolve to its entry too, as FHIR's Bundle
+    resolution rules say, when only one entry of the Bundle has that ``Type/id``.
+    """
+    index: dict[str, tuple[str, str]] = {}
+    local: dict[str, tuple[str, str] | None] = {}
+    for i, e in enumerate(entries):
         if not isinstance(e, dict):
             continue
         url, res = e.get("fullUrl"), e.get("resource")
-        if not isinstance(url, str) or not isinstance(res, dict):
+        if not isinstance(res, dict):
             continue
         rtype, rid = res.get("resourceType"), entry_id(e)
-        if isinstance(rtype, str) and rid:
-            index[url] = (rtype, rid)
+        if not isinstance(rtype, str) or not rid:
+            continue
+        key = keys[i] if keys is not None and keys[i] else rid
+        if isinstance(url, str):
+            index[url] = (rtype, key)
+        if key != rid:
+            rel = f"{rtype}/{rid}"
+            local[rel] = None if rel in local else (rtype, key)
+    for rel, target in local.items():
+        if target is not None:
+            index.setdefault(rel, target)
     return index
 
 

@@ -18,6 +18,8 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import unquote
 
+import orjson
+
 from medmine.ingest.fhir._values import TEXT_ONLY, code_of, parse_datetime
 from medmine.warehouse import Reason, Rejected, stable_id
 
@@ -90,6 +92,7 @@ class Context:
         self.concepts: list[dict[str, Any]] = []
         self._cache: dict[str, tuple[str, int] | None] = {}
         self._entries: list[Any] = []
+        self._keys: list[str | None] = []
         self._dates: tuple[dict[int, Any], dict[int, Any]] | None = None
         # per record
         self.rtype = ""
@@ -99,12 +102,16 @@ class Context:
         self._idents: list[tuple[tuple[str, str, str], int]] = []
 
     def new_source(
-        self, bundle_index: dict[str, tuple[str, str]] | None, entries: list[Any] | None = None
+        self,
+        bundle_index: dict[str, tuple[str, str]] | None,
+        entries: list[Any] | None = None,
+        keys: list[str | None] | None = None,
     ) -> None:
-        """Start a new file or Bundle (``fullUrl`` index and entries of the Bundle, if any)."""
+        """Start a new file or Bundle (``fullUrl`` index, entries and their identity keys)."""
         self.bundle = bundle_index or {}
         self._cache.clear()
         self._entries = entries or []
+        self._keys = keys or []
         self._dates: tuple[dict[int, Any], dict[int, Any]] | None = None
 
     def observation_date(self, r: dict[str, Any], oid: int) -> Any:
@@ -112,7 +119,7 @@ class Context:
         date of a DiagnosticReport of the same Bundle that lists it in ``result``, else the
         start of its Encounter when that is in the same Bundle.
         """
-        if not self._entries:
+        if not self._entries and self._dates is None:
             return None
         if self._dates is None:
             self._dates = self._bundle_dates()
@@ -126,15 +133,21 @@ class Context:
                 got = by_encounter.get(target[1])
         return got
 
+    def use_dates(self, dates: tuple[dict[int, Any], dict[int, Any]]) -> None:
+        """Dates for `observation_date` from outside a Bundle (see `undated_dates`)."""
+        self._dates = dates
+
     def _bundle_dates(self) -> tuple[dict[int, Any], dict[int, Any]]:
         """Observation row id -> its report's date; Encounter row id -> its start."""
         by_report: dict[int, Any] = {}
         by_encounter: dict[int, Any] = {}
-        for e in self._entries:
+        for i, e in enumerate(self._entries):
             res = e.get("resource") if isinstance(e, dict) else None
             if not isinstance(res, dict):
                 continue
             rtype, rid = res.get("resourceType"), res.get("id")
+            if i < len(self._keys) and self._keys[i]:
+                rid = self._keys[i]
             if rtype == "DiagnosticReport":
                 when = _date_of(res, "effectiveDateTime", "effectivePeriod", "issued")
                 results = res.get("result")
@@ -334,3 +347,67 @@ class Context:
                 {"vocabulary_id": vocab, "code": code, "display": display, "load_id": self.load_id}
             )
         return key
+
+
+def undated_dates(
+    con: Any, ctx: Context, observations: list[dict[str, Any]]
+) -> tuple[dict[int, Any], dict[int, Any]]:
+    """Dates for NDJSON Observations without their own, found set-wise in the raw store.
+
+    Returns ``(observation row id -> its DiagnosticReport's date, Encounter row id -> its
+    start)`` like a Bundle's, from every DiagnosticReport and Encounter in ``mm_fhir_resource``
+    (this load's and earlier ones') that lists or holds one of `observations`.
+    """
+    wanted_obs = {f"Observation/{o['id']}" for o in observations if isinstance(o.get("id"), str)}
+    wanted_enc = set()
+    for o in observations:
+        enc = o.get("encounter")
+        ref = enc.get("reference") if isinstance(enc, dict) else None
+        got = split_reference(ref) if isinstance(ref, str) and not ref.startswith("urn:") else None
+        if got is not None and len(got) == 2 and got[0] == "Encounter":
+            wanted_enc.add(got[1])
+    by_report: dict[int, Any] = {}
+    by_encounter: dict[int, Any] = {}
+    if wanted_obs:
+        rows = con.execute(
+            """
+            WITH r AS (
+                SELECT source_file, location, resource::JSON AS j FROM mm_fhir_resource
+                WHERE resource_type = 'DiagnosticReport'
+            ), refs AS (
+                SELECT source_file, location, j,
+                       unnest(json_extract_string(j, '$.result[*].reference')) AS ref
+                FROM r WHERE json_type(j, '$.result') = 'ARRAY'
+            )
+            SELECT regexp_extract(ref, '(Observation/[^/]+)(/_history/[^/]*)?$', 1) AS obs,
+                   json_extract(j, '$.effectiveDateTime')::VARCHAR,
+                   json_extract(j, '$.effectivePeriod')::VARCHAR,
+                   json_extract(j, '$.issued')::VARCHAR
+            FROM refs WHERE obs IN (SELECT unnest(?::VARCHAR[]))
+            ORDER BY source_file, location
+            """,
+            [sorted(wanted_obs)],
+        ).fetchall()
+        for obs, *fields in rows:
+            res = {
+                k: orjson.loads(v)
+                for k, v in zip(
+                    ("effectiveDateTime", "effectivePeriod", "issued"), fields, strict=True
+                )
+                if v is not None
+            }
+            when = _date_of(res, "effectiveDateTime", "effectivePeriod", "issued")
+            if when is not None:
+                by_report.setdefault(stable_id("fhir:Observation", obs.split("/", 1)[1]), when)
+    if wanted_enc:
+        rows = con.execute(
+            "SELECT resource_id, json_extract(resource::JSON, '$.period')::VARCHAR "
+            "FROM mm_fhir_resource WHERE resource_type = 'Encounter' "
+            "AND resource_id IN (SELECT unnest(?::VARCHAR[])) ORDER BY source_file, location",
+            [sorted(wanted_enc)],
+        ).fetchall()
+        for rid, period in rows:
+            when = _date_of({"period": orjson.loads(period)}, "period") if period else None
+            if when is not None:
+                by_encounter.setdefault(stable_id("fhir:Encounter", rid), when)
+    return by_report, by_encounter

@@ -207,4 +207,4 @@ def stage_warehouse(
         " arg_min(location, source_file) AS location, any_value(resource) AS resource "
         f"FROM mm_fhir_resource {cond} GROUP BY checksum, resource_type"
     )
-    return int(con.execute(f"SELECT count(*) FROM {ident(table)}").fetchone()[0])
+    return int(con.execute(f"SELECT count(*) FROM {ident(table)}").fetchall()[0][0])
