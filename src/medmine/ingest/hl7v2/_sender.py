@@ -76,8 +76,12 @@ class MllpClient:
         TimeoutError
             No acknowledgement within the timeout.
         """
-        assert self._frames is not None, "connect() first"
         await self.send_raw(frame(message))
+        return await self.receive()
+
+    async def receive(self) -> Ack:
+        """Wait for the next acknowledgement (after `send_raw` of a whole frame)."""
+        assert self._frames is not None, "connect() first"
         try:
             reply = await asyncio.wait_for(anext(self._frames), self.timeout)
         except StopAsyncIteration:
