@@ -27,6 +27,7 @@ from typing import Any
 import pytest
 
 from medmine.ingest import fhir, synthea_csv
+from medmine.quality.repeated import count_repeated
 from medmine.synth.synthea_formats import write_ndjson, write_synthea_csv
 from medmine.warehouse import Warehouse, table
 
@@ -294,3 +295,17 @@ def test_csv_rows_keep_today(warehouses):
         .con.execute("SELECT min(observation_period_start_date) FROM observation_period")
         .fetchone()[0]
     )
+
+
+def test_repetitions_are_the_only_row_count_difference_in_measurement(warehouses):
+    """FHIR keeps Synthea's repeated vital signs (flagged by the quality check); CSV keeps the
+    byte-identical ones once and still has the repetitions that differ in a column (blood
+    pressure as a vital-sign component and again as a laboratory result). Both sides agree once
+    repetitions are counted once.
+    """
+    f, c = count_repeated(warehouses["bundles"]), count_repeated(warehouses["csv"])
+    assert f["measurement"][0] > c["measurement"][0] > 0
+    numeric = "SELECT count(*) FROM measurement WHERE value_as_number IS NOT NULL"
+    fn = warehouses["bundles"].con.execute(numeric).fetchone()[0]
+    cn = warehouses["csv"].con.execute(numeric).fetchone()[0]
+    assert fn - f["measurement"][0] == cn - c["measurement"][0]
