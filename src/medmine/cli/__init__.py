@@ -11,6 +11,7 @@ from typing import Annotated
 import typer
 
 from medmine.cli import demo as _demo
+from medmine.cli import forecast as _forecast
 from medmine.cli import ingest as _ingest
 from medmine.cli import listen as _listen
 from medmine.cli import notes as _notes
@@ -18,6 +19,7 @@ from medmine.cli import privacy as _privacy
 from medmine.cli import quality as _quality
 from medmine.cli import run as _run
 from medmine.cli import study as _study
+from medmine.cli import surveil as _surveil
 from medmine.cli import view as _view
 from medmine.cli import vocab as _vocab
 from medmine.cli import warehouse as _warehouse
@@ -62,6 +64,8 @@ _privacy.register(app)
 app.command("study")(_study.study)
 app.command("score")(_study.score)
 app.command("demo")(_demo.demo)
+app.add_typer(_surveil.app, name="surveil")
+app.command("forecast")(_forecast.forecast)
 _run.register(app)
 _listen.register(app)
 
