@@ -52,6 +52,7 @@ def _steps() -> list[tuple[str, Step]]:
     from medmine.demo.prediction_step import studies_step
     from medmine.demo.privacy_step import privacy_step
     from medmine.demo.quality_step import quality_step
+    from medmine.demo.surveillance_step import surveillance_step
 
     return [
         ("ingest", ingest_step),
@@ -59,6 +60,7 @@ def _steps() -> list[tuple[str, Step]]:
         ("privacy", privacy_step),
         ("studies", studies_step),
         ("patterns", patterns_step),
+        ("surveillance", surveillance_step),
     ]
 
 
