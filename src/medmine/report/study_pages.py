@@ -35,6 +35,7 @@ from medmine.studies import StudyResult
 #: function takes the result and returns the template arguments. A new study adds one line.
 PAGE_BUILDERS: dict[str, str] = {
     "DrugSafetyResult": "medmine.report.drug_safety_page:drug_safety_sections",
+    "PgxResult": "medmine.report.pgx_page:pgx_sections",
     "SurveillanceResult": "medmine.report.surveillance_page:surveillance_sections",
     "ForecastResult": "medmine.report.forecast_page:forecast_sections",
 }

@@ -600,6 +600,18 @@ TABLES: tuple[TableSpec, ...] = (
         pk=("person_id", "source"),
     ),
     _table(
+        "mm_person_link_pair",
+        "identity",
+        "Record linkage: scored candidate pairs of identity rows (match weight and probability; "
+        "linked marks the pairs the run linked; mm_person_link.run_id names the run), so that users "
+        "can re-threshold without retraining.",
+        "person_id_l:bigint!>person.person_id, source_l:varchar!,"
+        "person_id_r:bigint!>person.person_id, source_r:varchar!,"
+        "match_weight:double, match_probability:double, linked:bool",
+        pk=("person_id_l", "source_l", "person_id_r", "source_r"),
+        person="person_id_l",
+    ),
+    _table(
         "mm_provider_role",
         "system",
         "A provider's role at an organisation with its specialty (FHIR PractitionerRole).",
@@ -607,6 +619,17 @@ TABLES: tuple[TableSpec, ...] = (
         "specialty_source_value:varchar, role_source_value:varchar,"
         "provider_role_source_value:varchar",
         person=None,
+    ),
+    _table(
+        "mm_genotype",
+        "identity",
+        "Genotypes at pharmacogene positions (GRCh38) from VCF files, one row per person and "
+        "site: the two observed alleles, and whether they are phased (and in which phase set). "
+        "Identifying (a few dozen SNPs single a person out): exported only when asked.",
+        f"person_id:bigint!{_P}, gene:varchar!, chrom:varchar!, position:bigint!, rsid:varchar,"
+        "ref:varchar!, allele1:varchar, allele2:varchar, phased:bool, phase_set:varchar,"
+        "load_id:varchar",
+        pk=("person_id", "chrom", "position"),
     ),
     _table(
         "mm_measurement_norm",
