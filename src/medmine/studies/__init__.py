@@ -91,5 +91,6 @@ for _name in (
     "drug_safety",
     "surveillance",
     "operations_forecast",
+    "pharmacogenomics",
 ):
     register(_name, f"medmine.studies.{_name}")
