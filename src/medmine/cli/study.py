@@ -126,7 +126,11 @@ def score(
     warehouse: WarehouseOpt = None,
     index_date: Annotated[
         str | None,
-        typer.Option("--index-date", help="Index date, YYYY-MM-DD (default: end of last visit)."),
+        typer.Option(
+            "--index-date",
+            help="Index date, YYYY-MM-DD (default: the study's own index event, e.g. the end "
+            "of the last inpatient stay for readmission).",
+        ),
     ] = None,
     top: Annotated[int, typer.Option(help="Contributions to show.")] = 10,
     trust_unsigned: Annotated[
@@ -161,13 +165,20 @@ def score(
         )
     with Warehouse(existing_warehouse(warehouse)) as wh:
         s = score_person(model, wh, person, index_date, top=top, trust_unsigned=trust_unsigned)
-    console.print(f"person {s.person_id} at {s.index_date}: risk [b]{s.risk:.3f}[/b]")
+    from rich.text import Text
+
+    # Feature names and notes hold brackets ("[any,-1]"): printed as literal text, no markup.
+    console.print(
+        Text(f"person {s.person_id} at {s.index_date}: risk ").append(f"{s.risk:.3f}", style="bold")
+    )
     for note in s.notes:
-        console.print(f"  note: {note}")
+        console.print(Text(f"  note: {note}"))
+    for warning in s.warnings:
+        console.print(Text(f"  warning: {warning}", style="yellow"))
     t = Table(title="top contributions (SHAP, log-odds)")
     for col in ("covariate", "value", "contribution"):
         t.add_column(col, justify="left" if col == "covariate" else "right")
     for r in s.explanation.itertuples():
-        t.add_row(str(r.feature), f"{r.value:g}", f"{r.shap:+.3f}")
+        t.add_row(Text(str(r.feature)), f"{r.value:g}", f"{r.shap:+.3f}")
     console.print(t)
-    console.print(f"model sha256 {s.model_sha256[:16]}…; model card: {s.model_card_ref}")
+    console.print(Text(f"model sha256 {s.model_sha256[:16]}…; model card: {s.model_card_ref}"))

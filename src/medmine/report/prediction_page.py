@@ -6,6 +6,7 @@ next to the results (`WINDOW_LEGEND`).
 
 from __future__ import annotations
 
+import html
 from pathlib import Path
 from typing import Any
 
@@ -77,13 +78,46 @@ WINDOW_LEGEND = (
 )
 
 
+def warnings_section(result: PredictionResult) -> Section:
+    """The plausibility warnings first on the page, each with its reason (or that none fired)."""
+    warnings = list(getattr(result, "warnings", []) or [])
+    if not warnings:
+        body = (
+            "<div class='card'><b>Plausibility checks:</b> no warning (AUROC ≤ 0.95, no dominant "
+            "feature, ≥ 50 test events, calibration slopes in 0.7–1.3, no empty feature "
+            "domain, baselines above chance).</div>"
+        )
+        return Section(html=body)
+    items = "".join(
+        f"<li><b>{html.escape(w.code)}</b> ({html.escape(w.subject)}): "
+        f"{html.escape(w.message)}</li>"
+        for w in warnings
+    )
+    return Section(
+        html=(
+            f"<div class='card warning'><b>⚠ {len(warnings)} plausibility warning"
+            f"{'s' if len(warnings) != 1 else ''}: read before trusting the figures.</b>"
+            f"<ul class='plausibility'>{items}</ul></div>"
+        )
+    )
+
+
 def prediction_sections(result: PredictionResult, out_dir: Path) -> dict[str, Any]:
     """Template arguments of a prediction study page; writes the model card JSON beside it."""
-    sections = [
+    sections = [warnings_section(result)]
+    sections.append(
         Section(
             "Attrition", table_html(attrition_rows(result.attrition), name="attrition"), level=3
-        ),
-    ]
+        )
+    )
+    if not result.feature_domains.empty:
+        sections.append(
+            Section(
+                "Features by domain (standard concepts and source codes)",
+                table_html(result.feature_domains.to_dict("records"), name="feature domains"),
+                level=3,
+            )
+        )
     if not result.metrics.empty:
         sections.append(
             Section(

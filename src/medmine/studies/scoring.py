@@ -115,6 +115,9 @@ class PersonScore:
     model_card_ref: str | None
     model_sha256: str
     notes: list[str] = field(default_factory=list)
+    #: Out-of-domain warnings: features common in training but absent here, values outside
+    #: the training range.
+    warnings: list[str] = field(default_factory=list)
 
 
 def _sha256(data: bytes) -> str:
@@ -203,6 +206,7 @@ def save_model(
     background_mean: np.ndarray | None = None,
     model_card_ref: str | None = None,
     metrics: dict[str, Any] | None = None,
+    training_domain: dict[str, list[float]] | None = None,
 ) -> Path:
     """Save `model` with skops and write its manifest; returns the model path.
 
@@ -212,6 +216,9 @@ def save_model(
         The `StudyMatrix` the model was trained on (reference, settings, extras, names).
     definition
         The `CohortDefinition` of the training cohort.
+    training_domain
+        Per feature, the training ``min``, ``max`` and ``present`` share (`training_domain`):
+        scoring warns when a person falls outside it.
     """
     import skops.io as sio
 
@@ -233,6 +240,7 @@ def save_model(
         "extras": list(matrix.extras),
         "cohort_definition": definition.to_dict(),
         "background_mean": None if background_mean is None else [float(v) for v in background_mean],
+        "training_domain": training_domain,
         "model_card_ref": model_card_ref,
         "metrics": metrics or {},
     }
@@ -300,8 +308,94 @@ def load_model(path: str | Path, *, trust_unsigned: bool = False) -> LoadedModel
     return LoadedModel(model, manifest, p, authenticated_by)
 
 
-def _person_frame(wh: Any, person_id: int, index_date: Any) -> tuple[pd.DataFrame, list[str]]:
-    """A one-row cohort frame for `person_id` at `index_date` (default: last visit end)."""
+def training_domain(X: Any) -> dict[str, list[float]]:
+    """Per column of training matrix `X`: minimum, maximum and share of non-zero rows."""
+    import scipy.sparse as sp
+
+    X = sp.csr_matrix(X)
+    n = max(X.shape[0], 1)
+    present = np.asarray((X != 0).sum(axis=0)).ravel() / n
+    lo = np.asarray(X.min(axis=0).todense()).ravel()
+    hi = np.asarray(X.max(axis=0).todense()).ravel()
+    return {
+        "min": [float(v) for v in lo],
+        "max": [float(v) for v in hi],
+        "present": [float(v) for v in present],
+    }
+
+
+def out_of_domain(
+    values: np.ndarray, names: list[str], domain: dict[str, list[float]] | None
+) -> list[str]:
+    """Warnings for a person outside the training domain of a model.
+
+    A feature present in at least 90% of training rows but absent here, and a value outside
+    the training range (both listed by name, at most 5 each).
+    """
+    if not domain:
+        return []
+    v = np.asarray(values, dtype=float).ravel()
+    lo, hi = np.asarray(domain["min"]), np.asarray(domain["max"])
+    present = np.asarray(domain["present"])
+    out = []
+    missing = [names[j] for j in np.flatnonzero((present >= 0.9) & (v == 0))]
+    if missing:
+        out.append(
+            f"outside the training domain: {len(missing)} feature(s) present in ≥ 90% of "
+            f"training rows are missing here: {', '.join(missing[:5])}"
+        )
+    beyond = np.flatnonzero((v < lo - 1e-9) | (v > hi + 1e-9))
+    if len(beyond):
+        shown = ", ".join(
+            f"{names[j]} = {v[j]:g} (training {lo[j]:g}–{hi[j]:g})" for j in beyond[:5]
+        )
+        out.append(f"outside the training domain: {len(beyond)} value(s) out of range: {shown}")
+    return out
+
+
+def _index_event(wh: Any, person_id: int, definition: Any) -> tuple[Any, Any, Any, str]:
+    """``(index, start, end, description)`` of the person's last index event of `definition`.
+
+    Stays are merged exactly as in the cohort (`StaySettings.events_sql`); the index is the
+    stay's end or start as the definition says. Raises `MedmineError` when there is none.
+    """
+    entry = definition.entry
+    if entry.stays is not None:
+        sql = entry.stays.events_sql()
+        what = (
+            f"inpatient stay (visit concepts {', '.join(map(str, entry.stays.visit_concept_ids))})"
+        )
+    elif entry.concept_set is not None:
+        sql = entry.concept_set.events_sql()
+        what = f"entry event ({entry.concept_set.name or 'concept set'})"
+    else:
+        sql = f"SELECT person_id, event_date, event_end_date FROM ({entry.sql}) q"
+        what = "entry event"
+    order = "event_date ASC" if entry.first_occurrence else "event_end_date DESC, event_date DESC"
+    rows = wh.con.execute(
+        f"SELECT event_date, event_end_date FROM ({sql}) s WHERE person_id = ? "
+        f"ORDER BY {order} LIMIT 1",
+        [int(person_id)],
+    ).fetchall()
+    if not rows:
+        raise MedmineError(
+            f"person {person_id} has no {what}, the index event of study "
+            f"{definition.name!r}; nothing to score (pass --index-date to score at another date)"
+        )
+    start, end = pd.Timestamp(rows[0][0]), pd.Timestamp(rows[0][1])
+    index = end if entry.index == "end" else start
+    kind = "end" if entry.index == "end" else "start"
+    return index, start, end, f"index date = {kind} of the person's last {what} ({index.date()})"
+
+
+def _person_frame(
+    wh: Any, person_id: int, index_date: Any, definition: Any = None
+) -> tuple[pd.DataFrame, list[str]]:
+    """A one-row cohort frame for `person_id` at `index_date`.
+
+    Without an index date, the study's own index definition gives it (for readmission: the end
+    of the last inpatient stay, merged like the cohort's stays).
+    """
     notes: list[str] = []
     got = wh.con.execute(
         "SELECT gender_concept_id, year_of_birth, race_concept_id, ethnicity_concept_id "
@@ -311,7 +405,11 @@ def _person_frame(wh: Any, person_id: int, index_date: Any) -> tuple[pd.DataFram
     got = got[0] if got else None
     if got is None:
         raise MedmineError(f"person {person_id} is not in warehouse {wh.path}")
-    if index_date is None:
+    start = end = None
+    if index_date is None and definition is not None:
+        idx, start, end, note = _index_event(wh, person_id, definition)
+        notes.append(note)
+    elif index_date is None:
         last = wh.con.execute(
             "SELECT max(visit_end_date) FROM visit_occurrence WHERE person_id = ?",
             [int(person_id)],
@@ -320,16 +418,27 @@ def _person_frame(wh: Any, person_id: int, index_date: Any) -> tuple[pd.DataFram
             raise MedmineError(
                 f"person {person_id} has no visits; pass an index date (--index-date)"
             )
-        index_date = last
+        idx = pd.Timestamp(last)
         notes.append(f"index date = end of the person's last visit ({last})")
-    idx = pd.Timestamp(index_date)
-    stay = wh.con.execute(
-        "SELECT visit_start_date, visit_end_date FROM visit_occurrence WHERE person_id = ? "
-        "AND visit_end_date = ? ORDER BY visit_start_date LIMIT 1",
-        [int(person_id), idx.date()],
-    ).fetchall()
-    stay = stay[0] if stay else None
-    start, end = (pd.Timestamp(stay[0]), pd.Timestamp(stay[1])) if stay else (idx, idx)
+    else:
+        idx = pd.Timestamp(index_date)
+    if start is None:
+        stay = None
+        if definition is not None and definition.entry.stays is not None:
+            col = "event_end_date" if definition.entry.index == "end" else "event_date"
+            stay = wh.con.execute(
+                f"SELECT event_date, event_end_date FROM ({definition.entry.stays.events_sql()}) s "
+                f"WHERE person_id = ? AND {col} = ? LIMIT 1",
+                [int(person_id), idx.date()],
+            ).fetchall()
+        else:
+            stay = wh.con.execute(
+                "SELECT visit_start_date, visit_end_date FROM visit_occurrence WHERE "
+                "person_id = ? AND visit_end_date = ? ORDER BY visit_start_date LIMIT 1",
+                [int(person_id), idx.date()],
+            ).fetchall()
+        stay = stay[0] if stay else None
+        start, end = (pd.Timestamp(stay[0]), pd.Timestamp(stay[1])) if stay else (idx, idx)
     frame = pd.DataFrame(
         {
             "row_id": [1],
@@ -373,7 +482,12 @@ def score_person(
 
     loaded = load_model(model_path, trust_unsigned=trust_unsigned)
     select_persons(wh, purpose).require(wh, person_id)
-    frame, notes = _person_frame(wh, person_id, index_date)
+    definition = None
+    if loaded.manifest.get("cohort_definition"):
+        from medmine.features import CohortDefinition
+
+        definition = CohortDefinition.from_dict(loaded.manifest["cohort_definition"])
+    frame, notes = _person_frame(wh, person_id, index_date, definition)
     if loaded.authenticated_by.startswith("not"):
         notes.append(f"model {loaded.authenticated_by}")
     notes.extend(_audit_score(wh, loaded, purpose))
@@ -383,6 +497,11 @@ def score_person(
         wh, cohort, settings, extras=loaded.manifest["extras"], reference=loaded.reference
     )
     risk = float(loaded.model.predict_proba(mat.X)[0, 1])
+    warnings = out_of_domain(
+        np.asarray(mat.X.todense()).ravel(),
+        loaded.feature_names,
+        loaded.manifest.get("training_domain"),
+    )
     mean = loaded.manifest.get("background_mean")
     background = sp.csr_matrix(np.asarray([mean if mean else np.zeros(mat.X.shape[1])]))
     try:
@@ -398,6 +517,7 @@ def score_person(
         model_card_ref=loaded.manifest.get("model_card_ref"),
         model_sha256=loaded.manifest["model_sha256"],
         notes=notes,
+        warnings=warnings,
     )
 
 
@@ -434,6 +554,7 @@ def save_study_models(result: Any, outcome: Any, matrix: Any, cohort: Any, model
             study=result.name,
             background_mean=outcome.background.get("mean"),
             model_card_ref=f"study_{result.name}_model_card.json",
+            training_domain=training_domain(matrix.X[outcome.split.train]),
             metrics={
                 "auroc": float(row["auroc"]),
                 "auroc_ci": [float(row["auroc_lower"]), float(row["auroc_upper"])],
