@@ -3,7 +3,7 @@ import pandas as pd
 import pytest
 from scipy import stats
 from statsmodels.tsa.exponential_smoothing.ets import ETSModel
-from statsmodels.tsa.statespace.sarimax import SARIMAX as SmSARIMAX
+from statsmodels.tsa.statespace.sarimax import SARIMAX as SM_SARIMAX
 
 from medmine.errors import ConfigError, NotFittedError
 from medmine.forecast import (
@@ -56,7 +56,7 @@ def test_ets_matches_statsmodels():
 def test_sarimax_matches_statsmodels():
     y = _seasonal(seed=1)
     ours = SARIMAX().fit(y, season=7).predict(5)
-    ref = SmSARIMAX(
+    ref = SM_SARIMAX(
         y,
         order=(1, 0, 1),
         seasonal_order=(0, 1, 1, 7),
