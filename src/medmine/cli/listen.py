@@ -66,6 +66,7 @@ def listen_hl7(
             f"listening for HL7 v2 ({scheme}) on {host}:{bound}, loading into {path}; "
             "stop with Ctrl-C or SIGTERM",
             highlight=False,
+            soft_wrap=True,
         )
         console.file.flush()
 
@@ -77,6 +78,7 @@ def listen_hl7(
         f"AR {acks['AR']}) in {stats.commits} transactions over {stats.connections} "
         f"connections, {stats.seconds:.1f} s",
         highlight=False,
+        soft_wrap=True,
     )
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import random
 import shutil
 import ssl
@@ -92,8 +93,11 @@ def test_ack_uses_the_message_delimiters_and_old_err_layout(fwh):
 
 @pytest.mark.slow
 def test_ten_thousand_messages_from_concurrent_senders_reconcile(fwh):
-    """10,000 messages from 16 senders, 3% malformed and 3% quarantined (about 10-30 s)."""
-    senders, per_sender = 16, 625
+    """10,000 messages from 32 senders, 3% malformed and 3% quarantined.
+
+    Slow: about 30 s on an idle 2-core machine, minutes when the cores are shared.
+    """
+    senders, per_sender = 32, 313
     rng = random.Random(14)
     plan = {}
     for s in range(senders):
@@ -117,21 +121,23 @@ def test_ten_thousand_messages_from_concurrent_senders_reconcile(fwh):
         return acks, lis.stats
 
     acks, stats = asyncio.run(scenario())
-    assert len(acks) == 10_000
+    assert len(acks) == senders * per_sender == 10_016
     assert {n: a.code for n, a in acks.items()} == plan
     good = sum(1 for k in plan.values() if k == "AA")
-    bad = 10_000 - good
+    bad = 10_016 - good
     assert stats.acks == {k: sum(1 for v in plan.values() if v == k) for k in ("AA", "AE", "AR")}
     # counts reconcile: every message loaded or quarantined, and the loads say so
     assert fwh.count("measurement") == 2 * good
     assert fwh.count("mm_quarantine") == bad
-    read, loaded, quarantined_n = fwh.con.execute(
-        "SELECT sum(records_read), sum(records_loaded), sum(records_quarantined) FROM mm_load "
-        "WHERE status = 'committed'"
-    ).fetchone()
-    patients = fwh.count("person")
-    assert read == 10_000 + patients and quarantined_n == bad
-    assert loaded == good + patients
+    totals = {"read": 0, "loaded": 0, "skipped": 0, "quarantined": 0}
+    for (detail,) in fwh.con.execute(
+        "SELECT detail FROM mm_load WHERE status = 'committed'"
+    ).fetchall():
+        for rtype, c in json.loads(detail)["counts"].items():
+            if rtype != "Patient":  # a patient is counted once per transaction it appears in
+                for k in totals:
+                    totals[k] += c[k]
+    assert totals == {"read": 10_016, "loaded": good, "skipped": 0, "quarantined": bad}
     assert stats.commits < 10_000  # group commit happened
 
 
