@@ -1,0 +1,282 @@
+"""The FHIR -> OMOP mapping as ViewDefinitions, run set-wise over the raw FHIR store.
+
+Stages, all in the database: raw resources (``mm_fhir_resource``) -> the mapping's
+ViewDefinition (``views/<table>.json``, compiled by `medmine.fhir.views`) -> references
+resolved by joins (`resolve_sql`: ``urn:uuid:`` and other ``fullUrl`` s of the same Bundle,
+``Type/id``, absolute URLs, conditional ``Type?identifier=system|value`` through
+``mm_identifier``, contained ``#id``) -> quarantine rules as SQL predicates, each with its reason
+code -> OMOP rows. Row ids are the loader's (`medmine.warehouse.stable_id`, a registered
+function), so both paths give the same rows.
+
+`mapped_conditions` is the first table built this way; its rows equal the per-resource
+loader's on the bundled sample (``tests/ingest/test_fhir_viewmap.py``). The loader itself
+still maps every resource type one resource at a time (docs/ingest-fhir.md says which).
+"""
+
+from __future__ import annotations
+
+import json
+from functools import cache
+from importlib import resources
+from typing import Any
+
+import pyarrow as pa
+
+from medmine.fhir.views import compile_view
+from medmine.ingest.codes import FHIR_SYSTEMS, TYPE_EHR
+from medmine.warehouse import stable_id
+from medmine.warehouse.sql import ident, literal
+
+#: Target table -> the ViewDefinition file of its mapping.
+MAPPING_VIEWS = {"condition_occurrence": "condition_occurrence.json"}
+
+#: Conditional references name a resource type; its identifiers are kept under this table.
+_IDENTIFIED = {
+    "Patient": "person",
+    "Practitioner": "provider",
+    "Organization": "care_site",
+    "Location": "location",
+}
+
+
+@cache
+def mapping_view(table: str) -> dict[str, Any]:
+    """The ViewDefinition (parsed JSON) that maps FHIR to OMOP table `table`."""
+    name = MAPPING_VIEWS[table]
+    text = resources.files("medmine.ingest.fhir").joinpath("views", name).read_text()
+    return json.loads(text)
+
+
+def _stable_ids(namespace: pa.Array, key: pa.Array) -> pa.Array:
+    """Vectorised `stable_id` for DuckDB (NULL key -> NULL)."""
+    out = [
+        None if k is None else stable_id(n, k)
+        for n, k in zip(namespace.to_pylist(), key.to_pylist(), strict=True)
+    ]
+    return pa.array(out, pa.int64())
+
+
+def register(con: Any) -> None:
+    """Define the functions the mapping SQL uses on connection `con` (idempotent)."""
+    con.execute("SELECT 1").fetchall()  # close any result left open (DuckDB refuses otherwise)
+    try:
+        con.create_function(
+            "mm_stable_id", _stable_ids, ["VARCHAR", "VARCHAR"], "BIGINT", type="arrow"
+        )
+    except Exception as exc:  # noqa: BLE001 - DuckDB raises a generic error on a second call
+        if "already" not in str(exc).lower():
+            raise
+    # A FHIR date, dateTime or instant -> naive UTC timestamp / date (medmine's reading rules:
+    # a partial date is the first day of its period, with no time).
+    con.execute(
+        "CREATE OR REPLACE TEMP MACRO mm_fhir_ts(s) AS CASE "
+        "WHEN length(s) > 10 AND regexp_matches(s, '(Z|[+-][0-9]{2}:[0-9]{2})$') "
+        "THEN try_cast(s AS TIMESTAMPTZ) AT TIME ZONE 'UTC' "
+        "WHEN length(s) > 10 THEN try_cast(s AS TIMESTAMP) END"
+    )
+    con.execute(
+        "CREATE OR REPLACE TEMP MACRO mm_fhir_date(s) AS CASE "
+        "WHEN length(s) = 10 THEN try_cast(s AS DATE) "
+        "WHEN length(s) = 4 AND regexp_matches(s, '^[0-9]{4}$') "
+        "THEN try_cast(s || '-01-01' AS DATE) "
+        "WHEN length(s) = 7 AND substr(s, 5, 1) = '-' THEN try_cast(s || '-01' AS DATE) "
+        "WHEN length(s) > 10 THEN CAST(mm_fhir_ts(s) AS DATE) END"
+    )
+    systems = pa.table(  # noqa: F841  (read by DuckDB's replacement scan)
+        {"system": list(FHIR_SYSTEMS), "vocabulary_id": list(FHIR_SYSTEMS.values())}
+    )
+    con.execute("CREATE OR REPLACE TEMP TABLE mm_fhir_system AS SELECT * FROM systems")
+    con.execute(
+        "CREATE OR REPLACE TEMP MACRO mm_vocabulary(s) AS CASE WHEN s IS NULL OR s = '' "
+        "THEN 'None' ELSE coalesce((SELECT vocabulary_id FROM mm_fhir_system f "
+        "WHERE f.system = s), nullif(regexp_extract(rtrim(s, '/'), '[^/]*$'), ''), s) END"
+    )
+
+
+def resolve_sql(rows: str, column: str, urls: str = "mm_fhir_resource") -> str:
+    """SQL adding ``<column>_type`` and ``<column>_key`` (the target's type and identity) to
+    relation `rows` (which has ``source_file`` and the reference text in `column`).
+
+    Resolution order follows the loader: a ``fullUrl`` of the same file (a Bundle entry:
+    ``urn:uuid:`` or absolute), else a contained resource (``#id``, found in the referring
+    resource's JSON column `owner`), else a conditional reference through ``mm_identifier``,
+    else the ``Type/id`` at the end of a relative or absolute URL (``/_history/n`` dropped).
+    Unresolved references give NULLs. `urls` is a table of ``(source_file, full_url,
+    resource_type, resource_id)`` (the raw store, or a subset of it).
+    """
+    c = ident(column)
+    t, k = ident(f"{column}_type"), ident(f"{column}_key")
+    cases = " ".join(f"WHEN {literal(a)} THEN {literal(b)}" for a, b in _IDENTIFIED.items())
+    pattern = literal(r"(^|/)([A-Z][A-Za-z]*)/([^/]{1,64})(/_history/[^/]*)?/*$")
+    cond = literal(r"^(?:.*/)?([A-Z][A-Za-z]*)\?identifier=(?:(.*)\|)?([^|&]+)$")
+    return f"""
+        SELECT r.*,
+          CASE WHEN u.resource_type IS NOT NULL THEN u.resource_type
+               WHEN starts_with(r.{c}, '#') THEN (
+                 SELECT list_filter(coalesce(json_extract(o.resource::JSON, '$.contained[*]'),
+                   []::JSON[]), lambda x: x->>'id' = substr(r.{c}, 2))[1]->>'resourceType'
+                 FROM mm_fhir_resource o
+                 WHERE o.source_file = r.source_file AND o.location = r.location LIMIT 1)
+               WHEN contains(r.{c}, '?') THEN
+                 CASE WHEN i.row_id IS NOT NULL THEN regexp_extract(r.{c}, {cond}, 1) END
+               WHEN starts_with(r.{c}, 'urn:') THEN NULL
+               ELSE nullif(regexp_extract(r.{c}, {pattern}, 2), '') END AS {t},
+          CASE WHEN u.resource_type IS NOT NULL THEN u.resource_id
+               WHEN starts_with(r.{c}, '#') THEN r.{c}
+               WHEN contains(r.{c}, '?') THEN CAST(i.row_id AS VARCHAR)
+               WHEN starts_with(r.{c}, 'urn:') THEN NULL
+               ELSE nullif(regexp_extract(r.{c}, {pattern}, 3), '') END AS {k}
+        FROM ({rows}) r
+        LEFT JOIN (
+            SELECT source_file, full_url, any_value(resource_type) AS resource_type,
+                   any_value(resource_id) AS resource_id
+            FROM {urls} WHERE full_url IS NOT NULL GROUP BY ALL
+        ) u ON u.source_file = r.source_file AND u.full_url = r.{c}
+        LEFT JOIN (
+            SELECT table_name, system, value, min(row_id) AS row_id FROM mm_identifier GROUP BY ALL
+        ) i ON contains(r.{c}, '?')
+           AND i.table_name = CASE regexp_extract(r.{c}, {cond}, 1) {cases} END
+           AND i.system = coalesce(regexp_extract(r.{c}, {cond}, 2), '')
+           AND i.value = url_decode(regexp_extract(r.{c}, {cond}, 3))
+    """
+
+
+def _row_id(column: str, target: str) -> str:
+    """The row id of a resolved reference when it is of type `target`, else NULL."""
+    t, k = ident(f"{column}_type"), ident(f"{column}_key")
+    conditional = f"contains({ident(column)}, '?')"
+    return (
+        f"CASE WHEN {t} = {literal(target)} THEN CASE WHEN {conditional} "
+        f"THEN CAST({k} AS BIGINT) ELSE mm_stable_id({literal('fhir:' + target)}, {k}) END END"
+    )
+
+
+#: SQL predicates over a raw resource ``j`` (JSON) that say it has the plain shape the SQL
+#: mapping reads exactly as the per-resource mapper would; any other resource is mapped by it.
+_SHAPE_MACROS = (
+    # a Reference, if present: an object whose reference is a non-empty literal (no
+    # conditional or contained reference: the per-resource mapper resolves those in order)
+    "mm_ref_ok(j, p) AS json_type(j, p) IS NULL OR (json_type(j, p) = 'OBJECT' "
+    "AND json_type(j, p || '.reference') = 'VARCHAR' "
+    "AND json_extract_string(j, p || '.reference') <> '' "
+    "AND NOT contains(json_extract_string(j, p || '.reference'), '?') "
+    "AND NOT starts_with(json_extract_string(j, p || '.reference'), '#'))",
+    # a CodeableConcept, if present: codings are objects with string code/system/display
+    "mm_cc_ok(j, p) AS json_type(j, p) IS NULL OR (json_type(j, p) = 'OBJECT' "
+    "AND json_type(j, p || '.code') IS NULL AND json_type(j, p || '.system') IS NULL "
+    "AND coalesce(json_type(j, p || '.text'), 'VARCHAR') = 'VARCHAR' "
+    "AND (json_type(j, p || '.coding') IS NULL OR (json_type(j, p || '.coding') = 'ARRAY' "
+    "AND coalesce(list_bool_and(list_transform(json_extract(j, p || '.coding[*]'), "
+    "lambda c: json_type(c) = 'OBJECT' "
+    "AND coalesce(json_type(c, '$.code'), 'VARCHAR') = 'VARCHAR' "
+    "AND coalesce(json_extract_string(c, '$.code'), 'x') <> '' "
+    "AND coalesce(json_type(c, '$.system'), 'VARCHAR') = 'VARCHAR' "
+    "AND coalesce(json_type(c, '$.display'), 'VARCHAR') = 'VARCHAR')), true))))",
+    # a date or dateTime, if present: FHIR's own format, at most microseconds, year 1 on
+    "mm_date_ok(j, p) AS json_type(j, p) IS NULL OR (json_type(j, p) = 'VARCHAR' "
+    "AND regexp_full_match(json_extract_string(j, p), '[0-9]{4}(-[0-9]{2}(-[0-9]{2}"
+    "(T[0-9]{2}:[0-9]{2}:[0-9]{2}([.][0-9]{1,6})?(Z|[+-][0-9]{2}:[0-9]{2}))?)?)?') "
+    "AND NOT starts_with(json_extract_string(j, p), '0000'))",
+)
+
+
+def _condition_shape(j: str) -> str:
+    """SQL: the raw Condition ``j`` has the plain shape the SQL mapping covers."""
+    return (
+        f"(json_type({j}, '$.subject') = 'OBJECT' AND mm_ref_ok({j}, '$.subject') "
+        f"AND mm_ref_ok({j}, '$.encounter') AND mm_ref_ok({j}, '$.asserter') "
+        f"AND mm_ref_ok({j}, '$.recorder') AND json_type({j}, '$.code') = 'OBJECT' "
+        f"AND mm_cc_ok({j}, '$.code') AND mm_cc_ok({j}, '$.clinicalStatus') "
+        f"AND mm_date_ok({j}, '$.onsetDateTime') AND mm_date_ok({j}, '$.recordedDate') "
+        f"AND mm_date_ok({j}, '$.abatementDateTime') AND (json_type({j}, '$.onsetPeriod') "
+        f"IS NULL OR (json_type({j}, '$.onsetPeriod') = 'OBJECT' "
+        f"AND mm_date_ok({j}, '$.onsetPeriod.start'))))"
+    )
+
+
+def mapped_conditions(con: Any, source: str, load_id: str = "") -> str:
+    """SQL of the condition_occurrence rows of the Conditions in relation `source`.
+
+    `source` has ``seq`` (an order number), ``source_file``, ``location`` and ``resource``
+    (JSON text). Besides the OMOP columns, each row has ``seq``, ``source_file``,
+    ``location``, ``regular`` (the resource has the plain shape the SQL covers),
+    ``reason_code`` (NULL when the row loads), the references and the codes to register.
+
+    Quarantine rules, as predicates in this order (the loader's reason codes): no subject
+    reference (``missing_field``), a subject that resolves to no resource
+    (``dangling_reference``) or to another type (``invalid_value``) or to a person not in the
+    warehouse (``dangling_reference``), no coded or text code (``missing_field``), no date
+    (``missing_field``), a date that does not parse (``invalid_date``).
+    """
+    register(con)
+    for macro in _SHAPE_MACROS:
+        con.execute(f"CREATE OR REPLACE TEMP MACRO {macro}")
+    view = dict(mapping_view("condition_occurrence"))
+    # Where each row came from rides along inside the resource (keys FHIR never uses).
+    first = dict(view["select"][0])
+    first["column"] = [
+        *first["column"],
+        {"name": "seq", "path": "__seq", "type": "integer"},
+        {"name": "source_file", "path": "__file", "type": "string"},
+        {"name": "location", "path": "__loc", "type": "string"},
+    ]
+    view["select"] = [first, *view["select"][1:]]
+    con.execute(
+        f"CREATE OR REPLACE TEMP TABLE __cond_src AS SELECT *, resource::JSON AS j FROM ({source})"
+    )
+    con.execute(
+        "CREATE OR REPLACE TEMP TABLE __cond_urls AS SELECT source_file, full_url, resource_type,"
+        " resource_id FROM mm_fhir_resource WHERE full_url IS NOT NULL AND source_file IN "
+        "(SELECT DISTINCT source_file FROM __cond_src)"
+    )
+    con.execute(
+        "CREATE OR REPLACE TEMP VIEW __conditions AS SELECT json_merge_patch(j, "
+        "json_object('__file', source_file, '__loc', location, '__seq', seq)) AS resource "
+        "FROM __cond_src"
+    )
+    resolved = compile_view(view, "__conditions", "resource", typed=True).sql
+    for column in ("subject", "encounter", "asserter", "recorder"):
+        resolved = resolve_sql(resolved, column, "__cond_urls")
+    start = "coalesce(onset, onset_period_start, recorded)"
+    provider = "CASE WHEN has_asserter THEN 'asserter' ELSE 'recorder' END"
+    return f"""
+        SELECT
+          mm_stable_id('fhir:Condition', id) AS condition_occurrence_id,
+          {_row_id("subject", "Patient")} AS person_id,
+          0 AS condition_concept_id,
+          mm_fhir_date({start}) AS condition_start_date,
+          mm_fhir_ts({start}) AS condition_start_datetime,
+          mm_fhir_date(abatement) AS condition_end_date,
+          mm_fhir_ts(abatement) AS condition_end_datetime,
+          {TYPE_EHR} AS condition_type_concept_id,
+          {_row_id("encounter", "Encounter")} AS visit_occurrence_id,
+          CASE WHEN has_asserter THEN {_row_id("asserter", "Practitioner")}
+               ELSE {_row_id("recorder", "Practitioner")} END AS provider_id,
+          CASE WHEN code IS NOT NULL THEN mm_vocabulary(code_system) || ':' || code
+               ELSE code_text END AS condition_source_value,
+          clinical_status AS condition_status_source_value,
+          CASE
+            WHEN subject IS NULL THEN 'missing_field'
+            WHEN subject_type IS NULL THEN 'dangling_reference'
+            WHEN subject_type <> 'Patient' THEN 'invalid_value'
+            WHEN {_row_id("subject", "Patient")} NOT IN (SELECT person_id FROM person)
+              THEN 'dangling_reference'
+            WHEN code IS NULL AND coalesce(trim(code_text), '') = '' THEN 'missing_field'
+            WHEN {start} IS NULL THEN 'missing_field'
+            WHEN mm_fhir_date({start}) IS NULL THEN 'invalid_date'
+            WHEN abatement IS NOT NULL AND mm_fhir_date(abatement) IS NULL THEN 'invalid_date'
+          END AS reason_code,
+          x.seq, x.source_file, x.location,
+          {_condition_shape("s.j")} AND NOT contains(s.resource, 'modifierExtension') AS regular,
+          'Condition/' || id AS source_key,
+          encounter, encounter_type, encounter_key,
+          {provider} AS provider_field,
+          CASE WHEN has_asserter THEN asserter ELSE recorder END AS provider_ref,
+          CASE WHEN has_asserter THEN asserter_type ELSE recorder_type END AS provider_type,
+          CASE WHEN has_asserter THEN asserter_key ELSE recorder_key END AS provider_key,
+          mm_vocabulary(code_system) AS code_vocabulary, code,
+          coalesce(code_display, code_text) AS code_display,
+          mm_vocabulary(status_system) AS status_vocabulary, clinical_status,
+          coalesce(status_display, status_text) AS status_display
+        FROM ({resolved}) x JOIN __cond_src s ON s.seq = x.seq
+    """
