@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import abc
+import functools
 import re
 from dataclasses import dataclass
 
@@ -20,14 +21,36 @@ class Recognizer(abc.ABC):
         """Return the spans found in `text`."""
 
 
+_LETTERS = re.compile(r"[^\W\d_]+")
+
+
+@functools.lru_cache(maxsize=4)
+def note_words(text: str) -> frozenset[str]:
+    """The lower-case letter runs of `text` (cached for the few texts being scrubbed)."""
+    return frozenset(_LETTERS.findall(text.lower()))
+
+
 @dataclass(frozen=True)
 class Pattern:
-    """A regular expression for one entity; `group` selects the PHI part of the match."""
+    """A regular expression for one entity; `group` selects the PHI part of the match.
+
+    `gate` makes a costly pattern run only on texts that can match it: a set of lower-case
+    words of which the text must hold one, or a cheap regular expression it must match.
+    """
 
     regex: re.Pattern[str]
     entity: Entity
     score: float
     group: int | str = 0
+    gate: frozenset[str] | re.Pattern[str] | None = None
+
+    def may_match(self, text: str) -> bool:
+        """False when the gate proves the pattern cannot match `text`."""
+        if self.gate is None:
+            return True
+        if isinstance(self.gate, re.Pattern):
+            return self.gate.search(text) is not None
+        return not self.gate.isdisjoint(note_words(text))
 
 
 class PatternRecognizer(Recognizer):
@@ -39,6 +62,8 @@ class PatternRecognizer(Recognizer):
         """Return one span per match of each pattern."""
         out = []
         for p in self.patterns:
+            if not p.may_match(text):
+                continue
             for m in p.regex.finditer(text):
                 s, e = m.span(p.group)
                 if s < e and self.accept(text, s, e, p.entity):

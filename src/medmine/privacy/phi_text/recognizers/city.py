@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 
+from medmine.privacy.phi_text import _vocab
 from medmine.privacy.phi_text._base import Pattern, PatternRecognizer
 from medmine.privacy.phi_text._model import Entity
 from medmine.privacy.phi_text._registry import RECOGNIZERS
@@ -39,3 +40,8 @@ class CityRecognizer(PatternRecognizer):
             "c",
         ),
     )
+
+    def accept(self, text: str, start: int, end: int, entity: Entity) -> bool:
+        """Reject clinical words before a state-like abbreviation ("DNR/DNI, OK to ...")."""
+        words = text[start:end].lower().split()
+        return not all(w.strip(".") in _vocab.clinical() for w in words)

@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 
 from medmine.privacy.phi_text._base import Pattern, PatternRecognizer
-from medmine.privacy.phi_text._dates import NAMED
+from medmine.privacy.phi_text._dates import NAMED, TOKENS
 from medmine.privacy.phi_text._model import Entity
 from medmine.privacy.phi_text._registry import RECOGNIZERS
 
@@ -44,6 +44,14 @@ _RATIO_CONTEXT = (
     "pain",
     "reflex",
 )
+#: Texts without one of these words hold no month-name date or holiday.
+_MONTH_WORDS = frozenset(TOKENS) | frozenset(m.lower() for m in _MONS)
+_HOLIDAY_WORDS = frozenset(
+    """thanksgiving christmas xmas easter halloween new year years memorial labor independence
+    fourth july valentine valentines mother mothers father fathers veterans presidents king mlk
+    juneteenth hanukkah passover yom rosh ramadan eid diwali kwanzaa good ash patrick
+    patricks""".split()  # noqa: SIM905
+)
 #: Scores of the month-name formats (`_dates.NAMED`).
 _NAMED_SCORE = {"dmy": 0.9, "d-m-y": 0.9, "dmy-packed": 0.9, "mdy": 0.85, "dm": 0.8}
 _NAMED_SCORE |= {"dm-dot": 0.8, "my": 0.8}
@@ -75,7 +83,12 @@ class DateRecognizer(PatternRecognizer):
             0.9,
         ),
         *(
-            Pattern(re.compile(rf"(?<!\w){rx.pattern}"), Entity.DATE, _NAMED_SCORE[name])
+            Pattern(
+                re.compile(rf"(?<!\w){rx.pattern}"),
+                Entity.DATE,
+                _NAMED_SCORE[name],
+                gate=_MONTH_WORDS,
+            )
             for name, rx in NAMED
         ),
         Pattern(re.compile(rf"(?<![\d/]){_M}/{_D}(?![\d/])(?!\s*(?:mm|BP))"), Entity.DATE, 0.6),
@@ -85,11 +98,17 @@ class DateRecognizer(PatternRecognizer):
             re.compile(rf"\b{_HOLIDAY}(?:,?\s+(?:of\s+)?(?:'\d{{2}}|{_Y}))?(?!\w)"),
             Entity.DATE,
             0.8,
+            gate=_HOLIDAY_WORDS,
         ),
         # Jan 2021, SEPT 2020, May 2021 (month abbreviation or May with a 4-digit year)
-        Pattern(re.compile(rf"\b{_MON3}\.?,?\s+{_Y}(?!\d)"), Entity.DATE, 0.8),
+        Pattern(re.compile(rf"\b{_MON3}\.?,?\s+{_Y}(?!\d)"), Entity.DATE, 0.8, gate=_MONTH_WORDS),
         # 13JUN06 (packed, two-digit year)
-        Pattern(re.compile(rf"(?<![\w]){_D}{_MON3}\d{{2}}(?![\w])"), Entity.DATE, 0.85),
+        Pattern(
+            re.compile(rf"(?<![\w]){_D}{_MON3}\d{{2}}(?![\w])"),
+            Entity.DATE,
+            0.85,
+            gate=_MONTH_WORDS,
+        ),
     )
 
     def accept(self, text: str, start: int, end: int, entity: Entity) -> bool:

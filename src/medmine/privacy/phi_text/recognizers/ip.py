@@ -17,10 +17,16 @@ class IpRecognizer(PatternRecognizer):
 
     entities = (Entity.IP,)
     patterns = (
-        Pattern(re.compile(rf"(?<![\d.]){_OCT}(?:\.{_OCT}){{3}}(?![\d.]\d)"), Entity.IP, 0.9),
+        Pattern(
+            re.compile(rf"(?<![\d.]){_OCT}(?:\.{_OCT}){{3}}(?![\d.]\d)"),
+            Entity.IP,
+            0.9,
+            gate=re.compile(r"\d\.\d+\.\d+\.\d"),
+        ),
         Pattern(
             re.compile(r"\b(?:[0-9a-f]{1,4}:){2,7}(?::?[0-9a-f]{1,4})+\b", re.I),
             Entity.IP,
             0.85,
+            gate=re.compile(r"[0-9a-fA-F]:[0-9a-fA-F:]*:"),
         ),
     )

@@ -30,8 +30,7 @@ _LABELS = (
     r"transcribed by|witness(?:ed by)?|interpreter|translator|cc|copy to|attn|attention|"
     r"(?:emergency )?contact|next of kin|NOK|spoke (?:with|to)|discussed with|message from|"
     r"left (?:a )?message (?:for|with)|per|pharmacist|case manager|social worker|chaplain|"
-    r"dietitian|therapist|nurse|CM|SW|RN|requested by|referred by|referring provider|"
-    r"(?-i:From|To):"
+    r"dietitian|therapist|nurse|CM|SW|RN|requested by|referred by|referring provider"
 )
 _UNAMBIGUOUS_CRED = (
     r"RN|BSN|MSN|DNP|APRN|FNP(?:-BC)?|ANP|CNM|CRNA|LPN|LVN|CNA|PharmD|RPh|MSW|LICSW|LCSW|"
@@ -39,6 +38,26 @@ _UNAMBIGUOUS_CRED = (
     r"PsyD|PhD|MD|M\.D\.|DDS|DMD|MBBS|FACP|FACS|CPhT|EMT(?:-P)?|CHW|CADC|JD|MPH"
 )
 _AMBIGUOUS_CRED = r"PT|OT|MA|MS|BS|PA|RD|DO|OD|LD|CNS"
+
+
+def _gate(*alternations: str) -> frozenset[str]:
+    """Lower-case words of regex alternations (a pattern needs one of them in the text)."""
+    return frozenset(
+        w for a in alternations for w in re.findall(r"[a-z]+", re.sub(r"\\.", " ", a.lower()))
+    )
+
+
+#: The first word of every label (a text without one has no label).
+_LABEL_WORDS = _gate(
+    """caller called call re subscriber guarantor policy policyholder insured electronically e
+    signed cosigned co verified reviewed approved authored author entered documented performed
+    ordered dictated transcribed witness witnessed interpreter translator cc copy attn attention
+    emergency contact next nok spoke discussed message left per pharmacist case social chaplain
+    dietitian therapist nurse cm sw rn requested referred referring"""
+) - {"e", "co"}
+_TITLES = frozenset({"dr", "doctor", "prof", "mr", "mrs", "ms", "miss", "mx"})
+_GREETINGS = _gate("hi hello hey dear good thanks thank thx bye")
+_SIGNOFFS = _gate("thanks thank sincerely regards best cheers respectfully warmly take love yours")
 
 
 @RECOGNIZERS.register("name_label")
@@ -56,6 +75,7 @@ class NameLabelRecognizer(PatternRecognizer):
             Entity.CLINICIAN,
             0.9,
             "n",
+            gate=_TITLES,
         ),
         # label then a name, written order or surname first
         Pattern(
@@ -66,6 +86,18 @@ class NameLabelRecognizer(PatternRecognizer):
             Entity.PATIENT,
             0.8,
             "n",
+            gate=_LABEL_WORDS,
+        ),
+        # message headers: "From: Ana Ruiz", "To: Dr. Obi"
+        Pattern(
+            re.compile(
+                rf"(?m)^[ \t]*(?:From|To|Sender|Recipient)[ \t]*:[ \t]*"
+                rf"(?:(?:Dr|Mr|Mrs|Ms)\.?[ \t]+)?(?P<n>{_INV}|{_FULL})"
+            ),
+            Entity.PATIENT,
+            0.8,
+            "n",
+            gate=re.compile(r"(?:From|To|Sender|Recipient)[ \t]*:"),
         ),
         # name then credential
         Pattern(
@@ -73,12 +105,14 @@ class NameLabelRecognizer(PatternRecognizer):
             Entity.CLINICIAN,
             0.85,
             "n",
+            gate=re.compile(rf"(?<![\w])(?:{_UNAMBIGUOUS_CRED})(?![\w])"),
         ),
         Pattern(
             re.compile(rf"(?P<n>{_FULL}),[ \t]*(?:{_AMBIGUOUS_CRED})(?![\w])"),
             Entity.CLINICIAN,
             0.75,
             "n",
+            gate=re.compile(rf",[ \t]*(?:{_AMBIGUOUS_CRED})(?![\w])"),
         ),
         # surname first anywhere (accept() checks the parts)
         Pattern(re.compile(rf"(?<![\w,])(?P<n>{_INV})(?![\w])"), Entity.PATIENT, 0.7, "n"),
@@ -92,6 +126,7 @@ class NameLabelRecognizer(PatternRecognizer):
             Entity.PATIENT,
             0.8,
             "n",
+            gate=_GREETINGS,
         ),
         # sign-offs: "Thanks,\nBob", "Sincerely, Ana Ruiz", "- Tom"
         Pattern(
@@ -103,6 +138,7 @@ class NameLabelRecognizer(PatternRecognizer):
             Entity.PATIENT,
             0.8,
             "n",
+            gate=_SIGNOFFS,
         ),
         Pattern(
             re.compile(rf"(?m)^[ \t]*[-–—~][ \t]*(?P<n>{_N}(?:[ \t]+{_N})?)[ \t]*$"),
