@@ -47,6 +47,7 @@ Step = Callable[[DemoContext], None]
 
 def _steps() -> list[tuple[str, Step]]:
     # Imported lazily so that `medmine --help` stays fast.
+    from medmine.demo.formats_step import formats_step
     from medmine.demo.ingest_step import ingest_step
     from medmine.demo.patterns_step import patterns_step
     from medmine.demo.prediction_step import studies_step
@@ -56,6 +57,7 @@ def _steps() -> list[tuple[str, Step]]:
 
     return [
         ("ingest", ingest_step),
+        ("formats", formats_step),
         ("quality", quality_step),
         ("privacy", privacy_step),
         ("studies", studies_step),

@@ -58,6 +58,7 @@ PROVENANCE = {("mm_person_identity", "source")}
 CSV_LACKS: dict[tuple[str, str], str] = {
     ("person", "birth_datetime"): "same date; kept (listed so a change shows)",
     ("death", "death_datetime"): "patients.csv DEATHDATE is a date: the time of death is lost",
+    ("mm_person_identity", "deceased_datetime"): "patients.csv DEATHDATE is a date",
     ("location", "address_2"): "patients.csv ADDRESS is one line",
     ("location", "country_source_value"): "no country column in patients/organizations.csv",
     ("location", "latitude"): "organizations in FHIR have no geolocation; CSV rows do not "
@@ -117,6 +118,7 @@ DISTINCT_IN_CSV = {
     "measurement": "Synthea repeats vital signs under new ids; CSV lines are identical",
     "observation": "as measurement",
     "procedure_occurrence": "Synthea repeats some procedures at the same time",
+    "drug_exposure": "Synthea repeats some prescriptions and immunizations at the same time",
 }
 #: Decisions of docs/mapping.md the FHIR reader does not follow yet:
 #: (table, column) -> request in /work/blind/fhir-requests.md.
