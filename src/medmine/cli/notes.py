@@ -29,7 +29,9 @@ def _records(path: Path, skipped: list[int]) -> Iterator[tuple[int, dict[str, An
                 line = raw.decode("utf-8")
             except UnicodeDecodeError:
                 skipped.append(n)
-                err_console.print(f"{path}:{n}: not UTF-8 text; line skipped", highlight=False)
+                err_console.print(
+                    f"{path}:{n}: not UTF-8 text; line skipped", highlight=False, soft_wrap=True
+                )
                 continue
             if not line.strip():
                 continue
@@ -47,7 +49,9 @@ def _records(path: Path, skipped: list[int]) -> Iterator[tuple[int, dict[str, An
                     why = "no 'text' string"
             if why:  # the message never echoes the line: it may hold PHI
                 skipped.append(n)
-                err_console.print(f"{path}:{n}: {why}; line skipped", highlight=False)
+                err_console.print(
+                    f"{path}:{n}: {why}; line skipped", highlight=False, soft_wrap=True
+                )
                 continue
             yield n, obj
 
@@ -108,6 +112,7 @@ def scrub(
         f"{written} notes scrubbed ({spans_found} spans, mode {mode}) -> {out}; "
         f"{len(skipped)} lines skipped",
         highlight=False,
+        soft_wrap=True,
     )
     if written == 0 and skipped:
         raise typer.Exit(EXIT_INPUT)
