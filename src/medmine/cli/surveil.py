@@ -128,10 +128,10 @@ def run(
         link = write_study(result, folder, context=page_context(wh))
         audit_study(wh, "surveillance", link.summary, purpose=cfg.purpose or "public_health")
     tab = result.syndrome_table()
-    for r in tab[tab["method"] == method].itertuples():
+    for r in tab[tab["method"] == method].to_dict("records"):
         console.print(
-            f"{r.syndrome}: {r.alarms} alarm(s), {r._6} after FDR "
-            f"({r.areas} area(s), {r._4} periods monitored)"
+            f"{r['syndrome']}: {r['alarms']} alarm(s), {r['alarms after FDR']} after FDR "
+            f"({r['areas']} area(s), {r['monitored periods']} periods monitored)"
         )
     for n in result.notes:
         console.print(f"  [yellow]note:[/yellow] {n}", soft_wrap=True)
