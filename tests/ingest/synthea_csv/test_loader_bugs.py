@@ -269,3 +269,18 @@ def test_survey_scores_are_observations_not_measurements(tmp_path):
     assert wh.counts()["measurement"] == 0
     got = wh.con.execute("SELECT value_as_number, unit_source_value FROM observation")
     assert got.fetchone() == (4.0, "{score}")
+
+
+def test_transactions_staged_in_small_batches_sum_the_same(tmp_path, monkeypatch):
+    from medmine.ingest.synthea_csv import _finish
+
+    monkeypatch.setattr(_finish, "STAGE_ROWS", 2)  # memory stays bounded: stage every 2 rows
+    wh, _ = load(_claim_export(tmp_path))
+    head = wh.con.execute(
+        "SELECT total_billed, total_allowed, total_paid, patient_paid FROM mm_claim"
+    ).fetchone()
+    assert head == (200.0, 150.0, 120.0, 30.0)
+    prov = wh.con.execute(
+        "SELECT count(*) FROM mm_source_record WHERE table_name = 'cost'"
+    ).fetchone()
+    assert prov == (2,)  # every cost row has its provenance
