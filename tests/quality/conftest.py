@@ -39,7 +39,7 @@ INSERT INTO observation_period VALUES
  (4, 4, DATE '2000-01-01', DATE '2020-12-31', 32817),
  (6, 6, DATE '2000-01-01', DATE '2020-12-31', 32817),
  (7, 99, DATE '2000-01-01', DATE '2020-12-31', 32817);
-INSERT INTO death (person_id, death_date) VALUES (6, DATE '1950-01-01');
+INSERT INTO death (person_id, death_date) VALUES (6, DATE '1950-01-01'), (2, DATE '2012-01-01');
 INSERT INTO visit_occurrence (visit_occurrence_id, person_id, visit_concept_id, visit_start_date,
                               visit_start_datetime, visit_end_date, visit_type_concept_id) VALUES
  (1, 1, 9201, DATE '2010-01-01', TIMESTAMP '2010-01-02 00:00:00', DATE '2010-01-05', 32817),
@@ -64,7 +64,9 @@ VALUES
  (11, 1, 0, DATE '2014-01-03', 32817, NULL, NULL),
  (12, 1, 999999, DATE '2014-01-04', 32817, NULL, 'SNOMED:44054006'),
  (13, 1, 1234, DATE '2014-01-05', 32817, NULL, 'ICD10CM:E11'),
- (14, 1, 8507, DATE '2014-01-06', 32817, NULL, 'SNOMED:44054006');
+ (14, 1, 8507, DATE '2014-01-06', 32817, NULL, 'SNOMED:44054006'),
+ (15, 1, 201826, DATE '2010-02-05', 32817, 2, 'SNOMED:44054006'),
+ (16, 2, 201826, DATE '2013-01-02', 32817, NULL, 'SNOMED:44054006');
 INSERT INTO measurement (measurement_id, person_id, measurement_concept_id, measurement_date,
   measurement_type_concept_id, value_as_number, unit_source_value, measurement_source_value,
   measurement_time) VALUES
@@ -74,13 +76,16 @@ INSERT INTO measurement (measurement_id, person_id, measurement_concept_id, meas
  (4, 1, 0, DATE '2010-01-05', 32817, 100, 'furlong', '2345-7', NULL),
  (5, 1, 0, DATE '2010-01-06', 32817, 12, NULL, '2345-7', NULL),
  (6, 1, 0, DATE '2010-01-07', 32817, NULL, NULL, '2345-7', NULL),
- (7, 1, 0, DATE '2010-01-08', 32817, 100, 'mg/dL', 'LOINC:2345-8', NULL);
+ (7, 1, 0, DATE '2010-01-08', 32817, 100, 'mg/dL', 'LOINC:2345-8', NULL),
+ (8, 1, 0, DATE '2010-01-09', 32817, 100, 'kg', 'LOINC:2345-7', NULL),
+ (9, 1, 0, DATE '2010-01-10', 32817, 100, 'mmol/L', 'LOINC:2345-7', NULL);
 INSERT INTO drug_exposure (drug_exposure_id, person_id, drug_concept_id, drug_exposure_start_date,
-  drug_exposure_end_date, drug_type_concept_id, quantity, drug_source_value) VALUES
- (1, 1, 0, DATE '2010-01-02', DATE '2010-01-12', 32817, -1, 'NDC:0002-3227-30'),
- (2, 1, 0, DATE '2010-01-02', DATE '2010-01-12', 32817, 10, 'NDC:12345'),
- (3, 1, 0, DATE '2010-01-02', DATE '2010-01-12', 32817, 10, 'RxNorm:0123'),
- (4, 1, 0, DATE '2010-01-02', DATE '2010-01-12', 32817, 10, 'RxNorm:1191');
+  drug_exposure_end_date, drug_type_concept_id, quantity, drug_source_value, days_supply) VALUES
+ (1, 1, 0, DATE '2010-01-02', DATE '2010-01-12', 32817, -1, 'NDC:0002-3227-30', 10),
+ (2, 1, 0, DATE '2010-01-02', DATE '2010-01-12', 32817, 10, 'NDC:12345', 10),
+ (3, 1, 0, DATE '2010-01-02', DATE '2010-01-12', 32817, 10, 'RxNorm:0123', 10),
+ (4, 1, 0, DATE '2010-01-02', DATE '2010-01-12', 32817, 10, 'RxNorm:1191', 10),
+ (5, 1, 0, DATE '2010-01-02', DATE '2010-01-12', 32817, 10, 'RxNorm:1191', 10000);
 INSERT INTO procedure_occurrence (procedure_occurrence_id, person_id, procedure_concept_id,
   procedure_date, procedure_type_concept_id, procedure_source_value, procedure_source_concept_id)
 VALUES

@@ -13,7 +13,8 @@ from typing import Any
 
 from medmine.quality import vocab
 from medmine.quality._reference import format_rules, lab_ranges, sex_specific_codes
-from medmine.quality.units import accepted_units, loinc_code_sql
+from medmine.quality._registry import OUTLIER_MIN_EVENTS, OUTLIER_Z
+from medmine.quality.units import accepted_units, linear_map, loinc_code_sql, wrong_dimension_units
 from medmine.warehouse.schema import DOMAINS, TABLES, TableSpec, domain, table
 from medmine.warehouse.sql import ident, literal
 
@@ -398,6 +399,13 @@ def person_dates() -> Iterator[Params]:
                 yield _base(spec, c.name, pc=ident(spec.person_column))
 
 
+def person_event_dates() -> Iterator[Params]:
+    """`person_dates` without planned ends (coverage to 2099-12-31 outlives a death)."""
+    for p in person_dates():
+        if (p["table"], p["column"]) not in FUTURE_OK:
+            yield p
+
+
 def _start_date(spec: TableSpec) -> str | None:
     for c in spec.columns:
         if c.type == "date" and c.required:
@@ -441,21 +449,134 @@ def data_dates() -> Iterator[Params]:
                 yield _base(spec, c.name)
 
 
-def lab_ranges_gen() -> Iterator[Params]:
-    """One instance per LOINC code with a plausible range."""
+def _is_loinc(code: str) -> str:
+    """SQL: the measurement row ``m`` is of LOINC `code` (by source value or concept)."""
     d = domain("measurement")
-    spec = table(d.table)
     concept = f"m.{ident(d.concept_column)}"
+    c = literal(code)
+    return (
+        f"({loinc_code_sql('m')} = {c} OR {concept} IN (SELECT concept_id FROM "
+        f"concept WHERE vocabulary_id = 'LOINC' AND concept_code = {c}))"
+    )
+
+
+def lab_ranges_gen() -> Iterator[Params]:
+    """One instance per LOINC code with a plausible range, over every unit convertible to its
+    canonical one (``value * factor + shift`` is the value in the canonical unit).
+    """
+    spec = table(domain("measurement").table)
     for r in lab_ranges():
-        code = literal(r["loinc"])
-        is_loinc = (
-            f"({loinc_code_sql('m')} = {code} OR {concept} IN (SELECT concept_id FROM "
-            f"concept WHERE vocabulary_id = 'LOINC' AND concept_code = {code}))"
-        )
-        is_unit = f"m.unit_source_value = {literal(r['unit'])}"
+        units = []
+        for u in accepted_units()[r["loinc"]]:
+            m = linear_map(r["loinc"], u)
+            units.append(f"({literal(u)}, {m.factor!r}, {m.offset!r})")
         yield _base(spec, "value_as_number", key=r["loinc"], loinc=r["loinc"], name=r["name"],
-                    unit=r["unit"], low=r["low"], high=r["high"], is_loinc=is_loinc,
-                    is_unit=is_unit, loinc_concept=r["loinc"])  # fmt: skip
+                    unit=r["unit"], low=r["low"], high=r["high"], is_loinc=_is_loinc(r["loinc"]),
+                    units=", ".join(units), n_units=len(units),
+                    loinc_concept=r["loinc"])  # fmt: skip
+
+
+def unit_dimensions() -> Iterator[Params]:
+    """One instance per LOINC code: units that are of another dimension than its canonical one."""
+    spec = table(domain("measurement").table)
+    for r in lab_ranges():
+        wrong = wrong_dimension_units(r["loinc"])
+        if not wrong:
+            continue
+        yield _base(spec, "unit_source_value", key=r["loinc"], loinc=r["loinc"], name=r["name"],
+                    unit=r["unit"], is_loinc=_is_loinc(r["loinc"]),
+                    examples=", ".join(wrong[:3]),
+                    wrong=", ".join(f"({literal(u)})" for u in wrong),
+                    loinc_concept=r["loinc"])  # fmt: skip
+
+
+#: Upper bounds of drug supply fields: OHDSI DataQualityDashboard's plausibleValueHigh.
+UPPER_BOUNDS = (
+    ("drug_exposure", "days_supply", 365, "a year's supply, DQD's plausibleValueHigh"),
+    ("drug_exposure", "quantity", 1095, "three units a day for a year, DQD's plausibleValueHigh"),
+    ("drug_exposure", "refills", 24, "two years of monthly refills, DQD's plausibleValueHigh"),
+)
+
+
+def upper_bounds() -> Iterator[Params]:
+    """Fields with an upper plausible bound (`UPPER_BOUNDS`)."""
+    for tname, column, high, why in UPPER_BOUNDS:
+        yield _base(table(tname), column, high=high, why=why)
+
+
+def visit_event_tables() -> Iterator[Params]:
+    """Tables whose rows refer to a visit and a person (visit of the same person)."""
+    for spec in _person_tables():
+        if spec.name != "visit_occurrence" and _has(spec, "visit_occurrence_id"):
+            yield _base(spec, "visit_occurrence_id", pc=ident(spec.person_column))
+
+
+def provider_fields() -> Iterator[Params]:
+    """What a provider row should carry: a specialty and an NPI."""
+    spec = table("provider")
+    yield _base(spec, "specialty_concept_id", key="specialty", what="a specialty",
+                missing="coalesce(specialty_concept_id, 0) = 0 AND "
+                "nullif(trim(specialty_source_value), '') IS NULL")  # fmt: skip
+    yield _base(spec, "npi", key="npi", what="an NPI", missing="nullif(trim(npi), '') IS NULL")
+
+
+def _outlier(counts: str) -> Params:
+    """SQL pieces of a robust z-score over the counts ``(k, n)`` of `counts`.
+
+    The scale is MAD / 0.6745 (Iglewicz and Hoaglin's modified z-score); when more than half
+    the counts are equal (MAD = 0), the mean absolute deviation times 1.2533 stands in for it.
+    """
+    stats = (
+        "SELECT med, coalesce(nullif(mad, 0) / 0.6745, meanad * 1.2533) AS scale FROM (SELECT "
+        "m.med, median(abs(c.n - m.med)) AS mad, avg(abs(c.n - m.med)) AS meanad FROM "
+        f"({counts}) c, (SELECT median(n) AS med FROM ({counts}) c0) m GROUP BY m.med) z"
+    )
+    outlier = (
+        f"g.n >= {OUTLIER_MIN_EVENTS} AND st.scale > 0 AND (g.n - st.med) / st.scale > {OUTLIER_Z}"
+    )
+    return {"counts": counts, "stats": stats, "outlier": outlier}
+
+
+def _event_tables_with(column: str) -> list[TableSpec]:
+    return [
+        t for t in _person_tables() if t.name in EVENT_TABLES and t.name != "visit_occurrence"
+        and _has(t, column)
+    ]  # fmt: skip
+
+
+def visit_count_tables() -> Iterator[Params]:
+    """Event tables with a visit: rows per visit."""
+    for spec in _event_tables_with("visit_occurrence_id"):
+        counts = (
+            f"SELECT visit_occurrence_id AS k, count(*) AS n FROM {ident(spec.name)} "
+            "WHERE visit_occurrence_id IS NOT NULL GROUP BY 1"
+        )
+        yield _base(spec, **_outlier(counts))
+
+
+def person_day_tables() -> Iterator[Params]:
+    """Event tables with a start date: rows per person and day."""
+    for spec in _person_tables():
+        if spec.name not in EVENT_TABLES:
+            continue
+        d = _start_date(spec)
+        if not d:
+            continue
+        pc, dc = ident(spec.person_column), ident(d)
+        counts = (
+            f"SELECT CAST({pc} AS VARCHAR) || ':' || CAST({dc} AS VARCHAR) AS k, count(*) AS n "
+            f"FROM {ident(spec.name)} WHERE {dc} IS NOT NULL GROUP BY 1"
+        )
+        yield _base(spec, **_outlier(counts))
+
+
+def person_count_tables() -> Iterator[Params]:
+    """Event tables: rows per person."""
+    for spec in _person_tables():
+        if spec.name in EVENT_TABLES:
+            pc = ident(spec.person_column)
+            counts = f"SELECT {pc} AS k, count(*) AS n FROM {ident(spec.name)} GROUP BY 1"
+            yield _base(spec, **_outlier(counts))
 
 
 def unit_rules() -> Iterator[Params]:
@@ -522,6 +643,14 @@ GENERATORS: dict[str, Callable[[], Iterator[Params]]] = {
     "lab_ranges": lab_ranges_gen,
     "unit_rules": unit_rules,
     "sex_specific": sex_specific,
+    "unit_dimensions": unit_dimensions,
+    "upper_bounds": upper_bounds,
+    "visit_event_tables": visit_event_tables,
+    "provider_fields": provider_fields,
+    "visit_count_tables": visit_count_tables,
+    "person_day_tables": person_day_tables,
+    "person_count_tables": person_count_tables,
+    "person_event_dates": person_event_dates,
 }
 
 

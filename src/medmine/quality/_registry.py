@@ -13,7 +13,7 @@ row but says to load one).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 #: Birth date of person ``p`` (lenient: 1 January of the birth year when no datetime is known).
 BIRTH = (
@@ -26,6 +26,18 @@ DEATH_GRACE_DAYS = 60
 VISIT_GRACE_DAYS = 7
 #: Oldest plausible age in years.
 MAX_AGE = 120
+#: Robust z-score (``0.6745 (x - median) / MAD``) above which a count of events is an outlier.
+OUTLIER_Z = 10.0
+#: Fewest events for a person-day, visit or person to be called an outlier (small counts are
+#: never outliers, whatever their z-score, so a sparse table does not flag its busiest day).
+OUTLIER_MIN_EVENTS = 50
+
+#: Severity of a check type. ``error``: a single violating row is impossible data (negative
+#: durations, death before birth, values beyond physiological limits, units of the wrong
+#: dimension), so the check fails whatever the share of violating rows. ``rate``: a rate to
+#: watch, failing when the violated percentage exceeds the threshold.
+ERROR = "error"
+RATE = "rate"
 
 
 #: Why a check does not apply when a table it requires is empty, by table; a table not listed
@@ -52,6 +64,7 @@ class CheckType:
     denominator: str
     instances: str
     requires: tuple[str, ...] = ("{table}",)
+    severity: str = RATE
 
 
 def _t(*args, **kwargs) -> CheckType:
@@ -264,14 +277,26 @@ CHECK_TYPES: tuple[CheckType, ...] = (
         "SELECT count(*) FROM person", "person_only",
     ),
     _t(
-        "plausible_lab_range", "concept", "plausibility", "atemporal", "validation", 1.0,
-        "{name} ({loinc}) in {unit} lies in [{low}, {high}].",
-        "SELECT m.measurement_id AS row_id FROM measurement m WHERE {is_loinc} AND "
-        "{is_unit} AND m.value_as_number IS NOT NULL AND "
-        "(m.value_as_number < {low} OR m.value_as_number > {high})",
-        "SELECT count(*) FROM measurement m WHERE {is_loinc} AND {is_unit} AND "
-        "m.value_as_number IS NOT NULL",
+        "plausible_lab_range", "concept", "plausibility", "atemporal", "validation", 0.0,
+        "{name} ({loinc}) lies in [{low}, {high}] {unit} after conversion to {unit} (rows in "
+        "{n_units} convertible units are checked).",
+        "SELECT m.measurement_id AS row_id FROM measurement m JOIN (VALUES {units}) AS "
+        "u(unit, factor, shift) ON u.unit = m.unit_source_value WHERE {is_loinc} AND "
+        "m.value_as_number IS NOT NULL AND (m.value_as_number * u.factor + u.shift < {low} "
+        "OR m.value_as_number * u.factor + u.shift > {high})",
+        "SELECT count(*) FROM measurement m JOIN (VALUES {units}) AS u(unit, factor, shift) "
+        "ON u.unit = m.unit_source_value WHERE {is_loinc} AND m.value_as_number IS NOT NULL",
         "lab_ranges", requires=("measurement",),
+    ),
+    _t(
+        "unit_dimension", "concept", "conformance", "value", "verification", 0.0,
+        "Numeric results of {name} ({loinc}) are not in a unit of another dimension than "
+        "{unit} (such as {examples}).",
+        "SELECT m.measurement_id AS row_id FROM measurement m JOIN (VALUES {wrong}) AS "
+        "u(unit) ON u.unit = lower(trim(m.unit_source_value)) WHERE {is_loinc} AND "
+        "m.value_as_number IS NOT NULL",
+        "SELECT count(*) FROM measurement m WHERE {is_loinc} AND m.value_as_number IS NOT NULL",
+        "unit_dimensions", requires=("measurement",),
     ),
     _t(
         "plausible_unit", "field", "plausibility", "atemporal", "validation", 5.0,
@@ -298,6 +323,47 @@ CHECK_TYPES: tuple[CheckType, ...] = (
         "non_negative", "field", "plausibility", "atemporal", "validation", 0.0,
         "{table}.{column} is not negative.",
         "SELECT {id} AS row_id FROM {t} WHERE {c} < 0", _CNT_NN, "non_negative_columns",
+    ),
+    _t(
+        "plausible_upper_bound", "field", "plausibility", "atemporal", "validation", 0.0,
+        "{table}.{column} is at most {high} ({why}).",
+        "SELECT {id} AS row_id FROM {t} WHERE {c} > {high}", _CNT_NN, "upper_bounds",
+    ),
+    _t(
+        "visit_same_person", "field", "conformance", "relational", "verification", 0.0,
+        "The visit of each {table} row belongs to the row's own person.",
+        "SELECT s.{id} AS row_id FROM {t} s JOIN visit_occurrence v ON v.visit_occurrence_id = "
+        "s.visit_occurrence_id WHERE v.person_id <> s.{pc}",
+        "SELECT count(*) FROM {t} s JOIN visit_occurrence v ON v.visit_occurrence_id = "
+        "s.visit_occurrence_id",
+        "visit_event_tables", requires=("{table}", "visit_occurrence"),
+    ),
+    _t(
+        "provider_completeness", "field", "completeness", "", "validation", 5.0,
+        "Providers carry {what} ({column}).",
+        "SELECT provider_id AS row_id FROM provider WHERE {missing}", "SELECT count(*) FROM "
+        "provider", "provider_fields",
+    ),
+    _t(
+        "events_per_visit_outlier", "table", "plausibility", "atemporal", "validation", 0.0,
+        f"No visit holds an outlying number of {{table}} rows (robust z over {OUTLIER_Z:g} and "
+        f"at least {OUTLIER_MIN_EVENTS}; ids are visit ids).",
+        "SELECT g.k AS row_id FROM ({counts}) g, ({stats}) st WHERE {outlier}",
+        "SELECT count(*) FROM ({counts}) g", "visit_count_tables",
+    ),
+    _t(
+        "events_per_person_day_outlier", "table", "plausibility", "atemporal", "validation", 0.0,
+        f"No person has an outlying number of {{table}} rows on one day (robust z over "
+        f"{OUTLIER_Z:g} and at least {OUTLIER_MIN_EVENTS}; ids are person:date).",
+        "SELECT g.k AS row_id FROM ({counts}) g, ({stats}) st WHERE {outlier}",
+        "SELECT count(*) FROM ({counts}) g", "person_day_tables",
+    ),
+    _t(
+        "records_per_person_outlier", "table", "plausibility", "atemporal", "validation", 0.0,
+        f"No person has an outlying number of {{table}} rows (robust z over {OUTLIER_Z:g} and "
+        f"at least {OUTLIER_MIN_EVENTS}; ids are person ids).",
+        "SELECT g.k AS row_id FROM ({counts}) g, ({stats}) st WHERE {outlier}",
+        "SELECT count(*) FROM ({counts}) g", "person_count_tables",
     ),
     _t(
         "paid_not_above_billed", "field", "plausibility", "atemporal", "validation", 1.0,
@@ -331,13 +397,15 @@ CHECK_TYPES: tuple[CheckType, ...] = (
     ),
     _t(
         "before_death", "field", "plausibility", "temporal", "validation", 1.0,
-        f"{{table}}.{{column}} is at most {DEATH_GRACE_DAYS} days after the person's death.",
+        f"{{table}}.{{column}} is at most {DEATH_GRACE_DAYS} days after the person's death "
+        "(persons whose death precedes their birth are counted under death_after_birth).",
         f"SELECT s.{{id}} AS row_id FROM {{t}} s JOIN (SELECT person_id, min(death_date) AS dd "
         f"FROM death GROUP BY person_id) d ON d.person_id = s.{{pc}} "
-        f"WHERE s.{{c}} > d.dd + INTERVAL {DEATH_GRACE_DAYS} DAY",
+        f"WHERE s.{{c}} > d.dd + INTERVAL {DEATH_GRACE_DAYS} DAY AND NOT EXISTS (SELECT 1 "
+        f"FROM person p WHERE p.person_id = d.person_id AND d.dd < {BIRTH})",
         "SELECT count(*) FROM {t} s JOIN (SELECT DISTINCT person_id FROM death) d "
         "ON d.person_id = s.{pc} WHERE s.{c} IS NOT NULL",
-        "person_dates", requires=("{table}", "death"),
+        "person_event_dates", requires=("{table}", "death"),
     ),
     _t(
         "within_observation_period", "field", "plausibility", "temporal", "validation", 5.0,
@@ -366,6 +434,23 @@ CHECK_TYPES: tuple[CheckType, ...] = (
         _CNT_NN, "data_dates",
     ),
 )  # fmt: skip
+
+#: Check types whose every violating row is impossible data: they fail on a single row.
+IMPOSSIBLE: frozenset[str] = frozenset(
+    {
+        "cdm_table", "cdm_field", "is_primary_key", "is_required", "is_foreign_key",
+        "visit_same_person", "unit_dimension", "plausible_birth_date", "implausible_age",
+        "plausible_lab_range", "plausible_upper_bound", "plausible_sex", "non_negative",
+        "start_before_end", "death_after_birth", "after_birth", "before_death", "future_date",
+        "datetime_matches_date", "npi_check_digit", "format_conformance",
+        "concept_in_vocabulary", "concept_domain",
+        "code_shape_icd10cm", "code_shape_snomed", "code_shape_loinc", "code_shape_ndc",
+        "code_shape_rxnorm", "code_shape_cpt4", "code_shape_hcpcs",
+    }
+)  # fmt: skip
+CHECK_TYPES = tuple(
+    replace(ct, severity=ERROR) if ct.name in IMPOSSIBLE else ct for ct in CHECK_TYPES
+)
 
 REGISTRY: dict[str, CheckType] = {}
 for _ct in CHECK_TYPES:

@@ -2,12 +2,19 @@
 collect every result (a broken check gets status ``error``; the others go on) and store them in
 ``mm_quality_result``.
 
-Status: ``fail`` when the violated percentage exceeds the threshold, ``pass`` otherwise;
+Status: for check types of severity ``error`` (impossible data, see
+`medmine.quality._registry.IMPOSSIBLE`) ``fail`` as soon as one row violates; for ``rate``
+types ``fail`` when the violated percentage exceeds the threshold; ``pass`` otherwise
+(thresholds and severities can be overridden by a settings file, `medmine.quality.settings`);
 ``not_applicable`` when the table (or a table the check needs, such as the vocabulary's
 ``concept``) is empty or nothing is in scope, with the `reason` declared in the registry;
 ``error`` when the SQL failed. ``has_failing_rows`` says whether any row violates, even under
 the threshold. ``mm_quality_result`` keeps a not-applicable reason in its ``error`` column
 (which is empty for those results otherwise); `load_run` gives it back as `reason`.
+
+Each stored run is compared with the previous run on the same warehouse
+(`medmine.quality.compare`): ``run.comparison`` lists new failures, worse, fixed and better
+checks; `QualityRun.to_dict` is the machine-readable form (ids and counts, never values).
 
 >>> from medmine.warehouse import Warehouse
 >>> run = run_checks(Warehouse(":memory:"), store=False)
@@ -19,12 +26,14 @@ from __future__ import annotations
 
 import datetime as dt
 import enum
+import json
 import re
 import time
 import uuid
 from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass, field
+from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
@@ -34,9 +43,12 @@ from medmine.quality._registry import (
     CHECK_TYPES,
     NOT_APPLICABLE_REASONS,
     NOTHING_TO_CHECK,
+    RATE,
     REGISTRY,
     CheckType,
 )
+from medmine.quality.compare import RunComparison, compare_runs
+from medmine.quality.settings import QualitySettings
 from medmine.warehouse import Warehouse
 from medmine.warehouse.schema import table as table_spec
 
@@ -48,6 +60,7 @@ __all__ = [
     "instantiate",
     "not_applicable_reason",
     "run_checks",
+    "violating_ids",
 ]
 
 #: How many example row ids a result keeps.
@@ -77,6 +90,7 @@ class CheckInstance:
     sql: str
     requires: tuple[str, ...]
     loinc: str | None = None
+    severity: str = RATE
 
 
 @dataclass
@@ -104,6 +118,12 @@ class CheckResult:
     error: str | None = None
     reason: str | None = None  # why a not-applicable check does not apply
     seconds: float = 0.0  # run time of the check's SQL (not stored)
+    severity: str = RATE  # error: any violating row fails; rate: the threshold decides
+
+    @property
+    def impossible(self) -> bool:
+        """Whether a single violating row fails the check (severity ``error``)."""
+        return self.severity == "error"
 
     @property
     def flag(self) -> str:
@@ -124,6 +144,8 @@ class QualityRun:
     run_at: dt.datetime
     results: list[CheckResult] = field(default_factory=list)
     duration_s: float = 0.0
+    comparison: RunComparison | None = None
+    settings_source: str = "defaults"
 
     @property
     def summary(self) -> dict[str, int]:
@@ -148,6 +170,31 @@ class QualityRun:
                 return r
         raise KeyError(check_id)
 
+    def to_dict(self) -> dict[str, Any]:
+        """Machine-readable run: summary, comparison with the previous run, every result
+        (counts, thresholds, severity, reasons and example row ids; never data values).
+        """
+        keep = (
+            "check_id", "check_type", "kahn_category", "kahn_subcategory", "table_name",
+            "column_name", "severity", "threshold_pct", "num_violated", "num_denominator",
+            "pct_violated", "status", "has_failing_rows", "example_ids", "reason", "error",
+        )  # fmt: skip
+        return {
+            "run_id": self.run_id,
+            "run_at": str(self.run_at),
+            "duration_s": round(self.duration_s, 3),
+            "settings": self.settings_source,
+            "summary": self.summary,
+            "comparison": self.comparison.to_dict() if self.comparison else None,
+            "results": [{k: getattr(r, k) for k in keep} for r in self.results],
+        }
+
+    def write_json(self, path: str | Path) -> Path:
+        """Write `to_dict` as JSON to `path`."""
+        p = Path(path)
+        p.write_text(json.dumps(self.to_dict(), indent=1, default=str), encoding="utf-8")
+        return p
+
 
 _WRAPPER = """WITH v AS (
 {violated}
@@ -165,8 +212,14 @@ def _fmt(template: str, params: dict[str, Any]) -> str:
     return template.format_map(params)
 
 
-def instantiate(types: Iterable[str] | None = None) -> list[CheckInstance]:
-    """Expand the registry (or the named check types) into check instances with their SQL."""
+def instantiate(
+    types: Iterable[str] | None = None, settings: QualitySettings | None = None
+) -> list[CheckInstance]:
+    """Expand the registry (or the named check types) into check instances with their SQL.
+
+    `settings` overrides thresholds and severities by check type or check id.
+    """
+    settings = settings or QualitySettings()
     wanted = list(types) if types is not None else [t.name for t in CHECK_TYPES]
     out: list[CheckInstance] = []
     seen: set[str] = set()
@@ -193,14 +246,40 @@ def instantiate(types: Iterable[str] | None = None) -> list[CheckInstance]:
                     table=table,
                     column=column,
                     key=key,
-                    threshold_pct=float(p.get("threshold", ct.threshold_pct)),
+                    threshold_pct=settings.threshold_for(
+                        check_id, ct.name, float(p.get("threshold", ct.threshold_pct))
+                    ),
                     description=_fmt(ct.description, p),
                     sql=sql,
                     requires=tuple(_fmt(r, p) for r in ct.requires),
                     loinc=p.get("loinc_concept"),
+                    severity=settings.severity_for(check_id, ct.name, ct.severity),
                 )
             )
     return out
+
+
+def violating_ids(wh: Warehouse, check_id: str, limit: int | None = None) -> list[str]:
+    """Every violating row id of `check_id` (ordered; at most `limit`), not just the examples.
+
+    >>> violating_ids(Warehouse(":memory:"), "is_required:person.person_id")
+    []
+    """
+    type_name = check_id.split(":", 1)[0]
+    if type_name not in REGISTRY:
+        raise KeyError(f"unknown check type {type_name!r}")
+    ct = REGISTRY[type_name]
+    for params in generate(ct.instances):
+        inst_id = (
+            ct.name + ":" + ".".join(x for x in (params.get("table"), params.get("column")) if x)
+        )
+        if params.get("key"):
+            inst_id += f":{params['key']}"
+        if inst_id == check_id:
+            sql = f"SELECT CAST(row_id AS VARCHAR) FROM ({_fmt(ct.violated, dict(params))}) v "
+            sql += "ORDER BY 1" + (f" LIMIT {int(limit)}" if limit is not None else "")
+            return [r[0] for r in wh.con.execute(sql).fetchall()]
+    raise KeyError(f"no check {check_id!r}")
 
 
 def not_applicable_reason(requires: Iterable[str], counts: dict[str, int]) -> str | None:
@@ -215,9 +294,13 @@ def not_applicable_reason(requires: Iterable[str], counts: dict[str, int]) -> st
     return "; ".join(NOT_APPLICABLE_REASONS.get(t, f"no rows in {t}") for t in empty)
 
 
-def _status(n_viol: int, n_den: int, pct: float | None, threshold: float) -> str:
+def _status(
+    n_viol: int, n_den: int, pct: float | None, threshold: float, severity: str = RATE
+) -> str:
     if not n_den:
         return Status.NOT_APPLICABLE
+    if severity == "error":
+        return Status.FAIL if n_viol > 0 else Status.PASS
     return Status.FAIL if (pct or 0.0) > threshold else Status.PASS
 
 
@@ -235,6 +318,7 @@ def _result(inst: CheckInstance, **kw: Any) -> CheckResult:
         description=inst.description,
         threshold_pct=inst.threshold_pct,
         sql=inst.sql,
+        severity=inst.severity,
         **kw,
     )
 
@@ -245,6 +329,8 @@ def run_checks(
     types: Iterable[str] | None = None,
     store: bool = True,
     progress: Callable[[str, int, int], None] | None = None,
+    settings: QualitySettings | None = None,
+    compare: bool = True,
 ) -> QualityRun:
     """Run every check (or the named types) against `wh`; store results unless ``store=False``.
 
@@ -258,13 +344,19 @@ def run_checks(
         Append the results to ``mm_quality_result``.
     progress
         Callback ``(check_id, done, total)``.
+    settings
+        Threshold and severity overrides (`medmine.quality.settings.load_settings`).
+    compare
+        Compare with the previous run stored in `wh` (``run.comparison``).
     """
     t0 = time.perf_counter()
     run_at = dt.datetime.now(dt.UTC).replace(tzinfo=None)
     run = QualityRun(f"quality-{run_at:%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:6]}", run_at)
     counts = wh.counts()
     loinc_concepts = _loinc_concepts(wh) if counts.get("concept") else {}
-    instances = instantiate(types)
+    settings = settings or QualitySettings()
+    run.settings_source = settings.source
+    instances = instantiate(types, settings)
     for i, inst in enumerate(instances):
         if progress:
             progress(inst.check_id, i, len(instances))
@@ -305,7 +397,7 @@ def run_checks(
             )
             continue
         n_viol, n_den = int(n_viol), int(n_den or 0)
-        status = _status(n_viol, n_den, pct, inst.threshold_pct)
+        status = _status(n_viol, n_den, pct, inst.threshold_pct, inst.severity)
         run.results.append(
             _result(
                 inst,
@@ -322,10 +414,24 @@ def run_checks(
         )
     if progress:
         progress("done", len(instances), len(instances))
+    if compare:
+        previous = _previous_run(wh)
+        if previous is not None:
+            run.comparison = compare_runs(previous, run)
     run.duration_s = time.perf_counter() - t0
     if store:
         store_results(wh, run)
     return run
+
+
+def _previous_run(wh: Warehouse) -> QualityRun | None:
+    """The latest run stored in `wh`, or None (no run yet, or no results table)."""
+    try:
+        return load_run(wh)
+    except KeyError:
+        return None
+    except Exception:  # noqa: BLE001  (an old warehouse without mm_quality_result)
+        return None
 
 
 def _error_text(exc: BaseException) -> str:
@@ -377,5 +483,18 @@ def load_run(wh: Warehouse, run_id: str | None = None) -> QualityRun:
         kw = {k: v for k, v in d.items() if k in names}
         if kw["status"] == Status.NOT_APPLICABLE:
             kw["reason"], kw["error"] = kw.get("error"), None
+        kw["severity"] = _stored_severity(kw)
         results.append(CheckResult(example_ids=ex.split(",") if ex else [], **kw))
     return QualityRun(run_id, run_at, results)
+
+
+def _stored_severity(row: dict[str, Any]) -> str:
+    """Severity of a stored result: the registry's, unless the stored status shows a rate check
+    run with an override (a fail at or under its threshold can only be an ``error`` check).
+    """
+    ct = REGISTRY.get(row["check_type"])
+    severity = ct.severity if ct else RATE
+    pct, thr = row.get("pct_violated"), row.get("threshold_pct")
+    if row["status"] == Status.FAIL and pct is not None and thr is not None and pct <= thr:
+        return "error"
+    return severity

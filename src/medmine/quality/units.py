@@ -38,6 +38,7 @@ __all__ = [
     "linear_map",
     "loinc_code_sql",
     "normalize_measurements",
+    "wrong_dimension_units",
 ]
 
 #: UCUM unit strings that pint spells differently.
@@ -64,6 +65,14 @@ CANDIDATE_UNITS = (
     "mg/dL", "mmol/L", "umol/L", "g/dL", "g/L", "mg/L", "mEq/L", "%", "10*3/uL", "10*9/L",
     "10*6/uL", "10*12/L", "/min", "Cel", "[degF]", "kg", "g", "[lb_av]", "cm", "m", "[in_i]",
     "mm[Hg]", "kg/m2", "U/L",
+)  # fmt: skip
+
+#: Units tried when listing units of another dimension per LOINC code (any unit pint reads
+#: that cannot be converted to the canonical unit, even with the analyte's molar mass).
+DIMENSION_PROBES = (
+    *CANDIDATE_UNITS, "mL", "L", "dL", "s", "min", "h", "d", "wk", "mo", "a", "mm", "m2",
+    "mmol", "mg", "ug", "ng", "ng/mL", "pg/mL", "ug/mL", "U/mL", "[ft_i]", "[oz_av]", "K",
+    "kPa", "/uL", "/L", "/h", "mL/min", "L/min", "mmol/mol", "g/mol",
 )  # fmt: skip
 
 
@@ -184,6 +193,23 @@ def accepted_units() -> dict[str, tuple[str, ...]]:
         units += [u for u in CANDIDATE_UNITS if u != row["unit"] and linear_map(loinc, u).factor]
         out[loinc] = tuple(units)
     return out
+
+
+@functools.cache
+def wrong_dimension_units(loinc: str) -> tuple[str, ...]:
+    """Units (lower-cased) in which a value of `loinc` cannot be, whatever its number.
+
+    A unit is of the wrong dimension when pint reads it and it converts to the canonical unit
+    neither directly nor through the analyte's molar mass: glucose in kg, heart rate in cm.
+
+    >>> "kg" in wrong_dimension_units("2345-7") and "mmol/l" not in wrong_dimension_units("2345-7")
+    True
+    """
+    out = {
+        u.lower() for u in DIMENSION_PROBES if linear_map(loinc, u).status == "incompatible_unit"
+    }
+    out -= {u.lower() for u in DIMENSION_PROBES if linear_map(loinc, u).factor is not None}
+    return tuple(sorted(out))
 
 
 @dataclass

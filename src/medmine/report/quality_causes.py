@@ -75,6 +75,13 @@ CAUSES: dict[str, RootCause] = {
             "The warehouse lacks a table or column, or a column has another type: it was "
             "built by another version or imported from an OMOP database of another version.",
         ),
+        RootCause(
+            "volume",
+            "Unusual volumes",
+            "A visit, a person-day or a person holds far more records than the others (robust "
+            "z-score): a loop in the extract, records of many persons merged into one, or a "
+            "default visit id given to unrelated events.",
+        ),
         RootCause("other", "Other checks", "Checks without a grouping yet."),
     )
 }
@@ -104,6 +111,13 @@ CAUSE_OF: dict[str, str] = {
     "plausible_sex": "values",
     "non_negative": "values",
     "paid_not_above_billed": "values",
+    "unit_dimension": "values",
+    "plausible_upper_bound": "values",
+    "visit_same_person": "linkage",
+    "provider_completeness": "completeness",
+    "events_per_visit_outlier": "volume",
+    "events_per_person_day_outlier": "volume",
+    "records_per_person_outlier": "volume",
     "format_conformance": "codes",
     "npi_check_digit": "codes",
     "source_value_completeness": "completeness",
@@ -189,6 +203,23 @@ HINTS: dict[str, str] = {
     "within_visit_dates": "Events dated away from their visit: the visit link or the event date "
     "is wrong at the source.",
     "future_date": "Dates in the future: placeholders (9999-12-31) or typos at the source.",
+    "unit_dimension": "Results recorded in a unit of another dimension (glucose in kg, heart "
+    "rate in cm): the unit and the test code do not belong together; correct the unit or the "
+    "code at the source. No conversion can rescue these values.",
+    "plausible_upper_bound": "Supplies, quantities or refills beyond their plausible maximum "
+    "(DQD's 365 days, 1,095 units, 24 refills): usually a unit error (mL as units) or a typo; "
+    "check the example rows at the source.",
+    "visit_same_person": "Events point at a visit of another person: ids were reused across "
+    "persons or the visit link was built from the wrong key; check the visit ids at the "
+    "source.",
+    "provider_completeness": "Providers without a specialty or NPI: the provider file lacks "
+    "those columns or the extract dropped them; specialty-based analyses cannot use them.",
+    "events_per_visit_outlier": "A visit holds far more events than others: a default or "
+    "catch-all visit id, or a record duplicated in a loop; check the listed visit ids.",
+    "events_per_person_day_outlier": "A person has far more events on one day than is usual: "
+    "repeated loads of the same records or a day used as a placeholder; ids are person:date.",
+    "records_per_person_outlier": "A person has far more records than others: records of "
+    "several persons merged under one id (a test patient, an id of 0); check the listed ids.",
 }
 
 
