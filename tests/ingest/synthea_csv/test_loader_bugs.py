@@ -284,3 +284,15 @@ def test_transactions_staged_in_small_batches_sum_the_same(tmp_path, monkeypatch
         "SELECT count(*) FROM mm_source_record WHERE table_name = 'cost'"
     ).fetchone()
     assert prov == (2,)  # every cost row has its provenance
+
+
+def test_observation_period_when_patients_and_events_come_in_two_loads(tmp_path):
+    folder = export(tmp_path)
+    wh = Warehouse(":memory:")
+    synthea_csv.load(folder / "patients.csv", wh)  # no events yet: no period
+    assert wh.counts()["observation_period"] == 0
+    synthea_csv.load(folder / "encounters.csv", wh)
+    got = wh.con.execute(
+        "SELECT observation_period_start_date, observation_period_end_date FROM observation_period"
+    ).fetchall()
+    assert got == [(dt.date(2020, 3, 1), dt.date(2020, 3, 1))]

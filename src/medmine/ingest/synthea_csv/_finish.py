@@ -14,7 +14,7 @@ from __future__ import annotations
 import pyarrow as pa
 
 from medmine.ingest.codes import TYPE_CLAIM, TYPE_EHR
-from medmine.ingest.synthea_csv._reader import SyntheaReader, Transaction
+from medmine.ingest.synthea_csv._reader import KIND, SyntheaReader, Transaction
 from medmine.warehouse import LoadSession, Provenance
 from medmine.warehouse.schema import DOMAINS
 from medmine.warehouse.sql import ident
@@ -131,8 +131,9 @@ _PERIOD_EVENTS = (
 
 
 def observation_periods(s: LoadSession) -> int:
-    """One observation period (first to last event, EHR type) per person of this load lacking
-    one; the period id is the person id. Returns the number of periods added.
+    """One observation period (first to last event, EHR type) per Synthea CSV person lacking
+    one (loaded now or by an earlier load whose events arrive now); the period id is the person
+    id. Returns the number of periods added.
     """
     parts = []
     for name, with_end in _PERIOD_EVENTS:
@@ -146,10 +147,11 @@ def observation_periods(s: LoadSession) -> int:
         "observation_period_start_date, observation_period_end_date, period_type_concept_id) "
         f"SELECT p.person_id, p.person_id, min(e.d0), max(coalesce(e.d1, e.d0)), {TYPE_EHR} "
         f"FROM person p JOIN ({spans}) e ON e.person_id = p.person_id "
-        "WHERE p.person_id IN (SELECT row_id FROM mm_source_record WHERE load_id = ? AND "
-        "table_name = 'person') AND NOT EXISTS (SELECT 1 FROM observation_period o "
-        "WHERE o.person_id = p.person_id) GROUP BY p.person_id",
-        [s.load_id],
+        "WHERE p.person_id IN (SELECT row_id FROM mm_source_record WHERE table_name = 'person' "
+        "AND (load_id = ? OR load_id IN (SELECT load_id FROM mm_load WHERE source_kind = ?))) "
+        "AND NOT EXISTS (SELECT 1 FROM observation_period o WHERE o.person_id = p.person_id) "
+        "GROUP BY p.person_id",
+        [s.load_id, KIND],
     ).fetchone()[0]
     s.report.rows_written["observation_period"] = s.report.rows_written.get(
         "observation_period", 0
