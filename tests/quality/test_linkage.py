@@ -49,18 +49,56 @@ def test_linkage_meets_precision_and_recall_floors(linked):
     assert m.cluster_recall >= CLUSTER_RECALL_FLOOR, m
 
 
-def test_links_are_written_with_weights(linked):
+def test_links_and_scored_pairs_are_written(linked):
     wh, res, _ = linked
     n, clusters, weighted = wh.con.execute(
         "SELECT count(*), count(DISTINCT cluster_id), count(match_weight) FROM mm_person_link"
-    ).fetchone()
+    ).fetchall()[0]
     assert n == res.n_records and clusters == res.n_clusters
     assert weighted > 0
-    # every cluster of size > 1 has a probability at or above the threshold on its members
+    # a record's probability is that of its best linked pair: never below the run's threshold
     low = wh.con.execute(
-        "SELECT count(*) FROM mm_person_link WHERE match_probability < 0.95"
-    ).fetchone()[0]
+        "SELECT count(*) FROM mm_person_link WHERE match_probability < ?", [res.threshold]
+    ).fetchall()[0][0]
     assert low == 0
+    pairs, linked_pairs, below = wh.con.execute(
+        "SELECT count(*), count(*) FILTER (WHERE linked), "
+        "count(*) FILTER (WHERE linked AND match_probability < ?) FROM mm_person_link_pair",
+        [res.threshold],
+    ).fetchall()[0]
+    assert pairs == res.n_pairs_scored and linked_pairs == res.n_links and below == 0
+    # both sources of a cross-source pair are named
+    assert (
+        wh.con.execute(
+            "SELECT count(*) FROM mm_person_link_pair WHERE source_l <> source_r"
+        ).fetchall()[0][0]
+        > 0
+    )
+
+
+def test_swapped_given_and_family_names_still_link():
+    import pandas as pd
+
+    from medmine.quality.linkage import link_tables
+
+    rows, truth = make_identities(400, seed=3)
+    df = pd.DataFrame(rows)
+    df["key"] = df["source"] + ":" + df["person_id"].astype(str)
+    df["entity"] = df["key"].map(truth)
+    twice = df[df["entity"].duplicated(keep=False)]
+    planted = []
+    for _, grp in list(twice.groupby("entity"))[:20]:
+        a, b = grp.index[:2]
+        # the second record has the first's names, swapped
+        df.loc[b, ["given_name", "family_name"]] = [
+            df.loc[a, "family_name"], df.loc[a, "given_name"]
+        ]  # fmt: skip
+        planted.append((df.loc[a, "key"], df.loc[b, "key"]))
+    res = link_tables([df.drop(columns=["key", "entity"])], mapping={"unique_id": "person_id"},
+                      mode="both")  # fmt: skip
+    cl = res.clusters
+    linked = sum(cl[a] == cl[b] for a, b in planted)
+    assert len(planted) == 20 and linked >= 18, linked
 
 
 def test_empty_identity_table_gives_empty_result():
