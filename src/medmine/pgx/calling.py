@@ -77,6 +77,7 @@ class GeneDefinition:
     names: tuple[str, ...]
     scores: np.ndarray  # per allele: number of positions it defines
     masks: np.ndarray  # alleles x positions: bit i set = VCF allele i allowed
+    defined: np.ndarray  # alleles x positions: the definition names a base there
     functions: dict[str, str] = field(default_factory=dict)
     activity: dict[str, float] = field(default_factory=dict)
     diplotypes: dict[str, str] = field(default_factory=dict)
@@ -147,6 +148,7 @@ def load_gene(gene: str) -> GeneDefinition:
         names=tuple(a["name"] for a in alleles),
         scores=scores,
         masks=masks,
+        defined=np.array([[b is not None for b in a["bases"]] for a in alleles], dtype=bool),
         functions=dict(d.get("functions", {})),
         activity=activity,
         diplotypes=dict(d.get("diplotypes", {})),
@@ -165,6 +167,8 @@ class GeneCall:
     positions_called: int
     positions_missing: int
     notes: tuple[str, ...] = ()
+    #: Every diplotype consistent with the genotype, best score first (PharmCAT's full list).
+    candidates: tuple[str, ...] = ()
 
     @property
     def diplotype(self) -> str:
@@ -228,17 +232,37 @@ def call_gene(
     known = obs[:, 0] >= 0
     bits1 = np.where(known, 1 << np.maximum(obs[:, 0], 0), 0)
     bits2 = np.where(known, 1 << np.maximum(obs[:, 1], 0), 0)
+    if not known.any():
+        # Nothing genotyped: calling the reference would report a normal phenotype that no
+        # data supports.
+        return GeneCall(
+            g.gene, (), "Indeterminate", None, 0, n_pos, ("no defining position genotyped",)
+        )
+    # PharmCAT's treatment of positions the sample lacks: they leave the definitions, so an
+    # allele is scored on the positions genotyped, and an allele that no longer differs from
+    # the reference there cannot be told from it and is not called.
+    ref = g.names.index(g.reference) if g.reference in g.names else None
     m = g.masks[:, known]  # alleles x known positions
+    usable = np.ones(len(g.names), dtype=bool)
+    if ref is not None:
+        usable = np.any(m != m[ref], axis=1)
+        usable[ref] = True
+    scores = (g.defined[:, known]).sum(axis=1)
     b1, b2 = bits1[known], bits2[known]
     has1 = (m & b1) != 0  # allele k allows observed allele 1 at each position
     has2 = (m & b2) != 0
-    # Pair (h, k) fits when at every position h takes one observed allele and k the other.
-    straight = has1[:, None, :] & has2[None, :, :]
-    swapped = has2[:, None, :] & has1[None, :, :]
+    # An allele can sit in a fitting pair only if it carries one of the two observed alleles
+    # at every position: prune to those before the pairwise test (CYP2D6: 171 -> a handful).
+    live = np.flatnonzero(np.all(has1 | has2, axis=1) & usable)
+    h1, h2 = has1[live], has2[live]
+    straight = h1[:, None, :] & h2[None, :, :]
+    swapped = h2[:, None, :] & h1[None, :, :]
     if phased:
-        ok = np.all(straight, axis=2) | np.all(swapped, axis=2)
+        sub = np.all(straight, axis=2) | np.all(swapped, axis=2)
     else:
-        ok = np.all(straight | swapped, axis=2)
+        sub = np.all(straight | swapped, axis=2)
+    ok = np.zeros((len(g.names), len(g.names)), dtype=bool)
+    ok[np.ix_(live, live)] = sub
     ok = np.triu(ok)
     missing = int(n_pos - known.sum())
     if missing:
@@ -253,14 +277,14 @@ def call_gene(
             missing,
             (*notes, "no pair of named alleles fits the genotype"),
         )
-    score = np.where(ok, g.scores[:, None] + g.scores[None, :], -1)
+    score = np.where(ok, scores[:, None] + scores[None, :], -1)
     best = score.max()
-    pairs = sorted(
-        {
-            _sort_pair(g, g.names[i], g.names[k])
-            for i, k in zip(*np.nonzero(score == best), strict=True)
-        }
+    ii, kk = np.nonzero(ok)
+    ranked = sorted(
+        zip(ii.tolist(), kk.tolist(), strict=True), key=lambda ik: (-score[ik], ik[0], ik[1])
     )
+    candidates = tuple(_sort_pair(g, g.names[i], g.names[k]) for i, k in ranked)
+    pairs = sorted({c for c, (i, k) in zip(candidates, ranked, strict=True) if score[i, k] == best})
     phenos = {phenotype_of(g, p) for p in pairs}
     if len({p for p, _ in phenos}) == 1:
         phenotype, activity = next(iter(phenos))
@@ -275,7 +299,14 @@ def call_gene(
             "metabolisers cannot be called from SNVs"
         )
     return GeneCall(
-        g.gene, tuple(pairs), phenotype, activity, int(known.sum()), missing, tuple(notes)
+        g.gene,
+        tuple(pairs),
+        phenotype,
+        activity,
+        int(known.sum()),
+        missing,
+        tuple(notes),
+        candidates,
     )
 
 
