@@ -296,3 +296,18 @@ def test_observation_period_when_patients_and_events_come_in_two_loads(tmp_path)
         "SELECT observation_period_start_date, observation_period_end_date FROM observation_period"
     ).fetchall()
     assert got == [(dt.date(2020, 3, 1), dt.date(2020, 3, 1))]
+
+
+def test_charge_codes_take_their_vocabulary_from_their_shape(tmp_path):
+    folder = _claim_export(tmp_path)
+    rows = read_rows(folder / "claims_transactions.csv")
+    extra = [
+        {**rows[0], "ID": "T9", "CHARGEID": "2", "PROCEDURECODE": "140", "AMOUNT": "136.00"},
+        {**rows[0], "ID": "T10", "CHARGEID": "3", "PROCEDURECODE": "1049", "AMOUNT": "4.00"},
+    ]
+    write(folder, "claims_transactions.csv", rows + extra)
+    wh, _ = load(folder)
+    got = wh.con.execute(
+        "SELECT procedure_vocabulary_id, procedure_code FROM mm_claim_line ORDER BY line_number"
+    ).fetchall()
+    assert got == [("SNOMED", "185349003"), ("CVX", "140"), ("RxNorm", "1049")]

@@ -26,11 +26,15 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
+from medmine.ingest import codes
 from medmine.ingest.synthea_csv._maps import Mapped, _end_after, money, opt, req, row_key, when
 from medmine.ingest.synthea_csv._reader import SyntheaReader, Transaction, sid
 from medmine.warehouse import Reason, Rejected
 
 CLAIM_TYPES = {"1": "professional", "2": "institutional"}
+#: Vocabularies of PROCEDURECODE, told apart by shape: SNOMED (6-18 digits), CVX (1-3 digits),
+#: RxNorm (the rest; an RxNorm code of 6+ digits cannot be told from SNOMED and reads SNOMED).
+CHARGE_CODES = ("SNOMED", "CVX", "RxNorm")
 PAYER_METHODS = frozenset({"ECHECK", "SYSTEM"})
 PATIENT_METHODS = frozenset({"CASH", "CHECK", "CC", "COPAY"})
 TRANSFER_TYPES = frozenset({"1", "2", "P"})
@@ -99,8 +103,10 @@ def claim_transaction(r: SyntheaReader, rec: dict[str, str]) -> Mapped:
     key = f"ClaimTransaction/{tid}"
     if ttype == "CHARGE":
         code = opt(rec, "PROCEDURECODE")
-        if code:
-            r.concepts.add("SNOMED", code, opt(rec, "NOTES"))
+        # a charge is an encounter or procedure (SNOMED), a vaccine (CVX) or a drug (RxNorm)
+        voc = codes.vocabulary_of_code(code, CHARGE_CODES) if code else None
+        if code and voc:
+            r.concepts.add(voc, code, opt(rec, "NOTES"))
         row = {
             "claim_line_id": line_id,
             "claim_id": sid("Claim", cid),
@@ -108,7 +114,7 @@ def claim_transaction(r: SyntheaReader, rec: dict[str, str]) -> Mapped:
             "person_id": person,
             "service_date": start.date(),
             "service_end_date": end.date() if end else None,
-            "procedure_vocabulary_id": "SNOMED" if code else None,
+            "procedure_vocabulary_id": voc,
             "procedure_code": code,
             "procedure_display": opt(rec, "NOTES"),
             "modifier_1": opt(rec, "MODIFIER1"),
