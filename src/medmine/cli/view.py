@@ -78,6 +78,7 @@ def _run_sql(con: Any, sql: str, out: Path, fmt: Format) -> int:
     from medmine.warehouse.sql import literal
 
     tmp = out.with_name(f".{out.name}.partial")
+    con.execute("SET enable_progress_bar = false")
     try:
         con.execute(f"COPY ({sql}) TO {literal(str(tmp))} ({_COPY[fmt]})")
         n = int(con.execute(f"SELECT count(*) FROM ({sql})").fetchone()[0])
