@@ -139,6 +139,10 @@ class GLR(Detector):
         thr = np.full((S, T), np.nan)
         alarm = np.zeros((S, T), dtype=bool)
         lengths = np.arange(1, M + 1)
+        keep = self.compute_threshold
+        if keep:  # buffers of every period, for one batched threshold search at the end
+            yb, mb = np.zeros((S, T, M)), np.zeros((S, T, M))
+            rb_all, vb = np.ones((S, T, M)), np.zeros((S, T, M), dtype=bool)
         for j in range(T):
             ybuf = np.roll(ybuf, -1, axis=1)
             mbuf = np.roll(mbuf, -1, axis=1)
@@ -151,9 +155,19 @@ class GLR(Detector):
             rb = rbuf if nb else None
             glr[:, j] = self._stat(ybuf, mbuf, valid, rb)
             alarm[:, j] = glr[:, j] > self.h
-            if self.compute_threshold:
-                thr[:, j] = self._threshold(ybuf, mbuf, valid, rb)
+            if keep:
+                yb[:, j], mb[:, j], vb[:, j] = ybuf, mbuf, valid
+                if nb:
+                    rb_all[:, j] = rbuf
             since = np.where(alarm[:, j], 0, since)
+        if keep:
+            flat = (S * T, M)
+            thr = self._threshold(
+                yb.reshape(flat),
+                mb.reshape(flat),
+                vb.reshape(flat),
+                rb_all.reshape(flat) if nb else None,
+            ).reshape(S, T)
         pval = upper_tail(y, mu0, phi if nb else np.ones_like(mu0))
         return Detection(y, mu0, thr, alarm, glr, pval, method=f"glr-{self.distribution}")
 
