@@ -196,3 +196,13 @@ def test_negative_durations_and_year_generalised_dates_are_detected(tl):
     for y in range(2000, 2012):
         tl.visit(1, f"{y}-01-01", f"{y}-01-01")
     assert year_generalised(tl.wh).generalised
+
+
+def test_charlson_scores_snomed_source_codes_without_vocabulary(tl):
+    tl.person(1)
+    tl.visit(1, "2015-01-01", "2015-01-05")
+    tl.condition(1, 0, "2014-01-01", source="SNOMED:88805009")  # chronic heart failure: 1
+    tl.condition(1, 0, "2014-01-01", source="SNOMED:44054006")  # type 2 diabetes: 1 ...
+    tl.condition(1, 0, "2014-02-01", source="SNOMED:127013003")  # ... but complicated: 2
+    m = extract_covariates(tl.wh, build_cohort(tl.wh, readmission()))
+    assert m.column("Charlson comorbidity index [any,-1]").tolist() == [3.0]

@@ -106,7 +106,7 @@ def check_prediction(
         model, auc = str(r.model), float(getattr(r, "auroc", np.nan))
         if "recalibrated" in model:
             continue
-        if not np.isnan(auc) and auc > lim.max_auroc and model not in base:
+        if not np.isnan(auc) and auc > lim.max_auroc:
             out.append(
                 _w(
                     Check.TOO_GOOD,

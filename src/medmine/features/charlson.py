@@ -10,6 +10,11 @@ Two routes map a condition record to a category, and a record counts when either
 * **ICD-10 source codes**: ``condition_source_value`` of the form ``ICD10CM:I50.9`` (medmine's
   ``VOCAB:code`` convention) whose code starts with one of the category's prefixes from
   Quan et al. 2005 (Med Care 43:1130), the widely used ICD-10 coding algorithm.
+* **SNOMED CT source codes** (``SNOMED:22298006``), for warehouses loaded from FHIR without a
+  vocabulary, where descendants cannot be looked up: `SNOMED_CODES` lists, per category, the
+  category's concept and the specific disorders EHR problem lists (and Synthea) record for it.
+  The list is explicit and short; codes outside it are not scored (load a vocabulary for the
+  full descendant sets).
 
 Weights are Charlson's original ones. The hierarchy rules of Quan 2005 apply: when both are
 present only the more severe of diabetes/diabetes with complications, mild/moderate-severe liver
@@ -179,6 +184,64 @@ CATEGORIES: tuple[CharlsonCategory, ...] = (
     CharlsonCategory(17, "AIDS", 6, (439727,), _expand("B20-B22", "B24")),
 )
 
+#: Category number -> SNOMED CT codes (source codes, matched exactly; see the module docstring).
+SNOMED_CODES: dict[int, tuple[str, ...]] = {
+    1: ("22298006", "401303003", "401314000", "399211009", "57054005", "70422006"),
+    2: ("84114007", "88805009", "42343007", "85232009", "703272007", "10633002"),
+    3: ("400047006", "399957001", "233985008", "443356006"),
+    4: ("230690007", "266257000", "432504007", "422504002", "413758000"),
+    5: ("26929004", "230265002", "52448006", "429998004", "15662003"),
+    6: ("13645005", "185086009", "87433001", "195967001", "233678006", "195951007"),
+    7: ("69896004", "55464009", "200936003", "396332003"),
+    8: ("13200003", "397825006", "40845000"),
+    9: ("128302006", "61977001", "235856003", "197321007", "50325005"),
+    10: ("44054006", "46635009", "73211009"),
+    11: (
+        "127013003",
+        "90781000119102",
+        "368581000119106",
+        "1551000119108",
+        "1501000119109",
+        "97331000119101",
+        "157141000119108",
+        "60951000119105",
+        "422034002",
+    ),
+    12: ("50582007", "60389000", "44747004"),
+    13: (
+        "431855005",
+        "431856006",
+        "433144002",
+        "431857002",
+        "46177005",
+        "709044004",
+        "161665007",
+        "698306007",
+        "236435004",
+    ),
+    14: (
+        "363346000",
+        "254637007",
+        "424132000",
+        "254632001",
+        "67811000119102",
+        "254837009",
+        "399068003",
+        "126906006",
+        "93761005",
+        "109838007",
+        "363406005",
+        "92691004",
+        "93143009",
+        "91861009",
+        "118600007",
+    ),
+    15: ("19943007", "235896000", "707341005"),
+    16: ("94260004", "94222008", "128462008", "94381002", "94503003"),
+    17: ("62479008", "86406008"),
+}
+
+
 #: (milder, more severe) category numbers: only the more severe one is scored when both occur.
 HIERARCHY: tuple[tuple[int, int], ...] = ((10, 11), (9, 15), (14, 16))
 
@@ -195,6 +258,12 @@ def icd10_values() -> str:
         f"({c.number}, '{p[:3]}', '{p}')" for c in CATEGORIES for p in c.icd10_prefixes
     )
     return f"(SELECT * FROM (VALUES {rows}) AS _i(category, stem, prefix))"
+
+
+def snomed_values() -> str:
+    """Inline SQL table ``(category, source_value)`` of the `SNOMED_CODES` (``SNOMED:code``)."""
+    rows = ", ".join(f"({n}, 'SNOMED:{c}')" for n, codes in SNOMED_CODES.items() for c in codes)
+    return f"(SELECT * FROM (VALUES {rows}) AS _s(category, source_value))"
 
 
 def weights_values() -> str:

@@ -317,6 +317,11 @@ def _charlson_sql(s: CovariateSettings) -> str:
         WHERE {start} <= {end}
           AND split_part({source}, ':', 1) LIKE 'ICD10%'
           AND starts_with({code}, i.prefix)
+        UNION
+        SELECT DISTINCT r.row_id, sn.category
+        FROM {{rows}} r JOIN {table} e ON e.person_id = r.person_id
+        JOIN {charlson.snomed_values()} sn ON sn.source_value = {source}
+        WHERE {start} <= {end}
     """
     drop = " OR ".join(
         f"(c.category = {mild} AND EXISTS (SELECT 1 FROM cats s WHERE s.row_id = c.row_id "
