@@ -15,13 +15,21 @@ def test_surveillance_study_counts_monitors_evaluates_and_writes_its_page(tmp_pa
     with build_warehouse(str(tmp_path / "w.duckdb")) as wh:
         study = get_study("surveillance")
         cfg = study.make_config(
-            {"syndromes": "ILI,GI", "eval_n": "2", "area": "none", "start": "2021-01-04"}
+            {
+                "syndromes": "ILI,GI",
+                "eval_n": "2",
+                "area": "none",
+                "start": "2021-01-04",
+                "method": "nbcusum",
+            }
         )
         r = study.run(wh, cfg)
         link = write_study(r, tmp_path / "rep")
     tab = r.syndrome_table()
     assert set(tab["syndrome"]) == {"ILI", "GI"} and set(tab["method"]) >= {"farrington"}
     assert r.status == "warn" and any("too sparse" in n for n in r.notes)
+    far = tab[tab["method"] == "farrington"]
+    assert far["warning"].str.contains("needs 264 of baseline").all()
     assert set(r.evaluation["setting"]) == {"default", "matched"}
     json.dumps(r.key_figures())
     page = (tmp_path / "rep" / link.href).read_text(encoding="utf-8")

@@ -197,7 +197,9 @@ def run(wh: Any, cfg: SurveillanceConfig) -> SurveillanceResult:
             except Exception as exc:  # noqa: BLE001 - a too-short series is reported, not fatal
                 sr.skipped[m] = str(exc)
         primary = sr.runs.get(cfg.method)
-        if primary and primary.sparse_areas:
+        if primary is None:
+            notes.append(f"{syn.name}: {cfg.method} not run: {sr.skipped.get(cfg.method, '')}")
+        elif primary.sparse_areas:
             notes.append(
                 f"{syn.name}: {len(primary.sparse_areas)} of {len(table.areas)} series too "
                 "sparse for confident alarms (mean below 1 per period or mostly zeros); "
