@@ -214,6 +214,8 @@ def run(wh: Any, config: PgxConfig | None = None) -> PgxResult:
     drugs = list(guideline_drugs())
     ex = _exposures(wh, where, drugs) if genos else pd.DataFrame()
     check_rows = []
+    if len(ex):
+        ex["start_date"] = pd.to_datetime(ex["start_date"]).dt.date
     for r in ex.itertuples():
         person_calls = calls.get(int(r.person_id), {})
         needed = guideline_drugs()[r.drug]
