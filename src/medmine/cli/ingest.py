@@ -256,3 +256,35 @@ def ingest_notes(
             language=language,
         ),
     )
+
+
+@app.command("vcf")
+@friendly_errors
+def ingest_vcf(
+    paths: Annotated[list[Path], typer.Argument(help="VCF files (.vcf, .vcf.gz), GRCh38.")],
+    sample_map: Annotated[
+        Path,
+        typer.Option(
+            "--sample-map",
+            help="CSV with sample_id and person_source_value (or person_id) per VCF sample.",
+        ),
+    ],
+    warehouse: WarehouseOpt = None,
+) -> None:
+    """Load genotypes at pharmacogene positions; unmapped samples and bad lines quarantined."""
+    from medmine.ingest import vcf
+    from medmine.pgx.calling import GENES, load_gene
+
+    _require_inputs([*paths, sample_map])
+    positions = {
+        (load_gene(g).chromosome, p): (g, r)
+        for g in GENES
+        for p, r in zip(load_gene(g).positions, load_gene(g).rsids, strict=True)
+    }
+    _load_with_counter(
+        "VCF",
+        "vcf",
+        warehouse,
+        [*paths, sample_map],
+        lambda wh, p: vcf.load(paths, wh, sample_map=sample_map, positions=positions),
+    )

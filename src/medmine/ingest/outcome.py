@@ -29,6 +29,8 @@ HINTS: dict[str, str] = {
     "synthea_csv": "expected a Synthea CSV export folder (patients.csv, encounters.csv, ...)",
     "notes": "expected UTF-8 text notes (.txt), optionally with a metadata CSV",
     "omop": "expected an OMOP CDM DuckDB file or a folder of <table>.csv / <table>.parquet",
+    "vcf": "expected VCF files (plain or bgzip) on GRCh38 with the pharmacogene positions, and "
+    "a sample map naming each sample's person",
 }
 
 
