@@ -285,6 +285,6 @@ def ingest_vcf(
         "VCF",
         "vcf",
         warehouse,
-        [*paths, sample_map],
+        paths,
         lambda wh, p: vcf.load(paths, wh, sample_map=sample_map, positions=positions),
     )
