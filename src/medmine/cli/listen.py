@@ -105,17 +105,12 @@ def send_hl7(
     import asyncio
 
     from medmine.ingest import hl7v2
-    from medmine.ingest._emit import expand_paths
 
-    files = expand_paths(paths, hl7v2.PATTERNS)
+    messages = list(hl7v2.read_message_files(paths))  # names a missing file before connecting
     ctx = None
     if tls or tls_ca or tls_cert:
         ctx = hl7v2.client_ssl_context(tls_ca, tls_cert, tls_key)
-    report = asyncio.run(
-        hl7v2.send_all(
-            hl7v2.read_message_files(files), host, port, ssl_context=ctx, timeout=timeout
-        )
-    )
+    report = asyncio.run(hl7v2.send_all(messages, host, port, ssl_context=ctx, timeout=timeout))
     for where, code, text in report.refused:
         console.print(f"{where}: {code} {text}", highlight=False, markup=False)
     counts = ", ".join(f"{k} {v}" for k, v in sorted(report.acks.items())) or "none"

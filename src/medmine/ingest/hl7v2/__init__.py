@@ -20,7 +20,7 @@ from typing import Any
 from medmine.errors import SourceError
 from medmine.ingest._emit import SourceConcepts, expand_paths, register
 from medmine.ingest.hl7v2._ack import Ack
-from medmine.ingest.hl7v2._framing import iter_messages
+from medmine.ingest.hl7v2._framing import PATTERNS, iter_messages
 from medmine.ingest.hl7v2._listener import Listener, ListenerConfig, ListenerStats, run
 from medmine.ingest.hl7v2._reader import Hl7Reader
 from medmine.ingest.hl7v2._results import parse_range
@@ -49,9 +49,6 @@ __all__ = [
     "run",
     "send_all",
 ]
-
-#: File name patterns searched in folders.
-PATTERNS = ("*.hl7", "*.HL7", "*.er7", "*.mllp", "*.txt")
 
 
 def load(

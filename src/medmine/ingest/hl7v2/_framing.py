@@ -14,6 +14,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import BinaryIO
 
+#: File name patterns searched in folders.
+PATTERNS = ("*.hl7", "*.HL7", "*.er7", "*.mllp", "*.txt")
 _SPLIT = re.compile(rb"[\r\n\x0b\x1c]")
 ENVELOPE = (b"FHS", b"BHS", b"BTS", b"FTS")
 BOM = b"\xef\xbb\xbf"

@@ -12,8 +12,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from medmine.errors import ConfigError, SourceError
+from medmine.ingest._emit import expand_paths
 from medmine.ingest.hl7v2._ack import Ack, parse_ack
-from medmine.ingest.hl7v2._framing import iter_messages
+from medmine.ingest.hl7v2._framing import PATTERNS, iter_messages
 from medmine.ingest.hl7v2._mllp import Frame, frame, read_frames
 
 #: Largest acknowledgement accepted from a server.
@@ -115,9 +116,17 @@ class SendReport:
     refused: list[tuple[str, str, str]] = field(default_factory=list)  # (where, code, text)
 
 
-def read_message_files(paths: Iterable[Path]) -> Iterable[tuple[str, bytes]]:
-    """``(file:message n, message bytes)`` for each message of the files, in order."""
-    for path in paths:
+def read_message_files(paths: Iterable[str | Path]) -> Iterable[tuple[str, bytes]]:
+    """``(file:message n, message bytes)`` for each message of the files, in order.
+
+    Folders are searched recursively for `PATTERNS`.
+
+    Raises
+    ------
+    SourceError
+        A path does not exist or a file cannot be opened.
+    """
+    for path in expand_paths(list(paths), PATTERNS):
         try:
             f = path.open("rb")
         except OSError as exc:

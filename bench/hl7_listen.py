@@ -1,0 +1,250 @@
+"""Benchmark the live HL7 v2 feed: messages acknowledged per second over MLLP on loopback.
+
+For 1, 4 and 16 concurrent senders, a fresh warehouse and a fresh ``medmine listen hl7``
+server process; each sender sends its share of the messages one at a time, waiting for each
+ACK (as interface engines do). Reported per run: messages acknowledged per second (wall time
+from first send to last ACK), p50/p99/max acknowledgement latency, the server's peak RSS, and
+how many transactions (group commits) the server made. In the same run, the file loader
+(``medmine.ingest.hl7v2.load``) reads the same messages from one file into a fresh warehouse.
+
+Messages: ORU^R01 lab results with 3 numeric OBX each, over 500 patients, every control id
+distinct (so every message loads). The senders run in this process and share the machine's
+cores with the server: figures are for the whole loop on one machine.
+
+Run: ``.venv/bin/python bench/hl7_listen.py [--messages N] [--senders 1,4,16]``. Results are
+printed and written to ``bench/results/hl7_listen.json``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import platform
+import re
+import resource
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+RESULTS = ROOT / "bench" / "results" / "hl7_listen.json"
+GOAL = {"senders": 4, "messages_per_s": 1000, "p99_ms": 50}
+
+
+def message(n: int) -> bytes:
+    """A valid ORU^R01 with control id ``B<n>`` and three numeric results."""
+    p = n % 500
+    segs = [
+        f"MSH|^~\\&|LIS|LAB|MEDMINE|HOSP|20240101{n % 24:02d}0000||ORU^R01^ORU_R01|B{n}|P|2.5.1",
+        f"PID|1||P{p}^^^HOSP^MR||Doe{p}^Jo||19700101|F",
+        f"PV1|1|O|||||||||||||||||V{p}^^^HOSP^VN",
+        f"OBR|1|||24323-8^Metabolic panel^LN|||20240101{n % 24:02d}0000",
+        f"OBX|1|NM|2345-7^Glucose^LN||{70 + n % 60}|mg/dL^^UCUM|70-99|||F",
+        f"OBX|2|NM|2823-3^Potassium^LN||{3 + n % 20 / 10:.1f}|mmol/L^^UCUM|3.5-5.1|||F",
+        f"OBX|3|NM|2160-0^Creatinine^LN||{0.6 + n % 9 / 10:.1f}|mg/dL^^UCUM|0.7-1.3|||F",
+    ]
+    return "\r".join(segs).encode() + b"\r"
+
+
+def _peak_rss_mb(pid: int) -> float:
+    """VmHWM (peak resident set) of a running process, in MB."""
+    text = Path(f"/proc/{pid}/status").read_text()
+    m = re.search(r"VmHWM:\s+(\d+) kB", text)
+    return int(m.group(1)) / 1024 if m else float("nan")
+
+
+def _start_server(warehouse: Path, max_batch: int) -> tuple[subprocess.Popen[str], int]:
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "medmine",
+            "listen",
+            "hl7",
+            "--port",
+            "0",
+            "-w",
+            str(warehouse),
+            "--max-batch",
+            str(max_batch),
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    line = proc.stdout.readline()
+    m = re.search(r"on 127\.0\.0\.1:(\d+),", line)
+    if not m:
+        raise SystemExit(f"listener did not start: {line} {proc.stderr.read()}")
+    return proc, int(m.group(1))
+
+
+async def _send(port: int, senders: int, total: int) -> tuple[float, list[float], dict[str, int]]:
+    from medmine.ingest import hl7v2
+
+    latencies: list[float] = []
+    codes: dict[str, int] = {}
+
+    async def one(s: int) -> None:
+        async with hl7v2.MllpClient("127.0.0.1", port, timeout=120) as c:
+            for n in range(s, total, senders):
+                data = message(n)
+                t = time.perf_counter()
+                ack = await c.send(data)
+                latencies.append(time.perf_counter() - t)
+                codes[ack.code] = codes.get(ack.code, 0) + 1
+
+    t0 = time.perf_counter()
+    await asyncio.gather(*(one(s) for s in range(senders)))
+    return time.perf_counter() - t0, latencies, codes
+
+
+def run_listener(senders: int, total: int, max_batch: int) -> dict[str, object]:
+    """One listener run on a fresh warehouse."""
+    with tempfile.TemporaryDirectory() as tmp:
+        wh = Path(tmp) / "live.duckdb"
+        proc, port = _start_server(wh, max_batch)
+        try:
+            wall, lat, codes = asyncio.run(_send(port, senders, total))
+            rss = _peak_rss_mb(proc.pid)
+        finally:
+            proc.send_signal(signal.SIGTERM)
+            out, _ = proc.communicate(timeout=120)
+        commits = re.search(r"in (\d+) transactions", out)
+        lat_ms = sorted(x * 1000 for x in lat)
+        return {
+            "senders": senders,
+            "max_batch": max_batch,
+            "messages": total,
+            "acks": codes,
+            "seconds": round(wall, 2),
+            "messages_per_s": round(total / wall, 1),
+            "latency_ms": {
+                "p50": round(statistics.median(lat_ms), 1),
+                "p99": round(lat_ms[int(0.99 * (len(lat_ms) - 1))], 1),
+                "max": round(lat_ms[-1], 1),
+            },
+            "transactions": int(commits.group(1)) if commits else None,
+            "server_peak_rss_mb": round(rss, 1),
+        }
+
+
+def child_file_loader(path: str, warehouse: str) -> None:
+    """Child process: the file loader on the same messages; prints JSON."""
+    from medmine.ingest import hl7v2
+    from medmine.warehouse import Warehouse
+
+    t0 = time.perf_counter()
+    with Warehouse(warehouse) as wh:
+        report = hl7v2.load(path, wh)
+    wall = time.perf_counter() - t0
+    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    n = report.counts["ORU^R01"].loaded
+    print(
+        json.dumps(
+            {
+                "messages": n,
+                "seconds": round(wall, 2),
+                "messages_per_s": round(n / wall, 1),
+                "peak_rss_mb": round(rss, 1),
+            }
+        )
+    )
+
+
+def run_file_loader(total: int) -> dict[str, object]:
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "feed.hl7"
+        with path.open("wb") as f:
+            for n in range(total):
+                f.write(message(n))
+        proc = subprocess.run(
+            [sys.executable, __file__, "--child-file", str(path), str(Path(tmp) / "w.duckdb")],
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+        return json.loads(proc.stdout.strip().splitlines()[-1])
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--messages", type=int, default=4000, help="messages per run")
+    ap.add_argument("--senders", default="1,4,16", help="comma-separated sender counts")
+    ap.add_argument("--max-batch", type=int, default=256, help="the listener's group size")
+    ap.add_argument(
+        "--per-message",
+        action="store_true",
+        help="also run 4 senders with --max-batch 1 (a transaction per message)",
+    )
+    ap.add_argument("--child-file", nargs=2, help=argparse.SUPPRESS)
+    args = ap.parse_args()
+    if args.child_file:
+        child_file_loader(*args.child_file)
+        return
+    load_before = os.getloadavg()
+    runs = []
+    for s in (int(x) for x in args.senders.split(",")):
+        r = run_listener(s, args.messages, args.max_batch)
+        runs.append(r)
+        print(
+            f"{s:>2} senders: {r['messages_per_s']:>7} msg/s acked, p50 "
+            f"{r['latency_ms']['p50']} ms, p99 {r['latency_ms']['p99']} ms, "
+            f"{r['transactions']} transactions, server peak RSS {r['server_peak_rss_mb']} MB"
+        )
+    if args.per_message:
+        r = run_listener(4, min(args.messages, 1000), 1)
+        runs.append(r)
+        print(
+            f" 4 senders, a transaction per message: {r['messages_per_s']} msg/s, "
+            f"p99 {r['latency_ms']['p99']} ms"
+        )
+    fl = run_file_loader(args.messages)
+    print(
+        f"file loader: {fl['messages_per_s']} msg/s ({fl['messages']} messages in "
+        f"{fl['seconds']} s), peak RSS {fl['peak_rss_mb']} MB"
+    )
+    at4 = next((r for r in runs if r["senders"] == 4 and r["max_batch"] == args.max_batch), None)
+    met = None
+    if at4 is not None:
+        met = (
+            at4["messages_per_s"] >= GOAL["messages_per_s"]
+            and at4["latency_ms"]["p99"] < GOAL["p99_ms"]
+        )
+        print(
+            f"goal (>= {GOAL['messages_per_s']} msg/s with p99 < {GOAL['p99_ms']} ms at 4 "
+            f"senders): {'met' if met else 'NOT met'}"
+        )
+    doc = {
+        "benchmark": "hl7_listen",
+        "machine": {
+            "cpus": os.cpu_count(),
+            "python": platform.python_version(),
+            "platform": platform.platform(),
+            "load_average_before": [round(x, 2) for x in load_before],
+            "load_average_after": [round(x, 2) for x in os.getloadavg()],
+        },
+        "messages": "ORU^R01, 3 numeric OBX, 500 patients, distinct control ids",
+        "listener": runs,
+        "file_loader": fl,
+        "goal": {**GOAL, "met": met},
+        "notes": [
+            "senders and server share the machine's cores; each sender waits for its ACK",
+            "the server commits everything queued while it was writing as one transaction "
+            "(group commit) and acknowledges each message after that commit",
+            "a load average above the core count means other work competed for the CPUs",
+        ],
+    }
+    RESULTS.parent.mkdir(parents=True, exist_ok=True)
+    RESULTS.write_text(json.dumps(doc, indent=2) + "\n")
+    print(f"wrote {RESULTS.relative_to(ROOT)}")
+
+
+if __name__ == "__main__":
+    main()
