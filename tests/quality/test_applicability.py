@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from medmine.ingest import fhir
 from medmine.quality import run_checks
-from medmine.quality._registry import NOT_APPLICABLE_REASONS, NOTHING_TO_CHECK, REGISTRY
+from medmine.quality._registry import NOT_APPLICABLE_REASONS, REGISTRY
 from medmine.quality.athena import load_vocabulary
 from medmine.quality.checks import Status, load_run, not_applicable_reason
 from medmine.warehouse import Warehouse
@@ -74,7 +76,10 @@ def test_every_not_applicable_check_says_why(planted):
     # concept is loaded in the planted warehouse: its checks run
     assert not [r for r in run.results if r.reason and NO_VOCABULARY in r.reason]
     in_scope = run.get("standard_concept_completeness:drug_exposure.route_concept_id")
-    assert (in_scope.status, in_scope.reason) == (Status.NOT_APPLICABLE, NOTHING_TO_CHECK)
+    assert (in_scope.status, in_scope.reason) == (
+        Status.NOT_APPLICABLE,
+        "drug_exposure.route_concept_id is NULL in all 5 rows",
+    )
     assert all(r.reason is None for r in run.results if r.status != Status.NOT_APPLICABLE)
 
 
@@ -100,3 +105,65 @@ def test_reasons_are_stored_and_read_back(tmp_path):
 )
 def test_not_applicable_reason_names_each_missing_table(requires, counts, reason):
     assert not_applicable_reason(requires, counts) == reason
+
+
+def test_a_column_null_in_every_row_says_so(planted):
+    run = run_checks(planted, types=["format_conformance"], store=False)
+    r = run.get("format_conformance:mm_claim.place_of_service")
+    assert (r.status, r.reason) == (
+        Status.NOT_APPLICABLE,
+        "mm_claim.place_of_service is NULL in all 2 rows",
+    )
+
+
+def test_the_page_says_at_the_top_what_could_not_be_checked(tmp_path):
+    from medmine.report.quality_page import write_quality_page
+
+    wh = Warehouse(tmp_path / "novocab.duckdb")
+    fhir.load([FHIR_SAMPLES / FILES[0]], wh)
+    run = run_checks(wh, types=[*VOCABULARY_TYPES, "start_before_end"], store=False)
+    text = write_quality_page(tmp_path / "q.html", run, wh).read_text()
+    wh.close()
+    notice = text.index("id='vocabulary-notice'")
+    assert notice < text.index("Root causes")
+    assert "medmine vocab load ATHENA_DIR" in text
+    blocked = [r for r in run.results if r.reason and NO_VOCABULARY in r.reason]
+    n_types = len({r.check_type for r in blocked})  # the 5 vocabulary types + checks of concept
+    assert n_types == 6 and len(blocked) > 100
+    assert f"{len(blocked):,} checks of {n_types} types could not run" in text
+    assert "<code>standard_concept_completeness</code>" in text
+
+
+@pytest.mark.parametrize(
+    ("doc", "words"),
+    [
+        ({"thresholds": {"nope": 1}}, "unknown check type 'nope'"),
+        ({"thresholds": {"duplicate_rows": 101}}, "must be in [0, 100]"),
+        ({"thresholds": {"duplicate_rows": "x"}}, "must be a number"),
+        ({"severity": {"duplicate_rows": "fatal"}}, "must be 'error' or 'rate'"),
+        ({"limits": {}}, "unknown section"),
+    ],
+)
+def test_settings_errors_name_the_key_and_what_is_expected(doc, words):
+    from medmine.errors import ConfigError
+    from medmine.quality.settings import QualitySettings
+
+    with pytest.raises(ConfigError, match=re.escape(words)):
+        QualitySettings.from_mapping(doc, source="q.toml")
+
+
+def test_settings_override_by_type_and_by_check_id():
+    from medmine.quality.checks import instantiate
+    from medmine.quality.settings import QualitySettings
+
+    s = QualitySettings.from_mapping(
+        {
+            "thresholds": {"duplicate_rows": 1, "duplicate_rows:drug_exposure": 2.5},
+            "severity": {"duplicate_rows:measurement": "error"},
+        }
+    )
+    by_id = {i.check_id: i for i in instantiate(["duplicate_rows"], s)}
+    assert by_id["duplicate_rows:drug_exposure"].threshold_pct == 2.5
+    assert by_id["duplicate_rows:condition_occurrence"].threshold_pct == 1.0
+    assert by_id["duplicate_rows:measurement"].severity == "error"
+    assert by_id["duplicate_rows:condition_occurrence"].severity == "rate"

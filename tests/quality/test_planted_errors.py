@@ -121,3 +121,17 @@ def test_the_comparison_is_stored_and_machine_readable(suite):
     assert new["plausible_lab_range:measurement.value_as_number:8867-4"] == 1
     back = load_run(suite["wh"], run.run_id)
     assert back.get("unit_dimension:measurement.unit_source_value:2345-7").severity == "error"
+
+
+def test_the_page_puts_new_failures_and_consequences_first(suite, tmp_path):
+    from medmine.report.quality_page import write_quality_page
+
+    run = suite["run"]
+    dab = run.get("death_after_birth:death.death_date")
+    assert dab.consequences and dab.consequences > 1  # the person's later events
+    text = write_quality_page(tmp_path / "q.html", run, suite["wh"]).read_text()
+    since = text.index("id='since-last-run'")
+    assert since < text.index("Root causes")
+    assert f"{len(run.comparison.new_failures):,} new failures" in text
+    assert text.index("New failures (") < text.index("Root causes")
+    assert f"{dab.consequences:,} later rows of these persons are consequences" in text

@@ -34,18 +34,32 @@ def quality(
     check_type: Annotated[
         list[str] | None, typer.Option("--type", help="Only these check types (repeatable).")
     ] = None,
+    config: Annotated[
+        Path | None,
+        typer.Option(
+            "--config",
+            help="TOML file overriding thresholds and severities by check type or id "
+            "(`medmine quality thresholds --write FILE` writes one to start from).",
+        ),
+    ] = None,
 ) -> None:
-    """Run the data-quality checks (Kahn framework), store results and write an HTML page."""
+    """Run the data-quality checks (Kahn framework), store results and write an HTML page.
+
+    Writes quality.html and quality.json (machine-readable: every result, and what changed
+    since the previous run on the same warehouse) into --out.
+    """
     if ctx.invoked_subcommand is not None:
         return
     from rich.progress import Progress
 
     from medmine.quality import run_checks
     from medmine.quality.checks import REGISTRY
+    from medmine.quality.settings import load_settings
     from medmine.report import page_context
     from medmine.report.quality_page import write_quality_page
     from medmine.warehouse import Warehouse
 
+    settings = load_settings(config)
     out = out_folder(out)
     unknown = sorted(set(check_type or []) - set(REGISTRY))
     if unknown:
@@ -56,8 +70,9 @@ def quality(
         def update(check_id: str, done: int, total: int) -> None:
             prog.update(task, total=total, completed=done, description="checks")
 
-        run = run_checks(wh, types=check_type or None, progress=update)
+        run = run_checks(wh, types=check_type or None, progress=update, settings=settings)
         page = write_quality_page(out / "quality.html", run, wh, context=page_context(wh))
+        data = run.write_json(out / "quality.json")
     s = run.summary
     t = Table(title=f"quality run {run.run_id} ({run.duration_s:.1f} s)")
     for col in ("checks", "types", "pass", "pass w/ failing rows", "fail", "n/a", "error"):
@@ -70,7 +85,47 @@ def quality(
         )
     )
     console.print(t)
+    if run.comparison is not None:
+        c = run.comparison.counts
+        console.print(
+            f"since {run.comparison.previous_run_id}: {c['new_failures']:,} new failures, "
+            f"{c['worse']:,} worse, {c['fixed']:,} fixed"
+        )
+    else:
+        console.print("first quality run on this warehouse: nothing to compare with yet")
     console.print(f"[green]page:[/green] {page}")
+    console.print(f"[green]data:[/green] {data}")
+
+
+@app.command("thresholds")
+@friendly_errors
+def thresholds(
+    config: Annotated[
+        Path | None, typer.Option("--config", help="Settings file to apply (TOML).")
+    ] = None,
+    write: Annotated[
+        Path | None, typer.Option("--write", help="Write the settings in force as TOML here.")
+    ] = None,
+) -> None:
+    """List every check type's severity and threshold (after --config), or write them."""
+    from medmine.quality.checks import REGISTRY
+    from medmine.quality.settings import load_settings, settings_toml
+
+    settings = load_settings(config)
+    if write is not None:
+        write.write_text(settings_toml(settings), encoding="utf-8")
+        console.print(f"[green]settings:[/green] {write}")
+        return
+    t = Table(title=f"check types ({settings.source})")
+    for col in ("check type", "category", "severity", "threshold %"):
+        t.add_column(col, justify="right" if col.startswith("threshold") else "left")
+    for name in sorted(REGISTRY):
+        ct = REGISTRY[name]
+        sev = settings.severity_for(name, name, ct.severity)
+        thr = settings.threshold_for(name, name, ct.threshold_pct)
+        t.add_row(name, f"{ct.category}/{ct.subcategory or '-'}", sev,
+                  "any row fails" if sev == "error" else f"{thr:g}")  # fmt: skip
+    console.print(t)
 
 
 @app.command("units")

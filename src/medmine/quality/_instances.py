@@ -13,7 +13,7 @@ from typing import Any
 
 from medmine.quality import vocab
 from medmine.quality._reference import format_rules, lab_ranges, sex_specific_codes
-from medmine.quality._registry import OUTLIER_MIN_EVENTS, OUTLIER_Z
+from medmine.quality._registry import BIRTH, DEATH_GRACE_DAYS, OUTLIER_MIN_EVENTS, OUTLIER_Z
 from medmine.quality.units import accepted_units, linear_map, loinc_code_sql, wrong_dimension_units
 from medmine.warehouse.schema import DOMAINS, TABLES, TableSpec, domain, table
 from medmine.warehouse.sql import ident, literal
@@ -612,6 +612,27 @@ def sex_specific() -> Iterator[Params]:
             yield _base(spec, d.source_value_column, key=sex, sex=sex, other_gender=other,
                         matches=" OR ".join(conds), src_concept=f"s.{ident(sc)}",
                         **_keys(d.source_value_column, sc))  # fmt: skip
+
+
+def _events_after_impossible_death() -> str:
+    """SQL: rows dated after the death of persons whose death precedes their birth."""
+    parts = [
+        f"SELECT count(*) AS n FROM {p['t']} s JOIN bad ON bad.person_id = s.{p['pc']} "
+        f"WHERE s.{p['c']} > bad.dd + INTERVAL {DEATH_GRACE_DAYS} DAY"
+        for p in person_event_dates()
+    ]
+    return (
+        "WITH bad AS (SELECT d.person_id, d.dd FROM (SELECT person_id, min(death_date) AS dd "
+        "FROM death GROUP BY person_id) d JOIN person p ON p.person_id = d.person_id "
+        f"WHERE d.dd < {BIRTH}) SELECT coalesce(sum(n), 0) FROM ("
+        + " UNION ALL ".join(parts)
+        + ") x"
+    )
+
+
+#: Check types whose failure explains rows that other checks would report: the SQL counting
+#: those downstream rows (the other checks leave them out and the page shows them here).
+CONSEQUENCES: dict[str, Callable[[], str]] = {"death_after_birth": _events_after_impossible_death}
 
 
 GENERATORS: dict[str, Callable[[], Iterator[Params]]] = {

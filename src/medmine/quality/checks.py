@@ -38,7 +38,7 @@ from typing import Any
 
 import pyarrow as pa
 
-from medmine.quality._instances import generate
+from medmine.quality._instances import CONSEQUENCES, generate
 from medmine.quality._registry import (
     CHECK_TYPES,
     NOT_APPLICABLE_REASONS,
@@ -51,6 +51,7 @@ from medmine.quality.compare import RunComparison, compare_runs
 from medmine.quality.settings import QualitySettings
 from medmine.warehouse import Warehouse
 from medmine.warehouse.schema import table as table_spec
+from medmine.warehouse.sql import ident
 
 __all__ = [
     "CheckInstance",
@@ -119,6 +120,7 @@ class CheckResult:
     reason: str | None = None  # why a not-applicable check does not apply
     seconds: float = 0.0  # run time of the check's SQL (not stored)
     severity: str = RATE  # error: any violating row fails; rate: the threshold decides
+    consequences: int | None = None  # downstream rows explained by this failure (not stored)
 
     @property
     def impossible(self) -> bool:
@@ -178,6 +180,7 @@ class QualityRun:
             "check_id", "check_type", "kahn_category", "kahn_subcategory", "table_name",
             "column_name", "severity", "threshold_pct", "num_violated", "num_denominator",
             "pct_violated", "status", "has_failing_rows", "example_ids", "reason", "error",
+            "consequences",
         )  # fmt: skip
         return {
             "run_id": self.run_id,
@@ -357,6 +360,7 @@ def run_checks(
     settings = settings or QualitySettings()
     run.settings_source = settings.source
     instances = instantiate(types, settings)
+    null_cache: dict[tuple[str, str], bool] = {}
     for i, inst in enumerate(instances):
         if progress:
             progress(inst.check_id, i, len(instances))
@@ -398,6 +402,7 @@ def run_checks(
             continue
         n_viol, n_den = int(n_viol), int(n_den or 0)
         status = _status(n_viol, n_den, pct, inst.threshold_pct, inst.severity)
+        na_reason = _nothing_to_check(wh, inst, counts, null_cache) if not n_den else None
         run.results.append(
             _result(
                 inst,
@@ -408,12 +413,13 @@ def run_checks(
                 status=status,
                 has_failing_rows=n_viol > 0,
                 example_ids=list(examples or []),
-                reason=NOTHING_TO_CHECK if status == Status.NOT_APPLICABLE else None,
+                reason=na_reason if status == Status.NOT_APPLICABLE else None,
                 seconds=time.perf_counter() - t_check,
             )  # fmt: skip
         )
     if progress:
         progress("done", len(instances), len(instances))
+    _count_consequences(wh, run)
     if compare:
         previous = _previous_run(wh)
         if previous is not None:
@@ -422,6 +428,38 @@ def run_checks(
     if store:
         store_results(wh, run)
     return run
+
+
+def _nothing_to_check(
+    wh: Warehouse, inst: CheckInstance, counts: dict[str, int], cache: dict[tuple[str, str], bool]
+) -> str:
+    """Why a check with rows in its tables has nothing in scope: an all-NULL column, or else."""
+    table, column = inst.table, inst.column
+    if table and column and counts.get(table):
+        key = (table, column)
+        if key not in cache:
+            try:
+                n = wh.con.execute(f"SELECT count({ident(column)}) FROM {ident(table)}").fetchone()[
+                    0
+                ]
+                cache[key] = n == 0
+            except Exception:  # noqa: BLE001  (a column missing: cdm_field reports it)
+                cache[key] = False
+        if cache[key]:
+            return f"{table}.{column} is NULL in all {counts[table]:,} rows"
+    return NOTHING_TO_CHECK
+
+
+def _count_consequences(wh: Warehouse, run: QualityRun) -> None:
+    """Count the downstream rows explained by failing cause checks (`CONSEQUENCES`)."""
+    for r in run.results:
+        sql = CONSEQUENCES.get(r.check_type)
+        if sql is None or r.status != Status.FAIL:
+            continue
+        try:
+            r.consequences = int(wh.con.execute(sql()).fetchone()[0])
+        except Exception:  # noqa: BLE001  (informational: never fails a run)
+            r.consequences = None
 
 
 def _previous_run(wh: Warehouse) -> QualityRun | None:

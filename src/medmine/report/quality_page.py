@@ -18,7 +18,8 @@ from typing import Any
 
 import duckdb
 
-from medmine.quality.checks import CheckResult, QualityRun, Status
+from medmine.quality.checks import NOT_APPLICABLE_REASONS, CheckResult, QualityRun, Status
+from medmine.quality.compare import Change
 from medmine.report.context import PageContext
 from medmine.report.html import render_page
 from medmine.report.quality_causes import CAUSES, RootCause, cause_of, hint_for
@@ -27,12 +28,16 @@ from medmine.warehouse import Warehouse
 
 _E = html.escape
 _ORDER = {Status.FAIL: 0, Status.ERROR: 1, Status.PASS: 2, Status.NOT_APPLICABLE: 3}
-_COLUMNS = ["status", "check", "violated / rows", "% vs threshold", "example ids"]
+_COLUMNS = ["status", "check", "violated / rows", "% vs threshold (severity)", "example ids"]
+#: The not-applicable reason of checks that need a vocabulary.
+NO_VOCABULARY = NOT_APPLICABLE_REASONS["concept"]
 
 
 def _pct(r: CheckResult) -> str:
     if r.pct_violated is None:
         return "–"
+    if getattr(r, "severity", "rate") == "error":
+        return f"{r.pct_violated:.2f}%; impossible data: any row fails"
     op = ">" if r.status == Status.FAIL else "≤"
     return f"{r.pct_violated:.2f}% {op} {r.threshold_pct:g}% threshold"
 
@@ -67,13 +72,93 @@ def _result_rows(results: list[CheckResult]) -> list[list[Any]]:
         rows.append(
             [
                 _status_cell(r),
-                f"<code>{_E(r.check_id)}</code><br><span class='muted'>{_E(r.description)}</span>",
+                f"<code>{_E(r.check_id)}</code><br><span class='muted'>{_E(r.description)}</span>"
+                + _consequence_note(r),
                 (f"{r.num_violated or 0:,} / {r.num_denominator or 0:,}", r.num_violated),
                 (_E(_pct(r)), r.pct_violated),
                 _examples(r),
             ]
         )
     return rows
+
+
+def _consequence_note(r: CheckResult) -> str:
+    n = getattr(r, "consequences", None)
+    if not n:
+        return ""
+    return (
+        f"<br><span class='warn'>{n:,} later rows of these persons are consequences of this "
+        "failure (dated after the impossible death); they are counted here, not under "
+        "before_death.</span>"
+    )
+
+
+def _vocabulary_notice(run: QualityRun) -> str:
+    """Top-of-page notice when checks could not run for lack of a vocabulary."""
+    blocked = [r for r in run.results if r.reason and NO_VOCABULARY in r.reason]
+    if not blocked:
+        return ""
+    by_type = Counter(r.check_type for r in blocked)
+    items = "".join(
+        f"<li><code>{_E(t)}</code>: {n:,} checks</li>" for t, n in sorted(by_type.items())
+    )
+    return (
+        "<div class='card warn' id='vocabulary-notice'><b>No vocabulary loaded: "
+        f"{len(blocked):,} checks of {len(by_type)} types could not run.</b> Without the "
+        "OHDSI concept table, concept ids cannot be verified (an id of the wrong domain "
+        "would pass unseen) and sex-specific codes are matched against medmine's curated "
+        "list of source codes only. Load a vocabulary (an Athena download) with "
+        "<code>medmine vocab load ATHENA_DIR</code>, then run <code>medmine quality</code> "
+        f"again.<details><summary>Checks that could not run</summary><ul>{items}</ul>"
+        "</details></div>"
+    )
+
+
+def _change_rows(changes: list[Change]) -> list[list[Any]]:
+    return [
+        [
+            f"<code>{_E(c.check_id)}</code>",
+            _E(f"{c.before_status or 'not run'} → {c.after_status}"),
+            (f"{c.before_violated or 0:,} → {c.after_violated or 0:,}", c.after_violated),
+            (f"{c.delta:+,}", c.delta),
+            _E("–" if c.after_pct is None else f"{c.before_pct or 0:.2f}% → {c.after_pct:.2f}%"),
+        ]
+        for c in changes
+    ]
+
+
+def _comparison(run: QualityRun) -> str:
+    """The run-to-run comparison card (top of the page)."""
+    cmp = getattr(run, "comparison", None)
+    if cmp is None:
+        return (
+            "<div class='card' id='since-last-run'><b>Since the previous run:</b> this is the "
+            "first run stored on this warehouse; the next run will list new failures, worse "
+            "rates and fixed checks against it.</div>"
+        )
+    c = cmp.counts
+    head = (
+        f"<div class='card' id='since-last-run'><b>Since the previous run</b> "
+        f"(<code>{_E(cmp.previous_run_id)}</code>, {_E(str(cmp.previous_run_at))}): "
+        f"<span class='{'fail' if c['new_failures'] else 'ok'}'>{c['new_failures']:,} new "
+        f"failures</span>, <span class='{'warn' if c['worse'] else 'ok'}'>{c['worse']:,} "
+        f"worse</span>, <span class='ok'>{c['fixed']:,} fixed</span>, {c['better']:,} better "
+        f"({c['compared']:,} checks compared).</div>"
+    )
+    cols = ["check", "status", "violated rows", "change", "% violated"]
+    parts = [head]
+    for kind, title in (
+        ("new_failures", "New failures"),
+        ("worse", "Worse (more violating rows or a higher rate)"),
+        ("fixed", "Fixed"),
+    ):
+        changes = getattr(cmp, kind)
+        if changes:
+            parts.append(
+                f"<h3>{title} ({len(changes):,})</h3>"
+                + html_table(cols, _change_rows(changes), name=f"since_{kind}")
+            )
+    return "".join(parts)
 
 
 def _rank(r: CheckResult) -> tuple[int, float]:
@@ -240,8 +325,13 @@ def _kpis(run: QualityRun) -> str:
     )
     return (
         f"<div class='card'>{kpis}<div class='muted'>run <code>{_E(run.run_id)}</code>, "
-        f"{run.duration_s:.1f} s. A check fails when its violated percentage exceeds its "
-        "threshold; a pass can still have failing rows (listed with the failures).</div></div>"
+        f"{run.duration_s:.1f} s. A check of impossible data (severity <i>error</i>: "
+        "negative durations, death before birth, values beyond physiological limits, units "
+        "of the wrong dimension) fails on a single row; a rate check fails when its violated "
+        "percentage exceeds its threshold, and can pass with failing rows (listed with the "
+        f"failures). Thresholds and severities: {_E(getattr(run, 'settings_source', 'defaults'))}"
+        " (<code>medmine quality thresholds</code> lists them; <code>--config FILE</code> "
+        "overrides them).</div></div>"
     )
 
 
@@ -302,7 +392,9 @@ def write_quality_page(
     groups = _causes(fails + flagged)
     errors = run.by_status(Status.ERROR)
     parts = [
+        _vocabulary_notice(run),
         _kpis(run),
+        _comparison(run),
         "<h2>Root causes</h2><p>Failing checks grouped by what usually causes them, failures "
         "first. Each group below says what to do per check type.</p>",
         _cause_summary(groups),
