@@ -46,9 +46,10 @@ def test_ack_codes_say_what_happened(fwh):
                 await c.send(oru(4).replace(b"|M4|", b"||")),  # no MSH-10
                 await c.send(with_bad_obx(5)),
                 await c.send(oru(1)),  # a resend of an acknowledged message
+                await c.send(oru(8).replace(b"ORU^R01^ORU_R01", b"SIU^S12")),  # not mapped
             ]
 
-    aa, ae, ar, ar_no_id, aa_warn, again = asyncio.run(scenario())
+    aa, ae, ar, ar_no_id, aa_warn, again, skipped = asyncio.run(scenario())
     assert (aa.code, aa.control_id, aa.text) == ("AA", "M1", "")
     msh = _segments(aa)["MSH"][0].split("|")
     # sending and receiving swapped, ACK^R01^ACK, version echoed
@@ -65,6 +66,7 @@ def test_ack_codes_say_what_happened(fwh):
         "ERR||OBX^2|102^Data type error^HL70357|W||||OBX 2: OBX-5 value is not a number (OBX-2 NM)"
     ]
     assert again.code == "AA"  # idempotent: nothing added twice
+    assert (skipped.code, skipped.text) == ("AA", "not loaded by design (not_mapped)")
     assert fwh.count("measurement") == 2 + 1
     q = fwh.con.execute(
         "SELECT resource_type, reason_code FROM mm_quarantine ORDER BY quarantine_id"

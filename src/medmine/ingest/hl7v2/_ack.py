@@ -130,7 +130,7 @@ def build_ack(
     ]
     segments = [f.join(msh)]
     msa = ["MSA", code, h.get(10)]
-    if text and code != "AA":
+    if text:  # the reason of an AE/AR, or why an AA message was skipped by design
         msa.append(escape(text, h))
     segments.append(f.join(msa))
 

@@ -212,10 +212,21 @@ class Listener:
         if self._stopped is not None:
             self._stopped.set()
 
-    async def _drain(self) -> None:
-        """Wait for the connections that hold a message to acknowledge it."""
+    async def _drain(self, timeout: float = 60.0) -> None:
+        """Wait for the connections that hold a message to acknowledge it.
+
+        A peer that stops reading its ACKs cannot hold the shutdown: after `timeout` seconds
+        its connection is closed (its message is committed; it was just not acknowledged).
+        """
+        deadline = asyncio.get_running_loop().time() + timeout
         while self._conns:
-            await asyncio.gather(*list(self._conns), return_exceptions=True)
+            left = deadline - asyncio.get_running_loop().time()
+            if left <= 0:
+                for task in list(self._conns):
+                    task.cancel()
+                await asyncio.gather(*list(self._conns), return_exceptions=True)
+                return
+            await asyncio.wait(list(self._conns), timeout=left)
 
     # ---- connections ----
     async def _handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
