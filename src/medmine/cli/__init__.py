@@ -13,6 +13,7 @@ import typer
 from medmine.cli import demo as _demo
 from medmine.cli import forecast as _forecast
 from medmine.cli import ingest as _ingest
+from medmine.cli import link as _link
 from medmine.cli import listen as _listen
 from medmine.cli import notes as _notes
 from medmine.cli import privacy as _privacy
@@ -59,7 +60,7 @@ app.add_typer(_vocab.app, name="vocab")
 app.add_typer(_view.app, name="view")
 app.add_typer(_notes.app, name="notes")
 app.command("profile")(_quality.profile)
-app.command("link")(_quality.link)
+app.command("link")(_link.link)
 _privacy.register(app)
 app.command("study")(_study.study)
 app.command("score")(_study.score)

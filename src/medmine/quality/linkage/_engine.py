@@ -24,6 +24,7 @@ import pyarrow.compute as pc
 from medmine.errors import MedmineError
 from medmine.quality.linkage._model import blocking_rules, comparisons, em_rules
 from medmine.quality.linkage._standardise import standardise
+from medmine.warehouse.sql import ident
 
 __all__ = ["LinkageConfig", "LinkageResult", "blocked_pairs", "link_tables"]
 
@@ -102,6 +103,7 @@ class LinkageResult:
     fields_compared: list[str] = field(default_factory=list)
     blocking_rules: list[str] = field(default_factory=list)
     match_weights: list[dict[str, Any]] = field(default_factory=list)
+    examples: list[dict[str, Any]] = field(default_factory=list)
     timings: dict[str, float] = field(default_factory=dict)
 
     @property
@@ -278,7 +280,7 @@ def _run(
         comparisons=comps,
         blocking_rules_to_generate_predictions=rules,
         retain_matching_columns=False,
-        retain_intermediate_calculation_columns=False,
+        retain_intermediate_calculation_columns=True,
     )
     db = DuckDBAPI(con)
     if mode == "dedupe":
@@ -352,10 +354,46 @@ def _run(
         """
     ).to_arrow_table()
     res.n_blocked_pairs = int(lk.size)
+    res.examples = _examples(con, linker, pred.physical_name, pw0, pw)
     _finish(con, res, cfg, pairs, mode)
     res.timings["cluster"] = (
         time.perf_counter() - t - res.timings["u"] - res.timings["em"] - res.timings["predict"]
     )
+
+
+def _examples(
+    con: duckdb.DuckDBPyConnection, linker: Any, table: str, pw0: float, pw: float, k: int = 6
+) -> list[dict[str, Any]]:
+    """A few scored pairs as comparison levels (no identifier values): the strongest, those
+    nearest even odds, and the weakest kept, for a reader to see what the model weighs.
+    """
+    by_weight: dict[str, list[tuple[float, str]]] = {}
+    for lvl in _weights(linker):
+        if lvl["match_weight"] is not None:
+            by_weight.setdefault(lvl["comparison"], []).append((lvl["match_weight"], lvl["level"]))
+    names = list(by_weight)
+    cols = ", ".join(ident(f"mw_{c}") for c in names)
+    w = f"(match_weight - ({pw0}) + ({pw}))"
+    rows = []
+    for kind, order in (("strongest", f"{w} DESC"), ("near the threshold", f"abs({w})"),
+                        ("weakest kept", f"{w} ASC")):  # fmt: skip
+        cond = f"WHERE {w} >= -7" if kind == "weakest kept" else ""
+        got = con.execute(
+            f"SELECT {w} AS w, {cols} FROM {table} {cond} ORDER BY {order} LIMIT {int(k)}"
+        ).fetchall()
+        for r in got:
+            row: dict[str, Any] = {"example": kind, "match_weight": round(float(r[0]), 2)}
+            for name, mw in zip(names, r[1:], strict=True):
+                row[name] = _level_label(by_weight[name], mw)
+            rows.append(row)
+    return rows
+
+
+def _level_label(levels: list[tuple[float, str]], mw: float | None) -> str:
+    if mw is None or mw == 0:
+        return "missing"
+    best = min(levels, key=lambda lv: abs(lv[0] - mw))
+    return f"{best[1]} ({mw:+.1f})" if abs(best[0] - mw) < 1e-6 else f"{mw:+.1f}"
 
 
 def _total_pairs(con: duckdb.DuckDBPyConnection, mode: str) -> float:
