@@ -37,6 +37,16 @@ def study(
         ),
     ] = None,
     list_: Annotated[bool, typer.Option("--list", help="List the studies and exit.")] = False,
+    drug: Annotated[
+        str | None,
+        typer.Option(help="Drug of studies that take one (drug_safety): concept id or VOCAB:code."),
+    ] = None,
+    outcome: Annotated[
+        str | None,
+        typer.Option(
+            help="Outcome of studies that take one (drug_safety): concept id or VOCAB:code."
+        ),
+    ] = None,
     save_model: Annotated[
         Path | None,
         typer.Option(
@@ -59,7 +69,11 @@ def study(
             console.print(f"[b]{n}[/b]: {s.title}\n  options: {fields}")
         return
     s = get_study(name)
-    config = s.make_config(parse_options(option))
+    options = parse_options(option)
+    for key, value in (("drug", drug), ("outcome", outcome)):
+        if value is not None:
+            options[key] = value  # refused by make_config for studies without the setting
+    config = s.make_config(options)
     if save_model is not None:
         config = _with_model_dir(name, config, save_model)
     out = out_folder(out)
