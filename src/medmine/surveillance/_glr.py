@@ -30,7 +30,7 @@ def _loglik_ratio(
     yk: np.ndarray | None,
     mk: np.ndarray | None,
     r: np.ndarray | None,
-    newton: int = 6,
+    newton: int = 4,
 ) -> np.ndarray:
     """Max over kappa >= 1 of the log-likelihood ratio of each window.
 
