@@ -142,10 +142,10 @@ def refs_wh():
             json.dumps({"contained": [{"resourceType": "Medication", "id": "med"}]}),
         ),
     ]
-    for r in rows:
+    for i, r in enumerate(rows, start=1):
         wh.con.execute(
-            "INSERT INTO mm_fhir_resource VALUES (?, ?, 'x', 'l1', ?, ?, ?, ?)",
-            [r[0], r[1], r[2], r[3], r[4], r[5]],
+            "INSERT INTO mm_fhir_resource VALUES (?, ?, ?, 'x', 'l1', ?, ?, ?, ?)",
+            [i, *r],
         )
     wh.con.execute(
         "INSERT INTO mm_identifier VALUES ('provider', 42, 'http://hl7.org/fhir/sid/us-npi', "

@@ -555,9 +555,9 @@ TABLES: tuple[TableSpec, ...] = (
         "identity",
         "Raw FHIR store: every resource read by a FHIR load, as its JSON text, with the file "
         "and line or Bundle entry it came from, for running ViewDefinitions later (PHI).",
-        "source_file:varchar!, location:varchar!, checksum:varchar!, load_id:varchar!,"
-        "resource_type:varchar!, resource_id:varchar, full_url:varchar, resource:varchar!",
-        pk=("source_file", "location", "checksum"),
+        "raw_id:bigint!, source_file:varchar!, location:varchar!, checksum:varchar!,"
+        "load_id:varchar!, resource_type:varchar!, resource_id:varchar, full_url:varchar,"
+        "resource:varchar!",
         person=None,
     ),
     _table(

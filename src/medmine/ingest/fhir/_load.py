@@ -52,6 +52,7 @@ BATCH_RECORDS = 20_000
 #: Records waiting for a Patient not seen yet (beyond this they are quarantined at once).
 MAX_WAITING = 50_000
 _RAW_COLUMNS = (
+    "raw_id",
     "source_file",
     "location",
     "checksum",
@@ -422,9 +423,11 @@ class Loader:
         if not isinstance(rid, str):
             rid = fid if isinstance(fid, str) else None
         c = self.raw
+        checksum = hashlib.blake2b(text, digest_size=16).hexdigest()
+        c["raw_id"].append(stable_id("fhir:raw", f"{file}\x1f{loc}\x1f{checksum}"))
         c["source_file"].append(file)
         c["location"].append(loc)
-        c["checksum"].append(hashlib.blake2b(text, digest_size=16).hexdigest())
+        c["checksum"].append(checksum)
         c["resource_type"].append(
             rtype if isinstance(rtype, str) and _NAME.fullmatch(rtype) else "Unknown"
         )
@@ -451,7 +454,7 @@ class Loader:
         if not c["location"]:
             return
         n = len(c["location"])
-        cols = {k: pa.array(v, pa.string()) for k, v in c.items()}
+        cols = {k: pa.array(v, pa.int64() if k == "raw_id" else pa.string()) for k, v in c.items()}
         cols["load_id"] = pa.array([self.s.load_id] * n, pa.string())
         self.s.add_table("mm_fhir_resource", pa.table(cols), record_type=None, primary=False)
         self.raw = {k: [] for k in _RAW_COLUMNS}
