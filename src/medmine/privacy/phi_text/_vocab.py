@@ -113,3 +113,14 @@ def name_words() -> tuple[frozenset[str], frozenset[str]]:
     ambiguous -= clinical()
     only = (firsts | lasts) - ambiguous - clinical()
     return frozenset(w for w in only if len(w) > 1), frozenset(ambiguous)
+
+
+@functools.cache
+def all_names() -> frozenset[str]:
+    """Every census first name and surname up to `SURNAME_MAX_RANK`, lower case (clinical
+    eponyms included: "parkinson", "foley").
+    """
+    from medmine.privacy.phi_text.recognizers.census_name import first_names, surnames
+
+    firsts = {n.lower() for n in first_names()}
+    return frozenset(firsts | {n.lower() for n, r in surnames().items() if r <= SURNAME_MAX_RANK})

@@ -25,4 +25,29 @@ class AgeOver89Recognizer(PatternRecognizer):
         ),
         Pattern(re.compile(rf"\b{_AGE}\s*(?:yo|y/o|y\.o\.)\b", re.I), Entity.AGE, 0.95, "age"),
         Pattern(re.compile(rf"\b(?:age[d:]?|aged)\s*{_AGE}\b", re.I), Entity.AGE, 0.9, "age"),
+        # 90F, 96Y M, 93M, 91 y F, (92 F)
+        Pattern(
+            re.compile(rf"(?<![\w.]){_AGE}[ \t]?(?:[MF]|Y(?:[ \t]?[MF])?|y[ \t]?[MF])(?![\w/])"),
+            Entity.AGE,
+            0.85,
+            "age",
+        ),
+        # turns 99, turned 90, is 94 years, (92, ...) after a name is left to recall mode
+        Pattern(
+            re.compile(rf"\b(?:turns?|turned|turning|will be|now)[ \t]+{_AGE}\b", re.I),
+            Entity.AGE,
+            0.85,
+            "age",
+        ),
+        # ninety-one year-old, one hundred and two years old
+        Pattern(
+            re.compile(
+                r"\b(?P<age>(?:ninety|one hundred(?: and)?)(?:[- ](?:one|two|three|four|five|"
+                r"six|seven|eight|nine|ten|eleven|twelve))?)[- ](?:years?|yr)[- ]?(?:old|of age)",
+                re.I,
+            ),
+            Entity.AGE,
+            0.9,
+            "age",
+        ),
     )

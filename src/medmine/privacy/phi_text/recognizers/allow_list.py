@@ -41,6 +41,16 @@ _HEADS = _EPONYM_HEADS | _words(
     anemia foot protein cells rods tear esophagus phenomenon thyroiditis encephalopathy
     disorder's disease's"""
 )
+#: Endings of derived English and medical words: an unknown capitalised word ending so is a
+#: word ("Dysphagia", "Sulfonylurea", "Echocardiogram"), not a name. Names with these
+#: endings are census names and are judged as names first.
+_SUFFIXES = re.compile(
+    r"(?:itis|ectomy|otomy|ostomy|plasty|scopy|scopic|gram|graphy|emia|aemia|uria|algia|"
+    r"pathy|osis|oma|omas|phagia|plegia|paresis|trophy|lysis|cardia|pnea|ectasis|megaly|genic|"
+    r"ical|ative|itive|ular|ous|ing|tion|sion|ment|ness|ism|ize|ized|ise|ised|"
+    r"ectal|ictal|urea|idine|azole|mycin|cillin|olol|pril|artan|statin|azepam|oxacin|"
+    r"phagia|emia|uria|ase)$"
+)
 _SENTENCE_END = frozenset(".!?:;\n•*-–—#>|\t")
 _NAME_GAP = re.compile(r"[ \t]*(?:,[ \t]*|[ \t]+[A-Z]\.[ \t]*|[ \t]+)?")
 
@@ -83,7 +93,7 @@ class AllowListRecognizer(Recognizer):
                 if _eponym(text, m.end(), clinical):
                     continue
                 if low in only:
-                    if cap or lower_note:
+                    if cap or lower_note or _cued(text, words, i) or _dash_signed(text, m):
                         flags[i] = Entity.PATIENT
                     continue
                 if cap and not upper:
@@ -95,28 +105,150 @@ class AllowListRecognizer(Recognizer):
                 continue
             if len(w) <= 6 and (upper or any(c.isupper() for c in w[1:])):
                 continue  # abbreviation: COPD, DTaP, EtOH
-            if cap or lower_note:
+            if len(w) >= 7 and _SUFFIXES.search(low):
+                continue  # a derived English or medical word: "Postictal", "Ambulating"
+            if cap or lower_note or _dash_signed(text, m):
                 flags[i] = Entity.OTHER
-        # a name next to a name: "Hope Garcia", "Garcia, Hope"
-        for i in range(len(words)):
-            if amb_caps[i] and flags[i] is None:
-                for j in (i - 1, i + 1):
-                    if 0 <= j < len(words) and flags[j] is Entity.PATIENT:
-                        a, b = sorted((i, j))
-                        if _NAME_GAP.fullmatch(text, words[a].end(), words[b].start()):
-                            flags[i] = Entity.PATIENT
-        return [
-            Span(m.start(), m.end(), e, 0.5, self.name)
-            for m, e in zip(words, flags, strict=True)
-            if e is not None
-        ]
+        _spread(text, words, flags, amb_caps, clinical)
+        return _spans(text, words, flags, self.name)
+
+
+#: Name particles joined to a flagged name ("Pieter van der Berg", "Omar al Masri").
+_PARTICLES = frozenset(
+    [
+        "van",
+        "der",
+        "den",
+        "de",
+        "la",
+        "le",
+        "du",
+        "von",
+        "di",
+        "da",
+        "del",
+        "della",
+        "dos",
+        "das",
+        "bin",
+        "ibn",
+        "al",
+        "el",
+        "ter",
+        "ten",
+        "st",
+    ]
+)
+#: Title-case words never pulled into a name or place by a flagged neighbour.
+_NO_SPREAD = frozenset(
+    """the a an and or of in at on to for with by from is was are were be has had have he she
+    his her they their this that these those patient pt dr mr mrs ms miss md do rn np pa
+    mother father mom dad son daughter wife husband brother sister aunt uncle
+    january february march april may june july august september october november december
+    monday tuesday wednesday thursday friday saturday sunday""".split()  # noqa: SIM905
+)
+_GAP_WORD = re.compile(r"[ \t]|[ \t]?-[ \t]?|\.[ \t]")
+_GAP_NAME = re.compile(r"[ \t]|[ \t]?-[ \t]?|\.[ \t]|,[ \t]|[ \t]\(|\)[ \t]")
+
+
+def _spread(
+    text: str,
+    words: list[re.Match[str]],
+    flags: list[Entity | None],
+    amb_caps: list[bool],
+    clinical: frozenset[str],
+) -> None:
+    """Grow flagged words over their neighbours on the same line, in place: capitalised
+    words ("Kaweah Health", "Matsumoto-Reyes", "Lake Orion"), initials ("Kyle D.
+    Hesketh", "T. Greenhalgh") and name particles ("van der Berg").
+    """
+    changed = True
+    while changed:
+        changed = False
+        for i, m in enumerate(words):
+            if flags[i] is not None:
+                continue
+            w = m.group()
+            low = w.lower()
+            initial = len(w) == 1 and w.isupper()
+            particle = low in _PARTICLES
+            title = w[0].isupper() and not (w.isupper() and len(w) > 1)
+            if not (initial or particle or title) or (low in _NO_SPREAD and not initial):
+                continue
+            eponym = not (initial or particle) and low in clinical and not amb_caps[i]
+            if eponym and not (low in _vocab.all_names() and not _eponym(text, m.end(), clinical)):
+                continue
+            for j in (i - 1, i + 1):
+                if not 0 <= j < len(words) or flags[j] is None:
+                    continue
+                a, b = (j, i) if j < i else (i, j)
+                gap = text[words[a].end() : words[b].start()]
+                name = flags[j] is Entity.PATIENT
+                if (_GAP_NAME if name else _GAP_WORD).fullmatch(gap) is None:
+                    continue
+                if gap.startswith(".") and len(words[a].group()) > 1:
+                    continue  # a sentence ends here; only an initial takes a dot
+                if (initial or particle or eponym) and not name:
+                    continue
+                if particle and not _flagged_beyond(words, flags, i, j):
+                    continue
+                flags[i] = flags[j]
+                changed = True
+                break
+
+
+def _flagged_beyond(words: list[re.Match[str]], flags: list[Entity | None], i: int, j: int) -> bool:
+    """A particle joins only a name that continues on its other side ("van der Berg")."""
+    k = i + (i - j)
+    while 0 <= k < len(words) and words[k].group().lower() in _PARTICLES:
+        k += i - j
+    return 0 <= k < len(words) and words[k].group()[0].isupper()
+
+
+def _spans(
+    text: str, words: list[re.Match[str]], flags: list[Entity | None], name: str
+) -> list[Span]:
+    """One span per run of flagged words of one type joined by a space, hyphen or initial
+    dot on one line (an initial keeps its dot).
+    """
+    out: list[Span] = []
+    for m, e in zip(words, flags, strict=True):
+        if e is None:
+            continue
+        start, end = m.start(), m.end()
+        if len(m.group()) == 1 and text[end : end + 1] == ".":
+            end += 1
+        last = out[-1] if out else None
+        if (
+            last is not None
+            and last.entity is e
+            and re.fullmatch(r"[ \t]|[ \t]?-[ \t]?", text[last.end : start])
+        ):
+            out[-1] = Span(last.start, end, e, 0.5, name)
+        else:
+            out.append(Span(start, end, e, 0.5, name))
+    return out
+
+
+def _dash_signed(text: str, m: re.Match[str]) -> bool:
+    """The word opens a dash signature line ("-mika s", "- RBT")."""
+    return (
+        re.search(r"(?:^|\n)[ \t]*[-–—~][ \t]*$", text[max(0, m.start() - 8) : m.start()])
+        is not None
+    )
 
 
 def _cued(text: str, words: list[re.Match[str]], i: int) -> bool:
     """A person cue next to word `i` ("Hope called", "wife Rose")."""
     nxt = words[i + 1].group().lower() if i + 1 < len(words) else ""
     prev = words[i - 1].group().lower() if i > 0 else ""
-    return nxt in _CUE_AFTER or prev in _CUE_BEFORE
+    return nxt in _CUE_AFTER or prev in _CUE_BEFORE or prev in _GREETING_CUES
+
+
+#: Words before a first name in messages ("hey nurse becky", "hi maria").
+_GREETING_CUES = frozenset(
+    ["hi", "hey", "hello", "dear", "nurse", "doctor", "dr", "thanks", "thank", "from", "love"]
+)
 
 
 def _sentence_start(text: str, start: int) -> bool:

@@ -30,6 +30,14 @@ class CityRecognizer(PatternRecognizer):
             "c",
         ),
         Pattern(re.compile(rf"{_CITY},\s*\d{{5}}(?:-\d{{4}})?\b"), Entity.CITY, 0.8, "c"),
+        # counties: "Mercer County", "Orleans Parish", "Worcester County"
+        Pattern(
+            re.compile(rf"(?P<c>{_CW}(?:[ \t]+{_CW}){{0,2}}[ \t]+(?:County|Parish|Borough))\b"),
+            Entity.CITY,
+            0.8,
+            "c",
+            gate=frozenset({"county", "parish", "borough"}),
+        ),
         Pattern(
             re.compile(
                 rf"\b(?:lives|living|resides|residing|moved|relocated|born|from|visiting)\s+"

@@ -78,7 +78,7 @@ class DateRecognizer(PatternRecognizer):
         ),
         # day or month first: 03/04/2021, 13.06.2006, 31-12-20 (accept() checks the date)
         Pattern(
-            re.compile(rf"(?<![\d/.-]){_D}([/.-]){_D}\1(?:{_Y}|\d{{2}})(?![\d/])"),
+            re.compile(rf"(?:(?<![\d/.-])|(?<=\d\d-)){_D}([/.-]){_D}\1(?:{_Y}|\d{{2}})(?![\d/])"),
             Entity.DATE,
             0.9,
         ),
@@ -93,6 +93,12 @@ class DateRecognizer(PatternRecognizer):
         ),
         Pattern(re.compile(rf"(?<![\d/]){_M}/{_D}(?![\d/])(?!\s*(?:mm|BP))"), Entity.DATE, 0.6),
         Pattern(re.compile(rf"(?<![\d/]){_M}/{_Y}(?![\d/])"), Entity.DATE, 0.7),
+        # year and month: 2023-06 (not a year range: the month is 01-12 and no day follows)
+        Pattern(
+            re.compile(rf"(?<![\d/.-]){_Y}-(?:0[1-9]|1[0-2])(?![\d/-]|\.\d)"),
+            Entity.DATE,
+            0.7,
+        ),
         # holidays, with a year or alone (a holiday names a day)
         Pattern(
             re.compile(rf"\b{_HOLIDAY}(?:,?\s+(?:of\s+)?(?:'\d{{2}}|{_Y}))?(?!\w)"),

@@ -22,7 +22,31 @@ _KIND = (
     r"Medical Associates|"
     r"Pediatrics|Orthopedics|Cardiology|Oncology|Dermatology|Ob/Gyn|Family Medicine|"
     r"Internal Medicine|Behavioral Health|Counseling(?: Center| Services)?|Treatment Center|"
-    r"Recovery Center|Sanatorium|Residence|Pharmacy Services"
+    r"Recovery Center|Sanatorium|Residence|Pharmacy Services|Health|Center|Centre|School|"
+    r"High School|Middle School|Elementary(?: School)?|Academy|University|College|"
+    r"Consultants|Supply|Ambulance|Lab|Laboratory|Respite|Shelter|Mission|House|Memory Care|"
+    r"Endoscopy Center|Sleep Center|Stroke Center|Specialists|Hospitalists"
+)
+_KIND_WORDS = frozenset(w.lower() for w in re.findall(r"[A-Za-z]+", _KIND))
+#: Pharmacy, laboratory and care chains named without a facility word ("CVS #8831").
+_CHAINS = (
+    r"CVS(?: Pharmacy| Caremark)?|Walgreens|Rite Aid|Walmart(?: Pharmacy)?|Costco(?: Pharmacy)?|"
+    r"Kroger(?: Pharmacy)?|Safeway|Publix|Target Pharmacy|Quest Diagnostics|Quest|LabCorp|"
+    r"Kaiser Permanente|Kaiser|Sutter Health|Mayo Clinic|Cleveland Clinic|Fry's(?: Pharmacy)?|"
+    r"H-E-B|Meijer|Albertsons|Wegmans|Hy-Vee|Giant Eagle|Duane Reade|Express Scripts|OptumRx|"
+    r"Optum|Fresenius(?: Kidney Care)?|DaVita|Lincare|Apria|AdaptHealth|Amedisys|Kindred|"
+    r"Encompass Health|Select Medical|MinuteClinic|CareNow|Concentra|Planned Parenthood|"
+    r"Goodwill|Salvation Army|YMCA|Greyhound|Amtrak"
+)
+#: Words that do not make a facility name specific ("Sleep Center", "Mental Health").
+_GENERIC = frozenset(
+    """the a an this that our your their his her local general community regional mental
+    behavioral public home primary urgent emergency trauma level sleep stroke cancer heart
+    dialysis surgery surgical medical health care family school high middle elementary
+    university college center centre lab laboratory supply group house of and for
+    occupational physical speech respiratory infusion wound memory women's children's
+    veterans pediatric adult senior skilled nursing hospital clinic pharmacy cath echo blood
+    age oral peripheral critical intensive outpatient inpatient ambulatory""".split()  # noqa: SIM905
 )
 #: Care levels and units, not facilities, after "transferred to" and the like.
 _LEVELS = frozenset(
@@ -61,7 +85,7 @@ _LEVELS = frozenset(
         "HOME",
     ]
 )
-_W = rf"{UPPER}(?:{LETTER}|['.&-])*"
+_W = rf"{UPPER}(?:{LETTER}|['&-])*"
 
 
 @RECOGNIZERS.register("facility")
@@ -72,7 +96,8 @@ class FacilityRecognizer(PatternRecognizer):
     patterns = (
         Pattern(
             re.compile(
-                rf"\b(?:(?:St\.\s+)?{_W}\s+){{1,5}}(?:{_KIND})(?:\s+of\s+{_W}(?:\s+{_W})?)?\b"
+                rf"\b(?:(?:St\.[ \t]+)?{_W}[ \t]+(?:&[ \t]+)?){{1,5}}(?:{_KIND})"
+                rf"(?:[ \t]+of(?:[ \t]+the)?[ \t]+{_W}(?:[ \t]+{_W})?)?\b"
             ),
             Entity.FACILITY,
             0.8,
@@ -83,6 +108,23 @@ class FacilityRecognizer(PatternRecognizer):
             ),
             Entity.FACILITY,
             0.8,
+        ),
+        # chains, with a store number: "CVS #8831", "Walgreens", "Kroger Pharmacy #774"
+        Pattern(
+            re.compile(rf"\b(?:{_CHAINS})(?:[ \t]+(?:Store[ \t]+)?#[ \t]?\d+)?(?![\w])"),
+            Entity.FACILITY,
+            0.75,
+        ),
+        # a facility name with a store or unit number: "Pharmacy #774"
+        Pattern(re.compile(r"(?<=[A-Za-z])[ \t]+#[ \t]?\d{2,6}\b"), Entity.FACILITY, 0.5),
+        # saints' names: "St. Luke's Bethlehem", "Saint Alphonsus Regional"
+        Pattern(
+            re.compile(
+                rf"\b(?:St\.?|Saint|Ste\.?)[ \t]+{_W}['’]s(?:[ \t]+{_W}){{0,3}}"
+                rf"|\b(?:St\.?|Saint)[ \t]+{_W}(?:[ \t]+(?:{_KIND}))"
+            ),
+            Entity.FACILITY,
+            0.75,
         ),
         # "The Willows at Bayside", "The Arbors of Hingham"
         Pattern(
@@ -113,5 +155,4 @@ class FacilityRecognizer(PatternRecognizer):
         words = text[start:end].split()
         if len(words) == 1:
             return True  # an abbreviation after a transfer verb
-        generic = {"the", "a", "an", "this", "our", "your", "local", "general", "community"}
-        return any(w.lower() not in generic for w in words[:-1])
+        return any(w.lower().strip(",.") not in _GENERIC | _KIND_WORDS for w in words)

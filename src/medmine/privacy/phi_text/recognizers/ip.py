@@ -24,7 +24,11 @@ class IpRecognizer(PatternRecognizer):
             gate=re.compile(r"\d\.\d+\.\d+\.\d"),
         ),
         Pattern(
-            re.compile(r"\b(?:[0-9a-f]{1,4}:){2,7}(?::?[0-9a-f]{1,4})+\b", re.I),
+            re.compile(
+                r"\b(?=[0-9a-f:]*(?:::|[a-f]))(?:[0-9a-f]{1,4}:){2,7}(?::?[0-9a-f]{1,4})+\b"
+                r"|\b(?:[0-9a-f]{1,4}:){5,7}[0-9a-f]{1,4}\b",
+                re.I,
+            ),
             Entity.IP,
             0.85,
             gate=re.compile(r"[0-9a-fA-F]:[0-9a-fA-F:]*:"),

@@ -80,7 +80,7 @@ class NameLabelRecognizer(PatternRecognizer):
         # label then a name, written order or surname first
         Pattern(
             re.compile(
-                rf"(?<![\w])(?i:{_LABELS})[ \t]*[:#-]?[ \t]*(?:(?:Dr|Mr|Mrs|Ms)\.?[ \t]+)?"
+                rf"(?<![\w])(?i:{_LABELS})(?![\w])[ \t]*[:#-]?[ \t]*(?:(?:Dr|Mr|Mrs|Ms)\.?[ \t]+)?"
                 rf"(?P<n>{_INV}|{_FULL})"
             ),
             Entity.PATIENT,
@@ -141,10 +141,11 @@ class NameLabelRecognizer(PatternRecognizer):
             gate=_SIGNOFFS,
         ),
         Pattern(
-            re.compile(rf"(?m)^[ \t]*[-–—~][ \t]*(?P<n>{_N}(?:[ \t]+{_N})?)[ \t]*$"),
+            re.compile(r"(?m)^[ \t]*[-–—~][ \t]*(?P<n>[^\W\d_]+(?:[ \t]+[^\W\d_]+\.?)?)[ \t]*$"),
             Entity.PATIENT,
             0.7,
             "n",
+            gate=re.compile(r"(?m)^[ \t]*[-–—~][ \t]*[^\W\d_]+(?:[ \t]+[^\W\d_]+\.?)?[ \t]*$"),
         ),
     )
 
@@ -158,7 +159,11 @@ class NameLabelRecognizer(PatternRecognizer):
         only, ambiguous = _vocab.name_words()
         english, clinical = _vocab.english(), _vocab.clinical()
         lows = [w.lower() for w in words]
+        if _DASH_LINE.search(text, max(0, start - 6), start):
+            return not any(w in clinical or w in _NOT_NAMES for w in lows)
         if "," in text[start:end]:
+            if _HEADER_AFTER.match(text, end):
+                return not any(w in clinical for w in lows)
             if not any(w in only or w in ambiguous for w in lows):
                 return False
             return not any(
@@ -170,6 +175,11 @@ class NameLabelRecognizer(PatternRecognizer):
         return any(w in only or w in ambiguous or w not in english for w in lows)
 
 
+_DASH_LINE = re.compile(r"(?:^|\n)[ \t]*[-–—~][ \t]*$")
+#: A patient header after a surname-first name: "KAPOOR, ARJUN  |  M  |  MRN ...".
+_HEADER_AFTER = re.compile(
+    r"[ \t|,/(]{1,8}(?:MRN|DOB|#\s?\d|\d{1,3}\s?(?:y/?o|[MF])\b|[MF]\b|Acct|FIN|Age)"
+)
 #: Words a greedy label pattern picks up that are not names.
 _NOT_NAMES = frozenset(
     """the a an this that patient pt he she they his her it we i you me my our your no yes

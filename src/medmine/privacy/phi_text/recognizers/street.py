@@ -14,7 +14,7 @@ from medmine.privacy.phi_text.recognizers._letters import LETTER, UPPER
 _SUFFIX = (
     r"(?:Street|St|Avenue|Ave|Road|Rd|Lane|Ln|Drive|Dr|Court|Ct|Boulevard|Blvd|Way|Place|Pl|"
     r"Terrace|Ter|Parkway|Pkwy|Circle|Cir|Highway|Hwy|Square|Sq|Trail|Trl|Dale|Crossing|Xing|"
-    r"Heights|Hts|Hill|Hills|Gardens|Gdns|Park|Point|Pt|Ridge|Row|Run|Path|Pike|Plaza|Alley|"
+    r"Heights|Hts|Hill|Hills|Gardens|Gdns|Park|Point|Ridge|Row|Run|Path|Pike|Plaza|Alley|"
     r"Loop|Mall|Manor|Mews|Glen|Grove|Green|Haven|Harbor|Landing|Meadow|Meadows|Mill|Mills|"
     r"Port|Station|Summit|Turnpike|Valley|View|Village|Walk|Wall|Well|Wells|Estates|Extension|"
     r"Fork|Forge|Falls|Ford|Fields|Creek|Cove|Camp|Brook|Branch|Bridge|Bypass|Center|Club|"
@@ -22,7 +22,9 @@ _SUFFIX = (
     r"Key|Knoll|Lake|Lodge|Orchard|Oval|Pass|Pine|Pines|Prairie|Ramp|Ranch|Rapids|Rest|Shoal|"
     r"Shore|Shores|Spring|Springs|Stream|Street|Track|Trace|Tunnel|Union|Vista|Ville)"
 )
-_UNIT = r"(?:,?\s+(?:Unit|Apt\.?|Apartment|Suite|Ste\.?|#|Room|Rm\.?|Floor|Fl\.?)\s*#?\s*[\w-]+)?"
+_UNIT = (
+    r"(?:,?[ \t]+(?:Unit|Apt\.?|Apartment|Suite|Ste\.?|#|Room|Rm\.?|Floor|Fl\.?)\s*#?\s*[\w-]+)?"
+)
 _WORD = rf"(?:{UPPER}(?:{LETTER}|['.-])*|\d+(?:st|nd|rd|th))"
 _CW = rf"(?:St\.|Ft\.|Mt\.|{UPPER}(?:{LETTER}|['-])+)"
 #: The city on the line after a street, or after its comma, with no state ("12 Elm St,
@@ -41,7 +43,9 @@ class StreetRecognizer(PatternRecognizer):
     entities = (Entity.STREET,)
     patterns = (
         Pattern(
-            re.compile(rf"\b\d{{1,6}}[A-Z]?\s+(?:{_WORD}\s+){{0,3}}{_SUFFIX}(?:\.|\b){_UNIT}"),
+            re.compile(
+                rf"\b\d{{1,6}}[A-Z]?[ \t]+(?:{_WORD}[ \t]+){{0,3}}{_SUFFIX}(?:\.|\b){_UNIT}"
+            ),
             Entity.STREET,
             0.85,
         ),

@@ -1,0 +1,70 @@
+"""Recall mode: tokens shaped like identifiers wherever they are ("KCH-8842016",
+"S26-03318", "5585-26-00813", "LT-5CG1304XKP", "#440917", "PT61100482_face.jpg").
+
+A token (text between spaces, brackets and commas) is an identifier when it mixes letters
+and at least three digits, or joins digit groups with hyphens into at least six digits, or
+is ``#`` and four or more digits. Measurements (``500mg``, ``12.5``), times and shift ranges
+(``0700-1900``), clinical codes with few digits (``HbA1c``, ``COVID-19``, ``CHA2DS2``) and
+dates (found by the date rules first) are not.
+"""
+
+from __future__ import annotations
+
+import re
+
+from medmine.privacy.phi_text._base import Recognizer
+from medmine.privacy.phi_text._model import Entity, NoteContext, Span
+from medmine.privacy.phi_text._registry import RECOGNIZERS
+
+_TOKEN = re.compile(r"[^\s,;()\[\]{}<>\"']+")
+_UNITS = re.compile(
+    r"(?i)\d+(?:\.\d+)?(?:mg|mcg|g|kg|ml|l|mmol|meq|iu|units?|u|cc|mm|cm|m|km|in|ft|lbs?|oz|"
+    r"hrs?|h|min|mins|sec|s|d|days?|wks?|w|mo|yrs?|y|yo|am|pm|x|k|hz|mhz|ghz|gb|mb|kb|"
+    r"bpm|mmhg|st|nd|rd|th|f|c|%)(?:/\w+)?"
+)
+_TIME_RANGE = re.compile(r"(?:[01]\d|2[0-4])[0-5]\d-(?:[01]\d|2[0-4])[0-5]\d")
+#: Drug application numbers in product names ("nda020800 0.3 ml epinephrine ...").
+_PRODUCT = re.compile(r"(?i)(?:a?nda|bla)\d{6}")
+#: Vocabulary codes follow their system's name ("LOINC 2345-7", "ICD-10 E11.9").
+_CODE_BEFORE = re.compile(
+    r"(?i)(?:snomed(?:[ -]?ct)?|loinc|rxnorm|rxcui|icd(?:-?1[01](?:-?cm)?)?|cpt|hcpcs|ndc|cvx|"
+    r"code)[ \t:#-]*$"
+)
+#: Date shapes, placeholders included (9999-12-31): the date rules decide about them.
+_DATE_SHAPE = re.compile(r"\d{4}-\d{1,2}-\d{1,2}|\d{1,2}-\d{1,2}-\d{2,4}")
+_DECIMAL = re.compile(
+    r"[$]?\d{1,3}(?:,\d{3})*(?:\.\d+)?[%]?|\d+(?:\.\d+)?|\d{1,4}(?:\.\d+)?-\d{1,4}(?:\.\d+)?"
+)
+
+
+@RECOGNIZERS.register("id_shape")
+class IdShapeRecognizer(Recognizer):
+    """Identifier-shaped tokens (recall mode only)."""
+
+    entities = (Entity.ID,)
+    recall_only = True
+
+    def analyze(self, text: str, ctx: NoteContext) -> list[Span]:  # noqa: D102
+        out = []
+        for m in _TOKEN.finditer(text):
+            tok = m.group().rstrip(".:!?")
+            digits = sum(c.isdigit() for c in tok)
+            if digits < 3:
+                continue
+            letters = sum(c.isalpha() for c in tok)
+            if tok.startswith("#") and digits >= 4 and letters == 0:
+                out.append(Span(m.start(), m.start() + len(tok), Entity.ID, 0.55, self.name))
+                continue
+            if any(
+                r.fullmatch(tok) for r in (_UNITS, _TIME_RANGE, _DECIMAL, _DATE_SHAPE, _PRODUCT)
+            ):
+                continue
+            if _CODE_BEFORE.search(text, max(0, m.start() - 20), m.start()):
+                continue
+            if "/" in tok or ":" in tok:
+                continue  # dates, times, ratios and URLs have their own rules
+            mixed = letters > 0 and digits >= 3
+            grouped = letters == 0 and "-" in tok and digits >= 6
+            if mixed or grouped:
+                out.append(Span(m.start(), m.start() + len(tok), Entity.ID, 0.55, self.name))
+        return out
