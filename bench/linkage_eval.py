@@ -1,123 +1,288 @@
-"""Patient-linkage quality: precision and recall of `medmine.quality.linkage` against the
-known duplicates of the synthetic identity fixture, at typical and at harsh error rates.
+"""Patient linkage side by side: medmine (defaults), Splink (its documented FEBRL models) and
+recordlinkage (its documented pipeline), in the same run, on FEBRL3 and FEBRL4; medmine also
+on its synthetic identity fixtures (typical and harsh errors).
 
-Writes bench/results/linkage.json. Run: ``.venv/bin/python bench/linkage_eval.py [N]``.
+Each method runs in its own process, so that time and peak memory are its own. Pairwise and
+exact-cluster precision, recall and F1; medmine's blocking recall. Writes
+bench/results/linkage.json.
+
+Run: ``.venv/bin/python bench/linkage_eval.py`` (recordlinkage: ``.venv/bin/pip install
+--no-deps recordlinkage``; its pandas<3 pin would otherwise downgrade pandas, and it runs on
+pandas 3 for this pipeline).
 """
 
 from __future__ import annotations
 
 import json
+import os
 import platform
+import re
+import resource
+import subprocess
 import sys
 import time
 from pathlib import Path
 
-import pyarrow as pa
+import pandas as pd
 
-from medmine.quality import linkage
-from medmine.quality.linkage import LinkageConfig, evaluate_clusters, link_persons
-from medmine.synth.linkage import (
-    HARSH_RATES,
-    ErrorRates,
-    NamePools,
-    make_identities,
-    name_pools_from,
-)
-from medmine.warehouse import Warehouse
-from medmine.warehouse.schema import table
-
-HARSH = HARSH_RATES
-THRESHOLDS = (0.5, 0.9, 0.95, 0.99, 0.999)
-
-
-def _warehouse(rows: list[dict]) -> Warehouse:
-    wh = Warehouse(":memory:")
-    spec = table("mm_person_identity")
-    t = pa.Table.from_pylist(  # noqa: F841
-        [{c: r.get(c) for c in spec.column_names} for r in rows], schema=spec.arrow_schema()
-    )
-    wh.con.execute("INSERT INTO mm_person_identity BY NAME SELECT * FROM t")
-    return wh
+ROOT = Path(__file__).resolve().parents[1]
+FEBRL = ROOT / "tests" / "data" / "febrl"
+MAPPING = {
+    "unique_id": "rec_id",
+    "family_name": "surname",
+    "birth_date": "date_of_birth",
+    "ssn": "soc_sec_id",
+    "zip": "postcode",
+    "city": "suburb",
+    "address_line": "address_1",
+    "address_line2": "address_2",
+}
+DATASETS = {"febrl4": ("dataset4a", "dataset4b"), "febrl3": ("dataset3",)}
 
 
-def scenario(
-    name: str, n: int, rates: ErrorRates | None, seed: int, names: NamePools | None = None
-) -> dict:
-    rows, truth = make_identities(n, seed=seed, rates=rates, names=names)
-    wh = _warehouse(rows)
+def load(name: str) -> pd.DataFrame:
+    df = pd.read_csv(FEBRL / f"{name}.csv.gz", dtype=str, skipinitialspace=True,
+                     keep_default_na=False)  # fmt: skip
+    df.columns = [c.strip() for c in df.columns]
+    return df
+
+
+def entity(rec_id: str) -> str:
+    return re.match(r"^(rec-\d+)", rec_id).group(1)
+
+
+def frames(ds: str) -> dict[str, pd.DataFrame]:
+    return {n: load(n) for n in DATASETS[ds]}
+
+
+def truth_of(fr: dict[str, pd.DataFrame]) -> dict[str, str]:
+    return {f"{s}:{r}": entity(r) for s, df in fr.items() for r in df["rec_id"]}
+
+
+# ---------------------------------------------------------------- methods (one per process)
+def run_medmine(ds: str) -> dict:
+    from medmine.quality.linkage import LinkageConfig, link_tables
+
+    fr = frames(ds)
+    mode = "link" if ds == "febrl4" else "dedupe"
     t0 = time.perf_counter()
-    res = link_persons(wh)
+    res = link_tables(fr, mapping=MAPPING, mode=mode, config=LinkageConfig())
     secs = time.perf_counter() - t0
-    metrics = evaluate_clusters(res.clusters, truth)
-    # threshold sweep on the same scored pairs
-    groups = linkage.name_groups()
-    name_group = pa.table({"name": list(groups), "grp": list(groups.values())})  # noqa: F841
-    prepared = wh.con.sql(linkage._PREPARE).to_arrow_table()
-    pairs = linkage._score(prepared, LinkageConfig())
-    uids = prepared.column("unique_id").to_pylist()
-    sweep = {}
-    for th in THRESHOLDS:
-        edges = [(a, b) for a, b, _w, p in pairs if p >= th]
-        m = evaluate_clusters(linkage._cluster_ids(uids, edges), truth)
-        sweep[str(th)] = {k: round(v, 4) if isinstance(v, float) else v
-                          for k, v in m.to_dict().items()}  # fmt: skip
-    wh.close()
     return {
-        "scenario": name,
-        "entities": n,
-        "records": res.n_records,
-        "pairs_scored": res.n_pairs_scored,
-        "links": res.n_links,
-        "seconds": round(secs, 2),
-        "threshold_probability": LinkageConfig().threshold_probability,
-        "metrics": {
-            k: round(v, 4) if isinstance(v, float) else v for k, v in metrics.to_dict().items()
-        },  # fmt: skip
-        "threshold_sweep": sweep,
-        "error_rates": (rates or ErrorRates()).__dict__,
+        "clusters": res.clusters,
+        "seconds": secs,
+        "threshold": res.threshold,
+        "prior": res.prior,
+        "timings": res.timings,
+        "blocked_pairs": res.n_blocked_pairs,
     }
 
 
-def _fhir_names() -> NamePools | None:
-    """Name pools from the bundled FHIR sample's patients (None if it cannot be loaded)."""
-    try:
-        from medmine.demo import samples_dir
-        from medmine.ingest import fhir
+def _splink_prepare(df: pd.DataFrame, src: str) -> pd.DataFrame:
+    out = df.copy()
+    for c in ("date_of_birth", "soc_sec_id", "postcode"):
+        out[c] = out[c].astype(str).str.strip()
+    out["rec_id"] = src + ":" + out["rec_id"]
+    return out.replace({"": None})
 
-        with Warehouse(":memory:") as wh:
-            fhir.load([samples_dir() / "synthea_fhir"], wh)
-            return name_pools_from(wh)
-    except Exception as exc:  # noqa: BLE001  (the benchmark still reports the other scenarios)
-        print(f"FHIR-seeded scenario skipped: {type(exc).__name__}")
-        return None
+
+def run_splink(ds: str) -> dict:
+    """Splink's documentation examples (docs/demos/examples/duckdb/febrl4 and febrl3)."""
+    import splink.comparison_library as cl
+    from splink import DuckDBAPI, Linker, SettingsCreator, block_on
+
+    fr = frames(ds)
+    dfs = [_splink_prepare(df, s) for s, df in fr.items()]
+    t0 = time.perf_counter()
+    db = DuckDBAPI()
+    if ds == "febrl4":
+        rules = [
+            block_on("given_name", "surname"),
+            "l.given_name = r.surname and l.surname = r.given_name",
+            block_on("date_of_birth"),
+            block_on("soc_sec_id"),
+            block_on("state", "address_1"),
+            block_on("street_number", "address_1"),
+            block_on("postcode"),
+        ]
+        settings = SettingsCreator(
+            unique_id_column_name="rec_id",
+            link_type="link_only",
+            blocking_rules_to_generate_predictions=rules,
+            comparisons=[
+                cl.NameComparison("given_name").configure(term_frequency_adjustments=True),
+                cl.NameComparison("surname").configure(term_frequency_adjustments=True),
+                cl.DateOfBirthComparison("date_of_birth", input_is_string=True,
+                                         datetime_format="%Y%m%d", invalid_dates_as_null=True),
+                cl.DamerauLevenshteinAtThresholds("soc_sec_id", [1, 2]),
+                cl.ExactMatch("street_number").configure(term_frequency_adjustments=True),
+                cl.DamerauLevenshteinAtThresholds("postcode", [1, 2]).configure(
+                    term_frequency_adjustments=True
+                ),
+            ],
+            retain_intermediate_calculation_columns=True,
+        )  # fmt: skip
+        linker = Linker([db.register(d) for d in dfs], settings)
+        det = [block_on("soc_sec_id"), block_on("given_name", "surname", "date_of_birth")]
+        linker.training.estimate_probability_two_random_records_match(det, recall=0.8)
+        linker.training.estimate_u_using_random_sampling(max_pairs=1e6)
+        for rule in (block_on("date_of_birth"), block_on("postcode")):
+            linker.training.estimate_parameters_using_expectation_maximisation(
+                rule, estimate_without_term_frequencies=True
+            )
+        pred = linker.inference.predict(threshold_match_probability=0.2)
+    else:
+        rules = [block_on("soc_sec_id"), block_on("given_name"), block_on("surname"),
+                 block_on("date_of_birth"), block_on("postcode")]  # fmt: skip
+        settings = SettingsCreator(
+            unique_id_column_name="rec_id",
+            link_type="dedupe_only",
+            blocking_rules_to_generate_predictions=rules,
+            comparisons=[
+                cl.NameComparison("given_name"),
+                cl.NameComparison("surname"),
+                cl.DateOfBirthComparison("date_of_birth", input_is_string=True,
+                                         datetime_format="%Y%m%d"),
+                cl.DamerauLevenshteinAtThresholds("soc_sec_id", [2]),
+                cl.ExactMatch("street_number").configure(term_frequency_adjustments=True),
+                cl.ExactMatch("postcode").configure(term_frequency_adjustments=True),
+            ],
+            retain_intermediate_calculation_columns=True,
+        )  # fmt: skip
+        linker = Linker(db.register(dfs[0]), settings)
+        det = [block_on("soc_sec_id"), block_on("given_name", "surname", "date_of_birth"),
+               "l.given_name = r.surname and l.surname = r.given_name and "
+               "l.date_of_birth = r.date_of_birth"]  # fmt: skip
+        linker.training.estimate_probability_two_random_records_match(det, recall=0.9)
+        linker.training.estimate_u_using_random_sampling(max_pairs=1e6, seed=2)
+        for rule in (block_on("date_of_birth"), block_on("postcode")):
+            linker.training.estimate_parameters_using_expectation_maximisation(rule)
+        pred = linker.inference.predict(threshold_match_probability=0.2)
+    clusters = linker.clustering.cluster_pairwise_predictions_at_threshold(
+        pred, threshold_match_probability=0.99
+    )
+    rows = clusters.as_pandas_dataframe()[["rec_id", "cluster_id"]]
+    secs = time.perf_counter() - t0
+    return {"clusters": dict(zip(rows["rec_id"], rows["cluster_id"].astype(str), strict=True)),
+            "seconds": secs, "threshold": 0.99}  # fmt: skip
+
+
+def run_recordlinkage(ds: str) -> dict:
+    """Recordlinkage's documented pipeline (docs: "Link two datasets" / "Data deduplication"):
+    block on given name, compare six fields, link when more than three agree.
+    """
+    import recordlinkage
+
+    fr = frames(ds)
+    dfs = {s: df.set_index(df["rec_id"].radd(s + ":")) for s, df in fr.items()}
+    t0 = time.perf_counter()
+    indexer = recordlinkage.Index()
+    indexer.block("given_name")
+    if ds == "febrl4":
+        a, b = dfs.values()
+        cand = indexer.index(a, b)
+    else:
+        (a,) = dfs.values()
+        b = a
+        cand = indexer.index(a)
+    compare = recordlinkage.Compare()
+    compare.exact("given_name", "given_name", label="given_name")
+    compare.string("surname", "surname", method="jarowinkler", threshold=0.85, label="surname")
+    compare.exact("date_of_birth", "date_of_birth", label="date_of_birth")
+    compare.exact("suburb", "suburb", label="suburb")
+    compare.exact("state", "state", label="state")
+    compare.string("address_1", "address_1", threshold=0.85, label="address_1")
+    features = compare.compute(cand, a) if ds == "febrl3" else compare.compute(cand, a, b)
+    matches = features[features.sum(axis=1) > 3].index
+    secs = time.perf_counter() - t0
+    # clusters: connected components of the matched pairs
+    parent: dict[str, str] = {}
+
+    def find(x: str) -> str:
+        parent.setdefault(x, x)
+        while parent[x] != x:
+            parent[x] = parent[parent[x]]
+            x = parent[x]
+        return x
+
+    for x, y in matches:
+        parent[find(x)] = find(y)
+    ids = [i for df in dfs.values() for i in df.index]
+    return {"clusters": {i: find(i) for i in ids}, "seconds": secs,
+            "candidate_pairs": len(cand)}  # fmt: skip
+
+
+def child(method: str, ds: str) -> None:
+    out = {"medmine": run_medmine, "splink": run_splink, "recordlinkage": run_recordlinkage}[
+        method
+    ](ds)
+    from medmine.quality.linkage import evaluate_clusters
+
+    fr = frames(ds)
+    m = evaluate_clusters(out.pop("clusters"), truth_of(fr))
+    out.update(m.to_dict())
+    out["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print("RESULT " + json.dumps(out, default=float))
+
+
+def synthetic(n: int, harsh: bool) -> dict:
+    from medmine.quality.linkage import evaluate_clusters, link_tables
+    from medmine.synth.linkage import HARSH_RATES, make_identities
+
+    rows, truth = make_identities(n, seed=7, **({"rates": HARSH_RATES} if harsh else {}))
+    t0 = time.perf_counter()
+    res = link_tables([pd.DataFrame(rows)], mapping={"unique_id": "person_id"}, mode="both")
+    secs = time.perf_counter() - t0
+    return {**evaluate_clusters(res.clusters, truth).to_dict(), "seconds": secs,
+            "records": len(rows), "threshold": res.threshold}  # fmt: skip
 
 
 def main() -> None:
-    n = int(sys.argv[1]) if len(sys.argv) > 1 else 2000
-    import splink
+    from medmine.quality.linkage import blocked_pairs, evaluate_pairs
 
-    out = {
-        "benchmark": "patient linkage (Splink on DuckDB) against synthetic known duplicates",
-        "splink": splink.__version__,
+    results: dict = {"febrl": {}, "synthetic": {}}
+    for ds in DATASETS:
+        fr = frames(ds)
+        mode = "link" if ds == "febrl4" else "dedupe"
+        results["febrl"][ds] = {
+            "blocking": evaluate_pairs(
+                blocked_pairs(fr, mapping=MAPPING, mode=mode), truth_of(fr)
+            )  # fmt: skip
+        }
+        for method in ("medmine", "splink", "recordlinkage"):
+            proc = subprocess.run(
+                [sys.executable, __file__, "--child", method, ds],
+                capture_output=True, text=True, env={**os.environ, "PYTHONWARNINGS": "ignore"},
+            )  # fmt: skip
+            line = [x for x in proc.stdout.splitlines() if x.startswith("RESULT ")]
+            if proc.returncode or not line:
+                tail = (proc.stderr.strip().splitlines() or ["no output"])[-1]
+                results["febrl"][ds][method] = {"error": tail[:300]}
+            else:
+                results["febrl"][ds][method] = json.loads(line[0][7:])
+            r = results["febrl"][ds][method]
+            print(f"{ds:7} {method:14}", {k: (round(v, 4) if isinstance(v, float) else v)
+                  for k, v in r.items() if k in ("pairwise_precision", "pairwise_recall",
+                  "pairwise_f1", "cluster_precision", "cluster_recall", "cluster_f1", "seconds",
+                  "peak_rss_mb", "error")}, flush=True)  # fmt: skip
+        print(ds, "blocking", results["febrl"][ds]["blocking"], flush=True)
+    for harsh in (False, True):
+        key = "harsh" if harsh else "typical"
+        results["synthetic"][key] = synthetic(2000, harsh)
+        print("synthetic", key, results["synthetic"][key], flush=True)
+    results["environment"] = {
         "python": platform.python_version(),
-        "scenarios": [
-            scenario("typical errors", n, None, seed=7),
-            scenario("harsh errors", n, HARSH, seed=7),
-        ],
+        "cpus": os.cpu_count(),
+        "command": ".venv/bin/python bench/linkage_eval.py",
+        "note": "2 cores shared with other jobs; times vary with load",
     }
-    fhir = _fhir_names()
-    if fhir is not None:
-        # Few distinct names (the sample's 60 patients): many unrelated people share names.
-        out["scenarios"].append(
-            scenario("harsh errors, names from the FHIR sample", n, HARSH, 7, fhir)
-        )
-    path = Path(__file__).parent / "results" / "linkage.json"
-    path.parent.mkdir(exist_ok=True)
-    path.write_text(json.dumps(out, indent=2) + "\n")
-    for s in out["scenarios"]:
-        print(s["scenario"], s["metrics"])
-    print(f"wrote {path}")
+    out = ROOT / "bench" / "results" / "linkage.json"
+    out.write_text(json.dumps(results, indent=2, default=float) + "\n")
+    print("wrote", out)
 
 
 if __name__ == "__main__":
-    main()
+    if len(sys.argv) >= 4 and sys.argv[1] == "--child":
+        child(sys.argv[2], sys.argv[3])
+    else:
+        main()

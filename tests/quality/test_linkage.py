@@ -151,3 +151,77 @@ def test_name_pools_seeded_from_warehouse_identities():
     assert len(set(truth.values())) == 20
     with pytest.raises(ValueError, match="too few identities"):
         name_pools_from(Warehouse(":memory:"))
+
+
+# ---- column mapping and bad input ------------------------------------------------------
+from hypothesis import given  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+from medmine.errors import MedmineError  # noqa: E402
+from medmine.quality.linkage import FIELDS, link_tables, parse_mapping  # noqa: E402
+
+_col = st.text(alphabet=st.characters(blacklist_characters=",=", blacklist_categories=("Cs",)),
+               min_size=1, max_size=12).map(str.strip).filter(bool)  # fmt: skip
+
+
+@given(st.dictionaries(st.sampled_from(list(FIELDS)), _col, max_size=6))
+def test_parse_mapping_round_trips_any_valid_spec(mapping):
+    spec = ",".join(f"{k}={v}" for k, v in mapping.items())
+    assert parse_mapping(spec) == mapping
+
+
+@given(st.text(max_size=40))
+def test_parse_mapping_accepts_or_refuses_with_a_reason(spec):
+    try:
+        out = parse_mapping(spec)
+    except MedmineError as exc:
+        assert "field" in str(exc) or "'='" in str(exc) or "no column" in str(exc)
+    else:
+        assert set(out) <= set(FIELDS)
+
+
+@pytest.mark.parametrize(("spec", "message"), [
+    ("given=first", "unknown field 'given'"),
+    ("given_name", "has no '='"),
+    ("given_name=", "gives no column"),
+])  # fmt: skip
+def test_parse_mapping_refuses_bad_items(spec, message):
+    with pytest.raises(MedmineError, match=message):
+        parse_mapping(spec)
+
+
+def test_link_tables_refuses_bad_mode_single_source_link_and_duplicate_ids():
+    t = pa.table({"given_name": ["ann", "bob"], "family_name": ["lee", "roe"]})
+    with pytest.raises(MedmineError, match="mode must be one of"):
+        link_tables([t], mode="merge")
+    with pytest.raises(MedmineError, match="links across sources"):
+        link_tables([t], mode="link")
+    with pytest.raises(MedmineError, match="share a \\(source, unique_id\\)"):
+        link_tables([pa.table({"unique_id": ["1", "1"], "given_name": ["a", "b"]})])
+    with pytest.raises(MedmineError, match="at least two identity fields"):
+        link_tables([pa.table({"given_name": ["ann", "bob"]})])
+
+
+def test_standardisation_cleans_identifiers_before_comparing():
+    import duckdb
+
+    from medmine.quality.linkage._standardise import standardise
+
+    con = duckdb.connect()
+    t = pa.table({
+        "given_name": ["  José3 ", "BILL"], "family_name": ["O'Neil", None],
+        "birth_date": ["1980-03-04", "19801304"], "address_line": ["12  Main St", None],
+        "phone": ["(617) 555-0100", "0000000000"], "ssn": ["123-45-6789", "000-00-0000"],
+        "zip": ["02139-1234", ""],
+    })  # fmt: skip
+    counts = standardise(con, [("s", t)])
+    rows = con.execute(
+        "SELECT given_name, given_group, family_name, birth_date, birth_date_swapped, "
+        "street_number, address_line, phone, ssn, zip FROM mm_link_input ORDER BY unique_id"
+    ).fetchall()
+    assert rows[0] == ("jose", "jose", "o'neil", "19800304", "19800403", "12", "main st",
+                       "6175550100", "123456789", "02139")  # fmt: skip
+    # placeholders are no identifier; nickname groups join bill and william
+    assert rows[1][7] is None and rows[1][8] is None and rows[1][9] is None
+    assert rows[1][1] == name_groups()["william"]
+    assert counts["given_name"] == 2 and counts["phone"] == 1

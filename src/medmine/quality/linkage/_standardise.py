@@ -110,6 +110,14 @@ def _name(col: str) -> str:
     )
 
 
+def _zip(col: str) -> str:
+    """Postcode: letters and digits; a US ZIP+4 keeps its five-digit ZIP."""
+    z = f"regexp_replace(lower(CAST({col} AS VARCHAR)), '[^0-9a-z]', '', 'g')"
+    return (
+        f"nullif(CASE WHEN regexp_full_match({z}, '[0-9]{{9}}') THEN left({z}, 5) ELSE {z} END, '')"
+    )
+
+
 def _digits(col: str) -> str:
     return f"nullif(regexp_replace(CAST({col} AS VARCHAR), '[^0-9]', '', 'g'), '')"
 
@@ -194,8 +202,7 @@ def standardise(
             f"{_text(exprs['address_line'])} AS address_line, "
             f"{_text(exprs['address_line2'])} AS address_line2, {_text(exprs['city'])} AS city, "
             f"{_text(exprs['state'])} AS state, "
-            f"nullif(regexp_replace(lower(CAST({exprs['zip']} AS VARCHAR)), '[^0-9a-z]', '', 'g'), "
-            "'') AS zip, "
+            f"{_zip(exprs['zip'])} AS zip, "
             f"right({_digits(exprs['phone'])}, 10) AS phone, {_text(exprs['email'])} AS email, "
             f"{_digits(exprs['ssn'])} AS ssn, {_text(exprs['mrn'])} AS mrn, "
             f"{_text(exprs['mrn_authority'])} AS mrn_authority "
