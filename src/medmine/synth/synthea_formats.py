@@ -18,7 +18,10 @@ What the CSV layout cannot carry (notes, NPIs, reference ranges, coded observati
 is simply not written: the invariance tests list those differences with their reasons.
 
 >>> from pathlib import Path
->>> counts = write_synthea_csv([], Path("/tmp/empty_csv"))  # doctest: +SKIP
+>>> bundles = Path("tests/data/synthea_formats/fhir")
+>>> rows = write_synthea_csv(bundles, Path("out/csv"))  # doctest: +SKIP
+>>> rows["encounters.csv"]  # doctest: +SKIP
+557
 """
 
 from __future__ import annotations
