@@ -54,6 +54,7 @@ def _steps() -> list[tuple[str, Step]]:
     from medmine.demo.privacy_step import privacy_step
     from medmine.demo.quality_step import quality_step
     from medmine.demo.surveillance_step import surveillance_step
+    from medmine.demo.synthea_step import synthea_step
 
     return [
         ("ingest", ingest_step),
@@ -61,6 +62,7 @@ def _steps() -> list[tuple[str, Step]]:
         ("quality", quality_step),
         ("privacy", privacy_step),
         ("studies", studies_step),
+        ("synthea", synthea_step),
         ("patterns", patterns_step),
         ("surveillance", surveillance_step),
     ]
