@@ -20,8 +20,63 @@ from medmine.studies._matrix import build_matrix
 from medmine.studies.contract import FunctionStudy
 from medmine.studies.prediction import PredictionResult, StudyConfig, start_result
 
+#: SNOMED CT codes of the complications counted by `hypertension_complications`: chronic kidney
+#: disease (stages 1-4, end-stage), heart failure, myocardial infarction, stroke.
+COMPLICATION_CODES = (
+    "SNOMED:431855005",
+    "SNOMED:431856006",
+    "SNOMED:433144002",
+    "SNOMED:431857002",
+    "SNOMED:46177005",
+    "SNOMED:84114007",
+    "SNOMED:88805009",
+    "SNOMED:22298006",
+    "SNOMED:401303003",
+    "SNOMED:401314000",
+    "SNOMED:230690007",
+)
+
 NAME = "disease_risk"
 TITLE = "GI hemorrhage after starting an NSAID (Eunomia)"
+
+
+def hypertension_complications(years: int = 5) -> Any:
+    """A disease-risk task written in SNOMED CT source codes (works without a vocabulary).
+
+    Entry: first diagnosis of essential hypertension (SNOMED 59621000), adults, with no prior
+    complication; outcome: chronic kidney disease, heart failure, myocardial infarction or
+    stroke 1 day to `years` years later; complete follow-up needed unless the outcome occurs
+    (or death, a competing event).
+
+    >>> hypertension_complications().entry.concept_set.source_codes
+    ('SNOMED:59621000',)
+    """
+    from medmine.features import (
+        CohortDefinition,
+        ConceptSet,
+        Criterion,
+        EntryEvent,
+        OutcomeDefinition,
+        TimeAtRisk,
+    )
+
+    days = 365 * int(years)
+    comp = ConceptSet(source_codes=COMPLICATION_CODES, name="renal or cardiovascular complication")
+    return CohortDefinition(
+        name="hypertension_complications",
+        description=f"renal or cardiovascular complication within {years} years of a "
+        "hypertension diagnosis",
+        entry=EntryEvent(
+            concept_set=ConceptSet(
+                source_codes=("SNOMED:59621000",), name="essential hypertension"
+            ),
+            first_occurrence=True,
+        ),
+        exclusion=(Criterion(comp, start_day=None, end_day=0, name="prior complication"),),
+        outcome=OutcomeDefinition(concept_set=comp, name="complication"),
+        time_at_risk=TimeAtRisk(start_day=1, end_day=days, min_days=days - 1),
+        min_age=18,
+    )
 
 
 def run(
