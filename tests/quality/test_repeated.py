@@ -3,7 +3,7 @@ from __future__ import annotations
 import datetime as dt
 
 from medmine.quality._registry import REGISTRY
-from medmine.quality.repeated import REPEATED_MEASUREMENT, count_repeated
+from medmine.quality.repeated import REPEATED_MEASUREMENT, count_repeated, without_repeats
 from medmine.warehouse import Warehouse
 
 
@@ -45,3 +45,14 @@ def test_declared_like_the_registry_checks_and_not_twice():
     assert REPEATED_MEASUREMENT.instances == "unit_tables"
     registered = REGISTRY.get("repeated_measurement")
     assert registered is None or registered == REPEATED_MEASUREMENT
+
+
+def test_without_repeats_keeps_one_row_per_repetition():
+    wh = Warehouse(":memory:")
+    for r in [_measurement(1, 120.0), _measurement(2, 120.0), _measurement(3, 121.0)]:
+        wh.con.execute(
+            f"INSERT INTO measurement ({', '.join(r)}) VALUES ({', '.join('?' * len(r))})",
+            list(r.values()),
+        )
+    ids = wh.con.execute(f"SELECT measurement_id FROM {without_repeats()} ORDER BY 1").fetchall()
+    assert ids == [(1,), (3,)]

@@ -45,6 +45,21 @@ REPEATED_MEASUREMENT = CheckType(
 )
 
 
+def without_repeats(table: str = "measurement") -> str:
+    """SQL of `table` (measurement or observation) with each repetition kept once (the row with
+    the smallest id): the subquery a covariate count should read instead of the table.
+
+    >>> "row_number()" in without_repeats()
+    True
+    """
+    params = next(p for p in generate(REPEATED_MEASUREMENT.instances) if p["table"] == table)
+    same = SAME.format(**params)
+    return (
+        f"(SELECT * FROM {params['t']} QUALIFY row_number() OVER (PARTITION BY {same} "
+        f"ORDER BY {params['id']}) = 1)"
+    )
+
+
 def count_repeated(wh: Warehouse) -> dict[str, tuple[int, int]]:
     """Per table: (repeated rows beyond the first of each group, numeric rows checked)."""
     out: dict[str, tuple[int, int]] = {}
