@@ -15,7 +15,6 @@ Fricker et al. 2008, *Stat Med* 27:3407):
 from __future__ import annotations
 
 import numpy as np
-from numpy.lib.stride_tricks import sliding_window_view
 from scipy import stats
 
 from medmine.surveillance._base import Detection, Detector, check_param
@@ -76,12 +75,17 @@ class EARS(Detector):
         """Mean, sd and statistic of every period from `start` (C1 or C2 form)."""
         lag = 0 if self.method == "C1" else 2
         k = self.baseline
-        win = sliding_window_view(full, k, axis=1)  # win[:, i] = full[:, i:i+k]
-        # baseline of period t ends at t-1-lag, so it starts at t-k-lag
-        idx = np.arange(start, full.shape[1]) - k - lag
-        w = win[:, idx, :]
-        m = w.mean(axis=2)
-        s = np.maximum(w.std(axis=2, ddof=1), self.min_sigma)
+        # moving sums from cumulative sums: O(series x periods) memory, no window copies
+        c1 = np.pad(np.cumsum(full, axis=1), ((0, 0), (1, 0)))
+        c2 = np.pad(np.cumsum(full**2, axis=1), ((0, 0), (1, 0)))
+        hi = np.arange(start, full.shape[1]) - lag  # baseline of t is full[t-k-lag : t-lag]
+        s1 = c1[:, hi] - c1[:, hi - k]
+        s2 = c2[:, hi] - c2[:, hi - k]
+        m = s1 / k
+        var = np.maximum((s2 - s1 * m) / (k - 1), 0.0)
+        sd = np.sqrt(var)
+        sd = np.where(sd < 1e-9 * np.maximum(m, 1), 0.0, sd)  # rounding of a constant window
+        s = np.maximum(sd, self.min_sigma)
         y = full[:, start:]
         with np.errstate(divide="ignore", invalid="ignore"):
             z = np.where(s > 0, (y - m) / s, np.where(y > m, np.inf, 0.0))
