@@ -49,6 +49,7 @@ def _steps() -> list[tuple[str, Step]]:
     # Imported lazily so that `medmine --help` stays fast.
     from medmine.demo.formats_step import formats_step
     from medmine.demo.ingest_step import ingest_step
+    from medmine.demo.medication_safety_step import medication_safety_step
     from medmine.demo.patterns_step import patterns_step
     from medmine.demo.prediction_step import studies_step
     from medmine.demo.privacy_step import privacy_step
@@ -65,6 +66,7 @@ def _steps() -> list[tuple[str, Step]]:
         ("synthea", synthea_step),
         ("patterns", patterns_step),
         ("surveillance", surveillance_step),
+        ("medication safety", medication_safety_step),
     ]
 
 

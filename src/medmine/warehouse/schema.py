@@ -626,10 +626,9 @@ TABLES: tuple[TableSpec, ...] = (
         "Genotypes at pharmacogene positions (GRCh38) from VCF files, one row per person and "
         "site: the two observed alleles, and whether they are phased (and in which phase set). "
         "Identifying (a few dozen SNPs single a person out): exported only when asked.",
-        f"person_id:bigint!{_P}, gene:varchar!, chrom:varchar!, position:bigint!, rsid:varchar,"
-        "ref:varchar!, allele1:varchar, allele2:varchar, phased:bool, phase_set:varchar,"
-        "load_id:varchar",
-        pk=("person_id", "chrom", "position"),
+        f"genotype_id:bigint!, person_id:bigint!{_P}, gene:varchar!, chrom:varchar!,"
+        "position:bigint!, rsid:varchar, ref:varchar!, allele1:varchar, allele2:varchar,"
+        "phased:bool, phase_set:varchar, load_id:varchar",
     ),
     _table(
         "mm_measurement_norm",
