@@ -39,6 +39,13 @@ class AgeOver89Recognizer(PatternRecognizer):
             0.85,
             "age",
         ),
+        # "Cyril Parkinson (92, ...)": an age in brackets right after a name
+        Pattern(
+            re.compile(r"(?<=[A-Za-z])[ \t]+\((?P<age>9\d|1[01]\d)(?=[,)])"),
+            Entity.AGE,
+            0.6,
+            "age",
+        ),
         # ninety-one year-old, one hundred and two years old
         Pattern(
             re.compile(

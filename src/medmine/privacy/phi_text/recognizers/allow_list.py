@@ -41,6 +41,9 @@ _HEADS = _EPONYM_HEADS | _words(
     anemia foot protein cells rods tear esophagus phenomenon thyroiditis encephalopathy
     disorder's disease's"""
 )
+#: An unknown capitalised word opening a sentence or line is safe from this Zipf frequency
+#: on (below the English list's 3.0): sentences open with verbs and nouns more than names.
+START_MIN_ZIPF = 2.5
 #: Endings of derived English and medical words: an unknown capitalised word ending so is a
 #: word ("Dysphagia", "Sulfonylurea", "Echocardiogram"), not a name. Names with these
 #: endings are census names and are judged as names first.
@@ -93,7 +96,8 @@ class AllowListRecognizer(Recognizer):
                 if _eponym(text, m.end(), clinical):
                     continue
                 if low in only:
-                    if cap or lower_note or _cued(text, words, i) or _dash_signed(text, m):
+                    cued = low not in english and _cued(text, words, i)
+                    if cap or lower_note or cued or _dash_signed(text, m):
                         flags[i] = Entity.PATIENT
                     continue
                 if cap and not upper:
@@ -107,6 +111,9 @@ class AllowListRecognizer(Recognizer):
                 continue  # abbreviation: COPD, DTaP, EtOH
             if len(w) >= 7 and _SUFFIXES.search(low):
                 continue  # a derived English or medical word: "Postictal", "Ambulating"
+            if (cap or lower_note) and _sentence_start(text, m.start()):
+                if _vocab.zipf(low) >= START_MIN_ZIPF:
+                    continue  # a rarer word opening a sentence: "Resubmitted", "Recheck"
             if cap or lower_note or _dash_signed(text, m):
                 flags[i] = Entity.OTHER
         _spread(text, words, flags, amb_caps, clinical)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 
+from medmine.privacy.phi_text import _vocab
 from medmine.privacy.phi_text._base import Pattern, PatternRecognizer
 from medmine.privacy.phi_text._model import Entity
 from medmine.privacy.phi_text._registry import RECOGNIZERS
@@ -155,4 +156,7 @@ class FacilityRecognizer(PatternRecognizer):
         words = text[start:end].split()
         if len(words) == 1:
             return True  # an abbreviation after a transfer verb
-        return any(w.lower().strip(",.") not in _GENERIC | _KIND_WORDS for w in words)
+        clinical = _vocab.clinical()
+        own = [w.lower().strip(",.") for w in words]
+        own = [w for w in own if w not in _GENERIC | _KIND_WORDS]
+        return bool(own) and not all(w in clinical for w in own)  # "Anticoagulation Clinic"

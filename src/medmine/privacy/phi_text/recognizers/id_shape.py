@@ -16,19 +16,23 @@ from medmine.privacy.phi_text._base import Recognizer
 from medmine.privacy.phi_text._model import Entity, NoteContext, Span
 from medmine.privacy.phi_text._registry import RECOGNIZERS
 
-_TOKEN = re.compile(r"[^\s,;()\[\]{}<>\"']+")
+_TOKEN = re.compile(r"[^\s,;\[\]{}<>\"']+")
 _UNITS = re.compile(
     r"(?i)\d+(?:\.\d+)?(?:mg|mcg|g|kg|ml|l|mmol|meq|iu|units?|u|cc|mm|cm|m|km|in|ft|lbs?|oz|"
     r"hrs?|h|min|mins|sec|s|d|days?|wks?|w|mo|yrs?|y|yo|am|pm|x|k|hz|mhz|ghz|gb|mb|kb|"
     r"bpm|mmhg|st|nd|rd|th|f|c|%)(?:/\w+)?"
 )
 _TIME_RANGE = re.compile(r"(?:[01]\d|2[0-4])[0-5]\d-(?:[01]\d|2[0-4])[0-5]\d")
+#: Code shapes: ICD-10 (I20.9, E11.65, S33.5XXA), HCPCS (A0427, J1885), NDC-like ranges.
+_CODE_SHAPE = re.compile(
+    r"[A-Z]\d[0-9A-Z](?:\.[0-9A-Z]{1,4})?|[A-V]\d{4}|[A-Z]\d{2}\.\d{1,3}[A-Z]?"
+)
 #: Drug application numbers in product names ("nda020800 0.3 ml epinephrine ...").
 _PRODUCT = re.compile(r"(?i)(?:a?nda|bla)\d{6}")
 #: Vocabulary codes follow their system's name ("LOINC 2345-7", "ICD-10 E11.9").
 _CODE_BEFORE = re.compile(
-    r"(?i)(?:snomed(?:[ -]?ct)?|loinc|rxnorm|rxcui|icd(?:-?1[01](?:-?cm)?)?|cpt|hcpcs|ndc|cvx|"
-    r"code)[ \t:#-]*$"
+    r"(?i)\b(?:snomed(?:[ -]?ct)?|loinc|rxnorm|rxcui|icd(?:-?1[01](?:-?cm)?)?|cpt|hcpcs|ndc|"
+    r"cvx)[ \t:#-]*$"
 )
 #: Date shapes, placeholders included (9999-12-31): the date rules decide about them.
 _DATE_SHAPE = re.compile(r"\d{4}-\d{1,2}-\d{1,2}|\d{1,2}-\d{1,2}-\d{2,4}")
@@ -47,16 +51,17 @@ class IdShapeRecognizer(Recognizer):
     def analyze(self, text: str, ctx: NoteContext) -> list[Span]:  # noqa: D102
         out = []
         for m in _TOKEN.finditer(text):
-            tok = m.group().rstrip(".:!?")
+            tok, start = _balanced(m.group(), m.start())
             digits = sum(c.isdigit() for c in tok)
             if digits < 3:
                 continue
             letters = sum(c.isalpha() for c in tok)
             if tok.startswith("#") and digits >= 4 and letters == 0:
-                out.append(Span(m.start(), m.start() + len(tok), Entity.ID, 0.55, self.name))
+                out.append(Span(start, start + len(tok), Entity.ID, 0.55, self.name))
                 continue
             if any(
-                r.fullmatch(tok) for r in (_UNITS, _TIME_RANGE, _DECIMAL, _DATE_SHAPE, _PRODUCT)
+                r.fullmatch(tok)
+                for r in (_UNITS, _TIME_RANGE, _DECIMAL, _DATE_SHAPE, _PRODUCT, _CODE_SHAPE)
             ):
                 continue
             if _CODE_BEFORE.search(text, max(0, m.start() - 20), m.start()):
@@ -66,5 +71,19 @@ class IdShapeRecognizer(Recognizer):
             mixed = letters > 0 and digits >= 3
             grouped = letters == 0 and "-" in tok and digits >= 6
             if mixed or grouped:
-                out.append(Span(m.start(), m.start() + len(tok), Entity.ID, 0.55, self.name))
+                out.append(Span(start, start + len(tok), Entity.ID, 0.55, self.name))
         return out
+
+
+def _balanced(tok: str, start: int) -> tuple[str, int]:
+    """`tok` less trailing sentence punctuation and unbalanced outer brackets, with its
+    new start: "(KCH-8842016)," -> "KCH-8842016"; "(01)0088(17)29" stays whole.
+    """
+    tok = tok.rstrip(".:!?")
+    if tok.startswith("(") and tok.endswith(")") and tok.count("(") == tok.count(")") == 1:
+        return tok[1:-1], start + 1
+    while tok.startswith("(") and tok.count("(") > tok.count(")"):
+        tok, start = tok[1:], start + 1
+    while tok.endswith(")") and tok.count(")") > tok.count("("):
+        tok = tok[:-1].rstrip(".:!?")
+    return tok, start

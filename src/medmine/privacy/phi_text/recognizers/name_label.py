@@ -159,6 +159,11 @@ class NameLabelRecognizer(PatternRecognizer):
         only, ambiguous = _vocab.name_words()
         english, clinical = _vocab.english(), _vocab.clinical()
         lows = [w.lower() for w in words]
+        if all(
+            lw in clinical or (w.isupper() and len(w) <= 5)
+            for lw, w in zip(lows, words, strict=True)
+        ):
+            return False  # "RE: CPAP", "cc: COPD clinic"
         if _DASH_LINE.search(text, max(0, start - 6), start):
             return not any(w in clinical or w in _NOT_NAMES for w in lows)
         if "," in text[start:end]:

@@ -71,14 +71,17 @@ class PlaceNameRecognizer(Recognizer):
             )
             if hit == 1:
                 w = words[i]
-                if _eponym(text, w.end(), clinical) or w.group().lower() in _vocab.all_names():
-                    hit = 0  # "Allen test", "Baker cyst"; a person's name is judged as a name
-                elif w.group().lower() in english:
-                    cue = _PLACE_CUE.search(text, max(0, w.start() - 12), w.start())
-                    if cue is None or (
-                        cue.group().startswith(",") and not _CLAUSE_END.match(text, w.end())
-                    ):
-                        hit = 0
+                cue = _PLACE_CUE.search(text, max(0, w.start() - 12), w.start())
+                low = w.group().lower()
+                if _eponym(text, w.end(), clinical):
+                    hit = 0  # "Allen test", "Baker cyst"
+                elif low in _vocab.all_names() and not (cue and cue.group()[0] != ","):
+                    hit = 0  # a person's name unless after "in", "from", "to"...
+                elif low in english and (
+                    cue is None
+                    or (cue.group().startswith(",") and not _CLAUSE_END.match(text, w.end()))
+                ):
+                    hit = 0
             if hit:
                 end = words[i + hit - 1].end()
                 out.append(Span(words[i].start(), end, Entity.CITY, 0.5, self.name))

@@ -44,6 +44,26 @@ class RecordIdRecognizer(PatternRecognizer):
             0.95,
             "v",
         ),
+        # licence numbers written in digit groups: "driver's license 29 447 180"
+        Pattern(
+            re.compile(
+                r"(?i:licen[cs]e|lic\.?|DL|permit)[ \t]*(?:no\.?|#|number)?[ \t:#]*"
+                r"(?P<v>\d{2,4}(?:[ \t]\d{2,4}){2,3})\b"
+            ),
+            Entity.ID,
+            0.85,
+            "v",
+        ),
+        # licence plates: "plate 418 LMB", "tag# 7KQ-229"
+        Pattern(
+            re.compile(
+                r"(?i:plate|tag|license plate|plates)[ \t]*(?:no\.?|#)?[ \t:#]*"
+                r"(?P<v>(?=[A-Z0-9 -]*\d)[A-Z0-9]{1,4}[ -]?[A-Z0-9]{2,4})\b"
+            ),
+            Entity.ID,
+            0.85,
+            "v",
+        ),
         # Medicare Beneficiary Identifier (1EG4-TE5-MK73): 11 characters, fixed shape
         Pattern(
             re.compile(

@@ -20,7 +20,8 @@ _SUFFIX = (
     r"Fork|Forge|Falls|Ford|Fields|Creek|Cove|Camp|Brook|Branch|Bridge|Bypass|Center|Club|"
     r"Common|Corner|Corners|Course|Curve|Divide|Expressway|Freeway|Gateway|Island|Junction|"
     r"Key|Knoll|Lake|Lodge|Orchard|Oval|Pass|Pine|Pines|Prairie|Ramp|Ranch|Rapids|Rest|Shoal|"
-    r"Shore|Shores|Spring|Springs|Stream|Street|Track|Trace|Tunnel|Union|Vista|Ville)"
+    r"Shore|Shores|Spring|Springs|Stream|Street|Track|Trace|Tunnel|Union|Vista|Ville|Concourse|"
+    r"Esplanade|Promenade|Broadway)"
 )
 _UNIT = (
     r"(?:,?[ \t]+(?:Unit|Apt\.?|Apartment|Suite|Ste\.?|#|Room|Rm\.?|Floor|Fl\.?)\s*#?\s*[\w-]+)?"
@@ -50,6 +51,30 @@ class StreetRecognizer(PatternRecognizer):
             0.85,
         ),
         Pattern(re.compile(r"\bP\.?\s?O\.?\s+Box\s+\d+\b", re.I), Entity.STREET, 0.95),
+        # rural routes: "RR 2 Box 118", "HC 64 Box 12"
+        Pattern(
+            re.compile(r"\b(?:RR|R\.R\.|Rural Route|HC|Star Route)[ \t]*\d+,?[ \t]+Box[ \t]+\d+\b"),
+            Entity.STREET,
+            0.9,
+        ),
+        # Spanish and French street words before the name: "3317 Camino del Sol"
+        Pattern(
+            re.compile(
+                rf"\b\d{{1,6}}[ \t]+(?:Camino|Calle|Avenida|Via|V[ií]a|Paseo|Rue|Boulevard|Chemin)"
+                rf"(?:[ \t]+(?:del|de|la|las|los|el|du|des|{_WORD})){{1,4}}{_UNIT}"
+            ),
+            Entity.STREET,
+            0.85,
+        ),
+        # numbered streets and corners without a house number: "SE 82nd Ave & Foster Rd"
+        Pattern(
+            re.compile(
+                rf"\b(?:[NSEW]{{1,2}}\.?[ \t]+)?\d+(?:st|nd|rd|th)[ \t]+{_SUFFIX}\b"
+                rf"(?:[ \t]*(?:&|and|at)[ \t]*(?:{_WORD}[ \t]+){{1,3}}{_SUFFIX}\b)?"
+            ),
+            Entity.STREET,
+            0.8,
+        ),
     )
 
     def analyze(self, text: str, ctx: NoteContext) -> list[Span]:
