@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from medmine.ingest import fhir
-from medmine.studies import length_of_stay, readmission
+from medmine.studies import disease_risk, length_of_stay, readmission
 from medmine.studies.prediction import StudyConfig
 from medmine.warehouse import Warehouse
 
@@ -46,6 +46,38 @@ def los(wh):
     return length_of_stay.run(wh, SMALL)
 
 
+def _data_end(con):
+    return con.execute(
+        "SELECT max(d) FROM (SELECT max(visit_start_date) AS d FROM visit_occurrence UNION ALL "
+        "SELECT max(visit_end_date) FROM visit_occurrence WHERE visit_end_date <= current_date "
+        "UNION ALL SELECT max(condition_start_date) FROM condition_occurrence UNION ALL "
+        "SELECT max(drug_exposure_start_date) FROM drug_exposure UNION ALL "
+        "SELECT max(procedure_date) FROM procedure_occurrence UNION ALL "
+        "SELECT max(measurement_date) FROM measurement UNION ALL "
+        "SELECT max(observation_date) FROM observation UNION ALL SELECT max(death_date) FROM death)"
+    ).fetchall()[0][0]
+
+
+def _stays(con) -> dict[int, list[list]]:
+    """Inpatient visits merged when they overlap or follow within a day at another site."""
+    visits = con.execute(
+        "SELECT person_id, visit_start_date, greatest(visit_end_date, visit_start_date), "
+        "care_site_id FROM visit_occurrence WHERE visit_concept_id IN (9201, 262) "
+        "ORDER BY person_id, visit_start_date, visit_end_date, visit_occurrence_id"
+    ).fetchall()
+    stays: dict[int, list[list]] = {}
+    for pid, s, e, site in visits:
+        cur = stays.setdefault(pid, [])
+        if cur:
+            last = cur[-1]
+            if s < last[1] or ((s - last[1]).days <= 1 and site != last[2]):
+                last[1] = max(last[1], e)
+                last[2] = site
+                continue
+        cur.append([s, e, site])
+    return stays
+
+
 def independent_counts(wh) -> tuple[int, int, int]:
     """Readmission stays, outcomes and deaths within 30 days, re-implemented in plain Python.
 
@@ -55,34 +87,10 @@ def independent_counts(wh) -> tuple[int, int, int]:
     days after discharge, not after death.
     """
     con = wh.con
-    visits = con.execute(
-        "SELECT person_id, visit_start_date, greatest(visit_end_date, visit_start_date), "
-        "care_site_id FROM visit_occurrence WHERE visit_concept_id IN (9201, 262) "
-        "ORDER BY person_id, visit_start_date, visit_end_date, visit_occurrence_id"
-    ).fetchall()
     born = dict(con.execute("SELECT person_id, year_of_birth FROM person").fetchall())
     death = dict(con.execute("SELECT person_id, min(death_date) FROM death GROUP BY 1").fetchall())
-    data_end = con.execute(
-        "SELECT max(d) FROM (SELECT max(visit_start_date) AS d FROM visit_occurrence UNION ALL "
-        "SELECT max(visit_end_date) FROM visit_occurrence WHERE visit_end_date <= current_date "
-        "UNION ALL SELECT max(condition_start_date) FROM condition_occurrence UNION ALL "
-        "SELECT max(drug_exposure_start_date) FROM drug_exposure UNION ALL "
-        "SELECT max(procedure_date) FROM procedure_occurrence UNION ALL "
-        "SELECT max(measurement_date) FROM measurement UNION ALL "
-        "SELECT max(observation_date) FROM observation UNION ALL SELECT max(death_date) FROM death)"
-    ).fetchall()[0][0]
-    stays: dict[int, list[list]] = {}
-    for pid, s, e, site in visits:
-        cur = stays.setdefault(pid, [])
-        if cur:
-            last = cur[-1]
-            overlap = s < last[1]
-            transfer = (s - last[1]).days <= 1 and site != last[2]
-            if overlap or transfer:
-                last[1] = max(last[1], e)
-                last[2] = site
-                continue
-        cur.append([s, e, site])
+    data_end = _data_end(con)
+    stays = _stays(con)
     day = dt.timedelta(days=1)
     rows = outcomes = died = 0
     for pid, ss in stays.items():
@@ -184,3 +192,61 @@ def test_length_of_stay_has_no_decades_long_stays_and_flags_admission_day_featur
     assert "implausible_input" in codes
     # predicted at admission with the admission day's records: the probe says they exist
     assert "leakage" in codes and not los.leakage.clean
+
+
+def test_length_of_stay_cohort_matches_an_independent_count(wh, los):
+    con = wh.con
+    born = dict(con.execute("SELECT person_id, year_of_birth FROM person").fetchall())
+    death = dict(con.execute("SELECT person_id, min(death_date) FROM death GROUP BY 1").fetchall())
+    lengths = [
+        (e - s).days
+        for pid, ss in _stays(con).items()
+        for s, e, _ in ss
+        if s.year - born[pid] >= 18
+        and (e - s).days <= 365
+        and (death.get(pid) is None or death[pid] > e)
+    ]
+    assert los.cohort_summary["rows"] == len(lengths)
+    assert los.cohort_summary["target_mean"] == pytest.approx(sum(lengths) / len(lengths))
+
+
+def test_disease_risk_in_snomed_codes_matches_an_independent_count(wh):
+    con = wh.con
+    result = disease_risk.run(
+        wh,
+        SMALL,
+        definition=disease_risk.hypertension_complications(),
+    )
+    comp = tuple(disease_risk.COMPLICATION_CODES)
+    born = dict(con.execute("SELECT person_id, year_of_birth FROM person").fetchall())
+    death = dict(con.execute("SELECT person_id, min(death_date) FROM death GROUP BY 1").fetchall())
+    first = dict(
+        con.execute(
+            "SELECT person_id, min(condition_start_date) FROM condition_occurrence "
+            "WHERE condition_source_value = 'SNOMED:59621000' GROUP BY 1"
+        ).fetchall()
+    )
+    events: dict[int, list] = {}
+    q = "SELECT person_id, condition_start_date, condition_source_value FROM condition_occurrence"
+    for pid, d, code in con.execute(q).fetchall():
+        if code in comp:
+            events.setdefault(pid, []).append(d)
+    data_end = _data_end(con)
+    window = dt.timedelta(days=5 * 365)
+    day = dt.timedelta(days=1)
+    rows = outcomes = 0
+    for pid, idx in first.items():
+        ev = events.get(pid, [])
+        if idx.year - born[pid] < 18 or any(d <= idx for d in ev):
+            continue
+        dies = death.get(pid)
+        end = min(idx + window, data_end, dies or idx + window)
+        hit = any(idx + day <= d <= end for d in ev)
+        died = dies is not None and idx + day <= dies <= idx + window
+        if hit or died or data_end >= idx + window:
+            rows += 1
+            outcomes += hit
+    assert result.cohort_summary["rows"] == rows
+    assert result.cohort_summary["outcomes"] == outcomes
+    if outcomes < SMALL.min_outcomes:
+        assert result.metrics.empty and "too small" in result.notes[0]

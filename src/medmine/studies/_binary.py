@@ -268,6 +268,7 @@ def report_binary(
     tables: Mapping[str, pd.DataFrame] | None = None,
     wh: Any = None,
     baselines: tuple[str, ...] = (),
+    required_domains: tuple[str, ...] = (),
 ) -> None:
     """Fill `result` from `out`: metrics, figures, tables, warnings, model card, saved models.
 
@@ -278,7 +279,16 @@ def report_binary(
     """
     from medmine.studies.scoring import save_study_models
 
-    add_checks(result, out, mat, cohort, config, wh=wh, baselines=baselines)
+    add_checks(
+        result,
+        out,
+        mat,
+        cohort,
+        config,
+        wh=wh,
+        baselines=baselines,
+        required_domains=required_domains,
+    )
     result.metrics = out.metrics
     result.models = out.models
     result.figures = out.figures

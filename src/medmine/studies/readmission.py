@@ -161,6 +161,8 @@ def run(
         ),
         wh=wh,
         baselines=("LACE", "Charlson index"),
+        # Charlson and LACE read conditions; the planned-readmission rule reads procedures
+        required_domains=("condition", "procedure"),
         limitations=[
             "Readmissions to hospitals outside the warehouse are not seen (under-count).",
             "Internal validation only; recalibrate before use at another site.",
