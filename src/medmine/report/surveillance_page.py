@@ -13,7 +13,7 @@ import pandas as pd
 from medmine.report.figures import figure_html
 from medmine.report.html import Section
 from medmine.report.tables import table_html
-from medmine.studies.surveillance import ALL_METHODS, SurveillanceResult, SyndromeRun
+from medmine.studies.syndromic_surveillance import ALL_METHODS, SurveillanceResult, SyndromeRun
 from medmine.surveillance.evaluation import PUBLISHED, summary_table
 from medmine.surveillance.simulate import SCENARIOS
 

@@ -89,8 +89,9 @@ for _name in (
     "comorbidity_rules",
     "claims_fraud",
     "drug_safety",
-    "surveillance",
     "operations_forecast",
     "pharmacogenomics",
 ):
     register(_name, f"medmine.studies.{_name}")
+# a module named `surveillance` would read like the stage package of that name
+register("surveillance", "medmine.studies.syndromic_surveillance")
