@@ -23,7 +23,12 @@ INSERT INTO concept VALUES
  (32817, 'EHR', 'Type Concept', 'Type Concept', 'Type Concept', 'S', 'OMOP4976890',
   DATE '1970-01-01', DATE '2099-12-31', NULL),
  (9201, 'Inpatient Visit', 'Visit', 'Visit', 'Visit', 'S', 'IP', DATE '1970-01-01',
-  DATE '2099-12-31', NULL);
+  DATE '2099-12-31', NULL),
+ (4299535, 'Pregnancy', 'Condition', 'SNOMED', 'Clinical Finding', 'S', '77386006',
+  DATE '1970-01-01', DATE '2099-12-31', NULL),
+ (4000001, 'Some pregnancy disorder', 'Condition', 'SNOMED', 'Clinical Finding', 'S',
+  '1000001', DATE '1970-01-01', DATE '2099-12-31', NULL);
+INSERT INTO concept_ancestor VALUES (4299535, 4000001, 1, 1), (4299535, 4299535, 0, 0);
 INSERT INTO person (person_id, gender_concept_id, year_of_birth, month_of_birth, birth_datetime,
                     race_concept_id, ethnicity_concept_id) VALUES
  (1, 8507, 1950, 3, TIMESTAMP '1950-03-01 00:00:00', 0, 0),
@@ -66,7 +71,8 @@ VALUES
  (13, 1, 1234, DATE '2014-01-05', 32817, NULL, 'ICD10CM:E11'),
  (14, 1, 8507, DATE '2014-01-06', 32817, NULL, 'SNOMED:44054006'),
  (15, 1, 201826, DATE '2010-02-05', 32817, 2, 'SNOMED:44054006'),
- (16, 2, 201826, DATE '2013-01-02', 32817, NULL, 'SNOMED:44054006');
+ (16, 2, 201826, DATE '2013-01-02', 32817, NULL, 'SNOMED:44054006'),
+ (17, 1, 4000001, DATE '2014-01-07', 32817, NULL, 'LOCAL:P1');
 INSERT INTO measurement (measurement_id, person_id, measurement_concept_id, measurement_date,
   measurement_type_concept_id, value_as_number, unit_source_value, measurement_source_value,
   measurement_time) VALUES

@@ -34,6 +34,7 @@ def test_the_vocabulary_checks_are_declared_in_the_registry():
     assert VOCABULARY_TYPES == [
         "concept_domain",
         "concept_in_vocabulary",
+        "plausible_sex_concept",
         "source_concept_completeness",
         "standard_concept_completeness",
         "standard_valid_concept",
@@ -128,8 +129,8 @@ def test_the_page_says_at_the_top_what_could_not_be_checked(tmp_path):
     assert notice < text.index("Root causes")
     assert "medmine vocab load ATHENA_DIR" in text
     blocked = [r for r in run.results if r.reason and NO_VOCABULARY in r.reason]
-    n_types = len({r.check_type for r in blocked})  # the 5 vocabulary types + checks of concept
-    assert n_types == 6 and len(blocked) > 100
+    n_types = len({r.check_type for r in blocked})  # the 6 vocabulary types + checks of concept
+    assert n_types == 7 and len(blocked) > 100
     assert f"{len(blocked):,} checks of {n_types} types could not run" in text
     assert "<code>standard_concept_completeness</code>" in text
 

@@ -57,6 +57,8 @@ KNOWN_ANSWERS = {
     "plausible_sex:condition_occurrence.condition_source_value:male": ["2"],
     "plausible_sex:condition_occurrence.condition_source_value:female": ["3"],
     "plausible_sex:procedure_occurrence.procedure_source_value:male": ["1"],
+    # a descendant of Pregnancy (by concept_ancestor) on a man, with a local source code
+    "plausible_sex_concept:condition_occurrence.condition_concept_id:female": ["17"],
     "non_negative:drug_exposure.quantity": ["1"],
     "paid_not_above_billed:mm_claim.total_paid": ["1"],
     "start_before_end:visit_occurrence.visit_end_date": ["2", "3", "4"],

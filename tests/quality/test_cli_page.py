@@ -27,7 +27,7 @@ def test_cli_quality_and_profile_write_pages(tmp_path):
     assert "first quality run on this warehouse" in res.output
     page = (out / "quality.html").read_text()
     assert "50.00%; impossible data: any row fails" in page  # severity error, one row enough
-    assert "6.25% &gt; 5% threshold" in page  # a rate check: threshold beside the percentage
+    assert "5.88% &gt; 5% threshold" in page  # a rate check: threshold beside the percentage
     assert "start_before_end:visit_occurrence.visit_end_date" in page
     assert "#ex-visit_occurrence-2" in page and "id='ex-visit_occurrence-2'" in page
     # no identifying values on the page: planted source values and zips never appear

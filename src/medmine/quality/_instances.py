@@ -521,18 +521,20 @@ def provider_fields() -> Iterator[Params]:
 
 
 def _outlier(counts: str) -> Params:
-    """SQL pieces of a robust z-score over the counts ``(k, n)`` of `counts`.
+    """SQL pieces of a robust z-score over the log counts ``ln n`` of `counts` (``k, n``).
 
     The scale is MAD / 0.6745 (Iglewicz and Hoaglin's modified z-score); when more than half
-    the counts are equal (MAD = 0), the mean absolute deviation times 1.2533 stands in for it.
+    the log counts are equal (MAD = 0), the mean absolute deviation times 1.2533 stands in for
+    it. Logarithms because event counts are heavy-tailed: a busy patient is not an error.
     """
     stats = (
         "SELECT med, coalesce(nullif(mad, 0) / 0.6745, meanad * 1.2533) AS scale FROM (SELECT "
-        "m.med, median(abs(c.n - m.med)) AS mad, avg(abs(c.n - m.med)) AS meanad FROM "
-        f"({counts}) c, (SELECT median(n) AS med FROM ({counts}) c0) m GROUP BY m.med) z"
+        "m.med, median(abs(ln(c.n) - m.med)) AS mad, avg(abs(ln(c.n) - m.med)) AS meanad FROM "
+        f"({counts}) c, (SELECT median(ln(n)) AS med FROM ({counts}) c0) m GROUP BY m.med) z"
     )
     outlier = (
-        f"g.n >= {OUTLIER_MIN_EVENTS} AND st.scale > 0 AND (g.n - st.med) / st.scale > {OUTLIER_Z}"
+        f"g.n >= {OUTLIER_MIN_EVENTS} AND st.scale > 0 AND "
+        f"(ln(g.n) - st.med) / st.scale > {OUTLIER_Z}"
     )
     return {"counts": counts, "stats": stats, "outlier": outlier}
 
@@ -614,6 +616,38 @@ def sex_specific() -> Iterator[Params]:
                         **_keys(d.source_value_column, sc))  # fmt: skip
 
 
+def sex_specific_concepts() -> Iterator[Params]:
+    """Concept columns of diagnoses and procedures, once per sex, with the concept set built
+    from the vocabulary: the curated codes' concepts, their 'Maps to' targets, descendants.
+    """
+    for d in (domain("condition"), domain("procedure"), domain("observation")):
+        spec = table(d.table)
+        for sex, other in (("male", 8532), ("female", 8507)):
+            conds = []
+            for r in sex_specific_codes():
+                if r["sex"] != sex:
+                    continue
+                v, c = literal(r["vocabulary_id"]), literal(r["code"])
+                if r["match"] == "prefix":
+                    conds.append(f"(vocabulary_id = {v} AND replace(concept_code, '.', '') "
+                                 f"LIKE {c} || '%')")  # fmt: skip
+                else:
+                    conds.append(f"(vocabulary_id = {v} AND concept_code = {c})")
+            seeds = "SELECT concept_id FROM concept WHERE " + " OR ".join(conds)
+            std = (
+                f"SELECT concept_id FROM ({seeds}) s0 UNION SELECT cr.concept_id_2 FROM "
+                f"concept_relationship cr WHERE cr.relationship_id = 'Maps to' AND "
+                f"cr.concept_id_1 IN ({seeds})"
+            )
+            concepts = (
+                f"SELECT concept_id FROM ({std}) s1 UNION SELECT ca.descendant_concept_id FROM "
+                f"concept_ancestor ca WHERE ca.ancestor_concept_id IN (SELECT concept_id FROM "
+                f"({std}) s2)"
+            )
+            yield _base(spec, d.concept_column, key=sex, sex=sex, other_gender=other,
+                        concepts=concepts)  # fmt: skip
+
+
 def _events_after_impossible_death() -> str:
     """SQL: rows dated after the death of persons whose death precedes their birth."""
     parts = [
@@ -665,6 +699,7 @@ GENERATORS: dict[str, Callable[[], Iterator[Params]]] = {
     "unit_rules": unit_rules,
     "sex_specific": sex_specific,
     "unit_dimensions": unit_dimensions,
+    "sex_specific_concepts": sex_specific_concepts,
     "upper_bounds": upper_bounds,
     "visit_event_tables": visit_event_tables,
     "provider_fields": provider_fields,

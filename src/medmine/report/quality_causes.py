@@ -109,6 +109,7 @@ CAUSE_OF: dict[str, str] = {
     "plausible_lab_range": "values",
     "plausible_unit": "values",
     "plausible_sex": "values",
+    "plausible_sex_concept": "values",
     "non_negative": "values",
     "paid_not_above_billed": "values",
     "unit_dimension": "values",
@@ -188,6 +189,9 @@ HINTS: dict[str, str] = {
     "unit to UCUM (`medmine quality units` lists the rows it could not convert).",
     "plausible_sex": "Sex-specific codes on persons of the other sex: check the recorded sex "
     "and the codes at the source.",
+    "plausible_sex_concept": "Concepts specific to one sex (or their descendants in the "
+    "vocabulary's hierarchy) on persons of the other sex: check the recorded sex and the "
+    "mapping of the source codes.",
     "non_negative": "Negative amounts, quantities or days: credits or sign errors in the "
     "extract; check those columns.",
     "paid_not_above_billed": "Paid above billed: adjustments or swapped amount columns in the "
