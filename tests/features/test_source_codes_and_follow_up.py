@@ -12,6 +12,7 @@ from medmine.features import (
     CohortDefinition,
     ConceptSet,
     CovariateSettings,
+    Criterion,
     EntryEvent,
     OutcomeDefinition,
     TimeAtRisk,
@@ -206,3 +207,23 @@ def test_charlson_scores_snomed_source_codes_without_vocabulary(tl):
     tl.condition(1, 0, "2014-02-01", source="SNOMED:127013003")  # ... but complicated: 2
     m = extract_covariates(tl.wh, build_cohort(tl.wh, readmission()))
     assert m.column("Charlson comorbidity index [any,-1]").tolist() == [3.0]
+
+
+def test_source_codes_reach_descendants_where_a_vocabulary_is_loaded(tl):
+    tl.wh.con.execute(
+        "INSERT INTO concept (concept_id, concept_name, domain_id, vocabulary_id, "
+        "concept_class_id, standard_concept, concept_code, valid_start_date, valid_end_date) "
+        "VALUES (201826, 'Type 2 diabetes mellitus', 'Condition', 'SNOMED', 'Clinical Finding', "
+        "'S', '44054006', DATE '1970-01-01', DATE '2099-12-31')"
+    )
+    tl.ancestor(201826, 443732)
+    tl.person(1)
+    tl.person(2)
+    tl.visit(1, "2015-01-01", "2015-01-05")
+    tl.visit(2, "2015-01-01", "2015-01-05")
+    tl.condition(1, 443732, "2014-01-01")  # a mapped descendant, no source code
+    definition = dataclasses.replace(
+        readmission(),
+        inclusion=(Criterion(ConceptSet(source_codes=(DIABETES,)), start_day=None, end_day=0),),
+    )
+    assert build_cohort(tl.wh, definition).frame["person_id"].tolist() == [1]

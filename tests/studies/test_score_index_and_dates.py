@@ -95,3 +95,21 @@ def test_time_dependent_study_refuses_year_generalised_dates(tmp_path):
             w.con.execute(f"UPDATE visit_occurrence SET {col} = make_date(year({col}), 1, 1)")
         with pytest.raises(MissingDataError, match="generalised to the year"):
             readmission.run(w)
+
+
+def test_a_saved_decision_tree_loads_and_scores(saved, tmp_path):
+    from sklearn.tree import DecisionTreeClassifier
+
+    from medmine.mining.classify import PersonLevelSearchCV
+
+    w, _, cohort, _, mat = saved
+    y = cohort.frame["outcome"].to_numpy()
+    tree = PersonLevelSearchCV(
+        DecisionTreeClassifier(max_depth=3, min_samples_leaf=20, random_state=0),
+        {"ccp_alpha": [0.0, 0.001]},
+        calibration="none",
+    ).fit(mat.X, y, groups=cohort.frame["person_id"])
+    path = save_model(tmp_path / "tree.skops", tree, matrix=mat, definition=cohort.definition)
+    pid = int(cohort.frame["person_id"].iloc[-1])
+    s = score_person(path, w, pid)
+    assert 0.0 <= s.risk <= 1.0

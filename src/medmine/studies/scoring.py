@@ -62,6 +62,8 @@ ALLOWED_TYPES: frozenset[str] = frozenset(
         "sklearn._loss.link.LogLink",
         "sklearn._loss.loss.HalfTweedieLoss",
         "sklearn._loss.loss.HalfPoissonLoss",
+        # the decision tree of the prediction studies (DecisionTreeClassifier is a skops default)
+        "sklearn.tree._tree.Tree",
     }
 )
 
@@ -458,7 +460,7 @@ def _person_frame(
 
 
 def score_person(
-    model_path: str | Path,
+    model_path: str | Path | LoadedModel,
     wh: Any,
     person_id: int,
     index_date: Any = None,
@@ -466,6 +468,7 @@ def score_person(
     top: int = 10,
     purpose: str = "research",
     trust_unsigned: bool = False,
+    audit: bool = True,
 ) -> PersonScore:
     """Risk of one person from a saved model, with the top SHAP contributions.
 
@@ -473,6 +476,9 @@ def score_person(
     has refused consent for `purpose` is refused. The read is recorded in the audit log
     (action ``score``: model file and purpose, never the person) when `wh` is open for
     writing; on a read-only warehouse the result says it was not audited.
+
+    `model_path` may be a `LoadedModel` already verified by `load_model` (a server keeps one);
+    ``audit=False`` is for callers that write their own audit entry for the read.
     """
     import scipy.sparse as sp
 
@@ -480,7 +486,11 @@ def score_person(
     from medmine.features import CovariateSettings
     from medmine.studies._matrix import build_matrix
 
-    loaded = load_model(model_path, trust_unsigned=trust_unsigned)
+    loaded = (
+        model_path
+        if isinstance(model_path, LoadedModel)
+        else load_model(model_path, trust_unsigned=trust_unsigned)
+    )
     select_persons(wh, purpose).require(wh, person_id)
     definition = None
     if loaded.manifest.get("cohort_definition"):
@@ -490,7 +500,8 @@ def score_person(
     frame, notes = _person_frame(wh, person_id, index_date, definition)
     if loaded.authenticated_by.startswith("not"):
         notes.append(f"model {loaded.authenticated_by}")
-    notes.extend(_audit_score(wh, loaded, purpose))
+    if audit:
+        notes.extend(_audit_score(wh, loaded, purpose))
     cohort = type("PersonCohort", (), {"frame": frame})()
     settings = CovariateSettings.from_dict(loaded.manifest["covariate_settings"])
     mat = build_matrix(
