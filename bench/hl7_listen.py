@@ -59,6 +59,12 @@ def _peak_rss_mb(pid: int) -> float:
     return int(m.group(1)) / 1024 if m else float("nan")
 
 
+def _cpu_seconds(pid: int) -> float:
+    """User + system CPU time a running process has used, in seconds."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def _start_server(warehouse: Path, max_batch: int) -> tuple[subprocess.Popen[str], int]:
     proc = subprocess.Popen(
         [
@@ -111,8 +117,10 @@ def run_listener(senders: int, total: int, max_batch: int) -> dict[str, object]:
         wh = Path(tmp) / "live.duckdb"
         proc, port = _start_server(wh, max_batch)
         try:
+            cpu0 = _cpu_seconds(proc.pid)
             wall, lat, codes = asyncio.run(_send(port, senders, total))
             rss = _peak_rss_mb(proc.pid)
+            cpu = _cpu_seconds(proc.pid) - cpu0
         finally:
             proc.send_signal(signal.SIGTERM)
             out, _ = proc.communicate(timeout=120)
@@ -131,6 +139,9 @@ def run_listener(senders: int, total: int, max_batch: int) -> dict[str, object]:
                 "max": round(lat_ms[-1], 1),
             },
             "transactions": int(commits.group(1)) if commits else None,
+            # CPU the server used: what the figures would be with a core to itself
+            "server_cpu_ms_per_message": round(cpu / total * 1000, 2),
+            "messages_per_server_cpu_s": round(total / cpu, 1) if cpu else None,
             "server_peak_rss_mb": round(rss, 1),
         }
 
@@ -196,7 +207,8 @@ def main() -> None:
         print(
             f"{s:>2} senders: {r['messages_per_s']:>7} msg/s acked, p50 "
             f"{r['latency_ms']['p50']} ms, p99 {r['latency_ms']['p99']} ms, "
-            f"{r['transactions']} transactions, server peak RSS {r['server_peak_rss_mb']} MB"
+            f"{r['transactions']} transactions, server peak RSS {r['server_peak_rss_mb']} MB, "
+            f"server CPU {r['server_cpu_ms_per_message']} ms/message"
         )
     if args.per_message:
         r = run_listener(4, min(args.messages, 1000), 1)
