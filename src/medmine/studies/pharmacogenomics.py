@@ -1,7 +1,9 @@
 """Study `pharmacogenomics`: genotype -> diplotype -> CPIC phenotype -> prescribing checks.
 
 For every person with genotypes in ``mm_genotype`` (from `medmine ingest vcf`), each
-pharmacogene is called (`medmine.pgx.calling`), and every drug exposure to a CPIC guideline
+pharmacogene is called (`medmine.pgx.calling`); diplotypes a lab reported as FHIR Genomics
+Reporting Observations (`medmine.pgx.fhir_genomics`) are used where no VCF call exists, and
+disagreements are counted. Then every drug exposure to a CPIC guideline
 drug is checked against the person's phenotype (`medmine.pgx.recommend`). The page lists the
 flagged prescriptions with the guideline, its strength and an explanation a clinician can
 read, and compares the population's phenotype frequencies with published ones.
@@ -20,9 +22,10 @@ from typing import Any
 import pandas as pd
 
 from medmine.features.persons import select_persons
-from medmine.pgx.calling import GENES, GeneCall, call_gene
+from medmine.pgx.calling import GENES, GeneCall, call_gene, load_gene, phenotype_of
+from medmine.pgx.fhir_genomics import reported_diplotypes
 from medmine.pgx.recommend import guideline_drugs, recommend
-from medmine.studies.contract import FunctionStudy, StudyResult
+from medmine.studies.contract import FunctionStudy, MissingDataError, StudyResult
 
 #: Phenotype frequencies in European-ancestry populations (CPIC gene-specific frequency
 #: tables, rounded): the reference the page compares with.
@@ -92,6 +95,8 @@ class PgxResult(StudyResult):
     n_persons: int
     n_excluded: int
     warnings: list[str] = field(default_factory=list)
+    #: Genotype Observations from FHIR, usable or with the reason they are not.
+    reported: pd.DataFrame = field(default_factory=pd.DataFrame)
 
     @property
     def flagged(self) -> pd.DataFrame:
@@ -120,7 +125,11 @@ class PgxResult(StudyResult):
 
     def output_tables(self) -> dict[str, pd.DataFrame]:
         """Calls, checks (flagged or not) and frequencies (person ids, no names)."""
-        return {"calls": self.calls, "checks": self.checks, "frequencies": self.frequencies}
+        out = {"calls": self.calls, "checks": self.checks, "frequencies": self.frequencies}
+        if len(self.reported):
+            bad = self.reported[self.reported["status"] != "ok"]
+            out["reported_unusable"] = bad.drop(columns=["diplotype"])
+        return out
 
 
 def _genotypes(wh: Any, where: str) -> dict[int, dict[str, tuple[dict[int, tuple], bool]]]:
@@ -180,17 +189,41 @@ def run(wh: Any, config: PgxConfig | None = None) -> PgxResult:
     cfg = config or PgxConfig()
     sel = select_persons(wh, cfg.purpose)
     where = sel.where()
-    genos = _genotypes(wh, where)
+    genos = _genotypes(wh, where) if wh.count("mm_genotype") else {}
+    reported = reported_diplotypes(wh)
+    if sel.person_ids_sql is not None and len(reported):
+        allowed = {r[0] for r in wh.con.execute(sel.person_ids_sql).fetchall()}
+        reported = reported[reported["person_id"].isin(allowed) | reported["person_id"].isna()]
+    if not genos and not (reported["status"] == "ok").any():
+        raise MissingDataError(
+            "study 'pharmacogenomics' found no genotypes (mm_genotype is empty) and no usable "
+            "FHIR genotype Observation: load genotypes with `medmine ingest vcf FILE.vcf "
+            "--sample-map samples.csv`, or FHIR Genomics Reporting Observations with "
+            "`medmine ingest fhir`"
+        )
     calls: dict[int, dict[str, GeneCall]] = {}
     call_rows = []
+    sources: dict[tuple[int, str], str] = {}
     for pid, genes in genos.items():
         calls[pid] = {}
         for gene in GENES:
-            if gene not in genes:
-                continue
-            gt, phased = genes[gene]
-            c = call_gene(gene, gt, phased=phased)
-            calls[pid][gene] = c
+            if gene in genes:
+                calls[pid][gene] = call_gene(gene, genes[gene][0], phased=genes[gene][1])
+                sources[(pid, gene)] = "VCF"
+    discordant = 0
+    for r in reported[reported["status"] == "ok"].itertuples():
+        pid, gene = int(r.person_id), r.gene
+        phenotype, score = phenotype_of(load_gene(gene), r.diplotype)
+        lab = GeneCall(gene, (r.diplotype,), phenotype, score, 0, 0, ("reported by the lab",))
+        have = calls.setdefault(pid, {}).get(gene)
+        if have is None:
+            calls[pid][gene] = lab
+            sources[(pid, gene)] = "FHIR Observation"
+        elif have.phenotype != phenotype:
+            discordant += 1
+    for pid, genes in calls.items():
+        for gene, c in genes.items():
+            phased = genos.get(pid, {}).get(gene, (None, False))[1]
             call_rows.append(
                 {
                     "person_id": pid,
@@ -202,17 +235,18 @@ def run(wh: Any, config: PgxConfig | None = None) -> PgxResult:
                     "positions_called": c.positions_called,
                     "positions_missing": c.positions_missing,
                     "notes": "; ".join(c.notes),
+                    "source": sources[(pid, gene)],
                 }
             )
     call_df = pd.DataFrame(
         call_rows,
         columns=[
             *("person_id", "gene", "diplotype", "phenotype", "activity_score", "phased"),
-            *("positions_called", "positions_missing", "notes"),
+            *("positions_called", "positions_missing", "notes", "source"),
         ],
     )
     drugs = list(guideline_drugs())
-    ex = _exposures(wh, where, drugs) if genos else pd.DataFrame()
+    ex = _exposures(wh, where, drugs) if calls else pd.DataFrame()
     check_rows = []
     if len(ex):
         ex["start_date"] = pd.to_datetime(ex["start_date"]).dt.date
@@ -293,9 +327,21 @@ def run(wh: Any, config: PgxConfig | None = None) -> PgxResult:
         freq_rows, columns=["gene", "phenotype", "persons", "share", "published_share"]
     )
     warnings = []
-    if len(genos) and len(genos) < 100:
+    unusable = reported[reported["status"] != "ok"]
+    if len(unusable):
+        why = ", ".join(f"{k}: {v}" for k, v in unusable["status"].value_counts().items())
         warnings.append(
-            f"Only {len(genos)} persons are genotyped: phenotype frequencies below are too "
+            f"{len(unusable)} FHIR genotype Observations could not be used ({why}); they are "
+            "listed in reported_unusable.csv."
+        )
+    if discordant:
+        warnings.append(
+            f"{discordant} lab-reported diplotypes give another phenotype than the VCF call; "
+            "the VCF call is used. Review them before acting on a flag."
+        )
+    if len(calls) and len(calls) < 100:
+        warnings.append(
+            f"Only {len(calls)} persons are genotyped: phenotype frequencies below are too "
             "noisy to compare with published ones (a 5% phenotype needs about 400 persons "
             "for a ±2% interval)."
         )
@@ -312,7 +358,8 @@ def run(wh: Any, config: PgxConfig | None = None) -> PgxResult:
         calls=call_df,
         checks=checks,
         frequencies=freqs,
-        n_persons=len(genos),
+        n_persons=len(calls),
+        reported=reported,
         n_excluded=int(sel.excluded),
         warnings=warnings,
         notes=list(warnings),
@@ -324,7 +371,4 @@ STUDY = FunctionStudy(
     "Pharmacogenomic prescribing checks",
     PgxConfig,
     run,
-    requires=(
-        ("mm_genotype", "load genotypes: medmine ingest vcf FILE.vcf --sample-map samples.csv"),
-    ),
 )
