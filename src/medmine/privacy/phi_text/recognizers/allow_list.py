@@ -96,7 +96,8 @@ class AllowListRecognizer(Recognizer):
                 if _eponym(text, m.end(), clinical):
                     continue
                 if low in only:
-                    cued = low not in english and _cued(text, words, i)
+                    prev = words[i - 1].group().lower() if i else ""
+                    cued = prev in _GREETING_CUES or (low not in english and _cued(text, words, i))
                     if cap or lower_note or cued or _dash_signed(text, m):
                         flags[i] = Entity.PATIENT
                     continue
@@ -111,9 +112,12 @@ class AllowListRecognizer(Recognizer):
                 continue  # abbreviation: COPD, DTaP, EtOH
             if len(w) >= 7 and _SUFFIXES.search(low):
                 continue  # a derived English or medical word: "Postictal", "Ambulating"
-            if (cap or lower_note) and _sentence_start(text, m.start()):
-                if _vocab.zipf(low) >= START_MIN_ZIPF:
-                    continue  # a rarer word opening a sentence: "Resubmitted", "Recheck"
+            if (
+                (cap or lower_note)
+                and _sentence_start(text, m.start())
+                and _vocab.zipf(low) >= START_MIN_ZIPF
+            ):
+                continue  # a rarer word opening a sentence: "Resubmitted", "Recheck"
             if cap or lower_note or _dash_signed(text, m):
                 flags[i] = Entity.OTHER
         _spread(text, words, flags, amb_caps, clinical)
@@ -195,7 +199,7 @@ def _spread(
                     continue
                 if gap.startswith(".") and len(words[a].group()) > 1:
                     continue  # a sentence ends here; only an initial takes a dot
-                if (initial or particle or eponym) and not name:
+                if (particle or eponym) and not name:
                     continue
                 if particle and not _flagged_beyond(words, flags, i, j):
                     continue

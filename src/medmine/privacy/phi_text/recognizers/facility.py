@@ -6,7 +6,7 @@ import re
 
 from medmine.privacy.phi_text import _vocab
 from medmine.privacy.phi_text._base import Pattern, PatternRecognizer
-from medmine.privacy.phi_text._model import Entity
+from medmine.privacy.phi_text._model import Entity, NoteContext, Span
 from medmine.privacy.phi_text._registry import RECOGNIZERS
 from medmine.privacy.phi_text.recognizers._letters import LETTER, UPPER
 
@@ -87,6 +87,14 @@ _LEVELS = frozenset(
     ]
 )
 _W = rf"{UPPER}(?:{LETTER}|['&-])*"
+#: A title-case word continuing a facility name on its line, and one before it.
+_AFTER = re.compile(rf"(?:[ \t]+&|[ \t]+-)?[ \t]+(?P<w>{_W})(?![\w'])")
+_BEFORE = re.compile(rf"(?P<w>{_W})[ \t]+(?:&[ \t]+)?$")
+#: Words that end a facility name when they follow it or open it when they precede it.
+_STOP_WORDS = frozenset(
+    """the a an and or of at in on to for from with by via per is was be will pt patient dr
+    mr mrs ms md do rn np pa phone fax tel address attn re dob mrn""".split()  # noqa: SIM905
+)
 
 
 @RECOGNIZERS.register("facility")
@@ -109,6 +117,15 @@ class FacilityRecognizer(PatternRecognizer):
             ),
             Entity.FACILITY,
             0.8,
+        ),
+        # companies and practices by legal form: "Sunbelt Roofing LLC", "Acme Freight Inc."
+        Pattern(
+            re.compile(
+                rf"\b{_W}(?:[ \t]+(?:&[ \t]+)?{_W}){{0,4}},?[ \t]+(?:LLC|L\.L\.C\.|Inc\.?|"
+                rf"Corp\.?|Corporation|Company|Co\.|Ltd\.?|LLP|PLLC|P\.C\.)(?![\w])"
+            ),
+            Entity.FACILITY,
+            0.75,
         ),
         # chains, with a store number: "CVS #8831", "Walgreens", "Kroger Pharmacy #774"
         Pattern(
@@ -146,6 +163,24 @@ class FacilityRecognizer(PatternRecognizer):
             "f",
         ),
     )
+
+    def analyze(self, text: str, ctx: NoteContext) -> list[Span]:
+        """Facility names, grown over the title-case words that continue them on their line
+        ("Hillcrest Pharmacy Services", "Mercy Ridge Heart & Vascular", "UPMC Passavant").
+        """
+        out = []
+        for s in super().analyze(text, ctx):
+            start, end = s.start, s.end
+            while m := _AFTER.match(text, end):
+                if m.group("w").lower() in _STOP_WORDS:
+                    break
+                end = m.end()
+            while m := _BEFORE.search(text, max(0, start - 40), start):
+                if m.group("w").lower() in _STOP_WORDS or m.group("w") in _LEVELS:
+                    break
+                start = m.start("w")
+            out.append(Span(start, end, s.entity, s.score, s.recognizer))
+        return out
 
     def accept(self, text: str, start: int, end: int, entity: Entity) -> bool:
         """Reject generic phrases ("The Hospital", "Urgent Care") and care-level

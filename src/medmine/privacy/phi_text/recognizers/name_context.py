@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import re
 
+from medmine.privacy.phi_text import _vocab
 from medmine.privacy.phi_text._base import Pattern, PatternRecognizer
 from medmine.privacy.phi_text._model import Entity
 from medmine.privacy.phi_text._registry import RECOGNIZERS
@@ -159,8 +160,21 @@ class NameContextRecognizer(PatternRecognizer):
             # trim trailing stop words picked up by the greedy name pattern
             while words and words[-1].strip(",.") in _STOP:
                 words.pop()
-            if not words or words[0] in _STOP:
+            if not words or words[0] in _STOP or (len(words) > 1 and _ordinary(words)):
                 continue
             end = s.start + text[s.start : s.end].rfind(words[-1]) + len(words[-1])
             out.append(type(s)(s.start, end, s.entity, s.score, s.recognizer))
         return out
+
+
+def _ordinary(words: list[str]) -> bool:
+    """Every word is clinical, or English and no name ("Epworth Sleepiness", "TRIAGE CALL");
+    applied to spans of two or more words (a single word after a title is a name).
+    """
+    english, clinical = _vocab.english(), _vocab.clinical()
+    only, ambiguous = _vocab.name_words()
+    for w in words:
+        low = w.strip(",.").lower()
+        if low in only or low in ambiguous or not (low in clinical or low in english):
+            return False
+    return True
