@@ -176,7 +176,6 @@ def _exposures(wh: Any, where: str, drugs: list[str]) -> pd.DataFrame:
         LEFT JOIN mm_source_concept sc
           ON sc.vocabulary_id || ':' || sc.code = d.drug_source_value
         WHERE regexp_matches(lower({name_sql}), ?)
-          AND d.person_id IN (SELECT DISTINCT person_id FROM mm_genotype)
           {"AND d." + where.removeprefix("WHERE ") if where else ""}
         ORDER BY d.person_id, start_date
         """,
@@ -250,6 +249,7 @@ def run(wh: Any, config: PgxConfig | None = None) -> PgxResult:
     check_rows = []
     if len(ex):
         ex["start_date"] = pd.to_datetime(ex["start_date"]).dt.date
+        ex = ex[ex["person_id"].isin(list(calls))]
     for r in ex.itertuples():
         person_calls = calls.get(int(r.person_id), {})
         needed = guideline_drugs()[r.drug]
