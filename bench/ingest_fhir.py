@@ -106,7 +106,7 @@ def child_medmine(path: Path, n: int, keep_raw: bool = True) -> dict:
     from medmine.ingest.fhir import load
     from medmine.warehouse import Warehouse
 
-    db = DATA / "bench_medmine.duckdb"
+    db = DATA / f"bench_medmine_{n}.duckdb"
     for suffix in ("", ".wal"):
         Path(f"{db}{suffix}").unlink(missing_ok=True)
     with Warehouse(db) as wh:
@@ -171,7 +171,7 @@ TYPED_FIELDS = {
 def child_duckdb_typed(path: Path, n: int) -> dict:
     import duckdb
 
-    db = DATA / "bench_typed.duckdb"
+    db = DATA / f"bench_typed_{n}.duckdb"
     db.unlink(missing_ok=True)
     con = duckdb.connect(str(db))
     con.execute("SET enable_progress_bar = false")
@@ -228,7 +228,7 @@ def child_views_medmine(path: Path, n: int) -> dict:
 
     from medmine.fhir.views import compile_view
 
-    db = DATA / "bench_views.duckdb"
+    db = DATA / f"bench_views_{n}.duckdb"
     db.unlink(missing_ok=True)
     con = duckdb.connect(str(db))
     con.execute("SET enable_progress_bar = false")
@@ -270,7 +270,7 @@ def child_views_fhir4ds(path: Path, n: int) -> dict:
         def __getattr__(self, name: str) -> object:
             return getattr(self._c, name)
 
-    db = DATA / "bench_fhir4ds.duckdb"
+    db = DATA / f"bench_fhir4ds_{n}.duckdb"
     db.unlink(missing_ok=True)
     con = duckdb.connect(str(db))
     con.execute("SET enable_progress_bar = false")
