@@ -100,6 +100,8 @@ VALUES
  (3, 1, 0, DATE '2010-01-02', 32817, 'HCPCS:J11', NULL),
  (4, 1, 0, DATE '2010-01-02', 32817, 'CPT4:99213', 0);
 INSERT INTO provider (provider_id, npi) VALUES (1, '1234567893'), (2, '1234567890');
+INSERT INTO mm_person_link (cluster_id, person_id, source) VALUES
+ (10, 1, 'a'), (10, 3, 'b'), (11, 2, 'a'), (12, 4, 'a'), (12, 4, 'b');
 INSERT INTO location (location_id, zip) VALUES (1, '0213'), (2, '02139');
 INSERT INTO mm_claim (claim_id, person_id, claim_start_date, total_billed, total_paid,
                       dx_vocabulary_id, dx_1) VALUES

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import sys
+from collections import Counter
 
 import pytest
 import sqlglot
@@ -47,6 +48,7 @@ KNOWN_ANSWERS = {
     "person_without_events:person": ["3", "4", "5"],
     "person_without_observation_period:person": ["5"],
     "duplicate_rows:condition_occurrence": ["9"],
+    "likely_duplicate_person:person": ["3"],  # person 4 twice in one cluster is one person
     "implausible_age:person": ["3"],
     "plausible_lab_range:measurement.value_as_number:2345-7": ["2", "9"],  # 9: mmol/L
     "unit_dimension:measurement.unit_source_value:2345-7": ["8"],
@@ -192,3 +194,28 @@ def test_eunomia_run_completes_without_errors(eunomia):
     assert run.get("is_foreign_key:observation_period.person_id").num_violated == 2649
     assert run.get("value_completeness:measurement.value_as_number").pct_violated == 100.0
     assert run.get("code_shape_loinc:measurement.measurement_source_value").num_violated == 0
+
+
+def test_the_curated_sex_specific_list_has_at_least_200_codes():
+    from medmine.quality._reference import sex_specific_codes
+
+    rows = sex_specific_codes()
+    assert len(rows) >= 200 and len({(r["vocabulary_id"], r["code"]) for r in rows}) == len(rows)
+    by = Counter((r["vocabulary_id"], r["sex"]) for r in rows)
+    assert min(by.values()) >= 5, by  # both vocabularies, both sexes
+    from medmine.quality.vocab import is_valid_snomed
+
+    assert all(is_valid_snomed(r["code"]) for r in rows if r["vocabulary_id"] == "SNOMED")
+
+
+def test_without_a_linkage_run_duplicate_persons_say_how_to_get_one(tmp_path):
+    from medmine.warehouse import Warehouse
+
+    wh = Warehouse(tmp_path / "nolink.duckdb")
+    wh.con.execute(
+        "INSERT INTO person (person_id, gender_concept_id, year_of_birth, race_concept_id, "
+        "ethnicity_concept_id) VALUES (1, 8507, 1950, 0, 0)"
+    )
+    r = run_checks(wh, types=["likely_duplicate_person"], store=False).results[0]
+    assert r.status == Status.NOT_APPLICABLE and "medmine link" in r.reason
+    wh.close()

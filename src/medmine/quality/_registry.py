@@ -47,6 +47,8 @@ RATE = "rate"
 #: here gives "no rows in <table>".
 NOT_APPLICABLE_REASONS: dict[str, str] = {
     "concept": "no concept table loaded: run `medmine vocab load ATHENA_DIR`",
+    "mm_person_link": "no linkage run: run `medmine link` (its model finds likely duplicate "
+    "persons)",
 }
 #: Why a check does not apply when its tables have rows but none is in its scope.
 NOTHING_TO_CHECK = "no rows to check (the denominator is 0)"
@@ -357,6 +359,18 @@ CHECK_TYPES: tuple[CheckType, ...] = (
         "Providers carry {what} ({column}).",
         "SELECT provider_id AS row_id FROM provider WHERE {missing}", "SELECT count(*) FROM "
         "provider", "provider_fields",
+    ),
+    _t(
+        "likely_duplicate_person", "table", "plausibility", "uniqueness", "validation", 0.0,
+        "No two persons are the same individual according to the linkage model "
+        "(mm_person_link, written by `medmine link`; ids are the persons after the first of "
+        "each cluster).",
+        "SELECT l.person_id AS row_id FROM (SELECT DISTINCT cluster_id, person_id FROM "
+        "mm_person_link) l JOIN person p ON p.person_id = l.person_id WHERE l.person_id > "
+        "(SELECT min(l2.person_id) FROM mm_person_link l2 JOIN person p2 ON p2.person_id = "
+        "l2.person_id WHERE l2.cluster_id = l.cluster_id)",
+        "SELECT count(DISTINCT l.person_id) FROM mm_person_link l JOIN person p ON "
+        "p.person_id = l.person_id", "person_only", requires=("person", "mm_person_link"),
     ),
     _t(
         "events_per_visit_outlier", "table", "plausibility", "atemporal", "validation", 0.0,

@@ -115,6 +115,7 @@ CAUSE_OF: dict[str, str] = {
     "unit_dimension": "values",
     "plausible_upper_bound": "values",
     "visit_same_person": "linkage",
+    "likely_duplicate_person": "duplicates",
     "provider_completeness": "completeness",
     "events_per_visit_outlier": "volume",
     "events_per_person_day_outlier": "volume",
@@ -216,6 +217,9 @@ HINTS: dict[str, str] = {
     "visit_same_person": "Events point at a visit of another person: ids were reused across "
     "persons or the visit link was built from the wrong key; check the visit ids at the "
     "source.",
+    "likely_duplicate_person": "The linkage model puts several person ids in one cluster: the "
+    "same individual was registered twice (new MRN, typo in the name); merge them at the "
+    "source or review the pairs with `medmine link` (mm_person_link_pair holds the scores).",
     "provider_completeness": "Providers without a specialty or NPI: the provider file lacks "
     "those columns or the extract dropped them; specialty-based analyses cannot use them.",
     "events_per_visit_outlier": "A visit holds far more events than others: a default or "
