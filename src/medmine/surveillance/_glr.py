@@ -114,12 +114,17 @@ class GLR(Detector):
         if r is None:
             lr = _loglik_ratio(Y, U, None, None, None)
         else:
-            tri = np.tril(np.ones((M, M), dtype=bool))  # window L-1 holds the last L periods
-            yr, mr, rr = ybuf[:, ::-1], mbuf[:, ::-1], r[:, ::-1]
-            yk = np.where(tri[None], yr[:, None, :], 0.0)
-            mk = np.where(tri[None], mr[:, None, :], 0.0)
-            rk = np.where(tri[None], rr[:, None, :], 1.0)
-            lr = _loglik_ratio(Y, U, yk, mk, rk)
+            # only windows with more cases than expected can have kappa_hat > 1: the others
+            # are 0, so the Newton steps run on the active (series, window) pairs alone
+            lr = np.zeros((S, M))
+            si, li = np.nonzero(valid & (Y > U))
+            if len(si):
+                tri = np.tril(np.ones((M, M)))  # window L-1 holds the last L periods
+                mask = tri[li]
+                yk = ybuf[si, ::-1] * mask
+                mk = mbuf[si, ::-1] * mask
+                rk = np.where(mask > 0, r[si, ::-1], 1.0)
+                lr[si, li] = _loglik_ratio(Y[si, li], U[si, li], yk, mk, rk)
         return np.where(valid, lr, 0.0).max(axis=1)
 
     def _detect(self, y: np.ndarray) -> Detection:
