@@ -74,6 +74,34 @@ CASES = [
     ("both", "Resides at The Willows at Bayside since spring.", ["The Willows at Bayside"], []),
     ("both", "Transferred to BWH for cath.", ["BWH"], ["cath"]),
     ("both", "Transferred to ICU for pressors.", [], ["ICU"]),
+    # recall mode: identifier-shaped tokens, bare month/day, places, names spread
+    ("recall", "Pt Ana Ruiz (KCH-8842016) seen.", ["KCH-8842016"], []),
+    (
+        "recall",
+        "Form # 5585-26-00813 filed; UDI (01)00889024416728(17)290131.",
+        ["5585-26-00813"],
+        [],
+    ),
+    ("recall", "Shift 0700-1900; HbA1c 7.2; ICD I20.9 and E11.65.", [], ["0700-1900", "I20.9"]),
+    ("recall", "Resume metformin 3/8; levels 7/26: peak 31.", ["3/8", "7/26"], ["metformin"]),
+    ("recall", "i can come in monday the 9th at 2.", ["monday the 9th"], []),
+    ("recall", "Dad called from Gallup overnight.", ["Gallup"], []),
+    ("recall", "Lives in Sioux Falls with her sister.", ["Sioux Falls"], []),
+    ("recall", "Pt A. Kettleworth (00512044), CAM positive.", ["A. Kettleworth"], ["CAM"]),
+    ("recall", "Consult: Haruka Matsumoto-Reyes, 48F.", ["Haruka Matsumoto-Reyes"], []),
+    ("recall", "Endocrine consult: Pieter van der Berg, MD", ["Pieter van der Berg"], []),
+    ("both", "Pt Cyril Okafor (92, widowed) lives alone.", ["92"], []),
+    ("both", "Olga Petrenko, 90F, heart failure.", ["90"], ["heart failure"]),
+    ("both", "Ethel Brandvold, ninety-one year-old woman.", ["ninety-one"], []),
+    ("both", "Seizure 2023-06; CT 2024-01-15.", ["2023-06", "2024-01-15"], []),
+    ("both", "DOS: 08/11/2026-08/15/2026", ["08/11/2026", "08/15/2026"], []),
+    ("both", "Filed in Mercer County court.", ["Mercer County"], []),
+    ("both", "Filled at CVS #8831 on Main.", ["CVS #8831"], []),
+    ("both", "Employer: Sunbelt Roofing LLC, since 2019.", ["Sunbelt Roofing LLC"], []),
+    ("both", "Lives at RR 2 Box 118, Hurricane, WV.", ["RR 2 Box 118"], []),
+    ("both", "Near SE 82nd Ave & Foster Rd, Portland.", ["SE 82nd Ave & Foster Rd"], []),
+    ("both", "Sleeps in van, OR plate 418 LMB.", ["418 LMB"], []),
+    ("both", "PA driver's license 29 447 180 in wallet.", ["29 447 180"], []),
     # city after a street line with no state
     ("both", "Address: 12 Elm Street, Framingham", ["12 Elm Street", "Framingham"], []),
     ("both", "Mail to 4 Oak Ave\nWest Newton 02465", ["4 Oak Ave", "West Newton", "02465"], []),
@@ -105,6 +133,24 @@ def test_clinician_identifiers_decision() -> None:
     # not require removing them, but they are removed (they narrow down where care happened).
     out = SCRUBBERS["precise"].scrub("DEA AB1234563 NPI 1234567893", NoteContext()).text
     assert out == "DEA [ID] NPI [ID]"
+
+
+def test_precise_mode_runs_no_recall_only_recognizer() -> None:
+    names = {r.name for r in SCRUBBERS["precise"].recognizers}
+    recall_only = {"allow_list", "id_shape", "date_recall", "place_name"}
+    assert names.isdisjoint(recall_only)
+    assert recall_only <= {r.name for r in SCRUBBERS["recall"].recognizers}
+
+
+def test_unknown_detection_mode_is_refused() -> None:
+    with pytest.raises(ValueError, match="'detection' parameter of ScrubConfig"):
+        Scrubber(ScrubConfig(detection="lenient"))
+
+
+def test_safe_harbor_defaults_to_recall_expert_to_precise() -> None:
+    assert ScrubConfig.for_mode("safe_harbor").detection == "recall"
+    assert ScrubConfig.for_mode("expert").detection == "precise"
+    assert ScrubConfig.for_mode("expert", detection="recall").detection == "recall"
 
 
 def test_surname_first_needs_a_name() -> None:

@@ -28,7 +28,7 @@ _KEY = (
     r"NPI|DEA|badge|employee\s*(?:id|#)|"
     r"patient\s*(?:id|no\.?|#|number)|case\s*(?:no\.?|#)|accession\s*(?:no\.?|#)?|ID|#)"
 )
-_VAL = r"(?P<v>(?=[A-Z0-9-]*\d)[A-Z0-9][A-Z0-9-]{3,}[A-Z0-9])"
+_VAL = r"(?P<v>(?=[A-Z0-9-]*\d)[A-Z0-9][A-Z0-9-]{2,}[A-Z0-9])"
 _CODES = re.compile(r"(?:SNOMED|LOINC|RxNorm|ICD|CPT|HCPCS|NDC|CVX|code)[\s:-]*\(?$", re.I)
 
 
