@@ -19,8 +19,10 @@ from medmine.cli import notes as _notes
 from medmine.cli import privacy as _privacy
 from medmine.cli import quality as _quality
 from medmine.cli import run as _run
+from medmine.cli import serve as _serve
 from medmine.cli import study as _study
 from medmine.cli import surveil as _surveil
+from medmine.cli import users as _users
 from medmine.cli import view as _view
 from medmine.cli import vocab as _vocab
 from medmine.cli import warehouse as _warehouse
@@ -69,6 +71,8 @@ app.add_typer(_surveil.app, name="surveil")
 app.command("forecast")(_forecast.forecast)
 _run.register(app)
 _listen.register(app)
+app.command("serve")(_serve.serve)
+app.add_typer(_users.app, name="users")
 
 
 def main() -> None:
