@@ -29,6 +29,9 @@ from medmine.warehouse.sql import ident
 __all__ = ["LinkageConfig", "LinkageResult", "blocked_pairs", "link_tables"]
 
 Mode = Literal["dedupe", "link", "both"]
+#: Up to this many records, the page shows example pairs (their per-comparison weights are
+#: kept for every scored pair, which costs memory at scale).
+EXAMPLES_MAX_RECORDS = 200_000
 _LINK_TYPE = {"dedupe": "dedupe_only", "link": "link_only", "both": "link_and_dedupe"}
 
 
@@ -280,7 +283,8 @@ def _run(
         comparisons=comps,
         blocking_rules_to_generate_predictions=rules,
         retain_matching_columns=False,
-        retain_intermediate_calculation_columns=True,
+        # per-comparison weights for the page's example pairs; too wide to keep at scale
+        retain_intermediate_calculation_columns=n <= EXAMPLES_MAX_RECORDS,
     )
     db = DuckDBAPI(con)
     if mode == "dedupe":
@@ -354,7 +358,8 @@ def _run(
         """
     ).to_arrow_table()
     res.n_blocked_pairs = int(lk.size)
-    res.examples = _examples(con, linker, pred.physical_name, pw0, pw)
+    if n <= EXAMPLES_MAX_RECORDS:
+        res.examples = _examples(con, linker, pred.physical_name, pw0, pw)
     _finish(con, res, cfg, pairs, mode)
     res.timings["cluster"] = (
         time.perf_counter() - t - res.timings["u"] - res.timings["em"] - res.timings["predict"]
