@@ -26,6 +26,7 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from medmine.errors import ConfigError
 from medmine.ingest._emit import SourceConcepts
@@ -34,6 +35,9 @@ from medmine.ingest.hl7v2._framing import iter_messages
 from medmine.ingest.hl7v2._mllp import Frame, frame, read_frames
 from medmine.ingest.hl7v2._reader import Hl7Reader, Outcome
 from medmine.warehouse import LoadSession, Reason, Warehouse
+
+#: Most identifier keys the listener remembers between transactions.
+_MAX_REMEMBERED = 200_000
 
 
 @dataclass
@@ -145,6 +149,10 @@ class Listener:
         self._server: asyncio.Server | None = None
         self._stopped: asyncio.Event | None = None
         self._fatal: BaseException | None = None
+        # What committed transactions wrote, so later ones do not write it again (the
+        # listener is the warehouse's only writer, so this memory cannot go stale).
+        self._concepts_seen: set[tuple[str, str]] = set()
+        self._identifiers: set[tuple[Any, ...]] = set()
 
     # ---- lifecycle ----
     async def serve(
@@ -312,10 +320,17 @@ class Listener:
     def _load_group(self, items: list[_Item]) -> list[Outcome]:
         outcomes: list[Outcome] = []
         with LoadSession(self.wh, "hl7v2") as s:
-            reader = Hl7Reader(s, SourceConcepts(s))
+            concepts = SourceConcepts(s)
+            concepts.seen = set(self._concepts_seen)
+            reader = Hl7Reader(s, concepts, known_identifiers=self._identifiers)
             for it in items:
                 outcomes.append(self._one(s, reader, it))
             reader.finish()
+        # committed: remember what is now in the warehouse
+        self._concepts_seen |= concepts.seen
+        if len(self._identifiers) > _MAX_REMEMBERED:  # a memory, not a cache to grow forever
+            self._identifiers.clear()
+        self._identifiers |= reader.written_identifiers()
         return outcomes
 
     def _one(self, s: LoadSession, reader: Hl7Reader, it: _Item) -> Outcome:

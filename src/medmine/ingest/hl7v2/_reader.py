@@ -78,9 +78,17 @@ class Outcome:
 class Hl7Reader:
     """Turns messages into warehouse rows inside one `LoadSession`."""
 
-    def __init__(self, s: LoadSession, concepts: SourceConcepts) -> None:
+    def __init__(
+        self,
+        s: LoadSession,
+        concepts: SourceConcepts,
+        known_identifiers: set[tuple[Any, ...]] | None = None,
+    ) -> None:
         self.s = s
         self.concepts = concepts
+        #: Identifier rows already in the warehouse (a long-running caller's memory); rows
+        #: in it are not written again for patients that already exist.
+        self.known_identifiers = known_identifiers if known_identifiers is not None else set()
         self.patients: dict[str, PatientState] = {}
         self.visits: dict[str, VisitState] = {}
         self._visit_known: dict[str, bool] = {}
@@ -402,7 +410,8 @@ class Hl7Reader:
             else:
                 s.skip("Patient", Reason.DUPLICATE)
                 for name, row in [*ids, *death]:
-                    s.add_rows(name, row)
+                    if name != "mm_identifier" or identifier_key(row) not in self.known_identifiers:
+                        s.add_rows(name, row)
                 changed = st.person != st.orig_person or st.identity != st.orig_identity
                 if changed:
                     _update(con, "person", st.person, {"person_id": pid})
@@ -451,6 +460,10 @@ class Hl7Reader:
                 self.s.add_record(rtype, [], source_file=file, location=loc, source_key=key)
         deleted.append(visit_id_of(v))
 
+    def written_identifiers(self) -> set[tuple[Any, ...]]:
+        """Keys of the patients' identifier rows this load wrote or found (after commit)."""
+        return {identifier_key(i) for st in self.patients.values() for i in st.identifiers}
+
     def _resolve_update(self, origin: Origin, changed: bool) -> None:
         """An update message counts as loaded when it changed something, else as a duplicate."""
         rtype, file, loc, key = origin
@@ -458,6 +471,11 @@ class Hl7Reader:
             self.s.add_record(rtype, [], source_file=file, location=loc, source_key=key)
         else:
             self.s.skip(rtype, Reason.DUPLICATE)
+
+
+def identifier_key(row: dict[str, Any]) -> tuple[Any, ...]:
+    """The primary key of an ``mm_identifier`` row."""
+    return (row["table_name"], row["row_id"], row["system"], row["value"])
 
 
 #: Marker row of a visit whose admission is cancelled.
