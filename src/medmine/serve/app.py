@@ -1,0 +1,156 @@
+"""The FastAPI application of `medmine serve`: middleware, error pages, and the three routers.
+
+`create_app` wires the web workspace (`medmine.serve.web`), the REST API under ``/api/v1``
+(`medmine.serve.api`) and the CDS Hooks service (`medmine.serve.cds`). Every response carries
+the security headers (a CSP with no inline scripts, ``nosniff``, ``frame-ancestors 'none'``).
+Errors never echo request values: a 4xx says what was wrong in general terms, a 5xx gives a
+reference id only, and the access log records the route template, never the raw path.
+
+>>> app = create_app(ServeSettings(warehouse=Path("wh.duckdb")))  # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+import uuid
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, Response
+from fastapi.staticfiles import StaticFiles
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from medmine import __version__
+from medmine.serve.auth import CdsClients
+from medmine.serve.jobs import JobRunner
+from medmine.serve.models import ModelRegistry
+from medmine.serve.state import ServeSettings, ServeState
+
+log = logging.getLogger("medmine.serve")
+
+#: Content-Security-Policy of every page: scripts only from this origin, none inline.
+CSP = (
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+    "object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
+)
+#: Report pages written by `medmine report` embed inline Plotly scripts: they are served in
+#: a CSP sandbox (an opaque origin: their scripts cannot read cookies or this application).
+REPORT_CSP = (
+    "sandbox allow-scripts allow-popups; default-src 'none'; script-src 'self' 'unsafe-inline'; "
+    "style-src 'self' 'unsafe-inline'; img-src 'self' data:; frame-ancestors 'none'"
+)
+SECURITY_HEADERS = {
+    "X-Content-Type-Options": "nosniff",
+    "X-Frame-Options": "DENY",
+    "Referrer-Policy": "no-referrer",
+    "Cross-Origin-Opener-Policy": "same-origin",
+    "Permissions-Policy": "camera=(), microphone=(), geolocation=()",
+    "Strict-Transport-Security": "max-age=31536000",
+    "Cache-Control": "no-store",
+}
+
+
+def _wants_html(request: Request) -> bool:
+    path = request.url.path
+    if path.startswith(("/api/", "/cds-services", "/openapi.json")):
+        return False
+    return "text/html" in request.headers.get("accept", "") or not path.startswith("/api")
+
+
+def create_app(
+    settings: ServeSettings,
+    *,
+    cds_clients: CdsClients | None = None,
+    state: ServeState | None = None,
+) -> FastAPI:
+    """The application for `settings` (opens the warehouse and the account file at start-up)."""
+    from medmine.serve import api, cds, web
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI):  # noqa: ANN202
+        import anyio.to_thread
+
+        anyio.to_thread.current_default_thread_limiter().total_tokens = settings.threads
+        yield
+        app.state.medmine.extra["jobs"].shutdown()
+        if state is None:
+            app.state.medmine.close()
+
+    app = FastAPI(
+        title="medmine serve",
+        version=__version__,
+        description="Web workspace, REST API and CDS Hooks service over a medmine warehouse. "
+        "Each operation names its permission (x-medmine-permission) and the roles holding it.",
+        lifespan=lifespan,
+        docs_url=None,
+        redoc_url=None,
+    )
+    st = state or ServeState.open(settings, cds_clients)
+    st.extra["jobs"] = JobRunner(st)
+    st.extra["models"] = ModelRegistry(
+        settings.models_dir, trust_unsigned=settings.trust_unsigned_models
+    )
+    app.state.medmine = st
+
+    @app.middleware("http")
+    async def headers_and_log(request: Request, call_next: Any) -> Response:
+        t0 = time.perf_counter()
+        response = await call_next(request)
+        for k, v in SECURITY_HEADERS.items():
+            response.headers.setdefault(k, v)
+        response.headers.setdefault("Content-Security-Policy", CSP)
+        route = request.scope.get("route")
+        log.info(
+            "%s %s %d %.1fms",
+            request.method,
+            getattr(route, "path", "<unmatched>"),
+            response.status_code,
+            1000 * (time.perf_counter() - t0),
+        )
+        return response
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
+        detail = exc.detail if isinstance(exc.detail, str) else "request refused"
+        headers = getattr(exc, "headers", None)
+        if _wants_html(request):
+            login = None
+            if exc.status_code == 401:
+                login = "/login"
+            return web.error_page(request, exc.status_code, detail, login, headers)
+        return JSONResponse({"detail": detail}, exc.status_code, headers=headers)
+
+    @app.exception_handler(RequestValidationError)
+    async def validation_error(request: Request, exc: RequestValidationError) -> Response:
+        # Only where and what kind of problem: never the submitted value (it may be PHI).
+        errors = [
+            {"loc": [str(p) for p in e.get("loc", ())], "type": e.get("type"), "msg": e.get("msg")}
+            for e in exc.errors()
+        ]
+        if _wants_html(request):
+            where = ", ".join(".".join(e["loc"]) for e in errors)
+            return web.error_page(request, 422, f"invalid request ({where})", None)
+        return JSONResponse({"detail": errors}, 422)
+
+    @app.exception_handler(Exception)
+    async def internal_error(request: Request, exc: Exception) -> Response:
+        ref = uuid.uuid4().hex[:12]
+        route = request.scope.get("route")
+        log.error(
+            "internal error %s on %s: %s", ref, getattr(route, "path", "?"), type(exc).__name__
+        )
+        msg = f"internal error (reference {ref}); the server log has its type"
+        if _wants_html(request):
+            return web.error_page(request, 500, msg, None)
+        return JSONResponse({"detail": msg}, 500)
+
+    static = Path(__file__).parent / "static"
+    app.mount("/static", StaticFiles(directory=static), name="static")
+    app.include_router(web.router)
+    app.include_router(api.router)
+    app.include_router(cds.router)
+    return app
