@@ -121,10 +121,14 @@ def _change_rows(changes: list[Change]) -> list[list[Any]]:
             _E(f"{c.before_status or 'not run'} → {c.after_status}"),
             (f"{c.before_violated or 0:,} → {c.after_violated or 0:,}", c.after_violated),
             (f"{c.delta:+,}", c.delta),
-            _E("–" if c.after_pct is None else f"{c.before_pct or 0:.2f}% → {c.after_pct:.2f}%"),
+            _E(f"{_pct_or_dash(c.before_pct)} → {_pct_or_dash(c.after_pct)}"),
         ]
         for c in changes
     ]
+
+
+def _pct_or_dash(pct: float | None) -> str:
+    return "–" if pct is None else f"{pct:.2f}%"
 
 
 def _comparison(run: QualityRun) -> str:
