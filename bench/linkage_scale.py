@@ -129,6 +129,11 @@ def simulate(n_records: int, seed: int = 1) -> tuple[pd.DataFrame, np.ndarray]:
     return pd.concat([ent, dup], ignore_index=True), truth
 
 
+def _cpu() -> float:
+    r = resource.getrusage(resource.RUSAGE_SELF)
+    return r.ru_utime + r.ru_stime
+
+
 def main() -> None:
     from medmine.quality.linkage import evaluate_clusters, link_tables
 
@@ -138,15 +143,17 @@ def main() -> None:
     sim_s = time.perf_counter() - t0
     print(f"simulated {len(df):,} records of {ent.max() + 1:,} people in {sim_s:.0f} s", flush=True)
     truth = {f"{s}:{r}": int(e) for s, r, e in zip(df["source"], df["rec_id"], ent, strict=True)}
-    t1 = time.perf_counter()
+    t1, c1 = time.perf_counter(), _cpu()
     res = link_tables([df], mapping={"unique_id": "rec_id"}, mode="both")
-    link_s = time.perf_counter() - t1
+    link_s, link_cpu = time.perf_counter() - t1, _cpu() - c1
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     m = evaluate_clusters(res.clusters, truth)
     out = {
         "records": len(df),
         "people": int(ent.max() + 1),
         "seconds_link": round(link_s, 1),
+        "cpu_seconds_link": round(link_cpu, 1),
+        "load_average_1min": os.getloadavg()[0],
         "seconds_simulate": round(sim_s, 1),
         "peak_rss_mb": round(peak),
         "timings": {k: round(v, 1) for k, v in res.timings.items()},
