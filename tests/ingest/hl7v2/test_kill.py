@@ -8,6 +8,8 @@ import signal
 import subprocess
 import sys
 
+import pytest
+
 from medmine.ingest import hl7v2
 from medmine.warehouse import Warehouse
 
@@ -46,7 +48,9 @@ async def _send(port, numbers, acked, kill_after=None, proc=None):
     await asyncio.gather(*(one(numbers[s::SENDERS]) for s in range(SENDERS)))
 
 
+@pytest.mark.slow
 def test_kill_9_mid_stream_then_restart(tmp_path):
+    """SLOW: two server processes and 800 messages (11 s of CPU; 48 s at load average 20)."""
     wh_path = tmp_path / "live.duckdb"
     proc, port = _start(wh_path)
     acked_before: set[int] = set()
