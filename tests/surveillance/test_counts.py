@@ -69,3 +69,21 @@ def test_unknown_syndrome_and_area_are_refused(small_wh):
     with pytest.raises(ConfigError, match="area must be one of"):
         syndromic_counts(small_wh, DEFAULT_SYNDROMES["ILI"], area="city")
     assert isinstance(pd.Timestamp("2024-01-01"), pd.Timestamp)
+
+
+def test_affirmed_note_mentions_count_and_negated_ones_do_not(small_wh):
+    con = small_wh.con
+    con.execute(
+        "INSERT INTO note (note_id, person_id, note_date, note_type_concept_id, "
+        "note_class_concept_id, note_text, encoding_concept_id, language_concept_id) VALUES "
+        "(1, 1, DATE '2024-03-05', 0, 0, 'x', 0, 0), (2, 2, DATE '2024-03-06', 0, 0, 'x', 0, 0)"
+    )
+    con.execute(
+        "INSERT INTO note_nlp (note_nlp_id, note_id, lexical_variant, note_nlp_concept_id, "
+        "nlp_date, term_exists) VALUES (1, 1, 'sore throat', 4112343, DATE '2024-03-05', 'Y'), "
+        "(2, 2, 'sore throat', 4112343, DATE '2024-03-06', 'N')"
+    )
+    df = syndromic_counts(
+        small_wh, DEFAULT_SYNDROMES["ILI"], area="none", age_bands=None, start="2024-03-01"
+    )
+    assert df["count"].tolist() == [1]  # person 1 affirmed; person 2's mention is negated

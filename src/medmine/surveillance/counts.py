@@ -2,9 +2,11 @@
 (state, ZIP3 or county of the person's location) and age band, computed in the engine.
 
 A person counts once per period, area and age band however many matching rows they have
-(several codes of one visit are one case). Codes and concept ids reach SQL as bound
-parameters; column names come from fixed tables below, never from outside text. Consent is
-applied by the caller (a study), which passes the consent module's person-id subquery.
+(several codes of one visit are one case). Events come from conditions, observations, visits
+and affirmed concept mentions in notes (``note_nlp`` with ``term_exists = 'Y'``). Codes and
+concept ids reach SQL as bound parameters; column names come from fixed tables below, never
+from outside text. Consent is applied by the caller (a study), which passes the consent
+module's person-id subquery.
 """
 
 from __future__ import annotations
@@ -46,21 +48,26 @@ _TRUNC = {"daily": "day", "weekly": "week", "monthly": "month"}
 DEFAULT_AGE_BANDS = (0, 5, 25, 50, 65)
 
 
-def _match(cs: ConceptSet, concept_col: str, source_col: str) -> tuple[str, list[Any]]:
-    """SQL predicate (with ``?`` parameters) selecting rows of concept set `cs`."""
+def _match(cs: ConceptSet, concept_col: str, source_col: str | None) -> tuple[str, list[Any]]:
+    """SQL predicate (with ``?`` parameters) selecting rows of concept set `cs`.
+
+    Without a source column (note mentions) only concept ids and codes resolved through
+    the ``concept`` table select rows.
+    """
     parts: list[str] = []
     params: list[Any] = []
     if cs.concept_ids:
         parts.append(f"{concept_col} IN ({', '.join('?' * len(cs.concept_ids))})")
         params += [int(i) for i in cs.concept_ids]
-    code = f"regexp_replace(coalesce({source_col}, ''), '^[^:]*:', '')"
+    code = f"regexp_replace(coalesce({source_col}, ''), '^[^:]*:', '')" if source_col else ""
     for vocab, codes in cs.codes.items():
         for c in codes:
             prefix = c.endswith("*")
             value = c[:-1] + "%" if prefix else c
             op = "LIKE" if prefix else "="
-            parts.append(f"{code} {op} ?")
-            params.append(value)
+            if code:
+                parts.append(f"{code} {op} ?")
+                params.append(value)
             parts.append(
                 f"{concept_col} IN (SELECT concept_id FROM concept WHERE vocabulary_id = ? "
                 f"AND concept_code {op} ? AND concept_id <> 0)"
@@ -119,6 +126,16 @@ def syndromic_counts(
             continue
         pred, p = _match(cs, concept_col, source_col)
         selects.append(f"SELECT person_id, {date_col} AS d FROM {table} WHERE {pred}")
+        params += p
+    if not syndrome.notes.empty:
+        # affirmed mentions only: term_exists 'Y' (OMOP: not negated, not hypothetical,
+        # about the patient); a missing flag counts as affirmed, as NLP writers omit it
+        pred, p = _match(syndrome.notes, "x.note_nlp_concept_id", None)
+        selects.append(
+            "SELECT n.person_id, n.note_date AS d FROM note_nlp x "
+            "JOIN note n ON n.note_id = x.note_id "
+            f"WHERE {pred} AND upper(coalesce(x.term_exists, 'Y')) = 'Y'"
+        )
         params += p
     if not selects:
         raise ConfigError(f"syndrome {syndrome.name!r} selects nothing")

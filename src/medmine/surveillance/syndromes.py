@@ -1,4 +1,4 @@
-"""Syndrome definitions: concept sets over conditions, observations and visits.
+"""Syndrome definitions: concept sets over conditions, observations, visits and note mentions.
 
 A syndrome names, per domain, OMOP concept ids and source codes by vocabulary. A source code
 matches a row's ``*_source_value`` with or without a ``VOCAB:`` prefix (``J10.1`` and
@@ -26,10 +26,14 @@ User definitions are YAML or JSON with the same shape::
     conditions: {concept_ids: [4266367], codes: {ICD10CM: ["J09*", "J10*"], SNOMED: ["6142004"]}}
     observations: {codes: {LOINC: ["..."]}}
     visits: {concept_ids: [9203]}
+    notes: {codes: {SNOMED: ["6142004"]}}   # affirmed mentions in note_nlp
+
+The defaults also count affirmed note mentions (``note_nlp``) of their condition concepts.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -39,7 +43,7 @@ import yaml
 
 from medmine.errors import ConfigError
 
-DOMAINS = ("conditions", "observations", "visits")
+DOMAINS = ("conditions", "observations", "visits", "notes")
 
 
 @dataclass(frozen=True)
@@ -64,6 +68,7 @@ class Syndrome:
     conditions: ConceptSet = field(default_factory=ConceptSet)
     observations: ConceptSet = field(default_factory=ConceptSet)
     visits: ConceptSet = field(default_factory=ConceptSet)
+    notes: ConceptSet = field(default_factory=ConceptSet)
 
 
 def _cs(concept_ids: tuple[int, ...] = (), **codes: tuple[str, ...]) -> ConceptSet:
@@ -114,6 +119,12 @@ DEFAULT_SYNDROMES: dict[str, Syndrome] = {
             SNOMED=("271807003", "38907003", "14189004", "36653000"),
         ),
     ),
+}
+
+
+#: The defaults also count affirmed note mentions of their condition concepts.
+DEFAULT_SYNDROMES = {
+    k: dataclasses.replace(v, notes=v.conditions) for k, v in DEFAULT_SYNDROMES.items()
 }
 
 
