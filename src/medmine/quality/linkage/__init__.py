@@ -19,8 +19,8 @@ from medmine.quality.linkage._engine import (
 )
 from medmine.quality.linkage._metrics import LinkageMetrics, evaluate_clusters, evaluate_pairs
 from medmine.quality.linkage._names import name_groups, nicknames
-from medmine.quality.linkage._standardise import FIELDS, parse_mapping
 from medmine.quality.linkage._persons import link_persons
+from medmine.quality.linkage._standardise import FIELDS, parse_mapping
 
 __all__ = [
     "FIELDS",

@@ -302,7 +302,10 @@ def _run(
                 [s],
             )
             inputs.append(db.register(f"mm_link_src_{i}", dataset_display_name=f"s{i}"))
-    linker = Linker(inputs, settings, log_level=logging.WARNING)
+    # Splink's training notes (levels not observed, sample sizes) are for its own users; the
+    # page and the result say what a medmine user needs.
+    logging.getLogger("splink").setLevel(logging.ERROR)
+    linker = Linker(inputs, settings, log_level=logging.ERROR)
     linker.training.estimate_u_using_random_sampling(max_pairs=cfg.max_pairs_u, seed=cfg.seed)
     res.timings["u"] = time.perf_counter() - t
     sample = min(1.0, 300_000 / n)

@@ -44,7 +44,7 @@ def link_persons(
     store
         Replace the stored clusters and pairs with this run's.
     """
-    ident = wh.con.execute(_IDENTITY_SQL).to_arrow_table()
+    ident = wh.con.sql(_IDENTITY_SQL).to_arrow_table()
     n_sources = len(set(ident.column("source").to_pylist()))
     if mode == "both" and n_sources < 2:
         mode = "dedupe"
