@@ -332,11 +332,12 @@ def add_checks(
     wh: Any = None,
     baselines: tuple[str, ...] = (),
     required_domains: tuple[str, ...] = (),
+    test_rows: Any = None,
 ) -> None:
     """Plausibility warnings, feature domains and the leakage probe of a fitted study.
 
     `out` is ``None`` for studies that are not binary (length of stay): only the domain,
-    input and leakage checks then run.
+    input and leakage checks then run, the probe on `test_rows` (default: all rows).
     """
     from medmine.evaluate.leakage import leakage_probe
     from medmine.evaluate.plausibility import check_domains, check_prediction, leakage_warning
@@ -357,7 +358,7 @@ def add_checks(
         for w in out.score_warnings:
             result.warn(w)
     if wh is not None and config.leakage_probe:
-        test = out.split.test if out is not None else None
+        test = out.split.test if out is not None else test_rows
         report = leakage_probe(wh, cohort, mat, rows=test, random_state=config.random_state)
         result.leakage = report
         result.notes.append(report.summary())

@@ -96,7 +96,15 @@ def run(
         result.tables[f"Top predictors: {name} (mean |SHAP|, log scale)"] = e.importance.head(15)
         importance = e.importance if importance is None else importance
     # covariates include the admission day (end_day=0): the probe shows what that day holds
-    add_checks(result, None, mat, cohort, dataclasses.replace(config, covariates=settings), wh=wh)
+    add_checks(
+        result,
+        None,
+        mat,
+        cohort,
+        dataclasses.replace(config, covariates=settings),
+        wh=wh,
+        test_rows=te,
+    )
     best = result.metrics.iloc[:2].sort_values("mae").iloc[0]
     base = result.metrics.set_index("model").loc["baseline: median"]
     if best["mae"] >= base["mae"]:
