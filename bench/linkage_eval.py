@@ -221,7 +221,9 @@ def child(method: str, ds: str) -> None:
     fr = frames(ds)
     m = evaluate_clusters(out.pop("clusters"), truth_of(fr))
     out.update(m.to_dict())
-    out["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    ru = resource.getrusage(resource.RUSAGE_SELF)
+    out["peak_rss_mb"] = ru.ru_maxrss / 1024
+    out["cpu_seconds_process"] = ru.ru_utime + ru.ru_stime  # includes reading the files
     print("RESULT " + json.dumps(out, default=float))
 
 
@@ -264,6 +266,7 @@ def main() -> None:
             print(f"{ds:7} {method:14}", {k: (round(v, 4) if isinstance(v, float) else v)
                   for k, v in r.items() if k in ("pairwise_precision", "pairwise_recall",
                   "pairwise_f1", "cluster_precision", "cluster_recall", "cluster_f1", "seconds",
+                  "cpu_seconds_process",
                   "peak_rss_mb", "error")}, flush=True)  # fmt: skip
         print(ds, "blocking", results["febrl"][ds]["blocking"], flush=True)
     for harsh in (False, True):
@@ -274,7 +277,8 @@ def main() -> None:
         "python": platform.python_version(),
         "cpus": os.cpu_count(),
         "command": ".venv/bin/python bench/linkage_eval.py",
-        "note": "2 cores shared with other jobs; times vary with load",
+        "note": "2 cores shared with other jobs; wall times vary with load",
+        "load_average_1min_at_end": os.getloadavg()[0],
     }
     out = ROOT / "bench" / "results" / "linkage.json"
     out.write_text(json.dumps(results, indent=2, default=float) + "\n")

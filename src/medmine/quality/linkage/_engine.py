@@ -57,6 +57,9 @@ class LinkageConfig:
         blocked pair (to measure blocking recall).
     seed
         Seed of the random sampling.
+    memory_limit
+        DuckDB's memory limit for the run (it spills to disk beyond it); applies when
+        `link_tables` opens its own connection.
     """
 
     threshold_probability: float | None = None
@@ -65,6 +68,7 @@ class LinkageConfig:
     max_pairs_u: float = 1e6
     keep_probability: float = 0.01
     seed: int = 42
+    memory_limit: str = "4GB"
 
     def __post_init__(self) -> None:
         for name in ("threshold_probability", "prior_match_probability"):
@@ -183,7 +187,7 @@ def link_tables(
     t0 = time.perf_counter()
     run_id = f"link-{dt.datetime.now(dt.UTC):%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:6]}"
     own = con is None
-    con = con or duckdb.connect()
+    con = con or duckdb.connect(config={"memory_limit": cfg.memory_limit})
     try:
         counts = standardise(con, _as_tables(tables), mapping)
         n = con.execute("SELECT count(*) FROM mm_link_input").fetchall()[0][0]

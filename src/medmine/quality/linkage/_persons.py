@@ -48,7 +48,7 @@ def link_persons(
     n_sources = len(set(ident.column("source").to_pylist()))
     if mode == "both" and n_sources < 2:
         mode = "dedupe"
-    con = duckdb.connect()
+    con = duckdb.connect(config={"memory_limit": (config or LinkageConfig()).memory_limit})
     try:
         res = link_tables([ident], mode=mode, config=config, con=con)  # type: ignore[arg-type]
     finally:
