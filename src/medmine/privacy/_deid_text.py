@@ -14,6 +14,8 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import multiprocessing as mp
+import os
 from collections import Counter
 from dataclasses import dataclass
 from typing import Any
@@ -71,6 +73,37 @@ def everyone_context(con: Any) -> NoteContext:
     return merged(shared_context(con), everyone)
 
 
+#: Below this many notes a release scrubs them in one process (starting workers costs more).
+PARALLEL_MIN_NOTES = 400
+
+_WORKER: tuple[Scrubber, NoteContext, str, frozenset[dt.date]] | None = None
+_CTX_CACHE: dict[int, NoteContext] = {}
+
+
+def _init_worker(
+    config: ScrubConfig, shared: NoteContext, mode: str, sentinels: frozenset[dt.date]
+) -> None:
+    global _WORKER  # noqa: PLW0603 - one scrubber and shared context per worker process
+    _WORKER = (Scrubber(config), shared, mode, sentinels)
+    _CTX_CACHE.clear()
+
+
+def _scrub_one(
+    task: tuple[int, str | None, str | None, NoteContext | None, PersonDates],
+) -> tuple[str, str | None, list[str]]:
+    assert _WORKER is not None
+    scrubber, shared, mode, sentinels = _WORKER
+    pid, text, title, own, pdates = task
+    ctx = _CTX_CACHE.get(pid)
+    if ctx is None:  # notes come ordered by person: one context per person at a time
+        _CTX_CACHE.clear()
+        base = merged(shared, own, surrogate_seed=str(pid))
+        ctx = _CTX_CACHE[pid] = _with_dates(base, pdates, mode, sentinels)
+    r = scrubber.scrub(text or "", ctx)
+    new_title = scrubber.scrub(title, ctx).text if title else title
+    return r.text, new_title, [s.entity.value for s in r.spans]
+
+
 def scrub_notes(
     con: Any,
     scrubber: Scrubber,
@@ -79,47 +112,70 @@ def scrub_notes(
     mode: str,
     sentinels: frozenset[dt.date],
     batch: int,
+    jobs: int = 0,
 ) -> tuple[int, Counter[str]]:
-    """Scrub the notes of released persons into ``_mm_notes``; (notes, spans per entity)."""
+    """Scrub the notes of released persons into ``_mm_notes``; (notes, spans per entity).
+
+    Notes are scrubbed on `jobs` processes (0: one per CPU core) when there are at least
+    `PARALLEL_MIN_NOTES`; each worker holds the shared deny-lists once and gets the person's
+    own context with each note. The output is the same as with one process.
+    """
     person_sql = "SELECT old FROM _mm_pmap"
     shared = shared_context(con)
     own = person_contexts(
         con, f"SELECT DISTINCT person_id FROM note WHERE person_id IN ({person_sql})"
     )
+    ((n_notes,),) = con.execute(
+        f"SELECT count(*) FROM note WHERE person_id IN ({person_sql})"
+    ).fetchall()
+    jobs = jobs if jobs > 0 else (os.cpu_count() or 1)
     counts: Counter[str] = Counter()
     reader = con.sql(
         "SELECT note_id, person_id, note_text, note_title FROM note "
         f"WHERE person_id IN ({person_sql}) ORDER BY person_id"
     ).to_arrow_reader(batch)
-    cache: dict[int, NoteContext] = {}
+    pool = None
+    if jobs > 1 and n_notes >= PARALLEL_MIN_NOTES and "fork" in mp.get_all_start_methods():
+        pool = mp.get_context("fork").Pool(
+            jobs, initializer=_init_worker, initargs=(scrubber.config, shared, mode, sentinels)
+        )
+    else:
+        _init_worker(scrubber.config, shared, mode, sentinels)
     n = 0
     chunks: list[pa.Table] = []
-    for rb in reader:
-        ids, texts, titles = [], [], []
-        d = rb.to_pydict()
-        for nid, pid, text, title in zip(
-            d["note_id"], d["person_id"], d["note_text"], d["note_title"], strict=True
-        ):
-            ctx = cache.get(pid)
-            if ctx is None:
-                cache.clear()
-                base = merged(shared, own.get(pid), surrogate_seed=str(pid))
-                ctx = cache[pid] = _with_dates(base, persons[pid], mode, sentinels)
-            r = scrubber.scrub(text or "", ctx)
-            counts.update(s.entity.value for s in r.spans)
-            ids.append(nid)
-            texts.append(r.text)
-            titles.append(scrubber.scrub(title, ctx).text if title else title)
-            n += 1
-        chunks.append(
-            pa.table(
-                {
-                    "note_id": pa.array(ids, pa.int64()),
-                    "note_text": pa.array(texts, pa.string()),
-                    "note_title": pa.array(titles, pa.string()),
-                }
+    try:
+        for rb in reader:
+            d = rb.to_pydict()
+            tasks = [
+                (pid, text, title, own.get(pid), persons[pid])
+                for pid, text, title in zip(
+                    d["person_id"], d["note_text"], d["note_title"], strict=True
+                )
+            ]
+            done = (
+                pool.imap(_scrub_one, tasks, chunksize=32)
+                if pool is not None
+                else map(_scrub_one, tasks)
             )
-        )
+            texts, titles = [], []
+            for new_text, new_title, entities in done:
+                counts.update(entities)
+                texts.append(new_text)
+                titles.append(new_title)
+                n += 1
+            chunks.append(
+                pa.table(
+                    {
+                        "note_id": pa.array(d["note_id"], pa.int64()),
+                        "note_text": pa.array(texts, pa.string()),
+                        "note_title": pa.array(titles, pa.string()),
+                    }
+                )
+            )
+    finally:
+        if pool is not None:
+            pool.close()
+            pool.join()
     schema = pa.schema(
         [("note_id", pa.int64()), ("note_text", pa.string()), ("note_title", pa.string())]
     )
