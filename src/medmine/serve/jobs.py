@@ -19,6 +19,10 @@ from medmine.errors import MedmineError
 from medmine.serve.auth import Principal
 
 
+def _now() -> str:
+    return dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
+
+
 @dataclass
 class Job:
     """One study run."""
@@ -27,7 +31,7 @@ class Job:
     study: str
     user: str
     status: str = "queued"  # queued, running, done, failed
-    created: str = field(default_factory=lambda: dt.datetime.now(dt.UTC).isoformat("seconds"))
+    created: str = field(default_factory=lambda: _now())
     started: float | None = None
     finished: float | None = None
     summary: str | None = None
