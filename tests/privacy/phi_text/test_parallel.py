@@ -46,3 +46,18 @@ def test_release_note_scrub_on_two_processes_equals_one(tmp_path, monkeypatch, m
     n, counts, rows = out[1]
     assert n == 18 and counts["PATIENT"] >= 18
     assert all(p.family not in text and p.phone not in text for p in people for _, text, _ in rows)
+
+
+def test_shared_context_carries_the_warehouses_vocabulary_words(tmp_path) -> None:
+    from medmine.privacy.phi_text.context import shared_context
+
+    path = build_identified(tmp_path / "v.duckdb", default_people(1))
+    with Warehouse(path) as wh:
+        wh.con.execute(
+            "INSERT INTO mm_source_concept VALUES ('SNOMED', '1', 'Xeroderma of Garcia', 'l')"
+        )
+        ctx = shared_context(wh.con)
+    assert "xeroderma" in ctx.safe_words
+    assert "garcia" not in ctx.safe_words  # person names never become safe words
+    text = "Xeroderma noted."
+    assert Scrubber().analyze(text) != [] and Scrubber().analyze(text, ctx) == []

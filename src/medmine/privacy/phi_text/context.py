@@ -1,5 +1,6 @@
 """Build `NoteContext` deny-lists from the warehouse: each person's identity rows and
-identifiers, plus clinician, facility and city names known anywhere in the warehouse.
+identifiers, plus clinician, facility and city names known anywhere in the warehouse; and the
+safe words of the recall-first mode (the warehouse's concept names and code display texts).
 """
 
 from __future__ import annotations
@@ -45,7 +46,25 @@ def shared_context(con: Any) -> NoteContext:
         "SELECT DISTINCT city FROM mm_person_identity WHERE city IS NOT NULL"
     ).fetchall():
         ctx.cities.add(city)
+    ctx.safe_words = vocabulary_words(con)
     return ctx
+
+
+def vocabulary_words(con: Any) -> frozenset[str]:
+    """Lower-case words (3+ letters) of the warehouse's concept names and source-code display
+    texts, less person names (census first names and surnames): safe words of the
+    recall-first scrubber.
+    """
+    from medmine.privacy.phi_text import _vocab
+
+    rows = con.execute(
+        "SELECT DISTINCT w FROM (SELECT unnest(regexp_split_to_array(lower(concept_name), "
+        "'[^a-z]+')) AS w FROM concept UNION ALL SELECT unnest(regexp_split_to_array("
+        "lower(display), '[^a-z]+')) AS w FROM mm_source_concept WHERE display IS NOT NULL) "
+        "WHERE length(w) >= 3"
+    ).fetchall()
+    names = _vocab.all_names()
+    return frozenset(w for (w,) in rows if w not in names)
 
 
 def person_contexts(con: Any, person_ids_sql: str | None = None) -> dict[int, NoteContext]:
@@ -84,5 +103,6 @@ def merged(shared: NoteContext, own: NoteContext | None, **extra: Any) -> NoteCo
         zips=own.zips | shared.zips,
         ids=own.ids | shared.ids,
         facilities=shared.facilities | own.facilities,
+        safe_words=shared.safe_words | own.safe_words,
         **extra,
     )
