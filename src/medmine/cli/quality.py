@@ -189,22 +189,3 @@ def profile(
         + (f"; compared with {compare}" if compare else "")
     )
     console.print(f"[green]page:[/green] {page}")
-
-
-@friendly_errors
-def link(warehouse: WarehouseOpt = None) -> None:
-    """Link person identities from several sources (``mm_person_identity``) into clusters.
-
-    Writes ``mm_person_link``; prints counts only (identities are PHI).
-    """
-    from medmine.quality.linkage import link_persons
-    from medmine.warehouse import Warehouse
-
-    path = existing_warehouse(warehouse)
-    status = console.status("linking identities (Splink: training, then scoring pairs)…")
-    with Warehouse(path) as wh, status:
-        res = link_persons(wh)
-    console.print(
-        f"linkage {res.run_id}: {res.n_records:,} identities, {res.n_pairs_scored:,} pairs "
-        f"scored, {res.n_links:,} links, {res.n_clusters:,} clusters ({res.duration_s:.1f} s)"
-    )
