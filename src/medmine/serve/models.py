@@ -8,6 +8,7 @@ a feature vector sent by the caller.
 
 from __future__ import annotations
 
+import contextlib
 import re
 import threading
 from dataclasses import dataclass
@@ -126,10 +127,10 @@ def score_features(
     risk = loaded.model.predict_proba(Xs)[:, 1]
     mean = loaded.manifest.get("background_mean")
     background = sp.csr_matrix(np.asarray([mean if mean else np.zeros(len(names))]))
-    try:
-        expl = explain_rows(loaded.model, Xs, names, background, top=top)
-    except TypeError:
-        expl = [None] * len(rows)
+    expl: list[Any] = [None] * len(rows)
+    if top > 0:  # top=0: probabilities only (SHAP costs more than the prediction)
+        with contextlib.suppress(TypeError):  # a model SHAP cannot explain: no explanation
+            expl = explain_rows(loaded.model, Xs, names, background, top=top)
     out = []
     for r, e in zip(risk, expl, strict=True):
         items = [] if e is None else explanation_items(e)
