@@ -520,20 +520,35 @@ def provider_fields() -> Iterator[Params]:
     yield _base(spec, "npi", key="npi", what="an NPI", missing="nullif(trim(npi), '') IS NULL")
 
 
+def _source_group(entity_table: str, key: str) -> tuple[str, str]:
+    """SQL join and expression giving the load that brought entity `key` (a visit, a person).
+
+    Counts are compared within one source: a warehouse holding a sparse extract and full
+    EHR histories has two populations, and neither is an outlier of the other.
+    """
+    join = (
+        f"LEFT JOIN mm_source_record sr ON sr.table_name = {literal(entity_table)} "
+        f"AND sr.row_id = {key}"
+    )
+    return join, "coalesce(sr.load_id, '')"
+
+
 def _outlier(counts: str) -> Params:
-    """SQL pieces of a robust z-score over the log counts ``ln n`` of `counts` (``k, n``).
+    """SQL pieces of a robust z-score over the log counts ``ln n`` of `counts` (``k, grp, n``),
+    within each source group ``grp``.
 
     The scale is MAD / 0.6745 (Iglewicz and Hoaglin's modified z-score); when more than half
     the log counts are equal (MAD = 0), the mean absolute deviation times 1.2533 stands in for
     it. Logarithms because event counts are heavy-tailed: a busy patient is not an error.
     """
     stats = (
-        "SELECT med, coalesce(nullif(mad, 0) / 0.6745, meanad * 1.2533) AS scale FROM (SELECT "
-        "m.med, median(abs(ln(c.n) - m.med)) AS mad, avg(abs(ln(c.n) - m.med)) AS meanad FROM "
-        f"({counts}) c, (SELECT median(ln(n)) AS med FROM ({counts}) c0) m GROUP BY m.med) z"
+        "SELECT grp, med, coalesce(nullif(mad, 0) / 0.6745, meanad * 1.2533) AS scale FROM "
+        "(SELECT c.grp, m.med, median(abs(ln(c.n) - m.med)) AS mad, avg(abs(ln(c.n) - m.med)) "
+        f"AS meanad FROM ({counts}) c JOIN (SELECT grp, median(ln(n)) AS med FROM ({counts}) c0 "
+        "GROUP BY grp) m ON m.grp = c.grp GROUP BY c.grp, m.med) z"
     )
     outlier = (
-        f"g.n >= {OUTLIER_MIN_EVENTS} AND st.scale > 0 AND "
+        f"g.grp = st.grp AND g.n >= {OUTLIER_MIN_EVENTS} AND st.scale > 0 AND "
         f"(ln(g.n) - st.med) / st.scale > {OUTLIER_Z}"
     )
     return {"counts": counts, "stats": stats, "outlier": outlier}
@@ -547,17 +562,18 @@ def _event_tables_with(column: str) -> list[TableSpec]:
 
 
 def visit_count_tables() -> Iterator[Params]:
-    """Event tables with a visit: rows per visit."""
+    """Event tables with a visit: rows per visit (within the visit's source)."""
+    join, grp = _source_group("visit_occurrence", "e.visit_occurrence_id")
     for spec in _event_tables_with("visit_occurrence_id"):
         counts = (
-            f"SELECT visit_occurrence_id AS k, count(*) AS n FROM {ident(spec.name)} "
-            "WHERE visit_occurrence_id IS NOT NULL GROUP BY 1"
+            f"SELECT e.visit_occurrence_id AS k, {grp} AS grp, count(*) AS n FROM "
+            f"{ident(spec.name)} e {join} WHERE e.visit_occurrence_id IS NOT NULL GROUP BY 1, 2"
         )
         yield _base(spec, **_outlier(counts))
 
 
 def person_day_tables() -> Iterator[Params]:
-    """Event tables with a start date: rows per person and day."""
+    """Event tables with a start date: rows per person and day (within the person's source)."""
     for spec in _person_tables():
         if spec.name not in EVENT_TABLES:
             continue
@@ -565,19 +581,25 @@ def person_day_tables() -> Iterator[Params]:
         if not d:
             continue
         pc, dc = ident(spec.person_column), ident(d)
+        join, grp = _source_group("person", f"e.{pc}")
         counts = (
-            f"SELECT CAST({pc} AS VARCHAR) || ':' || CAST({dc} AS VARCHAR) AS k, count(*) AS n "
-            f"FROM {ident(spec.name)} WHERE {dc} IS NOT NULL GROUP BY 1"
+            f"SELECT CAST(e.{pc} AS VARCHAR) || ':' || CAST(e.{dc} AS VARCHAR) AS k, {grp} AS "
+            f"grp, count(*) AS n FROM {ident(spec.name)} e {join} WHERE e.{dc} IS NOT NULL "
+            "GROUP BY 1, 2"
         )
         yield _base(spec, **_outlier(counts))
 
 
 def person_count_tables() -> Iterator[Params]:
-    """Event tables: rows per person."""
+    """Event tables: rows per person (within the person's source)."""
     for spec in _person_tables():
         if spec.name in EVENT_TABLES:
             pc = ident(spec.person_column)
-            counts = f"SELECT {pc} AS k, count(*) AS n FROM {ident(spec.name)} GROUP BY 1"
+            join, grp = _source_group("person", f"e.{pc}")
+            counts = (
+                f"SELECT e.{pc} AS k, {grp} AS grp, count(*) AS n FROM {ident(spec.name)} e "
+                f"{join} GROUP BY 1, 2"
+            )
             yield _base(spec, **_outlier(counts))
 
 

@@ -375,24 +375,24 @@ CHECK_TYPES: tuple[CheckType, ...] = (
     _t(
         "events_per_visit_outlier", "table", "plausibility", "atemporal", "validation", 0.0,
         f"No visit holds an outlying number of {{table}} rows (robust z of the log count over "
-        f"{OUTLIER_Z:g} and "
-        f"at least {OUTLIER_MIN_EVENTS}; ids are visit ids).",
+        f"{OUTLIER_Z:g} among visits of the same source, at least {OUTLIER_MIN_EVENTS} rows; ids "
+        "are visit ids).",
         "SELECT g.k AS row_id FROM ({counts}) g, ({stats}) st WHERE {outlier}",
         "SELECT count(*) FROM ({counts}) g", "visit_count_tables",
     ),
     _t(
         "events_per_person_day_outlier", "table", "plausibility", "atemporal", "validation", 0.0,
         f"No person has an outlying number of {{table}} rows on one day (robust z of the log "
-        f"count over "
-        f"{OUTLIER_Z:g} and at least {OUTLIER_MIN_EVENTS}; ids are person:date).",
+        f"count over {OUTLIER_Z:g} among persons of the same source, at least "
+        f"{OUTLIER_MIN_EVENTS} rows; ids are person:date).",
         "SELECT g.k AS row_id FROM ({counts}) g, ({stats}) st WHERE {outlier}",
         "SELECT count(*) FROM ({counts}) g", "person_day_tables",
     ),
     _t(
         "records_per_person_outlier", "table", "plausibility", "atemporal", "validation", 0.0,
         f"No person has an outlying number of {{table}} rows (robust z of the log count over "
-        f"{OUTLIER_Z:g} and "
-        f"at least {OUTLIER_MIN_EVENTS}; ids are person ids).",
+        f"{OUTLIER_Z:g} among persons of the same source, at least {OUTLIER_MIN_EVENTS} rows; "
+        "ids are person ids).",
         "SELECT g.k AS row_id FROM ({counts}) g, ({stats}) st WHERE {outlier}",
         "SELECT count(*) FROM ({counts}) g", "person_count_tables",
     ),
