@@ -31,4 +31,4 @@ bench: $(STAMP)
 	for b in bench/*.py; do echo "== $$b"; $(BIN)/python $$b || exit 1; done
 
 clean:
-	rm -rf $(VENV) reports medmine.duckdb* medmine_deid.duckdb* sim.duckdb* .pytest_cache
+	rm -rf $(VENV) reports medmine.duckdb* medmine_deid.duckdb* sim.duckdb* synthea.duckdb* .pytest_cache
