@@ -225,3 +225,27 @@ def test_standardisation_cleans_identifiers_before_comparing():
     assert rows[1][7] is None and rows[1][8] is None and rows[1][9] is None
     assert rows[1][1] == name_groups()["william"]
     assert counts["given_name"] == 2 and counts["phone"] == 1
+
+
+def test_mrn_is_compared_with_its_assigning_authority(tmp_path):
+    rows, truth = make_identities(300, seed=21)
+    # each source numbers its patients; the MRN is the entity's number at that source
+    for r in rows:
+        key = "{}:{}".format(r["source"], r["person_id"])
+        r["mrn"] = "{}-{}".format(r["source"], truth[key])
+    wh = Warehouse(tmp_path / "m.duckdb")
+    _load(wh, rows)
+    ids = pa.table({  # noqa: F841  (read by DuckDB)
+        "table_name": ["person"] * len(rows),
+        "row_id": [r["person_id"] for r in rows],
+        "system": [f"urn:oid:{r['source']}" for r in rows],
+        "value": [r["mrn"] for r in rows],
+    })  # fmt: skip
+    wh.con.execute("INSERT INTO mm_identifier BY NAME SELECT * FROM ids")
+    res = link_persons(wh, store=False)
+    assert "mrn" in res.fields_compared
+    levels = {w["level"] for w in res.match_weights if w["comparison"] == "mrn"}
+    assert "same MRN from the same authority" in levels
+    m = evaluate_clusters(res.clusters, truth)
+    assert m.pairwise_precision >= 0.97 and m.pairwise_recall >= 0.97, m
+    wh.close()
