@@ -373,7 +373,7 @@ def _labs_on_one_day(c: Ctx) -> list[Any]:
         [base, pid, day, day],
     )
     c._next["measurement"] = base + 200
-    return [f"{pid}:{day.isoformat()}"]
+    return [pid]
 
 
 def _many_drugs(c: Ctx) -> list[Any]:

@@ -582,10 +582,10 @@ def person_day_tables() -> Iterator[Params]:
             continue
         pc, dc = ident(spec.person_column), ident(d)
         join, grp = _source_group("person", f"e.{pc}")
+        # one row per person-day; its id is the person's (a date on the page would be PHI)
         counts = (
-            f"SELECT CAST(e.{pc} AS VARCHAR) || ':' || CAST(e.{dc} AS VARCHAR) AS k, {grp} AS "
-            f"grp, count(*) AS n FROM {ident(spec.name)} e {join} WHERE e.{dc} IS NOT NULL "
-            "GROUP BY 1, 2"
+            f"SELECT e.{pc} AS k, e.{dc} AS d, {grp} AS grp, count(*) AS n FROM "
+            f"{ident(spec.name)} e {join} WHERE e.{dc} IS NOT NULL GROUP BY 1, 2, 3"
         )
         yield _base(spec, **_outlier(counts))
 

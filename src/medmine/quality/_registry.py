@@ -384,7 +384,7 @@ CHECK_TYPES: tuple[CheckType, ...] = (
         "events_per_person_day_outlier", "table", "plausibility", "atemporal", "validation", 0.0,
         f"No person has an outlying number of {{table}} rows on one day (robust z of the log "
         f"count over {OUTLIER_Z:g} among persons of the same source, at least "
-        f"{OUTLIER_MIN_EVENTS} rows; ids are person:date).",
+        f"{OUTLIER_MIN_EVENTS} rows; ids are the persons, once per outlying day).",
         "SELECT g.k AS row_id FROM ({counts}) g, ({stats}) st WHERE {outlier}",
         "SELECT count(*) FROM ({counts}) g", "person_day_tables",
     ),

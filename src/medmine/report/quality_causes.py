@@ -225,7 +225,7 @@ HINTS: dict[str, str] = {
     "events_per_visit_outlier": "A visit holds far more events than others: a default or "
     "catch-all visit id, or a record duplicated in a loop; check the listed visit ids.",
     "events_per_person_day_outlier": "A person has far more events on one day than is usual: "
-    "repeated loads of the same records or a day used as a placeholder; ids are person:date.",
+    "repeated loads of the same records or a day used as a placeholder; ids are the persons.",
     "records_per_person_outlier": "A person has far more records than others: records of "
     "several persons merged under one id (a test patient, an id of 0); check the listed ids.",
 }
