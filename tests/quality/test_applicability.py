@@ -168,3 +168,21 @@ def test_settings_override_by_type_and_by_check_id():
     assert by_id["duplicate_rows:condition_occurrence"].threshold_pct == 1.0
     assert by_id["duplicate_rows:measurement"].severity == "error"
     assert by_id["duplicate_rows:condition_occurrence"].severity == "rate"
+
+
+def test_written_settings_read_back_the_same():
+    import tomllib
+
+    from medmine.quality.settings import QualitySettings, settings_toml
+
+    s = QualitySettings.from_mapping(
+        {
+            "thresholds": {"duplicate_rows": 1, "duplicate_rows:drug_exposure": 2.5},
+            "severity": {"duplicate_rows:measurement": "error"},
+        }
+    )
+    back = QualitySettings.from_mapping(tomllib.loads(settings_toml(s)))
+    assert back.thresholds["duplicate_rows:drug_exposure"] == 2.5
+    assert back.thresholds["duplicate_rows"] == 1.0
+    assert back.severity["duplicate_rows:measurement"] == "error"
+    assert back.severity["plausible_lab_range"] == "error"  # every type's default is written
