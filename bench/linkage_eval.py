@@ -6,7 +6,8 @@ Each method runs in its own process, so that time and peak memory are its own. P
 exact-cluster precision, recall and F1; medmine's blocking recall. Writes
 bench/results/linkage.json.
 
-Run: ``.venv/bin/python bench/linkage_eval.py`` (recordlinkage: ``.venv/bin/pip install
+Run: ``.venv/bin/python bench/linkage_eval.py`` (``--synthea-only`` re-measures only the
+Synthea FHIR-vs-CSV section; recordlinkage: ``.venv/bin/pip install
 --no-deps recordlinkage``; its pandas<3 pin would otherwise downgrade pandas, and it runs on
 pandas 3 for this pipeline).
 """
@@ -239,6 +240,103 @@ def synthetic(n: int, harsh: bool) -> dict:
             "records": len(rows), "threshold": res.threshold}  # fmt: skip
 
 
+def _synthea_patients() -> pd.DataFrame:
+    """Patients of the Synthea FHIR samples (tests/data/synthea_fresh and, when present, the
+    shared 60-patient sample), one row each with the fields a FHIR Patient carries.
+    """
+    import gzip
+
+    files = sorted((ROOT / "tests" / "data" / "synthea_fresh" / "bundles").glob("*.json.gz"))
+    shared = Path("/work/shared/data/synthea_fhir")
+    if shared.is_dir():
+        files += sorted(shared.glob("*.json.gz"))
+    rows = []
+    for f in files:
+        with gzip.open(f, "rt") as fh:
+            bundle = json.load(fh)
+        for e in bundle.get("entry", []):
+            r = e["resource"]
+            if r["resourceType"] != "Patient":
+                continue
+            name = (r.get("name") or [{}])[0]
+            addr = (r.get("address") or [{}])[0]
+            tel = {t.get("system"): t.get("value") for t in r.get("telecom", [])}
+            ids = {
+                ((i.get("type") or {}).get("coding") or [{}])[0].get("code"): i
+                for i in r.get("identifier", [])
+            }
+            rows.append({
+                "id": r["id"], "given_name": (name.get("given") or [None])[0],
+                "family_name": name.get("family"), "birth_date": r.get("birthDate"),
+                "sex": r.get("gender"), "address_line": (addr.get("line") or [None])[0],
+                "city": addr.get("city"), "state": addr.get("state"),
+                "zip": addr.get("postalCode"), "phone": tel.get("phone"),
+                "email": tel.get("email"), "ssn": ids.get("SS", {}).get("value"),
+                "mrn": ids.get("MR", {}).get("value"),
+                "mrn_authority": ids.get("MR", {}).get("system"),
+            })  # fmt: skip
+    return pd.DataFrame(rows)
+
+
+def synthea_fhir_vs_csv(seed: int = 3) -> dict:
+    """The same Synthea population as its FHIR Patients and as a Synthea-CSV-like export
+    (patients.csv columns) with realistic perturbations; link mode, truth = the patient id.
+    """
+    import random
+
+    from medmine.quality.linkage import evaluate_clusters, link_tables
+    from medmine.synth.linkage import NICKNAMES
+
+    fhir = _synthea_patients()
+    rng = random.Random(seed)
+    csv_rows = []
+    for r in fhir.to_dict("records"):
+        c = dict(r)
+        g, f = (c["given_name"] or ""), (c["family_name"] or "")
+        if rng.random() < 0.10 and len(g) > 3:  # typo
+            i = rng.randrange(1, len(g) - 1)
+            g = g[:i] + g[i + 1] + g[i] + g[i + 2 :]
+        if rng.random() < 0.08 and g.lower() in NICKNAMES:
+            g = NICKNAMES[g.lower()]
+        if rng.random() < 0.03:
+            g, f = f, g
+        c["given_name"], c["family_name"] = g.upper(), f.upper()  # CSV exports in capitals
+        y, m, d = (c["birth_date"] or "--").split("-")
+        if rng.random() < 0.03 and int(d or 99) <= 12:
+            c["birth_date"] = f"{y}-{d}-{m}"
+        if rng.random() < 0.05:
+            c["birth_date"] = None
+        if rng.random() < 0.15:  # moved
+            c["address_line"] = f"{rng.randint(1, 999)} Elm St"
+            c["phone"] = f"555-{rng.randint(100, 999)}-{rng.randint(1000, 9999)}"
+        elif c["phone"]:
+            c["phone"] = "(" + c["phone"].replace("-", ") ", 1)
+        if rng.random() < 0.30:
+            c["ssn"] = None
+        c["mrn"], c["mrn_authority"] = None, None  # the CSV export has no hospital MRN
+        csv_rows.append(c)
+    csv = pd.DataFrame(csv_rows).rename(
+        columns={"id": "Id", "given_name": "FIRST", "family_name": "LAST",
+                 "birth_date": "BIRTHDATE", "ssn": "SSN", "address_line": "ADDRESS",
+                 "city": "CITY", "state": "STATE", "zip": "ZIP", "sex": "GENDER"}
+    )  # fmt: skip
+    csv_map = {"unique_id": "Id", "given_name": "FIRST", "family_name": "LAST",
+               "birth_date": "BIRTHDATE", "ssn": "SSN", "address_line": "ADDRESS",
+               "city": "CITY", "state": "STATE", "zip": "ZIP", "sex": "GENDER"}  # fmt: skip
+    # one mapping for both inputs: rename the FHIR side to the CSV's column names
+    fhir_as = fhir.rename(columns={"id": "Id", **{k: v for k, v in csv_map.items()
+                                                  if k != "unique_id"}})  # fmt: skip
+    t0 = time.perf_counter()
+    try:
+        res = link_tables({"fhir": fhir_as, "csv": csv}, mapping=csv_map, mode="link")
+    except Exception as exc:  # noqa: BLE001 - a small population may not train
+        return {"patients": len(fhir), "error": str(exc)[:300]}
+    truth = {f"{s}:{i}": i for s in ("fhir", "csv") for i in fhir["id"]}
+    m = evaluate_clusters(res.clusters, truth)
+    return {**m.to_dict(), "patients": len(fhir), "seconds": time.perf_counter() - t0,
+            "threshold": res.threshold}  # fmt: skip
+
+
 def main() -> None:
     from medmine.quality.linkage import blocked_pairs, evaluate_pairs
 
@@ -273,6 +371,8 @@ def main() -> None:
         key = "harsh" if harsh else "typical"
         results["synthetic"][key] = synthetic(2000, harsh)
         print("synthetic", key, results["synthetic"][key], flush=True)
+    results["synthea_fhir_vs_csv"] = synthea_fhir_vs_csv()
+    print("synthea FHIR vs CSV", results["synthea_fhir_vs_csv"], flush=True)
     results["environment"] = {
         "python": platform.python_version(),
         "cpus": os.cpu_count(),
@@ -285,8 +385,19 @@ def main() -> None:
     print("wrote", out)
 
 
+def synthea_only() -> None:
+    """Re-measure only the Synthea FHIR-vs-CSV section into the existing results file."""
+    out = ROOT / "bench" / "results" / "linkage.json"
+    results = json.loads(out.read_text())
+    results["synthea_fhir_vs_csv"] = synthea_fhir_vs_csv()
+    print("synthea FHIR vs CSV", results["synthea_fhir_vs_csv"], flush=True)
+    out.write_text(json.dumps(results, indent=2, default=float) + "\n")
+
+
 if __name__ == "__main__":
     if len(sys.argv) >= 4 and sys.argv[1] == "--child":
         child(sys.argv[2], sys.argv[3])
+    elif sys.argv[1:] == ["--synthea-only"]:
+        synthea_only()
     else:
         main()
