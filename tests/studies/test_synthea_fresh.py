@@ -159,6 +159,9 @@ def test_readmission_warnings_fire_where_they_should(wh, readm):
     # Synthea leaves some stays open for more than a year: excluded, counted and warned about
     assert ("implausible_input" in codes) == (_long_stays(wh) > 0)
     assert readm.status == "warn"
+    # and the model card carries them as limitations
+    lines = [x for x in readm.model_card.limitations if x.startswith("Plausibility warning")]
+    assert len(lines) == len(readm.warnings)
 
 
 def test_readmission_leakage_probe_finds_nothing(readm):

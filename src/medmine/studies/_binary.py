@@ -316,7 +316,7 @@ def report_binary(
         importance=out.explanations[out.fairness_model].importance,
         fairness={"model": out.fairness_model, "audit": out.fairness.to_dict()},
         intended_use=intended_use,
-        limitations=limitations,
+        limitations=[*limitations, *warning_lines(result)],
     )
     if config.model_dir is not None:
         result.saved_models = save_study_models(result, out, mat, cohort, config.model_dir)
@@ -415,3 +415,8 @@ def input_checks(result: PredictionResult, wh: Any, cohort: Any, visit_concept_i
                 "counts as a stay of 0 days.",
             )
         )
+
+
+def warning_lines(result: PredictionResult) -> list[str]:
+    """The plausibility warnings of `result` as model-card limitation lines."""
+    return [f"Plausibility warning ({w.code}, {w.subject}): {w.message}" for w in result.warnings]

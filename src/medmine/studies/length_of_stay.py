@@ -28,7 +28,12 @@ from medmine.mining.regress import (
     LogTargetLightGBMRegressor,
     PoissonGLMRegressor,
 )
-from medmine.studies._binary import add_checks, input_checks, require_day_resolution
+from medmine.studies._binary import (
+    add_checks,
+    input_checks,
+    require_day_resolution,
+    warning_lines,
+)
 from medmine.studies._card import study_card
 from medmine.studies._matrix import build_matrix
 from medmine.studies.contract import FunctionStudy
@@ -124,6 +129,7 @@ def run(
             "Stays ending in death are excluded; their length is truncated by death.",
             "Internal validation only.",
             "Lengths are whole days (discharge date minus admission date).",
+            *warning_lines(result),
         ],
     )
     return result
