@@ -42,7 +42,8 @@ def write_score_page(
         f"<div class='card'><span class='kpi'><b>{s.risk:.3f}</b>30-day readmission risk"
         f"</span><span class='kpi'><b>{html.escape(str(s.index_date))}</b>index date "
         "(discharge)</span></div>"
-        "<h2>Top contributions (SHAP, log-odds)</h2>"
+        + _warnings_html(getattr(s, "warnings", []), getattr(s, "notes", []))
+        + "<h2>Top contributions (SHAP, log-odds)</h2>"
         + table_html(contributions.to_dict("records"), name="contributions")
         + f"<p>Command line: <code>{html.escape(command)}</code></p>"
     )
@@ -52,3 +53,17 @@ def write_score_page(
         page.name,
         f"person {s.person_id}: risk {s.risk:.3f}; top factor {s.explanation.feature.iloc[0]}",
     )
+
+
+def _warnings_html(warnings: list[str], notes: list[str]) -> str:
+    """Out-of-domain warnings (highlighted) and notes (how the index date was chosen...)."""
+    out = ""
+    if warnings:
+        items = "".join(f"<li>{html.escape(w)}</li>" for w in warnings)
+        out += (
+            "<div class='card warning'><b>⚠ This person is outside the model's training "
+            f"domain:</b><ul>{items}</ul></div>"
+        )
+    if notes:
+        out += "".join(f"<p class='note'>{html.escape(n)}</p>" for n in notes)
+    return out
