@@ -84,7 +84,8 @@ INSERT INTO measurement (measurement_id, person_id, measurement_concept_id, meas
  (6, 1, 0, DATE '2010-01-07', 32817, NULL, NULL, '2345-7', NULL),
  (7, 1, 0, DATE '2010-01-08', 32817, 100, 'mg/dL', 'LOINC:2345-8', NULL),
  (8, 1, 0, DATE '2010-01-09', 32817, 100, 'kg', 'LOINC:2345-7', NULL),
- (9, 1, 0, DATE '2010-01-10', 32817, 100, 'mmol/L', 'LOINC:2345-7', NULL);
+ (9, 1, 0, DATE '2010-01-10', 32817, 100, 'mmol/L', 'LOINC:2345-7', NULL),
+ (10, 1, 0, DATE '2010-01-02', 32856, 90, 'mg/dL', 'LOINC:2345-7', '08:30');
 INSERT INTO drug_exposure (drug_exposure_id, person_id, drug_concept_id, drug_exposure_start_date,
   drug_exposure_end_date, drug_type_concept_id, quantity, drug_source_value, days_supply) VALUES
  (1, 1, 0, DATE '2010-01-02', DATE '2010-01-12', 32817, -1, 'NDC:0002-3227-30', 10),

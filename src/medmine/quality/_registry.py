@@ -77,6 +77,10 @@ def _t(*args, **kwargs) -> CheckType:
 
 
 _CNT = "SELECT count(*) FROM {t}"
+#: What makes two numeric rows the same measurement (`medmine.quality.repeated`).
+SAME_MEASUREMENT = (
+    "person_id, {table}_source_value, {table}_datetime, {table}_date, value_as_number, {c}"
+)
 _CNT_NN = "SELECT count(*) FROM {t} WHERE {c} IS NOT NULL"
 # Code checks work on the distinct key columns of a table (source value, source concept...),
 # so regular expressions and check digits run once per distinct code, then join back to rows.
@@ -269,6 +273,16 @@ CHECK_TYPES: tuple[CheckType, ...] = (
         "SELECT {id} AS row_id FROM (SELECT {id}, row_number() OVER (PARTITION BY {others} "
         "ORDER BY {id}) AS copy_no FROM {t}) x WHERE copy_no > 1",
         _CNT, "event_tables",
+    ),
+    _t(
+        "repeated_measurement", "table", "plausibility", "uniqueness", "validation", 5.0,
+        "Numeric {table} rows are not repeated (same person, code, time, value and unit under "
+        "another id); repetitions are loaded as the source says and should be counted once.",
+        "SELECT {id} AS row_id FROM (SELECT {id}, row_number() OVER (PARTITION BY "
+        + SAME_MEASUREMENT
+        + " ORDER BY {id}) AS copy_no FROM {t} WHERE value_as_number IS NOT NULL) x "
+        "WHERE copy_no > 1",
+        "SELECT count(*) FROM {t} WHERE value_as_number IS NOT NULL", "unit_tables",
     ),
     _t(
         "implausible_age", "table", "plausibility", "atemporal", "validation", 0.0,

@@ -5,10 +5,9 @@ results when an interface resends them. The readers load what the source says (d
 so the repetitions are in the warehouse; this check counts them so a report shows them, and
 covariate builders are expected to count a repetition once.
 
-`REPEATED_MEASUREMENT` is declared like every entry of the check registry
-(`medmine.quality._registry.CheckType`, instances over the tables with numeric values and units:
-measurement, observation), so it runs with the others once listed in ``CHECK_TYPES``;
-`count_repeated` runs it on its own.
+`REPEATED_MEASUREMENT` is an entry of the check registry (instances over the tables with
+numeric values and units: measurement, observation), so `medmine quality` runs it with the
+others; `count_repeated` runs it on its own.
 
 >>> from medmine.warehouse import Warehouse
 >>> count_repeated(Warehouse(":memory:"))
@@ -18,31 +17,13 @@ measurement, observation), so it runs with the others once listed in ``CHECK_TYP
 from __future__ import annotations
 
 from medmine.quality._instances import generate
-from medmine.quality._registry import CheckType
+from medmine.quality._registry import REGISTRY, SAME_MEASUREMENT, CheckType
 from medmine.warehouse import Warehouse
 
 #: What makes two rows the same measurement (besides being of the same table).
-SAME = "person_id, {table}_source_value, {table}_datetime, {table}_date, value_as_number, {c}"
+SAME = SAME_MEASUREMENT
 
-REPEATED_MEASUREMENT = CheckType(
-    name="repeated_measurement",
-    level="table",
-    category="plausibility",
-    subcategory="uniqueness",
-    context="validation",
-    threshold_pct=5.0,
-    description=(
-        "Numeric {table} rows are not repeated (same person, code, time, value and unit under "
-        "another id); repetitions are loaded as the source says and should be counted once."
-    ),
-    violated=(
-        "SELECT {id} AS row_id FROM (SELECT {id}, row_number() OVER (PARTITION BY " + SAME + " "
-        "ORDER BY {id}) AS copy_no FROM {t} WHERE value_as_number IS NOT NULL) x "
-        "WHERE copy_no > 1"
-    ),
-    denominator="SELECT count(*) FROM {t} WHERE value_as_number IS NOT NULL",
-    instances="unit_tables",
-)
+REPEATED_MEASUREMENT: CheckType = REGISTRY["repeated_measurement"]
 
 
 def without_repeats(table: str = "measurement") -> str:
