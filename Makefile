@@ -16,8 +16,8 @@ demo: $(STAMP)
 	$(BIN)/medmine demo --warehouse medmine.duckdb --reports reports
 
 lint: $(STAMP)
-	$(BIN)/ruff check src tests bench
-	$(BIN)/ruff format --check src tests bench
+	$(BIN)/ruff check src tests bench tools
+	$(BIN)/ruff format --check src tests bench tools
 
 test: lint
 	$(BIN)/pytest

@@ -102,9 +102,13 @@ def _case(body: str) -> tuple[dict | None, str]:
 
 
 def main(repo: Path, out: Path) -> None:
-    commit = _show(repo, "HEAD") and subprocess.run(
-        ["git", "-C", str(repo), "rev-parse", "HEAD"], capture_output=True, text=True
-    ).stdout.strip()
+    """Extract the cases of the PharmCAT checkout `repo` into folder `out`."""
+    commit = (
+        _show(repo, "HEAD")
+        and subprocess.run(
+            ["git", "-C", str(repo), "rev-parse", "HEAD"], capture_output=True, text=True
+        ).stdout.strip()
+    )
     out.mkdir(parents=True, exist_ok=True)
     cases, skipped = [], {}
     for stem, gene in GENES.items():

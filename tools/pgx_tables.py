@@ -30,6 +30,7 @@ def _show(repo: Path, path: str) -> str | None:
 
 
 def main(repo: Path) -> None:
+    """Write the gene tables from the PharmCAT checkout `repo`."""
     commit = subprocess.run(
         ["git", "-C", str(repo), "rev-parse", "HEAD"], capture_output=True, text=True
     ).stdout.strip()
@@ -41,14 +42,23 @@ def main(repo: Path) -> None:
             "genome_build": d["genomeBuild"],
             "chromosome": d["chromosome"],
             "variants": [
-                {"position": v["position"], "rsid": v.get("rsid"), "ref": v["ref"],
-                 "alts": v["alts"], "to_vcf": v.get("cpicToVcfAlleleMap") or {}}
+                {
+                    "position": v["position"],
+                    "rsid": v.get("rsid"),
+                    "ref": v["ref"],
+                    "alts": v["alts"],
+                    "to_vcf": v.get("cpicToVcfAlleleMap") or {},
+                }
                 for v in d["variants"]
             ],
             "alleles": [
-                {"name": a["name"], "reference": a["reference"],
-                 "structural": a.get("structuralVariant", False), "score": a.get("score"),
-                 "bases": a["alleles"]}
+                {
+                    "name": a["name"],
+                    "reference": a["reference"],
+                    "structural": a.get("structuralVariant", False),
+                    "score": a.get("score"),
+                    "bases": a["alleles"],
+                }
                 for a in d["namedAlleles"]
             ],
         }
@@ -62,8 +72,15 @@ def main(repo: Path) -> None:
             }
             out["phenotype_version"] = p.get("version")
         (OUT / f"{gene}.json").write_text(json.dumps(out, separators=(",", ":")) + "\n")
-        print(gene, len(out["variants"]), "positions", len(out["alleles"]), "alleles",
-              len(out.get("diplotypes", {})), "diplotypes")
+        print(
+            gene,
+            len(out["variants"]),
+            "positions",
+            len(out["alleles"]),
+            "alleles",
+            len(out.get("diplotypes", {})),
+            "diplotypes",
+        )
 
 
 if __name__ == "__main__":
