@@ -54,6 +54,7 @@ def _steps() -> list[tuple[str, Step]]:
     from medmine.demo.prediction_step import studies_step
     from medmine.demo.privacy_step import privacy_step
     from medmine.demo.quality_step import quality_step
+    from medmine.demo.serve_step import serve_step
     from medmine.demo.surveillance_step import surveillance_step
     from medmine.demo.synthea_step import synthea_step
 
@@ -67,6 +68,7 @@ def _steps() -> list[tuple[str, Step]]:
         ("patterns", patterns_step),
         ("surveillance", surveillance_step),
         ("medication safety", medication_safety_step),
+        ("serve", serve_step),
     ]
 
 
