@@ -47,6 +47,7 @@ def serve(
     import uvicorn
 
     from medmine.serve import ServeSettings, create_app
+    from medmine.serve.app import close_app
 
     settings = ServeSettings(
         warehouse=Path(existing_warehouse(warehouse)),
@@ -61,4 +62,7 @@ def serve(
 
     console.print(f"medmine serve on http://{host}:{port}/ (warehouse {settings.warehouse})")
     # uvicorn's own access log prints raw paths and query strings; ours logs route templates.
-    uvicorn.run(app, host=host, port=port, access_log=False, log_level="info")
+    try:
+        uvicorn.run(app, host=host, port=port, access_log=False, log_level="info")
+    finally:
+        close_app(app)

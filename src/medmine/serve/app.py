@@ -26,32 +26,12 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from medmine import __version__
 from medmine.serve.auth import CdsClients
+from medmine.serve.headers import CSP, SECURITY_HEADERS
 from medmine.serve.jobs import JobRunner
 from medmine.serve.models import ModelRegistry
 from medmine.serve.state import ServeSettings, ServeState
 
 log = logging.getLogger("medmine.serve")
-
-#: Content-Security-Policy of every page: scripts only from this origin, none inline.
-CSP = (
-    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
-    "object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
-)
-#: Report pages written by `medmine report` embed inline Plotly scripts: they are served in
-#: a CSP sandbox (an opaque origin: their scripts cannot read cookies or this application).
-REPORT_CSP = (
-    "sandbox allow-scripts allow-popups; default-src 'none'; script-src 'self' 'unsafe-inline'; "
-    "style-src 'self' 'unsafe-inline'; img-src 'self' data:; frame-ancestors 'none'"
-)
-SECURITY_HEADERS = {
-    "X-Content-Type-Options": "nosniff",
-    "X-Frame-Options": "DENY",
-    "Referrer-Policy": "no-referrer",
-    "Cross-Origin-Opener-Policy": "same-origin",
-    "Permissions-Policy": "camera=(), microphone=(), geolocation=()",
-    "Strict-Transport-Security": "max-age=31536000",
-    "Cache-Control": "no-store",
-}
 
 
 def _wants_html(request: Request) -> bool:
@@ -72,13 +52,12 @@ def create_app(
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):  # noqa: ANN202
+        # Resources are closed by `close_app`, not here: test clients and fuzzers run the
+        # lifespan once per client, while the state outlives them.
         import anyio.to_thread
 
         anyio.to_thread.current_default_thread_limiter().total_tokens = settings.threads
         yield
-        app.state.medmine.extra["jobs"].shutdown()
-        if state is None:
-            app.state.medmine.close()
 
     app = FastAPI(
         title="medmine serve",
@@ -154,3 +133,10 @@ def create_app(
     app.include_router(api.router)
     app.include_router(cds.router)
     return app
+
+
+def close_app(app: FastAPI) -> None:
+    """Wait for the running study job, then close the warehouse and the account file."""
+    st = app.state.medmine
+    st.extra["jobs"].shutdown()
+    st.close()

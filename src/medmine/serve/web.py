@@ -18,6 +18,7 @@ from jinja2 import Environment, PackageLoader, select_autoescape
 from medmine.errors import MedmineError
 from medmine.serve import data
 from medmine.serve.deps import SESSION_COOKIE, authenticate, guard, principal, state
+from medmine.serve.headers import REPORT_CSP
 from medmine.serve.models import ModelUnavailableError
 
 router = APIRouter(tags=["web"])
@@ -232,8 +233,6 @@ def report_file(request: Request, name: str) -> Response:
     path = (reports / name).resolve()
     if path.parent != reports or not path.is_file():
         raise HTTPException(404, "no such report file")
-    from medmine.serve.app import REPORT_CSP
-
     return FileResponse(path, headers={"Content-Security-Policy": REPORT_CSP})
 
 
