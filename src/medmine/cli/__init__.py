@@ -11,6 +11,7 @@ from typing import Annotated
 import typer
 
 from medmine.cli import demo as _demo
+from medmine.cli import federated as _federated
 from medmine.cli import forecast as _forecast
 from medmine.cli import ingest as _ingest
 from medmine.cli import link as _link
@@ -73,6 +74,7 @@ _run.register(app)
 _listen.register(app)
 app.command("serve")(_serve.serve)
 app.add_typer(_users.app, name="users")
+app.add_typer(_federated.app, name="federated")
 
 
 def main() -> None:
