@@ -363,7 +363,14 @@ def add_checks(
         result.leakage = report
         result.notes.append(report.summary())
         if not report.clean:
-            result.warn(leakage_warning("covariates", report.summary()))
+            why = report.summary()
+            if config.covariates.end_day == 0:
+                why += (
+                    " These covariates include the index day (end_day = 0) by design: check "
+                    "that each of these records is known at the moment of prediction (a "
+                    "diagnosis coded at discharge but dated at admission is not)."
+                )
+            result.warn(leakage_warning("covariates", why))
 
 
 def require_day_resolution(wh: Any, study: str) -> None:
