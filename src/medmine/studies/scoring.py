@@ -572,3 +572,54 @@ def save_study_models(result: Any, outcome: Any, matrix: Any, cohort: Any, model
             },
         )
     return saved
+
+
+def score_index_events(loaded: LoadedModel, wh: Any) -> tuple[pd.DataFrame, Any]:
+    """Risk of every person at the index `score_person` would use, in one pass over `wh`.
+
+    The model's cohort is built once; each person keeps the row whose index date is the
+    person's last index event (as `score_person` picks it without an index date). Persons whose
+    last event is not a cohort row (excluded by the cohort's criteria) are left out: score them
+    with `score_person`. Consent is not applied here (the caller decides the purpose).
+
+    Returns
+    -------
+    frame, X
+        ``person_id``, ``index_date``, ``risk`` (one row per person) and the feature matrix
+        aligned with it (for explanations and domain checks).
+    """
+    from medmine.features import CohortDefinition, CovariateSettings, build_cohort
+    from medmine.studies._matrix import build_matrix
+
+    definition = CohortDefinition.from_dict(loaded.manifest["cohort_definition"])
+    entry = definition.entry
+    cohort = build_cohort(wh, definition)
+    frame = cohort.frame
+    if entry.stays is not None:
+        sql = entry.stays.events_sql()
+    elif entry.concept_set is not None:
+        sql = entry.concept_set.events_sql()
+    else:
+        sql = f"SELECT person_id, event_date, event_end_date FROM ({entry.sql}) q"
+    order = "event_date ASC" if entry.first_occurrence else "event_end_date DESC, event_date DESC"
+    col = "event_end_date" if entry.index == "end" else "event_date"
+    last = wh.con.execute(
+        f"SELECT person_id, {col} FROM (SELECT *, row_number() OVER (PARTITION BY person_id "
+        f"ORDER BY {order}) AS rn FROM ({sql}) s) WHERE rn = 1"
+    ).fetchdf()
+    last.columns = ["person_id", "last_index"]
+    frame = frame.merge(last, on="person_id")
+    keep = pd.to_datetime(frame["index_date"]) == pd.to_datetime(frame["last_index"])
+    frame = frame[keep].drop(columns="last_index").drop_duplicates("person_id")
+    frame = frame.reset_index(drop=True)
+    subset = type("PersonsCohort", (), {"frame": frame})()
+    settings = CovariateSettings.from_dict(loaded.manifest["covariate_settings"])
+    mat = build_matrix(
+        wh, subset, settings, extras=loaded.manifest["extras"], reference=loaded.reference
+    )
+    risk = loaded.model.predict_proba(mat.X)[:, 1] if len(frame) else np.zeros(0)
+    out = pd.DataFrame(
+        {"person_id": frame["person_id"].astype("int64"), "index_date": frame["index_date"]}
+    )
+    out["risk"] = risk
+    return out, mat.X
