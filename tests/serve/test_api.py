@@ -150,3 +150,31 @@ def test_quality_page_filter_form(client, tokens):
     rows = page.split('<table class="data" id="quality">')[1]
     statuses = set(pd.Series(rows.split('class="status ')[1:]).str.split('"').str[0])
     assert statuses <= {"pass"}
+
+
+def test_precomputed_scores_equal_live_scoring_for_every_sampled_person(app, served):
+    settings, _ = served
+    st = app.state.medmine
+    pre = st.extra["models"].precomputed(MODEL, st.view())
+    assert len(pre) > 50
+    model = settings.models_dir / f"{MODEL}.skops"
+    for pid in list(pre.frame["person_id"])[:: max(1, len(pre) // 12)]:
+        live = score_person(model, st.view(), int(pid), audit=False, purpose="")
+        got = pre.get(int(pid), top=3)
+        assert got["risk"] == pytest.approx(live.risk, abs=1e-12)
+        assert got["index_date"] == live.index_date
+        assert [e["feature"] for e in got["explanation"]] == list(live.explanation["feature"][:3])
+
+
+def test_explicit_index_date_is_scored_live(client, app, admin):
+    pid, day = (
+        app.state.medmine.cursor()
+        .execute(
+            "SELECT person_id, visit_end_date FROM visit_occurrence WHERE visit_concept_id = 9201 "
+            "ORDER BY visit_end_date LIMIT 1"
+        )
+        .fetchone()
+    )
+    r = client.post(f"/api/v1/score/{MODEL}", json={"person_id": int(pid), "index_date": str(day)},
+                    headers=admin)  # fmt: skip
+    assert r.status_code == 200 and r.json()["scores"][0]["index_date"] == str(day)

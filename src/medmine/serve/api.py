@@ -95,14 +95,22 @@ def person_score(
 ) -> dict[str, Any]:
     """Score one person of the warehouse with a saved model; audited with the person id.
 
-    Scoring is for care (no research consent applies); the audit entry's purpose says so.
+    At the default index the score comes from the model's precomputed scores (one batch pass
+    over the warehouse at first use, `ModelRegistry.precomputed`); persons outside the
+    model's cohort, and explicit index dates, are scored live with `score_person`. Scoring is
+    for care (no research consent applies); the audit entry's purpose says so.
     """
     from medmine.studies.scoring import score_person
 
-    loaded = st.extra["models"].get(model)
-    s = score_person(loaded, st.view(), person_id, index_date, top=top, purpose="", audit=False)
+    registry = st.extra["models"]
+    loaded = registry.get(model)
     if audit_entry:
         st.audit(who, "score", model, person_id=person_id, purpose="treatment")
+    if index_date is None:
+        hit = registry.precomputed(model, st.view()).get(person_id, top)
+        if hit is not None:
+            return {**hit, "band": band(hit["risk"])[0], "model": model}
+    s = score_person(loaded, st.view(), person_id, index_date, top=top, purpose="", audit=False)
     b, _ = band(s.risk)
     return {
         "risk": s.risk,

@@ -20,7 +20,7 @@ import scipy.sparse as sp
 
 from medmine.errors import MedmineError
 from medmine.evaluate.explain import explain_rows
-from medmine.studies.scoring import LoadedModel, load_model
+from medmine.studies.scoring import LoadedModel, load_model, out_of_domain, score_index_events
 
 #: Risk bands of a 30-day readmission probability: (upper bound, band, CDS card indicator).
 BANDS: tuple[tuple[float, str, str], ...] = (
@@ -48,6 +48,44 @@ class ModelUnavailableError(MedmineError):
     """The model does not exist or cannot be loaded (its reason, never a stack trace)."""
 
 
+class PrecomputedScores:
+    """Risks of a model for every person at their default index (`score_index_events`)."""
+
+    def __init__(self, loaded: LoadedModel, frame: Any, X: Any) -> None:
+        self.loaded, self.frame, self.X = loaded, frame, X
+        self._row = {int(p): i for i, p in enumerate(frame["person_id"])}
+
+    def __len__(self) -> int:
+        return len(self._row)
+
+    def get(self, person_id: int, top: int = 5) -> dict[str, Any] | None:
+        """The person's score in `score_person`'s shape, or ``None`` when not precomputed."""
+        i = self._row.get(int(person_id))
+        if i is None:
+            return None
+        names = self.loaded.feature_names
+        x = self.X[i]
+        explanation: list[dict[str, Any]] = []
+        if top > 0:
+            mean = self.loaded.manifest.get("background_mean")
+            background = sp.csr_matrix(np.asarray([mean if mean else np.zeros(len(names))]))
+            with contextlib.suppress(TypeError):
+                explanation = explanation_items(
+                    explain_rows(self.loaded.model, x, names, background, top=top)[0]
+                )
+        day = str(self.frame["index_date"].iloc[i])[:10]
+        return {
+            "risk": float(self.frame["risk"].iloc[i]),
+            "person_id": int(person_id),
+            "index_date": day,
+            "explanation": explanation,
+            "notes": [f"index date = the person's last index event of the study ({day})"],
+            "warnings": out_of_domain(
+                np.asarray(x.todense()).ravel(), names, self.loaded.manifest.get("training_domain")
+            ),
+        }
+
+
 class ModelRegistry:
     """Models of one folder, by file stem (``readmission_lightgbm`` for ``….skops``)."""
 
@@ -55,6 +93,7 @@ class ModelRegistry:
         self.folder = Path(folder)
         self.trust_unsigned = trust_unsigned
         self._cache: dict[str, LoadedModel] = {}
+        self._scores: dict[str, PrecomputedScores] = {}
         self._lock = threading.Lock()
 
     def names(self) -> list[str]:
@@ -76,6 +115,19 @@ class ModelRegistry:
                 except MedmineError as exc:
                     raise ModelUnavailableError(f"model {name!r} cannot be used: {exc}") from None
             return self._cache[name]
+
+    def precomputed(self, name: str, wh: Any) -> PrecomputedScores:
+        """Scores of every person at their default index for model `name` (built once).
+
+        The server holds the warehouse open for writing, so no other process can load data
+        while it runs: scores computed at first use stay current for the server's life.
+        """
+        loaded = self.get(name)
+        with self._lock:
+            if name not in self._scores:
+                frame, X = score_index_events(loaded, wh)
+                self._scores[name] = PrecomputedScores(loaded, frame, sp.csr_matrix(X))
+            return self._scores[name]
 
     def default(self, study: str = "readmission") -> str | None:
         """The model used by CDS Hooks: the study's LightGBM model, else its first model."""
