@@ -57,7 +57,7 @@ def canary_ids(person_ids: Iterable, seed: int = 0) -> dict:
 def date_encodings(dates: Iterable) -> set[float]:
     """Every numeric encoding of the given dates that a leak could use."""
     d = pd.to_datetime(pd.Series(list(dates)), errors="coerce").dropna().dt.normalize().unique()
-    d = pd.DatetimeIndex(d)
+    d = pd.DatetimeIndex(d).as_unit("ns")
     ns = d.asi8.astype(np.int64)
     out: set[float] = set()
     for v in (

@@ -115,7 +115,7 @@ class Comparison:
     notes: list[str] = field(default_factory=list)
 
 
-def _sk_logistic(X: sp.csr_matrix, y: np.ndarray, C: float, seed: int) -> LogisticModel:
+def fit_central(X: sp.csr_matrix, y: np.ndarray, C: float, seed: int) -> LogisticModel:
     """Centralised L1-logistic (scikit-learn saga) on rows scaled by their own RMS."""
     from sklearn.linear_model import LogisticRegression
 
@@ -169,7 +169,7 @@ def compare(data: StudyData, split: SiteSplit, config: FederatedConfig | None = 
         )
     train, test = np.concatenate(train_parts), np.concatenate(test_parts)
     models: dict[str, tuple[str, Any]] = {}
-    pooled_model = _sk_logistic(X[train], y[train], cfg.C, 0)
+    pooled_model = fit_central(X[train], y[train], cfg.C, 0)
     models["Pooled (ceiling)"] = ("all sites' rows pooled", pooled_model)
     transports: dict[str, InProcessTransport] = {}
     strategies = [
@@ -203,7 +203,7 @@ def compare(data: StudyData, split: SiteSplit, config: FederatedConfig | None = 
     for s, part in zip(names, train_parts, strict=True):
         if len(np.unique(y[part])) < 2:
             continue
-        models[f"{s} alone"] = (f"{s}'s rows only", _sk_logistic(X[part], y[part], cfg.C, 0))
+        models[f"{s} alone"] = (f"{s}'s rows only", fit_central(X[part], y[part], cfg.C, 0))
     rows = []
     for label, (trained_on, model) in models.items():
         p = model.predict_proba(X[test])[:, 1]
