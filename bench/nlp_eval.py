@@ -21,6 +21,7 @@ import argparse
 import gzip
 import json
 import sys
+import tempfile
 import time
 from pathlib import Path
 from typing import Any
@@ -35,7 +36,7 @@ ROOT = Path(__file__).resolve().parents[1]
 DATA = ROOT / "tests" / "data" / "nlp_eval_fresh"
 FHIR = ROOT / "data" / "samples" / "synthea_fhir"
 RESULTS = ROOT / "bench" / "results" / "nlp_eval.json"
-CACHE = ROOT / "bench" / "data" / "fhir_displays.json"
+CACHE = Path(tempfile.gettempdir()) / "medmine_nlp_fhir_displays.json"
 _SYSTEMS = {
     "http://snomed.info/sct": "SNOMED",
     "http://loinc.org": "LOINC",
@@ -67,7 +68,6 @@ def fhir_displays() -> list[tuple[str, str, str]]:
         with gzip.open(f, "rt") as fh:
             walk(json.load(fh))
     rows = sorted((v, c, d) for (v, c), d in seen.items())
-    CACHE.parent.mkdir(exist_ok=True)
     CACHE.write_text(json.dumps(rows))
     return rows
 
