@@ -141,13 +141,14 @@ def test_charlson_on_planted_conditions(tl):
     tl.condition(4, HF, "2014-01-01")  # counted once although coded twice
     tl.condition(4, 0, "2014-01-01", "ICD10CM:I50.9")
     tl.condition(5, HF, "2016-01-01")  # after index: 0
-    tl.condition(6, 0, "2014-01-01", "SNOMED:84114007")  # not ICD-10, no concept: 0
+    # SNOMED heart failure with no concept: counted from the SNOMED list (issue 17), 1
+    tl.condition(6, 0, "2014-01-01", "SNOMED:84114007")
     cohort = _cohort([(p, p, "2015-06-01") for p in range(1, 7)])
     m = extract_covariates(
         tl.wh, cohort, CovariateSettings(min_prevalence=0, charlson_categories=True)
     )
     score = m.column("Charlson comorbidity index [any,-1]")
-    assert score.tolist() == [4, 2, 6, 1, 0, 0]
+    assert score.tolist() == [4, 2, 6, 1, 0, 1]
     names = {c.number: c.name for c in CATEGORIES}
     assert f"charlson:2 {names[2]} [any,-1]" in m.columns
 

@@ -44,6 +44,7 @@ from medmine.features._sql import (
     table_exists,
     temp_name,
 )
+from medmine.quality.repeated import without_repeats
 from medmine.warehouse.sql import ident
 
 #: Fixed analysis ids (``covariate_id % 1000``).
@@ -261,6 +262,10 @@ def _key_columns(concept: str, source: str | None) -> tuple[str, str, str]:
 def _window_sql(d: EventDomain, base: int, s: CovariateSettings) -> str:
     """Per-window indicators/counts of the events of `d` (one scan, one FILTER per window)."""
     events, concept, date = ident(d.table), ident(d.concept_column), ident(d.start_column)
+    if d.name == "measurement" and s.counts:
+        # A measurement repeated under another id (Synthea writes vital signs twice; feeds
+        # resend results) counts once (docs/mapping.md).
+        events = without_repeats("measurement")
     source = None if d.name == "visit" else f"e.{ident(d.source_value_column)}"
     cid, code, keep = _key_columns(f"e.{concept}", source)
     bounds = s.window_bounds()
