@@ -380,7 +380,11 @@ def run_child(name: str, path: Path, n: int, size: int, python: str = sys.execut
     )
     if proc.returncode != 0:
         lines = proc.stderr.strip().splitlines()
-        causes = [ln.strip()[:300] for ln in lines if "unresolved dependency" in ln][:1]
+        causes = [
+            ln.strip()[:300]
+            for ln in lines
+            if "unresolved dependency" in ln or "Error:" in ln or "Exception:" in ln
+        ][:2]
         return {
             "error": causes + (lines[-1:] or ["failed"]),
             "load_average_before": load_before,
