@@ -12,6 +12,7 @@ strategies on Flower.
 from medmine.federated.audit import AuditFinding, audit
 from medmine.federated.boosting import BoostingClient, TreeEnsemble, run_boosting
 from medmine.federated.client import LogisticClient
+from medmine.federated.dp import epsilon_spent, noise_multiplier
 from medmine.federated.experiment import (
     Comparison,
     FederatedConfig,
@@ -20,7 +21,6 @@ from medmine.federated.experiment import (
     make_clients,
     study_data,
 )
-from medmine.federated.privacy import epsilon_spent, noise_multiplier
 from medmine.federated.sites import SPLITS, SiteSplit, split_sites
 from medmine.federated.strategy import FedAvg, FedProx, LogisticModel, aggregate, run_federated
 from medmine.federated.transport import Envelope, FitRes, InProcessTransport, Transport

@@ -11,7 +11,7 @@ per-person clipped noisy gradients, hence this small solver.
 
 With ``noise_multiplier > 0`` every step is differentially private: each person's gradient
 (all their rows) is clipped to L2 norm ``clip`` and Gaussian noise is added to the sum
-(`medmine.federated.privacy`).
+(`medmine.federated.dp`).
 """
 
 from __future__ import annotations

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from medmine.errors import ConfigError
-from medmine.federated.privacy import epsilon_spent, noise_multiplier
+from medmine.federated.dp import epsilon_spent, noise_multiplier
 from medmine.federated.transport import FitRes, Scalar, Transport
 
 
