@@ -1,6 +1,7 @@
 """``medmine notes``: work on free-text notes held in files (JSON Lines), no warehouse needed.
 
-Subcommands are added to `app` one per function; ``scrub`` de-identifies notes.
+Subcommands are added to `app` one per function; ``scrub`` de-identifies notes, ``extract``
+and ``nlp`` run the clinical NLP pipeline (`medmine.nlp`) on files and on the warehouse.
 """
 
 from __future__ import annotations
@@ -13,10 +14,11 @@ from typing import Annotated, Any
 
 import typer
 
-from medmine.cli._common import EXIT_INPUT, err_console, fail, friendly_errors
+from medmine.cli._common import EXIT_INPUT, WarehouseOpt, err_console, fail, friendly_errors
 
 app = typer.Typer(
-    help="Notes in JSON Lines files: de-identify them (scrub).",
+    help="Notes: de-identify files (scrub), extract concepts from files (extract) or from "
+    "the warehouse's notes into note_nlp (nlp).",
     no_args_is_help=True,
 )
 
@@ -110,6 +112,118 @@ def scrub(
             spans_found += len(res.spans)
     err_console.print(
         f"{written} notes scrubbed ({spans_found} spans, mode {mode}) -> {out}; "
+        f"{len(skipped)} lines skipped",
+        highlight=False,
+        soft_wrap=True,
+    )
+    if written == 0 and skipped:
+        raise typer.Exit(EXIT_INPUT)
+
+
+@app.command("nlp")
+@friendly_errors
+def nlp(
+    warehouse: WarehouseOpt = None,
+    jobs: Annotated[int, typer.Option("--jobs", "-j", help="Worker processes.")] = 1,
+    batch: Annotated[int, typer.Option("--batch", help="Notes per transaction.")] = 500,
+) -> None:
+    """Extract concept mentions with ConText modifiers from the warehouse's notes into
+    ``note_nlp``. Resumable: notes already processed by the same pipeline version are skipped.
+    """
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
+
+    from medmine.config import warehouse_path
+    from medmine.nlp.note_nlp import run_notes
+    from medmine.warehouse import Warehouse
+
+    if jobs < 1:
+        raise fail(f"--jobs must be 1 or more; got {jobs}")
+    if batch < 1:
+        raise fail(f"--batch must be 1 or more; got {batch}")
+    path = warehouse_path(warehouse)
+    if path != ":memory:" and not Path(path).exists():
+        raise fail(f"warehouse {path} does not exist; build one with `medmine ingest`", EXIT_INPUT)
+    with Warehouse(path) as wh:
+        cols = (BarColumn(), MofNCompleteColumn(), TimeRemainingColumn())
+        with Progress(*cols, console=err_console) as prog:
+            task = prog.add_task("notes", total=None)
+
+            def update(done: int, total: int) -> None:
+                prog.update(task, total=total, completed=done)
+
+            rep = run_notes(wh, jobs=jobs, batch=batch, progress=update)
+    err_console.print(
+        f"{rep.notes_processed} notes processed, {rep.notes_skipped} already done by "
+        f"{rep.pipeline}; {rep.mentions} mentions written to note_nlp in {rep.seconds:.1f} s",
+        highlight=False,
+        soft_wrap=True,
+    )
+
+
+@app.command("extract")
+@friendly_errors
+def extract(
+    input_path: Annotated[
+        Path, typer.Argument(metavar="IN.jsonl", help="One JSON object per line: id, text.")
+    ],
+    out: Annotated[Path, typer.Option("--out", "-o", help="Output JSON Lines file.")],
+    warehouse: Annotated[
+        str | None,
+        typer.Option(
+            "--warehouse",
+            "-w",
+            help="Also match the concept names and code displays of this warehouse "
+            "(default: the curated lexicon only).",
+        ),
+    ] = None,
+) -> None:
+    """Extract concept mentions from notes in a file: each output line is the input object
+    with ``mentions`` added (start, end, text, concept_id, concept_name, domain, negated,
+    historical, family, hypothetical, uncertain, section). Malformed lines are reported on
+    stderr with their line number and skipped.
+    """
+    from medmine.nlp import Pipeline
+    from medmine.nlp.terminology import terminology_from_duckdb
+    from medmine.warehouse import Warehouse
+
+    if not input_path.is_file():
+        raise fail(f"file not found: {input_path}", EXIT_INPUT)
+    if out.resolve() == input_path.resolve():
+        raise fail("--out must differ from the input file")
+    if warehouse:
+        if not Path(warehouse).exists():
+            raise fail(f"warehouse {warehouse} does not exist", EXIT_INPUT)
+        with Warehouse(warehouse, read_only=True) as wh:
+            pipe = Pipeline(terminology_from_duckdb(wh.con))
+    else:
+        pipe = Pipeline()
+    keys = (
+        "start",
+        "end",
+        "text",
+        "concept_id",
+        "concept_name",
+        "domain",
+        "negated",
+        "historical",
+        "family",
+        "hypothetical",
+        "uncertain",
+        "section",
+    )
+    skipped: list[int] = []
+    written = found = 0
+    with open(out, "w", encoding="utf-8") as f:
+        for _n, obj in _records(input_path, skipped):
+            ms = pipe.process(obj["text"])
+            obj["mentions"] = [
+                {k: getattr(m, k) for k in keys} | {"experiencer": m.experiencer} for m in ms
+            ]
+            f.write(json.dumps(obj, ensure_ascii=False) + "\n")
+            written += 1
+            found += len(ms)
+    err_console.print(
+        f"{written} notes, {found} mentions ({pipe.version}) -> {out}; "
         f"{len(skipped)} lines skipped",
         highlight=False,
         soft_wrap=True,
