@@ -48,7 +48,8 @@ KNOWN_ANSWERS = {
     "person_without_events:person": ["3", "4", "5"],
     "person_without_observation_period:person": ["5"],
     "duplicate_rows:condition_occurrence": ["9"],
-    "repeated_measurement:measurement.unit_source_value": ["10"],  # row 1 again, under another id and type
+    # row 1 again, under another id and type
+    "repeated_measurement:measurement.unit_source_value": ["10"],
     "likely_duplicate_person:person": ["3"],  # person 4 twice in one cluster is one person
     "implausible_age:person": ["3"],
     "plausible_lab_range:measurement.value_as_number:2345-7": ["2", "9"],  # 9: mmol/L

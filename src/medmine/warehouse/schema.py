@@ -603,8 +603,8 @@ TABLES: tuple[TableSpec, ...] = (
         "mm_person_link_pair",
         "identity",
         "Record linkage: scored candidate pairs of identity rows (match weight and probability; "
-        "linked marks the pairs the run linked; mm_person_link.run_id names the run), so that users "
-        "can re-threshold without retraining.",
+        "linked marks the pairs the run linked; mm_person_link.run_id names the run), so that "
+        "users can re-threshold without retraining.",
         "person_id_l:bigint!>person.person_id, source_l:varchar!,"
         "person_id_r:bigint!>person.person_id, source_r:varchar!,"
         "match_weight:double, match_probability:double, linked:bool",
