@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test lint format bench clean
+.PHONY: demo test lint format bench clean chromium
 
 $(STAMP): pyproject.toml
 	test -d $(VENV) || $(PYTHON) -m venv $(VENV)
@@ -19,8 +19,14 @@ lint: $(STAMP)
 	$(BIN)/ruff check src tests bench tools
 	$(BIN)/ruff format --check src tests bench tools
 
-test: lint
+test: lint chromium
 	$(BIN)/pytest
+
+# Browser tests (tests/serve/test_browser.py) drive Debian's Chromium; they skip without it.
+chromium:
+	@command -v chromium >/dev/null 2>&1 || (apt-get install -y chromium >/dev/null 2>&1 \
+	  || sudo -n apt-get install -y chromium >/dev/null 2>&1 \
+	  || echo "chromium not installed: the browser tests will skip")
 
 format: $(STAMP)
 	$(BIN)/ruff format src tests bench
