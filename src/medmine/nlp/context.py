@@ -60,11 +60,11 @@ _RULES: list[tuple[str, Cat, str, int, str]] = [
     # negation
     (
         r"no|not|denies|denied|deny|denying|without|w/o|negative for|neg for|free of|"
-        r"absence of|absent|neither|nor|never|no evidence of|no signs of|no sign of|"
+        r"absence of|absent|neither|nor|no evidence of|no signs of|no sign of|"
         r"nothing to suggest|fails to reveal|failed to reveal|no evidence for|ruled out for|"
         r"resolution of|no further|no longer|refuses|refused|declines|declined|did not receive|"
-        r"didn't receive|not receiving|stop|discontinue|discontinued|d/c|avoid|avoiding|"
-        r"no known|no new|non|never had|has not had|hasn't had|did not have|not have|"
+        r"didn't receive|not receiving|not on|not taking|off of|"
+        r"no known|no new|non|has not had|hasn't had|did not have|not have|"
         r"doesn't have|does not have|rather than|instead of|no recurrence of",
         Cat.NEG,
         F,
@@ -96,7 +96,8 @@ _RULES: list[tuple[str, Cat, str, int, str]] = [
     (
         r"in [12][09]\d\d|years ago|year ago|months ago|as a child|in the past|last year|"
         r"last winter|last summer|last spring|last fall|last month|resolved|previously|"
-        r"in childhood|as a teenager|remotely|decades ago|at age \d+",
+        r"in childhood|as a teenager|remotely|decades ago|at age \d+|in his \d0s|in her \d0s|"
+        r"in their \d0s",
         Cat.HIST,
         B,
         6,
@@ -105,12 +106,14 @@ _RULES: list[tuple[str, Cat, str, int, str]] = [
     # hypothetical / conditional
     (
         r"if|should|in case of|in case|in the event of|return for|call for|seek care for|"
-        r"return to the ed for|come back for|return precautions for|prn|as needed for|p\.r\.n\.|"
+        r"return to the ed for|come back for|return precautions for|"
         r"risk of|risk for|at risk|at high risk|at increased risk|to prevent|prevention of|"
         r"prophylaxis against|prophylaxis for|watch for|monitor for|monitoring for|signs of|"
         r"symptoms of|warning signs|counseled on|counselled on|counseled about|educated on|"
         r"precautions for|would consider|to rule|whether|unless|to reduce the risk of|"
-        r"to decrease risk of|screen for|screening for|evaluate for|assess for",
+        r"to decrease risk of|screen for|screening for|evaluate for|assess for|for any|"
+        r"return precautions given for|return precautions|teaching done re|educated about|"
+        r"education on|evaluation for any|go to the ed for|go to ed for",
         Cat.HYPO,
         F,
         12,
@@ -121,7 +124,7 @@ _RULES: list[tuple[str, Cat, str, int, str]] = [
         r"if it recurs|if recurs|if persists|if persistent",
         Cat.HYPO,
         B,
-        3,
+        2,
         "",
     ),
     # uncertain
@@ -185,12 +188,22 @@ _RULES: list[tuple[str, Cat, str, int, str]] = [
         r"presents with|presenting with|presented with|reports|reported|endorses|endorsed|"
         r"does endorse|positive for|complains of|c/o|admits to|notes|now with|now has|"
         r"currently|who|with new|secondary to|due to|;|still has|continues to have|"
-        r"patient has|pt has|she has|he has|remains",
+        r"patient has|pt has|she has|he has|remains|given|since|while|on|after|prior to|"
+        r"in the setting of|started on|starting|related to|from|because of",
         Cat.TERM,
         BI,
         0,
         "",
     ),
+]
+
+# rules added while tuning on the development half (docs/nlp.md)
+_RULES += [
+    ("stop|discontinue|discontinued|d/c|avoid|avoiding|hold off on", Cat.NEG, F, 6, "drug"),
+    ("never had|never been|never", Cat.NEG, F, 10, "+historical"),
+    (r"[12][09]\d\d", Cat.HIST, B, 2, ""),
+    ("last|recent|recently", Cat.HIST, F, 2, ""),
+    (r"prn|as needed for|as needed|p\.r\.n\.", Cat.HYPO, F, 3, ""),
 ]
 
 _EXP_PSEUDO = re.compile(
@@ -225,9 +238,13 @@ def _compile() -> re.Pattern[str]:
     for _, i, p in sorted(alts, key=lambda a: -a[0]):
         groups.setdefault(i, []).append(p)
     by_len = sorted(alts, key=lambda a: -a[0])
-    parts = [f"(?P<r{i}_{k}>{p})" for k, (_, i, p) in enumerate(by_len)]
-    body = "|".join(parts)
-    return re.compile(rf"(?<![\w/])(?:{body})(?![\w/])")
+    parts = []
+    for k, (_, i, p) in enumerate(by_len):
+        if p in (";", r"\?"):  # punctuation: no word boundaries around it
+            parts.append(f"(?P<r{i}_{k}>{p})")
+        else:
+            parts.append(rf"(?<![\w/])(?P<r{i}_{k}>{p})(?![\w/])")
+    return re.compile("|".join(parts))
 
 
 _PATTERN = _compile()
@@ -302,17 +319,24 @@ def apply_context(sentence: str, spans: list[tuple[int, int, str]]) -> list[Modi
                 dist = _n_words(between)
             else:
                 continue
+            if t.window <= 3 and "," in sentence[min(t.end, b) : max(t.start, a)]:
+                continue  # short-scope triggers ("prn", "last") stop at a comma
             m = mods[k]
             if t.cat is Cat.NEG:
-                if t.direction == B and domain == "Measurement":
-                    continue  # "troponin negative": the test was done
+                if t.direction == B and domain in ("Measurement", "Procedure"):
+                    continue  # "troponin negative", "CXR neg": the test was done
+                if t.value == "drug" and domain != "Drug":
+                    continue  # "avoid dehydration": only drugs are stopped or avoided
                 m.negated = True
+                if t.value == "+historical":
+                    m.historical = True
             elif t.cat is Cat.HIST:
                 m.historical = True
             elif t.cat is Cat.HYPO:
                 m.hypothetical = True
             elif t.cat is Cat.UNC:
-                m.uncertain = True
+                if domain in ("Condition", "Observation"):  # hedges concern findings
+                    m.uncertain = True
             elif t.cat is Cat.EXP:
                 prev = exp_dist[k]
                 if prev is None or dist < prev:

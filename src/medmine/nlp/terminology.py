@@ -34,7 +34,8 @@ STOP_NAMES = _words(
     note plan care visit encounter clinic office home hospital admission discharge follow up
     check assessment evaluation review screening exam examination therapy treatment well
     good fair poor stable improved change increase decrease high low positive negative mild
-    moderate severe acute chronic active complete partial first second new old one two three"""
+    moderate severe acute chronic active complete partial first second new old one two three
+    does lasting hearing radiating white blood contrast peanut injection"""
 )
 #: Semantic tags of SNOMED fully specified names -> OMOP domain.
 _TAG_DOMAIN = {
