@@ -3,6 +3,7 @@ with a real name, a quality run, study outputs, a fraud worklist, and one accoun
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from pathlib import Path
 
@@ -41,9 +42,7 @@ def served(tmp_path_factory):
         simulate(800, seed=5, id_base=10_000_000).write_to(wh)
         fhir.load([FHIR_PATIENT], wh)
         run_checks(wh, types=["is_required", "future_date"])
-        result = readmission.run(
-            wh, FAST.__class__(**{**FAST.__dict__, "model_dir": reports / "models"})
-        )
+        result = readmission.run(wh, dataclasses.replace(FAST, model_dir=reports / "models"))
         write_study(result, reports, context=page_context(wh))
         ident = wh.con.execute(
             "SELECT person_id, given_name, family_name FROM mm_person_identity LIMIT 1"

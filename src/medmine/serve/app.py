@@ -12,6 +12,7 @@ reference id only, and the access log records the route template, never the raw 
 from __future__ import annotations
 
 import logging
+import threading
 import time
 import uuid
 from contextlib import asynccontextmanager
@@ -57,6 +58,9 @@ def create_app(
         import anyio.to_thread
 
         anyio.to_thread.current_default_thread_limiter().total_tokens = settings.threads
+        if not app.state.medmine.extra.get("warming"):
+            app.state.medmine.extra["warming"] = True
+            threading.Thread(target=_warm, args=(app.state.medmine,), daemon=True).start()
         yield
 
     app = FastAPI(
@@ -140,3 +144,18 @@ def close_app(app: FastAPI) -> None:
     st = app.state.medmine
     st.extra["jobs"].shutdown()
     st.close()
+
+
+def _warm(st: ServeState) -> None:
+    """Load the CDS model and precompute its scores before the first hook arrives."""
+    models = st.extra["models"]
+    name = st.settings.cds_model or models.default()
+    if name is None:
+        return
+    t0 = time.perf_counter()
+    try:
+        pre = models.precomputed(name, st.view())
+    except Exception as exc:  # noqa: BLE001 - reported on first use, with its reason
+        log.warning("model %s not precomputed at start: %s", name, type(exc).__name__)
+        return
+    log.info("model %s: %d persons scored in %.1f s", name, len(pre), time.perf_counter() - t0)
