@@ -19,7 +19,7 @@ from medmine.warehouse import Warehouse
 from medmine.warehouse.sql import ident
 from tests.conftest import FHIR_SAMPLES, TEST_DATA
 
-GOLDEN = TEST_DATA / "fhir" / "golden_sample.json"
+GOLDEN = TEST_DATA / "golden" / "fhir_sample_load.json"
 #: Tables whose counts or content depend on the run, not on the data (or are added later).
 NOT_PINNED = {"mm_audit", "mm_load", "mm_fhir_resource"}
 #: Counted but not fingerprinted: they hold absolute file paths of this checkout.
