@@ -13,6 +13,7 @@ from medmine.serve.deps import CSRF_HEADER
 from .conftest import login
 
 PUBLIC = {
+    ("GET", "/reports/assets/{name}"),
     ("GET", "/login"),
     ("POST", "/login"),
     ("GET", "/cds-services"),

@@ -117,6 +117,10 @@ def test_admin_browses_every_page_filters_downloads_and_runs_a_study(browser, ba
         page.locator("#downloads a", has_text="CSV").first.click()
     saved = Path(dl.value.path())
     assert saved.read_text().splitlines()[0].count(",") >= 1
+    # the rendered report page, sandboxed, still draws its Plotly figures
+    page.goto(f"{base_url}/reports/study_readmission.html")
+    page.wait_for_selector("svg.main-svg", timeout=20_000)
+    shot(page, "report_page")
     # the person view shows the name to an admin
     page.goto(f"{base_url}/persons/{phi['person_id']}")
     assert phi["names"][1] in page.inner_text("#person-name")

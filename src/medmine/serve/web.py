@@ -236,6 +236,19 @@ def report_file(request: Request, name: str) -> Response:
     return FileResponse(path, headers={"Content-Security-Policy": REPORT_CSP})
 
 
+def report_asset(request: Request, name: str) -> Response:
+    """A script, style or image of the report pages (library files, no data; public, because
+    a sandboxed report page's requests carry no SameSite=Strict cookie).
+    """
+    folder = (state(request).settings.reports / "assets").resolve()
+    if "/" in name or "\\" in name or not name.endswith((".js", ".css", ".png", ".svg")):
+        raise HTTPException(404, "no such asset")
+    path = (folder / name).resolve()
+    if path.parent != folder or not path.is_file():
+        raise HTTPException(404, "no such asset")
+    return FileResponse(path)
+
+
 def fraud_page(
     request: Request, min_score: Annotated[float | None, Query(allow_inf_nan=False)] = None
 ) -> HTMLResponse:
@@ -325,6 +338,7 @@ for _method, _path, _perm, _fn in (
     ("GET", "/studies/{name}/tables/{table}.{ext}", "aggregate", study_table),
     ("GET", "/jobs/{job_id}", "run_study", job_page),
     ("GET", "/reports/{name}", "aggregate", report_file),
+    ("GET", "/reports/assets/{name}", "public", report_asset),
     ("GET", "/fraud", "fraud", fraud_page),
     ("GET", "/fraud/providers/{provider_id}", "fraud", provider_page),
     ("GET", "/persons", "phi", persons_page),
