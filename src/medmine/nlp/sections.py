@@ -111,7 +111,7 @@ def detect_sections(text: str) -> list[Section]:
         if m.group(2) != ":":
             # a bare header line: only when written as a header (short, capitalised)
             raw = m.group(1).strip()
-            if len(alias) < 3 or not (raw.isupper() or raw.istitle()):
+            if len(alias) < 3 or not raw[0].isupper():
                 continue
         elif len(alias) == 1 and not m.group(1).strip().isupper():
             continue
