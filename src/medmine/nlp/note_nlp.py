@@ -46,7 +46,7 @@ def term_modifiers(m: Mention) -> str:
 
     >>> from medmine.nlp import Pipeline
     >>> term_modifiers(Pipeline().process("No fever.")[0])
-    'negated=true;historical=false;hypothetical=false;uncertain=false;experiencer=patient;family=false'
+    'negated=true;historical=false;hypothetical=false;uncertain=false;experiencer=patient;family=false;domain=Observation'
     """
     b = {True: "true", False: "false"}
     parts = [
@@ -56,6 +56,7 @@ def term_modifiers(m: Mention) -> str:
         f"uncertain={b[m.uncertain]}",
         f"experiencer={m.experiencer}",
         f"family={b[m.family]}",
+        f"domain={m.domain}",
     ]
     if m.section:
         parts.append(f"section={m.section}")
