@@ -50,6 +50,7 @@ def _steps() -> list[tuple[str, Step]]:
     from medmine.demo.formats_step import formats_step
     from medmine.demo.ingest_step import ingest_step
     from medmine.demo.medication_safety_step import medication_safety_step
+    from medmine.demo.nlp_step import nlp_step
     from medmine.demo.patterns_step import patterns_step
     from medmine.demo.prediction_step import studies_step
     from medmine.demo.privacy_step import privacy_step
@@ -68,6 +69,7 @@ def _steps() -> list[tuple[str, Step]]:
         ("patterns", patterns_step),
         ("surveillance", surveillance_step),
         ("medication safety", medication_safety_step),
+        ("clinical NLP", nlp_step),
         ("serve", serve_step),
     ]
 
