@@ -228,6 +228,16 @@ def compare(data: StudyData, split: SiteSplit, config: FederatedConfig | None = 
     pooled = table.loc[table.model == "Pooled (ceiling)", "auroc"].iloc[0]
     if pooled > 0.95:
         notes.append("Pooled AUROC above 0.95: implausibly good for this task; check for leakage.")
+    t = table.set_index("model")["auroc"]
+    alone = t[[m for m in t.index if m.endswith(" alone")]]
+    if len(alone) and t["Federated FedAvg"] < alone.max():
+        notes.append(
+            f"Federated FedAvg ({t['Federated FedAvg']:.3f}) is below {alone.idxmax()} "
+            f"({alone.max():.3f}) on these test persons: the network did not help here."
+        )
+    for r in site_rows:
+        if r["outcomes"] < 20:
+            notes.append(f"{r['site']} has only {r['outcomes']} outcomes: its own model is weak.")
     if y[test].sum() < 50:
         notes.append(f"Only {int(y[test].sum())} test outcomes: CIs are wide.")
     return Comparison(
