@@ -29,8 +29,8 @@ chromium:
 	  || echo "chromium not installed: the browser tests will skip")
 
 format: $(STAMP)
-	$(BIN)/ruff format src tests bench
-	$(BIN)/ruff check --fix src tests bench
+	$(BIN)/ruff format src tests bench tools
+	$(BIN)/ruff check --fix src tests bench tools
 
 # Benchmarks take minutes each and write bench/results/<name>.json; run by hand.
 bench: $(STAMP)
