@@ -142,12 +142,64 @@ def _ctx(t: str, m: dict[str, Any]) -> str:
     return t[a:b].replace("\n", " / ")
 
 
+MEDSPACY_SCRIPT = r"""
+import json, sys
+import medspacy
+from medspacy.target_matcher import TargetRule
+rules, recs_path = json.load(open(sys.argv[1])), sys.argv[2]
+nlp = medspacy.load()
+nlp.get_pipe("medspacy_target_matcher").add([TargetRule(p, c) for p, c in rules])
+dom = {"CONDITION": "Condition", "DRUG": "Drug", "PROCEDURE": "Procedure", "LAB": "Measurement"}
+for line in open(recs_path):
+    doc = nlp(json.loads(line)["text"])
+    out = []
+    for e in doc.ents:
+        out.append({"start": e.start_char, "end": e.end_char, "domain": dom.get(e.label_, "Other"),
+                    "negated": e._.is_negated, "historical": e._.is_historical,
+                    "family": e._.is_family, "hypothetical": e._.is_hypothetical,
+                    "uncertain": e._.is_uncertain,
+                    "experiencer": "relative" if e._.is_family else "patient"})
+    print(json.dumps(out))
+"""
+
+
+def score_medspacy(pipe: Pipeline, recs: list[dict[str, Any]], python: str) -> dict[str, Any]:
+    """Score medspaCy's default pipeline (PyRuSH, target matcher with the same terminology,
+    ConText default rules) like medmine.nlp; it runs in its own virtualenv.
+    """
+    import subprocess
+
+    cat = {
+        "Condition": "CONDITION",
+        "Observation": "CONDITION",
+        "Drug": "DRUG",
+        "Procedure": "PROCEDURE",
+        "Measurement": "LAB",
+    }
+    rules = sorted(
+        {(" ".join(k), cat.get(t.domain, "OTHER")) for k, t in pipe.terminology.entries.items()}
+    )
+    with tempfile.TemporaryDirectory() as tmp:
+        rp, dp, sp = Path(tmp) / "r.json", Path(tmp) / "d.jsonl", Path(tmp) / "m.py"
+        rp.write_text(json.dumps(rules))
+        dp.write_text("".join(json.dumps({"text": r["text"]}) + "\n" for r in recs))
+        sp.write_text(MEDSPACY_SCRIPT)
+        out = subprocess.run(
+            [python, str(sp), str(rp), str(dp)], capture_output=True, text=True, check=True
+        )
+    tot = Score()
+    for rec, line in zip(recs, out.stdout.strip().splitlines(), strict=True):
+        tot.add(rec["mentions"], json.loads(line))
+    return tot.summary()
+
+
 def main(argv: list[str] | None = None) -> int:
     """Command-line entry point."""
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--split", choices=("all", "dev", "locked"), required=True)
     ap.add_argument("--record", help="key under which to store the result in the JSON file")
     ap.add_argument("--errors", action="store_true", help="print errors (dev half only)")
+    ap.add_argument("--medspacy-python", help="also score medspaCy (python of its virtualenv)")
     a = ap.parse_args(argv)
     if a.errors and a.split != "dev":
         print("--errors is allowed on the development half only", file=sys.stderr)
@@ -166,6 +218,14 @@ def main(argv: list[str] | None = None) -> int:
         negex_published=NEGEX,
         recorded_at=time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
     )
+    if a.medspacy_python:
+        res["medspacy_default_context"] = score_medspacy(pipe, recs, a.medspacy_python)
+        m = res["medspacy_default_context"]
+        print(
+            f"medspaCy: P {m['precision']} R {m['recall']} F1 {m['f1']}; negation sens "
+            f"{m['modifiers']['negated']['sensitivity']} spec "
+            f"{m['modifiers']['negated']['specificity']}"
+        )
     neg = res["modifiers"]["negated"]
     print(
         f"{a.split}: {len(recs)} records, mentions P {res['precision']:.3f} "
