@@ -84,7 +84,7 @@ _RULES: list[tuple[str, Cat, str, int, str]] = [
     # historical
     (
         r"history of|hx of|h/o|hx|pmh of|pmh|psh|pmhx|past medical history of|"
-        r"past history of|s/p|status post|prior|previous|previously|remote|old|healed|former|"
+        r"past history of|s/p|status post|previously|"
         r"childhood|past|prior history of|personal history of|had a|was diagnosed with|"
         r"no longer taking|stopped taking|stopped|used to have|"
         r"did not tolerate|didn't tolerate|intolerant of|resolved|recovered from",
@@ -204,6 +204,26 @@ _RULES += [
     (r"[12][09]\d\d", Cat.HIST, B, 2, ""),
     ("last|recent|recently", Cat.HIST, F, 2, ""),
     (r"prn|as needed for|as needed|p\.r\.n\.", Cat.HYPO, F, 3, ""),
+    ("prior|previous|remote|old|healed|former", Cat.HIST, F, 3, ""),
+    ("p/w|despite|in spite of", Cat.TERM, BI, 0, ""),
+    (
+        "may reflect|may indicate|could reflect|might represent|not necessarily|not diagnostic for|"
+        "not diagnostic of|possible",
+        Cat.UNC,
+        F,
+        8,
+        "",
+    ),
+    ("possible|possibly", Cat.UNC, B, 3, ""),
+    (
+        "not currently on|not on any|not currently taking|abstain from|abstinence from",
+        Cat.NEG,
+        F,
+        8,
+        "",
+    ),
+    ("not required|not needed|deferred|declined|refused|not indicated|not done", Cat.NEG, B, 3, ""),
+    ("negative", Cat.NEG, F, 4, "finding"),
 ]
 
 _EXP_PSEUDO = re.compile(
@@ -259,16 +279,27 @@ def _phrase_key(phrase: str) -> tuple[str, ...]:
     return tuple(words)
 
 
-def _compile() -> tuple[dict[tuple[str, ...], int], int]:
-    """Phrase (token tuple) -> rule index; the first rule listing a phrase wins."""
-    table: dict[tuple[str, ...], int] = {}
-    for i, (phrases, _c, _d, _w, _v) in enumerate(_RULES):
+_Rule = tuple[Cat, str, int, str]
+
+
+def _compile() -> tuple[dict[tuple[str, ...], _Rule], int]:
+    """Phrase (token tuple) -> (category, direction, window, value); the first rule listing a
+    phrase wins, except that a phrase listed both forward and backward in one category is
+    bidirectional ("likely pneumonia", "pneumonia likely").
+    """
+    table: dict[tuple[str, ...], _Rule] = {}
+    for phrases, cat, direction, window, value in _RULES:
         for p in phrases.split("|"):
             key = tuple(_token_class(w) for w in _phrase_key(p))
-            if key:
-                table.setdefault(key, i)
-                if key[-1] == "factors":
-                    table.setdefault(key[:-1] + ("factor",), i)
+            if not key:
+                continue
+            keys = [key] + ([key[:-1] + ("factor",)] if key[-1] == "factors" else [])
+            for k in keys:
+                old = table.get(k)
+                if old is None:
+                    table[k] = (cat, direction, window, value)
+                elif old[0] is cat is Cat.UNC and {old[1], direction} == {F, B}:
+                    table[k] = (cat, BI, min(old[2], window), old[3])
     return table, max(len(k) for k in table)
 
 
@@ -290,7 +321,7 @@ def find_triggers(sentence: str) -> list[Trigger]:
         for k in range(min(_MAXLEN, n - i), 0, -1):
             rule = _TABLE.get(tuple(keys[i : i + k]))
             if rule is not None:
-                _p, cat, direction, window, value = _RULES[rule]
+                cat, direction, window, value = rule
                 out.append(Trigger(toks[i][0], toks[i + k - 1][1], cat, direction, window, value))
                 i += k
                 break
@@ -317,6 +348,7 @@ class Modifiers:
 
 _CUTS_HIST = frozenset({Cat.NEG, Cat.HYPO, Cat.UNC})
 _WORD = re.compile(r"\w+|[;?]")
+_CLAUSE_END = re.compile(r"\s*(?:[.,;:)]|$)")
 
 
 def _n_words(s: str) -> int:
@@ -351,7 +383,13 @@ def apply_context(sentence: str, spans: list[tuple[int, int, str]]) -> list[Modi
                 between = sentence[b : t.start]
                 if any(b <= x.start and x.end <= t.start for x in terms):
                     continue
-                if _n_words(between) > (t.window if t.direction == B else 4):
+                if (
+                    t.cat is Cat.UNC
+                    and t.direction == BI
+                    and not _CLAUSE_END.match(sentence, t.end)
+                ):
+                    continue  # "pain likely strain": a hedge looks back only from a clause end
+                if _n_words(between) > (t.window if t.direction == B or t.cat is Cat.UNC else 4):
                     continue
                 dist = _n_words(between)
             else:
@@ -364,6 +402,8 @@ def apply_context(sentence: str, spans: list[tuple[int, int, str]]) -> list[Modi
                     continue  # "troponin negative", "CXR neg": the test was done
                 if t.value == "drug" and domain != "Drug":
                     continue  # "avoid dehydration": only drugs are stopped or avoided
+                if t.value == "finding" and domain not in ("Condition", "Observation"):
+                    continue  # "negative D-dimer": the test was done
                 m.negated = True
                 if t.value == "+historical":
                     m.historical = True
