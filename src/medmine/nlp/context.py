@@ -12,6 +12,7 @@ medspaCy).
 
 from __future__ import annotations
 
+import hashlib
 import re
 from dataclasses import dataclass
 from enum import StrEnum
@@ -306,6 +307,8 @@ def _compile() -> tuple[dict[tuple[str, ...], _Rule], int]:
 # Hand-rolled rather than one big regular expression: a dictionary lookup of token n-grams is
 # ~20x faster than a regex alternation of ~600 phrases with word-boundary look-arounds.
 _TABLE, _MAXLEN = _compile()
+#: Short hash of the trigger rules (part of the pipeline version).
+RULES_FINGERPRINT = hashlib.sha256(repr(sorted(_TABLE.items())).encode()).hexdigest()[:8]
 
 
 def find_triggers(sentence: str) -> list[Trigger]:

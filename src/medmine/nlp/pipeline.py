@@ -7,7 +7,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 
 from medmine.nlp._text import tokens
-from medmine.nlp.context import apply_context
+from medmine.nlp.context import RULES_FINGERPRINT, apply_context
 from medmine.nlp.sections import FAMILY_SECTIONS, HISTORICAL_SECTIONS, detect_sections
 from medmine.nlp.sentences import split_sentences
 from medmine.nlp.terminology import Term, Terminology, curated
@@ -64,8 +64,8 @@ class Pipeline:
 
     @property
     def version(self) -> str:
-        """``medmine.nlp <code version>+<terminology fingerprint>``, stored in ``nlp_system``."""
-        return f"medmine.nlp {CODE_VERSION}+{self.terminology.fingerprint}"
+        """``medmine.nlp <code version>+<rules hash>.<terminology hash>`` (``nlp_system``)."""
+        return f"medmine.nlp {CODE_VERSION}+{RULES_FINGERPRINT}.{self.terminology.fingerprint}"
 
     def match(self, text: str, start: int, end: int) -> list[tuple[int, int, Term]]:
         """Longest-match concept spans in ``text[start:end]``."""
