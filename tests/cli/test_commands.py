@@ -19,9 +19,9 @@ def test_quality_units_fills_the_norm_table_and_prints_statuses(tmp_path):
     planted_warehouse(db).close()
     res = CliRunner().invoke(app, ["quality", "units", "-w", str(db)])
     assert res.exit_code == 0, res.output
-    assert "converted" in res.output and "3 of 7 measurements in canonical units" in res.output
+    assert "converted" in res.output and "5 of 10 measurements in canonical units" in res.output
     with Warehouse(db, read_only=True) as wh:
-        assert wh.count("mm_measurement_norm") == 7
+        assert wh.count("mm_measurement_norm") == 10
 
 
 def test_deid_risk_reports_k_and_prosecutor_risk_without_values(tmp_path):

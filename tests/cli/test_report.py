@@ -37,6 +37,7 @@ def by_hand(tmp_path_factory):
 def test_report_writes_every_page_and_lists_studies_that_could_not_run(by_hand, tmp_path):
     out = tmp_path / "reports"
     small = [f"{s}.n_boot=20" for s in ("disease_risk", "readmission", "length_of_stay")]
+    small.append("surveillance.evaluate=false")  # the simulated-outbreak evaluation has tests
     res = invoke(
         "report", "-w", str(by_hand), "--out", str(out), *sum([["-o", o] for o in small], [])
     )
@@ -49,7 +50,8 @@ def test_report_writes_every_page_and_lists_studies_that_could_not_run(by_hand, 
     # five persons: phenotypes cannot run; it is listed with the reason, and has no page
     assert "not run: phenotypes needs at least" in index
     assert not (out / "study_phenotypes.html").exists()
-    assert "5 of 6 studies ran, 1 could not" in index
+    assert "8 of 10 studies ran, 2 could not" in index
+    assert "not run: study 'pharmacogenomics' found no genotypes" in index
     assert "not run phenotypes" in " ".join(res.output.split())
     assert "2 loads" in index
 

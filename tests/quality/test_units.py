@@ -69,15 +69,16 @@ def test_normalize_measurements_writes_extension_table_and_keeps_source(tmp_path
             "FROM mm_measurement_norm"
         ).fetchall()
     }
-    assert rep.rows == 9
+    assert rep.rows == 10  # row 10 repeats row 1 (the repeated-measurement check's answer)
     assert got[1][0] == "identity" and got[1][1] == 90
     assert got[3][0] == "converted" and got[3][1] == pytest.approx(99.09, rel=1e-3)
     assert got[3][3] == 5.5  # the original value is kept next to the converted one
     assert got[4][0] == "incompatible_unit" and got[4][1] is None  # furlong
     assert got[5][0] == "no_unit" and got[7][0] == "unknown_loinc"
     assert got[8][0] == "incompatible_unit" and got[9][0] == "converted"  # kg, mmol/L
-    assert rep.coverage_pct == pytest.approx(100 * 4 / 8)
+    assert got[10][0] == "identity"
+    assert rep.coverage_pct == pytest.approx(100 * 5 / 9)
     # a second run replaces the first
-    assert normalize_measurements(wh).rows == 9
-    assert wh.count("mm_measurement_norm") == 9
+    assert normalize_measurements(wh).rows == 10
+    assert wh.count("mm_measurement_norm") == 10
     wh.close()

@@ -260,9 +260,15 @@ def test_private_open_narrows_an_existing_file(tmp_path: Path) -> None:
         private_open(p, "r")
 
 
-def test_private_umask_nests(tmp_path: Path) -> None:
+def test_private_umask_nests(tmp_path: Path, monkeypatch) -> None:
     import os
 
+    from medmine.warehouse import files
+
+    # Start from no holder, whatever an earlier test left open in this process (a writable
+    # warehouse still open holds the private umask).
+    monkeypatch.setattr(files, "_holders", 0)
+    monkeypatch.setattr(files, "_saved", None)
     before = os.umask(0o022)
     try:
         release = hold_private_umask()

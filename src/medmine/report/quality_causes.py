@@ -127,6 +127,7 @@ CAUSE_OF: dict[str, str] = {
     "unit_completeness": "completeness",
     "is_required": "completeness",
     "duplicate_rows": "duplicates",
+    "repeated_measurement": "duplicates",
     "is_primary_key": "duplicates",
     "cdm_table": "structure",
     "cdm_field": "structure",
@@ -181,6 +182,9 @@ HINTS: dict[str, str] = {
     "their events failed to link (see the foreign-key checks).",
     "person_without_observation_period": "Persons without an observation period: they have no "
     "dated events from which one is derived; check their records.",
+    "repeated_measurement": "The same value at the same time for the same person under another "
+    "id: Synthea writes vital signs twice, interfaces resend results. Kept as the source says; "
+    "covariate counts take each once. Ask the source why it repeats them if the share grows.",
     "duplicate_rows": "Identical rows loaded twice: the same record came in two files or under "
     "two ids; check for overlapping extracts.",
     "implausible_age": "Ages over 120: wrong birth year, or a death that was never recorded.",

@@ -1,4 +1,4 @@
-"""What real feeds contain (issue 14, item 1): a fixture file per class in data/hl7v2/feeds."""
+"""What real feeds contain (issue 14, item 1): a fixture file per class in data/hl7v2_feeds."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from medmine.warehouse import Rejected, Warehouse, stable_id
 
 from ...conftest import TEST_DATA
 
-FEEDS = TEST_DATA / "hl7v2" / "feeds"
+FEEDS = TEST_DATA / "hl7v2_feeds"
 T = dt.datetime
 
 
