@@ -49,8 +49,8 @@ def test_fixture_folder_loads_and_reconciles(with_patients):
     )
     discharge = rows[stable_id("notes:Note", "discharge_100001.txt")]
     assert discharge == (
-        dt.date(2023, 3, 5), None, "discharge summary", stable_id("hl7v2:Visit", "UMC|100001|V1001"),
-        stable_id("hl7v2:Patient", "100001"), 4180186,
+        dt.date(2023, 3, 5), None, "discharge summary",
+        stable_id("hl7v2:Visit", "UMC|100001|V1001"), stable_id("hl7v2:Patient", "100001"), 4180186,
     )  # fmt: skip
     progress = rows[stable_id("notes:Note", "progress/2023-03-02_progress.txt")]
     assert progress[1] == dt.datetime(2023, 3, 2, 9, 15)
