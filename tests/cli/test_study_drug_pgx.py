@@ -61,3 +61,18 @@ def test_vcf_then_pharmacogenomics(tmp_path):
     res = invoke("study", "pharmacogenomics", "-w", str(w), "--out", str(tmp_path / "r"))
     assert res.exit_code == 0, res.output
     assert (tmp_path / "r" / "study_pharmacogenomics.html").exists()
+
+
+def test_bad_sample_map_or_missing_warehouse_creates_nothing(tmp_path):
+    vcf = tmp_path / "x.vcf"
+    vcf.write_text("##fileformat=VCFv4.2\n")
+    bad_map = tmp_path / "map.csv"
+    bad_map.write_text("sample,person\nS1,P1\n")
+    w = tmp_path / "w.duckdb"
+    res = invoke("ingest", "vcf", str(vcf), "--sample-map", str(bad_map), "-w", str(w))
+    assert res.exit_code == 3 and "sample map needs columns" in res.output
+    assert not w.exists()
+    out = tmp_path / "reports"
+    res = invoke("study", "drug_safety", "-w", str(tmp_path / "nope.duckdb"), "--out", str(out))
+    assert res.exit_code == 1 and "does not exist" in res.output
+    assert not out.exists()

@@ -276,6 +276,7 @@ def ingest_vcf(
     from medmine.pgx.calling import GENES, load_gene
 
     _require_inputs([*paths, sample_map])
+    smap = vcf.read_sample_map(sample_map)  # a bad map is refused before a warehouse exists
     positions = {
         (load_gene(g).chromosome, p): (g, r)
         for g in GENES
@@ -286,5 +287,5 @@ def ingest_vcf(
         "vcf",
         warehouse,
         paths,
-        lambda wh, p: vcf.load(paths, wh, sample_map=sample_map, positions=positions),
+        lambda wh, p: vcf.load(paths, wh, sample_map=smap, positions=positions),
     )

@@ -76,8 +76,8 @@ def study(
     config = s.make_config(options)
     if save_model is not None:
         config = _with_model_dir(name, config, save_model)
+    wh_path = existing_warehouse(warehouse)  # before any folder is created
     out = out_folder(out)
-    wh_path = existing_warehouse(warehouse)
     with Warehouse(wh_path) as wh:
         with console.status(f"running study {name} (cohort, models, evaluation)…"):
             result = s.run(wh, config)

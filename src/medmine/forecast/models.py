@@ -14,6 +14,7 @@ lo80, hi80, lo95, hi95.
 from __future__ import annotations
 
 import warnings
+from abc import ABC, abstractmethod
 
 import numpy as np
 import pandas as pd
@@ -47,7 +48,7 @@ def _frame(mean: np.ndarray, sd_or_bounds: dict[str, np.ndarray]) -> pd.DataFram
     return df[list(FORECAST_COLUMNS)]
 
 
-class Forecaster:
+class Forecaster(ABC):
     """Base: ``fit(y, season)`` stores the series; ``predict(h)`` gives the forecast frame."""
 
     name = "forecaster"
@@ -71,11 +72,12 @@ class Forecaster:
         """Observations needed."""
         return 2 * season
 
-    def _fit(self) -> None:  # pragma: no cover - overridden
+    def _fit(self) -> None:  # noqa: B027 - optional hook, nothing to fit by default
         pass
 
-    def _predict(self, h: int) -> pd.DataFrame:  # pragma: no cover - overridden
-        raise NotImplementedError
+    @abstractmethod
+    def _predict(self, h: int) -> pd.DataFrame:
+        """Implemented by each subclass."""
 
 
 class SeasonalNaive(Forecaster):

@@ -8,6 +8,7 @@ regression-based detectors are shared and their fits run batched in numpy.
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from numbers import Integral, Real
 from typing import Any
@@ -128,7 +129,7 @@ def _one_blas_thread() -> Any:
     return threadpool_limits(limits=1, user_api="blas")
 
 
-class Detector:
+class Detector(ABC):
     """Base class: ``fit(baseline)`` then ``detect(counts)`` on the periods that follow.
 
     Subclasses set `name`, `min_baseline` (periods of history needed) and implement
@@ -176,11 +177,12 @@ class Detector:
         """Hyperparameters as given to ``__init__``."""
         return {k: v for k, v in vars(self).items() if not k.endswith("_")}
 
-    def _check_params(self) -> None:  # pragma: no cover - overridden
+    def _check_params(self) -> None:  # noqa: B027 - optional hook, no checks by default
         pass
 
-    def _fit(self, baseline: np.ndarray) -> None:  # pragma: no cover - overridden
+    def _fit(self, baseline: np.ndarray) -> None:  # noqa: B027 - optional hook
         pass
 
-    def _detect(self, y: np.ndarray) -> Detection:  # pragma: no cover - overridden
-        raise NotImplementedError
+    @abstractmethod
+    def _detect(self, y: np.ndarray) -> Detection:
+        """Implemented by each subclass."""
