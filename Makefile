@@ -19,8 +19,12 @@ lint: $(STAMP)
 	$(BIN)/ruff check src tests bench tools
 	$(BIN)/ruff format --check src tests bench tools
 
+# Two workers by default (the suite is CPU-bound; each test file runs in one worker, so its
+# module fixtures are built once). TEST_JOBS=0 runs in one process.
+TEST_JOBS ?= 2
+
 test: lint chromium
-	$(BIN)/pytest
+	$(BIN)/pytest -n $(TEST_JOBS) --dist loadfile
 
 # Browser tests (tests/serve/test_browser.py) drive Debian's Chromium; they skip without it.
 chromium:

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import json
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -12,6 +15,21 @@ REPORT = Path(__file__).resolve().parents[2] / "bench" / "results" / "sof-test-r
 FILES: dict[str, dict[str, Any]] = {
     p.name: json.loads(p.read_text()) for p in sorted(SUITE.glob("*.json"))
 }
+
+
+@contextlib.contextmanager
+def report_lock() -> Iterator[None]:
+    """Hold an exclusive lock on the report while reading and rewriting it (the DuckDB and
+    Spark modules may run in two pytest-xdist workers at once)."""
+    REPORT.parent.mkdir(parents=True, exist_ok=True)
+    with open(REPORT.with_suffix(".lock"), "w") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
 CASES = [(name, test["title"]) for name, data in FILES.items() for test in data["tests"]]
 
 

@@ -16,7 +16,15 @@ import duckdb
 import pytest
 
 from medmine.fhir.views import ViewDefinitionError, ViewNotSupportedError, compile_view
-from tests.fhir.sof_suite import CASES, FILES, REPORT, judge, result_entry, suite_test
+from tests.fhir.sof_suite import (
+    CASES,
+    FILES,
+    REPORT,
+    judge,
+    report_lock,
+    result_entry,
+    suite_test,
+)
 
 #: (suite file, test title) -> why the engine does not pass it yet.
 KNOWN_FAILURES: dict[tuple[str, str], str] = {}
@@ -57,23 +65,24 @@ def run_case(file: str, title: str) -> tuple[bool, str]:
 @pytest.fixture(scope="module", autouse=True)
 def _write_report():
     yield
-    # Keep the Spark module's results (``result.details.spark``) when it did not run now.
-    previous: dict[tuple[str, str], Any] = {}
-    if REPORT.exists():
-        for f, entry in json.loads(REPORT.read_text()).items():
-            for t in entry.get("tests", []):
-                spark = t.get("result", {}).get("details", {}).get("spark")
-                if spark is not None:
-                    previous[(f, t["name"])] = spark
-    report: dict[str, Any] = {}
-    for file, title in CASES:
-        passed, error = run_case(file, title)
-        result = result_entry(passed, error)
-        if (file, title) in previous:
-            result.setdefault("details", {})["spark"] = previous[(file, title)]
-        report.setdefault(file, {"tests": []})["tests"].append({"name": title, "result": result})
-    REPORT.parent.mkdir(parents=True, exist_ok=True)
-    REPORT.write_text(json.dumps(report, indent=2) + "\n")
+    results = {(file, title): result_entry(*run_case(file, title)) for file, title in CASES}
+    with report_lock():
+        # Keep the Spark module's results (``result.details.spark``) when it did not run now.
+        previous: dict[tuple[str, str], Any] = {}
+        if REPORT.exists():
+            for f, entry in json.loads(REPORT.read_text()).items():
+                for t in entry.get("tests", []):
+                    spark = t.get("result", {}).get("details", {}).get("spark")
+                    if spark is not None:
+                        previous[(f, t["name"])] = spark
+        report: dict[str, Any] = {}
+        for file, title in CASES:
+            result = results[(file, title)]
+            if (file, title) in previous:
+                result.setdefault("details", {})["spark"] = previous[(file, title)]
+            entry = {"name": title, "result": result}
+            report.setdefault(file, {"tests": []})["tests"].append(entry)
+        REPORT.write_text(json.dumps(report, indent=2) + "\n")
 
 
 @pytest.mark.parametrize(

@@ -15,7 +15,15 @@ from typing import Any
 import pytest
 
 from medmine.fhir.views import ViewDefinitionError, ViewNotSupportedError, compile_view
-from tests.fhir.sof_suite import CASES, FILES, REPORT, judge, result_entry, suite_test
+from tests.fhir.sof_suite import (
+    CASES,
+    FILES,
+    REPORT,
+    judge,
+    report_lock,
+    result_entry,
+    suite_test,
+)
 
 #: (suite file, test title) -> why the Spark dialect does not pass it yet.
 _DECIMAL = (
@@ -51,15 +59,17 @@ def spark() -> Any:
 
 
 def _add_to_report() -> None:
-    if not REPORT.exists() or not RESULTS:
-        return
-    report = json.loads(REPORT.read_text())
-    for file, entry in report.items():
-        for test in entry["tests"]:
-            if (file, test["name"]) in RESULTS:
-                passed, error = RESULTS[(file, test["name"])]
-                test["result"].setdefault("details", {})["spark"] = result_entry(passed, error)
-    REPORT.write_text(json.dumps(report, indent=2) + "\n")
+    with report_lock():
+        if not REPORT.exists() or not RESULTS:
+            return
+        report = json.loads(REPORT.read_text())
+        for file, entry in report.items():
+            for test in entry["tests"]:
+                if (file, test["name"]) in RESULTS:
+                    passed, error = RESULTS[(file, test["name"])]
+                    details = test["result"].setdefault("details", {})
+                    details["spark"] = result_entry(passed, error)
+        REPORT.write_text(json.dumps(report, indent=2) + "\n")
 
 
 def run_case(spark: Any, file: str, title: str) -> tuple[bool, str]:
