@@ -16,11 +16,13 @@ import pyarrow as pa
 
 from medmine.nlp.pipeline import Mention, Pipeline
 from medmine.nlp.terminology import Terminology, terminology_from_duckdb
+from medmine.warehouse.schema import table
 from medmine.warehouse.sql import ident
 
 Progress = Callable[[int, int], None]
 #: Notes processed, by pipeline version (notes without any mention leave no `note_nlp` row,
-#: so resuming needs its own record); ids and versions only, no text.
+#: so resuming needs its own record); ids and versions only, no text. Declared in
+#: `medmine.warehouse.schema`.
 DONE_TABLE = "mm_nlp_note"
 
 
@@ -142,11 +144,9 @@ def run_notes(
     con = wh.con
     pipe = pipeline or Pipeline(terminology_from_duckdb(con))
     system = pipe.version
-    with wh.transaction() as c:
-        c.execute(
-            f"CREATE TABLE IF NOT EXISTS {DONE_TABLE} (note_id BIGINT PRIMARY KEY, "
-            "nlp_system VARCHAR NOT NULL, processed_at TIMESTAMP NOT NULL)"
-        )
+    # declared in the warehouse schema (created when the warehouse is opened for writing);
+    # the DDL again only for a connection that skipped that
+    con.execute(table(DONE_TABLE).ddl())
     total = con.execute("SELECT count(*) FROM note").fetchone()[0]
     todo = con.execute(
         "SELECT count(*) FROM note WHERE note_id NOT IN "

@@ -51,6 +51,7 @@ EMPTIED_TABLES = (
     "mm_reference",
     "mm_quality_result",
     "mm_fhir_resource",
+    "mm_nlp_note",  # NLP bookkeeping: a release's scrubbed notes are processed afresh
     "mm_person_link_pair",  # linkage working table (two person ids a row); clusters are kept
     # Raw genotypes: a few dozen independent SNPs single a person out (Lin et al., Science
     # 2004), and pharmacogene panels hold hundreds; study outputs keep the phenotypes.

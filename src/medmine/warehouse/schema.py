@@ -631,6 +631,14 @@ TABLES: tuple[TableSpec, ...] = (
         "phased:bool, phase_set:varchar, load_id:varchar",
     ),
     _table(
+        "mm_nlp_note",
+        "system",
+        "Notes already processed by `medmine notes nlp`, by pipeline version, so a rerun skips "
+        "them (a note without any mention leaves no note_nlp row); ids and versions, no text.",
+        "note_id:bigint!>note.note_id, nlp_system:varchar!, processed_at:timestamp!",
+        person=None,
+    ),
+    _table(
         "mm_measurement_norm",
         "derived",
         "Measurement values converted to the canonical UCUM unit of their LOINC code; the "
