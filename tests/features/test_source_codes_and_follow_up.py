@@ -150,7 +150,7 @@ def test_readmission_before_death_is_still_an_outcome(tl):
 def _fhir_person(tl: Timeline, pid: int, obs_end: str) -> None:
     tl.person(pid, obs=None)
     tl.wh.con.execute(
-        "UPDATE person SET person_source_value = 'fhir:Patient/x' || person_id WHERE person_id = ?",
+        "UPDATE person SET person_source_value = 'Patient/x' || person_id WHERE person_id = ?",
         [pid],
     )
     tl.wh.con.execute(

@@ -267,7 +267,7 @@ def test_patient_identifiers_go_to_identity_and_identifier_tables(bulk):
         "person_source_value FROM person WHERE person_id = ?",
         [stable_id("fhir:Patient", "p2")],
     )
-    assert person == (1990, None, 0, 8507, "fhir:Patient/p2")
+    assert person == (1990, None, 0, 8507, "Patient/p2")
     assert one(wh, "SELECT death_datetime FROM death")[0] == dt.datetime(2020, 5, 6, 14)
 
 

@@ -258,7 +258,7 @@ def build_rich(path: Path, people: list[Ident], *, hostile: bool = False) -> Pat
     con.execute("UPDATE provider SET care_site_id = 8, provider_source_value = 'pr-1'")
     con.execute(
         "INSERT INTO mm_provider_role VALUES (70, 7, 8, 'Cardiology', 'doctor', "
-        "'fhir:PractitionerRole/9f1c')"
+        "'PractitionerRole/9f1c')"
     )
     con.execute("INSERT INTO mm_source_concept VALUES ('LOINC', '8302-2', 'Body height', 'load-1')")
     # the OMOP field concept saying a measurement_event_id is a visit (test-only concept id)

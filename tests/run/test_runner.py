@@ -198,7 +198,7 @@ def test_without_sources_the_later_stages_run_on_an_existing_warehouse(project):
 def test_consent_loads_after_the_other_sources_and_deid_leaves_refusers_out(project):
     (project / "consent.csv").write_text(
         "person_source_value,purpose,decision,start,end\n"
-        "fhir:Patient/p1,research,deny,2020-01-01,\n"
+        "Patient/p1,research,deny,2020-01-01,\n"
         "fhir:Patient/nobody,research,deny,2020-01-01,\n"
     )
     sources = [

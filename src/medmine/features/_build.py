@@ -193,7 +193,7 @@ def build_cohort(
         derived = (
             "(op.observation_period_id = op.person_id AND op.period_type_concept_id = "
             f"{TYPE_EHR_DERIVED} AND EXISTS (SELECT 1 FROM person pp WHERE pp.person_id = "
-            "op.person_id AND pp.person_source_value LIKE 'fhir:%'))"
+            "op.person_id AND pp.person_source_value LIKE 'Patient/%'))"
         )
         end = f"DATE {literal(str(data_end))}"
         obs_end = (

@@ -64,9 +64,9 @@ LEFT JOIN patients pt
 -- The loader keys a Patient by its id or, inside a Bundle, by its full URL; accept either.
 LEFT JOIN person p
   ON p.person_source_value IN (
-       'fhir:Patient/' || pt.resource_id, 'fhir:Patient/' || pt.full_url,
-       'Patient/' || pt.resource_id,
-       'fhir:Patient/' || regexp_extract(c.subject, '^Patient/(.+)$', 1))
+       'Patient/' || pt.resource_id, 'Patient/' || pt.full_url, c.subject,
+       -- warehouses written before identifiers became `Type/id` (issue 13)
+       'fhir:Patient/' || pt.resource_id, 'fhir:Patient/' || pt.full_url, 'fhir:' || c.subject)
 WHERE len(c.codes) > 0
 ORDER BY c.raw_id
 """

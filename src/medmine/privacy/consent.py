@@ -204,7 +204,14 @@ def _person_lookup(wh: Any) -> dict[str, int]:
     rows = wh.con.execute(
         "SELECT person_source_value, person_id FROM person WHERE person_source_value IS NOT NULL"
     ).fetchall()
-    return {str(k): int(v) for k, v in rows}
+    out = {str(k): int(v) for k, v in rows}
+    # FHIR persons are `Patient/<id>`; consent files written for readers before issue 13
+    # name them `fhir:Patient/<id>`: accept both spellings.
+    for key, pid in list(out.items()):
+        alias = key.removeprefix("fhir:") if key.startswith("fhir:") else f"fhir:{key}"
+        if key.startswith(("fhir:Patient/", "Patient/")):
+            out.setdefault(alias, pid)
+    return out
 
 
 def load_csv(path: str | Path, wh: Any) -> ConsentLoadReport:
@@ -312,7 +319,7 @@ def load_fhir(paths: Iterable[str | Path], wh: Any) -> ConsentLoadReport:
             continue
         ref = ((res.get("patient") or {}).get("reference") or "").strip()
         fid = ref.rsplit("/", 1)[-1].removeprefix("urn:uuid:") if ref else ""
-        pid = lookup.get(fid, lookup.get(f"fhir:Patient/{fid}")) if fid else None
+        pid = lookup.get(fid, lookup.get(f"Patient/{fid}")) if fid else None
         if pid is None:
             rep.unmatched_person += 1
             continue

@@ -124,11 +124,6 @@ DISTINCT_IN_CSV = {
 #: Decisions of docs/mapping.md the FHIR reader does not follow yet:
 #: (table, column) -> request in /work/blind/fhir-requests.md.
 PENDING_FHIR: dict[tuple[str, str], str] = {
-    ("person", "person_source_value"): "R1 identifiers as Type/id",
-    ("location", "location_source_value"): "R1 identifiers as Type/id",
-    ("care_site", "care_site_source_value"): "R1 identifiers as Type/id",
-    ("provider", "provider_source_value"): "R1 identifiers as Type/id",
-    ("mm_claim", "claim_source_value"): "R1 identifiers as Type/id",
     ("mm_claim", "payer_source_value"): "R3 payers as Organization/<id>",
     ("payer_plan_period", "payer_source_value"): "R3 payers as Organization/<id>",
     ("care_site", "*rows"): "R4 insurers are not care sites",

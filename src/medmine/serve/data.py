@@ -314,7 +314,8 @@ def person(cur: duckdb.DuckDBPyConnection, person_id: int) -> dict[str, Any] | N
 def person_id_for(cur: duckdb.DuckDBPyConnection, patient_id: str) -> int | None:
     """The warehouse person of a FHIR Patient id (``person_source_value``, or a numeric id)."""
     rows = cur.execute(
-        "SELECT person_id FROM person WHERE person_source_value = ? LIMIT 1", [patient_id]
+        "SELECT person_id FROM person WHERE person_source_value IN (?, ?, ?) LIMIT 1",
+        [patient_id, f"Patient/{patient_id}", f"fhir:Patient/{patient_id}"],
     ).fetchall()
     if rows:
         return int(rows[0][0])

@@ -133,14 +133,14 @@ def patient(r: dict[str, Any], fid: str, ctx: Context) -> Rows:
             _ETHNICITY_CODES.get(eth[1], ETHNICITY.get((eth[2] or "").lower(), 0)) if eth else 0
         ),
         "location_id": loc_id,
-        "person_source_value": f"fhir:Patient/{fid}",
+        "person_source_value": f"Patient/{fid}",
         "gender_source_value": _str(gender),
         "race_source_value": f"{race[0]}:{race[1]}" if race else None,
         "ethnicity_source_value": f"{eth[0]}:{eth[1]}" if eth else None,
     }
     rows: Rows = [("person", person)]
     if addr is not None:
-        rows.append(("location", address_row(addr, loc_id, f"fhir:Patient/{fid}")))
+        rows.append(("location", address_row(addr, loc_id, f"Patient/{fid}")))
     dd, dtm = opt_datetime(r.get("deceasedDateTime"), "Patient.deceasedDateTime")
     if dd is not None:
         rows.append(
@@ -212,7 +212,7 @@ def practitioner(r: dict[str, Any], fid: str, ctx: Context) -> Rows:
         "npi": npi,
         "year_of_birth": yob,
         "gender_concept_id": GENDER.get(gender, 0) if isinstance(gender, str) else None,
-        "provider_source_value": f"fhir:Practitioner/{fid}",
+        "provider_source_value": f"Practitioner/{fid}",
         "gender_source_value": _str(gender),
     }
     ctx.add_identifiers(r, "Practitioner", "provider", prid)
@@ -258,7 +258,7 @@ def practitioner_role(r: dict[str, Any], fid: str, ctx: Context) -> Rows:
         ),
         "specialty_source_value": specialty,
         "role_source_value": role,
-        "provider_role_source_value": f"fhir:PractitionerRole/{fid}",
+        "provider_role_source_value": f"PractitionerRole/{fid}",
     }
     return [("mm_provider_role", row)]
 
@@ -273,12 +273,12 @@ def organization(r: dict[str, Any], fid: str, ctx: Context) -> Rows:
         "care_site_id": csid,
         "care_site_name": _str(r.get("name")),
         "location_id": loc_id,
-        "care_site_source_value": f"fhir:Organization/{fid}",
+        "care_site_source_value": f"Organization/{fid}",
         "place_of_service_source_value": f"{kind[0]}:{kind[1]}" if kind else None,
     }
     rows: Rows = [("care_site", row)]
     if addr is not None:
-        rows.append(("location", address_row(addr, loc_id, f"fhir:Organization/{fid}")))
+        rows.append(("location", address_row(addr, loc_id, f"Organization/{fid}")))
     ctx.add_identifiers(r, "Organization", "care_site", csid)
     return rows
 
@@ -292,7 +292,7 @@ def _first_address(value: Any) -> Any:
 def location(r: dict[str, Any], fid: str, ctx: Context) -> Rows:
     """Location -> location (address and position)."""
     lid = stable_id("fhir:Location", fid)
-    row = address_row(r.get("address") or {}, lid, f"fhir:Location/{fid}")
+    row = address_row(r.get("address") or {}, lid, f"Location/{fid}")
     if row is None:
         raise Rejected(Reason.INVALID_VALUE, "Location.address is not an Address")
     pos = r.get("position")

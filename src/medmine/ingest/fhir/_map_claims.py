@@ -116,7 +116,7 @@ def _claim_rows(r: dict[str, Any], rtype: str, fid: str, ctx: Context) -> Rows:
     header: dict[str, Any] = {
         "claim_id": cid,
         "person_id": pid,
-        "claim_source_value": f"fhir:{rtype}/{fid}",
+        "claim_source_value": f"{rtype}/{fid}",
         "claim_type": str(kind["code"]) if kind else None,
         "claim_status": r.get("status") if isinstance(r.get("status"), str) else None,
         "payer_source_value": insurer.get("display") or insurer.get("reference"),

@@ -170,7 +170,7 @@ def derive_observation_periods(s: LoadSession) -> int:
         "observation_period_start_date, observation_period_end_date, period_type_concept_id) "
         f"SELECT p.person_id, p.person_id, min(e.d0), max(coalesce(e.d1, e.d0)), {TYPE_EHR} "
         f"FROM person p JOIN ({spans}) e ON e.person_id = p.person_id "
-        "WHERE p.person_source_value LIKE 'fhir:%' AND NOT EXISTS (SELECT 1 FROM "
+        "WHERE p.person_source_value LIKE 'Patient/%' AND NOT EXISTS (SELECT 1 FROM "
         "observation_period o WHERE o.person_id = p.person_id) GROUP BY p.person_id"
     ).fetchone()[0]
     s.report.rows_written["observation_period"] = s.report.rows_written.get(
