@@ -182,6 +182,8 @@ TEXT_POLICY: dict[str, dict[str, Text]] = {
         "payer_source_value": _S,
         "billing_npi": _C,
         "rendering_npi": _C,
+        "billing_source_value": _C,  # the billing organisation's id (FHIR id, TAX_NUM, NPI)
+        "referring_npi": _C,
         "provider_specialty": _C,
         "place_of_service": _C,
         "dx_vocabulary_id": _C,

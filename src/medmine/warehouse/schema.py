@@ -451,7 +451,9 @@ TABLES: tuple[TableSpec, ...] = (
     _table(
         "mm_claim",
         "claims",
-        "Claim header: payer, billing provider, type, service dates, ICD-10 diagnoses, totals.",
+        "Claim header: payer, billing provider (a clinician, or an organisation: "
+        "billing_care_site_id, with its source id in billing_source_value), rendering and "
+        "referring clinicians, type, service dates, ICD-10 diagnoses, totals.",
         f"claim_id:bigint!, person_id:bigint!{_P}, claim_source_value:varchar,"
         "claim_type:varchar, claim_status:varchar, payer_source_value:varchar,"
         f"billing_provider_id:bigint{_PR}, billing_npi:varchar,"
@@ -462,7 +464,9 @@ TABLES: tuple[TableSpec, ...] = (
         "dx_3:varchar, dx_4:varchar, dx_5:varchar, dx_6:varchar, dx_7:varchar, dx_8:varchar,"
         "dx_9:varchar, dx_10:varchar, dx_11:varchar, dx_12:varchar, drg_code:varchar,"
         "total_billed:double, total_allowed:double, total_paid:double,"
-        "patient_paid:double",
+        "patient_paid:double, billing_care_site_id:bigint>care_site.care_site_id,"
+        "billing_source_value:varchar,"
+        f"referring_provider_id:bigint{_PR}, referring_npi:varchar",
     ),
     _table(
         "mm_claim_line",
