@@ -118,6 +118,10 @@ def leakage_probe(
         con.execute(f"CREATE TEMP TABLE {ident(keys)} AS SELECT * FROM {ident(keys + '_src')}")
         sources = [(domain(d).table, domain(d).start_column) for d in PROBED_DOMAINS]
         sources += [("person", None), ("death", "death_date")]
+        if getattr(matrix.settings, "notes", False):
+            # note features: mentions reach a row through its person's notes (note_nlp
+            # joins `note` by note_id), so hiding later notes hides their mentions
+            sources.append(("note", "note_date"))
         for table, date in sources:
             if not _table_exists(con, table):
                 continue

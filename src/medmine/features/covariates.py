@@ -35,7 +35,7 @@ if TYPE_CHECKING:
     from medmine.warehouse.schema import EventDomain
 
 from medmine.errors import ConfigError
-from medmine.features import charlson
+from medmine.features import charlson, notes
 from medmine.features._sql import (
     days_between,
     domain,
@@ -120,6 +120,12 @@ class CovariateSettings:
         Use event counts instead of 0/1 indicators for concept covariates.
     min_prevalence
         Drop covariates present (non-zero) in fewer than this share of rows.
+    notes
+        Add the note feature group (`medmine.features.notes`): affirmed patient mentions of
+        `note_nlp` concepts per domain and window, dated by their note (off by default).
+    note_historical
+        With `notes`, historical mentions ("history of DVT") as their own covariates;
+        ``False`` leaves them out.
     """
 
     demographics: bool = True
@@ -137,6 +143,8 @@ class CovariateSettings:
     include_charlson: bool = True
     charlson_categories: bool = False
     min_prevalence: float = 0.001
+    notes: bool = False
+    note_historical: bool = True
 
     def validate(self) -> None:
         """Raise `ConfigError` on a setting that would leak or cannot work."""
@@ -237,6 +245,8 @@ def _analyses(s: CovariateSettings) -> dict[int, dict[str, Any]]:
     if s.include_labs:
         lo = None if s.lab_window is None else -int(s.lab_window)
         out[LAB_LAST] = {"analysis": "lab_last", "start": lo, "end": s.end_day}
+    if s.notes:
+        out.update(notes.note_analyses(bounds, historical=s.note_historical))
     return out
 
 
@@ -426,6 +436,7 @@ def _names(ref: pd.DataFrame, analyses: dict[int, dict[str, Any]]) -> pd.Series:
     cid = sv.where(sv.notna(), ref["concept_id"].astype("int64").astype(str)).astype(str)
     known = ref["concept_id"].astype("int64").map(DEMOGRAPHIC_NAMES)
     cname = ref["concept_name"].fillna(known.where(a.isin(["gender", "race", "ethnicity"])))
+    cname = cname.fillna(sv.map(notes.key_name))
     cname = cname.fillna(("concept " + cid).where(sv.isna(), "(no display)"))
     win = [_window_label(analyses[x]["start"], analyses[x]["end"]) for x in ref["analysis_id"]]
     generic = a + ":" + cid + " " + cname + " " + pd.Series(win, index=ref.index)
@@ -513,7 +524,18 @@ def extract_covariates(
     )
     try:
         _materialise(con, rows, rows_arrow)
-        parts = [q.replace("{rows}", ident(rows)) for q in _long_sql(s)]
+        queries = _long_sql(s)
+        if s.notes:
+            queries.append(
+                notes.note_sql(
+                    con,
+                    s.window_bounds(),
+                    end_day=s.end_day,
+                    counts=s.counts,
+                    historical=s.note_historical,
+                )
+            )
+        parts = [q.replace("{rows}", ident(rows)) for q in queries]
         con.execute(
             f"CREATE TEMP TABLE {ident(longt)} AS SELECT row_id, analysis_id, concept_id, "
             f"source_value, value, {_KEY_SQL} AS covariate_key FROM ("

@@ -120,6 +120,21 @@ class Terminology:
                 return hit
         return None
 
+    def lookup(self, surface: str) -> Term | None:
+        """The term a surface text names (exact normalised key, else one-edit fuzzy), or None.
+
+        >>> curated().lookup("DVTs").name
+        'deep vein thrombosis'
+        """
+        key = tuple(norm(t) for t in TOKEN_RE.findall(surface or ""))
+        if not key:
+            return None
+        term = self.entries.get(key)
+        if term is None and len(key) == 1:
+            fk = self.fuzzy(key[0])
+            term = self.entries.get(fk) if fk else None
+        return term
+
     @property
     def fingerprint(self) -> str:
         """Short hash of the indexed entries (part of the pipeline version)."""
