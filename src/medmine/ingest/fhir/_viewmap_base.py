@@ -1,0 +1,216 @@
+"""Shared plumbing of the per-type view mappings (`_viewmap_procedure`, `_viewmap_drug`,
+`_viewmap_note`, `_viewmap_allergy`), the same stages as `_viewmap.mapped_conditions`.
+
+Every ``mapped_*`` function returns the SQL of one row per resource of relation `source`
+(``seq``, ``source_file``, ``location``, ``resource``), with the OMOP columns of its target
+table and these columns for the loader:
+
+``reason_code``
+    NULL when the row loads, else the per-resource loader's reason code (quarantine).
+``skip_code``
+    NULL, or the reason a resource is skipped by design (``not_mapped``: a report without
+    inline text). Only `mapped_notes` sets it; a skipped row has no reason code.
+``regular``
+    The resource has the plain shape the SQL reads exactly as the per-resource mapper does;
+    any other resource must go to the per-resource mapper (it writes the exact messages).
+``seq``, ``source_file``, ``location``, ``source_key``
+    Where the row came from (``source_key`` is ``Type/id``, the provenance key).
+``visit_ref``, ``visit_type``, ``visit_key``; ``provider_ref``, ``provider_type``, ``provider_key``
+    The optional references as written and what they resolve to (type and identity), for
+    ``mm_reference`` (a reference that resolves to nothing, or to a type the column does
+    not take, is kept there by the loader).
+``code_vocabulary``, ``code``, ``code_display``
+    The coding registered in ``mm_source_concept`` (NULL when the concept is text only).
+"""
+
+from __future__ import annotations
+
+import json
+from functools import cache
+from importlib import resources
+from typing import Any
+
+from medmine.fhir.views import compile_view
+from medmine.ingest.fhir._viewmap import _SHAPE_MACROS, register, resolve_sql
+from medmine.warehouse.sql import ident, literal
+
+#: Python's ``str.strip()`` whitespace (``str.isspace``), as an RE2 character class.
+_SPACE = (
+    r"[\t-\r\x1c-\x20\x85\xa0\x{1680}\x{2000}-\x{200a}\x{2028}\x{2029}\x{202f}"
+    r"\x{205f}\x{3000}]"
+)
+
+#: Macros of the per-type mappings, beside `_viewmap._SHAPE_MACROS`.
+_MACROS = (
+    # text that Python's strip() empties (a required concept given as blank text is missing)
+    f"mm_blank(s) AS s IS NULL OR regexp_full_match(s, '{_SPACE}*')",
+    # the resource's own id: a non-empty string (else the loader quarantines it before mapping)
+    "mm_id_ok(j) AS json_type(j, '$.id') = 'VARCHAR' AND json_extract_string(j, '$.id') <> ''",
+    # a JSON number, if present (the loader's number(): a bool or a string is invalid_value)
+    "mm_num_ok(j, p) AS json_type(j, p) IS NULL OR json_type(j, p) IN "
+    "('NULL', 'BIGINT', 'UBIGINT', 'DOUBLE')",
+    # a string, if present
+    "mm_str_ok(j, p) AS json_type(j, p) IS NULL OR json_type(j, p) = 'VARCHAR'",
+    # an object, if present
+    "mm_obj_ok(j, p) AS json_type(j, p) IS NULL OR json_type(j, p) = 'OBJECT'",
+    # a list whose first element is {actor: Reference} (or absent / empty), the loader's
+    # performer[0].actor; a bare Reference as first element is left to the per-resource mapper
+    "mm_actor_ok(j, p) AS json_type(j, p) IS NULL OR (json_type(j, p) = 'ARRAY' AND "
+    "(json_array_length(j, p) = 0 OR (json_type(j, p || '[0]') = 'OBJECT' "
+    "AND json_type(j, p || '[0].reference') IS NULL AND mm_ref_ok(j, p || '[0].actor'))))",
+    # a list whose first element is a Reference (or absent / empty): the loader's _first()
+    "mm_ref0_ok(j, p) AS json_type(j, p) IS NULL OR (json_type(j, p) = 'ARRAY' AND "
+    "(json_array_length(j, p) = 0 OR (json_type(j, p || '[0]') = 'OBJECT' "
+    "AND mm_ref_ok(j, p || '[0]'))))",
+)
+
+
+@cache
+def view_file(name: str) -> dict[str, Any]:
+    """The ViewDefinition (parsed JSON) in ``views/<name>.json``."""
+    text = resources.files("medmine.ingest.fhir").joinpath("views", f"{name}.json").read_text()
+    return json.loads(text)
+
+
+def prepare(con: Any, view_name: str, source: str, tag: str) -> str:
+    """Stage `source` and return the SQL of view `view_name` over it, with ``seq``,
+    ``source_file`` and ``location`` added to its columns.
+
+    Creates the temporary tables ``__<tag>_src`` (`source` with the resource as JSON ``j``)
+    and ``__<tag>_urls`` (the ``fullUrl`` s of the files `source` comes from, for
+    `resolve_sql`), and the view ``__<tag>_res`` the compiled view reads.
+    """
+    register(con)
+    for macro in (*_SHAPE_MACROS, *_MACROS):
+        con.execute(f"CREATE OR REPLACE TEMP MACRO {macro}")
+    view = dict(view_file(view_name))
+    # Where each row came from rides along inside the resource (keys FHIR never uses).
+    first = dict(view["select"][0])
+    first["column"] = [
+        *first["column"],
+        {"name": "seq", "path": "__seq", "type": "integer"},
+        {"name": "source_file", "path": "__file", "type": "string"},
+        {"name": "location", "path": "__loc", "type": "string"},
+    ]
+    view["select"] = [first, *view["select"][1:]]
+    src, urls, res = (ident(f"__{tag}_{x}") for x in ("src", "urls", "res"))
+    con.execute(
+        f"CREATE OR REPLACE TEMP TABLE {src} AS SELECT *, resource::JSON AS j FROM ({source})"
+    )
+    con.execute(
+        f"CREATE OR REPLACE TEMP TABLE {urls} AS SELECT source_file, full_url, resource_type, "
+        "resource_id FROM mm_fhir_resource WHERE full_url IS NOT NULL AND source_file IN "
+        f"(SELECT DISTINCT source_file FROM {src})"
+    )
+    con.execute(
+        f"CREATE OR REPLACE TEMP VIEW {res} AS SELECT json_merge_patch(j, "
+        f"json_object('__file', source_file, '__loc', location, '__seq', seq)) AS resource "
+        f"FROM {src}"
+    )
+    return compile_view(view, f"__{tag}_res", "resource", typed=True).sql
+
+
+def resolved(sql: str, tag: str, *columns: str) -> str:
+    """`sql` with each reference column of `columns` resolved (``<c>_type``, ``<c>_key``)."""
+    for column in columns:
+        sql = resolve_sql(sql, column, f"__{tag}_urls")
+    return sql
+
+
+def row_id(column: str, target: str) -> str:
+    """SQL: the row id of resolved reference `column` when it is of type `target`, else NULL."""
+    t, k = ident(f"{column}_type"), ident(f"{column}_key")
+    conditional = f"contains({ident(column)}, '?')"
+    return (
+        f"CASE WHEN {t} = {literal(target)} THEN CASE WHEN {conditional} "
+        f"THEN CAST({k} AS BIGINT) ELSE mm_stable_id({literal('fhir:' + target)}, {k}) END END"
+    )
+
+
+def subject_rules(column: str) -> str:
+    """CASE branches: the required Patient reference `column` (the loader's ``ctx.person``)."""
+    c, t = ident(column), ident(f"{column}_type")
+    return (
+        f"WHEN {c} IS NULL THEN 'missing_field' "
+        f"WHEN {t} IS NULL THEN 'dangling_reference' "
+        f"WHEN {t} <> 'Patient' THEN 'invalid_value' "
+    )
+
+
+def unknown_person_rule(column: str) -> str:
+    """CASE branch: the Patient is neither in this load nor in the warehouse. Last, because
+    the loader lets such a record wait for its Patient and decides at the end of the load.
+    """
+    return (
+        f"WHEN {row_id(column, 'Patient')} NOT IN (SELECT person_id FROM person) "
+        "THEN 'dangling_reference' "
+    )
+
+
+def code_rule(prefix: str) -> str:
+    """CASE branch: a required concept with no coded value and no (non-blank) text."""
+    p = ident(prefix)
+    return f"WHEN {p} IS NULL AND mm_blank({ident(prefix + '_text')}) THEN 'missing_field' "
+
+
+def date_rules(start: str, *ends: str) -> str:
+    """CASE branches: no start date (``missing_field``), a start or end that does not parse."""
+    out = f"WHEN {start} IS NULL THEN 'missing_field' "
+    out += f"WHEN mm_fhir_date({start}) IS NULL THEN 'invalid_date' "
+    for end in ends:
+        out += f"WHEN {end} IS NOT NULL AND mm_fhir_date({end}) IS NULL THEN 'invalid_date' "
+    return out
+
+
+def source_value(prefix: str, *, text: bool) -> str:
+    """SQL: ``VOCAB:code`` of the coding in columns `prefix`, `prefix`_system; with `text`,
+    a concept given only as text gives the text itself (the loader's required concepts).
+    """
+    p, s = ident(prefix), ident(prefix + "_system")
+    coded = f"mm_vocabulary({s}) || ':' || {p}"
+    if not text:
+        return f"CASE WHEN {p} IS NOT NULL THEN {coded} END"
+    return f"CASE WHEN {p} IS NOT NULL THEN {coded} ELSE {ident(prefix + '_text')} END"
+
+
+def code_columns(prefix: str, out: str = "code") -> str:
+    """SQL select items: the coding of `prefix` to register in ``mm_source_concept``."""
+    p = ident(prefix)
+    return (
+        f"CASE WHEN {p} IS NOT NULL THEN mm_vocabulary({ident(prefix + '_system')}) END "
+        f"AS {ident(out + '_vocabulary')}, {p} AS {ident(out)}, "
+        f"CASE WHEN {p} IS NOT NULL THEN coalesce({ident(prefix + '_display')}, "
+        f"{ident(prefix + '_text')}) END AS {ident(out + '_display')}"
+    )
+
+
+def ref_columns(column: str, out: str) -> str:
+    """SQL select items: reference `column` as written and resolved, named `out`_ref/_type/_key."""
+    c = ident(column)
+    return (
+        f"{c} AS {ident(out + '_ref')}, {ident(column + '_type')} AS {ident(out + '_type')}, "
+        f"{ident(column + '_key')} AS {ident(out + '_key')}"
+    )
+
+
+def cc_shape(j: str, path: str) -> str:
+    """SQL: the CodeableConcept at `path` (if present) has the plain shape."""
+    return f"mm_cc_ok({j}, {literal(path)})"
+
+
+def ref_shape(j: str, path: str, *, required: bool = False) -> str:
+    """SQL: the Reference at `path` (required: present, an object) has the plain shape."""
+    out = f"mm_ref_ok({j}, {literal(path)})"
+    if required:
+        out = f"json_type({j}, {literal(path)}) = 'OBJECT' AND {out}"
+    return out
+
+
+def date_shape(j: str, *paths: str) -> str:
+    """SQL: each date or dateTime of `paths` (if present) is in FHIR's format."""
+    return " AND ".join(f"mm_date_ok({j}, {literal(p)})" for p in paths)
+
+
+def common_shape(j: str, resource: str) -> str:
+    """SQL: a string id and no ``modifierExtension`` anywhere (the loader's checks)."""
+    return f"mm_id_ok({j}) AND NOT contains({resource}, 'modifierExtension')"

@@ -1,0 +1,102 @@
+"""FHIR Procedure -> OMOP procedure_occurrence as a ViewDefinition run set-wise
+(``views/procedure_occurrence.json``); the specification is `_map_clinical.procedure`.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from medmine.ingest.codes import TYPE_EHR
+from medmine.ingest.fhir._viewmap_base import (
+    cc_shape,
+    code_columns,
+    code_rule,
+    common_shape,
+    date_rules,
+    date_shape,
+    prepare,
+    ref_columns,
+    ref_shape,
+    resolved,
+    row_id,
+    source_value,
+    subject_rules,
+    unknown_person_rule,
+)
+
+
+def _shape(j: str) -> str:
+    """SQL: the raw Procedure ``j`` has the plain shape the SQL mapping covers."""
+    return (
+        f"({ref_shape(j, '$.subject', required=True)} AND {ref_shape(j, '$.encounter')} "
+        f"AND mm_actor_ok({j}, '$.performer') AND json_type({j}, '$.code') = 'OBJECT' "
+        f"AND {cc_shape(j, '$.code')} AND {date_shape(j, '$.performedDateTime')} "
+        f"AND mm_obj_ok({j}, '$.performedPeriod') "
+        f"AND {date_shape(j, '$.performedPeriod.start', '$.performedPeriod.end')})"
+    )
+
+
+def mapped_procedures(con: Any, source: str, load_id: str = "") -> str:
+    """SQL of the procedure_occurrence rows of the Procedures in relation `source`.
+
+    `source` has ``seq``, ``source_file``, ``location`` and ``resource`` (JSON text); the
+    output columns are described in `medmine.ingest.fhir._viewmap_base`.
+
+    Quarantine rules, in the loader's order: no subject reference (``missing_field``), a
+    subject resolving to nothing (``dangling_reference``) or to another type
+    (``invalid_value``), no coded or text code (``missing_field``), no performed date
+    (``missing_field``), a performed date or period end that does not parse
+    (``invalid_date``), and last a Patient not in the warehouse (``dangling_reference``).
+    """
+    del load_id  # rows carry no load id; the session adds provenance
+    sql = resolved(
+        prepare(con, "procedure_occurrence", source, "proc"),
+        "proc",
+        "subject",
+        "encounter",
+        "performer",
+    )
+    start = "coalesce(performed, performed_start)"
+    return f"""
+        SELECT
+          mm_stable_id('fhir:Procedure', id) AS procedure_occurrence_id,
+          {row_id("subject", "Patient")} AS person_id,
+          0 AS procedure_concept_id,
+          mm_fhir_date({start}) AS procedure_date,
+          mm_fhir_ts({start}) AS procedure_datetime,
+          mm_fhir_date(performed_end) AS procedure_end_date,
+          mm_fhir_ts(performed_end) AS procedure_end_datetime,
+          {TYPE_EHR} AS procedure_type_concept_id,
+          {row_id("performer", "Practitioner")} AS provider_id,
+          {row_id("encounter", "Encounter")} AS visit_occurrence_id,
+          {source_value("code", text=True)} AS procedure_source_value,
+          CASE {subject_rules("subject")} {code_rule("code")}
+               {date_rules(start, "performed_end")} {unknown_person_rule("subject")}
+          END AS reason_code,
+          CAST(NULL AS VARCHAR) AS skip_code,
+          x.seq, x.source_file, x.location,
+          {_shape("s.j")} AND {common_shape("s.j", "s.resource")} AS regular,
+          'Procedure/' || id AS source_key,
+          {ref_columns("encounter", "visit")},
+          {ref_columns("performer", "provider")},
+          {code_columns("code")}
+        FROM ({sql}) x JOIN __proc_src s ON s.seq = x.seq
+    """
+
+
+def procedure_mapping() -> Any:
+    """The `SetwiseMapping` of Procedure -> procedure_occurrence (for the loader)."""
+    from medmine.ingest.fhir._setwise import Code, Ref, SetwiseMapping
+
+    return SetwiseMapping(
+        resource_type="Procedure",
+        sql=mapped_procedures,
+        tables=("procedure_occurrence",),
+        id_column="procedure_occurrence_id",
+        refs=(
+            Ref("visit_occurrence_id", "visit_ref", "visit_type", "visit_key", "Encounter"),
+            Ref("provider_id", "provider_ref", "provider_type", "provider_key", "Practitioner"),
+        ),
+        codes=(Code("code_vocabulary", "code", "code_display"),),
+        ref_table="procedure_occurrence",
+    )
