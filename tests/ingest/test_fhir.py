@@ -159,14 +159,14 @@ def test_sample_claims_carry_eob_amounts(sample):
     )
     assert missing == 0 and billed_mismatch == 0
     assert one(wh, "SELECT count(*) FROM mm_claim_line WHERE paid_amount IS NULL")[0] == 0
-    # Synthea bills as an Organization: no provider column for it, the link is kept.
-    billed_by_org = one(
+    # Synthea bills as an Organization: billing_care_site_id, with the Organization's FHIR id.
+    billed_by_org, same_id = one(
         wh,
-        "SELECT count(*) FROM mm_reference WHERE table_name = 'mm_claim' "
-        "AND column_name = 'billing_provider_id' AND target_type = 'Organization' "
-        "AND resolved_id IS NOT NULL",
-    )[0]
-    assert billed_by_org == 7153
+        "SELECT count(c.billing_care_site_id), "
+        "count_if(s.care_site_source_value = 'Organization/' || c.billing_source_value) "
+        "FROM mm_claim c LEFT JOIN care_site s ON s.care_site_id = c.billing_care_site_id",
+    )
+    assert billed_by_org == same_id == 7153
 
 
 def test_sample_load_row_and_files(sample):

@@ -49,6 +49,7 @@ OPTIONAL_COLUMNS: tuple[str, ...] = (
     "payer",
     "claim_status",
     "rendering_npi",
+    "referring_npi",
     "provider_specialty",
     "place_of_service",
     "service_to_date",
@@ -296,6 +297,7 @@ class GenericClaimsReader:
             raise Rejected(Reason.INVALID_VALUE, f"claim_type is not one of {CLAIM_TYPES}")
         billing = _npi(rec, "billing_npi", required=True)
         rendering = _npi(rec, "rendering_npi")
+        referring = _npi(rec, "referring_npi")
         dx: list[str | None] = []
         for i in range(1, N_DX + 1):
             code = (rec.get(f"dx_{i}") or "").strip()
@@ -325,7 +327,9 @@ class GenericClaimsReader:
             "claim_status": (rec.get("claim_status") or "").strip() or None,
             "payer_source_value": (rec.get("payer") or "").strip() or None,
             "billing_npi": billing,
+            "billing_source_value": billing,  # the billing organisation is its NPI here
             "rendering_npi": rendering,
+            "referring_npi": referring,
             "provider_specialty": (rec.get("provider_specialty") or "").strip() or None,
             "place_of_service": pos,
             "admission_date": admission,

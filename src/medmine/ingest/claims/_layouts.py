@@ -59,11 +59,33 @@ LAYOUTS: dict[str, tuple[list[str], str]] = {
 _YEAR = re.compile(r"(?<!\d)(20\d\d)(?!\d)")
 
 
+#: Beneficiary columns a summary file cannot do without (the others default to empty).
+BENEFICIARY_CORE = ("DESYNPUF_ID", "BENE_BIRTH_DT", "BENE_DEATH_DT", "BENE_SEX_IDENT_CD",
+                    "BENE_RACE_CD")  # fmt: skip
+
+#: Extension columns read when a claim file carries them after the codebook's columns
+#: (DE-SynPUF has no referring clinician; payers' extracts often add one).
+EXTENSIONS = {"carrier": ("RFR_PHYSN_NPI",)}
+
+
 def layout_of(header: list[str]) -> str | None:
-    """The DE-SynPUF layout whose columns are exactly `header`, if any."""
+    """The DE-SynPUF layout of `header`, if any.
+
+    A header matches a layout when it is exactly the codebook's columns; when it holds every
+    codebook column of a claim layout plus extension columns (kept: see `EXTENSIONS`; others
+    ignored); or, for beneficiary summaries, when it holds the core columns
+    (`BENEFICIARY_CORE`) and only beneficiary columns (extracts often drop the chronic
+    condition flags and reimbursement totals).
+    """
     for name, (cols, _) in LAYOUTS.items():
         if header == cols:
             return name
+    have = set(header)
+    for name, (cols, _) in LAYOUTS.items():
+        if name != "beneficiary" and have >= set(cols):
+            return name
+    if have >= set(BENEFICIARY_CORE) and have <= set(BENEFICIARY):
+        return "beneficiary"
     return None
 
 

@@ -307,6 +307,10 @@ class SynpufReader:
         if not lines:
             raise Rejected(Reason.MISSING_FIELD, "no line has a HCPCS_CD or an amount")
         claim["rendering_npi"] = lines[0]["rendering_npi"]
+        # The billing organisation: the tax number of the first line (DE-SynPUF carrier
+        # claims name no billing NPI); the referring clinician only from the extension column.
+        claim["billing_source_value"] = (rec.get("TAX_NUM_1") or "").strip() or None
+        claim["referring_npi"] = _npi(rec, "RFR_PHYSN_NPI") if "RFR_PHYSN_NPI" in rec else None
         claim["total_paid"] = _sum(*(x["paid_amount"] for x in lines))
         claim["total_allowed"] = _sum(*(x["allowed_amount"] for x in lines))
         claim["patient_paid"] = _sum(*(x.pop("_patient") for x in lines))
@@ -322,6 +326,7 @@ class SynpufReader:
         claim = self._header(bene, f"{clm}:{segment}", kind, rec, 10, "CLM_FROM_DT")
         claim["claim_type"] = "institutional"
         claim["rendering_npi"] = _npi(rec, "AT_PHYSN_NPI")
+        claim["billing_source_value"] = (rec.get("PRVDR_NUM") or "").strip() or None
         _npi(rec, "OP_PHYSN_NPI")
         _npi(rec, "OT_PHYSN_NPI")
         claim["total_paid"] = _amount(rec, "CLM_PMT_AMT")

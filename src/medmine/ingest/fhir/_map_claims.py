@@ -3,7 +3,10 @@
 A Claim and its ExplanationOfBenefit (EOB) describe the same claim, so they must not become
 two claims:
 
-- **Claim** -> one ``mm_claim`` header (type, status, billing/rendering provider, diagnoses
+- **Claim** -> one ``mm_claim`` header (type, status, billing provider: a Practitioner in
+  ``billing_provider_id`` or an Organization in ``billing_care_site_id``, with its source id in
+  ``billing_source_value``; rendering clinician = the careTeam member with role rendering,
+  performing or primary, else the first; referring clinician = role referring; diagnoses
   ``dx_1..dx_12``, billed total) and one ``mm_claim_line`` per item (procedure code with its
   vocabulary, modifiers, units, billed amount). ``claim_id = stable_id("fhir:Claim", id)``.
 - **EOB that references its Claim** (``EOB.claim``) -> ``cost`` rows (OMOP's table for
@@ -48,6 +51,47 @@ def _npi(ref: Any) -> str | None:
     return None
 
 
+#: careTeam roles naming the clinician who rendered the service (CARIN BB and claimcareteamrole).
+_RENDERING = ("rendering", "performing", "primary")
+
+
+def _team_member(care_team: list[dict[str, Any]], roles: tuple[str, ...]) -> Any:
+    """The provider reference of the first careTeam entry whose role code is one of `roles`."""
+    for member in care_team:
+        role = coding(member.get("role"))
+        if role is not None and str(role.get("code")) in roles:
+            return member.get("provider")
+    return None
+
+
+def _source_id(ref: Any) -> str | None:
+    """The source id a Reference names: the identifier value of a conditional reference, else
+    the id of ``Type/id`` or ``urn:uuid:id`` (never an internal row id).
+    """
+    r = ref.get("reference") if isinstance(ref, dict) else None
+    if not isinstance(r, str) or not r:
+        ident = ref.get("identifier") if isinstance(ref, dict) else None
+        return str(ident["value"]) if isinstance(ident, dict) and ident.get("value") else None
+    if "?" in r and "|" in r:
+        return r.rsplit("|", 1)[1].split("&")[0] or None
+    return r.rstrip("/").rsplit("/", 1)[-1].rsplit(":", 1)[-1] or None
+
+
+def _billing(ref: Any, rtype: str, header: dict[str, Any], ctx: Context) -> None:
+    """Claim.provider: a billing clinician (-> provider) or organisation (-> care_site)."""
+    r = ref.get("reference") if isinstance(ref, dict) else None
+    hit = ctx.bundle.get(r) if isinstance(r, str) else None  # (type, id) within the Bundle
+    if hit is not None:
+        header["billing_source_value"] = hit[1]
+    kind = hit[0] if hit is not None else (r or "").split("?", 1)[0].split("/")[0]
+    org = kind == "Organization" or (isinstance(r, str) and r.startswith("Organization"))
+    column = "billing_care_site_id" if org else "billing_provider_id"
+    header[column] = ctx.ref(
+        ref, f"{rtype}.provider", table="mm_claim", row_id=header["claim_id"], column=column,
+        target=("Organization",) if org else ("Practitioner",),
+    )  # fmt: skip
+
+
 def _amounts(adjudications: Any, field: str) -> dict[str, float]:
     out: dict[str, float] = defaultdict(float)
     for adj in adjudications if isinstance(adjudications, list) else ():
@@ -90,7 +134,10 @@ def _claim_rows(r: dict[str, Any], rtype: str, fid: str, ctx: Context) -> Rows:
     kind = coding(r.get("type"))
     items = [it for it in r.get("item") or () if isinstance(it, dict)]
     care_team = [c for c in r.get("careTeam") or () if isinstance(c, dict)]
-    rendering_ref = care_team[0].get("provider") if care_team else None
+    rendering_ref = _team_member(care_team, _RENDERING) or (
+        care_team[0].get("provider") if care_team else None
+    )
+    referring_ref = _team_member(care_team, ("referring",))
     dx: list[tuple[int, str, str]] = []
     for i, d in enumerate(r.get("diagnosis") or ()):
         c = coding(d.get("diagnosisCodeableConcept")) if isinstance(d, dict) else None
@@ -120,15 +167,10 @@ def _claim_rows(r: dict[str, Any], rtype: str, fid: str, ctx: Context) -> Rows:
         "claim_type": str(kind["code"]) if kind else None,
         "claim_status": r.get("status") if isinstance(r.get("status"), str) else None,
         "payer_source_value": insurer.get("display") or insurer.get("reference"),
-        "billing_provider_id": ctx.ref(
-            r.get("provider"),
-            f"{rtype}.provider",
-            table=T,
-            row_id=cid,
-            column="billing_provider_id",
-            target=("Practitioner",),
-        ),
+        "billing_provider_id": None,
+        "billing_care_site_id": None,
         "billing_npi": _npi(r.get("provider")),
+        "billing_source_value": _source_id(r.get("provider")),
         "rendering_provider_id": ctx.ref(
             rendering_ref,
             f"{rtype}.careTeam.provider",
@@ -138,12 +180,22 @@ def _claim_rows(r: dict[str, Any], rtype: str, fid: str, ctx: Context) -> Rows:
             target=("Practitioner",),
         ),
         "rendering_npi": _npi(rendering_ref),
+        "referring_provider_id": ctx.ref(
+            referring_ref,
+            f"{rtype}.careTeam.provider",
+            table=T,
+            row_id=cid,
+            column="referring_provider_id",
+            target=("Practitioner",),
+        ),
+        "referring_npi": _npi(referring_ref),
         "place_of_service": str(pos["code"]) if pos else None,
         "claim_start_date": start,
         "claim_end_date": end,
         "visit_occurrence_id": visit,
         "dx_vocabulary_id": dx[0][1] if dx else None,
     }
+    _billing(r.get("provider"), rtype, header, ctx)
     for n, (_, _, code) in enumerate(dx[:12], start=1):
         header[f"dx_{n}"] = code
     total = r.get("total")
