@@ -5,6 +5,7 @@ from __future__ import annotations
 import abc
 import functools
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 from medmine.privacy.phi_text._model import Entity, NoteContext, Span
@@ -30,27 +31,131 @@ def note_words(text: str) -> frozenset[str]:
     return frozenset(_LETTERS.findall(text.lower()))
 
 
+#: Every needle of every `Needles` gate; one Aho-Corasick automaton finds them all in one
+#: pass over a text (rebuilt when a new gate adds needles).
+_ALL_NEEDLES: set[str] = set()
+_AUTOMATON: list = [None, 0]  # [automaton, number of needles it holds]
+
+
+@dataclass(frozen=True)
+class Needles:
+    """A gate: the lower-cased text must contain one of `words` as a substring. All the
+    needles of all gates are searched at once (`needles_in`), so a pattern led by keywords
+    costs one dictionary pass instead of a regular-expression scan of the whole text.
+    """
+
+    words: frozenset[str]
+
+    def __post_init__(self) -> None:
+        _ALL_NEEDLES.update(self.words)
+
+
+def _automaton():
+    # pyahocorasick: a C Aho-Corasick automaton (hand-rolled Python matching would cost
+    # more than the regular expressions it gates).
+    import ahocorasick
+
+    if _AUTOMATON[0] is None or _AUTOMATON[1] != len(_ALL_NEEDLES):
+        a = ahocorasick.Automaton()
+        for w in _ALL_NEEDLES:
+            a.add_word(w, w)
+        a.make_automaton()
+        _AUTOMATON[:] = [a, len(_ALL_NEEDLES)]
+    return _AUTOMATON[0]
+
+
+@functools.lru_cache(maxsize=4)
+def lower(text: str) -> str:
+    """`text` lower-cased (cached for the few texts being scrubbed)."""
+    return text.lower()
+
+
+@functools.lru_cache(maxsize=4)
+def needles_in(text: str) -> frozenset[str]:
+    """The registered needles present in the lower-cased `text` (cached per text)."""
+    return frozenset(w for _, w in _automaton().iter(lower(text)))
+
+
+@functools.cache
+def _anchor_automaton(anchors: frozenset[str]):
+    import ahocorasick
+
+    a = ahocorasick.Automaton()
+    for w in anchors:
+        a.add_word(w, len(w))
+    a.make_automaton()
+    return a
+
+
+def anchored_finditer(
+    regex: re.Pattern[str], anchors: frozenset[str], text: str
+) -> Iterator[re.Match[str]]:
+    """The matches of ``regex.finditer(text)`` when every match starts with one of the
+    lower-case `anchors`: the regular expression is tried only where an anchor starts
+    (found in one Aho-Corasick pass), not at every position of the text.
+    """
+    low = lower(text)
+    if len(low) != len(text):  # lower-casing changed offsets ("İ"): scan as usual
+        yield from regex.finditer(text)
+        return
+    starts = sorted({end - n + 1 for end, n in _anchor_automaton(anchors).iter(low)})
+    pos = 0
+    for start in starts:
+        if start < pos:
+            continue
+        m = regex.match(text, start)
+        if m is not None:
+            yield m
+            pos = max(m.end(), start + 1)
+
+
+#: A gate (see `Pattern`).
+Gate = frozenset[str] | Needles | re.Pattern[str]
+
+
 @dataclass(frozen=True)
 class Pattern:
     """A regular expression for one entity; `group` selects the PHI part of the match.
 
     `gate` makes a costly pattern run only on texts that can match it: a set of lower-case
-    words of which the text must hold one, or a cheap regular expression it must match.
+    words of which the text must hold one, `Needles` (substrings of the lower-cased text),
+    a cheap regular expression it must match (written with a literal or a character class
+    first, so that the search skips ahead in C), or a tuple of these (any one suffices).
+    A gate must be a necessary condition, and anchors must start every match:
+    ``tests/privacy/phi_text/test_gates.py`` checks both on generated matches.
     """
 
     regex: re.Pattern[str]
     entity: Entity
     score: float
     group: int | str = 0
-    gate: frozenset[str] | re.Pattern[str] | None = None
+    gate: Gate | tuple[Gate, ...] | None = None
+    #: Lower-case strings one of which every match starts with ("mrn", "medical"...): the
+    #: pattern is then tried only where one starts (`anchored_finditer`).
+    anchors: frozenset[str] | None = None
+
+    def finditer(self, text: str) -> Iterator[re.Match[str]]:
+        """The matches in `text` (none when the gate says it cannot match)."""
+        if not self.may_match(text):
+            return iter(())
+        if self.anchors is None:
+            return self.regex.finditer(text)
+        return anchored_finditer(self.regex, self.anchors, text)
 
     def may_match(self, text: str) -> bool:
         """False when the gate proves the pattern cannot match `text`."""
         if self.gate is None:
             return True
-        if isinstance(self.gate, re.Pattern):
-            return self.gate.search(text) is not None
-        return not self.gate.isdisjoint(note_words(text))
+        gates = self.gate if isinstance(self.gate, tuple) else (self.gate,)
+        return any(_passes(g, text) for g in gates)
+
+
+def _passes(gate: Gate, text: str) -> bool:
+    if isinstance(gate, re.Pattern):
+        return gate.search(text) is not None
+    if isinstance(gate, Needles):
+        return not gate.words.isdisjoint(needles_in(text))
+    return not gate.isdisjoint(note_words(text))
 
 
 class PatternRecognizer(Recognizer):
@@ -62,9 +167,7 @@ class PatternRecognizer(Recognizer):
         """Return one span per match of each pattern."""
         out = []
         for p in self.patterns:
-            if not p.may_match(text):
-                continue
-            for m in p.regex.finditer(text):
+            for m in p.finditer(text):
                 s, e = m.span(p.group)
                 if s < e and self.accept(text, s, e, p.entity):
                     out.append(Span(s, e, p.entity, p.score, self.name))

@@ -22,15 +22,29 @@ class AgeOver89Recognizer(PatternRecognizer):
             Entity.AGE,
             0.95,
             "age",
+            gate=re.compile(r"(?:9\d|1[0-4]\d)[\s-]*[Yy]"),
         ),
-        Pattern(re.compile(rf"\b{_AGE}\s*(?:yo|y/o|y\.o\.)\b", re.I), Entity.AGE, 0.95, "age"),
-        Pattern(re.compile(rf"\b(?:age[d:]?|aged)\s*{_AGE}\b", re.I), Entity.AGE, 0.9, "age"),
+        Pattern(
+            re.compile(rf"\b{_AGE}\s*(?:yo|y/o|y\.o\.)\b", re.I),
+            Entity.AGE,
+            0.95,
+            "age",
+            gate=re.compile(r"(?:9\d|1[0-4]\d)\s*[Yy]"),
+        ),
+        Pattern(
+            re.compile(rf"\b(?:age[d:]?|aged)\s*{_AGE}\b", re.I),
+            Entity.AGE,
+            0.9,
+            "age",
+            anchors=frozenset({"age"}),
+        ),
         # 90F, 96Y M, 93M, 91 y F, (92 F)
         Pattern(
             re.compile(rf"(?<![\w.]){_AGE}[ \t]?(?:[MF]|Y(?:[ \t]?[MF])?|y[ \t]?[MF])(?![\w/])"),
             Entity.AGE,
             0.85,
             "age",
+            gate=re.compile(r"(?:9\d|1[0-4]\d)[ \t]?[MFYy]"),
         ),
         # turns 99, turned 90, is 94 years, (92, ...) after a name is left to recall mode
         Pattern(
@@ -38,6 +52,7 @@ class AgeOver89Recognizer(PatternRecognizer):
             Entity.AGE,
             0.85,
             "age",
+            anchors=frozenset({"turn", "will be", "now"}),
         ),
         # "Cyril Parkinson (92, ...)": an age in brackets right after a name
         Pattern(
@@ -45,6 +60,7 @@ class AgeOver89Recognizer(PatternRecognizer):
             Entity.AGE,
             0.6,
             "age",
+            gate=re.compile(r"\((?:9\d|1[01]\d)[,)]"),
         ),
         # ninety-one year-old, one hundred and two years old
         Pattern(
@@ -56,5 +72,6 @@ class AgeOver89Recognizer(PatternRecognizer):
             Entity.AGE,
             0.9,
             "age",
+            anchors=frozenset({"ninety", "one hundred"}),
         ),
     )

@@ -21,22 +21,41 @@ class CityRecognizer(PatternRecognizer):
 
     entities = (Entity.CITY,)
     patterns = (
-        Pattern(re.compile(rf"{_CITY},\s*{STATE}\b"), Entity.CITY, 0.85, "c"),
-        Pattern(re.compile(rf"{_CITY}\s+(?:{ABBR})\s+\d{{5}}\b"), Entity.CITY, 0.8, "c"),
+        Pattern(
+            re.compile(rf"{_CITY},\s*{STATE}\b"),
+            Entity.CITY,
+            0.85,
+            "c",
+            gate=re.compile(r",\s*[A-Z]"),
+        ),
+        Pattern(
+            re.compile(rf"{_CITY}\s+(?:{ABBR})\s+\d{{5}}\b"),
+            Entity.CITY,
+            0.8,
+            "c",
+            gate=re.compile(r"\d{5}"),
+        ),
         Pattern(
             re.compile(rf"\b(?:Hospital|Clinic|Center|Centre|Home|Practice)\s+in\s+{_CITY}"),
             Entity.CITY,
             0.75,
             "c",
+            anchors=frozenset({"hospital", "clinic", "center", "centre", "home", "practice"}),
         ),
-        Pattern(re.compile(rf"{_CITY},\s*\d{{5}}(?:-\d{{4}})?\b"), Entity.CITY, 0.8, "c"),
+        Pattern(
+            re.compile(rf"{_CITY},\s*\d{{5}}(?:-\d{{4}})?\b"),
+            Entity.CITY,
+            0.8,
+            "c",
+            gate=re.compile(r",\s*\d{5}"),
+        ),
         # counties: "Mercer County", "Orleans Parish", "Worcester County"
         Pattern(
             re.compile(rf"(?P<c>{_CW}(?:[ \t]+{_CW}){{0,2}}[ \t]+(?:County|Parish|Borough))\b"),
             Entity.CITY,
             0.8,
             "c",
-            gate=frozenset({"county", "parish", "borough"}),
+            gate=re.compile(r"County|Parish|Borough"),
         ),
         Pattern(
             re.compile(
@@ -46,6 +65,10 @@ class CityRecognizer(PatternRecognizer):
             Entity.CITY,
             0.75,
             "c",
+            anchors=frozenset(
+                ["lives", "living", "resides", "residing", "moved", "relocated", "born"]
+                + ["from", "visiting"]
+            ),
         ),
     )
 

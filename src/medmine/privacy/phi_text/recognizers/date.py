@@ -70,17 +70,20 @@ class DateRecognizer(PatternRecognizer):
             ),
             Entity.DATE,
             0.95,
+            gate=re.compile(r"-[01]\d-[0-3]\d"),
         ),
         Pattern(
             re.compile(rf"(?<![\d/.-]){_Y}([/.])(?:0?[1-9]|1[0-2])\1{_D}(?![\d/])"),
             Entity.DATE,
             0.9,
+            gate=re.compile(r"\d[/.]\d{1,2}[/.]\d"),
         ),
         # day or month first: 03/04/2021, 13.06.2006, 31-12-20 (accept() checks the date)
         Pattern(
             re.compile(rf"(?:(?<![\d/.-])|(?<=\d\d-)){_D}([/.-]){_D}\1(?:{_Y}|\d{{2}})(?![\d/])"),
             Entity.DATE,
             0.9,
+            gate=re.compile(r"[/.-]\d{1,2}[/.-]\d\d"),
         ),
         *(
             Pattern(
@@ -91,13 +94,24 @@ class DateRecognizer(PatternRecognizer):
             )
             for name, rx in NAMED
         ),
-        Pattern(re.compile(rf"(?<![\d/]){_M}/{_D}(?![\d/])(?!\s*(?:mm|BP))"), Entity.DATE, 0.6),
-        Pattern(re.compile(rf"(?<![\d/]){_M}/{_Y}(?![\d/])"), Entity.DATE, 0.7),
+        Pattern(
+            re.compile(rf"(?<![\d/]){_M}/{_D}(?![\d/])(?!\s*(?:mm|BP))"),
+            Entity.DATE,
+            0.6,
+            gate=re.compile(r"/\d"),
+        ),
+        Pattern(
+            re.compile(rf"(?<![\d/]){_M}/{_Y}(?![\d/])"),
+            Entity.DATE,
+            0.7,
+            gate=re.compile(r"/(?:19|20)\d\d"),
+        ),
         # year and month: 2023-06 (not a year range: the month is 01-12 and no day follows)
         Pattern(
             re.compile(rf"(?<![\d/.-]){_Y}-(?:0[1-9]|1[0-2])(?![\d/-]|\.\d)"),
             Entity.DATE,
             0.7,
+            gate=re.compile(r"\d-[01]\d"),
         ),
         # holidays, with a year or alone (a holiday names a day)
         Pattern(

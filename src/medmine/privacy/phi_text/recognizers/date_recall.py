@@ -28,14 +28,6 @@ _NOT_DATE_AFTER = re.compile(
 )
 
 
-_DAY_WORDS = frozenset(
-    (
-        *("the", "mon", "monday", "tue", "tues", "tuesday", "wed", "wednesday", "thu"),
-        *("thur", "thurs", "thursday", "fri", "friday", "sat", "saturday", "sun", "sunday"),
-    )
-)
-
-
 @RECOGNIZERS.register("date_recall")
 class RecallDateRecognizer(PatternRecognizer):
     """Month/day and ordinal-day mentions without a year (recall mode only)."""
@@ -47,6 +39,7 @@ class RecallDateRecognizer(PatternRecognizer):
             re.compile(rf"(?<![\w/.:-])(?:(?i:{_WD})[ \t]+)?{_M}/{_D}(?![\w/]|\.\d)"),
             Entity.DATE,
             0.55,
+            gate=re.compile(r"/\d"),
         ),
         Pattern(
             re.compile(
@@ -55,7 +48,7 @@ class RecallDateRecognizer(PatternRecognizer):
             ),
             Entity.DATE,
             0.6,
-            gate=_DAY_WORDS,
+            gate=re.compile(r"\d(?:st|nd|rd|th)\b"),
         ),
     )
 

@@ -19,5 +19,6 @@ class EmailRecognizer(PatternRecognizer):
             re.compile(r"\b[\w.%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}\b"),
             Entity.EMAIL,
             0.99,
+            gate=re.compile("@"),
         ),
     )

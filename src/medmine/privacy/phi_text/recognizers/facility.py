@@ -39,6 +39,10 @@ _CHAINS = (
     r"Encompass Health|Select Medical|MinuteClinic|CareNow|Concentra|Planned Parenthood|"
     r"Goodwill|Salvation Army|YMCA|Greyhound|Amtrak"
 )
+#: The lower-case first word of each chain (every chain match starts with one).
+_CHAIN_STARTS = frozenset(
+    w.group().lower() for a in _CHAINS.split("|") if (w := re.match(r"[\w'-]+", a))
+)
 #: Words that do not make a facility name specific ("Sleep Center", "Mental Health").
 _GENERIC = frozenset(
     """the a an this that our your their his her local general community regional mental
@@ -110,6 +114,7 @@ class FacilityRecognizer(PatternRecognizer):
             ),
             Entity.FACILITY,
             0.8,
+            gate=re.compile(_KIND),
         ),
         Pattern(
             re.compile(
@@ -117,6 +122,7 @@ class FacilityRecognizer(PatternRecognizer):
             ),
             Entity.FACILITY,
             0.8,
+            gate=re.compile(rf"(?:{_KIND.upper()}|PC|INC|LLC)"),
         ),
         # companies and practices by legal form: "Sunbelt Roofing LLC", "Acme Freight Inc."
         Pattern(
@@ -126,15 +132,22 @@ class FacilityRecognizer(PatternRecognizer):
             ),
             Entity.FACILITY,
             0.75,
+            gate=re.compile(r"LLC|L\.L\.C\.|Inc|Corp|Company|Co\.|Ltd|LLP|PLLC|P\.C\."),
         ),
         # chains, with a store number: "CVS #8831", "Walgreens", "Kroger Pharmacy #774"
         Pattern(
             re.compile(rf"\b(?:{_CHAINS})(?:[ \t]+(?:Store[ \t]+)?#[ \t]?\d+)?(?![\w])"),
             Entity.FACILITY,
             0.75,
+            anchors=_CHAIN_STARTS,
         ),
         # a facility name with a store or unit number: "Pharmacy #774"
-        Pattern(re.compile(r"(?<=[A-Za-z])[ \t]+#[ \t]?\d{2,6}\b"), Entity.FACILITY, 0.5),
+        Pattern(
+            re.compile(r"(?<=[A-Za-z])[ \t]+#[ \t]?\d{2,6}\b"),
+            Entity.FACILITY,
+            0.5,
+            gate=re.compile(r"#[ \t]?\d\d"),
+        ),
         # saints' names: "St. Luke's Bethlehem", "Saint Alphonsus Regional"
         Pattern(
             re.compile(
@@ -143,12 +156,14 @@ class FacilityRecognizer(PatternRecognizer):
             ),
             Entity.FACILITY,
             0.75,
+            gate=re.compile(r"S(?:t|aint|te)\.?[ \t]"),
         ),
         # "The Willows at Bayside", "The Arbors of Hingham"
         Pattern(
             re.compile(rf"\bThe\s+{_W}(?:\s+{_W})?\s+(?:at|of|on)\s+{_W}(?:\s+{_W})?"),
             Entity.FACILITY,
             0.75,
+            gate=re.compile(r"The\s"),
         ),
         # facility abbreviations after a transfer or place verb: "transferred to MGH"
         Pattern(
@@ -161,6 +176,10 @@ class FacilityRecognizer(PatternRecognizer):
             Entity.FACILITY,
             0.7,
             "f",
+            anchors=frozenset(
+                ["transferred", "admitted", "seen", "discharged", "followed", "treated"]
+                + ["presented", "sent", "came", "records", "outside", "osh"]
+            ),
         ),
     )
 

@@ -31,6 +31,6 @@ class IpRecognizer(PatternRecognizer):
             ),
             Entity.IP,
             0.85,
-            gate=re.compile(r"[0-9a-fA-F]:[0-9a-fA-F:]*:"),
+            gate=re.compile(r":[0-9a-fA-F]{0,4}:"),
         ),
     )

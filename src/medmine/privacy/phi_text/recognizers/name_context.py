@@ -8,7 +8,7 @@ from __future__ import annotations
 import re
 
 from medmine.privacy.phi_text import _vocab
-from medmine.privacy.phi_text._base import Pattern, PatternRecognizer
+from medmine.privacy.phi_text._base import Needles, Pattern, PatternRecognizer
 from medmine.privacy.phi_text._model import Entity
 from medmine.privacy.phi_text._registry import RECOGNIZERS
 from medmine.privacy.phi_text.recognizers._letters import LETTER, UPPER
@@ -16,6 +16,10 @@ from medmine.privacy.phi_text.recognizers._letters import LETTER, UPPER
 _N = rf"{UPPER}(?:{LETTER}|['’-])+"
 _NAME = rf"(?P<n>{_N}(?:[ \t]+{UPPER}\.)?(?:[ \t]+{_N}){{0,2}})"
 _NAME2 = rf"(?P<n>{_N}(?:[ \t]+{UPPER}\.)?(?:[ \t]+{_N})?)"
+_RELATIVES = (
+    "son|daughter|wife|husband|mother|father|sister|brother|spouse|partner|friend|caregiver|"
+    "guardian|neighbor|niece|nephew|aunt|uncle|grandson|granddaughter"
+)
 _STOP = {
     "Patient",
     "Pt",
@@ -66,8 +70,20 @@ class NameContextRecognizer(PatternRecognizer):
 
     entities = (Entity.PATIENT, Entity.CLINICIAN)
     patterns = (
-        Pattern(re.compile(rf"\b(?:Mr|Mrs|Ms|Miss|Mx)\.?\s+{_NAME2}"), Entity.PATIENT, 0.9, "n"),
-        Pattern(re.compile(rf"\b(?:Dr|Doctor|Prof)\.?\s+{_NAME2}"), Entity.CLINICIAN, 0.9, "n"),
+        Pattern(
+            re.compile(rf"\b(?:Mr|Mrs|Ms|Miss|Mx)\.?\s+{_NAME2}"),
+            Entity.PATIENT,
+            0.9,
+            "n",
+            gate=re.compile(r"M(?:rs?|s|iss|x)[.\s]"),
+        ),
+        Pattern(
+            re.compile(rf"\b(?:Dr|Doctor|Prof)\.?\s+{_NAME2}"),
+            Entity.CLINICIAN,
+            0.9,
+            "n",
+            gate=re.compile(r"(?:Dr|Doctor|Prof)[.\s]"),
+        ),
         Pattern(
             re.compile(
                 rf"{_NAME},?\s+(?:MD|M\.D\.|DO|RN|NP|PA-C|PA|APRN|CNM|PhD|FNP|DPM|LPN|LCSW)\b"
@@ -75,6 +91,7 @@ class NameContextRecognizer(PatternRecognizer):
             Entity.CLINICIAN,
             0.9,
             "n",
+            gate=re.compile(r"(?:MD|M\.D\.|DO|RN|NP|PA|APRN|CNM|PhD|FNP|DPM|LPN|LCSW)\b"),
         ),
         Pattern(
             re.compile(
@@ -86,6 +103,13 @@ class NameContextRecognizer(PatternRecognizer):
             Entity.CLINICIAN,
             0.8,
             "n",
+            gate=Needles(
+                frozenset(
+                    ["seen by", "signed by", "attending", "referred by", "referring", "pcp"]
+                    + ["dictated by", "transcribed by", "primary care", "provider", "cc"]
+                    + ["physician", "surgeon", "nurse", "covering", "consulted"]
+                )
+            ),
         ),
         Pattern(
             re.compile(
@@ -95,6 +119,7 @@ class NameContextRecognizer(PatternRecognizer):
             Entity.PATIENT,
             0.85,
             "n",
+            gate=re.compile(r"[PpNn](?i:atient|t|ame)\s*[:-]"),
         ),
         Pattern(
             re.compile(
@@ -104,6 +129,7 @@ class NameContextRecognizer(PatternRecognizer):
             Entity.PATIENT,
             0.8,
             "n",
+            gate=re.compile(r"P(?:t|atient)\.?[ \t]"),
         ),
         Pattern(
             re.compile(
@@ -112,6 +138,7 @@ class NameContextRecognizer(PatternRecognizer):
             Entity.PATIENT,
             0.85,
             "n",
+            gate=re.compile(r"is\s+an?\s+\d"),
         ),
         Pattern(
             re.compile(
@@ -122,6 +149,12 @@ class NameContextRecognizer(PatternRecognizer):
             Entity.PATIENT,
             0.6,
             "n",
+            gate=Needles(
+                frozenset(
+                    ["presented", "presents", "complains", "reports", "states", "returns"]
+                    + ["was seen"]
+                )
+            ),
         ),
         Pattern(
             re.compile(
@@ -131,6 +164,7 @@ class NameContextRecognizer(PatternRecognizer):
             Entity.PATIENT,
             0.8,
             "n",
+            gate=re.compile(r"'s[ \t]"),
         ),
         Pattern(
             re.compile(
@@ -140,16 +174,19 @@ class NameContextRecognizer(PatternRecognizer):
             Entity.PATIENT,
             0.7,
             "n",
+            gate=Needles(
+                frozenset(
+                    ["is here", "is seen", "comes in", "came in", "arrived", "arrives"]
+                    + ["was brought", "is brought"]
+                )
+            ),
         ),
         Pattern(
-            re.compile(
-                rf"\b(?i:son|daughter|wife|husband|mother|father|sister|brother|spouse|partner|"
-                rf"friend|caregiver|guardian|neighbor|niece|nephew|aunt|uncle|grandson|"
-                rf"granddaughter)\s*(?:,|:|named)?\s+{_NAME2}"
-            ),
+            re.compile(rf"\b(?i:{_RELATIVES})\s*(?:,|:|named)?\s+{_NAME2}"),
             Entity.PATIENT,
             0.75,
             "n",
+            gate=Needles(frozenset(_RELATIVES.split("|"))),
         ),
     )
 

@@ -40,24 +40,14 @@ _UNAMBIGUOUS_CRED = (
 _AMBIGUOUS_CRED = r"PT|OT|MA|MS|BS|PA|RD|DO|OD|LD|CNS"
 
 
-def _gate(*alternations: str) -> frozenset[str]:
-    """Lower-case words of regex alternations (a pattern needs one of them in the text)."""
-    return frozenset(
-        w for a in alternations for w in re.findall(r"[a-z]+", re.sub(r"\\.", " ", a.lower()))
-    )
-
-
-#: The first word of every label (a text without one has no label).
-_LABEL_WORDS = _gate(
-    """caller called call re subscriber guarantor policy policyholder insured electronically e
-    signed cosigned co verified reviewed approved authored author entered documented performed
-    ordered dictated transcribed witness witnessed interpreter translator cc copy attn attention
-    emergency contact next nok spoke discussed message left per pharmacist case social chaplain
-    dietitian therapist nurse cm sw rn requested referred referring"""
-) - {"e", "co"}
-_TITLES = frozenset({"dr", "doctor", "prof", "mr", "mrs", "ms", "miss", "mx"})
-_GREETINGS = _gate("hi hello hey dear good thanks thank thx bye")
-_SIGNOFFS = _gate("thanks thank sincerely regards best cheers respectfully warmly take love yours")
+#: How every label starts, lower case (a label match starts with one of them).
+_LABEL_STARTS = frozenset(
+    """call re subscriber guarantor policy insured electronically e- signed co cosigned verified
+    reviewed approved author entered documented performed ordered dictated transcribed witness
+    interpreter translator cc copy attn attention emergency contact next nok spoke discussed
+    message left per pharmacist case social chaplain dietitian therapist nurse cm sw rn
+    requested referred referring""".split()  # noqa: SIM905
+)
 
 
 @RECOGNIZERS.register("name_label")
@@ -75,7 +65,7 @@ class NameLabelRecognizer(PatternRecognizer):
             Entity.CLINICIAN,
             0.9,
             "n",
-            gate=_TITLES,
+            gate=re.compile(r"(?:Dr|Doctor|Prof|M(?:rs?|s|iss|x))\.?[ \t]+[^\W\d_]\."),
         ),
         # label then a name, written order or surname first
         Pattern(
@@ -86,7 +76,7 @@ class NameLabelRecognizer(PatternRecognizer):
             Entity.PATIENT,
             0.8,
             "n",
-            gate=_LABEL_WORDS,
+            anchors=_LABEL_STARTS,
         ),
         # message headers: "From: Ana Ruiz", "To: Dr. Obi"
         Pattern(
@@ -105,7 +95,7 @@ class NameLabelRecognizer(PatternRecognizer):
             Entity.CLINICIAN,
             0.85,
             "n",
-            gate=re.compile(rf"(?<![\w])(?:{_UNAMBIGUOUS_CRED})(?![\w])"),
+            gate=re.compile(rf"(?:{_UNAMBIGUOUS_CRED})(?![\w])"),
         ),
         Pattern(
             re.compile(rf"(?P<n>{_FULL}),[ \t]*(?:{_AMBIGUOUS_CRED})(?![\w])"),
@@ -115,7 +105,13 @@ class NameLabelRecognizer(PatternRecognizer):
             gate=re.compile(rf",[ \t]*(?:{_AMBIGUOUS_CRED})(?![\w])"),
         ),
         # surname first anywhere (accept() checks the parts)
-        Pattern(re.compile(rf"(?<![\w,])(?P<n>{_INV})(?![\w])"), Entity.PATIENT, 0.7, "n"),
+        Pattern(
+            re.compile(rf"(?<![\w,])(?P<n>{_INV})(?![\w])"),
+            Entity.PATIENT,
+            0.7,
+            "n",
+            gate=re.compile(rf",[ \t]*{UPPER}"),
+        ),
         # greetings: "Hi Maria,", "Dear Mr. Ruiz", "Good morning Dr Obi"
         Pattern(
             re.compile(
@@ -126,7 +122,9 @@ class NameLabelRecognizer(PatternRecognizer):
             Entity.PATIENT,
             0.8,
             "n",
-            gate=_GREETINGS,
+            anchors=frozenset(
+                ["hi", "hello", "hey", "dear", "good", "thanks", "thank", "thx", "bye"]
+            ),
         ),
         # sign-offs: "Thanks,\nBob", "Sincerely, Ana Ruiz", "- Tom"
         Pattern(
@@ -138,14 +136,20 @@ class NameLabelRecognizer(PatternRecognizer):
             Entity.PATIENT,
             0.8,
             "n",
-            gate=_SIGNOFFS,
+            anchors=frozenset(
+                ["thanks", "thank you", "sincerely", "regards", "best", "cheers", "respectfully"]
+                + ["warmly", "take care", "love", "yours truly"]
+            ),
         ),
         Pattern(
             re.compile(r"(?m)^[ \t]*[-–—~][ \t]*(?P<n>[^\W\d_]+(?:[ \t]+[^\W\d_]+\.?)?)[ \t]*$"),
             Entity.PATIENT,
             0.7,
             "n",
-            gate=re.compile(r"(?m)^[ \t]*[-–—~][ \t]*[^\W\d_]+(?:[ \t]+[^\W\d_]+\.?)?[ \t]*$"),
+            gate=(
+                re.compile(r"\n[ \t]*[-–—~][ \t]*[^\W\d_]+(?:[ \t]+[^\W\d_]+\.?)?[ \t]*(?:\n|\Z)"),
+                re.compile(r"\A[ \t]*[-–—~][ \t]*[^\W\d_]+(?:[ \t]+[^\W\d_]+\.?)?[ \t]*(?:\n|\Z)"),
+            ),
         ),
     )
 

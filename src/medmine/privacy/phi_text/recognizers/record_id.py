@@ -28,6 +28,14 @@ _KEY = (
     r"NPI|DEA|badge|employee\s*(?:id|#)|"
     r"patient\s*(?:id|no\.?|#|number)|case\s*(?:no\.?|#)|accession\s*(?:no\.?|#)?|ID|#)"
 )
+#: The lower-case first letters of every keyword of `_KEY` (matches start with one).
+_KEY_STARTS = frozenset(
+    """mr medical record med hospital unit mbi medicare medicaid hicn lic cert sn s/n serial
+    lot model claim auth ref invoice rx order specimen tag plate csn fin encounter acct
+    account member policy plan insurance subscriber group health beneficiary license licence
+    dl driver passport device udi vin birth npi dea badge employee patient case accession id
+    #""".split()  # noqa: SIM905
+)
 _VAL = r"(?P<v>(?=[A-Z0-9-]*\d)[A-Z0-9][A-Z0-9-]{2,}[A-Z0-9])"
 _CODES = re.compile(r"(?:SNOMED|LOINC|RxNorm|ICD|CPT|HCPCS|NDC|CVX|code)[\s:-]*\(?$", re.I)
 
@@ -43,6 +51,7 @@ class RecordIdRecognizer(PatternRecognizer):
             Entity.ID,
             0.95,
             "v",
+            anchors=_KEY_STARTS,
         ),
         # licence numbers written in digit groups: "driver's license 29 447 180"
         Pattern(
@@ -53,6 +62,7 @@ class RecordIdRecognizer(PatternRecognizer):
             Entity.ID,
             0.85,
             "v",
+            anchors=frozenset({"lic", "dl", "permit"}),
         ),
         # licence plates: "plate 418 LMB", "tag# 7KQ-229"
         Pattern(
@@ -63,6 +73,7 @@ class RecordIdRecognizer(PatternRecognizer):
             Entity.ID,
             0.85,
             "v",
+            anchors=frozenset({"plate", "tag", "license"}),
         ),
         # Medicare Beneficiary Identifier (1EG4-TE5-MK73): 11 characters, fixed shape
         Pattern(
@@ -72,18 +83,24 @@ class RecordIdRecognizer(PatternRecognizer):
             ),
             Entity.ID,
             0.9,
+            gate=re.compile(r"[1-9][AC-HJKMNP-RT-Y][AC-HJKMNP-RT-Y0-9]\d"),
         ),
         # DEA numbers (two letters, seven digits) and letter-digit-dash serials
-        Pattern(re.compile(r"\b[A-Z]{2}\d{7}\b"), Entity.ID, 0.8),
+        Pattern(re.compile(r"\b[A-Z]{2}\d{7}\b"), Entity.ID, 0.8, gate=re.compile(r"\d{7}")),
         Pattern(
             re.compile(r"\b(?=[A-Z0-9-]*\d)(?=[A-Z0-9-]*[A-Z])[A-Z0-9]{2,}(?:-[A-Z0-9]{2,}){2,}\b"),
             Entity.ID,
             0.7,
+            gate=re.compile(r"-[A-Z0-9]{2,}-"),
         ),
         # letter+digits ids (passport X42206105X, licence S613279967)
-        Pattern(re.compile(r"\b[A-Z]{1,3}\d{6,12}[A-Z]?\b"), Entity.ID, 0.8),
+        Pattern(
+            re.compile(r"\b[A-Z]{1,3}\d{6,12}[A-Z]?\b"), Entity.ID, 0.8, gate=re.compile(r"\d{6}")
+        ),
         # long digit runs not in a measurement
-        Pattern(re.compile(r"(?<![\d.,/])\d{7,}(?![\d.,]\d)"), Entity.ID, 0.7),
+        Pattern(
+            re.compile(r"(?<![\d.,/])\d{7,}(?![\d.,]\d)"), Entity.ID, 0.7, gate=re.compile(r"\d{7}")
+        ),
     )
 
     def accept(self, text: str, start: int, end: int, entity: Entity) -> bool:

@@ -15,8 +15,18 @@ class SsnRecognizer(PatternRecognizer):
 
     entities = (Entity.SSN,)
     patterns = (
-        Pattern(re.compile(r"(?<![\d-])\d{3}-\d{2}-\d{4}(?![\d-])"), Entity.SSN, 0.95),
-        Pattern(re.compile(r"(?<![\d-])\d{3} \d{2} \d{4}(?![\d-])"), Entity.SSN, 0.7),
+        Pattern(
+            re.compile(r"(?<![\d-])\d{3}-\d{2}-\d{4}(?![\d-])"),
+            Entity.SSN,
+            0.95,
+            gate=re.compile(r"-\d\d-\d{4}"),
+        ),
+        Pattern(
+            re.compile(r"(?<![\d-])\d{3} \d{2} \d{4}(?![\d-])"),
+            Entity.SSN,
+            0.7,
+            gate=re.compile(r" \d\d \d{4}"),
+        ),
         Pattern(
             re.compile(
                 r"\b(?:SSN|social security(?: number| no\.?)?)\s*[:#]?\s*(?P<v>\d{9})\b", re.I
@@ -24,5 +34,6 @@ class SsnRecognizer(PatternRecognizer):
             Entity.SSN,
             0.95,
             "v",
+            anchors=frozenset({"ssn", "social security"}),
         ),
     )

@@ -49,13 +49,20 @@ class StreetRecognizer(PatternRecognizer):
             ),
             Entity.STREET,
             0.85,
+            gate=re.compile(_SUFFIX),
         ),
-        Pattern(re.compile(r"\bP\.?\s?O\.?\s+Box\s+\d+\b", re.I), Entity.STREET, 0.95),
+        Pattern(
+            re.compile(r"\bP\.?\s?O\.?\s+Box\s+\d+\b", re.I),
+            Entity.STREET,
+            0.95,
+            gate=re.compile(r"[Bb][Oo][Xx]\s+\d"),
+        ),
         # rural routes: "RR 2 Box 118", "HC 64 Box 12"
         Pattern(
             re.compile(r"\b(?:RR|R\.R\.|Rural Route|HC|Star Route)[ \t]*\d+,?[ \t]+Box[ \t]+\d+\b"),
             Entity.STREET,
             0.9,
+            gate=re.compile(r"Box[ \t]+\d"),
         ),
         # Spanish and French street words before the name: "3317 Camino del Sol"
         Pattern(
@@ -65,6 +72,7 @@ class StreetRecognizer(PatternRecognizer):
             ),
             Entity.STREET,
             0.85,
+            gate=re.compile(r"Camino|Calle|Avenida|V[ií]a|Paseo|Rue|Boulevard|Chemin"),
         ),
         # numbered streets and corners without a house number: "SE 82nd Ave & Foster Rd"
         Pattern(
@@ -74,6 +82,7 @@ class StreetRecognizer(PatternRecognizer):
             ),
             Entity.STREET,
             0.8,
+            gate=re.compile(r"\d(?:st|nd|rd|th)[ \t]+[A-Z]"),
         ),
     )
 

@@ -19,5 +19,6 @@ class UrlRecognizer(PatternRecognizer):
             re.compile(r"\b(?:(?:https?|ftp)://|www\.)[^\s<>\"')\]]+[^\s<>\"')\].,;:]", re.I),
             Entity.URL,
             0.95,
+            anchors=frozenset({"http", "ftp", "www."}),
         ),
     )

@@ -10,6 +10,8 @@ from medmine.privacy.phi_text._registry import RECOGNIZERS
 from medmine.privacy.phi_text.recognizers._geo import STATE
 from medmine.privacy.phi_text.recognizers._letters import LOWER, UPPER
 
+#: Every ZIP pattern needs five digits in a row.
+_FIVE = re.compile(r"\d{5}")
 _Z = r"(?P<z>\d{5}(?:-?\d{4})?)(?!\d)"
 
 
@@ -19,9 +21,13 @@ class ZipRecognizer(PatternRecognizer):
 
     entities = (Entity.ZIP,)
     patterns = (
-        Pattern(re.compile(rf"\b{STATE}\.?,?\s+{_Z}"), Entity.ZIP, 0.9, "z"),
-        Pattern(re.compile(rf"\b{UPPER}{LOWER}+,\s+{_Z}"), Entity.ZIP, 0.8, "z"),
+        Pattern(re.compile(rf"\b{STATE}\.?,?\s+{_Z}"), Entity.ZIP, 0.9, "z", gate=_FIVE),
+        Pattern(re.compile(rf"\b{UPPER}{LOWER}+,\s+{_Z}"), Entity.ZIP, 0.8, "z", gate=_FIVE),
         Pattern(
-            re.compile(rf"\b(?:zip|postal)(?:\s*code)?\s*[:#]?\s*{_Z}", re.I), Entity.ZIP, 0.95, "z"
+            re.compile(rf"\b(?:zip|postal)(?:\s*code)?\s*[:#]?\s*{_Z}", re.I),
+            Entity.ZIP,
+            0.95,
+            "z",
+            gate=_FIVE,
         ),
     )
