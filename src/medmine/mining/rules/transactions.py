@@ -102,6 +102,18 @@ def clinical_transactions(
     person_ids_sql
         Optional subquery of eligible ``person_id`` (from `medmine.privacy.consent`).
     """
+    return from_pairs(
+        wh.df(clinical_pairs_sql(by=by, domains=domains, person_ids_sql=person_ids_sql))
+    )
+
+
+def clinical_pairs_sql(
+    *,
+    by: str = "person",
+    domains: Sequence[str] = ("condition", "drug"),
+    person_ids_sql: str | None = None,
+) -> str:
+    """The SQL of `clinical_transactions`' distinct ``(tid, item, label)`` rows (any engine)."""
     if by not in ("person", "visit"):
         raise ConfigError(f"by must be 'person' or 'visit'; got {by!r}")
     unknown = set(domains) - set(DOMAINS)
@@ -119,7 +131,7 @@ def clinical_transactions(
             f"FROM {ident(d.table)} t LEFT JOIN concept c ON c.concept_id = {col} "
             f"WHERE {col} <> 0 AND {cond}{_person_filter(person_ids_sql)}"
         )
-    return from_pairs(wh.df(" UNION ".join(parts)))
+    return " UNION ".join(parts)
 
 
 def claim_transactions(
