@@ -293,6 +293,23 @@ def append(
     IntegrityError
         The key does not verify the newest entry (another key, or an altered entry).
     """
+    return append_many(con, [(actor, action, object, row_count, purpose, detail)])[0]
+
+
+def append_many(
+    con: duckdb.DuckDBPyConnection,
+    items: list[tuple[str | None, str, str | None, int | None, str | None, Any]],
+) -> list[AuditEntry]:
+    """Append entries ``(actor, action, object, row_count, purpose, detail)`` in this order.
+
+    The same chain as calling `append` once per item (each entry's hash covers the previous
+    one), read once and written with one INSERT and one head-file write; a server batching
+    the entries of concurrent requests (group commit) pays the chain lookup once per batch.
+    Runs inside the caller's transaction if any, so the batch commits or fails as a whole.
+    Raises as `append`.
+    """
+    if not items:
+        return []
     key = audit_key()
     rows = con.execute(
         "SELECT seq, ts, actor, action, object, row_count, purpose, detail, prev_hash, hash "
@@ -301,46 +318,40 @@ def append(
     last = AuditEntry(*rows[0]) if rows else None
     _check_continuation(last, key)
     seq, prev = (1, GENESIS_HASH) if last is None else (int(last.seq) + 1, str(last.hash))
-    draft = AuditEntry(
-        seq=seq,
-        ts=dt.datetime.now(dt.UTC).replace(tzinfo=None),
-        actor=_actor(actor),
-        action=action,
-        object=object,
-        row_count=None if row_count is None else int(row_count),
-        purpose=purpose,
-        detail=_canonical_detail(detail),
-        prev_hash=prev,
-        hash="",
-    )
-    h = entry_hash(draft.payload(), prev, key)
+    out: list[AuditEntry] = []
+    for actor, action, obj, row_count, purpose, detail in items:
+        draft = AuditEntry(
+            seq=seq,
+            ts=dt.datetime.now(dt.UTC).replace(tzinfo=None),
+            actor=_actor(actor),
+            action=action,
+            object=obj,
+            row_count=None if row_count is None else int(row_count),
+            purpose=purpose,
+            detail=_canonical_detail(detail),
+            prev_hash=prev,
+            hash="",
+        )
+        h = entry_hash(draft.payload(), prev, key)
+        out.append(AuditEntry(**{**draft.__dict__, "hash": h}))
+        seq, prev = seq + 1, h
+    values = ", ".join(["(?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"] * len(out))
     con.execute(  # the INSERT's result is fetched so the connection is free for the caller
-        "INSERT INTO mm_audit VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        [
-            draft.seq,
-            draft.ts,
-            draft.actor,
-            draft.action,
-            draft.object,
-            draft.row_count,
-            draft.purpose,
-            draft.detail,
-            prev,
-            h,
-        ],
+        f"INSERT INTO mm_audit VALUES {values}",
+        [v for e in out for v in e.__dict__.values()],  # fields in column order
     ).fetchall()
-    _anchor(con, seq, h)
-    return AuditEntry(**{**draft.__dict__, "hash": h})
+    _anchor(con, out)
+    return out
 
 
-def _anchor(con: duckdb.DuckDBPyConnection, seq: int, h: str) -> None:
-    """Append ``seq hash`` to the warehouse's head file (created 0600)."""
+def _anchor(con: duckdb.DuckDBPyConnection, written: list[AuditEntry]) -> None:
+    """Append ``seq hash`` of each written entry to the warehouse's head file (created 0600)."""
     path = head_path(con)
     if path is None:
         return
     try:
         with private_open(path, "a", encoding="ascii") as f:
-            f.write(f"{seq} {h}\n")
+            f.write("".join(f"{e.seq} {e.hash}\n" for e in written))
     except OSError as exc:
         raise WarehouseError(
             f"cannot append to the audit head file {path} ({exc.strerror or 'I/O error'}); "
