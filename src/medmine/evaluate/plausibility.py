@@ -34,6 +34,7 @@ class Check(StrEnum):
     IDENTICAL_SCORES = "identical_scores"
     IMPLAUSIBLE_INPUT = "implausible_input"
     LEAKAGE = "leakage"
+    IMPLAUSIBLE_LIFT = "implausible_lift"
 
 
 @dataclass(frozen=True)
@@ -235,6 +236,11 @@ def input_warning(subject: str, message: str) -> PlausibilityWarning:
 def leakage_warning(subject: str, message: str) -> PlausibilityWarning:
     """A warning raised by the leakage probe."""
     return _w(Check.LEAKAGE, subject, message)
+
+
+def lift_warning(subject: str, message: str) -> PlausibilityWarning:
+    """A warning about a gain from added features that is more likely artefact than value."""
+    return _w(Check.IMPLAUSIBLE_LIFT, subject, message)
 
 
 def warnings_frame(warnings: Sequence[PlausibilityWarning]) -> pd.DataFrame:

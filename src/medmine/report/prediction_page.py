@@ -102,6 +102,45 @@ def warnings_section(result: PredictionResult) -> Section:
     )
 
 
+def note_section(comparison: Any) -> Section:
+    """AUROC with and without note features, the paired CI of the difference, and why."""
+    rows = [
+        {
+            "model": r["model"],
+            "AUROC with note features (95% CI)": (
+                f"{r['auroc_with_notes']:.3f} ({r['auroc_with_notes_lower']:.3f}–"
+                f"{r['auroc_with_notes_upper']:.3f})"
+            ),
+            "AUROC without (95% CI)": (
+                f"{r['auroc_without_notes']:.3f} ({r['auroc_without_notes_lower']:.3f}–"
+                f"{r['auroc_without_notes_upper']:.3f})"
+            ),
+            "difference (paired 95% CI)": (
+                f"{r['difference']:+.3f} ({r['difference_lower']:+.3f} to "
+                f"{r['difference_upper']:+.3f})"
+            ),
+            "note features": int(r["note_features"]),
+            "test rows with note features": (
+                f"{int(r['test_rows_with_note_features'])} of {int(r['test_rows'])}"
+            ),
+        }
+        for r in comparison.table.to_dict("records")
+    ]
+    intro = (
+        "<p>Each model is refitted without the note features on the same training persons and "
+        "evaluated on the same test persons; the CI of the difference comes from a paired "
+        "person-level bootstrap (both models scored on each resample). Note features are "
+        "affirmed patient mentions from <code>note_nlp</code> (negated, hypothetical, uncertain "
+        "and family mentions left out; historical ones apart) in notes dated before the index "
+        "date.</p>"
+    )
+    body = "".join(f"<p>{html.escape(m)}</p>" for m in comparison.messages)
+    table = table_html(rows, name="note features comparison") if rows else ""
+    return Section(
+        "Note features: AUROC with and without (same test persons)", intro + table + body
+    )
+
+
 def prediction_sections(result: PredictionResult, out_dir: Path) -> dict[str, Any]:
     """Template arguments of a prediction study page; writes the model card JSON beside it."""
     sections = [warnings_section(result)]
@@ -126,6 +165,8 @@ def prediction_sections(result: PredictionResult, out_dir: Path) -> dict[str, An
             )
         )
         sections.append(Section(html=WINDOW_LEGEND))
+    if getattr(result, "note_comparison", None) is not None:
+        sections.append(note_section(result.note_comparison))
     figs = [k for k in FIGURE_ORDER if k in result.figures] + sorted(
         k for k in result.figures if k not in FIGURE_ORDER
     )

@@ -17,6 +17,7 @@ from typing import Any
 from medmine.features.tasks import disease_risk as disease_risk_definition
 from medmine.studies._binary import fit_binary, report_binary, require_day_resolution
 from medmine.studies._matrix import build_matrix
+from medmine.studies._notes import compare_note_features, notes_requested, with_notes
 from medmine.studies.contract import FunctionStudy
 from medmine.studies.prediction import PredictionResult, StudyConfig, start_result
 
@@ -107,8 +108,12 @@ def run(
         )
         result.status = "warn"
         return result
+    # with note features requested, the models see them and are compared without them
+    config = with_notes(config)
     mat = build_matrix(wh, cohort, config.covariates)
     out = fit_binary(mat.X, mat.names, cohort.frame, config)
+    if notes_requested(config):
+        compare_note_features(result, out, mat, cohort, config, wh)
     if eunomia:
         result.notes.append(
             "Eunomia is a small synthetic sample (Synthea); the numbers show that the pipeline "

@@ -40,6 +40,11 @@ class StudyConfig:
         Hyperparameter grids (``None``: the defaults of `medmine.mining.classify`).
     covariates
         Covariate settings.
+    note_features
+        Add note-derived covariates (affirmed patient mentions in `note_nlp`, dated by their
+        note, before the index date; `medmine.features.notes`) and report each model's AUROC
+        with and without them on the same test persons, with a paired bootstrap CI of the
+        difference (binary studies). Off by default; needs `medmine notes nlp` first.
     shap_rows
         Test rows sampled for SHAP explanations.
     thresholds
@@ -67,6 +72,7 @@ class StudyConfig:
     l1_grid: dict | None = None
     lightgbm_grid: dict | None = None
     covariates: CovariateSettings = field(default_factory=CovariateSettings)
+    note_features: bool = False
     shap_rows: int = 300
     thresholds: tuple[float, ...] = (0.1, 0.2, 0.3)
     fairness_threshold: float | None = None
@@ -98,6 +104,7 @@ class PredictionResult(StudyResult):
     warnings: list[Any] = field(default_factory=list)
     feature_domains: pd.DataFrame = field(default_factory=pd.DataFrame)
     leakage: Any = None
+    note_comparison: Any = None
 
     def warn(self, warning: Any) -> None:
         """Add a plausibility warning (and mark the study ``warn``)."""
@@ -133,7 +140,11 @@ class PredictionResult(StudyResult):
             "saved_models": {k: str(v) for k, v in self.saved_models.items()},
             "warnings": [w.to_dict() for w in self.warnings],
             "feature_domains": self.feature_domains.to_dict("records"),
-        }
+        } | (
+            {"note_features": self.note_comparison.to_dict()}
+            if self.note_comparison is not None
+            else {}
+        )
 
     def output_tables(self) -> dict[str, pd.DataFrame]:
         """Metrics, attrition and every table shown on the page (ids never included)."""
@@ -151,6 +162,8 @@ class PredictionResult(StudyResult):
             out["plausibility_warnings"] = pd.DataFrame([w.to_dict() for w in self.warnings])
         if not self.feature_domains.empty:
             out["feature_domains"] = self.feature_domains
+        if self.note_comparison is not None and not self.note_comparison.table.empty:
+            out["note_features_comparison"] = self.note_comparison.table
         for title, table in self.tables.items():
             if table is not None and not table.empty:
                 out[slug(title)] = table

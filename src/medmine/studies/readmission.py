@@ -31,6 +31,7 @@ from medmine.studies._binary import (
     require_day_resolution,
 )
 from medmine.studies._matrix import build_matrix
+from medmine.studies._notes import compare_note_features, notes_requested, with_notes
 from medmine.studies.contract import FunctionStudy
 from medmine.studies.lace import PLANNED_PROCEDURES, compute_lace
 from medmine.studies.prediction import PredictionResult, StudyConfig, start_result
@@ -126,6 +127,8 @@ def run(
         result.status = "warn"
         return result
     frame = cohort.frame.reset_index(drop=True)
+    # with note features requested, the models see them and are compared without them
+    config = with_notes(config)
     mat = build_matrix(wh, cohort, config.covariates, extras=EXTRAS)
     if CHARLSON_COLUMN in mat.names:
         charlson = np.asarray(mat.X[:, mat.names.index(CHARLSON_COLUMN)].todense()).ravel()
@@ -140,6 +143,8 @@ def run(
     if truth is not None:
         refs["true risk (simulator)"] = (_align_truth(frame, truth), True)
     out = fit_binary(mat.X, mat.names, frame, config, reference_scores=refs)
+    if notes_requested(config):
+        compare_note_features(result, out, mat, cohort, config, wh)
     lace_means = (
         lace.parts.iloc[out.split.test]
         .assign(emergent=lambda d: d["emergent"].astype(float))
