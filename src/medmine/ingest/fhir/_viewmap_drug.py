@@ -168,7 +168,7 @@ def _shape(rtype: str, j: str) -> str:
     """SQL: the raw resource ``j`` of type `rtype` has the plain shape the SQL covers."""
     d = DRUGS[rtype]
     parts = [
-        ref_shape(j, d.patient, required=True),
+        ref_shape(j, d.patient),
         ref_shape(j, d.visit),
         cc_shape(j, f"$.{_CODE[rtype]}"),
         *(p.format(j=j) for p in d.shape),
@@ -265,7 +265,8 @@ def mapped_drug_type(con: Any, source: str, load_id: str = "", *, rtype: str) ->
           END AS reason_code,
           CAST(NULL AS VARCHAR) AS skip_code,
           x.seq, x.source_file, x.location,
-          {_shape(rtype, "s.j")} AND {common_shape("s.j", "s.resource")} AS regular,
+          coalesce({_shape(rtype, "s.j")} AND {common_shape("s.j", "s.resource")}, false)
+            AS regular,
           {literal(rtype + "/")} || id AS source_key,
           visit AS visit_ref, visit_type, visit_key,
           {prov[""]} AS provider_ref, {prov["_type"]} AS provider_type,

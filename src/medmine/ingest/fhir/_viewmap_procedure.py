@@ -28,7 +28,7 @@ from medmine.ingest.fhir._viewmap_base import (
 def _shape(j: str) -> str:
     """SQL: the raw Procedure ``j`` has the plain shape the SQL mapping covers."""
     return (
-        f"({ref_shape(j, '$.subject', required=True)} AND {ref_shape(j, '$.encounter')} "
+        f"({ref_shape(j, '$.subject')} AND {ref_shape(j, '$.encounter')} "
         f"AND mm_actor_ok({j}, '$.performer') AND json_type({j}, '$.code') = 'OBJECT' "
         f"AND {cc_shape(j, '$.code')} AND {date_shape(j, '$.performedDateTime')} "
         f"AND mm_obj_ok({j}, '$.performedPeriod') "
@@ -75,7 +75,7 @@ def mapped_procedures(con: Any, source: str, load_id: str = "") -> str:
           END AS reason_code,
           CAST(NULL AS VARCHAR) AS skip_code,
           x.seq, x.source_file, x.location,
-          {_shape("s.j")} AND {common_shape("s.j", "s.resource")} AS regular,
+          coalesce({_shape("s.j")} AND {common_shape("s.j", "s.resource")}, false) AS regular,
           'Procedure/' || id AS source_key,
           {ref_columns("encounter", "visit")},
           {ref_columns("performer", "provider")},
