@@ -64,6 +64,13 @@ def run(
     result, cohort = start_result(wh, NAME, TITLE, config, definition, data_source)
     summary = result.cohort_summary
     input_checks(result, wh, cohort, definition.entry.stays.visit_concept_ids)
+    if config.note_features:
+        result.notes.append(
+            "note_features is not used by length of stay: its covariates include the admission "
+            "day, and a note dated that day may hold the whole stay (a discharge summary dated "
+            "at admission); the comparison with and without note features is made by the "
+            "binary studies (readmission, disease_risk)."
+        )
     if summary["rows"] < config.min_rows:
         result.notes.append(
             f"Cohort too small to fit a model: {summary['rows']} stays (need {config.min_rows})."
