@@ -125,8 +125,6 @@ DISTINCT_IN_CSV = {
 #: (table, column) -> request in /work/blind/fhir-requests.md.
 PENDING_FHIR: dict[tuple[str, str], str] = {
     ("mm_claim", "payer_source_value"): "R3 payers as Organization/<id>",
-    ("payer_plan_period", "payer_source_value"): "R3 payers as Organization/<id>",
-    ("care_site", "*rows"): "R4 insurers are not care sites",
     ("measurement", "*rows"): "R5 no row for value-less observations and panels",
     ("observation", "*rows"): "R5 no row for value-less observations and panels",
 }

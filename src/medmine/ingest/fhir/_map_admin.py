@@ -17,8 +17,9 @@ from medmine.ingest.codes import (
     TYPE_EHR,
     fhir_vocabulary,
 )
-from medmine.ingest.fhir._refs import Context
+from medmine.ingest.fhir._refs import Context, split_reference
 from medmine.ingest.fhir._values import (
+    Skip,
     code_of,
     first_date,
     number,
@@ -263,8 +264,66 @@ def practitioner_role(r: dict[str, Any], fid: str, ctx: Context) -> Rows:
     return [("mm_provider_role", row)]
 
 
+#: Organization types (http://terminology.hl7.org/CodeSystem/organization-type) of payers.
+PAYER_TYPES = frozenset({"ins", "pay"})
+_ORG_TYPE = "http://terminology.hl7.org/CodeSystem/organization-type"
+
+
+def _is_payer(r: dict[str, Any]) -> bool:
+    """Whether Organization `r` is typed as an insurer or payer (docs/mapping.md, R4)."""
+    for cc in r.get("type") or ():
+        for c in (cc.get("coding") or ()) if isinstance(cc, dict) else ():
+            if (
+                isinstance(c, dict)
+                and c.get("system") in (_ORG_TYPE, None)
+                and c.get("code") in PAYER_TYPES
+            ):
+                return True
+    return False
+
+
+def payer_concept(ctx: Context, key: str, name: Any) -> None:
+    """Register payer `key` (``Organization/<id>``) with its name in mm_source_concept."""
+    if ("Payer", key) not in ctx.seen_codes:
+        ctx.seen_codes.add(("Payer", key))
+        ctx.concepts.append(
+            {"vocabulary_id": "Payer", "code": key, "display": _str(name), "load_id": ctx.load_id}
+        )
+
+
+def payer_key(ctx: Context, ref: Any) -> str | None:
+    """``Organization/<id>`` of a payer Reference, whatever the transport wrote (``urn:uuid:``
+    resolved through the Bundle, relative or absolute URL); its display goes to
+    mm_source_concept. A Reference with a display only keeps the display (nothing else names
+    the payer).
+    """
+    if not isinstance(ref, dict):
+        return None
+    text = ref.get("reference")
+    target = None
+    if isinstance(text, str) and text:
+        target = ctx.bundle.get(text)
+        if target is None and not text.startswith("urn:"):
+            parsed = split_reference(text)
+            target = parsed if parsed is not None and len(parsed) == 2 else None
+    if target is None:
+        return _str(ref.get("display")) or (text if isinstance(text, str) and text else None)
+    key = f"{target[0]}/{target[1]}"
+    if ref.get("display") is not None:
+        payer_concept(ctx, key, ref.get("display"))
+    return key
+
+
 def organization(r: dict[str, Any], fid: str, ctx: Context) -> Rows:
-    """Organization -> care_site (+ location for its address)."""
+    """Organization -> care_site (+ location for its address); a payer -> its name only.
+
+    OMOP keeps payers in payer_plan_period and cost, never in care_site: an insurer (type
+    ``ins``/``pay``) is skipped (not_mapped) after registering ``Organization/<id>`` with its
+    name under vocabulary ``Payer``, as the Synthea CSV reader does for payers.csv.
+    """
+    if _is_payer(r):
+        payer_concept(ctx, f"Organization/{fid}", r.get("name"))
+        raise Skip(Reason.NOT_MAPPED, "a payer Organization is not a care site")
     csid = stable_id("fhir:Organization", fid)
     addr = _first_address(r.get("address"))
     loc_id = stable_id("fhir:Organization.address", fid) if addr is not None else None
@@ -312,10 +371,7 @@ def coverage(r: dict[str, Any], fid: str, ctx: Context) -> Rows:
     end, _ = opt_datetime(r["period"].get("end"), "Coverage.period.end")
     if end is not None and end < start:
         raise Rejected(Reason.INVALID_DATE, "Coverage.period.end precedes period.start")
-    payor = (r.get("payor") or [None])[0]
-    payer = None
-    if isinstance(payor, dict):
-        payer = _str(payor.get("display")) or _str(payor.get("reference"))
+    payer = payer_key(ctx, (r.get("payor") or [None])[0])
     plan = None
     for c in r.get("class") or ():
         if isinstance(c, dict):
