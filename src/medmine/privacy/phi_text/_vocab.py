@@ -39,6 +39,7 @@ def english() -> frozenset[str]:
     return frozenset(w for w, f in get_frequency_dict("en").items() if f >= floor and w.isalpha())
 
 
+@functools.lru_cache(maxsize=65_536)
 def zipf(word: str) -> float:
     """Wordfreq's Zipf frequency of `word` in English (0 when unknown)."""
     from wordfreq import zipf_frequency
@@ -61,6 +62,14 @@ def clinical() -> frozenset[str]:
         for t in toks
         if min(first.get(t.upper(), 10**6), last.get(t.upper(), 10**6)) > COMMON_NAME_RANK
     )
+
+
+@functools.lru_cache(maxsize=8)
+def safe_clinical(extra: frozenset[str]) -> frozenset[str]:
+    """`clinical` plus the warehouse's `extra` safe words (one union per word list, cached:
+    every note of a warehouse shares the same list).
+    """
+    return clinical() | extra if extra else clinical()
 
 
 def _read_words(name: str) -> set[str]:

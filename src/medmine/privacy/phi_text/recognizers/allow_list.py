@@ -19,6 +19,7 @@ palsy", "Smith fracture") or when joined by a hyphen to a clinical word ("Steven
 
 from __future__ import annotations
 
+import functools
 import re
 
 from medmine.privacy.phi_text import _vocab
@@ -62,8 +63,14 @@ def _lowercase_note(text: str, words: list[re.Match[str]]) -> bool:
     """A note written without capitals (portal messages): under 3% of words capitalised."""
     if len(words) < 5:
         return False
-    caps = sum(1 for m in words if m.group()[0].isupper())
-    return caps / len(words) < 0.03
+    most = 0.03 * len(words)
+    caps = 0
+    for m in words:
+        if m.group()[0].isupper():
+            caps += 1
+            if caps >= most:
+                return False
+    return caps < most
 
 
 @RECOGNIZERS.register("allow_list")
@@ -75,53 +82,93 @@ class AllowListRecognizer(Recognizer):
 
     def analyze(self, text: str, ctx: NoteContext) -> list[Span]:  # noqa: D102
         english = _vocab.english()
-        clinical = _vocab.clinical() | ctx.safe_words
+        clinical = _vocab.safe_clinical(ctx.safe_words)
         only, ambiguous = _vocab.name_words()
         words = list(_WORD.finditer(text))
         lower_note = _lowercase_note(text, words)
         flags: list[Entity | None] = [None] * len(words)
         amb_caps: list[bool] = [False] * len(words)
+        kinds = _kinds(clinical)
         for i, m in enumerate(words):
             w = m.group()
-            if len(w) < 2:
-                continue
-            low = w.lower()
-            if low.endswith(("'s", "’s")):
-                low = low[:-2]
-            if low in clinical:
+            kind = kinds.get(w)
+            if kind is None:
+                kind = kinds[w] = _kind(w, english, clinical, only, ambiguous)
+            if kind is _SAFE:
                 continue
             cap = w[0].isupper()
-            upper = w.isupper()
-            if low in only or low in ambiguous:
+            if kind is _ONLY or kind is _AMBIGUOUS:
                 if _eponym(text, m.end(), clinical):
                     continue
-                if low in only:
+                if kind is _ONLY:
                     prev = words[i - 1].group().lower() if i else ""
+                    low = _base_word(w)
                     cued = prev in _GREETING_CUES or (low not in english and _cued(text, words, i))
                     if cap or lower_note or cued or _dash_signed(text, m):
                         flags[i] = Entity.PATIENT
                     continue
-                if cap and not upper:
+                if cap and not w.isupper():
                     amb_caps[i] = True
                     if not _sentence_start(text, m.start()) or _cued(text, words, i):
                         flags[i] = Entity.PATIENT
                 continue
-            if low in english:
-                continue
-            if len(w) <= 6 and (upper or any(c.isupper() for c in w[1:])):
-                continue  # abbreviation: COPD, DTaP, EtOH
-            if len(w) >= 7 and _SUFFIXES.search(low):
-                continue  # a derived English or medical word: "Postictal", "Ambulating"
             if (
                 (cap or lower_note)
                 and _sentence_start(text, m.start())
-                and _vocab.zipf(low) >= START_MIN_ZIPF
+                and _vocab.zipf(_base_word(w)) >= START_MIN_ZIPF
             ):
                 continue  # a rarer word opening a sentence: "Resubmitted", "Recheck"
             if cap or lower_note or _dash_signed(text, m):
                 flags[i] = Entity.OTHER
         _spread(text, words, flags, amb_caps, clinical)
         return _spans(text, words, flags, self.name)
+
+
+#: What a word is, whatever its context (`_kind`): safe, a name only, a name that is also a
+#: word, or unknown.
+_SAFE, _ONLY, _AMBIGUOUS, _UNKNOWN = "safe", "only", "ambiguous", "unknown"
+#: Kinds cached per word list past this many words are dropped (memory stays bounded).
+_KIND_CACHE_MAX = 200_000
+
+
+@functools.lru_cache(maxsize=8)
+def _kinds(clinical: frozenset[str]) -> dict[str, str]:
+    """Word -> kind, cached per safe-word list (most words of a note were seen before)."""
+    return {}
+
+
+def _base_word(w: str) -> str:
+    low = w.lower()
+    return low[:-2] if low.endswith(("'s", "’s")) else low
+
+
+def _kind(
+    w: str,
+    english: frozenset[str],
+    clinical: frozenset[str],
+    only: frozenset[str],
+    ambiguous: frozenset[str],
+) -> str:
+    """The context-free part of the allow-list rule for word `w`."""
+    kinds = _kinds(clinical)
+    if len(kinds) > _KIND_CACHE_MAX:
+        kinds.clear()
+    if len(w) < 2:
+        return _SAFE
+    low = _base_word(w)
+    if low in clinical:
+        return _SAFE
+    if low in only:
+        return _ONLY
+    if low in ambiguous:
+        return _AMBIGUOUS
+    if low in english:
+        return _SAFE
+    if len(w) <= 6 and (w.isupper() or any(c.isupper() for c in w[1:])):
+        return _SAFE  # abbreviation: COPD, DTaP, EtOH
+    if len(w) >= 7 and _SUFFIXES.search(low):
+        return _SAFE  # a derived English or medical word: "Postictal", "Ambulating"
+    return _UNKNOWN
 
 
 #: Name particles joined to a flagged name ("Pieter van der Berg", "Omar al Masri").
@@ -173,22 +220,26 @@ def _spread(
     words ("Kaweah Health", "Matsumoto-Reyes", "Lake Orion"), initials ("Kyle D.
     Hesketh", "T. Greenhalgh") and name particles ("van der Berg").
     """
+    n = len(words)
+    if all(f is None for f in flags):
+        return
+    # what each word may take from a neighbour does not change: worked out once, when the
+    # word first has a flagged neighbour
+    joins: list[tuple[bool, bool] | bool | None] = [None] * n
     changed = True
     while changed:
         changed = False
-        for i, m in enumerate(words):
-            if flags[i] is not None:
+        for i in range(n):
+            if flags[i] is not None or not (
+                (i > 0 and flags[i - 1] is not None) or (i + 1 < n and flags[i + 1] is not None)
+            ):
                 continue
-            w = m.group()
-            low = w.lower()
-            initial = len(w) == 1 and w.isupper()
-            particle = low in _PARTICLES
-            title = w[0].isupper() and not (w.isupper() and len(w) > 1)
-            if not (initial or particle or title) or (low in _NO_SPREAD and not initial):
+            join = joins[i]
+            if join is None:
+                join = joins[i] = _joins(text, words[i], amb_caps[i], clinical)
+            if join is False:
                 continue
-            eponym = not (initial or particle) and low in clinical and not amb_caps[i]
-            if eponym and not (low in _vocab.all_names() and not _eponym(text, m.end(), clinical)):
-                continue
+            particle, eponym = join
             for j in (i - 1, i + 1):
                 if not 0 <= j < len(words) or flags[j] is None:
                     continue
@@ -206,6 +257,23 @@ def _spread(
                 flags[i] = flags[j]
                 changed = True
                 break
+
+
+def _joins(
+    text: str, m: re.Match[str], amb_cap: bool, clinical: frozenset[str]
+) -> tuple[bool, bool] | bool:
+    """False if word `m` never joins a flagged neighbour, else (particle, eponym)."""
+    w = m.group()
+    low = w.lower()
+    initial = len(w) == 1 and w.isupper()
+    particle = low in _PARTICLES
+    title = w[0].isupper() and not (w.isupper() and len(w) > 1)
+    if not (initial or particle or title) or (low in _NO_SPREAD and not initial):
+        return False
+    eponym = not (initial or particle) and low in clinical and not amb_cap
+    if eponym and not (low in _vocab.all_names() and not _eponym(text, m.end(), clinical)):
+        return False
+    return particle, eponym
 
 
 def _flagged_beyond(words: list[re.Match[str]], flags: list[Entity | None], i: int, j: int) -> bool:

@@ -46,12 +46,6 @@ _RATIO_CONTEXT = (
 )
 #: Texts without one of these words hold no month-name date or holiday.
 _MONTH_WORDS = frozenset(TOKENS) | frozenset(m.lower() for m in _MONS)
-_HOLIDAY_WORDS = frozenset(
-    """thanksgiving christmas xmas easter halloween new year years memorial labor independence
-    fourth july valentine valentines mother mothers father fathers veterans presidents king mlk
-    juneteenth hanukkah passover yom rosh ramadan eid diwali kwanzaa good ash patrick
-    patricks""".split()  # noqa: SIM905
-)
 #: Scores of the month-name formats (`_dates.NAMED`).
 _NAMED_SCORE = {"dmy": 0.9, "d-m-y": 0.9, "dmy-packed": 0.9, "mdy": 0.85, "dm": 0.8}
 _NAMED_SCORE |= {"dm-dot": 0.8, "my": 0.8}
@@ -83,7 +77,14 @@ class DateRecognizer(PatternRecognizer):
             re.compile(rf"(?:(?<![\d/.-])|(?<=\d\d-)){_D}([/.-]){_D}\1(?:{_Y}|\d{{2}})(?![\d/])"),
             Entity.DATE,
             0.9,
-            gate=re.compile(r"[/.-]\d{1,2}[/.-]\d\d"),
+            gate=(
+                re.compile(r"[/.]\d{1,2}[/.]\d\d"),
+                # dashes: not the month and day of an ISO date (1971-01-01)
+                re.compile(
+                    r"-(?:(?<=[^\d/.-]\d-)|(?<=[^\d/.-]\d\d-)|(?<=\A\d-)|(?<=\A\d\d-))"
+                    r"\d{1,2}-\d\d|-\d{1,2}-\d{1,2}-\d\d"
+                ),
+            ),
         ),
         *(
             Pattern(
@@ -111,14 +112,14 @@ class DateRecognizer(PatternRecognizer):
             re.compile(rf"(?<![\d/.-]){_Y}-(?:0[1-9]|1[0-2])(?![\d/-]|\.\d)"),
             Entity.DATE,
             0.7,
-            gate=re.compile(r"\d-[01]\d"),
+            gate=re.compile(r"-(?<=\d\d\d\d-)[01]\d(?![\d/-]|\.\d)"),
         ),
         # holidays, with a year or alone (a holiday names a day)
         Pattern(
             re.compile(rf"\b{_HOLIDAY}(?:,?\s+(?:of\s+)?(?:'\d{{2}}|{_Y}))?(?!\w)"),
             Entity.DATE,
             0.8,
-            gate=_HOLIDAY_WORDS,
+            gate=re.compile(_HOLIDAY),
         ),
         # Jan 2021, SEPT 2020, May 2021 (month abbreviation or May with a 4-digit year)
         Pattern(re.compile(rf"\b{_MON3}\.?,?\s+{_Y}(?!\d)"), Entity.DATE, 0.8, gate=_MONTH_WORDS),

@@ -163,7 +163,7 @@ class FacilityRecognizer(PatternRecognizer):
             re.compile(rf"\bThe\s+{_W}(?:\s+{_W})?\s+(?:at|of|on)\s+{_W}(?:\s+{_W})?"),
             Entity.FACILITY,
             0.75,
-            gate=re.compile(r"The\s"),
+            gate=re.compile(rf"The\s+{UPPER}"),
         ),
         # facility abbreviations after a transfer or place verb: "transferred to MGH"
         Pattern(

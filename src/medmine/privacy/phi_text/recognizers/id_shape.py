@@ -16,7 +16,9 @@ from medmine.privacy.phi_text._base import Recognizer
 from medmine.privacy.phi_text._model import Entity, NoteContext, Span
 from medmine.privacy.phi_text._registry import RECOGNIZERS
 
-_TOKEN = re.compile(r"[^\s,;\[\]{}<>\"']+")
+_SEP = r"\s,;\[\]{}<>\"'"
+#: Tokens (runs between separators) holding at least three digits: the only candidates.
+_TOKEN = re.compile(rf"(?<![^{_SEP}])[^{_SEP}\d]*(?:\d[^{_SEP}\d]*){{3,}}")
 _UNITS = re.compile(
     r"(?i)\d+(?:\.\d+)?(?:mg|mcg|g|kg|ml|l|mmol|meq|iu|units?|u|cc|mm|cm|m|km|in|ft|lbs?|oz|"
     r"hrs?|h|min|mins|sec|s|d|days?|wks?|w|mo|yrs?|y|yo|am|pm|x|k|hz|mhz|ghz|gb|mb|kb|"
@@ -52,10 +54,10 @@ class IdShapeRecognizer(Recognizer):
         out = []
         for m in _TOKEN.finditer(text):
             tok, start = _balanced(m.group(), m.start())
-            digits = sum(c.isdigit() for c in tok)
+            digits = sum(map(str.isdigit, tok))
             if digits < 3:
                 continue
-            letters = sum(c.isalpha() for c in tok)
+            letters = sum(map(str.isalpha, tok))
             if tok.startswith("#") and digits >= 4 and letters == 0:
                 out.append(Span(start, start + len(tok), Entity.ID, 0.55, self.name))
                 continue

@@ -129,7 +129,7 @@ class NameContextRecognizer(PatternRecognizer):
             Entity.PATIENT,
             0.8,
             "n",
-            gate=re.compile(r"P(?:t|atient)\.?[ \t]"),
+            gate=re.compile(rf"P(?:t|atient)\.?[ \t]+{UPPER}"),
         ),
         Pattern(
             re.compile(

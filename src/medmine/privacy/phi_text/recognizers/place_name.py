@@ -60,15 +60,16 @@ class PlaceNameRecognizer(Recognizer):
 
     def analyze(self, text: str, ctx: NoteContext) -> list[Span]:  # noqa: D102
         table = places()
-        english, clinical = _vocab.english(), _vocab.clinical() | ctx.safe_words
+        english, clinical = _vocab.english(), _vocab.safe_clinical(ctx.safe_words)
         words = list(_WORD.finditer(text))
         out: list[Span] = []
         i = 0
         while i < len(words):
-            hit = next(
-                (len(c) for c in table.get(words[i].group(), ()) if _matches(text, words, i, c)),
-                0,
-            )
+            cands = table.get(words[i].group())
+            if cands is None:
+                i += 1
+                continue
+            hit = next((len(c) for c in cands if _matches(text, words, i, c)), 0)
             if hit == 1:
                 w = words[i]
                 cue = _PLACE_CUE.search(text, max(0, w.start() - 12), w.start())

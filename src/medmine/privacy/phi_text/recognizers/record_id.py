@@ -91,7 +91,10 @@ class RecordIdRecognizer(PatternRecognizer):
             re.compile(r"\b(?=[A-Z0-9-]*\d)(?=[A-Z0-9-]*[A-Z])[A-Z0-9]{2,}(?:-[A-Z0-9]{2,}){2,}\b"),
             Entity.ID,
             0.7,
-            gate=re.compile(r"-[A-Z0-9]{2,}-"),
+            gate=(
+                re.compile(r"-[A-Z0-9]*[A-Z]"),
+                re.compile(r"[A-Z][A-Z0-9]*-[A-Z0-9]{2,}-[A-Z0-9]"),
+            ),
         ),
         # letter+digits ids (passport X42206105X, licence S613279967)
         Pattern(

@@ -49,7 +49,7 @@ class StreetRecognizer(PatternRecognizer):
             ),
             Entity.STREET,
             0.85,
-            gate=re.compile(_SUFFIX),
+            gate=re.compile(rf"{_SUFFIX}(?:\.|\b)"),
         ),
         Pattern(
             re.compile(r"\bP\.?\s?O\.?\s+Box\s+\d+\b", re.I),
