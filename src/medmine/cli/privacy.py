@@ -166,6 +166,13 @@ def deid(
         list[str] | None,
         typer.Option(help="A placeholder date (YYYY-MM-DD) of this site, kept as written."),
     ] = None,
+    detection: Annotated[
+        str | None,
+        typer.Option(
+            help="Note text detection: recall (a word survives only if known to be safe; the "
+            "default with safe_harbor) or precise (pattern rules only; the default with expert).",
+        ),
+    ] = None,
 ) -> None:
     """De-identify a warehouse into a new file (key from MEDMINE_DEID_KEY)."""
     if ctx.invoked_subcommand is not None:
@@ -185,11 +192,19 @@ def deid(
     except ValueError:
         raise ConfigError("--sentinel-date takes a date as YYYY-MM-DD") from None
     cfg = DeidConfig(
-        mode=mode, purpose=purpose, k=k, max_suppression=max_suppression, sentinel_dates=sentinels
+        mode=mode,
+        purpose=purpose,
+        k=k,
+        max_suppression=max_suppression,
+        sentinel_dates=sentinels,
+        detection=detection,
     )
     with console.status("de-identifying (tables, then note text)…"):
         rep = deidentify(warehouse, out, cfg, overwrite=overwrite)
-    t = Table(title=f"de-identified warehouse {out} ({rep.mode}, {rep.duration_s:.1f} s)")
+    t = Table(
+        title=f"de-identified warehouse {out} ({rep.mode}, {rep.detection} note detection, "
+        f"{rep.duration_s:.1f} s)"
+    )
     t.add_column("table")
     t.add_column("rows", justify="right")
     for name, n in rep.rows.items():

@@ -53,7 +53,7 @@ from medmine.privacy.deid_policy import (
     unclassified,
 )
 from medmine.privacy.k_anonymity import KAnonymity, apply_k
-from medmine.privacy.phi_text import Scrubber, ScrubConfig
+from medmine.privacy.phi_text import DETECTIONS, Scrubber, ScrubConfig
 from medmine.warehouse import Warehouse, audit
 from medmine.warehouse.schema import DOMAINS
 from medmine.warehouse.sql import ident, literal, qualified
@@ -90,6 +90,10 @@ class DeidConfig:
         If set, generalise and suppress until the person quasi-identifiers are k-anonymous.
     max_suppression
         Largest share of persons the k step may leave out.
+    detection
+        How note text is searched for PHI: ``"recall"`` (a word survives only if known to be
+        safe; higher recall, lower precision) or ``"precise"`` (pattern rules only). None:
+        ``recall`` in Safe Harbor mode, ``precise`` in expert mode.
     """
 
     mode: str = "safe_harbor"
@@ -100,9 +104,15 @@ class DeidConfig:
     sentinel_dates: frozenset[dt.date] = frozenset()
     k: int | None = None
     max_suppression: float = 0.05
+    detection: str | None = None
 
     def validate(self) -> None:
         """Raise `ConfigError` on a bad parameter."""
+        if self.detection not in (None, *DETECTIONS):
+            raise ConfigError(
+                f"The 'detection' parameter of DeidConfig must be one of {DETECTIONS} or None. "
+                f"Got {self.detection!r} instead."
+            )
         if self.mode not in ("safe_harbor", "expert"):
             raise ConfigError(
                 "The 'mode' parameter of DeidConfig must be 'safe_harbor' or 'expert'. "
@@ -131,6 +141,7 @@ class DeidReport:
 
     mode: str
     purpose: str
+    detection: str = ""
     rows: dict[str, int] = field(default_factory=dict)
     consent_eligible: int = 0
     consent_excluded: int = 0
@@ -331,7 +342,8 @@ def deidentify(
         raise PrivacyError("the de-identified warehouse must be a new file, not the source")
     if dst.exists() and not overwrite:
         raise PrivacyError(f"{dst} exists; pass overwrite=True (--overwrite) to replace it")
-    rep = DeidReport(mode=config.mode, purpose=config.purpose)
+    scrub_config = ScrubConfig.for_mode(config.mode, config.detection)
+    rep = DeidReport(mode=config.mode, purpose=config.purpose, detection=scrub_config.detection)
     ref = config.reference_date or dt.date.today()
     sentinels = config.sentinels
     with Warehouse(src) as wh:
@@ -352,7 +364,7 @@ def deidentify(
                 "SELECT old, shift, refy, capped FROM _mm_pmap"
             ).fetchall()
         }
-        scrubber = Scrubber(ScrubConfig.for_mode(config.mode))
+        scrubber = Scrubber(scrub_config)
         rep.notes_scrubbed, spans = scrub_notes(
             con, scrubber, persons, mode=config.mode, sentinels=sentinels, batch=config.note_batch
         )
@@ -383,6 +395,7 @@ def deidentify(
         rep.duration_s = time.perf_counter() - t0
         detail = {
             "mode": config.mode,
+            "detection": rep.detection,
             "output": dst.name,
             "eligible": rep.consent_eligible,
             "excluded": rep.consent_excluded,
