@@ -7,9 +7,11 @@ import json
 import pytest
 
 from medmine.fhir.views import validate_view
-from medmine.ingest.fhir import load
+from medmine.ingest.fhir import _load, load
+from medmine.ingest.fhir._setwise import apply
 from medmine.ingest.fhir._viewmap import (
     MAPPING_VIEWS,
+    fast_conditions,
     mapped_conditions,
     mapping_view,
     register,
@@ -51,10 +53,25 @@ def test_mapping_views_are_valid_view_definitions():
         assert view["name"] == table and view["description"]
 
 
+def _same_rows(wh: Warehouse) -> int:
+    """The loader's fast Condition SQL marks the same resources regular as the view and gives
+    their rows exactly (the others go to the per-resource mapper); returns how many rows.
+    """
+    view = wh.con.sql(mapped_conditions(wh.con, ALL_CONDITIONS)).to_arrow_table()
+    fast = wh.con.sql(fast_conditions(wh.con, ALL_CONDITIONS)).to_arrow_table()
+    assert fast.column_names == view.column_names
+    order = [("seq", "ascending")]
+    view, fast = view.sort_by(order), fast.sort_by(order)
+    assert fast["regular"].equals(view["regular"])
+    assert fast.filter(fast["regular"]).equals(view.filter(view["regular"]))
+    return fast.num_rows
+
+
 def test_condition_view_gives_the_loaders_rows_on_the_sample(tmp_path):
     with Warehouse(tmp_path / "w.duckdb") as wh:
         load([FHIR_SAMPLES], wh)
         assert _compare(wh) == (0, 0, 6611)
+        assert _same_rows(wh) == 6611
 
 
 PATIENT = {"resourceType": "Patient", "id": "p1", "gender": "female", "birthDate": "1970-01-01"}
@@ -193,3 +210,53 @@ def test_references_resolve_by_joins(refs_wh, source_file, location, ref, want):
 def test_stable_ids_match_the_loaders(refs_wh):
     got = refs_wh.con.execute("SELECT mm_stable_id('fhir:Patient', 'p1')").fetchall()
     assert got == [(stable_id("fhir:Patient", "p1"),)]
+
+
+def test_fast_condition_sql_equals_the_view_on_bad_inputs(tmp_path):
+    lines = [PATIENT, GOOD, {**GOOD, "id": "c-text", "code": {"text": "sugar trouble"}}]
+    lines += [{k: v for k, v in {**GOOD, **c}.items() if v is not None} for c, _ in BAD]
+    lines += [
+        {**GOOD, "id": "o1", "code": {"coding": [{"code": 123, "system": "http://loinc.org"}]}},
+        {**GOOD, "id": "o2", "subject": {"reference": "Patient?identifier=http://h.org|1"}},
+        {**GOOD, "id": "o4", "modifierExtension": [{"url": "http://x.org/not"}]},
+        {**GOOD, "id": "o5", "asserter": {"display": "Dr No"}, "recorder": {"reference": "P/1"}},
+    ]
+    f = tmp_path / "Condition.ndjson"
+    f.write_text("".join(json.dumps(x) + "\n" for x in lines))
+    with Warehouse(tmp_path / "w.duckdb") as wh:
+        load(f, wh)
+        assert _same_rows(wh) == len(lines) - 1
+
+
+def test_load_maps_plain_conditions_set_wise_and_odd_ones_per_resource(tmp_path, monkeypatch):
+    done = []
+
+    def spy(s, m, source):
+        got = apply(s, m, source)
+        done.append((m.resource_type, got.loaded, len(got.fallback)))
+        return got
+
+    monkeypatch.setattr(_load, "apply", spy)
+    lines = [PATIENT, GOOD, {**GOOD, "id": "c-dup"}, {**GOOD, "id": "c-dup"}]
+    lines.append({**GOOD, "id": "c-urn", "encounter": {"reference": "urn:uuid:0000"}})
+    lines.append({**GOOD, "id": "c-org", "asserter": {"reference": "Organization/o1"}})
+    lines += [{k: v for k, v in {**GOOD, **c}.items() if v is not None} for c, _ in BAD]
+    lines.append({**GOOD, "id": "o2", "subject": {"reference": "Patient?identifier=h|1"}})
+    f = tmp_path / "Condition.ndjson"
+    f.write_text("".join(json.dumps(x) + "\n" for x in lines))
+    with Warehouse(tmp_path / "w.duckdb") as wh:
+        r = load(f, wh)
+        refs = wh.con.execute(
+            "SELECT row_id, column_name, target_type, resolved_id FROM mm_reference ORDER BY 2"
+        ).fetchall()
+    # c-ok, c-dup (twice), c-urn and c-org set-wise; the bad ones and o2 by the mapper
+    assert done == [("Condition", 4, len(BAD) + 1)]
+    c = r.counts["Condition"]
+    assert (c.read, c.loaded, c.skipped, c.quarantined) == (len(lines) - 1, 4, 1, len(BAD) + 1)
+    # an unresolved reference is kept with a warning; one to another type is kept resolved
+    assert refs == [
+        (stable_id("fhir:Condition", "c-org"), "provider_id", "Organization",
+         stable_id("fhir:Organization", "o1")),
+        (stable_id("fhir:Condition", "c-urn"), "visit_occurrence_id", "Encounter", None),
+    ]  # fmt: skip
+    assert c.warnings == 1

@@ -13,6 +13,7 @@ import gzip
 import hashlib
 import re
 import zlib
+from array import array
 from collections import defaultdict
 from pathlib import Path
 from typing import Any, NamedTuple
@@ -34,8 +35,10 @@ from medmine.ingest.fhir._read import (
     ndjson_lines,
 )
 from medmine.ingest.fhir._refs import Context, undated_dates
+from medmine.ingest.fhir._setwise import SetwiseMapping, apply
 from medmine.ingest.fhir._sql import finish_load
 from medmine.ingest.fhir._values import Skip
+from medmine.ingest.fhir._viewmap import setwise_mappings
 from medmine.ingest.progress import Progress
 from medmine.warehouse import (
     LoadSession,
@@ -46,6 +49,7 @@ from medmine.warehouse import (
     rows_to_arrow,
     stable_id,
 )
+from medmine.warehouse.sql import ident
 
 #: Records mapped before each duplicate check and flush (bounds memory).
 BATCH_RECORDS = 20_000
@@ -128,6 +132,14 @@ class Loader:
         }
         self._file_name = ""
         self._modifiers = False  # the current line or bundle mentions modifierExtension
+        #: Types mapped set-wise at the end of the load (their JSON is in the raw store).
+        self.setwise: dict[str, SetwiseMapping] = setwise_mappings() if keep_raw else {}
+        self._setwise_types = list(self.setwise)
+        self._deferred = array("q")  # raw_id of each deferred resource, in read order
+        self._deferred_type = array("b")  # its type (index into _setwise_types)
+        self._file_deferred = 0  # where the current file's deferred resources start
+        self._plain_keys = True  # every entry of the current Bundle is identified by its id
+        self._no_defer = False  # mapping the set-wise fallbacks: map them here
         self._done = 0
         self._total = 0
 
@@ -138,6 +150,7 @@ class Loader:
         for f in files:
             self._file(f)
         self._map_undated()
+        self._map_setwise()
         for rec in self.waiting:
             if rec.person in self.ctx.known_persons:
                 self._add(rec)
@@ -165,6 +178,8 @@ class Loader:
     def _file(self, path: Path) -> None:
         name = str(path)
         self._file_name = path.name
+        self._file_deferred = len(self._deferred)
+        self._plain_keys = True
         where = "file"
         try:
             with Source(path, self._on_bytes) as src:
@@ -225,6 +240,9 @@ class Loader:
         else:
             raise SourceError(name, "neither a Bundle nor a FHIR resource (no resourceType)")
         keys = entry_keys(doc.get("type"), entries)
+        self._plain_keys = all(
+            k == entry_id(e) for e, k in zip(entries, keys, strict=True) if isinstance(e, dict)
+        )
         self.ctx.new_source(bundle_index(entries, keys), entries, keys)
         # Patients first, so references to them can be checked as the rest arrives.
         order = sorted(
@@ -287,8 +305,7 @@ class Loader:
         ):
             self.undated.append((obj, file, loc, raw))  # NDJSON: its report may come later
             return
-        if self.keep_raw:
-            self._keep_raw(obj, rtype, fid, file, loc, raw, url)
+        raw_id = self._keep_raw(obj, rtype, fid, file, loc, raw, url) if self.keep_raw else None
         if not isinstance(rtype, str) or not _NAME.fullmatch(rtype):
             s.read("Unknown")
             reason = Reason.MISSING_FIELD if rtype is None else Reason.UNSUPPORTED_TYPE
@@ -311,6 +328,18 @@ class Loader:
             return
         if key is not None and key != fid:
             fid = key  # fullUrl identity (a document or collection Bundle)
+        if (
+            raw_id is not None
+            and rtype in self.setwise
+            and not self._no_defer
+            and not self._modifiers
+            and self._plain_keys
+            and fid == obj.get("id")
+            and (rtype != "Observation" or _own_date(obj))
+        ):
+            self._deferred.append(raw_id)  # mapped set-wise at the end of the load
+            self._deferred_type.append(self._setwise_types.index(rtype))
+            return
         ctx = self.ctx
         ctx.begin(rtype)
         try:
@@ -404,12 +433,121 @@ class Loader:
         self.undated = []
         self.ctx.new_source(None)
 
+    def _map_setwise(self) -> None:
+        """Map the deferred resources set-wise (`_setwise.apply`), type by type; the ones the
+        SQL does not cover go to the per-resource mapper, as they would have.
+        """
+        if not len(self._deferred):
+            return
+        self._flush()
+        self._flush_raw()
+        self.s.flush()
+        deferred = pa.table(  # noqa: F841  (read by DuckDB's replacement scan)
+            {
+                "seq": pa.array(range(len(self._deferred)), pa.int64()),
+                "raw_id": pa.array(self._deferred, pa.int64()),
+                "t": pa.array(self._deferred_type, pa.int8()),
+            }
+        )
+        self.con.execute("CREATE OR REPLACE TEMP TABLE __fhir_deferred AS SELECT * FROM deferred")
+        del deferred
+        self._deferred, self._deferred_type = array("q"), array("b")
+        try:
+            for i, rtype in enumerate(self._setwise_types):
+                source = (
+                    "SELECT d.seq, r.source_file, r.location, r.resource FROM __fhir_deferred d "
+                    f"JOIN mm_fhir_resource r ON r.raw_id = d.raw_id WHERE d.t = {i}"
+                )
+                done = apply(self.s, self.setwise[rtype], source)
+                for key in done.codes:
+                    self._register_code(*key)
+                self._fallback([row[1:] for row in done.fallback])
+        finally:
+            _drop_work_tables(self.con)
+
+    def _register_code(self, vocab: str, code: str, display: str | None) -> None:
+        """Register a source code met by a set-wise mapping (as `Context.code` does)."""
+        ctx = self.ctx
+        if (vocab, code) not in ctx.seen_codes:
+            ctx.seen_codes.add((vocab, code))
+            self.concepts.append(
+                {"vocabulary_id": vocab, "code": code, "display": display, "load_id": ctx.load_id}
+            )
+
+    def _fallback(self, rows: list[tuple[str, str, str]]) -> None:
+        """Map deferred resources ``(source_file, location, JSON text)`` one at a time."""
+        if not rows:
+            return
+        self._no_defer = True
+        current = None
+        try:
+            for file, loc, text in rows:
+                if file != current:
+                    current = file
+                    self.ctx.new_source(self._file_index(file))
+                obj = orjson.loads(text)
+                data = text.encode()
+                self._modifiers = MODIFIER in data
+                ndjson = loc.startswith("line ")
+                raw = data if ndjson else None
+                self.s.read(obj["resourceType"], -1)  # counted when it was read
+                self.keep_raw, keep = False, self.keep_raw
+                try:
+                    self._resource(obj, None, file, loc, raw)
+                finally:
+                    self.keep_raw = keep
+        finally:
+            self._no_defer = False
+            self.ctx.new_source(None)
+
+    def _file_index(self, file: str) -> dict[str, tuple[str, str]]:
+        """The ``fullUrl`` index of a Bundle file, from the raw store (ids are the keys of
+        the Bundles whose resources are deferred).
+        """
+        self.s.flush()
+        rows = self.con.execute(
+            "SELECT full_url, resource_type, resource_id FROM mm_fhir_resource "
+            "WHERE source_file = ? AND full_url IS NOT NULL AND resource_id IS NOT NULL "
+            "AND resource_type <> 'Unknown' ORDER BY location",
+            [file],
+        ).fetchall()
+        return {url: (rtype, rid) for url, rtype, rid in rows}
+
+    def _undefer_file(self, name: str) -> None:
+        """Map the current file's deferred resources now (its raw rows are about to go)."""
+        start = self._file_deferred
+        if len(self._deferred) <= start:
+            return
+        n = len(self._deferred) - start
+        ids = pa.table(  # noqa: F841  (read by DuckDB's replacement scan)
+            {"pos": pa.array(range(n), pa.int64()), "raw_id": pa.array(self._deferred[start:])}
+        )
+        rows = self.con.execute(
+            "SELECT r.location, r.resource FROM ids JOIN mm_fhir_resource r USING (raw_id) "
+            "WHERE r.source_file = ? ORDER BY ids.pos",
+            [name],
+        ).fetchall()
+        del self._deferred[start:]
+        del self._deferred_type[start:]
+        self._no_defer = True
+        try:
+            for loc, text in rows:
+                obj = orjson.loads(text)
+                data = text.encode()
+                self._modifiers = MODIFIER in data
+                self.s.read(obj["resourceType"], -1)  # counted when it was read
+                self._resource(obj, None, name, loc, data if loc.startswith("line ") else None)
+        finally:
+            self._no_defer = False
+
     def _keep_raw(
         self, obj: dict[str, Any], rtype: Any, fid: Any, file: str, loc: str, raw: Any, url: Any
-    ) -> None:
-        """Queue the resource's JSON text for the raw store (``mm_fhir_resource``)."""
+    ) -> int | None:
+        """Queue the resource's JSON text for the raw store (``mm_fhir_resource``); returns
+        its ``raw_id`` (None when it is not kept).
+        """
         if file in self._reloaded:
-            return
+            return None
         if isinstance(raw, bytes | bytearray):
             text = bytes(raw).strip()
             if text.startswith(b"\xef\xbb\xbf"):
@@ -418,13 +556,14 @@ class Loader:
             try:
                 text = orjson.dumps(obj)
             except TypeError:  # an integer beyond 64 bits: orjson parsed it, cannot write it
-                return
+                return None
         rid = obj.get("id")
         if not isinstance(rid, str):
             rid = fid if isinstance(fid, str) else None
         c = self.raw
         checksum = hashlib.blake2b(text, digest_size=16).hexdigest()
-        c["raw_id"].append(stable_id("fhir:raw", f"{file}\x1f{loc}\x1f{checksum}"))
+        raw_id = stable_id("fhir:raw", f"{file}\x1f{loc}\x1f{checksum}")
+        c["raw_id"].append(raw_id)
         c["source_file"].append(file)
         c["location"].append(loc)
         c["checksum"].append(checksum)
@@ -434,6 +573,7 @@ class Loader:
         c["resource_id"].append(rid if rid is None or len(rid) <= 256 else None)
         c["full_url"].append(url if isinstance(url, str) else None)
         c["resource"].append(text.decode("utf-8", "replace"))
+        return raw_id
 
     def _forget_raw_if_loaded_before(self, name: str, sha256: str) -> None:
         """A file whose content an earlier load read (from any path) adds no raw resource."""
@@ -443,6 +583,7 @@ class Loader:
         self._reloaded.add(name)
         self._flush_raw()
         self.s.flush()
+        self._undefer_file(name)
         self.con.execute(
             "DELETE FROM mm_fhir_resource WHERE load_id = ? AND source_file = ?",
             [self.s.load_id, name],
@@ -518,6 +659,14 @@ class Loader:
             for name, table_rows in extra.items()
         ]
         self.s.add_tables(batches)
+
+
+def _drop_work_tables(con: Any) -> None:
+    """Drop the temp tables of the set-wise mappings (named ``__...``)."""
+    for (name,) in con.execute(
+        "SELECT table_name FROM duckdb_tables() WHERE temporary AND (starts_with(table_name, '__') OR table_name = 'mm_fhir_system')"
+    ).fetchall():
+        con.execute(f"DROP TABLE IF EXISTS temp.{ident(name)}")
 
 
 def _batch(

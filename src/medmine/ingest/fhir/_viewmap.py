@@ -8,9 +8,11 @@ resolved by joins (`resolve_sql`: ``urn:uuid:`` and other ``fullUrl`` s of the s
 code -> OMOP rows. Row ids are the loader's (`medmine.warehouse.stable_id`, a registered
 function), so both paths give the same rows.
 
-`mapped_conditions` is the first table built this way; its rows equal the per-resource
-loader's on the bundled sample (``tests/ingest/test_fhir_viewmap.py``). The loader itself
-still maps every resource type one resource at a time (docs/ingest-fhir.md says which).
+`mapped_conditions` runs the ViewDefinition through the engine; its rows equal the per-resource
+loader's on the bundled sample (``tests/ingest/test_fhir_viewmap.py``). The loader runs
+`fast_conditions`, the same mapping read with one JSON parse per resource and direct paths
+(exact on the plain shape it marks ``regular``; a test checks it gives the view's rows), through
+`medmine.ingest.fhir._setwise` (`setwise_mappings` lists the types mapped this way).
 """
 
 from __future__ import annotations
@@ -141,6 +143,27 @@ def resolve_sql(rows: str, column: str, urls: str = "mm_fhir_resource") -> str:
     """
 
 
+def resolve_plain_sql(rows: str, column: str, urls: str) -> str:
+    """`resolve_sql` for literal references only (no ``#id``, no conditional reference: the
+    plain shape rules them out): a ``fullUrl`` of the same file, else the ``Type/id`` at the
+    end of the URL. `urls` holds one row per ``(source_file, full_url)``.
+    """
+    c = ident(column)
+    t, k = ident(f"{column}_type"), ident(f"{column}_key")
+    pattern = literal(r"(^|/)([A-Z][A-Za-z]*)/([^/]{1,64})(/_history/[^/]*)?/*$")
+    return f"""
+        SELECT r.*,
+          CASE WHEN u.resource_type IS NOT NULL THEN u.resource_type
+               WHEN r.{c} IS NULL OR starts_with(r.{c}, 'urn:') THEN NULL
+               ELSE nullif(regexp_extract(r.{c}, {pattern}, 2), '') END AS {t},
+          CASE WHEN u.resource_type IS NOT NULL THEN u.resource_id
+               WHEN r.{c} IS NULL OR starts_with(r.{c}, 'urn:') THEN NULL
+               ELSE nullif(regexp_extract(r.{c}, {pattern}, 3), '') END AS {k}
+        FROM ({rows}) r
+        LEFT JOIN {urls} u ON u.source_file = r.source_file AND u.full_url = r.{c}
+    """
+
+
 def _row_id(column: str, target: str) -> str:
     """The row id of a resolved reference when it is of type `target`, else NULL."""
     t, k = ident(f"{column}_type"), ident(f"{column}_key")
@@ -230,13 +253,21 @@ def mapped_conditions(con: Any, source: str, load_id: str = "") -> str:
         "(SELECT DISTINCT source_file FROM __cond_src)"
     )
     con.execute(
-        "CREATE OR REPLACE TEMP VIEW __conditions AS SELECT json_merge_patch(j, "
+        "CREATE OR REPLACE TEMP TABLE __conditions AS SELECT json_merge_patch(j, "
         "json_object('__file', source_file, '__loc', location, '__seq', seq)) AS resource "
         "FROM __cond_src"
     )
     resolved = compile_view(view, "__conditions", "resource", typed=True).sql
     for column in ("subject", "encounter", "asserter", "recorder"):
         resolved = resolve_sql(resolved, column, "__cond_urls")
+    regular = f"{_condition_shape('s.j')} AND NOT contains(s.resource, 'modifierExtension')"
+    return _condition_rows(f"({resolved}) x JOIN __cond_src s ON s.seq = x.seq", regular)
+
+
+def _condition_rows(source: str, regular: str) -> str:
+    """The final projection of the Condition mapping over `source` (the view's columns with
+    the references resolved, as ``x``), `regular` being the plain-shape predicate.
+    """
     start = "coalesce(onset, onset_period_start, recorded)"
     provider = "CASE WHEN has_asserter THEN 'asserter' ELSE 'recorder' END"
     return f"""
@@ -267,7 +298,7 @@ def mapped_conditions(con: Any, source: str, load_id: str = "") -> str:
             WHEN abatement IS NOT NULL AND mm_fhir_date(abatement) IS NULL THEN 'invalid_date'
           END AS reason_code,
           x.seq, x.source_file, x.location,
-          {_condition_shape("s.j")} AND NOT contains(s.resource, 'modifierExtension') AS regular,
+          {regular} AS regular,
           'Condition/' || id AS source_key,
           encounter, encounter_type, encounter_key,
           {provider} AS provider_field,
@@ -278,5 +309,127 @@ def mapped_conditions(con: Any, source: str, load_id: str = "") -> str:
           coalesce(code_display, code_text) AS code_display,
           mm_vocabulary(status_system) AS status_vocabulary, clinical_status,
           coalesce(status_display, status_text) AS status_display
-        FROM ({resolved}) x JOIN __cond_src s ON s.seq = x.seq
+        FROM {source}
     """
+
+
+#: Top-level Condition fields the mapping reads, each parsed once as its own JSON value.
+_CONDITION_FIELDS = (
+    "id",
+    "subject",
+    "encounter",
+    "asserter",
+    "recorder",
+    "code",
+    "clinicalStatus",
+    "onsetDateTime",
+    "onsetPeriod",
+    "recordedDate",
+    "abatementDateTime",
+)
+
+
+def _fields(fields: tuple[str, ...]) -> str:
+    """A `json_transform` structure that keeps each top-level field as JSON."""
+    return literal(json.dumps(dict.fromkeys(fields, "JSON")))
+
+
+def _first_coded(cc: str, key: str) -> str:
+    """SQL: `key` of the first coding with a code of CodeableConcept JSON `cc` (plain shape)."""
+    return (
+        f"(list_filter(json_extract({cc}, '$.coding[*]'), "
+        f"lambda c: json_type(c, '$.code') = 'VARCHAR')[1] ->> {literal('$.' + key)})"
+    )
+
+
+def fast_conditions(con: Any, source: str, load_id: str = "") -> str:
+    """`mapped_conditions` for the loader: the same rows, read with one JSON parse per
+    resource (`json_transform` of the top-level fields) and direct paths into them.
+
+    The paths are exact on the plain shape only (``regular``: objects where FHIR has
+    objects, strings where it has strings); the loader maps every other resource with the
+    per-resource mapper, and a test checks both functions give the same rows.
+    """
+    register(con)
+    for macro in _SHAPE_MACROS:
+        con.execute(f"CREATE OR REPLACE TEMP MACRO {macro}")
+    con.execute(
+        "CREATE OR REPLACE TEMP TABLE __cond_src AS SELECT seq, source_file, location, "
+        f"contains(resource, 'modifierExtension') AS modifier, "
+        f"json_transform(resource, {_fields(_CONDITION_FIELDS)}) AS f FROM ({source})"
+    )
+    _plain_urls(con, "__cond_src", "__cond_purls")
+    f = "f"
+    shape = (
+        f"json_type({f}.id) = 'VARCHAR' AND json_type({f}.subject) = 'OBJECT' "
+        f"AND mm_ref_ok({f}.subject, '$') AND mm_ref_ok({f}.encounter, '$') "
+        f"AND mm_ref_ok({f}.asserter, '$') AND mm_ref_ok({f}.recorder, '$') "
+        f"AND json_type({f}.code) = 'OBJECT' AND mm_cc_ok({f}.code, '$') "
+        f"AND mm_cc_ok({f}.clinicalStatus, '$') AND mm_date_ok({f}.onsetDateTime, '$') "
+        f"AND mm_date_ok({f}.recordedDate, '$') AND mm_date_ok({f}.abatementDateTime, '$') "
+        f"AND ({f}.onsetPeriod IS NULL OR (json_type({f}.onsetPeriod) = 'OBJECT' "
+        f"AND mm_date_ok({f}.onsetPeriod, '$.start'))) AND NOT modifier"
+    )
+    rows = f"""
+        SELECT seq, source_file, location, {shape} AS regular,
+          {f}.id ->> '$' AS id,
+          {f}.subject ->> '$.reference' AS subject,
+          {f}.encounter ->> '$.reference' AS encounter,
+          {f}.asserter ->> '$.reference' AS asserter,
+          {f}.asserter IS NOT NULL AS has_asserter,
+          {f}.recorder ->> '$.reference' AS recorder,
+          {_first_coded(f + ".code", "system")} AS code_system,
+          {_first_coded(f + ".code", "code")} AS code,
+          {_first_coded(f + ".code", "display")} AS code_display,
+          {f}.code ->> '$.text' AS code_text,
+          {f}.onsetDateTime ->> '$' AS onset,
+          {f}.onsetPeriod ->> '$.start' AS onset_period_start,
+          {f}.recordedDate ->> '$' AS recorded,
+          {f}.abatementDateTime ->> '$' AS abatement,
+          {_first_coded(f + ".clinicalStatus", "code")} AS clinical_status,
+          {_first_coded(f + ".clinicalStatus", "system")} AS status_system,
+          {_first_coded(f + ".clinicalStatus", "display")} AS status_display,
+          {f}.clinicalStatus ->> '$.text' AS status_text
+        FROM __cond_src
+    """
+    for column in ("subject", "encounter", "asserter", "recorder"):
+        rows = resolve_plain_sql(rows, column, "__cond_purls")
+    return _condition_rows(f"({rows}) x", "x.regular")
+
+
+def _plain_urls(con: Any, source: str, name: str) -> None:
+    """Temp table `name`: the ``fullUrl`` s of the Bundle files of relation `source`, one row
+    per ``(source_file, full_url)`` (what `resolve_plain_sql` joins).
+    """
+    con.execute(
+        f"CREATE OR REPLACE TEMP TABLE {ident(name)} AS SELECT source_file, full_url, "
+        "any_value(resource_type) AS resource_type, any_value(resource_id) AS resource_id "
+        "FROM mm_fhir_resource WHERE full_url IS NOT NULL AND source_file IN "
+        f"(SELECT DISTINCT source_file FROM {ident(source)}) GROUP BY ALL"
+    )
+
+
+def condition_mapping() -> Any:
+    """The `SetwiseMapping` of Condition -> condition_occurrence (used by the loader)."""
+    from medmine.ingest.fhir._setwise import Code, Ref, SetwiseMapping
+
+    return SetwiseMapping(
+        resource_type="Condition",
+        sql=fast_conditions,
+        tables=("condition_occurrence",),
+        id_column="condition_occurrence_id",
+        refs=(
+            Ref("visit_occurrence_id", "encounter", "encounter_type", "encounter_key", "Encounter"),
+            Ref("provider_id", "provider_ref", "provider_type", "provider_key", "Practitioner"),
+        ),
+        codes=(
+            Code("code_vocabulary", "code", "code_display"),
+            Code("status_vocabulary", "clinical_status", "status_display"),
+        ),
+        ref_table="condition_occurrence",
+    )
+
+
+def setwise_mappings() -> dict[str, Any]:
+    """Resource type -> `SetwiseMapping`, for the types the loader maps set-wise."""
+    return {"Condition": condition_mapping()}
