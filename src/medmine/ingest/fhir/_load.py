@@ -664,7 +664,8 @@ class Loader:
 def _drop_work_tables(con: Any) -> None:
     """Drop the temp tables of the set-wise mappings (named ``__...``)."""
     for (name,) in con.execute(
-        "SELECT table_name FROM duckdb_tables() WHERE temporary AND (starts_with(table_name, '__') OR table_name = 'mm_fhir_system')"
+        "SELECT table_name FROM duckdb_tables() WHERE temporary "
+        "AND (starts_with(table_name, '__') OR table_name = 'mm_fhir_system')"
     ).fetchall():
         con.execute(f"DROP TABLE IF EXISTS temp.{ident(name)}")
 
