@@ -17,6 +17,7 @@ from medmine.ingest.fhir._viewmap_base import (
     date_shape,
     prepare,
     ref_shape,
+    regular_sql,
     resolved,
     row_id,
     source_value,
@@ -57,6 +58,7 @@ def mapped_allergies(con: Any, source: str, load_id: str = "") -> str:
         prepare(con, "observation_allergy_intolerance", source, tag), tag, "patient", "visit"
     )
     start = "coalesce(onset, onset_start, recorded)"
+    regular, shaped = regular_sql(f"{_shape('s.j')} AND {common_shape('s.j', 's.resource')}", tag)
     return f"""
         SELECT
           mm_stable_id('fhir:AllergyIntolerance', id) AS observation_id,
@@ -74,11 +76,11 @@ def mapped_allergies(con: Any, source: str, load_id: str = "") -> str:
           END AS reason_code,
           CAST(NULL AS VARCHAR) AS skip_code,
           x.seq, x.source_file, x.location,
-          coalesce({_shape("s.j")} AND {common_shape("s.j", "s.resource")}, false) AS regular,
+          {regular} AS regular,
           'AllergyIntolerance/' || id AS source_key,
           visit AS visit_ref, visit_type, visit_key,
           {code_columns("code")}
-        FROM ({sql}) x JOIN __allergy_src s ON s.seq = x.seq
+        FROM ({sql}) x JOIN {shaped} s ON s.seq = x.seq
     """
 
 

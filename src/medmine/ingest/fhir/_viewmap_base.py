@@ -26,6 +26,7 @@ table and these columns for the loader:
 from __future__ import annotations
 
 import json
+import re
 from functools import cache
 from importlib import resources
 from typing import Any
@@ -44,8 +45,6 @@ _SPACE = (
 _MACROS = (
     # text that Python's strip() empties (a required concept given as blank text is missing)
     f"mm_blank(s) AS s IS NULL OR regexp_full_match(s, '{_SPACE}*')",
-    # the resource's own id: a non-empty string (else the loader quarantines it before mapping)
-    "mm_id_ok(j) AS json_type(j, '$.id') = 'VARCHAR' AND json_extract_string(j, '$.id') <> ''",
     # a JSON number, if present (the loader's number(): a bool or a string is invalid_value)
     "mm_num_ok(j, p) AS json_type(j, p) IS NULL OR json_type(j, p) IN "
     "('NULL', 'BIGINT', 'UBIGINT', 'DOUBLE')",
@@ -212,4 +211,36 @@ def date_shape(j: str, *paths: str) -> str:
 
 def common_shape(j: str, resource: str) -> str:
     """SQL: a string id and no ``modifierExtension`` anywhere (the loader's checks)."""
-    return f"mm_id_ok({j}) AND NOT contains({resource}, 'modifierExtension')"
+    return (
+        f"json_type({j}, '$.id') = 'VARCHAR' AND json_extract_string({j}, '$.id') <> '' "
+        f"AND NOT contains({resource}, 'modifierExtension')"
+    )
+
+
+#: ``s.j, '$.field<rest>'`` in a shape predicate over the raw resource ``s.j``.
+_ON_RESOURCE = re.compile(r"s\.j, '\$\.([A-Za-z_]+)((?:[.\[][^']*)?)'")
+
+
+def regular_sql(shape: str, tag: str) -> tuple[str, str]:
+    """Shape predicates over ``s.j`` made cheap: each top-level field they read is parsed
+    out of the resource once (one ``json_extract`` with a list of paths), and the predicates
+    read those small fragments instead of re-parsing the whole resource each time.
+
+    Returns the predicate (over ``s.f``) and the relation ``s`` to join on ``seq``.
+    """
+    fields: list[str] = []
+
+    def frag(m: re.Match[str]) -> str:
+        if m.group(1) not in fields:
+            fields.append(m.group(1))
+        return f"s.f[{fields.index(m.group(1)) + 1}], '${m.group(2)}'"
+
+    expr = _ON_RESOURCE.sub(frag, shape)
+    if "s.j" in expr:
+        raise ValueError("a shape predicate reads the resource other than by a path")
+    paths = ", ".join(literal(f"$.{f}") for f in fields)
+    src = ident(f"__{tag}_src")
+    return (
+        f"coalesce({expr}, false)",
+        f"(SELECT seq, resource, json_extract(j, [{paths}]) AS f FROM {src})",
+    )

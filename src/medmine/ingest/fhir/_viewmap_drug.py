@@ -17,6 +17,7 @@ from medmine.ingest.fhir._viewmap_base import (
     date_rules,
     prepare,
     ref_shape,
+    regular_sql,
     resolved,
     row_id,
     source_value,
@@ -234,6 +235,9 @@ def mapped_drug_type(con: Any, source: str, load_id: str = "", *, rtype: str) ->
         code_rule = "WHEN code IS NULL AND mm_blank(code_text) THEN 'missing_field' "
     ends = ("effective_end",) if "effective_end" in have else ()
     route = "route" in have
+    regular, shaped = regular_sql(
+        f"{_shape(rtype, 's.j')} AND {common_shape('s.j', 's.resource')}", d.tag
+    )
     return f"""
         SELECT *,
           CASE WHEN period_end_date IS NOT NULL THEN period_end_date
@@ -265,15 +269,14 @@ def mapped_drug_type(con: Any, source: str, load_id: str = "", *, rtype: str) ->
           END AS reason_code,
           CAST(NULL AS VARCHAR) AS skip_code,
           x.seq, x.source_file, x.location,
-          coalesce({_shape(rtype, "s.j")} AND {common_shape("s.j", "s.resource")}, false)
-            AS regular,
+          {regular} AS regular,
           {literal(rtype + "/")} || id AS source_key,
           visit AS visit_ref, visit_type, visit_key,
           {prov[""]} AS provider_ref, {prov["_type"]} AS provider_type,
           {prov["_key"]} AS provider_key,
           {code_columns("code")},
           {code_columns("route", "route") if route else _no_route()}
-        FROM ({sql}) x JOIN {ident(f"__{d.tag}_src")} s ON s.seq = x.seq
+        FROM ({sql}) x JOIN {shaped} s ON s.seq = x.seq
         )
     """
 

@@ -22,6 +22,7 @@ from medmine.ingest.fhir._viewmap_base import (
     date_rules,
     prepare,
     ref_shape,
+    regular_sql,
     resolved,
     row_id,
     source_value,
@@ -29,7 +30,7 @@ from medmine.ingest.fhir._viewmap_base import (
     unknown_person_rule,
     view_file,
 )
-from medmine.warehouse.sql import ident, literal
+from medmine.warehouse.sql import literal
 
 
 class _Note(NamedTuple):
@@ -163,6 +164,9 @@ def mapped_note_type(con: Any, source: str, load_id: str = "", *, rtype: str) ->
         f"att IS NOT NULL AND (NOT regexp_full_match({_DATA}, {_B64_CHARS}) OR {text} IS NULL)"
     )
     lang = "att ->> 'language'"
+    regular, shaped = regular_sql(
+        f"{_shape(rtype, 's.j')} AND {common_shape('s.j', 's.resource')}", n.tag
+    )
     return f"""
         SELECT
           mm_stable_id({literal("fhir:" + rtype)}, id) AS note_id,
@@ -185,8 +189,7 @@ def mapped_note_type(con: Any, source: str, load_id: str = "", *, rtype: str) ->
                {unknown_person_rule("subject")}
           END AS reason_code,
           x.seq, x.source_file, x.location,
-          coalesce({_shape(rtype, "s.j")} AND {_attachment_shape()} AND
-            {common_shape("s.j", "s.resource")}, false) AS regular,
+          {regular} AND coalesce({_attachment_shape()}, false) AS regular,
           {literal(rtype + "/")} || id AS source_key,
           visit AS visit_ref, visit_type, visit_key,
           {prov[""]} AS provider_ref, {prov["_type"]} AS provider_type,
@@ -197,7 +200,7 @@ def mapped_note_type(con: Any, source: str, load_id: str = "", *, rtype: str) ->
                    starts_with(lower(coalesce(nullif(a ->> 'contentType', ''), 'text/plain')),
                                'text/'))[1] AS att
           FROM ({sql})
-        ) x JOIN {ident(f"__{n.tag}_src")} s ON s.seq = x.seq
+        ) x JOIN {shaped} s ON s.seq = x.seq
     """
 
 

@@ -17,6 +17,7 @@ from medmine.ingest.fhir._viewmap_base import (
     prepare,
     ref_columns,
     ref_shape,
+    regular_sql,
     resolved,
     row_id,
     source_value,
@@ -57,6 +58,9 @@ def mapped_procedures(con: Any, source: str, load_id: str = "") -> str:
         "performer",
     )
     start = "coalesce(performed, performed_start)"
+    regular, shaped = regular_sql(
+        f"{_shape('s.j')} AND {common_shape('s.j', 's.resource')}", "proc"
+    )
     return f"""
         SELECT
           mm_stable_id('fhir:Procedure', id) AS procedure_occurrence_id,
@@ -75,12 +79,12 @@ def mapped_procedures(con: Any, source: str, load_id: str = "") -> str:
           END AS reason_code,
           CAST(NULL AS VARCHAR) AS skip_code,
           x.seq, x.source_file, x.location,
-          coalesce({_shape("s.j")} AND {common_shape("s.j", "s.resource")}, false) AS regular,
+          {regular} AS regular,
           'Procedure/' || id AS source_key,
           {ref_columns("encounter", "visit")},
           {ref_columns("performer", "provider")},
           {code_columns("code")}
-        FROM ({sql}) x JOIN __proc_src s ON s.seq = x.seq
+        FROM ({sql}) x JOIN {shaped} s ON s.seq = x.seq
     """
 
 
