@@ -122,8 +122,7 @@ def _attachment_shape() -> str:
         "AND regexp_full_match(att ->> 'data', '[\\x20-\\x7e\\t\\n\\r\\x0b\\x0c]*') "
         "AND coalesce(json_type(att, '$.language'), 'NULL') IN ('NULL', 'VARCHAR') "
         f"AND (NOT contains({_CT}, 'charset=') OR {_CHARSET} IN ('', 'utf-8', 'utf8')) "
-        f"AND (regexp_full_match({_DATA}, {_CANONICAL}) "
-        f"OR NOT regexp_full_match({_DATA}, {_B64_CHARS}))))"
+        "AND (b64_canonical OR NOT b64_chars)))"
     )
 
 
@@ -159,10 +158,7 @@ def mapped_note_type(con: Any, source: str, load_id: str = "", *, rtype: str) ->
     else:
         provider = row_id(first, "Practitioner")
         prov = {x: f"{first}{x}" for x in ("", "_type", "_key")}
-    text = f"try(decode(from_base64({_DATA})))"
-    bad_text = (
-        f"att IS NOT NULL AND (NOT regexp_full_match({_DATA}, {_B64_CHARS}) OR {text} IS NULL)"
-    )
+    bad_text = "att IS NOT NULL AND (NOT b64_chars OR decoded IS NULL)"
     lang = "att ->> 'language'"
     regular, shaped = regular_sql(
         f"{_shape(rtype, 's.j')} AND {common_shape('s.j', 's.resource')}", n.tag
@@ -176,7 +172,7 @@ def mapped_note_type(con: Any, source: str, load_id: str = "", *, rtype: str) ->
           {TYPE_EHR} AS note_type_concept_id,
           {NOTE_CLASS_UNKNOWN} AS note_class_concept_id,
           CASE WHEN code_text <> '' THEN code_text ELSE code_display END AS note_title,
-          CASE WHEN att IS NOT NULL AND NOT ({bad_text}) THEN {text} END AS note_text,
+          CASE WHEN att IS NOT NULL AND NOT ({bad_text}) THEN decoded END AS note_text,
           {ENCODING_UTF8} AS encoding_concept_id,
           CASE WHEN {lang} IS NULL OR starts_with(lower({lang}), 'en')
                THEN {LANGUAGE_ENGLISH} ELSE 0 END AS language_concept_id,
@@ -196,10 +192,20 @@ def mapped_note_type(con: Any, source: str, load_id: str = "", *, rtype: str) ->
           {prov["_key"]} AS provider_key,
           {code_columns("code")}
         FROM (
-          SELECT *, list_filter(coalesce(CAST(attachments AS JSON[]), []::JSON[]), lambda a:
-                   starts_with(lower(coalesce(nullif(a ->> 'contentType', ''), 'text/plain')),
-                               'text/'))[1] AS att
-          FROM ({sql})
+          SELECT *, regexp_full_match(b64, {_CANONICAL}) AS b64_canonical,
+                 CASE WHEN b64_chars THEN try(decode(from_base64(b64))) END AS decoded
+          FROM (
+            SELECT *, regexp_full_match(b64, {_B64_CHARS}) AS b64_chars
+            FROM (
+              SELECT *, {_DATA} AS b64
+              FROM (
+                SELECT *, list_filter(coalesce(CAST(attachments AS JSON[]), []::JSON[]),
+                  lambda a: starts_with(lower(coalesce(nullif(a ->> 'contentType', ''),
+                                                       'text/plain')), 'text/'))[1] AS att
+                FROM ({sql})
+              )
+            )
+          )
         ) x JOIN {shaped} s ON s.seq = x.seq
     """
 
