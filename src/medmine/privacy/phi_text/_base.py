@@ -109,8 +109,24 @@ def anchored_finditer(
             pos = max(m.end(), start + 1)
 
 
+@dataclass(frozen=True)
+class DigitRun:
+    """A gate: the text must hold a run of at least `length` (5 or more) digits."""
+
+    length: int
+
+
+_LONG_DIGIT_RUN = re.compile(r"\d{5,}")
+
+
+@functools.lru_cache(maxsize=4)
+def longest_digit_run(text: str) -> int:
+    """Length of the longest run of 5 or more digits in `text` (0 if none; cached)."""
+    return max(map(len, _LONG_DIGIT_RUN.findall(text)), default=0)
+
+
 #: A gate (see `Pattern`).
-Gate = frozenset[str] | Needles | re.Pattern[str]
+Gate = frozenset[str] | Needles | DigitRun | re.Pattern[str]
 
 
 @dataclass(frozen=True)
@@ -155,6 +171,8 @@ def _passes(gate: Gate, text: str) -> bool:
         return gate.search(text) is not None
     if isinstance(gate, Needles):
         return not gate.words.isdisjoint(needles_in(text))
+    if isinstance(gate, DigitRun):
+        return longest_digit_run(text) >= gate.length
     return not gate.isdisjoint(note_words(text))
 
 

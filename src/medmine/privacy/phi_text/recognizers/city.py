@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 
 from medmine.privacy.phi_text import _vocab
-from medmine.privacy.phi_text._base import Pattern, PatternRecognizer
+from medmine.privacy.phi_text._base import DigitRun, Pattern, PatternRecognizer
 from medmine.privacy.phi_text._model import Entity
 from medmine.privacy.phi_text._registry import RECOGNIZERS
 from medmine.privacy.phi_text.recognizers._geo import ABBR, STATE
@@ -33,7 +33,7 @@ class CityRecognizer(PatternRecognizer):
             Entity.CITY,
             0.8,
             "c",
-            gate=re.compile(r"\d{5}"),
+            gate=DigitRun(5),
         ),
         Pattern(
             re.compile(rf"\b(?:Hospital|Clinic|Center|Centre|Home|Practice)\s+in\s+{_CITY}"),

@@ -103,12 +103,10 @@ class NameContextRecognizer(PatternRecognizer):
             Entity.CLINICIAN,
             0.8,
             "n",
-            gate=Needles(
-                frozenset(
-                    ["seen by", "signed by", "attending", "referred by", "referring", "pcp"]
-                    + ["dictated by", "transcribed by", "primary care", "provider", "cc"]
-                    + ["physician", "surgeon", "nurse", "covering", "consulted"]
-                )
+            anchors=frozenset(
+                ["seen by", "signed by", "attending", "referred by", "referring", "pcp"]
+                + ["dictated by", "transcribed by", "primary care", "provider", "cc"]
+                + ["physician", "surgeon", "nurse", "covering", "consulted"]
             ),
         ),
         Pattern(
@@ -119,7 +117,7 @@ class NameContextRecognizer(PatternRecognizer):
             Entity.PATIENT,
             0.85,
             "n",
-            gate=re.compile(r"[PpNn](?i:atient|t|ame)\s*[:-]"),
+            anchors=frozenset({"patient", "pt", "name"}),
         ),
         Pattern(
             re.compile(
@@ -149,11 +147,8 @@ class NameContextRecognizer(PatternRecognizer):
             Entity.PATIENT,
             0.6,
             "n",
-            gate=Needles(
-                frozenset(
-                    ["presented", "presents", "complains", "reports", "states", "returns"]
-                    + ["was seen"]
-                )
+            gate=re.compile(
+                rf"{_N}[ \t]+(?:presented|presents|complains|reports|states|returns|was seen)\b"
             ),
         ),
         Pattern(
@@ -186,7 +181,7 @@ class NameContextRecognizer(PatternRecognizer):
             Entity.PATIENT,
             0.75,
             "n",
-            gate=Needles(frozenset(_RELATIVES.split("|"))),
+            anchors=frozenset(_RELATIVES.split("|")),
         ),
     )
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import re
 
-from medmine.privacy.phi_text._base import Pattern, PatternRecognizer
+from medmine.privacy.phi_text._base import DigitRun, Pattern, PatternRecognizer
 from medmine.privacy.phi_text._model import Entity
 from medmine.privacy.phi_text._registry import RECOGNIZERS
 
@@ -86,7 +86,7 @@ class RecordIdRecognizer(PatternRecognizer):
             gate=re.compile(r"[1-9][AC-HJKMNP-RT-Y][AC-HJKMNP-RT-Y0-9]\d"),
         ),
         # DEA numbers (two letters, seven digits) and letter-digit-dash serials
-        Pattern(re.compile(r"\b[A-Z]{2}\d{7}\b"), Entity.ID, 0.8, gate=re.compile(r"\d{7}")),
+        Pattern(re.compile(r"\b[A-Z]{2}\d{7}\b"), Entity.ID, 0.8, gate=DigitRun(7)),
         Pattern(
             re.compile(r"\b(?=[A-Z0-9-]*\d)(?=[A-Z0-9-]*[A-Z])[A-Z0-9]{2,}(?:-[A-Z0-9]{2,}){2,}\b"),
             Entity.ID,
@@ -97,13 +97,9 @@ class RecordIdRecognizer(PatternRecognizer):
             ),
         ),
         # letter+digits ids (passport X42206105X, licence S613279967)
-        Pattern(
-            re.compile(r"\b[A-Z]{1,3}\d{6,12}[A-Z]?\b"), Entity.ID, 0.8, gate=re.compile(r"\d{6}")
-        ),
+        Pattern(re.compile(r"\b[A-Z]{1,3}\d{6,12}[A-Z]?\b"), Entity.ID, 0.8, gate=DigitRun(6)),
         # long digit runs not in a measurement
-        Pattern(
-            re.compile(r"(?<![\d.,/])\d{7,}(?![\d.,]\d)"), Entity.ID, 0.7, gate=re.compile(r"\d{7}")
-        ),
+        Pattern(re.compile(r"(?<![\d.,/])\d{7,}(?![\d.,]\d)"), Entity.ID, 0.7, gate=DigitRun(7)),
     )
 
     def accept(self, text: str, start: int, end: int, entity: Entity) -> bool:

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import re
 
-from medmine.privacy.phi_text._base import Pattern, PatternRecognizer
+from medmine.privacy.phi_text._base import DigitRun, Pattern, PatternRecognizer
 from medmine.privacy.phi_text._model import Entity
 from medmine.privacy.phi_text._registry import RECOGNIZERS
 from medmine.privacy.phi_text.recognizers._geo import STATE
 from medmine.privacy.phi_text.recognizers._letters import LOWER, UPPER
 
 #: Every ZIP pattern needs five digits in a row.
-_FIVE = re.compile(r"\d{5}")
+_FIVE = DigitRun(5)
 _Z = r"(?P<z>\d{5}(?:-?\d{4})?)(?!\d)"
 
 
