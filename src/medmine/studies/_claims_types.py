@@ -28,6 +28,14 @@ class FraudStudyConfig:
     top_claims: int = 50
     consent_purpose: str | None = None
     random_state: int = 0
+    #: A claim is flagged from this score on (one scheme of weight 3 at half strength).
+    flag_score: float = 1.5
+    #: Weight of the clinician's / organisation's percentile in a claim's score.
+    provider_context: float = 0.5
+    #: User edit tables: NCCI procedure-to-procedure pairs and MUE limits (CMS CSV layouts);
+    #: None = the small shipped tables.
+    ncci_table: str | None = None
+    mue_table: str | None = None
 
 
 @dataclass(kw_only=True)
@@ -47,6 +55,11 @@ class FraudResult(StudyResult):
     investigate_claims: pd.DataFrame
     em_distribution: pd.DataFrame  # provider_id, level, count
     evaluation: pd.DataFrame | None = None
+    #: The worklists, with source ids (FHIR Claim id or claims-file claim id, NPI, org id).
+    claims_ranked: pd.DataFrame | None = None
+    clinicians_ranked: pd.DataFrame | None = None
+    organisations_ranked: pd.DataFrame | None = None
+    scheme_hits: pd.DataFrame | None = None
 
     def summary(self) -> str:
         """One line for the report index."""
@@ -72,13 +85,16 @@ class FraudResult(StudyResult):
     def output_tables(self) -> dict[str, pd.DataFrame]:
         """The worklists, edit hits, provider scores and rules (ids and codes only)."""
         out = {
-            "investigate_providers": self.investigate_providers,
-            "investigate_claims": self.investigate_claims,
+            "claims_ranked": self.claims_ranked,
+            "clinicians_ranked": self.clinicians_ranked,
+            "organisations_ranked": self.organisations_ranked,
+            "scheme_hits": self.scheme_hits,
             "edits": self.edits,
             "provider_scores": self.providers,
             "claim_scores": self.claim_scores,
             "rules": self.rules,
         }
+        out = {k: v for k, v in out.items() if v is not None}
         if self.evaluation is not None:
             out["evaluation"] = self.evaluation
         return out

@@ -42,7 +42,22 @@ from medmine.studies._claims_profiles import (
     provider_features,
     score_providers,
 )
+from medmine.studies._claims_schemes import (
+    SCHEME_WEIGHTS,
+    claim_frame,
+    line_frame,
+    reference_table,
+    scheme_hits,
+)
 from medmine.studies._claims_types import FraudResult, FraudStudyConfig
+from medmine.studies._claims_worklists import (
+    add_context,
+    claim_scores,
+    entity_scores,
+    ranked_claims,
+    read_mue,
+    read_ptp,
+)
 from medmine.studies.contract import FunctionStudy, MissingDataError
 
 __all__ = [
@@ -53,7 +68,10 @@ __all__ = [
     "FraudStudyConfig",
     "claim_edits",
     "evaluate",
-    "investigation_lists",
+    "SCHEME_WEIGHTS",
+    "read_mue",
+    "read_ptp",
+    "worklists",
     "provider_features",
     "reference_tables",
     "rule_violations",
@@ -129,93 +147,75 @@ def rule_violations(
     return hit[["claim_line_id", "claim_id", "provider_id", "detail"]], rules
 
 
-def _claim_scores(lines, edits, providers) -> pd.DataFrame:
-    claims = lines.groupby("claim_id").agg(provider_id=("provider_id", "first")).reset_index()
-    e = edits.assign(w=edits["edit"].map(EDIT_WEIGHTS).astype(float))
-    per = e.drop_duplicates(["claim_id", "edit"]).groupby("claim_id")
-    agg = pd.DataFrame({"edit_score": per["w"].sum(), "edits": per["edit"].agg(", ".join)})
-    claims = claims.merge(agg, left_on="claim_id", right_index=True, how="left")
-    claims["edit_score"] = claims["edit_score"].fillna(0.0)
-    claims["edits"] = claims["edits"].fillna("")
-    pscore = providers.set_index("provider_id")["score"]
-    pflag = providers.set_index("provider_id")["flagged"]
-    claims["provider_score"] = claims["provider_id"].map(pscore).fillna(0.0)
-    claims["score"] = claims["edit_score"] + claims["provider_score"]
-    strong = claims["edit_score"] >= 2
-    flag = claims["provider_id"].map(pflag).astype("boolean").fillna(False).astype(bool)
-    claims["flagged"] = strong | flag
-    return claims.sort_values(
+#: Edits of the shipped SQL checks that no scheme detector covers (kept as claim findings).
+_EDIT_ONLY = ("before_birth", "sex_mismatch", "age_mismatch", "rule_violation")
+
+
+def _edit_hits(edits: pd.DataFrame) -> pd.DataFrame:
+    e = edits[edits["edit"].isin(list(_EDIT_ONLY))].drop_duplicates(["claim_id", "edit"])
+    return pd.DataFrame(
+        {
+            "claim_id": e["claim_id"].to_numpy(),
+            "scheme": e["edit"].to_numpy(),
+            "strength": 1.0,
+            "reason": e["detail"].to_numpy(),
+            "evidence": "",
+        }
+    )
+
+
+def _tables(cfg: FraudStudyConfig) -> dict[str, pd.DataFrame]:
+    code = {"code": str, "column1_code": str, "column2_code": str}
+    ncci = (
+        read_ptp(cfg.ncci_table)
+        if cfg.ncci_table
+        else reference_table(None, "ncci_pairs.csv", code)
+    )
+    mue = (
+        read_mue(cfg.mue_table) if cfg.mue_table else reference_table(None, "mue_limits.csv", code)
+    )
+    minutes = reference_table(None, "procedure_minutes.csv", code)
+    return {"ncci": ncci, "mue": mue, "minutes": minutes}
+
+
+def worklists(
+    wh: Any, cfg: FraudStudyConfig, edits: pd.DataFrame, person_sql: str | None = None
+) -> dict[str, pd.DataFrame]:
+    """Scheme hits and the three ranked lists (claims, clinicians, organisations)."""
+    c = claim_frame(wh, person_sql)
+    lines = line_frame(wh, person_sql)
+    hits, conc = scheme_hits(wh, c, lines, _tables(cfg))
+    extra = _edit_hits(edits)
+    if len(extra):
+        hits = pd.concat([hits, extra], ignore_index=True)
+    cs = claim_scores(c, hits)
+    # referrers are clinicians too: their concentration rows are keyed by referrer_id
+    clin = entity_scores(cs, hits, "clinician_id", conc, "referrer_id")
+    org = entity_scores(cs, hits, "organisation_id", conc, "organisation_id")
+    names = cs.dropna(subset=["organisation_id"]).drop_duplicates("organisation_id")
+    names = names.set_index("organisation_id")["organisation_name"]
+    org.insert(2, "organisation_name", org["organisation_id"].map(names))
+    cs = add_context(cs, clin, org, cfg.provider_context)
+    src = hits.merge(c[["claim_id", "source_id"]], on="claim_id")
+    src = src.rename(columns={"claim_id": "internal_id", "source_id": "claim_id"})
+    return {
+        "claims": cs,
+        "claims_ranked": ranked_claims(cs),
+        "clinicians_ranked": clin,
+        "organisations_ranked": org,
+        "scheme_hits": src[["claim_id", "scheme", "strength", "reason", "evidence", "internal_id"]],
+    }
+
+
+def _claim_scores(cs: pd.DataFrame, flag_at: float) -> pd.DataFrame:
+    out = cs[
+        ["claim_id", "source_id", "organisation_id", "clinician_id", "score", "schemes"]
+    ].copy()
+    out["flagged"] = out["score"] >= flag_at
+    out = out.rename(columns={"schemes": "edits"})
+    return out.sort_values(
         ["score", "claim_id"], ascending=[False, True], kind="stable"
     ).reset_index(drop=True)
-
-
-def _provider_reasons(row: pd.Series, f: pd.DataFrame, edits: pd.DataFrame, z: float) -> str:
-    peers = f[f["specialty"] == row["specialty"]]
-    reasons = []
-    for col, words in FEATURES.items():
-        if row[f"z_{col}"] >= z:
-            reasons.append(
-                f"{words} {row[col]:.3g} vs {row['specialty']} median "
-                f"{peers[col].median():.3g} (z={row[f'z_{col}']:.1f})"
-            )
-    mine = edits[edits["provider_id"] == row["provider_id"]]
-    counts = mine["edit"].value_counts()
-    if len(counts):
-        reasons.append("edits: " + ", ".join(f"{k} {v}" for k, v in counts.items()))
-    return "; ".join(reasons) or "unusual combination of profile features (multivariate)"
-
-
-def investigation_lists(result_parts: dict[str, Any], cfg: FraudStudyConfig):
-    """Ranked providers and claims with reasons and evidence ids."""
-    prov, edits, claims = (result_parts[k] for k in ("providers", "edits", "claims"))
-    top = prov.sort_values(["score", "provider_id"], ascending=[False, True], kind="stable").head(
-        cfg.top_providers
-    )
-    rows = []
-    for _, r in top.iterrows():
-        ev = edits[edits["provider_id"] == r["provider_id"]]
-        weight = ev["edit"].map(EDIT_WEIGHTS).astype(float)
-        ev_claims = ev.assign(_w=weight).sort_values(
-            ["_w", "claim_id"], ascending=[False, True], kind="stable"
-        )["claim_id"]
-        ev_claims = list(dict.fromkeys(ev_claims.tolist()))[:10]
-        if not ev_claims:
-            ev_claims = (
-                claims[claims["provider_id"] == r["provider_id"]]["claim_id"].head(10).tolist()
-            )
-        rows.append(
-            {
-                "provider_id": int(r["provider_id"]),
-                "specialty": r["specialty"],
-                "score": round(float(r["score"]), 3),
-                "claims": int(r["n_claims"]),
-                "reasons": _provider_reasons(r, prov, edits, cfg.z_reason),
-                "evidence_claim_ids": ", ".join(str(int(c)) for c in ev_claims),
-            }
-        )
-    crow = []
-    for _, c in claims[claims["edit_score"] > 0].head(cfg.top_claims).iterrows():
-        ev = edits[edits["claim_id"] == c["claim_id"]]
-        crow.append(
-            {
-                "claim_id": int(c["claim_id"]),
-                "provider_id": None if pd.isna(c["provider_id"]) else int(c["provider_id"]),
-                "score": round(float(c["score"]), 2),
-                "reasons": "; ".join(
-                    dict.fromkeys(
-                        f"{e}: {d}" for e, d in zip(ev["edit"], ev["detail"], strict=True)
-                    )
-                ),
-                "evidence_line_ids": ", ".join(
-                    str(int(x))
-                    for x in dict.fromkeys(
-                        ev["claim_line_id"].tolist()
-                        + ev["evidence_line_id"].dropna().astype(int).tolist()
-                    )
-                ),
-            }
-        )
-    return pd.DataFrame(rows), pd.DataFrame(crow)
 
 
 def run(wh: Any, config: FraudStudyConfig | None = None, truth: Any = None) -> FraudResult:
@@ -235,8 +235,10 @@ def run(wh: Any, config: FraudStudyConfig | None = None, truth: Any = None) -> F
         edits = pd.concat([edits, viol.assign(edit="rule_violation")], ignore_index=True)
     feats, em_long = provider_features(wh, lines, edits, cfg)
     prov = score_providers(feats, cfg)
-    claims = _claim_scores(lines, edits, prov)
-    inv_p, inv_c = investigation_lists({"providers": prov, "edits": edits, "claims": claims}, cfg)
+    w = worklists(wh, cfg, edits, person_sql)
+    claims = _claim_scores(w["claims"], cfg.flag_score)
+    inv_c = w["claims_ranked"][w["claims_ranked"]["score"] > 0].head(cfg.top_claims)
+    inv_p = w["clinicians_ranked"].head(cfg.top_providers)
     result = FraudResult(
         config=cfg,
         n_claims=int(lines["claim_id"].nunique()),
@@ -245,9 +247,13 @@ def run(wh: Any, config: FraudStudyConfig | None = None, truth: Any = None) -> F
         providers=prov,
         claim_scores=claims,
         rules=rules,
-        investigate_providers=inv_p,
-        investigate_claims=inv_c,
+        investigate_providers=inv_p.reset_index(drop=True),
+        investigate_claims=inv_c.reset_index(drop=True),
         em_distribution=em_long,
+        claims_ranked=w["claims_ranked"],
+        clinicians_ranked=w["clinicians_ranked"],
+        organisations_ranked=w["organisations_ranked"],
+        scheme_hits=w["scheme_hits"],
     )
     if prov.empty:
         result.notes.append(
