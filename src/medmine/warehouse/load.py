@@ -85,6 +85,10 @@ def _row_key(spec: Any, row: dict[str, Any]) -> int:
     return stable_id(spec.name, "\x1f".join(str(row.get(k)) for k in spec.primary_key))
 
 
+#: Buffers of at most this many rows are checked by primary-key look-ups (see
+#: `LoadSession._present_keys`).
+_SMALL = 1024
+
 #: Per-row provenance fields buffered by `LoadSession.add_record` until a flush.
 _PROV_FIELDS = ("table_name", "row_id", "resource_type", "source_file", "location", "source_key")
 
@@ -556,10 +560,68 @@ class LoadSession:
         for name, n in written.items():
             self.report.rows_written[name] = self.report.rows_written.get(name, 0) + n
 
+    def _present_keys(self) -> dict[str, set[Any]]:
+        """For small buffers of tables keyed by one column: the buffered keys already stored.
+
+        Each is one primary-key ``IN`` look-up (an index scan, whatever the table's size).
+        Larger buffers and composite keys are left out (the set-wise path handles them).
+        """
+        found: dict[str, set[Any]] = {}
+        for name, buf in self._buffers.items():
+            pk = buf.spec.primary_key
+            if not buf.n or buf.n > _SMALL or len(pk) != 1:
+                continue
+            keys = list(set(buf.cols[pk[0]]))
+            if None in keys:
+                continue
+            marks = ", ".join("?" * len(keys))
+            got = self.wh.con.execute(
+                f"SELECT {ident(pk[0])} FROM {ident(name)} WHERE {ident(pk[0])} IN ({marks})", keys
+            ).fetchall()
+            found[name] = {k for (k,) in got}
+        return found
+
+    def _small_duplicates(self, present: dict[str, set[Any]]) -> list[tuple[str, int]] | None:
+        """`_write_buffers`' duplicate count by record type for a small flush, or None.
+
+        Provenance is only written next to its row, so a primary row absent from its table
+        has none; only rows already present (resends) need the provenance look-up, which
+        scans. None when a primary table was not looked up (use the set-wise query).
+        """
+        cols = self._prov
+        dups: dict[str, int] = defaultdict(int)
+        seen: set[tuple[str, Any]] = set()
+        stored: dict[str, list[tuple[Any, str]]] = defaultdict(list)
+        for name, rid, rtype, primary in zip(
+            cols["table_name"], cols["row_id"], cols["resource_type"], self._primary, strict=True
+        ):
+            if not primary:
+                continue
+            if name not in present:
+                return None
+            if (name, rid) in seen:
+                dups[rtype] += 1
+                continue
+            seen.add((name, rid))
+            if rid in present[name]:
+                stored[name].append((rid, rtype))
+        for name, pairs in stored.items():
+            marks = ", ".join("?" * len(pairs))
+            got = self.wh.con.execute(
+                f"SELECT row_id FROM mm_source_record WHERE table_name = ? AND row_id IN ({marks})",
+                [name, *(rid for rid, _ in pairs)],
+            ).fetchall()
+            with_provenance = {r for (r,) in got}
+            for rid, rtype in pairs:
+                if rid in with_provenance:
+                    dups[rtype] += 1
+        return list(dups.items())
+
     def _write_buffers(self) -> None:
         """Write the rows buffered by `add_record`, `add_rows` and `quarantine`."""
         self._wait()
         con = self.wh.con
+        present = self._present_keys()
         if self._primary:
             prov = self._provenance(self._prov).append_column(  # noqa: F841  (DuckDB scan)
                 "_primary", pa.array(self._primary, pa.bool_())
@@ -567,13 +629,15 @@ class LoadSession:
             # A record is a duplicate when its primary row was loaded before, or when an
             # earlier record of this batch has the same primary row. Secondary rows (a shared
             # person, a location) never decide: they are simply not inserted twice.
-            dups = con.execute(
-                "WITH p AS (SELECT *, row_number() OVER (PARTITION BY table_name, row_id) AS k "
-                "FROM prov WHERE _primary) "
-                "SELECT p.resource_type, count(*) FROM p WHERE p.k > 1 OR EXISTS (SELECT 1 FROM "
-                "mm_source_record s WHERE s.table_name = p.table_name AND s.row_id = p.row_id) "
-                "GROUP BY 1"
-            ).fetchall()
+            dups = self._small_duplicates(present)
+            if dups is None:
+                dups = con.execute(
+                    "WITH p AS (SELECT *, row_number() OVER (PARTITION BY table_name, row_id) "
+                    "AS k FROM prov WHERE _primary) "
+                    "SELECT p.resource_type, count(*) FROM p WHERE p.k > 1 OR EXISTS (SELECT 1 "
+                    "FROM mm_source_record s WHERE s.table_name = p.table_name "
+                    "AND s.row_id = p.row_id) GROUP BY 1"
+                ).fetchall()
             for rtype, n in dups:
                 self._move_to_duplicate(rtype, int(n))
             con.execute(
@@ -599,9 +663,14 @@ class LoadSession:
             if not buf.n:
                 continue
             batch = buf.to_arrow()  # noqa: F841
-            n = con.execute(
-                f"INSERT OR IGNORE INTO {ident(name)} BY NAME SELECT * FROM batch"
-            ).fetchone()[0]
+            # None of the keys stored yet, none repeated: a plain INSERT (ON CONFLICT costs
+            # several times a small INSERT's planning and execution)
+            plain = name in present and not present[name]
+            if plain:
+                keys = buf.cols[buf.spec.primary_key[0]]
+                plain = len(set(keys)) == len(keys)
+            verb = "INSERT" if plain else "INSERT OR IGNORE"
+            n = con.execute(f"{verb} INTO {ident(name)} BY NAME SELECT * FROM batch").fetchone()[0]
             self.report.rows_written[name] = self.report.rows_written.get(name, 0) + int(n)
             buf.clear()
         if self._quarantine.n:
