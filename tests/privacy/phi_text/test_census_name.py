@@ -6,8 +6,10 @@ from hypothesis import strategies as st
 
 from medmine.privacy.phi_text import RECOGNIZERS, Entity, NoteContext, Scrubber
 from medmine.privacy.phi_text.recognizers.census_name import (
+    _PROTECTED,
     CensusNameRecognizer,
     first_names,
+    protected_spans,
     stop_words,
     surnames,
 )
@@ -99,3 +101,17 @@ def test_never_crashes_and_spans_in_text(text: str) -> None:
 def test_never_crashes_on_any_text(text: str) -> None:
     for s in REC.analyze(text, NoteContext()):
         assert 0 <= s.start < s.end <= len(text)
+
+
+@given(
+    st.lists(
+        st.sampled_from(
+            ["a", "Bo", " ", ".", ";", ":", "\n", "(", ")", "[", "]", "(finding)", "(disorder)"]
+            + ["x" * 30, "y" * 50]
+        ),
+        max_size=16,
+    )
+)
+def test_protected_spans_equal_a_regex_scan(parts: list[str]) -> None:
+    text = "".join(parts)
+    assert protected_spans(text) == [m.span() for m in _PROTECTED.finditer(text)]

@@ -37,11 +37,59 @@ _TOKEN = re.compile(rf"(?<![\w'-]){UPPER}{LOWER}{{2,}}(?![\w-])")
 _NEXT = re.compile(rf"(?:'s)?[ \t]+(?:(?P<mi>{UPPER})\.[ \t]+)?(?P<w>{LETTER}[\w'-]*)")
 _PREV = re.compile(rf"(?P<w>{LETTER}+)\.?[ \t,]*$")
 _SURNAME = re.compile(rf"{UPPER}{LOWER}+(?:[-'](?:{UPPER})?{LOWER}+)?")
-_PROTECTED = re.compile(
-    r"\[[^\]\n]*\]|[^.;:\n()]{0,80}\((?:finding|disorder|situation|procedure|substance|"
-    r"qualifier value|observable entity|regime/therapy|organism|product|"
-    r"morphologic abnormality|body structure)\)"
+_SEMANTIC_TAGS = (
+    r"finding|disorder|situation|procedure|substance|qualifier value|observable entity|"
+    r"regime/therapy|organism|product|morphologic abnormality|body structure"
 )
+#: Bracketed text, and coded display strings ("... (disorder)"): no names in there.
+_PROTECTED = re.compile(rf"\[[^\]\n]*\]|[^.;:\n()]{{0,80}}\((?:{_SEMANTIC_TAGS})\)")
+_TAG = re.compile(rf"\((?:{_SEMANTIC_TAGS})\)")
+_BRACKET = re.compile(r"\[[^\]\n]*\]")
+_SEPS = ".;:\n()"
+
+
+def protected_spans(text: str) -> list[tuple[int, int]]:
+    """The spans of ``_PROTECTED.finditer(text)``, found from the semantic tags and brackets
+    alone (a scan of ``_PROTECTED`` tries up to 80 characters at every position).
+
+    A display-string match ends at a tag ``(finding)`` at `r` and may start anywhere from
+    `cur` (the end of the previous match), 80 characters before `r` or just after the last
+    separator before it, whichever is latest; the scan takes the leftmost start, a bracket
+    first on a tie.
+    """
+    tags = [(m.start(), m.end()) for m in _TAG.finditer(text)]
+    # every '[' that closes on its line may start a match (nested ones too)
+    brackets = []
+    pos = text.find("[")
+    while pos >= 0:
+        if (m := _BRACKET.match(text, pos)) is not None:
+            brackets.append(m.span())
+        pos = text.find("[", pos + 1)
+    out: list[tuple[int, int]] = []
+    cur = ti = bi = 0
+    while True:
+        while bi < len(brackets) and brackets[bi][0] < cur:
+            bi += 1
+        while ti < len(tags) and tags[ti][0] < cur:
+            ti += 1
+        b_start = brackets[bi][0] if bi < len(brackets) else None
+        t_start = None
+        if ti < len(tags):
+            r = tags[ti][0]
+            lo = max(cur, r - 80, max(text.rfind(c, 0, r) for c in _SEPS) + 1)
+            t_start = lo if lo <= r else None
+            if t_start is None:  # a separator lies between: no match for this tag
+                ti += 1
+                continue
+        if b_start is None and t_start is None:
+            return out
+        if t_start is None or (b_start is not None and b_start <= t_start):
+            out.append(brackets[bi])
+        else:
+            out.append((t_start, tags[ti][1]))
+        cur = out[-1][1]
+
+
 #: Words after which a capitalised word is an eponym or a place, not a person here.
 _EPONYM_HEADS = _words(
     """disease syndrome palsy sign signs test tests maneuver manoeuvre score scale criteria
@@ -124,7 +172,7 @@ class CensusNameRecognizer(Recognizer):
 
     def analyze(self, text: str, ctx: NoteContext) -> list[Span]:  # noqa: D102
         first, last, stop = first_names(), surnames(), stop_words()
-        protected = [m.span() for m in _PROTECTED.finditer(text)]
+        protected = protected_spans(text)
         out: list[Span] = []
         for m in _TOKEN.finditer(text):
             s, e = m.span()
