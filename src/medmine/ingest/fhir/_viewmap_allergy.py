@@ -55,7 +55,7 @@ def mapped_allergies(con: Any, source: str, load_id: str = "") -> str:
     del load_id
     tag = "allergy"
     sql = resolved(
-        prepare(con, "observation_allergy_intolerance", source, tag), tag, "patient", "visit"
+        con, prepare(con, "observation_allergy_intolerance", source, tag), tag, "patient", "visit"
     )
     start = "coalesce(onset, onset_start, recorded)"
     regular, shaped = regular_sql(f"{_shape('s.j')} AND {common_shape('s.j', 's.resource')}", tag)

@@ -75,9 +75,8 @@ def prepare(con: Any, view_name: str, source: str, tag: str) -> str:
     """Stage `source` and return the SQL of view `view_name` over it, with ``seq``,
     ``source_file`` and ``location`` added to its columns.
 
-    Creates the temporary tables ``__<tag>_src`` (`source` with the resource as JSON ``j``)
-    and ``__<tag>_urls`` (the ``fullUrl`` s of the files `source` comes from, for
-    `resolve_sql`), and the view ``__<tag>_res`` the compiled view reads.
+    Creates the temporary table ``__<tag>_src`` (`source` with the resource as JSON ``j``)
+    and the view ``__<tag>_res`` the compiled view reads.
     """
     register(con)
     for macro in (*_SHAPE_MACROS, *_MACROS):
@@ -92,14 +91,9 @@ def prepare(con: Any, view_name: str, source: str, tag: str) -> str:
         {"name": "location", "path": "__loc", "type": "string"},
     ]
     view["select"] = [first, *view["select"][1:]]
-    src, urls, res = (ident(f"__{tag}_{x}") for x in ("src", "urls", "res"))
+    src, res = ident(f"__{tag}_src"), ident(f"__{tag}_res")
     con.execute(
         f"CREATE OR REPLACE TEMP TABLE {src} AS SELECT *, resource::JSON AS j FROM ({source})"
-    )
-    con.execute(
-        f"CREATE OR REPLACE TEMP TABLE {urls} AS SELECT source_file, full_url, resource_type, "
-        "resource_id FROM mm_fhir_resource WHERE full_url IS NOT NULL AND source_file IN "
-        f"(SELECT DISTINCT source_file FROM {src})"
     )
     con.execute(
         f"CREATE OR REPLACE TEMP VIEW {res} AS SELECT json_merge_patch(j, "
@@ -109,11 +103,30 @@ def prepare(con: Any, view_name: str, source: str, tag: str) -> str:
     return compile_view(view, f"__{tag}_res", "resource", typed=True).sql
 
 
-def resolved(sql: str, tag: str, *columns: str) -> str:
-    """`sql` with each reference column of `columns` resolved (``<c>_type``, ``<c>_key``)."""
+def resolved(con: Any, sql: str, tag: str, *columns: str) -> str:
+    """SQL of view `sql`'s rows with each reference column of `columns` resolved
+    (``<c>_type``, ``<c>_key``, by `resolve_sql`).
+
+    The view's rows are kept in ``__<tag>_view``, and the ``fullUrl`` index the joins read
+    (``__<tag>_urls``) holds only the raw-store entries those references name in their own
+    file: every `resolve_sql` join groups that index, so it is kept to what can match
+    rather than every entry of every file (which made the cost grow with the raw store).
+    """
+    view, urls = ident(f"__{tag}_view"), ident(f"__{tag}_urls")
+    con.execute(f"CREATE OR REPLACE TEMP TABLE {view} AS {sql}")
+    named = " UNION ".join(
+        f"SELECT source_file, {ident(c)} AS ref FROM {view} WHERE {ident(c)} IS NOT NULL"
+        for c in columns
+    )
+    con.execute(
+        f"CREATE OR REPLACE TEMP TABLE {urls} AS SELECT r.source_file, r.full_url, "
+        "r.resource_type, r.resource_id FROM mm_fhir_resource r "
+        f"SEMI JOIN ({named}) w ON r.source_file = w.source_file AND r.full_url = w.ref"
+    )
+    out = f"SELECT * FROM {view}"
     for column in columns:
-        sql = resolve_sql(sql, column, f"__{tag}_urls")
-    return sql
+        out = resolve_sql(out, column, f"__{tag}_urls")
+    return out
 
 
 def row_id(column: str, target: str) -> str:

@@ -198,7 +198,7 @@ def mapped_drug_type(con: Any, source: str, load_id: str = "", *, rtype: str) ->
         return ident(name) if name in have else "NULL"
 
     refs = ["patient", "visit", *(c for c in ("performer", "requester") if c in have)]
-    sql = resolved(prepare(con, d.view, source, d.tag), d.tag, *refs)
+    sql = resolved(con, prepare(con, d.view, source, d.tag), d.tag, *refs)
     start = f"coalesce({', '.join(d.starts)})" if len(d.starts) > 1 else d.starts[0]
     end = col("effective_end")
     days = (

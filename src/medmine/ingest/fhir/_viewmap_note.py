@@ -143,7 +143,7 @@ def mapped_note_type(con: Any, source: str, load_id: str = "", *, rtype: str) ->
     n = NOTES[rtype]
     have = validate_view(view_file(n.view))
     refs = [c for c in ("subject", "visit", "author", "interpreter", "performer") if c in have]
-    sql = resolved(prepare(con, n.view, source, n.tag), n.tag, *refs)
+    sql = resolved(con, prepare(con, n.view, source, n.tag), n.tag, *refs)
     first, *rest = n.provider
     if rest:  # the first present reference (the loader's `a or b`)
         other = rest[0]

@@ -51,6 +51,7 @@ def mapped_procedures(con: Any, source: str, load_id: str = "") -> str:
     """
     del load_id  # rows carry no load id; the session adds provenance
     sql = resolved(
+        con,
         prepare(con, "procedure_occurrence", source, "proc"),
         "proc",
         "subject",
