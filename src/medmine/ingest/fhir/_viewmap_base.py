@@ -75,7 +75,7 @@ def prepare(con: Any, view_name: str, source: str, tag: str) -> str:
     """Stage `source` and return the SQL of view `view_name` over it, with ``seq``,
     ``source_file`` and ``location`` added to its columns.
 
-    Creates the temporary table ``__<tag>_src`` (`source` with the resource as JSON ``j``)
+    Creates the temporary table ``__<tag>_src`` (`source` materialised)
     and the view ``__<tag>_res`` the compiled view reads.
     """
     register(con)
@@ -92,11 +92,9 @@ def prepare(con: Any, view_name: str, source: str, tag: str) -> str:
     ]
     view["select"] = [first, *view["select"][1:]]
     src, res = ident(f"__{tag}_src"), ident(f"__{tag}_res")
+    con.execute(f"CREATE OR REPLACE TEMP TABLE {src} AS SELECT * FROM ({source})")
     con.execute(
-        f"CREATE OR REPLACE TEMP TABLE {src} AS SELECT *, resource::JSON AS j FROM ({source})"
-    )
-    con.execute(
-        f"CREATE OR REPLACE TEMP VIEW {res} AS SELECT json_merge_patch(j, "
+        f"CREATE OR REPLACE TEMP VIEW {res} AS SELECT json_merge_patch(resource::JSON, "
         f"json_object('__file', source_file, '__loc', location, '__seq', seq)) AS resource "
         f"FROM {src}"
     )
@@ -255,5 +253,5 @@ def regular_sql(shape: str, tag: str) -> tuple[str, str]:
     src = ident(f"__{tag}_src")
     return (
         f"coalesce({expr}, false)",
-        f"(SELECT seq, resource, json_extract(j, [{paths}]) AS f FROM {src})",
+        f"(SELECT seq, resource, json_extract(resource, [{paths}]) AS f FROM {src})",
     )
