@@ -74,3 +74,39 @@ def test_named_clinical_content_survives(text: str, term: str) -> None:
     start = text.index(term)
     k, n = _kept(text, start, start + len(term))
     assert k == n
+
+
+@pytest.mark.parametrize(
+    "text,term",
+    [
+        # drug brands and rare disease words of the lexicon (ICD-10-CM, drug names)
+        ("Started Xarelto 20 mg daily and Entresto 24/26.", "Xarelto"),
+        ("Started Xarelto 20 mg daily and Entresto 24/26.", "Entresto"),
+        ("Continue Jardiance; hold Mounjaro before surgery.", "Mounjaro"),
+        ("Intertrochanteric fracture of the left femur.", "Intertrochanteric"),
+        ("Echo consistent with Takotsubo pattern.", "Takotsubo"),
+        # device and product names before what they name
+        ("Medtronic Micra AV leadless pacemaker interrogated.", "Micra AV"),
+        ("Wears a Zephyrix Nova CGM sensor on the arm.", "Zephyrix Nova"),
+        ("Aquacel Ag dressing changed, wound clean.", "Aquacel"),
+    ],
+)
+def test_brands_and_rare_medical_words_survive(text: str, term: str) -> None:
+    start = text.index(term)
+    k, n = _kept(text, start, start + len(term))
+    assert k == n
+
+
+@pytest.mark.parametrize(
+    "text,name",
+    [
+        ("Allegra Stanton called about her refill.", "Allegra Stanton"),  # a brand and a name
+        ("Visited with Quorvelle today.", "Quorvelle"),  # unknown: still suspect
+        ("Spoke with Kwamina about the pump.", "Kwamina"),  # not a device name
+        ("Spoke with Dunmore about the Zephyrix pump.", "Dunmore"),  # a place word
+    ],
+)
+def test_lexicon_does_not_make_names_safe(text: str, name: str) -> None:
+    start = text.index(name)
+    k, _n = _kept(text, start, start + len(name))
+    assert k == 0

@@ -64,6 +64,15 @@ def clinical() -> frozenset[str]:
     )
 
 
+@functools.cache
+def lexicon() -> frozenset[str]:
+    """Medical words beyond English: ICD-10-CM descriptions and drug names, generic and brand
+    (``data/clinical_lexicon.csv``, made by ``bench/phi_text_lexicon.py``; census names and
+    US place words left out). Judged after names: a name stays a name.
+    """
+    return frozenset(_read_words("clinical_lexicon.csv"))
+
+
 @functools.lru_cache(maxsize=8)
 def safe_clinical(extra: frozenset[str]) -> frozenset[str]:
     """`clinical` plus the warehouse's `extra` safe words (one union per word list, cached:

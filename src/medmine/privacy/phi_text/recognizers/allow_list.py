@@ -9,8 +9,9 @@ For each word of the note (letters; words with digits are left to the id rules):
   capitalised, or anywhere in a note written in lower case (portal messages);
 - a name that is also an ordinary word ("Hope", "Will", "Brown") is PHI when capitalised
   inside a sentence, or next to another name;
-- another capitalised word is PHI unless it is English (wordfreq, Zipf >= 3) or a short
-  upper-case abbreviation (up to 5 letters, "COPD");
+- another capitalised word is PHI unless it is English (wordfreq, Zipf >= 3), a medical word
+  (ICD-10-CM descriptions, drug names generic and brand: `_vocab.lexicon`) or a short
+  upper-case abbreviation (up to 6 letters, "COPD");
 - a lower-case word that is neither English nor clinical is PHI only in a lower-case note.
 
 Eponyms keep their name when a clinical head word follows ("Wilson disease", "Bell's
@@ -118,12 +119,26 @@ class AllowListRecognizer(Recognizer):
                 and _vocab.zipf(_base_word(w)) >= START_MIN_ZIPF
             ):
                 continue  # a rarer word opening a sentence: "Resubmitted", "Recheck"
+            if _DEVICE_AFTER.match(text, m.end()):
+                continue  # a product name before what it names: "Micra AV pacemaker"
             if cap or lower_note or _dash_signed(text, m):
                 flags[i] = Entity.OTHER
         _spread(text, words, flags, amb_caps, clinical)
         return _spans(text, words, flags, self.name)
 
 
+#: Device and product head words: an unknown word before one, with at most two model words
+#: between (capitalised, with digits, "leadless", "insulin"...), is a brand or model name
+#: ("Micra AV leadless pacemaker", "Omnipod 5 pump", "Libre 3 sensor"); "Kwame about the
+#: pump" is not.
+_DEVICE_AFTER = re.compile(
+    r"(?:[ \t-]+(?:[A-Z0-9][\w/+.-]*|[a-z]+less|insulin|glucose|oxygen|cardiac)){0,2}?"
+    r"[ \t-]+(?i:pacemaker|defibrillator|icd|crt-?d|lvad|pump|"
+    r"cgm|sensor|monitor|meter|glucometer|catheter|stent|valve|implant|inhaler|nebulizer|"
+    r"cpap|bipap|concentrator|ventilator|walker|wheelchair|rollator|cane|brace|splint|"
+    r"prosthesis|graft|mesh|shunt|port|generator|stimulator|lead|leads|device|lens|pen|"
+    r"autoinjector|patch|dressing|tube|sheath|wire|clip|coil|scope|scanner|hearing aid)s?\b"
+)
 #: What a word is, whatever its context (`_kind`): safe, a name only, a name that is also a
 #: word, or unknown.
 _SAFE, _ONLY, _AMBIGUOUS, _UNKNOWN = "safe", "only", "ambiguous", "unknown"
@@ -162,7 +177,7 @@ def _kind(
         return _ONLY
     if low in ambiguous:
         return _AMBIGUOUS
-    if low in english:
+    if low in english or low in _vocab.lexicon():
         return _SAFE
     if len(w) <= 6 and (w.isupper() or any(c.isupper() for c in w[1:])):
         return _SAFE  # abbreviation: COPD, DTaP, EtOH
