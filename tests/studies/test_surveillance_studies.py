@@ -34,7 +34,7 @@ def test_surveillance_study_counts_monitors_evaluates_and_writes_its_page(tmp_pa
     json.dumps(r.key_figures())
     page = (tmp_path / "rep" / link.href).read_text(encoding="utf-8")
     assert "Detector evaluation on simulated outbreaks" in page
-    assert "reconstruction" in page  # the scenario table's provenance is stated
+    assert "The 42 scenarios are Noufaily" in page  # the scenario table's provenance
     assert (tmp_path / "rep" / "study_surveillance" / "evaluation_summary.csv").exists()
 
 

@@ -37,7 +37,8 @@ def test_simulated_baseline_has_the_scenario_mean_and_dispersion():
 
 
 def test_evaluation_reproduces_the_published_ordering_on_a_small_run():
-    res = evaluate(scenarios=SCENARIOS[2:4], k_values=(5, 10), n=15, seed=2)
+    busy = [s for s in SCENARIOS if s.id in (26, 32)]  # weekly means about 12 and 42
+    res = evaluate(scenarios=busy, k_values=(5, 10), n=15, seed=2)
     summ = summary_table(res).set_index(["setting", "method"])
     d = summ.loc["default"]
     # EARS' published weakness: many more false alarms than Farrington at default settings
@@ -47,3 +48,18 @@ def test_evaluation_reproduces_the_published_ordering_on_a_small_run():
     assert (m[10] >= m[5]).all()
     assert m.loc["farrington", 10] > m.loc["ears-c1", 10]
     assert set(res["method"]) == {"ears-c1", "ears-c2", "ears-c3", "farrington", "nbcusum", "glr"}
+
+
+def test_the_scenarios_are_noufailys_42():
+    assert len(SCENARIOS) == 42 and [s.id for s in SCENARIOS] == list(range(1, 43))
+    # group 1 (theta 0.1, beta 0.0025, gamma 0.6/0.6, phi 1.5): no trend, m = 0, 1, 2; trend
+    assert [(s.beta, s.m, s.gamma1) for s in SCENARIOS[:6]] == [
+        (0.0, 0, 0.0),
+        (0.0, 1, 0.6),
+        (0.0, 2, 0.6),
+        (0.0025, 0, 0.0),
+        (0.0025, 1, 0.6),
+        (0.0025, 2, 0.6),
+    ]
+    assert {s.phi for s in SCENARIOS} == {1.5, 2.0, 1.0, 5.0, 3.0, 1.1, 1.2}
+    assert SCENARIOS[-1] == Scenario(42, 5.0, 0.0001, 0.05, 0.01, 2, 1.2)

@@ -18,7 +18,7 @@ from medmine.report.study_pages import write_study
 from medmine.studies import audit_study, get_study
 
 #: Window and settings of the demo (the sample's dense years; see the module docstring).
-SURVEILLANCE_OPTIONS = {"start": "2009-01-05", "end": "2019-06-24", "eval_n": "20"}
+SURVEILLANCE_OPTIONS = {"start": "2009-01-05", "end": "2019-06-24", "eval_n": "5"}
 FORECAST_OPTIONS = {"start": "2016-01-01", "end": "2018-12-31", "n_origins": "6"}
 
 

@@ -173,12 +173,10 @@ def _evaluation_sections(ev: pd.DataFrame) -> list[Section]:
                 "k = 2, 3, 5, 10 baseline standard deviations, spread by log-normal delays. "
                 "'default': each method's own thresholds; 'matched': thresholds set on "
                 "outbreak-free twins so every method gives "
-                f"{PUBLISHED['fpr_per_week']} false alarms per week. The scenario parameters are "
-                "a reconstruction spanning the published grid (the paper's exact table could "
-                "not be consulted offline), so compare orderings, not exact numbers. "
-                + PUBLISHED["source"]
-                + " "
-                + " ".join(checks)
+                f"{PUBLISHED['fpr_per_week']} false alarms per week. The 42 scenarios are "
+                "Noufaily's (7 baseline groups x trend x 0-2 seasonal harmonics); the "
+                "published POD figures come from other authors' runs of the same design, "
+                "so compare orderings first. " + PUBLISHED["source"] + " " + " ".join(checks)
             ),
         ),
         Section(html=figure_html(fig)),

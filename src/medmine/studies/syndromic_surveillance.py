@@ -42,7 +42,7 @@ class SurveillanceConfig:
     fdr_level: float = 0.05
     purpose: str | None = "external_sharing"
     evaluate: bool = True
-    eval_n: int = 20
+    eval_n: int = 10
     eval_seed: int = 1
 
 
@@ -210,7 +210,7 @@ def run(wh: Any, cfg: SurveillanceConfig) -> SurveillanceResult:
         evaluation = evaluate(n=cfg.eval_n, seed=cfg.eval_seed)
         notes.append(
             "Detector evaluation runs on simulated series (Noufaily et al. 2013 design; "
-            "scenario parameters reconstructed, see the page), not on this warehouse. "
+            "its 42 scenarios, see the page), not on this warehouse. "
             + PUBLISHED["source"]
         )
     status = (

@@ -16,11 +16,11 @@ current outbreak starting in one of the last 49 weeks. An outbreak starting at w
 log-normal(0, 0.5) onset delays (in weeks), as in Noufaily's simulation code. Current
 outbreaks use k in {2, 3, 5, 10}; past ones k drawn from 2..10.
 
-Scenario parameters: the published design varies theta (baseline frequency), beta (trend),
-seasonality (m = 0, 1, 2) and phi (dispersion) over 28 weekly scenarios. Their exact table
-could not be consulted offline when this was written, so `SCENARIOS` spans the same ranges
-(low to high frequency, with and without trend and seasonality, phi 1 to 5) and is named
-as a reconstruction on every page that uses it.
+Scenario parameters: the 42 weekly scenarios of Noufaily et al. (2013, Table I), also used
+by Bédubourg & Le Strat (2017): seven baseline groups (theta, beta, gamma1, gamma2, phi), each
+with and without trend and with m = 0, 1 or 2 seasonal harmonics (no seasonal terms when
+m = 0). The values were checked against a public replication of the study (the AEDDO
+simulation scripts, Telkamp 2023, DTU), since the paper itself could not be opened offline.
 """
 
 from __future__ import annotations
@@ -57,17 +57,40 @@ class Scenario:
         return np.exp(eta)
 
 
-#: Scenarios spanning the Noufaily et al. (2013) design (see the module docstring).
-SCENARIOS: tuple[Scenario, ...] = (
-    Scenario(1, 0.1, 0.0, 0.0, 0.0, 0, 1.0),
-    Scenario(2, 0.1, 0.0, 0.6, 0.6, 1, 1.5),
-    Scenario(3, 1.5, 0.0, 0.0, 0.0, 0, 1.5),
-    Scenario(4, 1.5, 0.0, 0.6, 0.6, 1, 2.0),
-    Scenario(5, 1.5, 0.001, 0.2, 0.6, 2, 3.0),
-    Scenario(6, 3.0, 0.0, 0.6, 0.6, 1, 2.0),
-    Scenario(7, 3.0, 0.0005, 0.8, 0.4, 2, 5.0),
-    Scenario(8, 5.0, 0.0, 0.2, 0.2, 1, 1.5),
+#: Baseline groups of Noufaily et al. (2013): (theta, beta, gamma1, gamma2, phi).
+NOUFAILY_GROUPS: tuple[tuple[float, float, float, float, float], ...] = (
+    (0.1, 0.0025, 0.6, 0.6, 1.5),
+    (-2.0, 0.005, 0.1, 0.3, 2.0),
+    (1.5, 0.003, 0.2, -0.4, 1.0),
+    (0.5, 0.002, 0.5, 0.5, 5.0),
+    (2.5, 0.001, 1.0, 0.1, 3.0),
+    (3.75, 0.001, 0.1, -0.1, 1.1),
+    (5.0, 0.0001, 0.05, 0.01, 1.2),
 )
+
+
+def _noufaily_scenarios() -> tuple[Scenario, ...]:
+    """The 42 scenarios: each group without / with trend, m = 0, 1, 2 (numbered in order)."""
+    out = []
+    for theta, beta, g1, g2, phi in NOUFAILY_GROUPS:
+        for trend in (0, 1):
+            for m in (0, 1, 2):
+                out.append(
+                    Scenario(
+                        len(out) + 1,
+                        theta,
+                        beta * trend,
+                        g1 if m else 0.0,
+                        g2 if m else 0.0,
+                        m,
+                        phi,
+                    )
+                )
+    return tuple(out)
+
+
+#: The 42 scenarios of Noufaily et al. (2013) (see the module docstring).
+SCENARIOS: tuple[Scenario, ...] = _noufaily_scenarios()
 
 
 def nb_counts(rng: np.random.Generator, mu: np.ndarray, phi: float) -> np.ndarray:
