@@ -105,6 +105,14 @@ CASES = [
     # city after a street line with no state
     ("both", "Address: 12 Elm Street, Framingham", ["12 Elm Street", "Framingham"], []),
     ("both", "Mail to 4 Oak Ave\nWest Newton 02465", ["4 Oak Ave", "West Newton", "02465"], []),
+    # dates without a year, ranges and packed forms (recall mode)
+    ("recall", "Seen on 4 March, follow up 12 April.", ["4 March", "12 April"], []),
+    ("recall", "Admitted March 4-6 and again Jan 1st-3rd.", ["March 4-6", "Jan 1st-3rd"], []),
+    ("recall", "Fever 1-3 Jan, resolved.", ["1-3 Jan"], ["Fever"]),
+    ("recall", "Started Feb '21, stopped Sept. ’22.", ["Feb '21", "Sept. ’22"], []),
+    ("recall", "DOS 030421. Collected: 20210304.", ["030421", "20210304"], []),
+    ("recall", "Tuesday, 3/4 at 1400 and Wed 3/5.", ["3/4", "3/5"], []),
+    ("recall", "Take 1/2 tab; strength 4/5; pain 3/10 on 3/4.", ["3/4"], ["1/2", "4/5", "3/10"]),
 ]
 
 
