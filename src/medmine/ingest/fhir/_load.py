@@ -24,6 +24,7 @@ import pyarrow as pa
 from medmine.errors import SourceError
 from medmine.ingest.fhir._check import check_modifiers, check_rows
 from medmine.ingest.fhir._map import MAPPERS, R4_TYPES
+from medmine.ingest.fhir._mappings import setwise_mappings
 from medmine.ingest.fhir._read import (
     MODIFIER,
     Source,
@@ -38,7 +39,6 @@ from medmine.ingest.fhir._refs import Context, undated_dates
 from medmine.ingest.fhir._setwise import SetwiseMapping, apply
 from medmine.ingest.fhir._sql import finish_load
 from medmine.ingest.fhir._values import Skip
-from medmine.ingest.fhir._viewmap import setwise_mappings
 from medmine.ingest.progress import Progress
 from medmine.warehouse import (
     LoadSession,
@@ -451,9 +451,12 @@ class Loader:
         )
         self.con.execute("CREATE OR REPLACE TEMP TABLE __fhir_deferred AS SELECT * FROM deferred")
         del deferred
+        present = set(self._deferred_type)
         self._deferred, self._deferred_type = array("q"), array("b")
         try:
             for i, rtype in enumerate(self._setwise_types):
+                if i not in present:
+                    continue
                 source = (
                     "SELECT d.seq, r.source_file, r.location, r.resource FROM __fhir_deferred d "
                     f"JOIN mm_fhir_resource r ON r.raw_id = d.raw_id WHERE d.t = {i}"

@@ -428,8 +428,3 @@ def condition_mapping() -> Any:
         ),
         ref_table="condition_occurrence",
     )
-
-
-def setwise_mappings() -> dict[str, Any]:
-    """Resource type -> `SetwiseMapping`, for the types the loader maps set-wise."""
-    return {"Condition": condition_mapping()}
