@@ -31,6 +31,13 @@ def listen_hl7(
     max_batch: Annotated[
         int, typer.Option(help="Most messages committed together (1: a transaction each).")
     ] = 256,
+    gather_ms: Annotated[
+        float,
+        typer.Option(
+            help="Wait up to this long for every active sender's message before a "
+            "transaction (0: never)."
+        ),
+    ] = 2.0,
     tls_cert: Annotated[
         Path | None, typer.Option(help="PEM certificate chain: serve over TLS.")
     ] = None,
@@ -53,6 +60,7 @@ def listen_hl7(
         port=port,
         max_frame_bytes=max_frame_bytes,
         max_batch=max_batch,
+        gather_ms=gather_ms,
         tls_cert=tls_cert,
         tls_key=tls_key,
         tls_client_ca=tls_client_ca,

@@ -26,18 +26,18 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 from medmine.errors import ConfigError
 from medmine.ingest._emit import SourceConcepts
 from medmine.ingest.hl7v2._ack import ACK_CODES, build_ack, read_header
 from medmine.ingest.hl7v2._framing import iter_messages
+from medmine.ingest.hl7v2._memory import Committed
 from medmine.ingest.hl7v2._mllp import Frame, frame, read_frames
 from medmine.ingest.hl7v2._reader import Hl7Reader, Outcome
 from medmine.warehouse import LoadSession, Reason, Warehouse
 
-#: Most identifier keys the listener remembers between transactions.
-_MAX_REMEMBERED = 200_000
+#: A connection that sent a frame this recently (seconds) is counted as an active sender.
+_ACTIVE_S = 1.0
 
 
 @dataclass
@@ -53,6 +53,11 @@ class ListenerConfig:
     max_batch
         Most messages committed in one transaction (group commit); 1 gives one transaction
         per message.
+    gather_ms
+        How long the writer may wait, once it has a message, for the other active senders'
+        messages to arrive before it starts a transaction (0: never wait). Each sender waits
+        for its ACK before sending again, so without the wait the senders fall into two
+        alternating half-groups; with it, one transaction takes every sender's message.
     tls_cert, tls_key
         PEM certificate chain and private key: serve MLLP over TLS.
     tls_client_ca
@@ -63,6 +68,7 @@ class ListenerConfig:
     port: int = 2575
     max_frame_bytes: int = 16 * 1024 * 1024
     max_batch: int = 256
+    gather_ms: float = 2.0
     tls_cert: Path | None = None
     tls_key: Path | None = None
     tls_client_ca: Path | None = None
@@ -77,6 +83,8 @@ class ListenerConfig:
             )
         if self.max_batch < 1:
             raise ConfigError(f"max_batch must be at least 1. Got {self.max_batch} instead.")
+        if not 0 <= self.gather_ms <= 1000:
+            raise ConfigError(f"gather_ms must be in 0..1000. Got {self.gather_ms} instead.")
         if (self.tls_cert is None) != (self.tls_key is None):
             raise ConfigError("TLS needs both a certificate (--tls-cert) and a key (--tls-key)")
         if self.tls_client_ca is not None and self.tls_cert is None:
@@ -149,10 +157,11 @@ class Listener:
         self._server: asyncio.Server | None = None
         self._stopped: asyncio.Event | None = None
         self._fatal: BaseException | None = None
-        # What committed transactions wrote, so later ones do not write it again (the
-        # listener is the warehouse's only writer, so this memory cannot go stale).
-        self._concepts_seen: set[tuple[str, str]] = set()
-        self._identifiers: set[tuple[Any, ...]] = set()
+        # When each connection last sent a frame (to know how many senders are active).
+        self._last_frame: dict[asyncio.Task[None], float] = {}
+        # What committed transactions read and wrote, so later ones need not look it up or
+        # write it again (the listener is the warehouse's only writer: it cannot go stale).
+        self.committed = Committed()
 
     # ---- lifecycle ----
     async def serve(
@@ -253,6 +262,7 @@ class Listener:
             async for fr in read_frames(reader, self.config.max_frame_bytes):
                 n += 1
                 self._conns[task] = True
+                self._last_frame[task] = loop.time()
                 fut: asyncio.Future[Outcome] = loop.create_future()
                 await self._queue.put(_Item(fr, source, n, fut))
                 outcome = await fut
@@ -272,6 +282,7 @@ class Listener:
             return
         finally:
             self._conns.pop(task, None)
+            self._last_frame.pop(task, None)
             writer.close()
             with contextlib.suppress(Exception):
                 await asyncio.wait_for(writer.wait_closed(), 1)
@@ -285,15 +296,9 @@ class Listener:
             if item is None:
                 return
             items = [item]
-            while len(items) < self.config.max_batch:
-                try:
-                    nxt = self._queue.get_nowait()
-                except asyncio.QueueEmpty:
-                    break
-                if nxt is None:
-                    done = True
-                    break
-                items.append(nxt)
+            done = self._take_queued(items)
+            if not done:
+                done = await self._gather(items)
             try:
                 outcomes = await loop.run_in_executor(executor, self._load, items)
             except Exception as exc:  # the warehouse itself failed: stop, acknowledge nothing
@@ -304,6 +309,42 @@ class Listener:
                 return
             for it, outcome in zip(items, outcomes, strict=True):
                 it.future.set_result(outcome)
+
+    def _take_queued(self, items: list[_Item]) -> bool:
+        """Move what is queued into `items` (up to max_batch); True when told to stop."""
+        while len(items) < self.config.max_batch:
+            try:
+                nxt = self._queue.get_nowait()
+            except asyncio.QueueEmpty:
+                return False
+            if nxt is None:
+                return True
+            items.append(nxt)
+        return False
+
+    async def _gather(self, items: list[_Item]) -> bool:
+        """Wait up to `gather_ms` for every active sender's message; True when told to stop.
+
+        A connection holds at most one unacknowledged message, so the group is complete when
+        it has one message per connection that sent something in the last second.
+        """
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + self.config.gather_ms / 1000
+        while len(items) < self.config.max_batch and not self._stopping:
+            now = loop.time()
+            active = sum(1 for t in self._last_frame.values() if now - t < _ACTIVE_S)
+            if len(items) >= active or now >= deadline:
+                return False
+            try:
+                nxt = await asyncio.wait_for(self._queue.get(), deadline - now)
+            except TimeoutError:
+                return False
+            if nxt is None:
+                return True
+            items.append(nxt)
+            if self._take_queued(items):
+                return True
+        return False
 
     def _load(self, items: list[_Item]) -> list[Outcome]:
         """Load a group in one transaction; on failure, each message in its own."""
@@ -321,16 +362,12 @@ class Listener:
         outcomes: list[Outcome] = []
         with LoadSession(self.wh, "hl7v2") as s:
             concepts = SourceConcepts(s)
-            concepts.seen = set(self._concepts_seen)
-            reader = Hl7Reader(s, concepts, known_identifiers=self._identifiers)
+            concepts.seen = set(self.committed.concepts)
+            reader = Hl7Reader(s, concepts, committed=self.committed)
             for it in items:
                 outcomes.append(self._one(s, reader, it))
             reader.finish()
-        # committed: remember what is now in the warehouse
-        self._concepts_seen |= concepts.seen
-        if len(self._identifiers) > _MAX_REMEMBERED:  # a memory, not a cache to grow forever
-            self._identifiers.clear()
-        self._identifiers |= reader.written_identifiers()
+        reader.remember(self.committed)  # committed: what it read and wrote is now known
         return outcomes
 
     def _one(self, s: LoadSession, reader: Hl7Reader, it: _Item) -> Outcome:

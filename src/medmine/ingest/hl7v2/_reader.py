@@ -32,6 +32,7 @@ from medmine.ingest.hl7v2._adt import (
 )
 from medmine.ingest.hl7v2._fields import Msg, parse_ts
 from medmine.ingest.hl7v2._framing import RawMessage
+from medmine.ingest.hl7v2._memory import Committed
 from medmine.ingest.hl7v2._results import Results, SegmentError, note_row, read_results
 from medmine.warehouse import LoadSession, Reason, Rejected, table_names
 from medmine.warehouse import table as table_spec
@@ -82,21 +83,52 @@ class Hl7Reader:
         self,
         s: LoadSession,
         concepts: SourceConcepts,
-        known_identifiers: set[tuple[Any, ...]] | None = None,
+        committed: Committed | None = None,
     ) -> None:
         self.s = s
         self.concepts = concepts
-        #: Identifier rows already in the warehouse (a long-running caller's memory); rows
-        #: in it are not written again for patients that already exist.
-        self.known_identifiers = known_identifiers if known_identifiers is not None else set()
+        #: What a long-running caller (the listener) knows of the warehouse: patients, visits
+        #: and identifier rows it need not look up or write again.
+        self.committed = committed
+        self.known_identifiers = committed.identifiers if committed is not None else set()
         self.patients: dict[str, PatientState] = {}
         self.visits: dict[str, VisitState] = {}
         self._visit_known: dict[str, bool] = {}
         self.lookup = Lookup(s)
+        # rows read from the warehouse (or `committed`) in this load, by id
+        self._read_persons: dict[int, tuple[dict[str, Any], dict[str, Any] | None] | None] = {}
+        self._read_visits: dict[int, dict[str, Any] | None] = {}
 
     # ---- warehouse look-ups ----
     def _existing_visit(self, key: str) -> dict[str, Any] | None:
-        return self.lookup.row("visit_occurrence", visit_id(key))
+        vid = visit_id(key)
+        if vid in self._read_visits:
+            return self._read_visits[vid]
+        known = self.committed.visits if self.committed is not None else {}
+        row = known[vid] if vid in known else self.lookup.row("visit_occurrence", vid)
+        self._read_visits[vid] = row
+        return row
+
+    def _existing_person(self, pid: int) -> tuple[dict[str, Any], dict[str, Any] | None] | None:
+        """The patient's person and identity rows in the warehouse, or None when new."""
+        if pid in self._read_persons:
+            return self._read_persons[pid]
+        known = self.committed.persons if self.committed is not None else {}
+        if pid in known:
+            got = known[pid]
+        else:
+            person = self.lookup.row("person", pid)
+            got = None
+            if person is not None:
+                cur = self.s.wh.con.execute(
+                    "SELECT * FROM mm_person_identity WHERE source = ? AND person_id = ?",
+                    [KIND, pid],
+                )
+                row = cur.fetchone()
+                names = [d[0] for d in cur.description]
+                got = (person, dict(zip(names, row, strict=True)) if row else None)
+        self._read_persons[pid] = got
+        return got
 
     # ---- dispatch ----
     def message(self, source_file: str, raw: RawMessage) -> Outcome:
@@ -161,15 +193,9 @@ class Hl7Reader:
         st = self.patients.get(p.mrn)
         if st is not None:
             return st, None
-        person = self.lookup.row("person", p.person_id)
-        if person is not None:
-            cur = self.s.wh.con.execute(
-                "SELECT * FROM mm_person_identity WHERE source = ? AND person_id = ?",
-                [KIND, p.person_id],
-            )
-            got = cur.fetchone()
-            identity = dict(zip([d[0] for d in cur.description], got, strict=True)) if got else None
-            return None, ("existing", person, identity)
+        existing = self._existing_person(p.person_id)
+        if existing is not None:
+            return None, ("existing", *existing)
         return None, ("new", *new_person_rows(p))
 
     def _touch_patient(
@@ -379,8 +405,9 @@ class Hl7Reader:
         rtype = record_type or origin[0]
         if record_type:
             self.s.read(record_type)
-        self.s.add_record(rtype, rows[:1], source_file=origin[1], location=origin[2],
-                          source_key=origin[3], secondary=rows[1:])  # fmt: skip
+        # every row is the record's own (one provenance statement per flush, not two)
+        self.s.add_record(rtype, rows, source_file=origin[1], location=origin[2],
+                          source_key=origin[3])  # fmt: skip
 
     # ---- end of load ----
     def finish(self) -> None:
@@ -460,9 +487,16 @@ class Hl7Reader:
                 self.s.add_record(rtype, [], source_file=file, location=loc, source_key=key)
         deleted.append(visit_id_of(v))
 
-    def written_identifiers(self) -> set[tuple[Any, ...]]:
-        """Keys of the patients' identifier rows this load wrote or found (after commit)."""
-        return {identifier_key(i) for st in self.patients.values() for i in st.identifiers}
+    def remember(self, committed: Committed) -> None:
+        """After this load committed: teach `committed` the rows it read and left behind."""
+        persons = dict(self._read_persons)
+        for st in self.patients.values():
+            persons[st.person["person_id"]] = (st.person, st.identity)
+        visits = dict(self._read_visits)
+        for v in self.visits.values():
+            visits[visit_id_of(v)] = None if v.deleted else v.row
+        identifiers = {identifier_key(i) for st in self.patients.values() for i in st.identifiers}
+        committed.learn(persons, visits, self.concepts.seen, identifiers)
 
     def _resolve_update(self, origin: Origin, changed: bool) -> None:
         """An update message counts as loaded when it changed something, else as a duplicate."""
