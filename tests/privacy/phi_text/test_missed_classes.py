@@ -113,6 +113,18 @@ CASES = [
     ("recall", "DOS 030421. Collected: 20210304.", ["030421", "20210304"], []),
     ("recall", "Tuesday, 3/4 at 1400 and Wed 3/5.", ["3/4", "3/5"], []),
     ("recall", "Take 1/2 tab; strength 4/5; pain 3/10 on 3/4.", ["3/4"], ["1/2", "4/5", "3/10"]),
+    # identifiers with few or no digits, after their label
+    (
+        "both",
+        "Accessed by user kvodick (login jsmith, userid mgarcia7).",
+        ["kvodick", "jsmith", "mgarcia7"],
+        [],
+    ),
+    ("both", "User friendly portal; user of cannabis.", [], ["User friendly", "cannabis"]),
+    ("both", "Arrived via Medic 14; transfer by Unit M-27.", ["14", "M-27"], []),
+    ("both", "Paged cardiology, pager 4471.", ["4471"], ["cardiology"]),
+    ("both", "Aetna member W1234 5678 90 verified.", ["W1234 5678 90"], []),
+    ("both", "Prior auth reference ABX-CC approved.", ["ABX-CC"], ["Prior auth"]),
 ]
 
 

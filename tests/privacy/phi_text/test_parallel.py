@@ -54,10 +54,10 @@ def test_shared_context_carries_the_warehouses_vocabulary_words(tmp_path) -> Non
     path = build_identified(tmp_path / "v.duckdb", default_people(1))
     with Warehouse(path) as wh:
         wh.con.execute(
-            "INSERT INTO mm_source_concept VALUES ('SNOMED', '1', 'Xeroderma of Garcia', 'l')"
+            "INSERT INTO mm_source_concept VALUES ('SNOMED', '1', 'Zanthrovex of Garcia', 'l')"
         )
         ctx = shared_context(wh.con)
-    assert "xeroderma" in ctx.safe_words
+    assert "zanthrovex" in ctx.safe_words
     assert "garcia" not in ctx.safe_words  # person names never become safe words
-    text = "Xeroderma noted."
+    text = "Zanthrovex noted."
     assert Scrubber().analyze(text) != [] and Scrubber().analyze(text, ctx) == []

@@ -1,6 +1,7 @@
 """Recognizers, one per module; importing this package registers them all."""
 
 from medmine.privacy.phi_text.recognizers import (  # noqa: F401
+    account,
     age,
     allow_list,
     census_name,
