@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import random
 import shutil
 import ssl
@@ -93,14 +94,19 @@ def test_ack_uses_the_message_delimiters_and_old_err_layout(fwh):
     assert "\rERR*:::102&Data type error&HL70357\r" in ack.raw  # v2.3: ERR-1 (ELD)
 
 
-@pytest.mark.slow
-def test_ten_thousand_messages_from_concurrent_senders_reconcile(fwh):
-    """10,000 messages from 50 senders, 3% malformed and 3% quarantined.
+#: Messages per sender in the reliability run: 40 (2,000 messages) in the default suite, 200
+#: (10,000) with MEDMINE_HL7_FULL=1, as the issue states it.
+PER_SENDER = 200 if os.environ.get("MEDMINE_HL7_FULL") == "1" else 40
 
-    SLOW: the listener spends about 3 ms of CPU per message here (about 30 s on an idle
-    2-core machine); it took 196 s with 32 senders at a load average of 15.
+
+@pytest.mark.slow
+def test_thousands_of_messages_from_concurrent_senders_reconcile(fwh):
+    """2,000 messages (10,000 with MEDMINE_HL7_FULL=1) from 50 senders, 3% malformed and 3%
+    quarantined: every ACK matches its message and the loads' counts reconcile.
+
+    SLOW: about 1.5 ms of listener CPU per message (50 senders fill each group commit).
     """
-    senders, per_sender = 50, 200
+    senders, per_sender = 50, PER_SENDER
     rng = random.Random(14)
     plan = {}
     for s in range(senders):
@@ -124,10 +130,11 @@ def test_ten_thousand_messages_from_concurrent_senders_reconcile(fwh):
         return acks, lis.stats
 
     acks, stats = asyncio.run(scenario())
-    assert len(acks) == senders * per_sender == 10_000
+    total = senders * per_sender
+    assert len(acks) == total
     assert {n: a.code for n, a in acks.items()} == plan
     good = sum(1 for k in plan.values() if k == "AA")
-    bad = 10_000 - good
+    bad = total - good
     assert stats.acks == {k: sum(1 for v in plan.values() if v == k) for k in ("AA", "AE", "AR")}
     # counts reconcile: every message loaded or quarantined, and the loads say so
     assert fwh.count("measurement") == 2 * good
@@ -140,8 +147,8 @@ def test_ten_thousand_messages_from_concurrent_senders_reconcile(fwh):
             if rtype != "Patient":  # a patient is counted once per transaction it appears in
                 for k in totals:
                     totals[k] += c[k]
-    assert totals == {"read": 10_000, "loaded": good, "skipped": 0, "quarantined": bad}
-    assert stats.commits < 10_000  # group commit happened
+    assert totals == {"read": total, "loaded": good, "skipped": 0, "quarantined": bad}
+    assert stats.commits < total // 4  # group commit happened
 
 
 def test_sender_disconnecting_mid_frame_loses_nothing_acknowledged(fwh):

@@ -2,9 +2,11 @@
 
 One process is the warehouse's single writer (DuckDB allows one writing process per file).
 Connections read frames concurrently; one writer thread loads them through `LoadSession`.
-While the writer commits one group, new frames queue up; the next group is everything queued
-(up to `ListenerConfig.max_batch`), loaded in one transaction and committed once (group
-commit); then each message of the group is acknowledged. A message is never acknowledged
+Once the writer has a message it waits briefly (`ListenerConfig.gather_ms`) for one message
+from every active connection; the group, up to `ListenerConfig.max_batch` messages, is loaded
+in one transaction and committed once (group commit); then each message of the group is
+acknowledged. Later transactions take the patients and visits earlier ones committed from
+memory (`Committed`) instead of the warehouse. A message is never acknowledged
 before its transaction committed, so a crash loses only unacknowledged messages, which the
 sender resends (reloading is idempotent).
 
