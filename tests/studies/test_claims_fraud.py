@@ -113,7 +113,14 @@ def test_page_renders_peer_plots_and_evaluation(simulated, tmp_path):
     text = (tmp_path / link.href).read_text()
     assert "Evaluation against injected schemes" in text
     assert "Mean E&amp;M level" in text or "Mean E&M level" in text
-    assert "Investigation list: providers" in text
+    for heading in (
+        "Organisations (billing)",
+        "Clinicians (rendering and referring NPI)",
+        "Claims — top",
+    ):
+        assert heading in text
+    assert "Flagged claims of the top organisations" in text and "href='#org-1'" in text
+    assert "id='org-1'" in text  # the link lands on that organisation's flagged claims
 
 
 def test_rule_violation_flags_procedure_without_indication(simulated):

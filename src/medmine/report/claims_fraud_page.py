@@ -12,7 +12,7 @@ from typing import Any
 import numpy as np
 
 from medmine.report.html import Section, figure_html, kpi, table_html
-from medmine.studies.claims_fraud import EDIT_WEIGHTS, FraudResult
+from medmine.studies.claims_fraud import EDIT_WEIGHTS, SCHEME_WEIGHTS, SCHEME_WORDS, FraudResult
 
 #: Currency of claim amounts (see the module docstring).
 CURRENCY = "USD"
@@ -113,6 +113,97 @@ def _card(items: list[tuple[str, Any]]) -> str:
     return f"<div class='card'>{spans}</div>"
 
 
+#: Rows of each worklist shown on the page (the whole lists are in the downloads).
+TOP = 50
+#: Providers whose flagged claims are listed under the tables (linked from the lists).
+LINKED = 10
+
+
+def _provider_claims(result: FraudResult, key: str, label: str, anchor: str) -> list[str]:
+    """Links from the top providers to their flagged claims, and those claims."""
+    ranked = result.clinicians_ranked if key == "clinician_id" else result.organisations_ranked
+    claims = result.claims_ranked
+    top = ranked[ranked["score"] > 0].head(LINKED)
+    if top.empty or claims is None:
+        return []
+    links, blocks = [], []
+    for i, eid in enumerate(top[key], start=1):
+        mine = claims[(claims[key] == eid) & (claims["score"] > 0)]
+        if key == "clinician_id":  # a referrer's kickback claims are billed under others
+            mine = claims[
+                ((claims[key] == eid) | (claims["referrer_id"] == eid)) & (claims["score"] > 0)
+            ]
+        a = f"{anchor}-{i}"
+        links.append(f"<a href='#{a}'>{html.escape(str(eid))}</a> ({len(mine)})")
+        blocks.append(
+            f"<details id='{a}'><summary>Flagged claims of {label} {html.escape(str(eid))} "
+            f"({len(mine)})</summary>"
+            + table_html(
+                mine.head(TOP).to_dict("records"),
+                columns=["rank", "claim_id", "code", "amount", "score", "schemes", "reasons"],
+                units={"amount": CURRENCY},
+                name=f"{anchor}_{i}_claims",
+            )
+            + "</details>"
+        )
+    return [f"<p>Flagged claims of the top {label}s: " + " · ".join(links) + "</p>", *blocks]
+
+
+def _worklists(result: FraudResult) -> list[str]:
+    if result.claims_ranked is None:
+        return []
+    claims = result.claims_ranked
+    flagged = claims[claims["score"] > 0]
+    parts = [
+        "<h3>Worklists</h3>",
+        "<p>Ranked with reasons in plain words and the source ids of the claims behind each "
+        "reason (FHIR Claim ids, claims-file claim ids, NPIs, organisation ids). Claim score = "
+        "sum over its schemes of weight × strength (5 = billed after death; 0 = nothing found) "
+        "plus up to 0.5 for a suspicious clinician or organisation. Clinician and organisation "
+        "score = suspicious claims above what the overall rate predicts, in standard "
+        "deviations, plus 5 × the strength of a referral concentration. Type in the boxes "
+        "under the headers to filter by scheme or provider; the whole lists are in the "
+        "downloads (claims_ranked, clinicians_ranked, organisations_ranked, CSV and "
+        "Parquet).</p>",
+    ]
+    counts = (
+        result.scheme_hits.groupby("scheme")["claim_id"].nunique().rename("claims").reset_index()
+        if result.scheme_hits is not None and len(result.scheme_hits)
+        else None
+    )
+    if counts is not None:
+        counts["what it means"] = counts["scheme"].map(SCHEME_WORDS).fillna("shipped claim edit")
+        counts["weight"] = counts["scheme"].map(SCHEME_WEIGHTS)
+        parts += [
+            "<h4>Findings per scheme</h4>",
+            table_html(counts.to_dict("records"), name="schemes"),
+        ]
+    parts += [
+        f"<h4>Organisations (billing) — top {TOP}</h4>",
+        table_html(
+            result.organisations_ranked.head(TOP).to_dict("records"),
+            name="organisations_top",
+            filters=True,
+        ),
+        *_provider_claims(result, "organisation_id", "organisation", "org"),
+        f"<h4>Clinicians (rendering and referring NPI) — top {TOP}</h4>",
+        table_html(
+            result.clinicians_ranked.head(TOP).to_dict("records"),
+            name="clinicians_top",
+            filters=True,
+        ),
+        *_provider_claims(result, "clinician_id", "clinician", "clin"),
+        f"<h4>Claims — top {TOP} of {len(flagged):,} with a finding</h4>",
+        table_html(
+            flagged.head(TOP).to_dict("records"),
+            units={"amount": CURRENCY},
+            name="claims_top",
+            filters=True,
+        ),
+    ]
+    return parts
+
+
 def _section(result: FraudResult) -> str:
     edit_counts = (
         result.edits.groupby("edit")
@@ -151,12 +242,11 @@ def _section(result: FraudResult) -> str:
             ),
             "</details>",
         ]
-    parts += [figure_html(f) for f in _peer_figures(result)]
+    parts += _worklists(result)
     parts += [
-        "<h3>Investigation list: providers</h3>",
-        table_html(result.investigate_providers.to_dict("records"), name="investigate_providers"),
-        "<h3>Investigation list: claims</h3>",
-        table_html(result.investigate_claims.to_dict("records"), name="investigate_claims"),
+        "<details><summary>Provider profiles against specialty peers (figures)</summary>",
+        *(figure_html(f) for f in _peer_figures(result)),
+        "</details>",
     ]
     if not result.rules.empty:
         rules = result.rules[["if", "then", "support", "confidence", "lift", "q_value"]]
@@ -171,10 +261,15 @@ def _section(result: FraudResult) -> str:
 def fraud_sections(sections: list[tuple[str, FraudResult]]) -> dict[str, Any]:
     """Template arguments: the method paragraph and one section per (title, result)."""
     return {
-        "intro": "Claim edits (SQL) with shipped NCCI-style pair, MUE-style unit and sex/age "
+        "intro": "Scheme detectors (billing after death, exact and near duplicates, claims "
+        "with no encounter, upcharging against the code's robust peer distribution, codes "
+        "inconsistent with the encounter, unbundling from mined code pairs or a CMS NCCI "
+        "table, excessive units from the data or a CMS MUE table, impossible daily volumes, "
+        "referral concentration) rank claims, clinicians and billing organisations; claim "
+        "edits (SQL) with shipped NCCI-style pair, MUE-style unit and sex/age "
         "tables; provider profiles scored against specialty peers by robust z, ECOD and "
         "Isolation Forest; procedures billed without a diagnosis that significantly predicts "
-        "them (FP-Growth rules with Fisher/BH). Evidence is claim and line ids only. Amounts "
+        "them (FP-Growth rules with Fisher/BH). Evidence is source claim ids only. Amounts "
         f"are in {CURRENCY} as billed (US billing codes; no conversion).",
         "sections": [Section(title, _section(r)) for title, r in sections],
         "subtitle": " | ".join(f"{t}: {r.summary()}" for t, r in sections),

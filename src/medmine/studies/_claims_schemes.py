@@ -78,6 +78,8 @@ SELECT c.claim_id, c.claim_source_value, c.person_id,
        coalesce(c.rendering_npi, l.line_rendering_npi, rp.npi, rp.provider_source_value)
            AS clinician_id,
        coalesce(c.referring_npi, fp.npi, fp.provider_source_value) AS referrer_id,
+       coalesce(l.line_rendering_id, c.rendering_provider_id, c.billing_provider_id,
+                v.provider_id) AS profile_provider_id,
        s.source_file, s.loc
 FROM mm_claim c
      LEFT JOIN lines l USING (claim_id)
@@ -112,7 +114,7 @@ def claim_frame(wh: Any, person_sql: str | None = None) -> pd.DataFrame:
     df["service_date"] = pd.to_datetime(df["service_date"])
     # Reading order: file, then entry / line number, then id (the copy comes after the original).
     df = df.sort_values(
-        ["source_file", "loc", "claim_source_value"], kind="stable", na_position="last"
+        ["source_file", "loc", "claim_source_value", "claim_id"], kind="stable", na_position="last"
     )
     df["order"] = np.arange(len(df))
     return df.reset_index(drop=True)
@@ -195,6 +197,57 @@ def exact_duplicates(c: pd.DataFrame) -> pd.DataFrame:
     )
 
 
+def duplicate_lines(c: pd.DataFrame, lines: pd.DataFrame) -> pd.DataFrame:
+    """A line repeated on a later claim: same person, organisation, clinician, code, date,
+    units and amount as a line of an earlier claim (in reading order).
+    """
+    key = [
+        "person_id",
+        "organisation_id",
+        "clinician_id",
+        "vocab",
+        "code",
+        "service_date",
+        "units",
+        "amount",
+    ]
+    li = (
+        lines.dropna(subset=["code"])
+        .merge(
+            c[
+                [
+                    "claim_id",
+                    "source_id",
+                    "person_id",
+                    "organisation_id",
+                    "clinician_id",
+                    "service_date",
+                    "order",
+                ]
+            ],
+            on="claim_id",
+        )
+        .sort_values("order", kind="stable")
+    )
+    for col in key:
+        li[col] = li[col].astype(object).where(li[col].notna(), "")
+    g = li.groupby(key, sort=False)
+    li["first_claim"] = g["claim_id"].transform("first")
+    li["first"] = g["source_id"].transform("first")
+    d = li[li["claim_id"] != li["first_claim"]].drop_duplicates("claim_id")
+    return _hits(
+        d,
+        "exact_duplicate",
+        0.8,
+        "line of code "
+        + d["code"].astype(str)
+        + " repeats a line of claim "
+        + d["first"]
+        + " (same person, organisation, clinician, date, units and amount)",
+        d["first"],
+    )
+
+
 def near_duplicates(
     c: pd.DataFrame, window_days: int = 4, amount_tolerance: float = 0.15
 ) -> pd.DataFrame:
@@ -262,7 +315,11 @@ def near_duplicates(
         + (hit["rel"] * 100).round(0).astype(int).astype(str)
         + "% different",
     )
-    strength = np.where(hit["same_visit"], 1.0, np.where(hit["gap"] <= 1, 0.8, 0.6))
+    strength = np.where(
+        hit["same_visit"] | ((hit["gap"] <= 1) & (hit["rel"] <= 0.02)),
+        1.0,
+        np.where(hit["gap"] <= 1, 0.8, 0.6),
+    )
     out = [_hits(hit, "near_duplicate", strength, reason, hit["source_id_a"])]
     off = c[c["visit_start_date"].notna()]
     shift = (off["service_date"] - pd.to_datetime(off["visit_start_date"])).dt.days
@@ -332,30 +389,33 @@ def robust_z(
     return z.fillna(0.0), med
 
 
-def upcoding(c: pd.DataFrame, z_min: float = 3.0, min_ratio: float = 1.5) -> pd.DataFrame:
-    """Amount per unit far above the code's peer distribution (upcharging): robust z at least
-    `z_min` and at least `min_ratio` times the code's median.
+def upcoding(
+    c: pd.DataFrame, lines: pd.DataFrame, z_min: float = 3.0, min_ratio: float = 1.5
+) -> pd.DataFrame:
+    """Line amount per unit far above the code's peer distribution (upcharging): robust z at
+    least `z_min` and at least `min_ratio` times the code's median (the claim's worst line).
     """
-    k = c[c["code"].notna() & (c["amount"] > 0)].copy()
+    k = lines[lines["code"].notna() & (lines["amount"] > 0)].copy()
+    if k.empty:
+        return _hits(k, "upcoding", 1, "")
     per_unit = k["amount"] / k["units"].clip(lower=1)
     z, med = robust_z(per_unit, k["vocab"].astype(str) + ":" + k["code"].astype(str))
-    hit = k[(z >= z_min) & (per_unit >= min_ratio * med)]
-    zc = z[hit.index].clip(upper=50)
-    ratio = (per_unit[hit.index] / med[hit.index]).round(1)
+    k["per_unit"], k["z"], k["med"] = per_unit, z.clip(upper=50), med
+    hit = k[(k["z"] >= z_min) & (k["per_unit"] >= min_ratio * k["med"])].copy()
+    hit["ratio"] = (hit["per_unit"] / hit["med"]).round(1)
+    hit = hit.sort_values("z", ascending=False).drop_duplicates("claim_id")
     reason = (
-        "amount per unit "
-        + per_unit[hit.index].round(2).astype(str)
-        + " is "
-        + ratio.astype(str)
-        + "x the median "
-        + med[hit.index].round(2).astype(str)
-        + " of code "
-        + hit["code"].astype(str)
-        + " (robust z "
-        + zc.round(1).astype(str)
+        "amount per unit " + hit["per_unit"].round(2).astype(str) + " is "
+        + hit["ratio"].astype(str) + "x the median " + hit["med"].round(2).astype(str)
+        + " of code " + hit["code"].astype(str) + " (robust z " + hit["z"].round(1).astype(str)
         + ")"
+    )  # fmt: skip
+    # strength grows with both the robust z and the price ratio: a heavy-tailed fee schedule
+    # gives modest findings, a price several times the code's median a full one
+    strength = ((hit["z"] - z_min) / 7 + 0.4).clip(upper=1.0) * ((hit["ratio"] - 1) / 1.5).clip(
+        upper=1.0
     )
-    return _hits(hit, "upcoding", ((zc - z_min) / 7 + 0.4).clip(upper=1.0), reason)
+    return _hits(hit, "upcoding", strength, reason)
 
 
 def code_mismatch(
@@ -652,9 +712,10 @@ def scheme_hits(
     runs: list[Callable[[], pd.DataFrame]] = [
         lambda: post_death(c, wh),
         lambda: exact_duplicates(c),
+        lambda: duplicate_lines(c, lines),
         lambda: near_duplicates(c),
         lambda: phantom(c, wh),
-        lambda: upcoding(c),
+        lambda: upcoding(c, lines),
         lambda: code_mismatch(c),
         lambda: unbundling(c, lines, tables.get("ncci")),
         lambda: excessive_units(c, lines, tables.get("mue")),

@@ -32,6 +32,10 @@ class FraudStudyConfig:
     flag_score: float = 1.5
     #: Weight of the clinician's / organisation's percentile in a claim's score.
     provider_context: float = 0.5
+    #: Weight of the provider's peer-profile score (0-1) in a claim's score.
+    profile_context: float = 1.0
+    #: Weight of a flagged peer profile in a clinician's score.
+    profile_weight: float = 3.0
     #: User edit tables: NCCI procedure-to-procedure pairs and MUE limits (CMS CSV layouts);
     #: None = the small shipped tables.
     ncci_table: str | None = None

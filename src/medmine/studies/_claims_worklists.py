@@ -179,24 +179,65 @@ def entity_scores(
     return ent.reset_index(drop=True)
 
 
+def add_profiles(
+    clin: pd.DataFrame, prov: pd.DataFrame, keys: pd.Series, weight: float = 3.0
+) -> pd.DataFrame:
+    """Add the peer-profile ensemble (robust z + Isolation Forest within specialty, see
+    `score_providers`) to the clinicians: `weight` x its score for a flagged profile, with a
+    reason. `keys` maps warehouse provider ids to the clinician ids of the lists.
+    """
+    if prov.empty or "flagged" not in prov:
+        return clin
+    p = prov.assign(key=prov["provider_id"].map(keys)).dropna(subset=["key"])
+    p = p[p["flagged"].astype(bool)].groupby("key")["score"].max()
+    out = clin.set_index("clinician_id")
+    for key, score in p.items():
+        if key not in out.index:
+            continue
+        out.loc[key, "score"] = round(float(out.loc[key, "score"]) + weight * float(score), 2)
+        text = f"provider profile unusual against specialty peers (ensemble score {score:.2f})"
+        out.loc[key, "reasons"] = text + "; " + out.loc[key, "reasons"]
+    out = (
+        out.rename_axis("clinician_id")
+        .reset_index()
+        .sort_values(
+            ["score", "suspicious_claims", "clinician_id"],
+            ascending=[False, False, True],
+            kind="stable",
+        )
+    )
+    out["rank"] = np.arange(1, len(out) + 1)
+    return out.reset_index(drop=True)
+
+
 def add_context(
-    cs: pd.DataFrame, clin: pd.DataFrame, org: pd.DataFrame, weight: float = 0.5
+    cs: pd.DataFrame,
+    clin: pd.DataFrame,
+    org: pd.DataFrame,
+    prov: pd.DataFrame,
+    weight: float = 0.5,
+    profile_weight: float = 0.5,
 ) -> pd.DataFrame:
     """Claim score + `weight` x the larger percentile of its clinician's and organisation's
-    scores (ranks claims of suspicious providers above those of clean ones, never above a
-    claim with a finding of its own: a finding is worth at least 1).
+    scores + `profile_weight` x its provider's peer-profile score (0-1, rank average of
+    robust z and Isolation Forest within specialty): ranks claims of
+    suspicious providers above those of clean ones (the context adds at most 1.5 with the
+    default weights; one full finding is worth 2 to 5).
     """
 
     def pct(df: pd.DataFrame, key: str) -> pd.Series:
         s = df.set_index(key)["score"]
         return s.rank(pct=True).where(s > 0, 0.0)
 
-    ctx = np.maximum(
+    ctx = weight * np.maximum(
         cs["clinician_id"].map(pct(clin, "clinician_id")).fillna(0.0),
         cs["organisation_id"].map(pct(org, "organisation_id")).fillna(0.0),
     )
+    if len(prov) and "score" in prov:
+        ps = prov.set_index("provider_id")["score"]
+        ctx = ctx + profile_weight * cs["profile_provider_id"].map(ps).fillna(0.0)
     out = cs.copy()
-    out["provider_context"] = (weight * ctx).round(3)
+    out["provider_context"] = ctx.round(3)
     out["score"] = (out["score"] + out["provider_context"]).round(3)
     return out
 
@@ -234,3 +275,42 @@ def ranked_claims(cs: pd.DataFrame) -> pd.DataFrame:
     out.insert(0, "rank", np.arange(1, len(out) + 1))
     out["amount"] = out["amount"].round(2)
     return out[CLAIM_COLUMNS]
+
+
+def plausibility_notes(c: pd.DataFrame, cs: pd.DataFrame) -> list[str]:
+    """Warnings the page shows when the figures cannot be taken at face value."""
+    notes = []
+    if len(c) and c["organisation_id"].isna().all():
+        notes.append(
+            "Organisations not scored: no claim names a billing organisation (FHIR "
+            "Claim.provider, billing NPI, TAX_NUM or PRVDR_NUM)."
+        )
+    k = c[c["code"].notna() & (c["amount"] > 0)]
+    if len(k):
+        per_code = k.groupby("code")["amount"].agg(
+            ["size", "median", lambda a: (a == a.median()).mean()]
+        )
+        per_code.columns = ["n", "median", "at_median"]
+        big = per_code[per_code["n"] >= 20]
+        fixed = big[big["at_median"] >= 0.9]
+        if len(big) and fixed["n"].sum() >= 0.5 * big["n"].sum():
+            ex = fixed.sort_values("n", ascending=False).index[0]
+            notes.append(
+                f"Implausible prices: {fixed['n'].sum() / big['n'].sum():.0%} of claims are of "
+                f"codes with one fixed price (code {ex}: {fixed.loc[ex, 'median']:.2f} on "
+                f"{fixed.loc[ex, 'at_median']:.0%} of its claims). Any changed amount stands out "
+                "on price alone, so upcharging findings look better here than on real fee "
+                "schedules."
+            )
+    share = float((cs["score"] >= FULL_CLAIM / 2).mean()) if len(cs) else 0.0
+    if share > 0.2:
+        notes.append(
+            f"{share:.0%} of claims have a finding: too many for a worklist; check the "
+            "thresholds and the data's coding before acting on the list."
+        )
+    if 0 < len(c) < 1000:
+        notes.append(
+            f"Only {len(c):,} claims: per-code price and unit distributions are thin and "
+            "peer comparisons uncertain."
+        )
+    return notes

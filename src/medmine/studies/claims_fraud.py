@@ -44,6 +44,7 @@ from medmine.studies._claims_profiles import (
 )
 from medmine.studies._claims_schemes import (
     SCHEME_WEIGHTS,
+    SCHEME_WORDS,
     claim_frame,
     line_frame,
     reference_table,
@@ -52,8 +53,10 @@ from medmine.studies._claims_schemes import (
 from medmine.studies._claims_types import FraudResult, FraudStudyConfig
 from medmine.studies._claims_worklists import (
     add_context,
+    add_profiles,
     claim_scores,
     entity_scores,
+    plausibility_notes,
     ranked_claims,
     read_mue,
     read_ptp,
@@ -69,6 +72,7 @@ __all__ = [
     "claim_edits",
     "evaluate",
     "SCHEME_WEIGHTS",
+    "SCHEME_WORDS",
     "read_mue",
     "read_ptp",
     "worklists",
@@ -179,7 +183,11 @@ def _tables(cfg: FraudStudyConfig) -> dict[str, pd.DataFrame]:
 
 
 def worklists(
-    wh: Any, cfg: FraudStudyConfig, edits: pd.DataFrame, person_sql: str | None = None
+    wh: Any,
+    cfg: FraudStudyConfig,
+    edits: pd.DataFrame,
+    person_sql: str | None = None,
+    providers: pd.DataFrame | None = None,
 ) -> dict[str, pd.DataFrame]:
     """Scheme hits and the three ranked lists (claims, clinicians, organisations)."""
     c = claim_frame(wh, person_sql)
@@ -195,10 +203,14 @@ def worklists(
     names = cs.dropna(subset=["organisation_id"]).drop_duplicates("organisation_id")
     names = names.set_index("organisation_id")["organisation_name"]
     org.insert(2, "organisation_name", org["organisation_id"].map(names))
-    cs = add_context(cs, clin, org, cfg.provider_context)
+    prov = providers if providers is not None else pd.DataFrame()
+    keys = wh.df("SELECT provider_id, coalesce(npi, provider_source_value) AS k FROM provider")
+    clin = add_profiles(clin, prov, keys.set_index("provider_id")["k"], cfg.profile_weight)
+    cs = add_context(cs, clin, org, prov, cfg.provider_context, cfg.profile_context)
     src = hits.merge(c[["claim_id", "source_id"]], on="claim_id")
     src = src.rename(columns={"claim_id": "internal_id", "source_id": "claim_id"})
     return {
+        "notes": plausibility_notes(c, cs),
         "claims": cs,
         "claims_ranked": ranked_claims(cs),
         "clinicians_ranked": clin,
@@ -235,7 +247,7 @@ def run(wh: Any, config: FraudStudyConfig | None = None, truth: Any = None) -> F
         edits = pd.concat([edits, viol.assign(edit="rule_violation")], ignore_index=True)
     feats, em_long = provider_features(wh, lines, edits, cfg)
     prov = score_providers(feats, cfg)
-    w = worklists(wh, cfg, edits, person_sql)
+    w = worklists(wh, cfg, edits, person_sql, prov)
     claims = _claim_scores(w["claims"], cfg.flag_score)
     inv_c = w["claims_ranked"][w["claims_ranked"]["score"] > 0].head(cfg.top_claims)
     inv_p = w["clinicians_ranked"].head(cfg.top_providers)
@@ -262,8 +274,27 @@ def run(wh: Any, config: FraudStudyConfig | None = None, truth: Any = None) -> F
             "FHIR Practitioner/Organization). Claim edits and rule violations still ran."
         )
         result.status = "warn"
+    if w["notes"]:
+        result.notes.extend(w["notes"])
+        result.status = "warn"
     if truth is not None:
         result.evaluation = evaluate(result, truth)
+        ev = result.evaluation
+        claim = ev[(ev["level"] == "claim") & ev["auroc"].notna()]
+        if len(claim) and (claim["auroc"] >= 0.98).any():
+            result.notes.append(
+                "Too good to be true: claim-level AUROC >= 0.98 for "
+                + ", ".join(claim.loc[claim["auroc"] >= 0.98, "scheme"])
+                + ". Injected schemes are far easier than real fraud (the published anchor on "
+                "real Medicare data with exclusion labels is AUROC 0.816, Herland et al. 2018)."
+            )
+        few = claim[claim["positives"] < 10]
+        if len(few):
+            result.notes.append(
+                "Few events: fewer than 10 positives for "
+                + ", ".join(few["scheme"])
+                + "; their figures are uncertain."
+            )
     return result
 
 
