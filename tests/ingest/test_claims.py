@@ -366,3 +366,37 @@ def test_random_cells_never_crash_and_reconcile(fuzz_wh, tmp_path_factory, chang
     path = _write(tmp_path_factory.getbasetemp() / "fuzz_claims.csv", header, rows[:3] + mutated)
     r = claims.load(path, fuzz_wh)
     assert r.reconciles and r.status == "committed"
+
+
+def test_synpuf_extension_column_and_short_beneficiary_extract(wh, tmp_path):
+    """A carrier file with RFR_PHYSN_NPI after the codebook's columns and a beneficiary file
+    with the core columns only are read; billing organisation = TAX_NUM_1."""
+    folder = tmp_path / "ext"
+    folder.mkdir()
+    header, rows = _rows(BENE_2008)
+    core = ["DESYNPUF_ID", "BENE_BIRTH_DT", "BENE_DEATH_DT", "BENE_SEX_IDENT_CD", "BENE_RACE_CD"]
+    _write(folder / BENE_2008.name, core, [{k: r[k] for k in core} for r in rows])
+    header, rows = _rows(CARRIER)
+    rows = rows[:3]
+    for r in rows:
+        r["RFR_PHYSN_NPI"] = "1234567893"
+    rows[1]["RFR_PHYSN_NPI"] = ""
+    _write(folder / CARRIER.name, [*header, "RFR_PHYSN_NPI"], rows)
+    r = claims.load(folder, wh)
+    assert r.reconciles and _counts(r, "CarrierClaim") == (3, 3, 0, 0)
+    assert _counts(r, "Beneficiary")[1] == len(_rows(BENE_2008)[1])
+    got = wh.con.execute(
+        "SELECT claim_source_value, billing_source_value, referring_npi FROM mm_claim "
+        "ORDER BY claim_source_value"
+    ).fetchall()
+    want = sorted((f"carrier:{x['CLM_ID']}", x["TAX_NUM_1"] or None, x["RFR_PHYSN_NPI"] or None)
+                  for x in rows)  # fmt: skip
+    assert got == want and any(x[2] is None for x in got) and any(x[2] for x in got)
+
+
+def test_synpuf_header_with_a_codebook_column_missing_is_refused(wh, tmp_path):
+    header, rows = _rows(CARRIER)
+    short = [h for h in header if h != "TAX_NUM_13"]
+    _write(tmp_path / CARRIER.name, short, [{k: r[k] for k in short} for r in rows[:2]])
+    r = claims.load(tmp_path, wh)
+    assert _counts(r, "File") == (1, 0, 0, 1) and r.quarantine_reasons == {"malformed": 1}
