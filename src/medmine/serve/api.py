@@ -7,10 +7,13 @@ cookie (writes then need the ``X-CSRF-Token`` header) or ``Authorization: Bearer
 
 from __future__ import annotations
 
+import asyncio
+import copy
 import datetime as dt
 from typing import Annotated, Any
 
 from fastapi import APIRouter, HTTPException, Query, Request
+from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel, ConfigDict, Field
 
 from medmine import __version__
@@ -18,7 +21,13 @@ from medmine.errors import ConfigError, MedmineError, PrivacyError
 from medmine.serve import data
 from medmine.serve.auth import Principal
 from medmine.serve.deps import guard, principal, state
-from medmine.serve.models import ModelUnavailableError, band, describe, score_features
+from medmine.serve.models import (
+    PRECOMPUTED_TOP,
+    ModelUnavailableError,
+    band,
+    describe,
+    vectorize,
+)
 from medmine.serve.state import ServeState
 
 router = APIRouter(prefix="/api/v1", tags=["api"])
@@ -127,6 +136,54 @@ def person_score(
     }
 
 
+async def person_score_async(
+    st: ServeState,
+    who: Principal,
+    model: str,
+    person_id: int,
+    index_date: Any = None,
+    *,
+    top: int = 5,
+    audit_entry: bool = True,
+) -> dict[str, Any]:
+    """`person_score` for async handlers: in memory when the person's score is known.
+
+    At the default index, a precomputed person is answered from memory, and so is a person
+    outside the precomputed set who was scored live before (the outcome, a score or the
+    reason there is none, is kept with the precomputed scores and dropped with them when the
+    model or the warehouse changes). The order stays `person_score`'s: the audit entry is
+    committed first. Anything else runs `person_score` in a worker thread.
+    """
+    registry = st.extra["models"]
+    pre = registry.ready(model) if index_date is None else None
+    if pre is not None:
+        if top <= PRECOMPUTED_TOP and person_id in pre:
+            if audit_entry:
+                await st.audit_async(who, "score", model, person_id=person_id, purpose="treatment")
+            hit = pre.get(person_id, top)
+            return {**hit, "band": band(hit["risk"])[0], "model": model}
+        known = pre.live.get((int(person_id), int(top)))
+        if known is not None:
+            if audit_entry:
+                await st.audit_async(who, "score", model, person_id=person_id, purpose="treatment")
+            if isinstance(known, MedmineError):
+                raise type(known)(*known.args)
+            return copy.deepcopy(known)
+    try:
+        result = await run_in_threadpool(
+            person_score, st, who, model, person_id, index_date, top=top, audit_entry=audit_entry
+        )
+    except (ModelUnavailableError, PrivacyError):
+        raise
+    except MedmineError as exc:
+        if pre is not None:
+            pre.remember(person_id, top, exc)
+        raise
+    if pre is not None:
+        pre.remember(person_id, top, copy.deepcopy(result))
+    return result
+
+
 def _score_error(exc: Exception) -> HTTPException:
     if isinstance(exc, ModelUnavailableError):
         return HTTPException(404 if "no saved model" in str(exc) else 503, str(exc))
@@ -138,9 +195,11 @@ def _score_error(exc: Exception) -> HTTPException:
 
 
 def health(request: Request) -> dict[str, Any]:
-    """Liveness: the server answers and the warehouse is open."""
-    state(request).cursor().execute("SELECT 1").fetchall()
-    return {"status": "ok", "version": __version__}
+    """Liveness: the server answers and the warehouse is open; whether it is still warming."""
+    st = state(request)
+    st.cursor().execute("SELECT 1").fetchall()
+    # "warm": whether start-up precomputation (patient index, CDS scores) is still running
+    return {"status": "ok", "version": __version__, "warm": st.extra.get("warm", "done")}
 
 
 def me(request: Request) -> dict[str, Any]:
@@ -237,25 +296,29 @@ def model(request: Request, model: str) -> dict[str, Any]:
         raise _score_error(exc) from None
 
 
-def score(request: Request, model: str, body: ScoreRequest) -> ScoreResponse:
+async def score(request: Request, model: str, body: ScoreRequest) -> ScoreResponse:
     """Score a person (``person_id``, audited) or feature vectors (``instances``).
 
-    Returns the calibrated probability, its band and the top SHAP contributions.
+    Returns the calibrated probability, its band and the top SHAP contributions. Feature
+    vectors of concurrent requests are scored together (`ScoringBatcher`).
     """
     st = state(request)
     if (body.person_id is None) == (body.instances is None):
         raise HTTPException(422, "give exactly one of person_id and instances")
+    registry = st.extra["models"]
     try:
-        loaded = st.extra["models"].get(model)
+        # verified once (in a worker thread: loading takes a while), then kept in memory
+        loaded = registry.cached(model) or await run_in_threadpool(registry.get, model)
         if body.person_id is not None:
-            s = person_score(st, principal(request), model, body.person_id, body.index_date,
-                             top=body.top)  # fmt: skip
+            s = await person_score_async(st, principal(request), model, body.person_id,
+                                         body.index_date, top=body.top)  # fmt: skip
             scores = [Score(**{k: v for k, v in s.items() if k != "model"})]
         else:
             try:
-                got = score_features(loaded, body.instances, top=body.top)
+                X = vectorize(loaded, body.instances)
             except ValueError as exc:
                 raise HTTPException(422, str(exc)) from None
+            got = await asyncio.wrap_future(registry.batcher(model).submit(X, body.top))
             scores = [
                 Score(risk=g.risk, band=band(g.risk)[0], explanation=g.explanation) for g in got
             ]

@@ -26,10 +26,11 @@ from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from medmine import __version__
+from medmine.errors import MedmineError, PrivacyError
 from medmine.serve.auth import CdsClients
 from medmine.serve.headers import CSP, SECURITY_HEADERS
 from medmine.serve.jobs import JobRunner
-from medmine.serve.models import ModelRegistry
+from medmine.serve.models import ModelRegistry, ModelUnavailableError
 from medmine.serve.state import ServeSettings, ServeState
 
 log = logging.getLogger("medmine.serve")
@@ -60,6 +61,7 @@ def create_app(
         anyio.to_thread.current_default_thread_limiter().total_tokens = settings.threads
         if not app.state.medmine.extra.get("warming"):
             app.state.medmine.extra["warming"] = True
+            app.state.medmine.extra["warm"] = "running"
             threading.Thread(target=_warm, args=(app.state.medmine,), daemon=True).start()
         yield
 
@@ -78,23 +80,6 @@ def create_app(
         settings.models_dir, trust_unsigned=settings.trust_unsigned_models
     )
     app.state.medmine = st
-
-    @app.middleware("http")
-    async def headers_and_log(request: Request, call_next: Any) -> Response:
-        t0 = time.perf_counter()
-        response = await call_next(request)
-        for k, v in SECURITY_HEADERS.items():
-            response.headers.setdefault(k, v)
-        response.headers.setdefault("Content-Security-Policy", CSP)
-        route = request.scope.get("route")
-        log.info(
-            "%s %s %d %.1fms",
-            request.method,
-            getattr(route, "path", "<unmatched>"),
-            response.status_code,
-            1000 * (time.perf_counter() - t0),
-        )
-        return response
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
@@ -128,15 +113,67 @@ def create_app(
         )
         msg = f"internal error (reference {ref}); the server log has its type"
         if _wants_html(request):
-            return web.error_page(request, 500, msg, None)
-        return JSONResponse({"detail": msg}, 500)
+            resp = web.error_page(request, 500, msg, None)
+        else:
+            resp = JSONResponse({"detail": msg}, 500)
+        # Answered outside `HeadersAndLog` (Starlette's outermost error handler): add them here.
+        for k, v in {**SECURITY_HEADERS, "Content-Security-Policy": CSP}.items():
+            resp.headers.setdefault(k, v)
+        return resp
 
+    app.add_middleware(HeadersAndLog)
     static = Path(__file__).parent / "static"
     app.mount("/static", StaticFiles(directory=static), name="static")
-    app.include_router(web.router)
-    app.include_router(api.router)
+    # Most frequent callers first: routes are matched in order (no path is shared).
     app.include_router(cds.router)
+    app.include_router(api.router)
+    app.include_router(web.router)
     return app
+
+
+class HeadersAndLog:
+    """Security headers on every response and one log line per request (route template only).
+
+    A plain ASGI middleware: Starlette's ``BaseHTTPMiddleware`` (``@app.middleware``) runs
+    each request through an extra task and stream, which cost more than this whole step.
+    """
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+        self._headers = [
+            (k.lower().encode("latin-1"), v.encode("latin-1"))
+            for k, v in {**SECURITY_HEADERS, "Content-Security-Policy": CSP}.items()
+        ]
+
+    async def __call__(self, scope: dict, receive: Any, send: Any) -> None:
+        """Pass the request on; add the headers to the response start; log when done."""
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        t0 = time.perf_counter()
+        status = 0
+
+        async def send_with_headers(message: dict) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+                raw = list(message.get("headers", []))
+                have = {k.lower() for k, _ in raw}
+                raw.extend(kv for kv in self._headers if kv[0] not in have)
+                message = {**message, "headers": raw}
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_with_headers)
+        finally:
+            route = scope.get("route")
+            log.info(
+                "%s %s %d %.1fms",
+                scope.get("method"),
+                getattr(route, "path", "<unmatched>"),
+                status or 500,
+                1000 * (time.perf_counter() - t0),
+            )
 
 
 def close_app(app: FastAPI) -> None:
@@ -147,15 +184,79 @@ def close_app(app: FastAPI) -> None:
 
 
 def _warm(st: ServeState) -> None:
-    """Load the CDS model and precompute its scores before the first hook arrives."""
+    """Index the patients and precompute the CDS model's scores before the first hook arrives.
+
+    ``/api/v1/health`` says ``"warm": "running"`` until this is done.
+    """
+    st.extra["warm"] = "running"
+    try:
+        _warm_all(st)
+    finally:
+        st.extra["warm"] = "done"
+
+
+def _warm_all(st: ServeState) -> None:
+    from medmine.serve.data import PatientIndex
+
+    t0 = time.perf_counter()
+    cur = st.cursor()
+    try:
+        st.extra["patients"] = PatientIndex.build(cur)
+    except Exception as exc:  # noqa: BLE001 - hooks then query the warehouse
+        log.warning("patient index not built: %s", type(exc).__name__)
+    finally:
+        cur.close()
     models = st.extra["models"]
     name = st.settings.cds_model or models.default()
     if name is None:
         return
-    t0 = time.perf_counter()
     try:
         pre = models.precomputed(name, st.view())
     except Exception as exc:  # noqa: BLE001 - reported on first use, with its reason
         log.warning("model %s not precomputed at start: %s", name, type(exc).__name__)
         return
     log.info("model %s: %d persons scored in %.1f s", name, len(pre), time.perf_counter() - t0)
+    _warm_outside(st, name, pre)
+
+
+def _warm_outside(st: ServeState, name: str, pre: Any) -> None:
+    """Score live, once, the persons with an index event whom the cohort left out.
+
+    `score_person` takes a hundred milliseconds or more for each; done here, a hook for
+    such a patient is answered from memory like the others. At most
+    ``settings.warm_outside`` persons (the rest are scored at their first request).
+    """
+    from medmine.serve.api import person_score
+    from medmine.serve.models import CDS_TOP, index_persons
+
+    limit = st.settings.warm_outside
+    if limit <= 0:
+        return
+    t0 = time.perf_counter()
+    models = st.extra["models"]
+    try:
+        persons = [p for p in index_persons(models.get(name), st.view()) if p not in pre]
+    except Exception as exc:  # noqa: BLE001 - they are scored at first request instead
+        log.warning("persons outside the cohort not listed: %s", type(exc).__name__)
+        return
+    done = 0
+    for person_id in persons[:limit]:
+        if models.ready(name) is not pre:
+            return  # the model or the warehouse changed meanwhile
+        try:
+            outcome = person_score(st, None, name, person_id, top=CDS_TOP, audit_entry=False)
+        except (ModelUnavailableError, PrivacyError):
+            return
+        except MedmineError as exc:
+            outcome = exc
+        pre.remember(person_id, CDS_TOP, outcome)
+        done += 1
+    log.info("model %s: %d persons outside the cohort scored in %.1f s", name, done,
+             time.perf_counter() - t0)  # fmt: skip
+
+
+def warehouse_changed(st: ServeState) -> None:
+    """Drop what was computed from the warehouse (after a study run) and rebuild it."""
+    st.extra.pop("patients", None)
+    st.extra["models"].invalidate()
+    threading.Thread(target=_warm, args=(st,), daemon=True).start()

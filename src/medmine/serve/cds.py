@@ -15,12 +15,13 @@ import uuid
 from typing import Any, Literal
 
 from fastapi import APIRouter, HTTPException, Request
+from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel, ConfigDict, Field
 
 from medmine.errors import MedmineError
 from medmine.serve import data
 from medmine.serve.deps import guard, principal, state
-from medmine.serve.models import ModelUnavailableError, band
+from medmine.serve.models import CDS_TOP, ModelUnavailableError, band
 
 router = APIRouter(prefix="/cds-services", tags=["cds-hooks"])
 SERVICE_ID = "readmission-risk"
@@ -148,32 +149,47 @@ def _count_bundle(pre: Any) -> int | None:
     return None
 
 
-def patient_view(request: Request, body: HookRequest) -> HookResponse:
-    """``patient-view``: one card with the 30-day readmission risk (audited with the person)."""
-    from medmine.serve.api import person_score
+async def patient_view(request: Request, body: HookRequest) -> HookResponse:
+    """``patient-view``: one card with the 30-day readmission risk (audited with the person).
+
+    Runs on the event loop when the patient and the score are in memory (`PatientIndex`,
+    precomputed scores); otherwise the warehouse is queried in a worker thread. The audit
+    entry is committed before the card is returned.
+    """
+    from medmine.serve.api import person_score_async
 
     st = state(request)
     who = principal(request)
     _prefetch_patient(body)
-    person_id = data.person_id_for(st.cursor(), body.context.patientId)
+    index = st.extra.get("patients")
+    if index is not None:
+        person_id = index.person_id_for(body.context.patientId)
+    else:
+        person_id = await run_in_threadpool(data.person_id_for, st.cursor(), body.context.patientId)
+    hook_instance = body.hookInstance[:64]
     if person_id is None:
-        st.audit(who, "cds.patient-view", "person", purpose="treatment",
-                 detail={"hookInstance": body.hookInstance[:64], "found": False})  # fmt: skip
+        await st.audit_async(who, "cds.patient-view", "person", purpose="treatment",
+                             detail={"hookInstance": hook_instance, "found": False})  # fmt: skip
         return HookResponse(cards=[])
     model = st.settings.cds_model or st.extra["models"].default()
     if model is None:
         raise HTTPException(503, "no readmission model is saved on this server")
     try:
-        s = person_score(st, who, model, person_id, top=3, audit_entry=False)
+        s = await person_score_async(st, who, model, person_id, top=CDS_TOP, audit_entry=False)
     except ModelUnavailableError as exc:
         raise HTTPException(503, str(exc)) from None
     except MedmineError:
         # No inpatient stay to score from (or consent refused): nothing to say.
-        st.audit(who, "cds.patient-view", "person", person_id=person_id, purpose="treatment",
-                 detail={"hookInstance": body.hookInstance[:64], "scored": False})  # fmt: skip
+        await st.audit_async(who, "cds.patient-view", "person", person_id=person_id,
+                             purpose="treatment",
+                             detail={"hookInstance": hook_instance, "scored": False})  # fmt: skip
         return HookResponse(cards=[])
-    st.audit(who, "cds.patient-view", model, person_id=person_id, purpose="treatment",
-             detail={"hookInstance": body.hookInstance[:64], "scored": True})  # fmt: skip
+    await st.audit_async(who, "cds.patient-view", model, person_id=person_id, purpose="treatment",
+                         detail={"hookInstance": hook_instance, "scored": True})  # fmt: skip
+    return _card(body, s)
+
+
+def _card(body: HookRequest, s: dict[str, Any]) -> HookResponse:
     b, indicator = band(s["risk"])
     factors = "\n".join(
         f"- {e['feature']} (value {e['value']:g}, {'raises' if e['contribution'] > 0 else 'lowers'}"

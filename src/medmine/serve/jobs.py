@@ -96,6 +96,11 @@ class JobRunner:
             job.status, job.error = "failed", f"internal error ({type(exc).__name__})"
         finally:
             job.finished = time.monotonic()
+            if job.status == "done":
+                # The run may have written to the warehouse: drop scores computed from it.
+                from medmine.serve.app import warehouse_changed
+
+                warehouse_changed(self.state)
 
     def shutdown(self) -> None:
         """Stop accepting jobs and wait for the running one."""
