@@ -65,7 +65,30 @@ def _cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-def _start_server(warehouse: Path, max_batch: int) -> tuple[subprocess.Popen[str], int]:
+def _preload(warehouse: Path, rows: int) -> None:
+    """Fill a fresh warehouse with `rows` measurements and their provenance (random keys, as
+    the loaders' hashed ids are), so the run shows whether a big warehouse slows the feed.
+    """
+    from medmine.warehouse import Warehouse
+
+    with Warehouse(warehouse) as wh:
+        wh.con.execute(
+            "INSERT INTO measurement (measurement_id, person_id, measurement_concept_id, "
+            "measurement_date, measurement_type_concept_id) SELECT (hash(i) >> 1)::BIGINT, "
+            "i % 10000, 0, DATE '2020-01-01', 0 FROM range(?) t(i)",
+            [rows],
+        )
+        wh.con.execute(
+            "INSERT INTO mm_source_record SELECT 'measurement', (hash(i) >> 1)::BIGINT, "
+            "'preload', 'preload.hl7', 'line ' || i, 'ORU^R01', NULL, NULL FROM range(?) t(i)",
+            [rows],
+        )
+        wh.con.execute("CHECKPOINT")
+
+
+def _start_server(
+    warehouse: Path, max_batch: int, gather_ms: float
+) -> tuple[subprocess.Popen[str], int]:
     proc = subprocess.Popen(
         [
             sys.executable,
@@ -79,6 +102,8 @@ def _start_server(warehouse: Path, max_batch: int) -> tuple[subprocess.Popen[str
             str(warehouse),
             "--max-batch",
             str(max_batch),
+            "--gather-ms",
+            str(gather_ms),
         ],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
@@ -111,11 +136,16 @@ async def _send(port: int, senders: int, total: int) -> tuple[float, list[float]
     return time.perf_counter() - t0, latencies, codes
 
 
-def run_listener(senders: int, total: int, max_batch: int) -> dict[str, object]:
-    """One listener run on a fresh warehouse."""
+def run_listener(
+    senders: int, total: int, max_batch: int, gather_ms: float, preload: int = 0
+) -> dict[str, object]:
+    """One listener run on a fresh warehouse (with `preload` rows already in it)."""
     with tempfile.TemporaryDirectory() as tmp:
         wh = Path(tmp) / "live.duckdb"
-        proc, port = _start_server(wh, max_batch)
+        if preload:
+            _preload(wh, preload)
+        proc, port = _start_server(wh, max_batch, gather_ms)
+        load_before = os.getloadavg()[0]
         try:
             cpu0 = _cpu_seconds(proc.pid)
             wall, lat, codes = asyncio.run(_send(port, senders, total))
@@ -129,6 +159,9 @@ def run_listener(senders: int, total: int, max_batch: int) -> dict[str, object]:
         return {
             "senders": senders,
             "max_batch": max_batch,
+            "gather_ms": gather_ms,
+            "preloaded_rows": preload,
+            "load_average_1min": [round(load_before, 2), round(os.getloadavg()[0], 2)],
             "messages": total,
             "acks": codes,
             "seconds": round(wall, 2),
@@ -144,6 +177,39 @@ def run_listener(senders: int, total: int, max_batch: int) -> dict[str, object]:
             "messages_per_server_cpu_s": round(total / cpu, 1) if cpu else None,
             "server_peak_rss_mb": round(rss, 1),
         }
+
+
+def _show(label: str, r: dict[str, object]) -> dict[str, object]:
+    lat: dict[str, float] = r["latency_ms"]  # type: ignore[assignment]
+    print(
+        f"{label}: {r['messages_per_s']:>7} msg/s acked, p50 {lat['p50']} ms, "
+        f"p99 {lat['p99']} ms, {r['transactions']} transactions, server peak RSS "
+        f"{r['server_peak_rss_mb']} MB, server CPU {r['server_cpu_ms_per_message']} ms/message, "
+        f"load average {r['load_average_1min']}"
+    )
+    return r
+
+
+def commit_floor(n: int = 200) -> dict[str, float]:
+    """The cheapest durable transaction DuckDB makes here: BEGIN, a one-row INSERT, COMMIT.
+
+    With each sender waiting for its ACK, 4 senders cannot exceed 4 messages per transaction,
+    so 1,000 msg/s needs a whole transaction (parse, every table, provenance, load row, audit
+    entry, commit) in under 4 ms: this floor shows how much of that the commit alone takes.
+    """
+    import duckdb
+
+    with tempfile.TemporaryDirectory() as tmp:
+        con = duckdb.connect(str(Path(tmp) / "floor.duckdb"))
+        con.execute("CREATE TABLE t (id BIGINT PRIMARY KEY, v VARCHAR)")
+        t0, c0 = time.perf_counter(), time.process_time()
+        for i in range(n):
+            con.execute("BEGIN")
+            con.execute("INSERT INTO t VALUES (?, 'x')", [i])
+            con.execute("COMMIT")
+        wall, cpu = time.perf_counter() - t0, time.process_time() - c0
+        con.close()
+    return {"wall_ms": round(wall / n * 1000, 2), "cpu_ms": round(cpu / n * 1000, 2)}
 
 
 def child_file_loader(path: str, warehouse: str) -> None:
@@ -189,6 +255,19 @@ def main() -> None:
     ap.add_argument("--messages", type=int, default=4000, help="messages per run")
     ap.add_argument("--senders", default="1,4,16", help="comma-separated sender counts")
     ap.add_argument("--max-batch", type=int, default=256, help="the listener's group size")
+    ap.add_argument("--gather-ms", type=float, default=2.0, help="the listener's gather wait")
+    ap.add_argument(
+        "--no-gather",
+        action="store_true",
+        help="also run 4 senders with --gather-ms 0 (groups of whatever is queued)",
+    )
+    ap.add_argument(
+        "--preload",
+        type=int,
+        default=0,
+        help="also run 4 senders on a warehouse already holding this many measurements "
+        "with provenance (e.g. 1000000)",
+    )
     ap.add_argument(
         "--per-message",
         action="store_true",
@@ -202,27 +281,28 @@ def main() -> None:
     load_before = os.getloadavg()
     runs = []
     for s in (int(x) for x in args.senders.split(",")):
-        r = run_listener(s, args.messages, args.max_batch)
-        runs.append(r)
-        print(
-            f"{s:>2} senders: {r['messages_per_s']:>7} msg/s acked, p50 "
-            f"{r['latency_ms']['p50']} ms, p99 {r['latency_ms']['p99']} ms, "
-            f"{r['transactions']} transactions, server peak RSS {r['server_peak_rss_mb']} MB, "
-            f"server CPU {r['server_cpu_ms_per_message']} ms/message"
-        )
+        runs.append(_show(f"{s:>2} senders", run_listener(s, args.messages, args.max_batch,
+                                                         args.gather_ms)))  # fmt: skip
+    if args.no_gather:
+        r = run_listener(4, args.messages, args.max_batch, 0.0)
+        runs.append(_show(" 4 senders, --gather-ms 0", r))
+    if args.preload:
+        r = run_listener(4, args.messages, args.max_batch, args.gather_ms, args.preload)
+        runs.append(_show(f" 4 senders, {args.preload:,} rows preloaded", r))
     if args.per_message:
-        r = run_listener(4, min(args.messages, 1000), 1)
-        runs.append(r)
-        print(
-            f" 4 senders, a transaction per message: {r['messages_per_s']} msg/s, "
-            f"p99 {r['latency_ms']['p99']} ms"
-        )
+        r = run_listener(4, min(args.messages, 1000), 1, args.gather_ms)
+        runs.append(_show(" 4 senders, a transaction per message", r))
     fl = run_file_loader(args.messages)
     print(
         f"file loader: {fl['messages_per_s']} msg/s ({fl['messages']} messages in "
         f"{fl['seconds']} s), peak RSS {fl['peak_rss_mb']} MB"
     )
     at4 = next((r for r in runs if r["senders"] == 4 and r["max_batch"] == args.max_batch), None)
+    floor = commit_floor()
+    print(
+        f"DuckDB floor here: BEGIN + one 1-row INSERT + COMMIT on a file = {floor['wall_ms']} ms "
+        f"wall, {floor['cpu_ms']} ms CPU"
+    )
     met = None
     if at4 is not None:
         met = (
@@ -245,6 +325,7 @@ def main() -> None:
         "messages": "ORU^R01, 3 numeric OBX, 500 patients, distinct control ids",
         "listener": runs,
         "file_loader": fl,
+        "duckdb_commit_floor": floor,
         "goal": {**GOAL, "met": met},
         "notes": [
             "senders and server share the machine's cores; each sender waits for its ACK",
