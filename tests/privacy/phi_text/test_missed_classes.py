@@ -125,6 +125,20 @@ CASES = [
     ("both", "Paged cardiology, pager 4471.", ["4471"], ["cardiology"]),
     ("both", "Aetna member W1234 5678 90 verified.", ["W1234 5678 90"], []),
     ("both", "Prior auth reference ABX-CC approved.", ["ABX-CC"], ["Prior auth"]),
+    # organisation names of ordinary words (recall mode)
+    ("recall", "Hip pinning 3/27 at Cobalt Ridge Regional.", ["Cobalt Ridge Regional"], []),
+    (
+        "recall",
+        "Follow up with Larkspur Heart & Vascular in 2 weeks.",
+        ["Larkspur Heart & Vascular"],
+        ["Follow up"],
+    ),
+    (
+        "recall",
+        "Assessment & Plan: transferred to Physical Therapy.",
+        [],
+        ["Assessment & Plan", "Physical Therapy"],
+    ),
 ]
 
 

@@ -16,6 +16,7 @@ from medmine.privacy.phi_text.recognizers import (  # noqa: F401
     name_context,
     name_label,
     old_age_year,
+    org_name,
     phone,
     place_name,
     record_id,
