@@ -299,6 +299,9 @@ def append(
 def append_many(
     con: duckdb.DuckDBPyConnection,
     items: list[tuple[str | None, str, str | None, int | None, str | None, Any]],
+    *,
+    last: AuditEntry | None = None,
+    head: Path | None = None,
 ) -> list[AuditEntry]:
     """Append entries ``(actor, action, object, row_count, purpose, detail)`` in this order.
 
@@ -307,15 +310,29 @@ def append_many(
     the entries of concurrent requests (group commit) pays the chain lookup once per batch.
     Runs inside the caller's transaction if any, so the batch commits or fails as a whole.
     Raises as `append`.
+
+    Parameters
+    ----------
+    last
+        The newest entry as the caller last wrote it (a single writer's memory): used instead
+        of reading the entry back when the log's highest ``seq`` is still its ``seq``;
+        otherwise (someone else appended) the newest entry is read.
+    head
+        The head file (default: `head_path` of `con`, a catalog query).
     """
     if not items:
         return []
     key = audit_key()
-    rows = con.execute(
-        "SELECT seq, ts, actor, action, object, row_count, purpose, detail, prev_hash, hash "
-        "FROM mm_audit ORDER BY seq DESC LIMIT 1"
-    ).fetchall()
-    last = AuditEntry(*rows[0]) if rows else None
+    newest = con.execute("SELECT max(seq) FROM mm_audit").fetchone()[0]
+    if newest is None:
+        last = None
+    elif last is None or last.seq != newest:
+        rows = con.execute(
+            "SELECT seq, ts, actor, action, object, row_count, purpose, detail, prev_hash, hash "
+            "FROM mm_audit WHERE seq = ?",
+            [newest],
+        ).fetchall()
+        last = AuditEntry(*rows[0])
     _check_continuation(last, key)
     seq, prev = (1, GENESIS_HASH) if last is None else (int(last.seq) + 1, str(last.hash))
     out: list[AuditEntry] = []
@@ -340,13 +357,15 @@ def append_many(
         f"INSERT INTO mm_audit VALUES {values}",
         [v for e in out for v in e.__dict__.values()],  # fields in column order
     ).fetchall()
-    _anchor(con, out)
+    _anchor(con, out, head)
     return out
 
 
-def _anchor(con: duckdb.DuckDBPyConnection, written: list[AuditEntry]) -> None:
+def _anchor(
+    con: duckdb.DuckDBPyConnection, written: list[AuditEntry], path: Path | None = None
+) -> None:
     """Append ``seq hash`` of each written entry to the warehouse's head file (created 0600)."""
-    path = head_path(con)
+    path = path or head_path(con)
     if path is None:
         return
     try:
