@@ -28,6 +28,7 @@ CLAIM_TABLES = (
     "person",
     "death",
     "provider",
+    "care_site",  # billing organisations: names on the organisation worklist
     "visit_occurrence",
     "mm_claim",
     "mm_claim_line",
