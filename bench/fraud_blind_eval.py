@@ -182,7 +182,9 @@ def run_study(kind: str, folder: Path) -> dict[str, Any]:
             c = tables["claims_ranked"]
             out["claims"] = pd.DataFrame({"claim": c["claim_id"].astype(str), "score": c["score"]})
             cl = tables["clinicians_ranked"]
-            out["clinicians"] = pd.DataFrame({"key": cl["npi"].astype(str), "score": cl["score"]})
+            out["clinicians"] = pd.DataFrame(
+                {"key": cl["clinician_id"].astype(str), "score": cl["score"]}
+            )
             og = tables["organisations_ranked"]
             out["organisations"] = pd.DataFrame(
                 {"key": og["organisation_id"].astype(str), "score": og["score"]}
