@@ -139,6 +139,9 @@ CASES = [
         [],
         ["Assessment & Plan", "Physical Therapy"],
     ),
+    # a nickname in quotes inside a name; an ordinary word as a name before a person verb
+    ("recall", 'Met with Curtis "Red" Maddox about housing.', ['Curtis "Red" Maddox'], []),
+    ("recall", "Will stopped by with the forms.", ["Will"], ["forms"]),
 ]
 
 

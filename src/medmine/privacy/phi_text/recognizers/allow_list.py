@@ -221,7 +221,10 @@ _NO_SPREAD = frozenset(
     monday tuesday wednesday thursday friday saturday sunday""".split()  # noqa: SIM905
 )
 _GAP_WORD = re.compile(r"[ \t]|[ \t]?-[ \t]?|\.[ \t]")
-_GAP_NAME = re.compile(r"[ \t]|[ \t]?-[ \t]?|\.[ \t]|,[ \t]|[ \t]\(|\)[ \t]")
+#: Between the words of a name: also a nickname's quotes ('Curtis "Red" Maddox').
+_GAP_NAME = re.compile(
+    r"[ \t]|[ \t]?-[ \t]?|\.[ \t]|,[ \t]|[ \t]\(|\)[ \t]|[ \t][\"“‘']|[\"”’'][ \t]"
+)
 
 
 def _spread(

@@ -122,7 +122,8 @@ _CUE_AFTER = _words(
     called calls came comes went lives lived denies denied presented presents complains
     complained returns returned attended attends arrived arrives feels felt notes noted tells
     told wants wanted asked asks agrees agreed declined declines refused refuses walked walks
-    lost died passed brought"""
+    lost died passed brought stopped dropped picked drove phoned texted emailed messaged
+    requested requests needs needed wanted wishes wished thinks thought knows knew"""
 )
 
 
