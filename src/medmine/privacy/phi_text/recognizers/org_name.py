@@ -22,7 +22,7 @@ from medmine.privacy.phi_text.recognizers.facility import _GENERIC, _KIND_WORDS
 _CW = rf"{UPPER}(?:{LETTER}|['’.-])*(?:{LETTER})"
 _JOIN = r"[ \t]+(?:(?:of|the|at|for|and|&)[ \t]+)?"
 _AFTER_PLACE_WORD = re.compile(
-    rf"(?<=[\w)])[ \t]+(?:at|to|from|via)[ \t]+(?P<o>{_CW}(?:{_JOIN}{_CW}){{1,4}})"
+    rf"(?<=[\w)][ \t])(?:at|to|from|via)[ \t]+(?P<o>{_CW}(?:{_JOIN}{_CW}){{1,4}})"
 )
 _AMPERSAND = re.compile(
     rf"(?<![\w&])(?P<o>{_CW}(?:[ \t]+{_CW}){{0,3}}[ \t]+&[ \t]+{_CW}(?:[ \t]+{_CW}){{0,3}})"
@@ -47,7 +47,7 @@ class OrgNameRecognizer(PatternRecognizer):
             Entity.FACILITY,
             0.55,
             "o",
-            gate=re.compile(r"[ \t](?:at|to|from|via)[ \t]+[^\W\d_]"),
+            anchors=frozenset(k + sp for k in ("at", "to", "from", "via") for sp in " \t"),
         ),
         Pattern(_AMPERSAND, Entity.FACILITY, 0.55, "o", gate=re.compile(r"[ \t]&[ \t]")),
     )
