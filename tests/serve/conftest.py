@@ -53,7 +53,8 @@ def served(tmp_path_factory):
     for role in ROLES:
         users.add(role, role, PASSWORD)
     users.close()
-    settings = ServeSettings(warehouse=wh_path, reports=reports)
+    # warm_outside=0: the start-up scoring of persons outside the cohort runs in one test
+    settings = ServeSettings(warehouse=wh_path, reports=reports, warm_outside=0)
     return settings, {"person_id": int(ident[0]), "names": [ident[1], ident[2]]}
 
 
