@@ -6,6 +6,7 @@ The fresh, independently written set is tests/data/phi_eval_fresh/notes.jsonl (i
     .venv/bin/python bench/phi_text_eval.py --fresh first   # whole fresh set, once
     .venv/bin/python bench/phi_text_eval.py --fresh dev     # development half (tuning)
     .venv/bin/python bench/phi_text_eval.py --fresh locked  # locked half, once, at the end
+    .venv/bin/python bench/phi_text_eval.py --set phi_eval_fresh2  # another set, once, whole
 
 The fresh set is scored by `SCORING_RULE` (fixed before the set was seen), with medmine in
 both detection modes, Philter and Presidio in the same run.
@@ -511,9 +512,46 @@ def main_fresh(stage: str, detectors: list[str], force: bool = False) -> None:
     OUT.write_text(json.dumps(results, indent=2))
 
 
+def main_set(name: str, detectors: list[str], root: Path = ROOT) -> None:
+    """Score another independent set, ``tests/data/<name>/notes.jsonl``, once, whole, by the
+    same `SCORING_RULE`, all detectors in one run; results go to
+    ``bench/results/phi_text_eval_<suffix>.json`` (``phi_eval_fresh2`` -> ``..._fresh2``).
+    A second run is refused: the first score is the locked figure.
+    """
+    folder = root / "tests" / "data" / name
+    if not (folder / "notes.jsonl").exists():
+        raise SystemExit(f"{folder}: no notes.jsonl")
+    if (folder / "PROVENANCE.md").exists() and not (folder / "READY").exists():
+        raise SystemExit(f"{folder}: not READY (the writer has not finished)")
+    out = root / "bench" / "results" / f"phi_text_eval_{name.removeprefix('phi_eval_')}.json"
+    if out.exists() and "first_score" in json.loads(out.read_text(encoding="utf-8")):
+        raise SystemExit(f"{out.name}: {name} is already scored; it is scored once")
+    cases = load_fresh(folder / "notes.jsonl")
+    dets = fresh_detectors(detectors)
+    entry: dict[str, Any] = {
+        "when": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        **_commit(),
+        "all": {n: score_fresh(cases, d) for n, d in dets.items()},
+    }
+    _print_fresh("all", entry["all"])
+    result = {
+        "set": f"tests/data/{name}",
+        "scoring_rule": SCORING_RULE,
+        "protocol": "scored once, whole, after the scrubber code was frozen (commit below); "
+        "no change was made in response to it",
+        "first_score": entry,
+    }
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(result, indent=2))
+
+
 def main() -> None:
     import sys
 
+    if "--set" in sys.argv:
+        dets = ["medmine_recall", "medmine_precise", "philter_lite", "presidio_blank_spacy"]
+        main_set(sys.argv[sys.argv.index("--set") + 1], dets)
+        return
     if "--fresh" in sys.argv:
         stage = sys.argv[sys.argv.index("--fresh") + 1]
         dets = ["medmine_recall", "medmine_precise", "philter_lite", "presidio_blank_spacy"]

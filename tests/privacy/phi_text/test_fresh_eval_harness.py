@@ -113,3 +113,31 @@ def test_first_and_locked_scores_are_recorded_once(ev) -> None:
         and not fresh["first_score"]["scrubber_files_modified_since_commit"]
     )
     assert fresh["first_score"]["all"]["medmine_recall"]["notes"] >= 80
+
+
+def test_another_set_is_scored_once_and_only_when_ready(ev, tmp_path: Path) -> None:
+    folder = tmp_path / "tests" / "data" / "phi_eval_mine"
+    folder.mkdir(parents=True)
+    text = "Seen by Dr. Jane Garcia on 03/04/2021."
+    note = {
+        "id": "m1",
+        "note_type": "progress note",
+        "text": text,
+        "spans": [
+            {"start": 12, "end": 23, "type": "NAME", "text": "Jane Garcia"},
+            {"start": 27, "end": 37, "type": "DATE", "text": "03/04/2021"},
+        ],
+        "clinical_terms": [],
+    }
+    (folder / "notes.jsonl").write_text(json.dumps(note) + "\n")
+    (folder / "PROVENANCE.md").write_text("written blind\n")
+    with pytest.raises(SystemExit, match="not READY"):
+        ev.main_set("phi_eval_mine", ["medmine_precise"], root=tmp_path)
+    (folder / "READY").write_text("")
+    ev.main_set("phi_eval_mine", ["medmine_precise"], root=tmp_path)
+    out = json.loads((tmp_path / "bench" / "results" / "phi_text_eval_mine.json").read_text())
+    score = out["first_score"]["all"]["medmine_precise"]
+    assert score["recall_overall"] == 1.0 and score["notes"] == 1
+    assert out["scoring_rule"] == ev.SCORING_RULE
+    with pytest.raises(SystemExit, match="scored once"):
+        ev.main_set("phi_eval_mine", ["medmine_precise"], root=tmp_path)
