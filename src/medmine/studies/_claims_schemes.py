@@ -279,16 +279,17 @@ def near_duplicates(
     rel = (a["amount"] - a["amount_a"]).abs() / a[["amount", "amount_a"]].abs().max(axis=1).clip(
         lower=1e-9
     )
+    # nullable columns give NA in comparisons: a missing value never matches
     exact = (
         (gap == 0)
         & (rel == 0)
-        & (a["units"] == a["units_a"])
+        & (a["units"] == a["units_a"]).fillna(False)
         & (a["clinician_id"].fillna("") == a["clinician_id_a"].fillna(""))
-    )
-    near = (gap <= window_days) & (rel <= amount_tolerance) & ~exact
+    ).astype(bool)
+    near = ((gap <= window_days) & (rel <= amount_tolerance)).fillna(False).astype(bool) & ~exact
     same_visit = (
-        a["visit_occurrence_id"].notna()
-        & (a["visit_occurrence_id"] == a["visit_occurrence_id_a"])
+        (a["visit_occurrence_id"] == a["visit_occurrence_id_a"]).fillna(False).astype(bool)
+        & a["visit_occurrence_id"].notna().to_numpy()
         & ~exact
     )
     hit = a[near | same_visit].copy()
