@@ -28,9 +28,10 @@ def test_view_is_a_documented_view_definition():
     assert all(c.get("description") for c in view["select"][0]["column"])
 
 
-def test_rows_equal_the_loaders_on_the_sample():
+@pytest.mark.parametrize("plain", [False, True], ids=["view", "plain"])
+def test_rows_equal_the_loaders_on_the_sample(plain):
     with Warehouse(sample_warehouse()) as wh:
-        sql = mapped_allergies(wh.con, of_types("AllergyIntolerance"))
+        sql = mapped_allergies(wh.con, of_types("AllergyIntolerance"), plain=plain)
         got = compare(wh, sql, "observation", KEY)
     assert got == {"loaded": 139, "regular": 139, "extra": 0, "missing": 0}
 
@@ -81,11 +82,15 @@ def _load(tmp_path, items):
     return Warehouse(per_resource_load(f, tmp_path / "w.duckdb"))
 
 
-def test_quarantine_predicates_give_the_loaders_reason_codes(tmp_path):
+@pytest.mark.parametrize("plain", [False, True], ids=["view", "plain"])
+def test_quarantine_predicates_give_the_loaders_reason_codes(tmp_path, plain):
     items = [GOOD, *_lines(GOOD_TOO), *_lines([c for c, _ in BAD])]
     with _load(tmp_path, items) as wh:
         got = compare(
-            wh, mapped_allergies(wh.con, of_types("AllergyIntolerance")), "observation", KEY
+            wh,
+            mapped_allergies(wh.con, of_types("AllergyIntolerance"), plain=plain),
+            "observation",
+            KEY,
         )
         q = wh.con.execute
         loader = dict(q("SELECT location, reason_code FROM mm_quarantine").fetchall())
@@ -115,9 +120,10 @@ def test_quarantine_predicates_give_the_loaders_reason_codes(tmp_path):
     assert rows["AllergyIntolerance/a-period"][3] is None
 
 
-def test_irregular_shapes_are_marked_for_the_per_resource_mapper(tmp_path):
+@pytest.mark.parametrize("plain", [False, True], ids=["view", "plain"])
+def test_irregular_shapes_are_marked_for_the_per_resource_mapper(tmp_path, plain):
     with _load(tmp_path, [GOOD, *_lines(ODD)]) as wh:
-        sql = mapped_allergies(wh.con, of_types("AllergyIntolerance"))
+        sql = mapped_allergies(wh.con, of_types("AllergyIntolerance"), plain=plain)
         wh.con.execute(f"CREATE TEMP TABLE mc AS {sql}")
         got = dict(wh.con.execute("SELECT source_key, regular FROM mc").fetchall())
     assert got == {"AllergyIntolerance/a-ok": True} | {

@@ -32,9 +32,10 @@ def test_views_are_documented_view_definitions():
         assert all(c.get("description") for c in view["select"][0]["column"])
 
 
-def test_rows_equal_the_loaders_on_the_sample():
+@pytest.mark.parametrize("plain", [False, True], ids=["view", "plain"])
+def test_rows_equal_the_loaders_on_the_sample(plain):
     with Warehouse(sample_warehouse()) as wh:
-        got = compare(wh, mapped_drugs(wh.con, of_types(*TYPES)), "drug_exposure", KEY)
+        got = compare(wh, mapped_drugs(wh.con, of_types(*TYPES), plain=plain), "drug_exposure", KEY)
         n = wh.con.execute("SELECT count(*) FROM drug_exposure").fetchall()[0][0]
     assert got == {"loaded": 6096, "regular": 6096, "extra": 0, "missing": 0}
     assert n == 6096
@@ -208,10 +209,11 @@ def _load(tmp_path, items):
     return Warehouse(per_resource_load(f, tmp_path / "w.duckdb"))
 
 
-def test_quarantine_predicates_give_the_loaders_reason_codes(tmp_path):
+@pytest.mark.parametrize("plain", [False, True], ids=["view", "plain"])
+def test_quarantine_predicates_give_the_loaders_reason_codes(tmp_path, plain):
     items = [_resource(t, c) for t, c in GOOD] + [_resource(t, c) for t, c, _ in BAD]
     with _load(tmp_path, items) as wh:
-        got = compare(wh, mapped_drugs(wh.con, of_types(*TYPES)), "drug_exposure", KEY)
+        got = compare(wh, mapped_drugs(wh.con, of_types(*TYPES), plain=plain), "drug_exposure", KEY)
         loader = dict(wh.con.execute("SELECT location, reason_code FROM mm_quarantine").fetchall())
         sql = dict(
             wh.con.execute(
@@ -258,10 +260,13 @@ def test_quarantine_predicates_give_the_loaders_reason_codes(tmp_path):
     assert rows["Immunization/im-text"][0] == "flu shot"
 
 
-def test_irregular_shapes_are_marked_for_the_per_resource_mapper(tmp_path):
+@pytest.mark.parametrize("plain", [False, True], ids=["view", "plain"])
+def test_irregular_shapes_are_marked_for_the_per_resource_mapper(tmp_path, plain):
     items = [_resource(t, {}) for t in BASE] + [_resource(t, c) for t, c in ODD]
     with _load(tmp_path, items) as wh:
-        wh.con.execute(f"CREATE TEMP TABLE mc AS {mapped_drugs(wh.con, of_types(*TYPES))}")
+        wh.con.execute(
+            f"CREATE TEMP TABLE mc AS {mapped_drugs(wh.con, of_types(*TYPES), plain=plain)}"
+        )
         got = dict(wh.con.execute("SELECT source_key, regular FROM mc").fetchall())
     want = {f"{t}/{r['id']}": True for t, r in BASE.items()}
     want |= {f"{t}/{c['id']}": False for t, c in ODD}

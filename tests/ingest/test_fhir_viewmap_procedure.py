@@ -7,7 +7,7 @@ import json
 import pytest
 
 from medmine.fhir.views import validate_view
-from medmine.ingest.fhir._viewmap_base import view_file
+from medmine.ingest.fhir._viewmap_base import plain_column, view_file
 from medmine.ingest.fhir._viewmap_procedure import mapped_procedures, procedure_mapping
 from medmine.warehouse import Warehouse
 from tests.ingest._viewmap_sample import (
@@ -28,10 +28,14 @@ def test_view_is_a_documented_view_definition():
     assert all(c.get("description") for c in view["select"][0]["column"])
 
 
-def test_rows_equal_the_loaders_on_the_sample():
+@pytest.mark.parametrize("plain", [False, True], ids=["view", "plain"])
+def test_rows_equal_the_loaders_on_the_sample(plain):
     with Warehouse(sample_warehouse()) as wh:
         got = compare(
-            wh, mapped_procedures(wh.con, of_types("Procedure")), "procedure_occurrence", KEY
+            wh,
+            mapped_procedures(wh.con, of_types("Procedure"), plain=plain),
+            "procedure_occurrence",
+            KEY,
         )
         n = wh.con.execute("SELECT count(*) FROM procedure_occurrence").fetchall()[0][0]
     assert got == {"loaded": 13670, "regular": 13670, "extra": 0, "missing": 0}
@@ -88,13 +92,17 @@ def _lines(items: list[dict]) -> list[dict]:
     return [{k: v for k, v in {**GOOD, **change}.items() if v is not None} for change in items]
 
 
-def test_quarantine_predicates_give_the_loaders_reason_codes(tmp_path):
+@pytest.mark.parametrize("plain", [False, True], ids=["view", "plain"])
+def test_quarantine_predicates_give_the_loaders_reason_codes(tmp_path, plain):
     lines = [PATIENT, GOOD, *_lines(GOOD_TOO), *_lines([c for c, _ in BAD])]
     f = tmp_path / "Procedure.ndjson"
     f.write_text("".join(json.dumps(x) + "\n" for x in lines))
     with Warehouse(per_resource_load(f, tmp_path / "w.duckdb")) as wh:
         got = compare(
-            wh, mapped_procedures(wh.con, of_types("Procedure")), "procedure_occurrence", KEY
+            wh,
+            mapped_procedures(wh.con, of_types("Procedure"), plain=plain),
+            "procedure_occurrence",
+            KEY,
         )
         loader = dict(wh.con.execute("SELECT location, reason_code FROM mm_quarantine").fetchall())
         sql = dict(
@@ -138,7 +146,8 @@ def test_a_patient_missing_from_the_load_is_a_dangling_reference(tmp_path):
     assert loader == [("dangling_reference",)] and sql == [("dangling_reference", True)]
 
 
-def test_irregular_shapes_are_marked_for_the_per_resource_mapper(tmp_path):
+@pytest.mark.parametrize("plain", [False, True], ids=["view", "plain"])
+def test_irregular_shapes_are_marked_for_the_per_resource_mapper(tmp_path, plain):
     odd = [
         {"id": "o1", "code": {"coding": [{"code": 123, "system": "http://snomed.info/sct"}]}},
         {"id": "o2", "subject": {"reference": "Patient?identifier=http://h.org|1"}},
@@ -152,9 +161,8 @@ def test_irregular_shapes_are_marked_for_the_per_resource_mapper(tmp_path):
     f = tmp_path / "Procedure.ndjson"
     f.write_text("".join(json.dumps(x) + "\n" for x in [PATIENT, GOOD, *_lines(odd)]))
     with Warehouse(per_resource_load(f, tmp_path / "w.duckdb")) as wh:
-        wh.con.execute(
-            f"CREATE TEMP TABLE mc AS {mapped_procedures(wh.con, of_types('Procedure'))}"
-        )
+        sql = mapped_procedures(wh.con, of_types("Procedure"), plain=plain)
+        wh.con.execute(f"CREATE TEMP TABLE mc AS {sql}")
         got = dict(wh.con.execute("SELECT source_key, regular FROM mc").fetchall())
     assert got == {"Procedure/pr-ok": True} | {f"Procedure/{o['id']}": False for o in odd}
 
@@ -168,3 +176,37 @@ def test_setwise_mapping_names_columns_of_the_sql(tmp_path):
         wh.con.execute(f"CREATE TEMP TABLE mc AS {mapping.sql(wh.con, of_types('Procedure'), '')}")
         cols = {c[0] for c in wh.con.execute("DESCRIBE mc").fetchall()}
     assert mapping_columns(mapping) <= cols and mapping.resource_type == "Procedure"
+
+
+@pytest.mark.parametrize(
+    ("path", "typ", "want"),
+    [
+        ("getResourceKey()", "string", "(f.\"id\" ->> '$')"),
+        ("subject.reference", "string", "(f.\"subject\" ->> '$.reference')"),
+        (
+            "performer.first().actor.reference",
+            "string",
+            "(f.\"performer\" ->> '$[0].actor.reference')",
+        ),
+        ("performed.ofType(Period).end", "string", "(f.\"performedPeriod\" ->> '$.end')"),
+        ("doseQuantity.value", "decimal", "TRY_CAST((f.\"doseQuantity\" ->> '$.value') AS DOUBLE)"),
+        ("performer.exists()", "boolean", '(f."performer" IS NOT NULL)'),
+    ],
+)
+def test_plain_paths_translate_the_views_fhirpath(path, typ, want):
+    assert plain_column(path, typ) == want
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "code.coding.where(system.exists()).first().code",
+        "name.given.join(' ')",
+        "a.where(b = 1)",
+        "%x.y",
+        "a[0]",
+    ],
+)
+def test_plain_paths_refuse_other_fhirpath(path):
+    with pytest.raises(ValueError, match="not a plain path"):
+        plain_column(path, "string")

@@ -5,6 +5,7 @@
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Any
 
 from medmine.ingest.codes import TYPE_EHR
@@ -16,6 +17,7 @@ from medmine.ingest.fhir._viewmap_base import (
     date_rules,
     date_shape,
     prepare,
+    prepare_plain,
     ref_shape,
     regular_sql,
     resolved,
@@ -40,7 +42,7 @@ def _shape(j: str) -> str:
     )
 
 
-def mapped_allergies(con: Any, source: str, load_id: str = "") -> str:
+def mapped_allergies(con: Any, source: str, load_id: str = "", *, plain: bool = False) -> str:
     """SQL of the observation rows of the AllergyIntolerances in relation `source`.
 
     `source` has ``seq``, ``source_file``, ``location`` and ``resource`` (JSON text); the
@@ -53,9 +55,10 @@ def mapped_allergies(con: Any, source: str, load_id: str = "") -> str:
     (``dangling_reference``).
     """
     del load_id
+    stage = prepare_plain if plain else prepare
     tag = "allergy"
     sql = resolved(
-        con, prepare(con, "observation_allergy_intolerance", source, tag), tag, "patient", "visit"
+        con, stage(con, "observation_allergy_intolerance", source, tag), tag, "patient", "visit"
     )
     start = "coalesce(onset, onset_start, recorded)"
     regular, shaped = regular_sql(f"{_shape('s.j')} AND {common_shape('s.j', 's.resource')}", tag)
@@ -90,7 +93,7 @@ def allergy_mapping() -> Any:
 
     return SetwiseMapping(
         resource_type="AllergyIntolerance",
-        sql=mapped_allergies,
+        sql=partial(mapped_allergies, plain=True),
         tables=("observation",),
         id_column="observation_id",
         refs=(Ref("visit_occurrence_id", "visit_ref", "visit_type", "visit_key", "Encounter"),),

@@ -101,6 +101,110 @@ def prepare(con: Any, view_name: str, source: str, tag: str) -> str:
     return compile_view(view, f"__{tag}_res", "resource", typed=True).sql
 
 
+#: SQL types of the typed view columns (as `medmine.fhir.views` casts them).
+_CASTS = {"string": "VARCHAR", "decimal": "DOUBLE", "integer": "BIGINT", "boolean": "BOOLEAN"}
+_CODED = "where(code.exists())"
+_INLINE = "where(data.exists())"
+
+
+def _steps(path: str) -> list[str]:
+    """FHIRPath `path` split at its top-level dots."""
+    out, depth, cur = [], 0, ""
+    for ch in path:
+        if ch == "." and depth == 0:
+            out.append(cur)
+            cur = ""
+            continue
+        depth += ch == "("
+        depth -= ch == ")"
+        cur += ch
+    return [*out, cur]
+
+
+def plain_column(path: str, typ: str | None) -> str:
+    """SQL over ``f`` (the resource's top-level fields, each as JSON) giving what FHIRPath
+    `path` gives on a resource of the plain shape (objects where FHIR has objects, a first
+    element that is not null): ``a.b.first().c`` -> ``f.a ->> '$.b[0].c'``,
+    ``x.ofType(dateTime)`` -> ``f.xDateTime``, ``x.ofType(Period).start``,
+    ``getResourceKey()``, ``x.exists()``, ``cc.coding.where(code.exists()).first().k``
+    (the first coding with a code) and, for a collection, ``list.where(data.exists())``.
+
+    Only these forms (all the mapping views use) are translated; any other raises
+    `ValueError`. A member step reads an object: a list must be entered with ``first()``
+    (or ``where(...)`` above), as every mapping view does; the tests run every view both
+    ways against the per-resource loader, so an edit that breaks this shows there.
+    """
+    steps = _steps(path)
+    if steps == ["getResourceKey()"]:
+        return "(f.\"id\" ->> '$')"
+    top, rest = steps[0], steps[1:]
+    if not re.fullmatch(r"[A-Za-z]+", top):
+        raise ValueError(f"not a plain path: {path}")
+    if rest[:1] in (["ofType(dateTime)"], ["ofType(Period)"]):
+        top += "DateTime" if rest[0] == "ofType(dateTime)" else "Period"
+        rest = rest[1:]
+    field = f"f.{ident(top)}"
+    json_path, tail = "$", None
+    for i, step in enumerate(rest):
+        if step == "first()":
+            json_path += "[0]"
+        elif re.fullmatch(r"[A-Za-z]+", step):
+            json_path += f".{step}"
+        elif step in ("exists()", _INLINE) or (
+            step == _CODED and rest[i + 1 : i + 2] == ["first()"]
+        ):
+            tail = (step, rest[i + 1 :])
+            break
+        else:
+            raise ValueError(f"not a plain path: {path}")
+    if tail is None:
+        value = f"({field} ->> {literal(json_path)})"
+        return value if typ in (None, "string") else f"TRY_CAST({value} AS {_CASTS[typ]})"
+    step, after = tail
+    if step == "exists()" and not after and json_path == "$":
+        return f"({field} IS NOT NULL)"
+    if step == _INLINE and not after:  # a list (of objects): the items with inline data
+        return (
+            f"list_filter(coalesce(json_extract({field}, {literal('$[*]' + json_path[1:])}), "
+            "[]::JSON[]), lambda a: coalesce(json_type(a, '$.data'), 'NULL') <> 'NULL')"
+        )
+    if step == _CODED and len(after) == 2 and re.fullmatch(r"[A-Za-z]+", after[1]):
+        coded = (
+            f"list_filter(coalesce(json_extract({field}, {literal(json_path + '[*]')}), "
+            "[]::JSON[]), lambda c: coalesce(json_type(c, '$.code'), 'NULL') <> 'NULL')[1]"
+        )
+        return f"({coded} ->> {literal('$.' + after[1])})"
+    raise ValueError(f"not a plain path: {path}")
+
+
+def prepare_plain(con: Any, view_name: str, source: str, tag: str) -> str:
+    """`prepare` for the loader: the same columns as the compiled view, read by
+    `plain_column` from one `json_transform` of the resource's top-level fields (one JSON
+    parse per resource instead of one per FHIRPath step). Exact on the plain shape only,
+    which is what ``regular`` certifies; the tests hold both to the per-resource loader.
+    """
+    register(con)
+    for macro in (*_SHAPE_MACROS, *_MACROS):
+        con.execute(f"CREATE OR REPLACE TEMP MACRO {macro}")
+    view = view_file(view_name)
+    cols = [c for sel in view["select"] for c in sel["column"]]
+    fields: set[str] = set()
+    items = []
+    for c in cols:
+        sql = plain_column(c["path"], None if c.get("collection") else c.get("type", "string"))
+        fields |= set(re.findall(r'f\."?([A-Za-z]+)"?', sql))
+        items.append(f"{sql} AS {ident(c['name'])}")
+    shape = literal(json.dumps(dict.fromkeys(sorted(fields), "JSON")))
+    src = ident(f"__{tag}_src")
+    con.execute(f"CREATE OR REPLACE TEMP TABLE {src} AS SELECT * FROM ({source})")
+    return (
+        f"SELECT {', '.join(items)}, seq, source_file, location FROM "
+        f"(SELECT seq, source_file, location, json_transform(resource, {shape}) AS f "
+        f"FROM {src} WHERE json_extract_string(resource, '$.resourceType') = "
+        f"{literal(view['resource'])})"
+    )
+
+
 def resolved(con: Any, sql: str, tag: str, *columns: str) -> str:
     """SQL of view `sql`'s rows with each reference column of `columns` resolved
     (``<c>_type``, ``<c>_key``, by `resolve_sql`).

@@ -16,6 +16,7 @@ from medmine.ingest.fhir._viewmap_base import (
     common_shape,
     date_rules,
     prepare,
+    prepare_plain,
     ref_shape,
     regular_sql,
     resolved,
@@ -177,7 +178,9 @@ def _shape(rtype: str, j: str) -> str:
     return "(" + " AND ".join(parts) + ")"
 
 
-def mapped_drug_type(con: Any, source: str, load_id: str = "", *, rtype: str) -> str:
+def mapped_drug_type(
+    con: Any, source: str, load_id: str = "", *, rtype: str, plain: bool = False
+) -> str:
     """SQL of the drug_exposure rows of the resources of type `rtype` in relation `source`.
 
     `source` has ``seq``, ``source_file``, ``location`` and ``resource`` (JSON text); the
@@ -198,7 +201,8 @@ def mapped_drug_type(con: Any, source: str, load_id: str = "", *, rtype: str) ->
         return ident(name) if name in have else "NULL"
 
     refs = ["patient", "visit", *(c for c in ("performer", "requester") if c in have)]
-    sql = resolved(con, prepare(con, d.view, source, d.tag), d.tag, *refs)
+    stage = prepare_plain if plain else prepare
+    sql = resolved(con, stage(con, d.view, source, d.tag), d.tag, *refs)
     start = f"coalesce({', '.join(d.starts)})" if len(d.starts) > 1 else d.starts[0]
     end = col("effective_end")
     days = (
@@ -288,7 +292,7 @@ def _no_route() -> str:
     )
 
 
-def mapped_drugs(con: Any, source: str, load_id: str = "") -> str:
+def mapped_drugs(con: Any, source: str, load_id: str = "", *, plain: bool = False) -> str:
     """SQL of the drug_exposure rows of every drug resource in relation `source` (the four
     types of `DRUGS`; each keeps its own ``seq``), see `mapped_drug_type`.
     """
@@ -302,7 +306,7 @@ def mapped_drugs(con: Any, source: str, load_id: str = "") -> str:
             "SELECT seq, source_file, location, resource FROM __drug_all "
             f"WHERE __rt = {literal(rtype)}"
         )
-        parts.append(mapped_drug_type(con, mine, load_id, rtype=rtype))
+        parts.append(mapped_drug_type(con, mine, load_id, rtype=rtype, plain=plain))
     return " UNION ALL BY NAME ".join(f"({p})" for p in parts)
 
 
@@ -313,7 +317,7 @@ def drug_mappings() -> dict[str, Any]:
     return {
         rtype: SetwiseMapping(
             resource_type=rtype,
-            sql=partial(mapped_drug_type, rtype=rtype),
+            sql=partial(mapped_drug_type, rtype=rtype, plain=True),
             tables=("drug_exposure",),
             id_column="drug_exposure_id",
             refs=(

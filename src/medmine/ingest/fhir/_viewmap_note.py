@@ -21,6 +21,7 @@ from medmine.ingest.fhir._viewmap_base import (
     common_shape,
     date_rules,
     prepare,
+    prepare_plain,
     ref_shape,
     regular_sql,
     resolved,
@@ -126,7 +127,9 @@ def _attachment_shape() -> str:
     )
 
 
-def mapped_note_type(con: Any, source: str, load_id: str = "", *, rtype: str) -> str:
+def mapped_note_type(
+    con: Any, source: str, load_id: str = "", *, rtype: str, plain: bool = False
+) -> str:
     """SQL of the note rows of the resources of type `rtype` in relation `source`.
 
     `source` has ``seq``, ``source_file``, ``location`` and ``resource`` (JSON text); the
@@ -143,7 +146,8 @@ def mapped_note_type(con: Any, source: str, load_id: str = "", *, rtype: str) ->
     n = NOTES[rtype]
     have = validate_view(view_file(n.view))
     refs = [c for c in ("subject", "visit", "author", "interpreter", "performer") if c in have]
-    sql = resolved(con, prepare(con, n.view, source, n.tag), n.tag, *refs)
+    stage = prepare_plain if plain else prepare
+    sql = resolved(con, stage(con, n.view, source, n.tag), n.tag, *refs)
     first, *rest = n.provider
     if rest:  # the first present reference (the loader's `a or b`)
         other = rest[0]
@@ -218,12 +222,14 @@ def _with_skips(sql: str) -> str:
     )
 
 
-def mapped_notes_of_type(con: Any, source: str, load_id: str = "", *, rtype: str) -> str:
+def mapped_notes_of_type(
+    con: Any, source: str, load_id: str = "", *, rtype: str, plain: bool = False
+) -> str:
     """`mapped_note_type` with the ``skip_code`` column (see `mapped_notes`)."""
-    return _with_skips(mapped_note_type(con, source, load_id, rtype=rtype))
+    return _with_skips(mapped_note_type(con, source, load_id, rtype=rtype, plain=plain))
 
 
-def mapped_notes(con: Any, source: str, load_id: str = "") -> str:
+def mapped_notes(con: Any, source: str, load_id: str = "", *, plain: bool = False) -> str:
     """SQL of the note rows of every DocumentReference and DiagnosticReport in relation
     `source` (each keeps its own ``seq``), see `mapped_note_type`.
     """
@@ -237,7 +243,7 @@ def mapped_notes(con: Any, source: str, load_id: str = "") -> str:
             "SELECT seq, source_file, location, resource FROM __note_all "
             f"WHERE __rt = {literal(rtype)}"
         )
-        parts.append(mapped_notes_of_type(con, mine, load_id, rtype=rtype))
+        parts.append(mapped_notes_of_type(con, mine, load_id, rtype=rtype, plain=plain))
     return " UNION ALL BY NAME ".join(f"({p})" for p in parts)
 
 
@@ -245,7 +251,7 @@ def _for_setwise(con: Any, source: str, load_id: str = "", *, rtype: str) -> str
     """The mapping's SQL for `_setwise.apply`, which knows no skips yet: a resource the
     loader would skip is marked irregular, so the per-resource mapper skips it.
     """
-    sql = mapped_notes_of_type(con, source, load_id, rtype=rtype)
+    sql = mapped_notes_of_type(con, source, load_id, rtype=rtype, plain=True)
     return f"SELECT * REPLACE (regular AND skip_code IS NULL AS regular) FROM ({sql})"
 
 

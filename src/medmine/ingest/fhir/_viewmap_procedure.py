@@ -4,6 +4,7 @@
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Any
 
 from medmine.ingest.codes import TYPE_EHR
@@ -15,6 +16,7 @@ from medmine.ingest.fhir._viewmap_base import (
     date_rules,
     date_shape,
     prepare,
+    prepare_plain,
     ref_columns,
     ref_shape,
     regular_sql,
@@ -37,7 +39,7 @@ def _shape(j: str) -> str:
     )
 
 
-def mapped_procedures(con: Any, source: str, load_id: str = "") -> str:
+def mapped_procedures(con: Any, source: str, load_id: str = "", *, plain: bool = False) -> str:
     """SQL of the procedure_occurrence rows of the Procedures in relation `source`.
 
     `source` has ``seq``, ``source_file``, ``location`` and ``resource`` (JSON text); the
@@ -50,9 +52,10 @@ def mapped_procedures(con: Any, source: str, load_id: str = "") -> str:
     (``invalid_date``), and last a Patient not in the warehouse (``dangling_reference``).
     """
     del load_id  # rows carry no load id; the session adds provenance
+    stage = prepare_plain if plain else prepare
     sql = resolved(
         con,
-        prepare(con, "procedure_occurrence", source, "proc"),
+        stage(con, "procedure_occurrence", source, "proc"),
         "proc",
         "subject",
         "encounter",
@@ -95,7 +98,7 @@ def procedure_mapping() -> Any:
 
     return SetwiseMapping(
         resource_type="Procedure",
-        sql=mapped_procedures,
+        sql=partial(mapped_procedures, plain=True),
         tables=("procedure_occurrence",),
         id_column="procedure_occurrence_id",
         refs=(
