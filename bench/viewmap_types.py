@@ -6,7 +6,9 @@ Then, per mapping and for the resource types it covers:
 
 - **sql**: ``CREATE TEMP TABLE AS`` the mapping's SQL over those raw resources (JSON parse,
   ViewDefinition, reference joins, quarantine predicates, shape predicates: everything up
-  to the rows the loader would insert);
+  to the rows the loader would insert), the ViewDefinition compiled by `medmine.fhir.views`;
+- **sql_plain**: the same with ``plain=True`` (the view's columns read from one
+  ``json_transform`` of the top-level fields: what the ``*_mapping()`` give the loader);
 - **per_resource**: for the same resources, ``orjson.loads`` of the stored JSON, the
   mapper of ``medmine.ingest.fhir._map`` with a `Context` holding the file's ``fullUrl``
   index and the known persons (as the loader gives it), and the loader's row checks.
@@ -68,15 +70,22 @@ def _source(types: tuple[str, ...]) -> str:
     )
 
 
+def _cpu(timing: tuple) -> float:
+    return timing[0]
+
+
 def _timed(fn) -> tuple[float, float, object]:
     c0, w0 = time.process_time(), time.perf_counter()
     out = fn()
     return time.process_time() - c0, time.perf_counter() - w0, out
 
 
-def time_sql(wh: Warehouse, fn, types: tuple[str, ...]) -> tuple[float, float, dict]:
+def time_sql(
+    wh: Warehouse, fn, types: tuple[str, ...], plain: bool = False
+) -> tuple[float, float, dict]:
     def run() -> dict:
-        wh.con.execute(f"CREATE OR REPLACE TEMP TABLE __bench AS {fn(wh.con, _source(types))}")
+        sql = fn(wh.con, _source(types), plain=plain)
+        wh.con.execute(f"CREATE OR REPLACE TEMP TABLE __bench AS {sql}")
         rows = wh.con.execute(
             "SELECT count(*), count(*) FILTER (regular AND reason_code IS NULL "
             "AND skip_code IS NULL), count(*) FILTER (reason_code IS NOT NULL), "
@@ -159,18 +168,26 @@ def main() -> None:
                 [list(types)],
             ).fetchone()[0]
             sql = [time_sql(wh, fn, types) for _ in range(args.repeat)]
+            plain = [time_sql(wh, fn, types, plain=True) for _ in range(args.repeat)]
             py = [time_per_resource(wh, types) for _ in range(args.repeat)]
-            best_sql, best_py = min(sql), min(py)
+            best_sql, best_py = min(sql, key=_cpu), min(py, key=_cpu)
+            best_plain = min(plain, key=_cpu)
             results[name] = {
                 "resource_types": list(types),
                 "resources": n,
                 "sql_cpu_s": round(best_sql[0], 3),
                 "sql_wall_s": round(min(s[1] for s in sql), 3),
+                "sql_plain_cpu_s": round(best_plain[0], 3),
+                "sql_plain_wall_s": round(min(p[1] for p in plain), 3),
                 "per_resource_cpu_s": round(best_py[0], 3),
                 "per_resource_wall_s": round(min(p[1] for p in py), 3),
                 "sql_resources_per_cpu_s": round(n / best_sql[0]) if best_sql[0] else None,
+                "sql_plain_resources_per_cpu_s": round(n / best_plain[0])
+                if best_plain[0]
+                else None,
                 "per_resource_resources_per_cpu_s": round(n / best_py[0]) if best_py[0] else None,
                 "sql_rows": best_sql[2],
+                "sql_plain_rows": best_plain[2],
                 "per_resource_outcomes": best_py[2],
             }
             print(name, json.dumps(results[name]), flush=True)
