@@ -238,8 +238,8 @@ def test_user_edit_tables_in_cms_layouts(planted, tmp_path):
 def test_near_duplicate_of_a_claim_without_encounter(wh):
     """A missing encounter on one of the pair never matches (nullable ids compare to NA)."""
     b = Builder(wh)
-    first = b.claim(1, "A", 1, D)
-    second = b.claim(1, "A", 1, D + dt.timedelta(days=2), visit=None)
+    first = b.claim(1, "A", 1, D, visit=None)
+    second = b.claim(1, "A", 1, D + dt.timedelta(days=2))
     b.claim(2, "A", 1, D, visit=None)
     b.write()
     hits, _ = _hits(wh)
