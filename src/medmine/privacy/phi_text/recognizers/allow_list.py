@@ -90,13 +90,16 @@ class AllowListRecognizer(Recognizer):
         flags: list[Entity | None] = [None] * len(words)
         amb_caps: list[bool] = [False] * len(words)
         kinds = _kinds(clinical)
-        for i, m in enumerate(words):
-            w = m.group()
-            kind = kinds.get(w)
-            if kind is None:
-                kind = kinds[w] = _kind(w, english, clinical, only, ambiguous)
-            if kind is _SAFE:
-                continue
+        if len(kinds) > _KIND_CACHE_MAX:
+            kinds.clear()
+        strs = list(map(re.Match.group, words))
+        for w in strs:
+            if w not in kinds:
+                kinds[w] = _kind(w, english, clinical, only, ambiguous)
+        suspects = [i for i, w in enumerate(strs) if kinds[w] is not _SAFE]
+        for i in suspects:
+            m, w = words[i], strs[i]
+            kind = kinds[w]
             cap = w[0].isupper()
             if kind is _ONLY or kind is _AMBIGUOUS:
                 if _eponym(text, m.end(), clinical):
@@ -165,9 +168,6 @@ def _kind(
     ambiguous: frozenset[str],
 ) -> str:
     """The context-free part of the allow-list rule for word `w`."""
-    kinds = _kinds(clinical)
-    if len(kinds) > _KIND_CACHE_MAX:
-        kinds.clear()
     if len(w) < 2:
         return _SAFE
     low = _base_word(w)

@@ -62,13 +62,14 @@ class PlaceNameRecognizer(Recognizer):
         table = places()
         english, clinical = _vocab.english(), _vocab.safe_clinical(ctx.safe_words)
         words = list(_WORD.finditer(text))
+        starts = [i for i, w in enumerate(map(re.Match.group, words)) if w in table]
         out: list[Span] = []
         i = 0
-        while i < len(words):
-            cands = table.get(words[i].group())
-            if cands is None:
-                i += 1
-                continue
+        for i0 in starts:
+            if i0 < i:
+                continue  # inside the place found before
+            i = i0
+            cands = table[words[i].group()]
             hit = next((len(c) for c in cands if _matches(text, words, i, c)), 0)
             if hit == 1:
                 w = words[i]
@@ -94,9 +95,13 @@ class PlaceNameRecognizer(Recognizer):
 
 def _matches(text: str, words: list[re.Match[str]], i: int, cand: tuple[str, ...]) -> bool:
     """Words ``i...`` spell `cand`, separated by spaces on one line."""
-    got = words[i : i + len(cand)]
-    if len(got) < len(cand) or any(g.group() != c for g, c in zip(got, cand, strict=True)):
+    n = len(cand)
+    if i + n > len(words):
         return False
+    for k in range(n):
+        if words[i + k].group() != cand[k]:
+            return False
+    got = words[i : i + n]
     return all(
         re.fullmatch(r"[ \t]+", text[a.end() : b.start()])
         for a, b in zip(got, got[1:], strict=False)
