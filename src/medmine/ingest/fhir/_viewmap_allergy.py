@@ -58,7 +58,12 @@ def mapped_allergies(con: Any, source: str, load_id: str = "", *, plain: bool = 
     stage = prepare_plain if plain else prepare
     tag = "allergy"
     sql = resolved(
-        con, stage(con, "observation_allergy_intolerance", source, tag), tag, "patient", "visit"
+        con,
+        stage(con, "observation_allergy_intolerance", source, tag),
+        tag,
+        "patient",
+        "visit",
+        plain=plain,
     )
     start = "coalesce(onset, onset_start, recorded)"
     regular, shaped = regular_sql(f"{_shape('s.j')} AND {common_shape('s.j', 's.resource')}", tag)

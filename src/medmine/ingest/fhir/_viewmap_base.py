@@ -32,7 +32,7 @@ from importlib import resources
 from typing import Any
 
 from medmine.fhir.views import compile_view
-from medmine.ingest.fhir._viewmap import _SHAPE_MACROS, register, resolve_sql
+from medmine.ingest.fhir._viewmap import _SHAPE_MACROS, register, resolve_plain_sql, resolve_sql
 from medmine.warehouse.sql import ident, literal
 
 #: Python's ``str.strip()`` whitespace (``str.isspace``), as an RE2 character class.
@@ -205,7 +205,7 @@ def prepare_plain(con: Any, view_name: str, source: str, tag: str) -> str:
     )
 
 
-def resolved(con: Any, sql: str, tag: str, *columns: str) -> str:
+def resolved(con: Any, sql: str, tag: str, *columns: str, plain: bool = False) -> str:
     """SQL of view `sql`'s rows with each reference column of `columns` resolved
     (``<c>_type``, ``<c>_key``, by `resolve_sql`).
 
@@ -213,6 +213,8 @@ def resolved(con: Any, sql: str, tag: str, *columns: str) -> str:
     (``__<tag>_urls``) holds only the raw-store entries those references name in their own
     file: every `resolve_sql` join groups that index, so it is kept to what can match
     rather than every entry of every file (which made the cost grow with the raw store).
+    With `plain`, references are resolved by `resolve_plain_sql` (literal references only:
+    the plain shape, which ``regular`` certifies, has no conditional or contained one).
     """
     view, urls = ident(f"__{tag}_view"), ident(f"__{tag}_urls")
     con.execute(f"CREATE OR REPLACE TEMP TABLE {view} AS {sql}")
@@ -222,12 +224,16 @@ def resolved(con: Any, sql: str, tag: str, *columns: str) -> str:
     )
     con.execute(
         f"CREATE OR REPLACE TEMP TABLE {urls} AS SELECT r.source_file, r.full_url, "
-        "r.resource_type, r.resource_id FROM mm_fhir_resource r "
-        f"SEMI JOIN ({named}) w ON r.source_file = w.source_file AND r.full_url = w.ref"
+        "any_value(r.resource_type) AS resource_type, any_value(r.resource_id) AS resource_id "
+        f"FROM mm_fhir_resource r SEMI JOIN ({named}) w "
+        "ON r.source_file = w.source_file AND r.full_url = w.ref GROUP BY ALL"
     )
     out = f"SELECT * FROM {view}"
     for column in columns:
-        out = resolve_sql(out, column, f"__{tag}_urls")
+        if plain:
+            out = resolve_plain_sql(out, column, urls)
+        else:
+            out = resolve_sql(out, column, f"__{tag}_urls")
     return out
 
 

@@ -202,7 +202,7 @@ def mapped_drug_type(
 
     refs = ["patient", "visit", *(c for c in ("performer", "requester") if c in have)]
     stage = prepare_plain if plain else prepare
-    sql = resolved(con, stage(con, d.view, source, d.tag), d.tag, *refs)
+    sql = resolved(con, stage(con, d.view, source, d.tag), d.tag, *refs, plain=plain)
     start = f"coalesce({', '.join(d.starts)})" if len(d.starts) > 1 else d.starts[0]
     end = col("effective_end")
     days = (

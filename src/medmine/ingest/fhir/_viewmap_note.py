@@ -147,7 +147,7 @@ def mapped_note_type(
     have = validate_view(view_file(n.view))
     refs = [c for c in ("subject", "visit", "author", "interpreter", "performer") if c in have]
     stage = prepare_plain if plain else prepare
-    sql = resolved(con, stage(con, n.view, source, n.tag), n.tag, *refs)
+    sql = resolved(con, stage(con, n.view, source, n.tag), n.tag, *refs, plain=plain)
     first, *rest = n.provider
     if rest:  # the first present reference (the loader's `a or b`)
         other = rest[0]

@@ -60,6 +60,7 @@ def mapped_procedures(con: Any, source: str, load_id: str = "", *, plain: bool =
         "subject",
         "encounter",
         "performer",
+        plain=plain,
     )
     start = "coalesce(performed, performed_start)"
     regular, shaped = regular_sql(
