@@ -249,6 +249,11 @@ def run(wh: Any, config: FraudStudyConfig | None = None, truth: Any = None) -> F
     prov = score_providers(feats, cfg)
     w = worklists(wh, cfg, edits, person_sql, prov)
     claims = _claim_scores(w["claims"], cfg.flag_score)
+    # every output names the source's ids next to the warehouse's
+    src_of = w["claims"].set_index("claim_id")["source_id"]
+    edits = edits.assign(source_claim_id=edits["claim_id"].map(src_of))
+    keys = wh.df("SELECT provider_id, coalesce(npi, provider_source_value) AS k FROM provider")
+    prov = prov.assign(clinician_id=prov["provider_id"].map(keys.set_index("provider_id")["k"]))
     inv_c = w["claims_ranked"][w["claims_ranked"]["score"] > 0].head(cfg.top_claims)
     inv_p = w["clinicians_ranked"].head(cfg.top_providers)
     result = FraudResult(
