@@ -26,6 +26,7 @@ from medmine.serve.api import person_score, person_score_async
 from medmine.serve.auth import Principal
 from medmine.serve.data import PatientIndex, person_id_for
 from medmine.serve.models import (
+    PRECOMPUTED_TOP,
     ModelRegistry,
     ScoringBatcher,
     explain,
@@ -206,7 +207,7 @@ def test_a_person_outside_the_precomputed_set_is_remembered_and_still_audited(ap
         except MedmineError as exc:
             results.append(type(exc))
     assert results[0] == results[1]
-    assert (outside, 3) in pre.live
+    assert (outside, PRECOMPUTED_TOP) in pre.live  # kept with 10 contributions, cut to 3
     try:
         live = person_score(st, WHO, MODEL, outside, top=3, audit_entry=False)
     except MedmineError as exc:
@@ -256,7 +257,7 @@ def test_replay_cache_refuses_a_live_jti_and_forgets_only_expired_ones():
 
 def test_start_up_scores_persons_outside_the_cohort_as_live_scoring_does(app):
     from medmine.serve.app import _warm_outside
-    from medmine.serve.models import CDS_TOP, index_persons
+    from medmine.serve.models import index_persons
 
     st = app.state.medmine
     registry = st.extra["models"]
@@ -270,9 +271,9 @@ def test_start_up_scores_persons_outside_the_cohort_as_live_scoring_does(app):
     finally:
         st.settings.warm_outside = old
     for pid in outside[:2]:
-        got = pre.live[(pid, CDS_TOP)]
+        got = pre.live[(pid, PRECOMPUTED_TOP)]
         try:
-            want = person_score(st, WHO, MODEL, pid, top=CDS_TOP, audit_entry=False)
+            want = person_score(st, WHO, MODEL, pid, top=PRECOMPUTED_TOP, audit_entry=False)
         except MedmineError as exc:
             assert type(got) is type(exc)
             continue

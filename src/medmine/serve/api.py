@@ -156,32 +156,43 @@ async def person_score_async(
     """
     registry = st.extra["models"]
     pre = registry.ready(model) if index_date is None else None
+    # Outside the precomputed set, outcomes are kept for PRECOMPUTED_TOP contributions and
+    # cut to `top` (the ranking is the same, so the first `top` are what `top` would give).
+    kept = max(int(top), PRECOMPUTED_TOP)
     if pre is not None:
         if top <= PRECOMPUTED_TOP and person_id in pre:
             if audit_entry:
                 await st.audit_async(who, "score", model, person_id=person_id, purpose="treatment")
             hit = pre.get(person_id, top)
             return {**hit, "band": band(hit["risk"])[0], "model": model}
-        known = pre.live.get((int(person_id), int(top)))
+        known = pre.live.get((int(person_id), kept))
         if known is not None:
             if audit_entry:
                 await st.audit_async(who, "score", model, person_id=person_id, purpose="treatment")
             if isinstance(known, MedmineError):
                 raise type(known)(*known.args)
-            return copy.deepcopy(known)
+            return _cut(known, top)
     try:
         result = await run_in_threadpool(
-            person_score, st, who, model, person_id, index_date, top=top, audit_entry=audit_entry
-        )
+            person_score, st, who, model, person_id, index_date, top=kept if pre else top,
+            audit_entry=audit_entry,
+        )  # fmt: skip
     except (ModelUnavailableError, PrivacyError):
         raise
     except MedmineError as exc:
         if pre is not None:
-            pre.remember(person_id, top, exc)
+            pre.remember(person_id, kept, exc)
         raise
-    if pre is not None:
-        pre.remember(person_id, top, copy.deepcopy(result))
-    return result
+    if pre is None:
+        return result
+    pre.remember(person_id, kept, copy.deepcopy(result))
+    return _cut(result, top)
+
+
+def _cut(result: dict[str, Any], top: int) -> dict[str, Any]:
+    out = copy.deepcopy(result)
+    out["explanation"] = out["explanation"][: max(int(top), 0)]
+    return out
 
 
 def _score_error(exc: Exception) -> HTTPException:

@@ -227,7 +227,7 @@ def _warm_outside(st: ServeState, name: str, pre: Any) -> None:
     ``settings.warm_outside`` persons (the rest are scored at their first request).
     """
     from medmine.serve.api import person_score
-    from medmine.serve.models import CDS_TOP, index_persons
+    from medmine.serve.models import PRECOMPUTED_TOP, index_persons
 
     limit = st.settings.warm_outside
     if limit <= 0:
@@ -244,12 +244,13 @@ def _warm_outside(st: ServeState, name: str, pre: Any) -> None:
         if models.ready(name) is not pre:
             return  # the model or the warehouse changed meanwhile
         try:
-            outcome = person_score(st, None, name, person_id, top=CDS_TOP, audit_entry=False)
+            outcome = person_score(st, None, name, person_id, top=PRECOMPUTED_TOP,
+                                   audit_entry=False)  # fmt: skip
         except (ModelUnavailableError, PrivacyError):
             return
         except MedmineError as exc:
             outcome = exc
-        pre.remember(person_id, CDS_TOP, outcome)
+        pre.remember(person_id, PRECOMPUTED_TOP, outcome)
         done += 1
     log.info("model %s: %d persons outside the cohort scored in %.1f s", name, done,
              time.perf_counter() - t0)  # fmt: skip
