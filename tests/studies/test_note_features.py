@@ -77,6 +77,7 @@ def test_note_features_lift_auroc_with_a_paired_ci(study) -> None:
     assert m.loc["L1-logistic", "auroc"] == pytest.approx(row.auroc_with_notes)
     assert row.test_rows == m.loc["L1-logistic", "n_test"]
     assert row.bootstrap_replicates > 30
+    assert any(n.startswith("Note features (") and "L1-logistic +0." in n for n in result.notes)
 
 
 def test_no_note_after_the_index_date_and_no_negated_mention_is_a_feature(study) -> None:

@@ -141,6 +141,7 @@ def compare_note_features(
     for w in lift_checks(comparison, share_te):
         result.warn(w)
     comparison.messages = _messages(comparison, share_te)
+    result.notes.append(headline(comparison))
     result.note_comparison = comparison
     return comparison
 
@@ -198,6 +199,20 @@ def lift_checks(comparison: NoteComparison, share_test_rows: float) -> list[Plau
             )
         )
     return out
+
+
+def headline(comparison: NoteComparison) -> str:
+    """One line for the command line and the page's notes: the difference per model."""
+    if comparison.table.empty:
+        return comparison.messages[0] if comparison.messages else "Note features: not compared."
+    parts = "; ".join(
+        f"{r.model} {r.difference:+.3f} ({r.difference_lower:+.3f} to {r.difference_upper:+.3f})"
+        for r in comparison.table.itertuples()
+    )
+    return (
+        f"Note features ({comparison.note_features} covariates): AUROC with minus without, "
+        f"same test persons, paired bootstrap 95% CI: {parts}."
+    )
 
 
 def _messages(comparison: NoteComparison, share_test_rows: float) -> list[str]:
