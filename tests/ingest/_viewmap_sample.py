@@ -25,7 +25,7 @@ def per_resource_load(paths: Any, path: Path) -> Path:
     """
     raw = path.with_name(path.stem + "-raw.duckdb")
     with Warehouse(raw) as wh:
-        load(paths, wh, memory_limit=None)
+        load(paths, wh)
     with Warehouse(path) as wh:
         load(paths, wh, keep_raw=False)
         wh.con.execute(f"ATTACH '{raw}' AS raw (READ_ONLY)")  # a path made here
