@@ -39,6 +39,7 @@ def load(
     progress: Progress | None = None,
     memory_limit: str | None = "1GB",
     keep_raw: bool = True,
+    setwise: bool = True,
 ) -> LoadReport:
     """Load FHIR files (``.json``, ``.json.gz``, ``.ndjson``, ``.ndjson.gz``) or folders of them.
 
@@ -59,6 +60,12 @@ def load(
         Keep every resource's JSON in the raw store ``mm_fhir_resource`` (with its file, line
         or Bundle entry and the load id), so that ViewDefinitions can run on it later
         (``medmine view run VIEW.json --warehouse W``). Re-loading a file adds no row.
+    setwise
+        Map the types that have a set-wise mapping (Condition, Observation, Procedure,
+        AllergyIntolerance, the medication types, Immunization, DocumentReference) in DuckDB
+        at the end of the load, from the raw store; resources of an odd shape still go to the
+        per-resource mapper. The rows are the same either way (tests compare them);
+        ``False`` maps every resource one at a time. Needs `keep_raw`.
 
     Returns
     -------
@@ -87,7 +94,7 @@ def load(
         gc.disable()
         previous_limit = _lower_memory_limit(wh, memory_limit)
         with LoadSession(wh, "fhir", batch_rows=1 << 60) as session:
-            Loader(session, progress, keep_raw=keep_raw).run(files)
+            Loader(session, progress, keep_raw=keep_raw, setwise=setwise).run(files)
         return session.report
     finally:
         if gc_enabled:

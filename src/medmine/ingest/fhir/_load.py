@@ -105,7 +105,12 @@ class Loader:
     """Loads FHIR files into one open `LoadSession`."""
 
     def __init__(
-        self, session: LoadSession, progress: Progress | None = None, *, keep_raw: bool = True
+        self,
+        session: LoadSession,
+        progress: Progress | None = None,
+        *,
+        keep_raw: bool = True,
+        setwise: bool = True,
     ) -> None:
         self.s = session
         self.keep_raw = keep_raw
@@ -133,7 +138,8 @@ class Loader:
         self._file_name = ""
         self._modifiers = False  # the current line or bundle mentions modifierExtension
         #: Types mapped set-wise at the end of the load (their JSON is in the raw store).
-        self.setwise: dict[str, SetwiseMapping] = setwise_mappings() if keep_raw else {}
+        mappings = setwise_mappings() if keep_raw and setwise else {}
+        self.setwise: dict[str, SetwiseMapping] = mappings
         self._setwise_types = list(self.setwise)
         self._deferred = array("q")  # raw_id of each deferred resource, in read order
         self._deferred_type = array("b")  # its type (index into _setwise_types)
