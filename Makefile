@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test lint format bench clean chromium
+.PHONY: demo test lint format bench clean chromium cluster-test
 
 $(STAMP): pyproject.toml
 	test -d $(VENV) || $(PYTHON) -m venv $(VENV)
@@ -39,6 +39,11 @@ format: $(STAMP)
 # Benchmarks take minutes each and write bench/results/<name>.json; run by hand.
 bench: $(STAMP)
 	for b in bench/*.py; do echo "== $$b"; $(BIN)/python $$b || exit 1; done
+
+# A Spark standalone master and two workers on loopback (Spark's own daemon script), FHIR
+# ingest + quality + covariates against them, then stopped (tests/spark/test_cluster.py).
+cluster-test: $(STAMP)
+	MEDMINE_CLUSTER_TEST=1 $(BIN)/pytest -q -p no:randomly tests/spark/test_cluster.py
 
 clean:
 	rm -rf $(VENV) reports medmine.duckdb* medmine_deid.duckdb* sim.duckdb* synthea.duckdb* .pytest_cache
