@@ -23,6 +23,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ("serve",),
     ("report",),
     ("studies",),
+    ("spark",),
     ("federated",),
     ("evaluate",),
     ("features",),
