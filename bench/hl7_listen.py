@@ -212,6 +212,50 @@ def commit_floor(n: int = 200) -> dict[str, float]:
     return {"wall_ms": round(wall / n * 1000, 2), "cpu_ms": round(cpu / n * 1000, 2)}
 
 
+def writer_cpu(preload: int, group: int = 4, warm: int = 130, groups: int = 60) -> dict[str, float]:
+    """CPU of the listener's writer per transaction, in this process, without sockets.
+
+    Calls the writer's load step directly with groups of `group` messages (after `warm`
+    groups, so that the 500 patients are known: the steady state of a feed), on a fresh
+    warehouse holding `preload` measurements with provenance. CPU time, unlike wall time,
+    hardly depends on what else runs on the machine.
+    """
+    from medmine.ingest.hl7v2._listener import Listener, ListenerConfig, _Item
+    from medmine.ingest.hl7v2._mllp import Frame
+    from medmine.warehouse import Warehouse
+
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "w.duckdb"
+        if preload:
+            _preload(path, preload)
+        with Warehouse(path) as wh:
+            wh.con.execute("SET threads = 1")  # as the listener does
+            lis = Listener(wh, ListenerConfig(port=0))
+            n = 0
+
+            def items() -> list[_Item]:
+                nonlocal n
+                out = []
+                for _ in range(group):
+                    data = message(n)
+                    out.append(_Item(Frame(data, len(data)), "bench", n, None))  # type: ignore[arg-type]
+                    n += 1
+                return out
+
+            for _ in range(warm):
+                lis._load(items())
+            c0, t0 = time.process_time(), time.perf_counter()
+            for _ in range(groups):
+                lis._load(items())
+            cpu, wall = time.process_time() - c0, time.perf_counter() - t0
+    return {
+        "preloaded_rows": preload,
+        "messages_per_transaction": group,
+        "cpu_ms_per_transaction": round(cpu / groups * 1000, 1),
+        "wall_ms_per_transaction": round(wall / groups * 1000, 1),
+    }
+
+
 def child_file_loader(path: str, warehouse: str) -> None:
     """Child process: the file loader on the same messages; prints JSON."""
     from medmine.ingest import hl7v2
@@ -273,6 +317,12 @@ def main() -> None:
         action="store_true",
         help="also run 4 senders with --max-batch 1 (a transaction per message)",
     )
+    ap.add_argument(
+        "--writer-cpu",
+        action="store_true",
+        help="also measure the writer's CPU per transaction in-process (groups of 4, known "
+        "patients), on an empty warehouse and, with --preload, on a preloaded one",
+    )
     ap.add_argument("--child-file", nargs=2, help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.child_file:
@@ -292,6 +342,15 @@ def main() -> None:
     if args.per_message:
         r = run_listener(4, min(args.messages, 1000), 1, args.gather_ms)
         runs.append(_show(" 4 senders, a transaction per message", r))
+    writer = []
+    if args.writer_cpu:
+        for rows in sorted({0, args.preload}):
+            w = writer_cpu(rows)
+            writer.append(w)
+            print(
+                f"writer, {rows:,} rows preloaded: {w['cpu_ms_per_transaction']} ms CPU "
+                f"({w['wall_ms_per_transaction']} ms wall) per transaction of 4 messages"
+            )
     fl = run_file_loader(args.messages)
     print(
         f"file loader: {fl['messages_per_s']} msg/s ({fl['messages']} messages in "
@@ -324,6 +383,7 @@ def main() -> None:
         },
         "messages": "ORU^R01, 3 numeric OBX, 500 patients, distinct control ids",
         "listener": runs,
+        "writer_per_transaction": writer,
         "file_loader": fl,
         "duckdb_commit_floor": floor,
         "goal": {**GOAL, "met": met},
