@@ -21,6 +21,7 @@ from medmine.cli import privacy as _privacy
 from medmine.cli import quality as _quality
 from medmine.cli import run as _run
 from medmine.cli import serve as _serve
+from medmine.cli import spark as _spark
 from medmine.cli import study as _study
 from medmine.cli import surveil as _surveil
 from medmine.cli import users as _users
@@ -75,6 +76,7 @@ _listen.register(app)
 app.command("serve")(_serve.serve)
 app.add_typer(_users.app, name="users")
 app.add_typer(_federated.app, name="federated")
+app.add_typer(_spark.app, name="spark")
 
 
 def main() -> None:

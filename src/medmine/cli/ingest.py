@@ -8,6 +8,7 @@ from typing import Annotated, Any
 
 import typer
 
+from medmine.cli import spark as _spark
 from medmine.cli._common import (
     WarehouseOpt,
     console,
@@ -59,8 +60,14 @@ def ingest_fhir(
         typer.Argument(help="FHIR files (.json, .json.gz, .ndjson, .ndjson.gz) or folders."),
     ],
     warehouse: WarehouseOpt = None,
+    engine: _spark.EngineOpt = "duckdb",
+    master: _spark.MasterOpt = "local[2]",
 ) -> None:
     """Load FHIR R4 Bundles and Bulk Data NDJSON; bad resources are quarantined with a reason."""
+    if _spark.check_engine(engine):
+        _require_inputs(paths)
+        _spark.ingest_fhir_spark(paths, warehouse, master)
+        return
     from rich.progress import (
         BarColumn,
         DownloadColumn,

@@ -8,6 +8,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
+from medmine.cli import spark as _spark
 from medmine.cli._common import (
     WarehouseOpt,
     console,
@@ -42,6 +43,8 @@ def quality(
             "(`medmine quality thresholds --write FILE` writes one to start from).",
         ),
     ] = None,
+    engine: _spark.EngineOpt = "duckdb",
+    master: _spark.MasterOpt = "local[2]",
 ) -> None:
     """Run the data-quality checks (Kahn framework), store results and write an HTML page.
 
@@ -64,6 +67,9 @@ def quality(
     unknown = sorted(set(check_type or []) - set(REGISTRY))
     if unknown:
         raise ConfigError(f"unknown check type(s) {unknown}; known: {sorted(REGISTRY)}")
+    if _spark.check_engine(engine):
+        _spark.quality_spark(warehouse, out, check_type, settings, master)
+        return
     with Warehouse(existing_warehouse(warehouse)) as wh, Progress(console=console) as prog:
         task = prog.add_task("checks", total=None)
 

@@ -1,0 +1,285 @@
+"""`SparkWarehouse`: a warehouse on Spark that the DuckDB-SQL stages run on unchanged.
+
+medmine's stages (quality checks, profiling, cohorts, covariates, transactions) write their
+warehouse work as DuckDB SQL restricted to what SQLGlot transpiles (ARCHITECTURE.md, Engines).
+`SparkConnection` is the small part of DuckDB's connection API those stages use (``execute``
+with ``fetchone``/``fetchall``/``df``/``fetchnumpy``/``arrow``, ``register``), implemented by
+transpiling every statement to Spark SQL with SQLGlot and running it on a SparkSession. So the
+SQL is written once and the same functions run on both engines; where a statement uses a
+DuckDB-only construct, Spark refuses it and the stage reports that check or step as an error.
+
+Temporary tables become cached temporary views; ``?`` parameters are passed to Spark's own
+parameter binding (never formatted into the text).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import sqlglot
+from sqlglot import exp
+
+from medmine.errors import WarehouseError
+from medmine.warehouse.schema import TABLES
+from medmine.warehouse.sql import ident, literal
+
+__all__ = ["SparkConnection", "SparkResult", "SparkWarehouse", "to_spark_sql"]
+
+_CREATE_TEMP = re.compile(
+    r"^\s*CREATE\s+(?:OR\s+REPLACE\s+)?TEMP(?:ORARY)?\s+(?:TABLE|VIEW)\s+(\"[^\"]+\"|\w+)\s+AS\s+",
+    re.IGNORECASE | re.DOTALL,
+)
+_INFO_SCHEMA = re.compile(r"\binformation_schema\.tables\b", re.IGNORECASE)
+_DROP = re.compile(
+    r"^\s*DROP\s+(?:TABLE|VIEW)\s+(?:IF\s+EXISTS\s+)?(\"[^\"]+\"|\w+)\s*;?\s*$", re.IGNORECASE
+)
+
+
+def to_spark_sql(query: str) -> str:
+    """Transpile one DuckDB statement to Spark SQL (SQLGlot; raises on what it cannot write).
+
+    SQLGlot's Spark writer moves every ``WITH`` to the top of the statement; two subqueries
+    that each define a CTE of the same name (the covariate analyses all say ``agg``) would
+    then clash, so nested CTEs are first renamed uniquely within their own scope.
+    """
+    trees = sqlglot.parse(query, read="duckdb")
+    if len(trees) != 1 or trees[0] is None:
+        raise WarehouseError(f"expected one SQL statement, got {len(trees)}")
+    tree = trees[0]
+    n = 0
+    for with_ in list(tree.find_all(exp.With)):
+        scope = with_.parent
+        if scope is None or scope is tree:
+            continue
+        for cte in with_.expressions:
+            old, n = cte.alias, n + 1
+            new = f"{old}__{n}"
+            cte.set("alias", exp.TableAlias(this=exp.to_identifier(new)))
+            for t in scope.find_all(exp.Table):
+                if t.name == old and not t.db:
+                    t.set("this", exp.to_identifier(new))
+    return tree.sql(dialect="spark", unsupported_level=sqlglot.ErrorLevel.RAISE)
+
+
+def _name(token: str) -> str:
+    return token[1:-1].replace('""', '"') if token.startswith('"') else token
+
+
+class SparkResult:
+    """The rows of one statement, fetched the ways DuckDB's result offers."""
+
+    def __init__(self, df: Any) -> None:
+        self._df = df
+        self._rows: list[tuple[Any, ...]] | None = None
+        self._pos = 0
+
+    def _collect(self) -> list[tuple[Any, ...]]:
+        if self._rows is None:
+            self._rows = [tuple(r) for r in self._df.collect()] if self._df is not None else []
+        return self._rows
+
+    def fetchone(self) -> tuple[Any, ...] | None:
+        """The next row (None when there is none)."""
+        rows = self._collect()
+        if self._pos >= len(rows):
+            return None
+        self._pos += 1
+        return rows[self._pos - 1]
+
+    def fetchall(self) -> list[tuple[Any, ...]]:
+        """The remaining rows as tuples."""
+        rows = self._collect()[self._pos :]
+        self._pos = len(self._collect())
+        return rows
+
+    def df(self) -> pd.DataFrame:
+        """The rows as a pandas DataFrame (through Arrow)."""
+        return self.arrow().to_pandas()
+
+    def fetchdf(self) -> pd.DataFrame:
+        """Same as `df`."""
+        return self.df()
+
+    def fetchnumpy(self) -> dict[str, np.ndarray]:
+        """Column name -> numpy array."""
+        frame = self.df()
+        return {c: frame[c].to_numpy() for c in frame.columns}
+
+    def arrow(self) -> pa.Table:
+        """The rows as an Arrow table."""
+        if self._df is None:
+            return pa.table({})
+        return self._df.toArrow()
+
+    to_arrow_table = arrow
+
+
+class SparkConnection:
+    """DuckDB-connection-shaped access to a SparkSession (see the module docstring)."""
+
+    def __init__(self, session: Any) -> None:
+        self.session = session
+        self._cached: dict[str, Any] = {}
+
+    def execute(self, query: str, params: Sequence[Any] | None = None) -> SparkResult:
+        """Run one DuckDB-dialect statement on Spark."""
+        drop = _DROP.match(query)
+        if drop:
+            self.drop(_name(drop.group(1)))
+            return SparkResult(None)
+        create = _CREATE_TEMP.match(query)
+        if create:
+            name = _name(create.group(1))
+            df = self._sql(query[create.end() :], params)
+            self.drop(name)
+            df = df.cache()
+            df.createOrReplaceTempView(name)
+            self._cached[name] = df
+            return SparkResult(None)
+        return SparkResult(self._sql(query, params))
+
+    def sql(self, query: str, params: Sequence[Any] | None = None) -> Any:
+        """A Spark DataFrame of a DuckDB-dialect query."""
+        return self._sql(query, params)
+
+    def _sql(self, query: str, params: Sequence[Any] | None) -> Any:
+        if _INFO_SCHEMA.search(query):
+            self._catalog_view()
+            query = _INFO_SCHEMA.sub("mm_information_schema_tables", query)
+        text = to_spark_sql(query)
+        if params:
+            return self.session.sql(text, args=list(params))
+        return self.session.sql(text)
+
+    def _catalog_view(self) -> None:
+        """``information_schema.tables`` (which Spark lacks) as a temp view of the catalog."""
+        self.session.sql("SHOW TABLES").selectExpr(
+            "tableName AS table_name", "'main' AS table_schema"
+        ).createOrReplaceTempView("mm_information_schema_tables")
+
+    def register(self, name: str, data: Any) -> None:
+        """Make an Arrow table or pandas DataFrame queryable as `name`."""
+        frame = data.to_pandas() if isinstance(data, pa.Table) else data
+        schema = _spark_schema(data) if isinstance(data, pa.Table) else None
+        df = self.session.createDataFrame(frame, schema=schema)
+        df.createOrReplaceTempView(name)
+
+    def unregister(self, name: str) -> None:
+        """Forget `name` (a registered frame or temp table)."""
+        self.drop(name)
+
+    def drop(self, name: str) -> None:
+        """Drop temp view `name` and free its cache."""
+        cached = self._cached.pop(name, None)
+        if cached is not None:
+            cached.unpersist()
+        self.session.catalog.dropTempView(name)
+
+    def close(self) -> None:
+        """Drop every temp table this connection made (the session stays up)."""
+        for name in list(self._cached):
+            self.drop(name)
+
+
+def _spark_schema(data: pa.Table) -> Any:
+    from pyspark.sql.pandas.types import from_arrow_schema
+
+    return from_arrow_schema(data.schema)
+
+
+class SparkWarehouse:
+    """A warehouse stored as Parquet, queried through Spark with the stages' own SQL.
+
+    Parameters
+    ----------
+    path
+        A lake written by `medmine.spark.Lake` (committed loads only), or a folder of
+        ``<table>.parquet`` files (``medmine warehouse export``).
+    session
+        A SparkSession (`medmine.spark.spark_session`).
+
+    Every table of the warehouse schema is visible: those absent from `path` as empty
+    tables of the declared types, so checks and cohorts find the tables they expect.
+    The warehouse is read-only: results are returned, not stored back.
+    """
+
+    read_only = True
+
+    def __init__(self, path: str | Path, session: Any) -> None:
+        from medmine.spark.lake import Lake
+
+        self.path = str(path)
+        self.session = session
+        self.con = SparkConnection(session)
+        root = Path(path)
+        if not root.is_dir():
+            raise WarehouseError(
+                f"{root} is not a folder; give a Parquet lake written by "
+                "`medmine ingest fhir --engine spark` or a `medmine warehouse export` folder"
+            )
+        self.frames: dict[str, Any] = {}
+        if Lake.is_lake(root):
+            self.frames.update(Lake(root).frames(session))
+        else:
+            for f in sorted(root.glob("*.parquet")):
+                self.frames[f.stem] = session.read.parquet(str(f))
+        if not self.frames:
+            raise WarehouseError(f"no Parquet tables in {root}")
+        known = {t.name for t in TABLES}
+        for spec in TABLES:
+            if spec.name not in self.frames:
+                empty = pa.Table.from_batches([], schema=spec.arrow_schema())
+                self.frames[spec.name] = session.createDataFrame([], schema=_spark_schema(empty))
+        for name, df in self.frames.items():
+            df.createOrReplaceTempView(name)
+        self._extra = sorted(set(self.frames) - known)
+
+    def __enter__(self) -> SparkWarehouse:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Drop the temp tables made by queries (the session stays up)."""
+        self.con.close()
+
+    @staticmethod
+    def transpile(query: str, engine: str = "spark") -> str:
+        """DuckDB SQL -> Spark SQL."""
+        return query if engine == "duckdb" else to_spark_sql(query)
+
+    def table_names(self) -> list[str]:
+        """Every table visible (schema tables and any extra Parquet tables)."""
+        return sorted(self.frames)
+
+    def counts(self) -> dict[str, int]:
+        """Row count of every table, in schema order then extra tables (one Spark job)."""
+        ordered = [t.name for t in TABLES if t.name in self.frames] + self._extra
+        union = " UNION ALL ".join(
+            f"SELECT {literal(n)} AS t, count(*) AS n FROM {ident(n)}" for n in ordered
+        )
+        got = dict(self.con.execute(union).fetchall())
+        return {n: int(got[n]) for n in ordered}
+
+    def count(self, name: str) -> int:
+        """Row count of one table."""
+        return int(self.con.execute(f"SELECT count(*) FROM {ident(name)}").fetchone()[0])
+
+    def sql(self, query: str, params: Sequence[Any] | None = None) -> pa.Table:
+        """Run a DuckDB-dialect query on Spark; an Arrow table."""
+        return self.con.execute(query, params).arrow()
+
+    def df(self, query: str, params: Sequence[Any] | None = None) -> pd.DataFrame:
+        """Run a DuckDB-dialect query on Spark; a pandas DataFrame."""
+        return self.con.execute(query, params).df()
+
+    def tables(self, names: Iterable[str]) -> dict[str, Any]:
+        """The Spark DataFrames of some tables."""
+        return {n: self.frames[n] for n in names}
