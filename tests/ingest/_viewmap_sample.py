@@ -18,19 +18,11 @@ from tests.conftest import FHIR_SAMPLES
 
 def per_resource_load(paths: Any, path: Path) -> Path:
     """Load `paths` into a new warehouse at `path` with every resource mapped by the
-    per-resource mappers (the specification), and the raw store of a second, ordinary load.
-
-    ``keep_raw=False`` keeps the loader from mapping any type set-wise (that reads the raw
-    store), so the rows compared are the per-resource mappers' whatever ``load()`` wires.
+    per-resource mappers (the specification: ``setwise=False``), keeping the raw store the
+    view mappings read.
     """
-    raw = path.with_name(path.stem + "-raw.duckdb")
-    with Warehouse(raw) as wh:
-        load(paths, wh)
     with Warehouse(path) as wh:
-        load(paths, wh, keep_raw=False)
-        wh.con.execute(f"ATTACH '{raw}' AS raw (READ_ONLY)")  # a path made here
-        wh.con.execute("INSERT INTO mm_fhir_resource SELECT * FROM raw.mm_fhir_resource")
-        wh.con.execute("DETACH raw")
+        load(paths, wh, setwise=False)
     return path
 
 
