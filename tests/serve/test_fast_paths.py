@@ -256,8 +256,8 @@ def test_replay_cache_refuses_a_live_jti_and_forgets_only_expired_ones():
 
 
 def test_start_up_scores_persons_outside_the_cohort_as_live_scoring_does(app):
-    from medmine.serve.app import _warm_outside
     from medmine.serve.models import index_persons
+    from medmine.serve.warm import _warm_outside
 
     st = app.state.medmine
     registry = st.extra["models"]

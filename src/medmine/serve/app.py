@@ -26,12 +26,12 @@ from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from medmine import __version__
-from medmine.errors import MedmineError, PrivacyError
 from medmine.serve.auth import CdsClients
 from medmine.serve.headers import CSP, SECURITY_HEADERS
 from medmine.serve.jobs import JobRunner
-from medmine.serve.models import ModelRegistry, ModelUnavailableError
+from medmine.serve.models import ModelRegistry
 from medmine.serve.state import ServeSettings, ServeState
+from medmine.serve.warm import warm
 
 log = logging.getLogger("medmine.serve")
 
@@ -62,7 +62,7 @@ def create_app(
         if not app.state.medmine.extra.get("warming"):
             app.state.medmine.extra["warming"] = True
             app.state.medmine.extra["warm"] = "running"
-            threading.Thread(target=_warm, args=(app.state.medmine,), daemon=True).start()
+            threading.Thread(target=warm, args=(app.state.medmine,), daemon=True).start()
         yield
 
     app = FastAPI(
@@ -181,83 +181,3 @@ def close_app(app: FastAPI) -> None:
     st = app.state.medmine
     st.extra["jobs"].shutdown()
     st.close()
-
-
-def _warm(st: ServeState) -> None:
-    """Index the patients and precompute the CDS model's scores before the first hook arrives.
-
-    ``/api/v1/health`` says ``"warm": "running"`` until this is done.
-    """
-    st.extra["warm"] = "running"
-    try:
-        _warm_all(st)
-    finally:
-        st.extra["warm"] = "done"
-
-
-def _warm_all(st: ServeState) -> None:
-    from medmine.serve.data import PatientIndex
-
-    t0 = time.perf_counter()
-    cur = st.cursor()
-    try:
-        st.extra["patients"] = PatientIndex.build(cur)
-    except Exception as exc:  # noqa: BLE001 - hooks then query the warehouse
-        log.warning("patient index not built: %s", type(exc).__name__)
-    finally:
-        cur.close()
-    models = st.extra["models"]
-    name = st.settings.cds_model or models.default()
-    if name is None:
-        return
-    try:
-        pre = models.precomputed(name, st.view())
-    except Exception as exc:  # noqa: BLE001 - reported on first use, with its reason
-        log.warning("model %s not precomputed at start: %s", name, type(exc).__name__)
-        return
-    log.info("model %s: %d persons scored in %.1f s", name, len(pre), time.perf_counter() - t0)
-    _warm_outside(st, name, pre)
-
-
-def _warm_outside(st: ServeState, name: str, pre: Any) -> None:
-    """Score live, once, the persons with an index event whom the cohort left out.
-
-    `score_person` takes a hundred milliseconds or more for each; done here, a hook for
-    such a patient is answered from memory like the others. At most
-    ``settings.warm_outside`` persons (the rest are scored at their first request).
-    """
-    from medmine.serve.api import person_score
-    from medmine.serve.models import PRECOMPUTED_TOP, index_persons
-
-    limit = st.settings.warm_outside
-    if limit <= 0:
-        return
-    t0 = time.perf_counter()
-    models = st.extra["models"]
-    try:
-        persons = [p for p in index_persons(models.get(name), st.view()) if p not in pre]
-    except Exception as exc:  # noqa: BLE001 - they are scored at first request instead
-        log.warning("persons outside the cohort not listed: %s", type(exc).__name__)
-        return
-    done = 0
-    for person_id in persons[:limit]:
-        if models.ready(name) is not pre:
-            return  # the model or the warehouse changed meanwhile
-        try:
-            outcome = person_score(st, None, name, person_id, top=PRECOMPUTED_TOP,
-                                   audit_entry=False)  # fmt: skip
-        except (ModelUnavailableError, PrivacyError):
-            return
-        except MedmineError as exc:
-            outcome = exc
-        pre.remember(person_id, PRECOMPUTED_TOP, outcome)
-        done += 1
-    log.info("model %s: %d persons outside the cohort scored in %.1f s", name, done,
-             time.perf_counter() - t0)  # fmt: skip
-
-
-def warehouse_changed(st: ServeState) -> None:
-    """Drop what was computed from the warehouse (after a study run) and rebuild it."""
-    st.extra.pop("patients", None)
-    st.extra["models"].invalidate()
-    threading.Thread(target=_warm, args=(st,), daemon=True).start()

@@ -98,7 +98,7 @@ class JobRunner:
             job.finished = time.monotonic()
             if job.status == "done":
                 # The run may have written to the warehouse: drop scores computed from it.
-                from medmine.serve.app import warehouse_changed
+                from medmine.serve.warm import warehouse_changed
 
                 warehouse_changed(self.state)
 

@@ -66,7 +66,7 @@ class ServeSettings:
     cds_model: str | None = None
     #: Threads serving blocking requests (DuckDB queries, scoring).
     threads: int = 40
-    #: Persons outside the CDS model's cohort scored live at start-up (see `app._warm`).
+    #: Persons outside the CDS model's cohort scored live at start-up (see `medmine.serve.warm`).
     warm_outside: int = 20_000
 
     @property
