@@ -6,8 +6,9 @@ become ``Type/id`` and every id gets a replica prefix so the copies stay unique.
 contender runs in its own subprocess, which reports its own peak RSS.
 
 - **medmine**: ``medmine.ingest.fhir.load`` into a fresh DuckDB warehouse file, end to end (read
-  -> OMOP rows, provenance, raw FHIR store, committed and reconciled); also without the raw
-  store (``keep_raw=False``) to show what the store costs.
+  -> raw FHIR store -> OMOP rows, the set-wise types mapped in DuckDB, provenance, committed and
+  reconciled); **medmine_per_resource** the same with ``setwise=False`` (every resource mapped
+  in Python); **medmine_no_raw_store** with ``keep_raw=False`` (per resource, no raw store).
 - **duckdb_typed_read_json**: the practical limit: DuckDB's ``read_json`` of the same NDJSON
   with the top-level fields the mapping uses typed (``subject`` as a STRUCT, ``code`` as JSON,
   the date fields as text...), the nested values extracted (reference, first coding's system
@@ -102,7 +103,7 @@ def _cpu_seconds() -> float:
     return ru.ru_utime + ru.ru_stime
 
 
-def child_medmine(path: Path, n: int, keep_raw: bool = True) -> dict:
+def child_medmine(path: Path, n: int, keep_raw: bool = True, setwise: bool = True) -> dict:
     from medmine.ingest.fhir import load
     from medmine.warehouse import Warehouse
 
@@ -111,7 +112,7 @@ def child_medmine(path: Path, n: int, keep_raw: bool = True) -> dict:
         Path(f"{db}{suffix}").unlink(missing_ok=True)
     with Warehouse(db) as wh:
         c0, t0 = _cpu_seconds(), time.perf_counter()
-        report = load(path, wh, keep_raw=keep_raw)
+        report = load(path, wh, keep_raw=keep_raw, setwise=setwise)
         secs, cpu = time.perf_counter() - t0, _cpu_seconds() - c0
         raw = wh.count("mm_fhir_resource")
     t = report.totals
@@ -133,6 +134,10 @@ def child_medmine(path: Path, n: int, keep_raw: bool = True) -> dict:
 
 def child_medmine_no_raw(path: Path, n: int) -> dict:
     return child_medmine(path, n, keep_raw=False)
+
+
+def child_medmine_per_resource(path: Path, n: int) -> dict:
+    return child_medmine(path, n, setwise=False)
 
 
 #: Top-level fields the mapping reads, typed for DuckDB's read_json.
@@ -358,6 +363,7 @@ def child_fhir_resources(path: Path, n: int, sample: int = 5000) -> dict:
 CHILDREN = {
     "medmine": child_medmine,
     "medmine_no_raw_store": child_medmine_no_raw,
+    "medmine_per_resource": child_medmine_per_resource,
     "duckdb_typed_read_json": child_duckdb_typed,
     "duckdb_read_json": child_duckdb,
     "views_medmine": child_views_medmine,
@@ -484,8 +490,10 @@ def main() -> None:
         "views_non_null_differences": differences,
         "goals": goals,
         "notes": [
-            "medmine is the loader end to end: read, map per resource, provenance, the raw FHIR "
-            "store (mm_fhir_resource), end-of-load SQL passes, commit; medmine_no_raw_store is "
+            "medmine is the loader end to end: read, stage the raw FHIR store "
+            "(mm_fhir_resource), map the set-wise types in DuckDB and the rest per resource, "
+            "provenance, end-of-load SQL passes, commit; medmine_per_resource is the same with "
+            "setwise=False (every resource mapped in Python); medmine_no_raw_store is "
             "the same with keep_raw=False.",
             "duckdb_typed_read_json reads the top-level fields the mapping uses with types, "
             "extracts the nested values and writes one table: no validation, no quarantine, "

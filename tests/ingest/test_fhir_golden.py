@@ -54,16 +54,21 @@ def _golden(wh: Warehouse, report) -> dict:
     }
 
 
-@pytest.fixture(scope="module")
-def loaded(tmp_path_factory):
+@pytest.fixture(scope="module", params=[False, True], ids=["per_resource", "setwise"])
+def loaded(request, tmp_path_factory):
+    """The sample loaded per resource (the recorded path) and with the set-wise mappings."""
     wh = Warehouse(tmp_path_factory.mktemp("golden") / "sample.duckdb")
-    report = load([FHIR_SAMPLES], wh)
-    yield _golden(wh, report)
+    report = load([FHIR_SAMPLES], wh, setwise=request.param)
+    got = _golden(wh, report)
+    got["setwise"] = request.param
+    yield got
     wh.close()
 
 
 def test_sample_golden_counts_are_unchanged(loaded):
-    if os.environ.get("MEDMINE_RECORD_GOLDEN") == "1":
+    loaded = dict(loaded)
+    setwise = loaded.pop("setwise")
+    if os.environ.get("MEDMINE_RECORD_GOLDEN") == "1" and not setwise:
         GOLDEN.write_text(json.dumps(loaded, indent=1, sort_keys=True) + "\n")
     want = json.loads(GOLDEN.read_text())
     assert loaded["types"] == want["types"]

@@ -1,6 +1,6 @@
 """The loader's set-wise path gives exactly what the per-resource mapper gives, odd inputs too.
 
-Each case loads the same file twice: with the set-wise mappings (`load` as shipped) and with
+Each case loads the same file twice: with the set-wise mappings (``setwise=True``) and with
 every type mapped one resource at a time; rows of every table, counts, warnings and quarantine
 records (location, reason, message) must be equal.
 """
@@ -119,7 +119,7 @@ def _load_both(tmp_path, monkeypatch, lines: list) -> tuple[dict, dict]:
         if not setwise:
             monkeypatch.setattr(_load, "setwise_mappings", dict)
         with Warehouse(tmp_path / f"{setwise}.duckdb") as wh:
-            r = load(f, wh)
+            r = load(f, wh, setwise=setwise)
             counts = {t: (c.read, c.loaded, c.skipped, c.quarantined, c.warnings)
                       for t, c in r.counts.items()}  # fmt: skip
             got.append((counts, r.skip_reasons, r.quarantine_reasons, _contents(wh)))
@@ -177,7 +177,7 @@ def test_conditions_set_wise_equal_the_per_resource_mapper(tmp_path, monkeypatch
             if not setwise:
                 monkeypatch.setattr(_load, "setwise_mappings", dict)
             with Warehouse(tmp_path / f"{setwise}.duckdb") as wh:
-                r = load(f, wh)
+                r = load(f, wh, setwise=setwise)
                 got.append((r.counts["Condition"], _contents(wh)))
         assert got[0] == got[1] and got[0][0].loaded >= 6
     else:

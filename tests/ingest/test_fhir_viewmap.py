@@ -245,7 +245,7 @@ def test_load_maps_plain_conditions_set_wise_and_odd_ones_per_resource(tmp_path,
     f = tmp_path / "Condition.ndjson"
     f.write_text("".join(json.dumps(x) + "\n" for x in lines))
     with Warehouse(tmp_path / "w.duckdb") as wh:
-        r = load(f, wh)
+        r = load(f, wh, setwise=True)
         refs = wh.con.execute(
             "SELECT row_id, column_name, target_type, resolved_id FROM mm_reference ORDER BY 2"
         ).fetchall()
