@@ -57,9 +57,10 @@ def backtest(
     step = step or horizon
     last = len(y) - horizon
     origins = [last - i * step for i in range(n_origins)][::-1]
-    if not origins or origins[0] < 3 * season + 5:
+    need = max(make_forecaster(m).min_length(season) for m in models)
+    if not origins or origins[0] < need:
         raise ConfigError(
-            f"backtest needs {3 * season + 5 + horizon + (n_origins - 1) * step} observations "
+            f"backtest needs {need + horizon + (n_origins - 1) * step} observations "
             f"for {n_origins} origins of horizon {horizon}; got {len(y)}. Lower n_origins or "
             "horizon."
         )

@@ -2,6 +2,13 @@
 ``visit_occurrence``; ETS and SARIMAX against seasonal naive with 80%/95% intervals; a
 rolling-origin backtest (MASE, sMAPE, coverage per horizon) and a staffing view of the census.
 
+Sparse series (``sparse=auto``, the default): when a daily series averages below
+`SPARSE_MEAN` per day, the study adds the ``count_glm`` forecaster (Poisson/NB GLM with
+count-distribution intervals) and, when the weekly sums average at least `SPARSE_MEAN` and
+the series is long enough, forecasts weekly sums instead (horizon in weeks =
+ceil(horizon / 7)); the page says which was done. ``sparse=off`` keeps the series as asked.
+Weekly series use Fourier seasonality in ETS/SARIMAX (see `medmine.forecast.models`).
+
 Consent: persons selected for purpose ``quality_improvement`` (hospital operations, FHIR
 ``HOPERAT``); None counts every visit.
 """
@@ -14,6 +21,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from medmine.errors import ConfigError
 from medmine.features.persons import select_persons
 from medmine.forecast.backtest import backtest, summarize
 from medmine.forecast.models import make_forecaster
@@ -39,6 +47,7 @@ class ForecastConfig:
     models: tuple[str, ...] = ("seasonal_naive", "ets", "sarimax")
     patients_per_nurse: float = 4.0
     purpose: str | None = "quality_improvement"
+    sparse: str = "auto"
 
 
 @dataclass(kw_only=True)
@@ -133,17 +142,57 @@ def _series_warnings(s: Series) -> list[str]:
     return out
 
 
-def forecast_series(s: Series, cfg: ForecastConfig) -> SeriesForecast:
+def adapt_sparse(s: Series, cfg: ForecastConfig) -> tuple[Series, tuple[str, ...], int, str | None]:
+    """For a sparse daily series (mean below `SPARSE_MEAN`) with ``sparse=auto``: add
+    ``count_glm`` and switch to weekly sums when those average at least `SPARSE_MEAN` and
+    leave room for the backtest. Returns the series, models, horizon and a note (or None).
+    """
+    models, horizon = tuple(cfg.models), cfg.horizon
+    if cfg.sparse not in ("auto", "off"):
+        raise ConfigError(f"sparse must be auto or off; got {cfg.sparse!r}")
+    if cfg.sparse == "off" or s.freq != "daily" or float(s.values.mean()) >= SPARSE_MEAN:
+        return s, models, horizon, None
+    if "count_glm" not in models:
+        models = (*models, "count_glm")
+    did = "added the count model (count_glm)"
+    if s.name != "census":
+        w = to_weekly(s)
+        h_w = max(1, -(-horizon // 7))
+        need = w.season + 10 + h_w * cfg.n_origins
+        if float(w.values.mean()) >= SPARSE_MEAN and len(w.values) >= need:
+            s, horizon = w, h_w
+            did += f" and forecast weekly sums ({h_w} weeks ahead)"
+        else:
+            did += (
+                f"; weekly sums average {float(w.values.mean()):.2f} per week (below "
+                f"{SPARSE_MEAN:g}) or give fewer than {need} weeks, so the series stays daily"
+            )
+    return (
+        s,
+        models,
+        horizon,
+        f"{s.name}: sparse daily series (mean below {SPARSE_MEAN:g}/day); {did}",
+    )
+
+
+def forecast_series(
+    s: Series,
+    cfg: ForecastConfig,
+    models: tuple[str, ...] | None = None,
+    horizon: int | None = None,
+) -> SeriesForecast:
     """Backtest every model, forecast ahead with each, staffing for the census."""
+    models = tuple(models or cfg.models)
+    horizon = horizon or cfg.horizon
     hist = pd.DataFrame({"date": s.dates, "value": s.values})
     out = SeriesForecast(name=s.name, history=hist, warnings=_series_warnings(s))
     try:
         out.errors = backtest(
             s.values,
             season=s.season,
-            horizon=cfg.horizon,
+            horizon=horizon,
             n_origins=cfg.n_origins,
-            models=cfg.models,
+            models=models,
         )
     except Exception as exc:  # noqa: BLE001 - a too-short series is reported, not fatal
         out.warnings.append(f"{s.name}: not backtested ({exc})")
@@ -152,9 +201,9 @@ def forecast_series(s: Series, cfg: ForecastConfig) -> SeriesForecast:
     finite = summ[np.isfinite(summ["mase"])]
     pick = finite.sort_values("mase") if len(finite) else summ.sort_values("mae")
     out.best = str(pick.iloc[0]["model"])
-    future = s.future_dates(cfg.horizon)
-    for m in cfg.models:
-        f = make_forecaster(m).fit(s.values, season=s.season).predict(cfg.horizon)
+    future = s.future_dates(horizon)
+    for m in models:
+        f = make_forecaster(m).fit(s.values, season=s.season).predict(horizon)
         f.insert(0, "date", future)
         out.forecasts[m] = f
     if s.name == "census":
@@ -179,7 +228,10 @@ def run(wh: Any, cfg: ForecastConfig) -> ForecastResult:
         )
         if cfg.freq == "weekly":
             s = to_weekly(s)
-        r = forecast_series(s, cfg)
+        s, models, horizon, note = adapt_sparse(s, cfg)
+        r = forecast_series(s, cfg, models, horizon)
+        if note:
+            r.warnings.insert(0, note)
         notes += r.warnings
         results.append(r)
     status = "warn" if any(r.warnings for r in results) else "ok"
