@@ -245,3 +245,22 @@ def test_near_duplicate_of_a_claim_without_encounter(wh):
     hits, _ = _hits(wh)
     near = hits[hits["scheme"] == "near_duplicate"]
     assert near[["source_id", "evidence"]].values.tolist() == [[second, first]]
+
+
+def test_source_claim_ids_in_sql_match_the_python_rule(wh):
+    from medmine.studies._claims_schemes import source_claim_id
+
+    values = ["Claim/abc", "fhir:Claim/x-1", "carrier:123", "inpatient:9:1", "plain-id", None]
+    wh.con.execute(
+        "INSERT INTO person (person_id, gender_concept_id, year_of_birth, race_concept_id, "
+        "ethnicity_concept_id) VALUES (1, 8507, 1970, 0, 0)"
+    )
+    for i, v in enumerate(values, start=1):
+        wh.con.execute(
+            "INSERT INTO mm_claim (claim_id, person_id, claim_source_value, claim_start_date) "
+            "VALUES (?, 1, ?, DATE '2024-01-01')",
+            [i, v],
+        )
+    got = cf.claim_frame(wh).sort_values("claim_id")["source_id"].tolist()
+    want = source_claim_id(pd.Series(values)).tolist()
+    assert got == [*want[:-1], "mm:6"] == ["abc", "x-1", "123", "9:1", "plain-id", "mm:6"]

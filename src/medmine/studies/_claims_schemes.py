@@ -67,6 +67,10 @@ WITH lines AS (
     FROM mm_source_record WHERE table_name = 'mm_claim'
 )
 SELECT c.claim_id, c.claim_source_value, c.person_id,
+       CASE WHEN c.claim_source_value IS NULL THEN 'mm:' || c.claim_id
+            WHEN contains(c.claim_source_value, '/')
+                THEN regexp_extract(c.claim_source_value, '[^/]*$')
+            ELSE regexp_replace(c.claim_source_value, '^[^:]*:', '') END AS source_id,
        coalesce(l.line_date, c.claim_start_date) AS service_date,
        l.code, l.vocab, coalesce(l.n_lines, 0) AS n_lines, coalesce(l.units, 1) AS units,
        coalesce(l.line_amount, c.total_billed, c.total_allowed, c.total_paid, 0) AS amount,
@@ -107,10 +111,8 @@ def claim_frame(wh: Any, person_sql: str | None = None) -> pd.DataFrame:
     """One row per claim with source ids, parties, encounter link, code, units and amount."""
     filt = f"AND c.person_id IN ({person_sql})" if person_sql else ""
     df = wh.con.execute(_CLAIMS.format(person_filter=filt)).df()
-    # a source without claim ids (simulated data) falls back to the warehouse id, marked so
-    df["source_id"] = source_claim_id(df["claim_source_value"]).where(
-        df["claim_source_value"].notna(), "mm:" + df["claim_id"].astype(str)
-    )
+    # source_id (in SQL, as `source_claim_id` does it): a source without claim ids
+    # (simulated data) falls back to the warehouse id, marked ``mm:``
     df["service_date"] = pd.to_datetime(df["service_date"])
     # Reading order: file, then entry / line number, then id (the copy comes after the original).
     df = df.sort_values(
