@@ -170,7 +170,7 @@ async def person_score_async(
             if audit_entry:
                 await st.audit_async(who, "score", model, person_id=person_id, purpose="treatment")
             if isinstance(known, MedmineError):
-                raise type(known)(*known.args)
+                raise _again(known)
             return _cut(known, top)
     try:
         result = await run_in_threadpool(
@@ -187,6 +187,16 @@ async def person_score_async(
         return result
     pre.remember(person_id, kept, copy.deepcopy(result))
     return _cut(result, top)
+
+
+def _again(exc: MedmineError) -> MedmineError:
+    """A fresh copy of a remembered error (raising one instance from many requests at once
+    would tangle their tracebacks).
+    """
+    try:
+        return type(exc)(*exc.args)
+    except TypeError:  # a subclass with another signature: same class of answer, same text
+        return MedmineError(*exc.args)
 
 
 def _cut(result: dict[str, Any], top: int) -> dict[str, Any]:
