@@ -143,36 +143,38 @@ def _series_warnings(s: Series) -> list[str]:
 
 
 def adapt_sparse(s: Series, cfg: ForecastConfig) -> tuple[Series, tuple[str, ...], int, str | None]:
-    """For a sparse daily series (mean below `SPARSE_MEAN`) with ``sparse=auto``: add
-    ``count_glm`` and switch to weekly sums when those average at least `SPARSE_MEAN` and
-    leave room for the backtest. Returns the series, models, horizon and a note (or None).
+    """For a sparse series (mean below `SPARSE_MEAN` per period) with ``sparse=auto``: add
+    ``count_glm`` (whole counts only) and, for a daily count series, switch to weekly sums
+    when those average at least `SPARSE_MEAN` and leave room for the backtest. Returns the
+    series, models, horizon and a note (None when nothing changed).
     """
     models, horizon = tuple(cfg.models), cfg.horizon
     if cfg.sparse not in ("auto", "off"):
         raise ConfigError(f"sparse must be auto or off; got {cfg.sparse!r}")
-    if cfg.sparse == "off" or s.freq != "daily" or float(s.values.mean()) >= SPARSE_MEAN:
+    mean, unit = float(s.values.mean()), {"daily": "day", "weekly": "week"}.get(s.freq, "month")
+    if cfg.sparse == "off" or mean >= SPARSE_MEAN:
         return s, models, horizon, None
-    if "count_glm" not in models:
+    did = []
+    if "count_glm" not in models and np.all(s.values == np.round(s.values)):
         models = (*models, "count_glm")
-    did = "added the count model (count_glm)"
-    if s.name != "census":
+        did.append("added the count model (count_glm)")
+    if s.freq == "daily" and s.name != "census":
         w = to_weekly(s)
         h_w = max(1, -(-horizon // 7))
         need = w.season + 10 + h_w * cfg.n_origins
-        if float(w.values.mean()) >= SPARSE_MEAN and len(w.values) >= need:
+        w_mean = float(w.values.mean())
+        if w_mean >= SPARSE_MEAN and len(w.values) >= need:
             s, horizon = w, h_w
-            did += f" and forecast weekly sums ({h_w} weeks ahead)"
+            did.append(f"forecast weekly sums ({h_w} weeks ahead)")
         else:
-            did += (
-                f"; weekly sums average {float(w.values.mean()):.2f} per week (below "
-                f"{SPARSE_MEAN:g}) or give fewer than {need} weeks, so the series stays daily"
+            did.append(
+                f"kept the daily series: weekly sums average {w_mean:.2f} (below "
+                f"{SPARSE_MEAN:g}) or give fewer than {need} weeks"
             )
-    return (
-        s,
-        models,
-        horizon,
-        f"{s.name}: sparse daily series (mean below {SPARSE_MEAN:g}/day); {did}",
-    )
+    if not did:
+        return s, models, horizon, None
+    note = f"{s.name}: sparse series (mean {mean:.2f} per {unit}); " + "; ".join(did)
+    return s, models, horizon, note
 
 
 def forecast_series(
