@@ -183,3 +183,24 @@ def test_conditions_set_wise_equal_the_per_resource_mapper(tmp_path, monkeypatch
     else:
         setwise, per_resource = _load_both(tmp_path, monkeypatch, lines)
         assert setwise == per_resource
+
+
+def test_reloads_from_the_same_and_another_path_match_the_per_resource_mapper(tmp_path):
+    lines = [PATIENT, OBS, *(_case(c, i) for i, c in enumerate(ODD_OBSERVATIONS[:12]))]
+    f = tmp_path / "a.ndjson"
+    f.write_text("".join(json.dumps(x) + "\n" for x in lines))
+    copy = tmp_path / "copy" / "a.ndjson"
+    copy.parent.mkdir()
+    copy.write_bytes(f.read_bytes())
+    got = []
+    for setwise in (True, False):
+        with Warehouse(tmp_path / f"{setwise}.duckdb") as wh:
+            reports = [load(p, wh, setwise=setwise) for p in (f, f, copy)]
+            counts = [
+                {t: (c.read, c.loaded, c.skipped, c.quarantined) for t, c in r.counts.items()}
+                for r in reports
+            ]
+            got.append((counts, _contents(wh)))
+    assert got[0] == got[1]
+    again = got[0][0][1]["Observation"]
+    assert again[1] == 0 and again[0] == len(lines) - 1  # nothing loaded twice
