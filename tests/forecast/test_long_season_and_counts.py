@@ -131,8 +131,10 @@ def test_study_sparse_daily_goes_weekly_or_adds_the_count_model():
     assert s.freq == "weekly" and h == 2 and "count_glm" in models
     assert "forecast weekly sums" in note
     s, models, h, note = adapt_sparse(_daily(rng.poisson(0.05, 7 * 120)), cfg)
+    assert s.freq == "weekly" and models[-1] == "count_glm"  # weekly even if still sparse
+    s, models, h, note = adapt_sparse(_daily(rng.poisson(0.4, 7 * 60)), cfg)
     assert s.freq == "daily" and h == 14 and models[-1] == "count_glm"
-    assert "kept the daily series" in note
+    assert "kept the daily series: 60 whole weeks, fewer than the 70" in note
     weekly = Series(pd.date_range("2020-01-06", periods=120, freq="7D"), np.ones(120) * 0, "weekly")
     weekly.values[::3] = 1
     s, models, h, note = adapt_sparse(weekly, cfg)

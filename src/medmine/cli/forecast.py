@@ -23,7 +23,10 @@ def forecast(
     horizon: Annotated[int, typer.Option("--horizon", "-h", help="Periods ahead.")] = 14,
     model: Annotated[
         str,
-        typer.Option("--model", help="ets, sarimax, seasonal_naive, or best (by a backtest)."),
+        typer.Option(
+            "--model",
+            help="ets, sarimax, seasonal_naive, count_glm (sparse counts) or best (backtest).",
+        ),
     ] = "ets",
     out: Annotated[
         Path, typer.Option("--out", "-o", help="Output CSV: date,mean,lo80,hi80,lo95,hi95.")

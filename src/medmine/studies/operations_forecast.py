@@ -4,9 +4,10 @@ rolling-origin backtest (MASE, sMAPE, coverage per horizon) and a staffing view 
 
 Sparse series (``sparse=auto``, the default): when a daily series averages below
 `SPARSE_MEAN` per day, the study adds the ``count_glm`` forecaster (Poisson/NB GLM with
-count-distribution intervals) and, when the weekly sums average at least `SPARSE_MEAN` and
-the series is long enough, forecasts weekly sums instead (horizon in weeks =
-ceil(horizon / 7)); the page says which was done. ``sparse=off`` keeps the series as asked.
+count-distribution intervals) and, when the history is long enough for a weekly backtest
+(a season plus 10 weeks before the first origin), forecasts weekly sums instead (horizon
+in weeks = ceil(horizon / 7)); the page says which was done.
+``sparse=off`` keeps the series as asked.
 Weekly series use Fourier seasonality in ETS/SARIMAX (see `medmine.forecast.models`).
 
 Consent: persons selected for purpose ``quality_improvement`` (hospital operations, FHIR
@@ -145,7 +146,7 @@ def _series_warnings(s: Series) -> list[str]:
 def adapt_sparse(s: Series, cfg: ForecastConfig) -> tuple[Series, tuple[str, ...], int, str | None]:
     """For a sparse series (mean below `SPARSE_MEAN` per period) with ``sparse=auto``: add
     ``count_glm`` (whole counts only) and, for a daily count series, switch to weekly sums
-    when those average at least `SPARSE_MEAN` and leave room for the backtest. Returns the
+    when the history leaves room for a weekly backtest. Returns the
     series, models, horizon and a note (None when nothing changed).
     """
     models, horizon = tuple(cfg.models), cfg.horizon
@@ -162,14 +163,16 @@ def adapt_sparse(s: Series, cfg: ForecastConfig) -> tuple[Series, tuple[str, ...
         w = to_weekly(s)
         h_w = max(1, -(-horizon // 7))
         need = w.season + 10 + h_w * cfg.n_origins
-        w_mean = float(w.values.mean())
-        if w_mean >= SPARSE_MEAN and len(w.values) >= need:
+        if len(w.values) >= need:
             s, horizon = w, h_w
-            did.append(f"forecast weekly sums ({h_w} weeks ahead)")
+            did.append(
+                f"forecast weekly sums ({h_w} weeks ahead; mean "
+                f"{float(w.values.mean()):.2f} per week)"
+            )
         else:
             did.append(
-                f"kept the daily series: weekly sums average {w_mean:.2f} (below "
-                f"{SPARSE_MEAN:g}) or give fewer than {need} weeks"
+                f"kept the daily series: {len(w.values)} whole weeks, fewer than the {need} "
+                "a weekly backtest needs"
             )
     if not did:
         return s, models, horizon, None
