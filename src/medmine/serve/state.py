@@ -66,8 +66,9 @@ class ServeSettings:
     cds_model: str | None = None
     #: Threads serving blocking requests (DuckDB queries, scoring).
     threads: int = 40
-    #: Persons outside the CDS model's cohort scored live at start-up (see `medmine.serve.warm`).
-    warm_outside: int = 20_000
+    #: Persons outside the CDS model's cohort scored live at start-up, in the background
+    #: (about 0.1 CPU-s each; the rest are scored at their first request), see `serve.warm`.
+    warm_outside: int = 2_000
 
     @property
     def models_dir(self) -> Path:
