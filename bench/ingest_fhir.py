@@ -6,9 +6,10 @@ become ``Type/id`` and every id gets a replica prefix so the copies stay unique.
 contender runs in its own subprocess, which reports its own peak RSS.
 
 - **medmine**: ``medmine.ingest.fhir.load`` into a fresh DuckDB warehouse file, end to end (read
-  -> raw FHIR store -> OMOP rows, the set-wise types mapped in DuckDB, provenance, committed and
-  reconciled); **medmine_per_resource** the same with ``setwise=False`` (every resource mapped
-  in Python); **medmine_no_raw_store** with ``keep_raw=False`` (per resource, no raw store).
+  -> raw FHIR store -> OMOP rows, provenance, committed and reconciled), as shipped (every
+  resource mapped in Python); **medmine_per_resource** the same, named;
+  **medmine_setwise** with ``setwise=True`` (the set-wise types mapped in DuckDB);
+  **medmine_no_raw_store** with ``keep_raw=False``.
 - **duckdb_typed_read_json**: the practical limit: DuckDB's ``read_json`` of the same NDJSON
   with the top-level fields the mapping uses typed (``subject`` as a STRUCT, ``code`` as JSON,
   the date fields as text...), the nested values extracted (reference, first coding's system
@@ -103,13 +104,26 @@ def _cpu_seconds() -> float:
     return ru.ru_utime + ru.ru_stime
 
 
-def child_medmine(path: Path, n: int, keep_raw: bool = True, setwise: bool = True) -> dict:
+def child_medmine(path: Path, n: int, keep_raw: bool = True, setwise: bool = False) -> dict:
     from medmine.ingest.fhir import load
     from medmine.warehouse import Warehouse
 
     db = DATA / f"bench_medmine_{n}.duckdb"
     for suffix in ("", ".wal"):
         Path(f"{db}{suffix}").unlink(missing_ok=True)
+    per_type: dict[str, list[float]] = {}
+    if setwise:  # time each set-wise mapping (resources, CPU seconds)
+        from medmine.ingest.fhir import _load
+
+        apply = _load.apply
+
+        def timed(s, m, source):  # noqa: ANN001, ANN202
+            c = _cpu_seconds()
+            got = apply(s, m, source)
+            per_type[m.resource_type] = [got.loaded + len(got.fallback), _cpu_seconds() - c]
+            return got
+
+        _load.apply = timed
     with Warehouse(db) as wh:
         c0, t0 = _cpu_seconds(), time.perf_counter()
         report = load(path, wh, keep_raw=keep_raw, setwise=setwise)
@@ -129,6 +143,7 @@ def child_medmine(path: Path, n: int, keep_raw: bool = True, setwise: bool = Tru
         "rows_written": sum(report.rows_written.values()),
         "raw_resources_kept": raw,
         "warehouse_bytes": size,
+        "setwise_resources_and_cpu_s": per_type,
     }
 
 
@@ -138,6 +153,10 @@ def child_medmine_no_raw(path: Path, n: int) -> dict:
 
 def child_medmine_per_resource(path: Path, n: int) -> dict:
     return child_medmine(path, n, setwise=False)
+
+
+def child_medmine_setwise(path: Path, n: int) -> dict:
+    return child_medmine(path, n, setwise=True)
 
 
 #: Top-level fields the mapping reads, typed for DuckDB's read_json.
@@ -364,6 +383,7 @@ CHILDREN = {
     "medmine": child_medmine,
     "medmine_no_raw_store": child_medmine_no_raw,
     "medmine_per_resource": child_medmine_per_resource,
+    "medmine_setwise": child_medmine_setwise,
     "duckdb_typed_read_json": child_duckdb_typed,
     "duckdb_read_json": child_duckdb,
     "views_medmine": child_views_medmine,
@@ -490,10 +510,11 @@ def main() -> None:
         "views_non_null_differences": differences,
         "goals": goals,
         "notes": [
-            "medmine is the loader end to end: read, stage the raw FHIR store "
-            "(mm_fhir_resource), map the set-wise types in DuckDB and the rest per resource, "
-            "provenance, end-of-load SQL passes, commit; medmine_per_resource is the same with "
-            "setwise=False (every resource mapped in Python); medmine_no_raw_store is "
+            "medmine is the loader end to end as shipped: read, raw FHIR store "
+            "(mm_fhir_resource), map per resource, provenance, end-of-load SQL passes, commit; "
+            "medmine_setwise is the same with setwise=True (Condition, Observation, Procedure, "
+            "AllergyIntolerance, the drug types and DocumentReference mapped in DuckDB at the end "
+            "of the load); medmine_per_resource is setwise=False; medmine_no_raw_store is "
             "the same with keep_raw=False.",
             "duckdb_typed_read_json reads the top-level fields the mapping uses with types, "
             "extracts the nested values and writes one table: no validation, no quarantine, "
