@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import time
 
 import pandas as pd
 import pytest
@@ -90,4 +91,7 @@ def test_ingest_quality_covariates_on_a_standalone_cluster(tmp_path):
                 assert abs(spark.X - duck.X).max() == 0
         finally:
             session.stop()
+    deadline = time.monotonic() + 30
+    while cluster.alive_workers() and time.monotonic() < deadline:
+        time.sleep(1)  # the master's status page answers until its JVM has exited
     assert cluster.alive_workers() == 0
