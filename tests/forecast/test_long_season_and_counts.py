@@ -145,3 +145,78 @@ def test_study_sparse_daily_goes_weekly_or_adds_the_count_model():
     assert adapt_sparse(_daily(rng.poisson(0.4, 7 * 120)), off)[3] is None
     with pytest.raises(ConfigError, match="sparse must be auto or off"):
         adapt_sparse(_daily(np.zeros(30)), ForecastConfig(sparse="yes"))
+
+
+def test_study_forecasts_a_sparse_admissions_series_weekly_and_says_so(tmp_path):
+    import datetime as dt
+
+    from medmine.report.study_pages import write_study
+    from medmine.studies import get_study
+    from medmine.warehouse import Warehouse
+
+    rng = np.random.default_rng(6)
+    with Warehouse(str(tmp_path / "v.duckdb")) as wh:
+        wh.con.execute(
+            "INSERT INTO person (person_id, gender_concept_id, year_of_birth, "
+            "race_concept_id, ethnicity_concept_id) VALUES (1, 0, 1970, 0, 0)"
+        )
+        day0, rows = dt.date(2022, 1, 3), []
+        for d in range(7 * 110):
+            for _ in range(rng.poisson(0.3)):
+                start = day0 + dt.timedelta(days=d)
+                rows.append((len(rows) + 1, start, start + dt.timedelta(days=2)))
+        visits = pd.DataFrame(rows, columns=["id", "s", "e"])  # noqa: F841 - read by DuckDB
+        wh.con.execute(
+            "INSERT INTO visit_occurrence (visit_occurrence_id, person_id, visit_concept_id, "
+            "visit_start_date, visit_end_date, visit_type_concept_id) "
+            "SELECT id, 1, 9201, s, e, 0 FROM visits"
+        )
+        study = get_study("operations_forecast")
+        opts = {
+            "series": "admissions",
+            "n_origins": "3",
+            "models": "seasonal_naive",
+            "start": "2022-01-03",
+            "end": str(day0 + dt.timedelta(days=7 * 110 - 1)),
+        }
+        r = study.run(wh, study.make_config(opts))
+        link = write_study(r, tmp_path / "rep")
+        off = study.run(wh, study.make_config({**opts, "sparse": "off"}))
+    s = r.series[0]
+    assert s.history["date"].diff().dropna().dt.days.eq(7).all() and len(s.history) == 110
+    assert set(s.forecasts) == {"seasonal_naive", "count_glm"}
+    assert len(s.forecasts["count_glm"]) == 2  # 14 days -> 2 weeks
+    assert set(r.backtest_table()["n"]) == {6}
+    assert any("forecast weekly sums (2 weeks ahead" in n for n in r.notes)
+    page = (tmp_path / "rep" / link.href).read_text(encoding="utf-8")
+    assert "forecast weekly sums" in page
+    assert len(off.series[0].history) == 7 * 110 and "count_glm" not in off.series[0].forecasts
+
+
+def test_count_glm_stays_poisson_when_the_nb_fit_fails(monkeypatch):
+    from statsmodels.discrete import discrete_model
+
+    def broken(self, *a, **k):
+        raise ValueError("need covariance of parameters for computing (unnormalized) covariances")
+
+    monkeypatch.setattr(discrete_model.NegativeBinomial, "fit", broken)
+    rng = np.random.default_rng(7)
+    y = rng.poisson(rng.gamma(1.0, 2.0, 600)).astype(float)  # overdispersed
+    f = CountGLM(trend=False).fit(y, season=52)
+    assert f.dispersion_ > 1.2 and f.alpha_ == 0.0
+    assert f.predict(3)["mean"].gt(0).all()
+
+
+def test_study_drops_a_failing_model_not_the_series(monkeypatch):
+    from medmine.forecast import models as fm
+    from medmine.studies.operations_forecast import forecast_series
+
+    def broken(self):
+        raise ValueError("singular")
+
+    monkeypatch.setattr(fm.CountGLM, "_fit", broken)
+    rng = np.random.default_rng(8)
+    s = Series(pd.date_range("2020-01-06", periods=120), rng.poisson(3, 120).astype(float), "daily")
+    r = forecast_series(s, ForecastConfig(n_origins=2, horizon=7), ("seasonal_naive", "count_glm"))
+    assert set(r.forecasts) == {"seasonal_naive"} and r.best == "seasonal_naive"
+    assert any("count_glm not backtested (singular)" in w for w in r.warnings)

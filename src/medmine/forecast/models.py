@@ -287,7 +287,8 @@ class CountGLM(Forecaster):
     `LONG_FOURIER` pairs above; the trend is kept only when it lowers the Poisson BIC (a
     trend fitted to a few dozen events extrapolates wildly). Poisson GLM (statsmodels
     ``GLM``); when the Pearson dispersion exceeds `OVERDISPERSED`, NB2 with alpha by
-    maximum likelihood (statsmodels ``NegativeBinomial``). The point forecast is the
+    maximum likelihood (statsmodels ``NegativeBinomial``; Poisson is kept when that fit
+    fails or its Hessian is singular, as with a handful of events). The point forecast is the
     predictive mean; the intervals are the 10/90% and 2.5/97.5% quantiles of `n_sims`
     counts simulated with the coefficients drawn from their asymptotic normal distribution
     (parameter and count uncertainty; fixed seed, so repeatable). They are quantiles of a
@@ -339,11 +340,15 @@ class CountGLM(Forecaster):
             self.dispersion_ = float(pois.pearson_chi2 / max(pois.df_resid, 1))
             params, cov = pois.params, pois.cov_params()
             if self.dispersion_ > OVERDISPERSED:
-                nb = NegativeBinomial(self.y_, x, loglike_method="nb2").fit(
-                    start_params=np.append(params, 0.5), disp=False, maxiter=200
-                )
-                if np.all(np.isfinite(nb.params)) and nb.params[-1] > 0:
-                    params, cov = nb.params[:-1], nb.cov_params()[:-1, :-1]
+                try:
+                    nb = NegativeBinomial(self.y_, x, loglike_method="nb2").fit(
+                        start_params=np.append(params, 0.5), disp=False, maxiter=200
+                    )
+                    nb_cov = np.asarray(nb.cov_params())
+                except (ValueError, np.linalg.LinAlgError):
+                    nb = None  # singular Hessian (a handful of events): stay Poisson
+                if nb is not None and np.all(np.isfinite(nb.params)) and nb.params[-1] > 0:
+                    params, cov = nb.params[:-1], nb_cov[:-1, :-1]
                     self.alpha_ = float(nb.params[-1])
         self.params_ = np.asarray(params, dtype=float)
         cov = np.asarray(cov, dtype=float)

@@ -191,17 +191,25 @@ def forecast_series(
     horizon = horizon or cfg.horizon
     hist = pd.DataFrame({"date": s.dates, "value": s.values})
     out = SeriesForecast(name=s.name, history=hist, warnings=_series_warnings(s))
-    try:
-        out.errors = backtest(
-            s.values,
-            season=s.season,
-            horizon=horizon,
-            n_origins=cfg.n_origins,
-            models=models,
-        )
-    except Exception as exc:  # noqa: BLE001 - a too-short series is reported, not fatal
-        out.warnings.append(f"{s.name}: not backtested ({exc})")
+    parts, kept = [], []
+    for m in models:  # one model failing (a singular fit) drops that model, not the series
+        try:
+            parts.append(
+                backtest(
+                    s.values,
+                    season=s.season,
+                    horizon=horizon,
+                    n_origins=cfg.n_origins,
+                    models=(m,),
+                )
+            )
+            kept.append(m)
+        except Exception as exc:  # noqa: BLE001 - a too-short series is reported, not fatal
+            out.warnings.append(f"{s.name}: {m} not backtested ({exc})")
+    if not parts:
         return out
+    models = tuple(kept)
+    out.errors = pd.concat(parts, ignore_index=True)
     summ = summarize(out.errors)
     finite = summ[np.isfinite(summ["mase"])]
     pick = finite.sort_values("mase") if len(finite) else summ.sort_values("mae")
