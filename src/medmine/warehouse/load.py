@@ -106,12 +106,27 @@ class LoadSession:
     input twice adds nothing. Readers holding many records at once hand them over column-wise
     with `add_table`, which applies the same rules set-wise; ``flush(wait=False)`` then lets
     DuckDB write them while the reader maps the next batch.
+
+    ``provenance_follows_rows=True`` is a caller's promise that every ``mm_source_record`` row
+    of a table keyed by one column has its row in that table (no row was deleted without its
+    provenance; `medmine.ingest.hl7v2`'s listener checks it when it starts). Small flushes
+    then write the provenance of rows new to their tables with a plain ``INSERT``: the
+    conflict check on ``mm_source_record``'s composite key costs several times a small insert
+    and grows with the table. Off by default; a broken promise fails the load.
     """
 
-    def __init__(self, warehouse: Warehouse, source_kind: str, *, batch_rows: int = 50_000):
+    def __init__(
+        self,
+        warehouse: Warehouse,
+        source_kind: str,
+        *,
+        batch_rows: int = 50_000,
+        provenance_follows_rows: bool = False,
+    ):
         self.wh = warehouse
         self.source_kind = source_kind
         self.batch_rows = batch_rows
+        self.provenance_follows_rows = provenance_follows_rows
         self.load_id = (
             f"{source_kind}-{dt.datetime.now(dt.UTC):%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:8]}"
         )
@@ -617,11 +632,26 @@ class LoadSession:
                     dups[rtype] += 1
         return list(dups.items())
 
+    def _provenance_is_new(self, present: dict[str, set[Any]]) -> bool:
+        """Whether no buffered provenance row can exist yet (see ``provenance_follows_rows``):
+        each names a row absent from its table (looked up in `present`), none twice.
+        """
+        if not self.provenance_follows_rows:
+            return False
+        seen: set[tuple[str, Any]] = set()
+        for cols in (self._prov, self._prov_secondary):
+            for name, rid in zip(cols["table_name"], cols["row_id"], strict=True):
+                if name not in present or rid in present[name] or (name, rid) in seen:
+                    return False
+                seen.add((name, rid))
+        return True
+
     def _write_buffers(self) -> None:
         """Write the rows buffered by `add_record`, `add_rows` and `quarantine`."""
         self._wait()
         con = self.wh.con
         present = self._present_keys()
+        prov_verb = "INSERT" if self._provenance_is_new(present) else "INSERT OR IGNORE"
         if self._primary:
             prov = self._provenance(self._prov).append_column(  # noqa: F841  (DuckDB scan)
                 "_primary", pa.array(self._primary, pa.bool_())
@@ -641,8 +671,7 @@ class LoadSession:
             for rtype, n in dups:
                 self._move_to_duplicate(rtype, int(n))
             con.execute(
-                "INSERT OR IGNORE INTO mm_source_record BY NAME SELECT * EXCLUDE (_primary) "
-                "FROM prov"
+                f"{prov_verb} INTO mm_source_record BY NAME SELECT * EXCLUDE (_primary) FROM prov"
             )
             del prov
             for v in self._prov.values():
@@ -651,7 +680,7 @@ class LoadSession:
         if self._prov_secondary["table_name"]:
             prov2 = self._provenance(self._prov_secondary)  # noqa: F841
             n = con.execute(
-                "INSERT OR IGNORE INTO mm_source_record BY NAME SELECT * FROM prov2"
+                f"{prov_verb} INTO mm_source_record BY NAME SELECT * FROM prov2"
             ).fetchone()[0]
             del prov2
             # Counted in rows_written as secondary rows always were (primary provenance is not).
