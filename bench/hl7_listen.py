@@ -221,6 +221,7 @@ def writer_cpu(preload: int, group: int = 4, warm: int = 130, groups: int = 60) 
     hardly depends on what else runs on the machine.
     """
     from medmine.ingest.hl7v2._listener import Listener, ListenerConfig, _Item
+    from medmine.ingest.hl7v2._memory import provenance_follows_rows
     from medmine.ingest.hl7v2._mllp import Frame
     from medmine.warehouse import Warehouse
 
@@ -229,8 +230,9 @@ def writer_cpu(preload: int, group: int = 4, warm: int = 130, groups: int = 60) 
         if preload:
             _preload(path, preload)
         with Warehouse(path) as wh:
-            wh.con.execute("SET threads = 1")  # as the listener does
+            wh.con.execute("SET threads = 1")  # as the listener does when it starts
             lis = Listener(wh, ListenerConfig(port=0))
+            lis.provenance_follows_rows = provenance_follows_rows(wh.con)
             n = 0
 
             def items() -> list[_Item]:

@@ -178,3 +178,31 @@ def test_gather_window_is_checked(gather_ms):
 
     with pytest.raises(ConfigError, match="gather_ms must be in 0..1000"):
         hl7v2.ListenerConfig(gather_ms=gather_ms).check()
+
+
+def test_new_rows_provenance_goes_in_without_a_conflict_check_only_when_safe(tmp_path):
+    """The listener inserts new rows' provenance with a plain INSERT only when every
+    provenance row has its row (checked at start); a row deleted behind its provenance turns
+    that off, and a resend is then still counted as the duplicate it is."""
+    wh = Warehouse(tmp_path / "live.duckdb")
+
+    async def send(numbers):
+        async with running(wh) as lis, hl7v2.MllpClient("127.0.0.1", lis.port) as c:
+            codes = [(await c.send(oru(n))).code for n in numbers]
+        return codes, lis
+
+    codes, lis = asyncio.run(send([1, 2]))
+    assert codes == ["AA", "AA"] and lis.provenance_follows_rows  # an empty warehouse
+    codes, lis = asyncio.run(send([3, 1]))  # a new message and a resend
+    assert codes == ["AA", "AA"] and lis.provenance_follows_rows
+    assert wh.count("measurement") == 3 * 2
+    # the first result of M1 deleted behind its provenance's back
+    mid = stable_id("hl7v2:Measurement", "LIS|LAB|M1|1|1")
+    assert wh.con.execute("DELETE FROM measurement WHERE measurement_id = ?", [mid]).fetchone()
+    codes, lis = asyncio.run(send([1, 4]))  # M1 resent: its row comes back, nothing fails
+    assert codes == ["AA", "AA"] and not lis.provenance_follows_rows
+    assert wh.count("measurement") == 4 * 2
+    assert wh.con.execute(
+        "SELECT count(*) FROM mm_source_record WHERE table_name = 'measurement' AND row_id = ?",
+        [mid],
+    ).fetchone() == (1,)

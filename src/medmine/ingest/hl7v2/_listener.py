@@ -33,7 +33,7 @@ from medmine.errors import ConfigError
 from medmine.ingest._emit import SourceConcepts
 from medmine.ingest.hl7v2._ack import ACK_CODES, build_ack, read_header
 from medmine.ingest.hl7v2._framing import iter_messages
-from medmine.ingest.hl7v2._memory import Committed
+from medmine.ingest.hl7v2._memory import Committed, provenance_follows_rows
 from medmine.ingest.hl7v2._mllp import Frame, frame, read_frames
 from medmine.ingest.hl7v2._reader import Hl7Reader, Outcome
 from medmine.warehouse import LoadSession, Reason, Warehouse
@@ -164,6 +164,8 @@ class Listener:
         # What committed transactions read and wrote, so later ones need not look it up or
         # write it again (the listener is the warehouse's only writer: it cannot go stale).
         self.committed = Committed()
+        # whether new rows' provenance may be inserted without a conflict check (see serve)
+        self.provenance_follows_rows = False
 
     # ---- lifecycle ----
     async def serve(
@@ -199,6 +201,7 @@ class Listener:
         # Transactions here are small: DuckDB's parallel operators only add scheduling latency
         # to them (about 20% of a group commit on 2 busy cores, measured).
         self.wh.con.execute("SET threads = 1")
+        self.provenance_follows_rows = provenance_follows_rows(self.wh.con)
         executor = ThreadPoolExecutor(1, thread_name_prefix="hl7-writer")
         writer = asyncio.create_task(self._writer(executor))
         self.started.set()
@@ -362,7 +365,8 @@ class Listener:
 
     def _load_group(self, items: list[_Item]) -> list[Outcome]:
         outcomes: list[Outcome] = []
-        with LoadSession(self.wh, "hl7v2") as s:
+        trusted = self.provenance_follows_rows
+        with LoadSession(self.wh, "hl7v2", provenance_follows_rows=trusted) as s:
             concepts = SourceConcepts(s)
             concepts.seen = set(self.committed.concepts)
             reader = Hl7Reader(s, concepts, committed=self.committed)

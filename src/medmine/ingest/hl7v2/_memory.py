@@ -11,6 +11,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from medmine.warehouse import table, table_names
+from medmine.warehouse.sql import ident
+
 Row = dict[str, Any]
 
 
@@ -67,3 +70,28 @@ class Committed:
         self.identifiers |= identifiers
         if len(self.concepts) > self.limit:
             self.concepts = set(concepts)
+
+
+def provenance_follows_rows(con: Any) -> bool:
+    """Whether every provenance row of a table keyed by one column has its row in that table.
+
+    Checked once when the listener starts (one anti-join per table). While it runs it is the
+    only writer and removes provenance with any row it deletes (A11), so the answer holds for
+    the whole session and `LoadSession` may then write new rows' provenance with a plain
+    ``INSERT`` (``provenance_follows_rows=True``).
+    """
+    names = {
+        n for (n,) in con.execute("SELECT DISTINCT table_name FROM mm_source_record").fetchall()
+    }
+    for name in sorted(names & set(table_names())):
+        pk = table(name).primary_key
+        if len(pk) != 1:
+            continue  # provenance of composite keys is never written that way
+        orphan = con.execute(
+            f"SELECT 1 FROM mm_source_record s WHERE s.table_name = ? AND NOT EXISTS "
+            f"(SELECT 1 FROM {ident(name)} t WHERE t.{ident(pk[0])} = s.row_id) LIMIT 1",
+            [name],
+        ).fetchone()
+        if orphan is not None:
+            return False
+    return True
