@@ -8,11 +8,14 @@ records (location, reason, message) must be equal.
 from __future__ import annotations
 
 import json
+from importlib.resources import files
 
 import pytest
 
+from medmine.fhir.views import compile_view, validate_view
 from medmine.ingest.fhir import _load, load
 from medmine.ingest.fhir._setwise import apply
+from medmine.ingest.fhir._viewmap_observation import fast_observations
 from medmine.warehouse import Warehouse
 from medmine.warehouse.sql import ident
 
@@ -204,3 +207,55 @@ def test_reloads_from_the_same_and_another_path_match_the_per_resource_mapper(tm
     assert got[0] == got[1]
     again = got[0][0][1]["Observation"]
     assert again[1] == 0 and again[0] == len(lines) - 1  # nothing loaded twice
+
+
+def test_observation_sql_gives_the_view_file_rows_on_plain_observations(tmp_path):
+    """views/measurement_observation.json (the readable mapping) and the loader's SQL agree."""
+    lines = [PATIENT, OBS, *(_case(c, i) for i, c in enumerate(ODD_OBSERVATIONS))]
+    f = tmp_path / "in.ndjson"
+    f.write_text("".join(json.dumps(x) + "\n" for x in lines))
+    view = json.loads(
+        (files("medmine.ingest.fhir") / "views" / "measurement_observation.json").read_text()
+    )
+    validate_view(view)
+    with Warehouse(tmp_path / "w.duckdb") as wh:
+        load(f, wh)
+        con = wh.con
+        src = (
+            "SELECT row_number() OVER (ORDER BY location) AS seq, source_file, location, "
+            "resource FROM mm_fhir_resource WHERE resource_type = 'Observation'"
+        )
+        con.execute(f"CREATE TEMP TABLE sw0 AS {fast_observations(con, src)}")
+        con.execute(  # plain Observations whose id is not repeated in the file
+            "CREATE TEMP TABLE sw AS SELECT * FROM sw0 WHERE id IN "
+            "(SELECT id FROM sw0 GROUP BY id HAVING count(DISTINCT seq) = 1)"
+        )
+        con.execute("CREATE TEMP TABLE obs AS SELECT resource FROM mm_fhir_resource")
+        con.execute(f"CREATE TEMP TABLE v AS {compile_view(view, 'obs', typed=True).sql}")
+        regular = con.execute("SELECT count(*) FROM sw WHERE regular").fetchone()[0]
+        differ = con.execute(
+            """
+            SELECT sw.id, sw.idx FROM sw JOIN v ON v.id = sw.id AND v.part = sw.idx
+            WHERE sw.regular AND (
+              sw.subject IS DISTINCT FROM v.subject OR sw.encounter IS DISTINCT FROM v.encounter
+              OR sw.performer IS DISTINCT FROM v.performer OR sw.to_obs <> v.to_observation
+              OR sw.effective IS DISTINCT FROM
+                 coalesce(v.effective, v.effective_start, v.effective_instant)
+              OR sw.code IS DISTINCT FROM v.code OR sw.code_text IS DISTINCT FROM v.code_text
+              OR sw.value_as_number IS DISTINCT FROM
+                 coalesce(v.quantity_value, v.integer_value::DOUBLE)
+              OR sw.unit_source_value IS DISTINCT FROM CASE WHEN v.has_quantity THEN
+                 CASE WHEN coalesce(v.quantity_code, '') <> '' THEN v.quantity_code
+                      ELSE v.quantity_unit END END
+              OR sw.value_code IS DISTINCT FROM v.concept_code
+              OR sw.value_as_string IS DISTINCT FROM coalesce(nullif(v.concept_text, ''),
+                 v.concept_display, v.string_value, v.boolean_value::VARCHAR, v.datetime_value)
+              OR sw.range_low IS DISTINCT FROM v.range_low
+              OR sw.range_high IS DISTINCT FROM v.range_high)
+            """
+        ).fetchall()
+        joined = con.execute(
+            "SELECT count(*) FROM sw JOIN v ON v.id = sw.id AND v.part = sw.idx WHERE sw.regular"
+        ).fetchone()[0]
+    assert regular >= 15 and joined == regular  # every plain row has its view row
+    assert differ == []

@@ -30,7 +30,10 @@ from medmine.warehouse import stable_id
 from medmine.warehouse.sql import ident, literal
 
 #: Target table -> the ViewDefinition file of its mapping.
-MAPPING_VIEWS = {"condition_occurrence": "condition_occurrence.json"}
+MAPPING_VIEWS = {
+    "condition_occurrence": "condition_occurrence.json",
+    "measurement_observation": "measurement_observation.json",
+}
 
 #: Conditional references name a resource type; its identifiers are kept under this table.
 _IDENTIFIED = {
