@@ -220,3 +220,15 @@ def test_study_drops_a_failing_model_not_the_series(monkeypatch):
     r = forecast_series(s, ForecastConfig(n_origins=2, horizon=7), ("seasonal_naive", "count_glm"))
     assert set(r.forecasts) == {"seasonal_naive"} and r.best == "seasonal_naive"
     assert any("count_glm not backtested (singular)" in w for w in r.warnings)
+
+
+def test_count_glm_drops_a_season_it_cannot_identify():
+    # 10 events in 700 days, all on the same weekday: a weekday effect would be -inf elsewhere
+    y = np.zeros(700)
+    y[np.arange(0, 700, 7)[::10]] = 1
+    f = CountGLM().fit(y, season=7)
+    assert not f.use_season_ and not f.use_trend_
+    assert f.params_[0] == pytest.approx(np.log(y.mean()))
+    p = f.predict(7)
+    assert np.isfinite(p.to_numpy()).all() and (p["hi95"] <= 1).all()
+    np.testing.assert_allclose(p["mean"], y.mean())

@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import warnings
 from abc import ABC, abstractmethod
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -282,10 +283,12 @@ class SARIMAX(Forecaster):
 class CountGLM(Forecaster):
     """Poisson / negative-binomial GLM for sparse counts: log mean = trend + Fourier season.
 
-    ``log mu_t = b0 [+ b1 t / n] + Fourier(t, season, k)`` with ``k = season // 2`` for
+    ``log mu_t = b0 [+ b1 t / n] [+ Fourier(t, season, k)]`` with ``k = season // 2`` for
     seasons up to `LONG_SEASON` (a full day-of-week effect for daily data) and
-    `LONG_FOURIER` pairs above; the trend is kept only when it lowers the Poisson BIC (a
-    trend fitted to a few dozen events extrapolates wildly). Poisson GLM (statsmodels
+    `LONG_FOURIER` pairs above; trend and season are each kept only when they lower the
+    Poisson BIC and leave every coefficient identified (standard error below 10): a trend
+    fitted to a few dozen events extrapolates wildly, and a weekday without events drives
+    its effect to minus infinity. Poisson GLM (statsmodels
     ``GLM``); when the Pearson dispersion exceeds `OVERDISPERSED`, NB2 with alpha by
     maximum likelihood (statsmodels ``NegativeBinomial``; Poisson is kept when that fit
     fails or its Hessian is singular, as with a handful of events). The point forecast is the
@@ -312,7 +315,9 @@ class CountGLM(Forecaster):
         cols = [np.ones(len(t))]
         if getattr(self, "use_trend_", False):
             cols.append(t / len(self.y_))
-        return np.column_stack([*cols, fourier(t, self.season_, k)])
+        if getattr(self, "use_season_", True):
+            cols.append(fourier(t, self.season_, k))
+        return np.column_stack(cols)
 
     def _fit(self) -> None:
         import statsmodels.api as sm
@@ -321,21 +326,33 @@ class CountGLM(Forecaster):
         if np.any(self.y_ != np.round(self.y_)):
             raise ConfigError("count_glm takes whole counts; the series has fractional values")
         self.alpha_ = 0.0
-        self.use_trend_ = False
+        self.use_trend_, self.use_season_ = False, False
         if self.y_.sum() == 0:  # nothing ever happened: forecast 0 with 0-width intervals
             self.params_, self.cov_ = None, None
             return
         t = np.arange(len(self.y_))
+        best: tuple[float, Any, bool, bool] | None = None
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            pois = sm.GLM(self.y_, self._design(t), family=sm.families.Poisson()).fit()
-            if self.trend:  # keep the trend only when it lowers the BIC (noisy on sparse counts)
-                self.use_trend_ = True
-                with_trend = sm.GLM(self.y_, self._design(t), family=sm.families.Poisson()).fit()
-                if 2 * (with_trend.llf - pois.llf) > np.log(len(t)):
-                    pois = with_trend
-                else:
-                    self.use_trend_ = False
+            # trend and season each kept only when they lower the BIC: a few dozen events
+            # cannot carry them (a weekday without events even drives its effect to -inf)
+            for trend in (False, True) if self.trend else (False,):
+                for season in (False, True):
+                    self.use_trend_, self.use_season_ = trend, season
+                    x = self._design(t)
+                    try:
+                        res = sm.GLM(self.y_, x, family=sm.families.Poisson()).fit()
+                        se = np.sqrt(np.diag(np.asarray(res.cov_params())))
+                    except (ValueError, np.linalg.LinAlgError):
+                        continue
+                    if not (np.all(np.isfinite(se)) and se.max() < 10):
+                        continue  # (quasi-)separation: coefficients not identified
+                    bic = -2 * res.llf + x.shape[1] * np.log(len(t))
+                    if best is None or bic < best[0]:
+                        best = (bic, res, trend, season)
+            if best is None:  # cannot happen for the intercept-only model with events
+                raise ConfigError("count_glm: no Poisson model could be fitted")
+            _, pois, self.use_trend_, self.use_season_ = best
             x = self._design(t)
             self.dispersion_ = float(pois.pearson_chi2 / max(pois.df_resid, 1))
             params, cov = pois.params, pois.cov_params()
@@ -363,7 +380,7 @@ class CountGLM(Forecaster):
         mean = np.exp(x @ self.params_)
         rng = np.random.default_rng(self.seed)
         betas = rng.multivariate_normal(self.params_, self.cov_, self.n_sims, method="eigh")
-        mu = np.exp(np.clip(betas @ x.T, -50, 50))  # n_sims x h
+        mu = np.exp(np.clip(betas @ x.T, -50, np.log(1e7)))  # n_sims x h; keeps Poisson finite
         if self.alpha_ > 0:  # NB2 as a gamma-Poisson mixture with variance mu + alpha mu^2
             mu = rng.gamma(1 / self.alpha_, self.alpha_ * mu)
         sims = rng.poisson(mu)
