@@ -102,6 +102,7 @@ def test_investigation_lists_have_reasons_and_evidence_only(simulated):
     )
     claims = simulated.investigate_claims
     assert (claims["score"] > 0).all() and claims["reasons"].str.len().gt(0).all()
+    assert claims["schemes"].str.len().gt(0).all()  # a finding of its own, not context alone
     # simulated claims have no source claim id: the warehouse id is shown, marked as such
     assert claims["claim_id"].str.match(r"^mm:\d+$").all()
     shown = set(inv.columns) | set(claims.columns)

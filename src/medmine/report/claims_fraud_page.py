@@ -128,10 +128,10 @@ def _provider_claims(result: FraudResult, key: str, label: str, anchor: str) -> 
         return []
     links, blocks = [], []
     for i, eid in enumerate(top[key], start=1):
-        mine = claims[(claims[key] == eid) & (claims["score"] > 0)]
+        mine = claims[(claims[key] == eid) & (claims["schemes"] != "")]
         if key == "clinician_id":  # a referrer's kickback claims are billed under others
             mine = claims[
-                ((claims[key] == eid) | (claims["referrer_id"] == eid)) & (claims["score"] > 0)
+                ((claims[key] == eid) | (claims["referrer_id"] == eid)) & (claims["schemes"] != "")
             ]
         a = f"{anchor}-{i}"
         links.append(f"<a href='#{a}'>{html.escape(str(eid))}</a> ({len(mine)})")
@@ -153,7 +153,7 @@ def _worklists(result: FraudResult) -> list[str]:
     if result.claims_ranked is None:
         return []
     claims = result.claims_ranked
-    flagged = claims[claims["score"] > 0]
+    flagged = claims[claims["schemes"] != ""]  # a finding of its own, not context alone
     parts = [
         "<h3>Worklists</h3>",
         "<p>Ranked with reasons in plain words and the source ids of the claims behind each "

@@ -254,7 +254,8 @@ def run(wh: Any, config: FraudStudyConfig | None = None, truth: Any = None) -> F
     edits = edits.assign(source_claim_id=edits["claim_id"].map(src_of))
     keys = wh.df("SELECT provider_id, coalesce(npi, provider_source_value) AS k FROM provider")
     prov = prov.assign(clinician_id=prov["provider_id"].map(keys.set_index("provider_id")["k"]))
-    inv_c = w["claims_ranked"][w["claims_ranked"]["score"] > 0].head(cfg.top_claims)
+    # claims with a finding of their own (provider context alone is no finding)
+    inv_c = w["claims_ranked"][w["claims_ranked"]["schemes"] != ""].head(cfg.top_claims)
     inv_p = w["clinicians_ranked"].head(cfg.top_providers)
     result = FraudResult(
         config=cfg,
