@@ -142,6 +142,13 @@ class Loader:
         self.setwise: dict[str, SetwiseMapping] = mappings
         self._setwise_types = list(self.setwise)
         self._deferred = array("q")  # raw_id of each deferred resource, in read order
+        self._deferred_seq = array("q")  # its position in the read order (`_seq`)
+        self._seq = 0  # resources met so far (the order source codes are first seen in)
+        self._forced_seq: int | None = None  # a fallback's own position
+        #: With set-wise types, source codes wait until the end of the load, each with where
+        #: it was first seen ``(seq, order)``, so that the first display seen wins as it does
+        #: when every resource is mapped in read order.
+        self._held: dict[tuple[str, str], tuple[tuple[int, int], str | None]] = {}
         self._deferred_type = array("b")  # its type (index into _setwise_types)
         self._file_deferred = 0  # where the current file's deferred resources start
         self._plain_keys = True  # every entry of the current Bundle is identified by its id
@@ -296,6 +303,9 @@ class Loader:
         key: str | None = None,
     ) -> None:
         s = self.s
+        if self._forced_seq is None:
+            self._seq += 1
+        seq = self._seq if self._forced_seq is None else self._forced_seq
         if not isinstance(obj, dict):
             s.read("Unknown")
             self._quarantine(file, loc, "Unknown", Reason.MALFORMED, "not a JSON object", raw, obj)
@@ -344,6 +354,7 @@ class Loader:
             and (rtype != "Observation" or _own_date(obj))
         ):
             self._deferred.append(raw_id)  # mapped set-wise at the end of the load
+            self._deferred_seq.append(seq)
             self._deferred_type.append(self._setwise_types.index(rtype))
             return
         ctx = self.ctx
@@ -387,7 +398,11 @@ class Loader:
                 self._quarantine(file, loc, rtype, Reason.DANGLING_REFERENCE, msg, raw, obj)
         finally:
             if ctx.concepts:
-                self.concepts.extend(ctx.concepts)
+                if self.setwise:
+                    for i, c in enumerate(ctx.concepts):
+                        self._hold_code((seq, i), c["vocabulary_id"], c["code"], c["display"])
+                else:
+                    self.concepts.extend(ctx.concepts)
                 ctx.concepts.clear()
 
     def _quarantine(
@@ -444,13 +459,14 @@ class Loader:
         SQL does not cover go to the per-resource mapper, as they would have.
         """
         if not len(self._deferred):
+            self._release_codes()
             return
         self._flush()
         self._flush_raw()
         self.s.flush()
         deferred = pa.table(  # noqa: F841  (read by DuckDB's replacement scan)
             {
-                "seq": pa.array(range(len(self._deferred)), pa.int64()),
+                "seq": pa.array(self._deferred_seq, pa.int64()),
                 "raw_id": pa.array(self._deferred, pa.int64()),
                 "t": pa.array(self._deferred_type, pa.int8()),
             }
@@ -459,6 +475,7 @@ class Loader:
         del deferred
         present = set(self._deferred_type)
         self._deferred, self._deferred_type = array("q"), array("b")
+        self._deferred_seq = array("q")
         try:
             for i, rtype in enumerate(self._setwise_types):
                 if i not in present:
@@ -468,29 +485,40 @@ class Loader:
                     f"JOIN mm_fhir_resource r ON r.raw_id = d.raw_id WHERE d.t = {i}"
                 )
                 done = apply(self.s, self.setwise[rtype], source)
-                for key in done.codes:
-                    self._register_code(*key)
-                self._fallback([row[1:] for row in done.fallback])
+                for seq, order, vocab, code, display in done.codes:
+                    self._hold_code((seq, order), vocab, code, display)
+                self._fallback(done.fallback)
         finally:
             _drop_work_tables(self.con)
+        self._release_codes()
 
-    def _register_code(self, vocab: str, code: str, display: str | None) -> None:
-        """Register a source code met by a set-wise mapping (as `Context.code` does)."""
-        ctx = self.ctx
-        if (vocab, code) not in ctx.seen_codes:
-            ctx.seen_codes.add((vocab, code))
+    def _hold_code(self, at: tuple[int, int], vocab: str, code: str, display: str | None) -> None:
+        """Keep a source code met at `at` unless it was met earlier in the read order."""
+        got = self._held.get((vocab, code))
+        if got is None or at < got[0]:
+            self._held[(vocab, code)] = (at, display)
+
+    def _release_codes(self) -> None:
+        """Queue the held source codes (first seen first) for ``mm_source_concept``."""
+        held, self._held = self._held, {}
+        for (vocab, code), (_, display) in sorted(held.items(), key=lambda kv: kv[1][0]):
             self.concepts.append(
-                {"vocabulary_id": vocab, "code": code, "display": display, "load_id": ctx.load_id}
+                {
+                    "vocabulary_id": vocab,
+                    "code": code,
+                    "display": display,
+                    "load_id": self.s.load_id,
+                }
             )
 
-    def _fallback(self, rows: list[tuple[str, str, str]]) -> None:
-        """Map deferred resources ``(source_file, location, JSON text)`` one at a time."""
+    def _fallback(self, rows: list[tuple[int, str, str, str]]) -> None:
+        """Map deferred resources ``(seq, source_file, location, JSON text)`` one at a time."""
         if not rows:
             return
         self._no_defer = True
         current = None
         try:
-            for file, loc, text in rows:
+            for seq, file, loc, text in rows:
                 if file != current:
                     current = file
                     self.ctx.new_source(self._file_index(file))
@@ -501,10 +529,12 @@ class Loader:
                 raw = data if ndjson else None
                 self.s.read(obj["resourceType"], -1)  # counted when it was read
                 self.keep_raw, keep = False, self.keep_raw
+                self._forced_seq, seen = seq, self.ctx.seen_codes
+                self.ctx.seen_codes = set()  # its codes count from where it was read
                 try:
                     self._resource(obj, None, file, loc, raw)
                 finally:
-                    self.keep_raw = keep
+                    self.keep_raw, self._forced_seq, self.ctx.seen_codes = keep, None, seen
         finally:
             self._no_defer = False
             self.ctx.new_source(None)
@@ -532,20 +562,29 @@ class Loader:
             {"pos": pa.array(range(n), pa.int64()), "raw_id": pa.array(self._deferred[start:])}
         )
         rows = self.con.execute(
-            "SELECT r.location, r.resource FROM ids JOIN mm_fhir_resource r USING (raw_id) "
+            "SELECT ids.pos, r.location, r.resource FROM ids "
+            "JOIN mm_fhir_resource r USING (raw_id) "
             "WHERE r.source_file = ? ORDER BY ids.pos",
             [name],
         ).fetchall()
+        seqs = self._deferred_seq[start:]
         del self._deferred[start:]
         del self._deferred_type[start:]
+        del self._deferred_seq[start:]
         self._no_defer = True
         try:
-            for loc, text in rows:
+            for pos, loc, text in rows:
                 obj = orjson.loads(text)
                 data = text.encode()
                 self._modifiers = MODIFIER in data
                 self.s.read(obj["resourceType"], -1)  # counted when it was read
-                self._resource(obj, None, name, loc, data if loc.startswith("line ") else None)
+                self._forced_seq, seen = seqs[pos], self.ctx.seen_codes
+                self.ctx.seen_codes = set()
+                try:
+                    raw = data if loc.startswith("line ") else None
+                    self._resource(obj, None, name, loc, raw)
+                finally:
+                    self._forced_seq, self.ctx.seen_codes = None, seen
         finally:
             self._no_defer = False
 

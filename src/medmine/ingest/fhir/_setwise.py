@@ -72,7 +72,8 @@ class Applied:
     """What `apply` did: fallbacks for the per-resource mapper and the codes to register."""
 
     fallback: list[tuple[int, str, str, str]]  #: (seq, source_file, location, JSON text)
-    codes: list[tuple[str, str, str | None]]  #: (vocabulary, code, display) in first-seen order
+    #: (seq, order, vocabulary, code, display): each code where it is first seen
+    codes: list[tuple[int, int, str, str, str | None]]
     loaded: int = 0
     duplicates: int = 0
 
@@ -170,7 +171,7 @@ def _references(s: LoadSession, m: SetwiseMapping, kept: str) -> int:
     return int(n)
 
 
-def _codes(con: Any, m: SetwiseMapping) -> list[tuple[str, str, str | None]]:
+def _codes(con: Any, m: SetwiseMapping) -> list[tuple[int, int, str, str, str | None]]:
     """Codes of the resources mapped set-wise (duplicates too), first seen first."""
     if not m.codes:
         return []
@@ -181,7 +182,8 @@ def _codes(con: Any, m: SetwiseMapping) -> list[tuple[str, str, str | None]]:
         for i, c in enumerate(m.codes)
     ]
     rows = con.execute(
-        "SELECT v, c, arg_min_null(d, (seq, o)) FROM (" + " UNION ALL ".join(parts) + ") "
-        "GROUP BY v, c ORDER BY min((seq, o))"
+        "SELECT min((seq, o)) AS k, v, c, arg_min_null(d, (seq, o)) FROM ("
+        + " UNION ALL ".join(parts)
+        + ") GROUP BY v, c ORDER BY k"
     ).fetchall()
-    return [(v, c, d) for v, c, d in rows]
+    return [(k[0], k[1], v, c, d) for k, v, c, d in rows]

@@ -76,12 +76,13 @@ _MACROS = (
     "mm_range_ok(rr) AS rr IS NULL OR (json_type(rr) = 'ARRAY' AND (json_type(rr, '$[0]') "
     "IS NULL OR (json_type(rr, '$[0]') = 'OBJECT' AND mm_num_ok(rr, '$[0].low') "
     "AND mm_num_ok(rr, '$[0].high'))))",
-    # categories: a list of CodeableConcepts whose codings are objects
+    # categories: a list of CodeableConcepts whose codings are objects with a scalar code
     "mm_categories_ok(c) AS c IS NULL OR (json_type(c) = 'ARRAY' AND coalesce(list_bool_and("
     "list_transform(json_extract(c, '$[*]'), lambda x: json_type(x) = 'OBJECT' AND "
     "(json_type(x, '$.coding') IS NULL OR (json_type(x, '$.coding') = 'ARRAY' AND coalesce("
     "list_bool_and(list_transform(json_extract(x, '$.coding[*]'), "
-    "lambda y: json_type(y) = 'OBJECT')), true))))), true))",
+    "lambda y: json_type(y) = 'OBJECT' "
+    "AND coalesce(json_type(y, '$.code') NOT IN ('OBJECT', 'ARRAY'), true))), true))))), true))",
 )
 
 
