@@ -188,6 +188,7 @@ def test_study_forecasts_a_sparse_admissions_series_weekly_and_says_so(tmp_path)
     assert len(s.forecasts["count_glm"]) == 2  # 14 days -> 2 weeks
     assert set(r.backtest_table()["n"]) == {6}
     assert any("forecast weekly sums (2 weeks ahead" in n for n in r.notes)
+    assert any("only 6 backtest forecasts per model" in n and "±0.17" in n for n in r.notes)
     page = (tmp_path / "rep" / link.href).read_text(encoding="utf-8")
     assert "forecast weekly sums" in page
     assert len(off.series[0].history) == 7 * 110 and "count_glm" not in off.series[0].forecasts

@@ -74,6 +74,7 @@ def test_operations_forecast_study_backtests_and_staffs(tmp_path):
     bt = r.backtest_table()
     assert set(bt["series"]) == {"admissions", "census"} and (bt["n"] == 21).all()
     assert r.series[1].staffing is not None and "nurses_hi95" in r.series[1].staffing
-    assert not r.notes  # busy series: no sparsity warning
+    assert not any("sparse" in n for n in r.notes)  # busy series: no sparsity warning
+    assert any("only 21 backtest forecasts" in n for n in r.notes)  # 3 origins x 7 days
     page = (tmp_path / "rep" / link.href).read_text(encoding="utf-8")
     assert "Staffing view" in page and "Backtest" in page

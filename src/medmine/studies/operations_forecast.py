@@ -32,6 +32,8 @@ from medmine.studies.contract import FunctionStudy, StudyResult
 
 #: Below this mean per period a series is too sparse for the intervals to mean much.
 SPARSE_MEAN = 1.0
+#: Fewer backtest forecasts per model than this: coverage and MASE are flagged as noisy.
+FEW_FORECASTS = 50
 
 
 @dataclass
@@ -210,6 +212,14 @@ def forecast_series(
         return out
     models = tuple(kept)
     out.errors = pd.concat(parts, ignore_index=True)
+    n = len(parts[0])
+    if n < FEW_FORECASTS:
+        half = 1.96 * np.sqrt(0.95 * 0.05 / n)
+        out.warnings.append(
+            f"{s.name}: only {n} backtest forecasts per model; a 95% coverage estimate is "
+            f"uncertain by about ±{half:.2f} and MASE is as noisy "
+            "(raise n_origins or the history)"
+        )
     summ = summarize(out.errors)
     finite = summ[np.isfinite(summ["mase"])]
     pick = finite.sort_values("mase") if len(finite) else summ.sort_values("mae")
