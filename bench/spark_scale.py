@@ -151,6 +151,8 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--sizes", type=int, nargs="+", default=[10_000, 100_000])
     ap.add_argument("--timeout", type=float, default=1800)
+    ap.add_argument("--engines", nargs="+", default=["duckdb", "spark"])
+    ap.add_argument("--out", type=Path, default=RESULTS)
     ap.add_argument("--stage", nargs=3, help=argparse.SUPPRESS)  # engine stage folder
     args = ap.parse_args()
     if args.stage:
@@ -175,7 +177,7 @@ def main() -> None:
             )
             entry: dict = {"prepare": prep, "stages": {}}
             for stage in STAGES:
-                for engine in ("duckdb", "spark"):
+                for engine in args.engines:
                     cmd = [sys.executable, __file__, "--stage", engine, stage, str(folder)]
                     t0 = time.perf_counter()
                     got, peak = _measure(cmd, args.timeout)
@@ -185,12 +187,12 @@ def main() -> None:
                         got["seconds_per_million_persons"] = got["seconds"] / n * 1e6
                     entry["stages"].setdefault(stage, {})[engine] = got
                     print(f"  {stage:<11}{engine:<7}{json.dumps(got)}", flush=True)
-            results["sizes"][str(n)] = entry
-            RESULTS.parent.mkdir(parents=True, exist_ok=True)
-            RESULTS.write_text(json.dumps(results, indent=1) + "\n")
+                    results["sizes"][str(n)] = entry  # written after every stage
+                    args.out.parent.mkdir(parents=True, exist_ok=True)
+                    args.out.write_text(json.dumps(results, indent=1) + "\n")
     results["load_average_at_end"] = list(psutil.getloadavg())
-    RESULTS.write_text(json.dumps(results, indent=1) + "\n")
-    print(f"wrote {RESULTS}")
+    args.out.write_text(json.dumps(results, indent=1) + "\n")
+    print(f"wrote {args.out}")
 
 
 if __name__ == "__main__":
