@@ -210,8 +210,7 @@ def run(wh: Any, cfg: SurveillanceConfig) -> SurveillanceResult:
         evaluation = evaluate(n=cfg.eval_n, seed=cfg.eval_seed)
         notes.append(
             "Detector evaluation runs on simulated series (Noufaily et al. 2013 design; "
-            "its 42 scenarios, see the page), not on this warehouse. "
-            + PUBLISHED["source"]
+            "its 42 scenarios, see the page), not on this warehouse. " + PUBLISHED["source"]
         )
     status = (
         "warn"
