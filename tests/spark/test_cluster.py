@@ -87,7 +87,10 @@ def test_ingest_quality_covariates_on_a_standalone_cluster(tmp_path):
                 )  # fmt: skip
                 duck = extract_covariates(wh, _Cohort(wh), settings)
                 spark = extract_covariates(lake, _Cohort(lake), settings)
-                assert spark.columns == duck.columns and duck.X.shape[1] > 5
+                # Same covariates and values; names differ only by code displays, which
+                # the Spark ingest does not write (mm_source_concept).
+                keys = list(duck.reference["covariate_key"])
+                assert list(spark.reference["covariate_key"]) == keys and len(keys) > 5
                 assert abs(spark.X - duck.X).max() == 0
         finally:
             session.stop()
