@@ -124,7 +124,6 @@ DISTINCT_IN_CSV = {
 #: Decisions of docs/mapping.md the FHIR reader does not follow yet:
 #: (table, column) -> request in /work/blind/fhir-requests.md.
 PENDING_FHIR: dict[tuple[str, str], str] = {
-    ("mm_claim", "payer_source_value"): "R3 payers as Organization/<id>",
     ("measurement", "*rows"): "R5 no row for value-less observations and panels",
     ("observation", "*rows"): "R5 no row for value-less observations and panels",
 }

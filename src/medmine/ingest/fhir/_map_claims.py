@@ -28,7 +28,7 @@ from collections import defaultdict
 from typing import Any
 
 from medmine.ingest.codes import TYPE_CLAIM
-from medmine.ingest.fhir._map_admin import vocabulary
+from medmine.ingest.fhir._map_admin import payer_key, vocabulary
 from medmine.ingest.fhir._refs import Context
 from medmine.ingest.fhir._values import coding, first_date, money, opt_datetime
 from medmine.warehouse import Reason, Rejected, stable_id
@@ -166,7 +166,8 @@ def _claim_rows(r: dict[str, Any], rtype: str, fid: str, ctx: Context) -> Rows:
         "claim_source_value": f"{rtype}/{fid}",
         "claim_type": str(kind["code"]) if kind else None,
         "claim_status": r.get("status") if isinstance(r.get("status"), str) else None,
-        "payer_source_value": insurer.get("display") or insurer.get("reference"),
+        # Organization/<id> whatever the transport wrote (docs/mapping.md, R3)
+        "payer_source_value": payer_key(ctx, insurer),
         "billing_provider_id": None,
         "billing_care_site_id": None,
         "billing_npi": _npi(r.get("provider")),

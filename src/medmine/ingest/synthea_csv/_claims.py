@@ -63,6 +63,8 @@ def claim(r: SyntheaReader, rec: dict[str, str]) -> Mapped:
             r.concepts.add("SNOMED", code)
     for col in ("OUTSTANDING1", "OUTSTANDING2", "OUTSTANDINGP"):
         money(rec, col)
+    # The billing organisation is the encounter's (as FHIR Claim.provider from Synthea).
+    org = r.encounter_org.get(opt(rec, "APPOINTMENTID") or "")
     row = {
         "claim_id": sid("Claim", cid),
         "person_id": person,
@@ -71,6 +73,8 @@ def claim(r: SyntheaReader, rec: dict[str, str]) -> Mapped:
         "claim_status": (opt(rec, "STATUS1") or "").lower() or None,
         "payer_source_value": payer_ref(opt(rec, "PRIMARYPATIENTINSURANCEID")),
         "rendering_provider_id": r.ref("providers", "provider", opt(rec, "PROVIDERID"), "Claim"),
+        "billing_care_site_id": r.ref("organizations", "care_site", org, "Claim"),
+        "billing_source_value": org,
         "claim_start_date": service.date(),
         "claim_end_date": service.date(),
         "visit_occurrence_id": r.ref(

@@ -269,6 +269,8 @@ def encounter(r: SyntheaReader, rec: dict[str, str]) -> Mapped:
         "visit_source_value": codes.source_value("ActCode", act) if act else klass or None,
     }
     r.encounters.add(eid)
+    if opt(rec, "ORGANIZATION"):
+        r.encounter_org[eid] = opt(rec, "ORGANIZATION")
     return [("visit_occurrence", row)], [], f"Encounter/{eid}"
 
 

@@ -36,6 +36,8 @@ class SyntheaReader:
         self.encounters: set[str] = set()
         self.providers: set[str] = set()
         self.organizations: set[str] = set()
+        #: encounter id -> its organization id (a claim's billing organisation, issue 16)
+        self.encounter_org: dict[str, str] = {}
         self.claims: set[str] = set()
         self.transactions: list[Transaction] = []
         self.where = ("", "")  # (source file, location) of the row being mapped
