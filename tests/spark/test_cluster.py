@@ -83,12 +83,13 @@ def test_ingest_quality_covariates_on_a_standalone_cluster(tmp_path):
                 assert not [r for r in s.results if r.status == "error"]
                 settings = CovariateSettings(
                     domains=("condition",), windows=(None,), include_labs=False,
-                    include_charlson=False, min_prevalence=0.0,
+                    include_charlson=False, visit_counts=False, min_prevalence=0.0,
                 )  # fmt: skip
                 duck = extract_covariates(wh, _Cohort(wh), settings)
                 spark = extract_covariates(lake, _Cohort(lake), settings)
                 # Same covariates and values; names differ only by code displays, which
-                # the Spark ingest does not write (mm_source_concept).
+                # the Spark ingest does not write (mm_source_concept). Visit counts are
+                # off: Encounters are not mapped on Spark yet (no visit_occurrence).
                 keys = list(duck.reference["covariate_key"])
                 assert list(spark.reference["covariate_key"]) == keys and len(keys) > 5
                 assert abs(spark.X - duck.X).max() == 0
