@@ -400,3 +400,18 @@ def test_synpuf_header_with_a_codebook_column_missing_is_refused(wh, tmp_path):
     _write(tmp_path / CARRIER.name, short, [{k: r[k] for k in short} for r in rows[:2]])
     r = claims.load(tmp_path, wh)
     assert _counts(r, "File") == (1, 0, 0, 1) and r.quarantine_reasons == {"malformed": 1}
+
+
+def test_a_claim_whose_first_line_fails_a_line_only_header_field_loses_every_line(wh, tmp_path):
+    """Found by the random-cells test: referring_npi is read with the header but is not one of
+    the fields compared across lines, so a claim's second line could pass the header check that
+    its first line failed. Every line of that claim is quarantined, none crashes the load."""
+    header, rows = _rows(GENERIC)
+    if "referring_npi" not in header:
+        header = [*header, "referring_npi"]
+    first = _one_line(referring_npi="12345")
+    second = {**_one_line(referring_npi=""), "line_number": "2"}
+    path = _write(tmp_path / "c.csv", header, [first, second])
+    r = claims.load(path, wh)
+    assert r.reconciles
+    assert _counts(r, "ClaimLine") == (2, 0, 0, 2)

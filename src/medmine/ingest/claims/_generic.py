@@ -342,7 +342,9 @@ class GenericClaimsReader:
 
     def _line_row(self, rec: dict[str, str], claim: _Claim) -> tuple[dict[str, Any], float | None]:
         if not claim.row:  # the header failed validation on the first line
-            self._header_row(claim.key, rec)  # raises the header's error again
+            self._header_row(claim.key, rec)  # raises the header's error again...
+            # ...unless this line's copy of a header-only field (e.g. referring_npi) is valid
+            raise Rejected(Reason.INVALID_VALUE, "the claim header was rejected on its first line")
         try:
             line_number = int(rec["line_number"].strip())
         except ValueError:
