@@ -105,8 +105,10 @@ def rules(
 ) -> None:
     """Frequent itemsets and rules of conditions and drugs with Spark MLlib's FPGrowth."""
     from medmine.spark import SparkWarehouse, spark_session
+    from medmine.spark.connection import check_lake
     from medmine.spark.rules import spark_fpgrowth
 
+    check_lake(lake)  # before creating --out or starting Spark
     out = out_folder(out)
     session = spark_session(master)
     try:

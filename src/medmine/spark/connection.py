@@ -193,6 +193,17 @@ def _spark_schema(data: pa.Table) -> Any:
     return from_arrow_schema(data.schema)
 
 
+def check_lake(path: str | Path) -> Path:
+    """`path` as a Path when it is a folder (a lake or an export), else a WarehouseError."""
+    root = Path(path)
+    if not root.is_dir():
+        raise WarehouseError(
+            f"{root} is not a folder; give a Parquet lake written by "
+            "`medmine ingest fhir --engine spark` or a `medmine warehouse export` folder"
+        )
+    return root
+
+
 class SparkWarehouse:
     """A warehouse stored as Parquet, queried through Spark with the stages' own SQL.
 
@@ -217,12 +228,7 @@ class SparkWarehouse:
         self.path = str(path)
         self.session = session
         self.con = SparkConnection(session)
-        root = Path(path)
-        if not root.is_dir():
-            raise WarehouseError(
-                f"{root} is not a folder; give a Parquet lake written by "
-                "`medmine ingest fhir --engine spark` or a `medmine warehouse export` folder"
-            )
+        root = check_lake(path)
         self.frames: dict[str, Any] = {}
         if Lake.is_lake(root):
             self.frames.update(Lake(root).frames(session))
