@@ -7,6 +7,8 @@ The fresh, independently written set is tests/data/phi_eval_fresh/notes.jsonl (i
     .venv/bin/python bench/phi_text_eval.py --fresh dev     # development half (tuning)
     .venv/bin/python bench/phi_text_eval.py --fresh locked  # locked half, once, at the end
     .venv/bin/python bench/phi_text_eval.py --set phi_eval_fresh2  # another set, once, whole
+    .venv/bin/python bench/phi_text_eval.py --path FILE.jsonl --label NAME [--split dev|locked|all]
+        # any notes file, once per (label, split); notes carry a "split" field (dev/locked)
 
 The fresh set is scored by `SCORING_RULE` (fixed before the set was seen), with medmine in
 both detection modes, Philter and Presidio in the same run.
@@ -545,9 +547,141 @@ def main_set(name: str, detectors: list[str], root: Path = ROOT) -> None:
     out.write_text(json.dumps(result, indent=2))
 
 
+#: ``--split`` values of `main_path`; notes carry a "split" field (``dev`` / ``locked``).
+PATH_SPLITS = ("dev", "locked", "all")
+ALL_DETECTORS = ["medmine_recall", "medmine_precise", "philter_lite", "presidio_blank_spacy"]
+
+
+def select_split(cases: list[dict[str, Any]], split: str) -> tuple[list[dict[str, Any]], str]:
+    """The notes of `split` and how they were chosen.
+
+    ``all`` is every note. ``dev`` / ``locked`` are the notes whose ``"split"`` field says so;
+    when no note has that field, the deterministic halves of `split_fresh` are used. Notes
+    with a split field outside dev/locked, or a file where only some notes have one, stop
+    the run (a half chosen by a wrong rule would leak locked notes into tuning).
+    """
+    if split not in PATH_SPLITS:
+        raise SystemExit(f"--split must be one of {', '.join(PATH_SPLITS)}, not {split!r}")
+    labelled = [c for c in cases if "split" in c]
+    if labelled and len(labelled) != len(cases):
+        missing = next(c["id"] for c in cases if "split" not in c)
+        raise SystemExit(
+            f"{len(cases) - len(labelled)} of {len(cases)} notes have no 'split' field "
+            f"(first: id {missing}); every note or none must have one"
+        )
+    bad = sorted({str(c["split"]) for c in labelled} - {"dev", "locked"})
+    if bad:
+        raise SystemExit(f"unknown 'split' values {bad}; expected dev or locked")
+    if split == "all":
+        return cases, "all notes"
+    if labelled:
+        chosen = [c for c in cases if c["split"] == split]
+        how = "notes whose 'split' field is " + split
+    else:
+        chosen = split_fresh(cases)[split]
+        how = "no 'split' field: per note type, ids ordered by SHA-256, first ceil(n/2) dev"
+    if not chosen:
+        raise SystemExit(f"no note is in the {split} split")
+    return chosen, how
+
+
+def _results_paths(root: Path, label: str, split: str) -> tuple[Path, Path]:
+    if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}", label) or ".." in label:
+        raise SystemExit(f"--label {label!r}: use letters, digits, '_', '-', '.'")
+    results = root / "bench" / "results"
+    return (
+        results / f"phi_text_eval_{label}_{split}.json",
+        results / f".phi_text_eval_{label}_{split}.scored",
+    )
+
+
+def main_path(
+    path: Path,
+    label: str,
+    split: str = "all",
+    detectors: list[str] | None = None,
+    root: Path = ROOT,
+    repeat_dev: bool = False,
+) -> dict[str, Any]:
+    """Score an arbitrary notes file (the fresh-set JSONL format), by `SCORING_RULE`, with
+    every detector in one run, and write ``bench/results/phi_text_eval_<label>_<split>.json``.
+
+    Each (label, split) is scored **once**: a marker file
+    ``bench/results/.phi_text_eval_<label>_<split>.scored`` (written before scoring starts,
+    holding the time, commit and SHA-256 of the notes file) makes a second run stop. Only the
+    development half may be scored again, and only with ``repeat_dev=True``
+    (``--repeat-dev``): each repeat is appended to ``dev_history`` of the JSON, the first
+    dev score is kept as ``first_score``.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise SystemExit(f"{path}: no such notes file")
+    out, marker = _results_paths(root, label, split)
+    again = marker.exists()
+    if again and not (split == "dev" and repeat_dev):
+        raise SystemExit(
+            f"{marker.name} exists: ({label}, {split}) is already scored; it is scored once"
+            + (" (the dev half may be re-scored with --repeat-dev)" if split == "dev" else "")
+        )
+    cases, how = select_split(load_fresh(path), split)
+    digest = hashlib.sha256(path.read_bytes()).hexdigest()
+    stamp = {
+        "when": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        **_commit(),
+        "notes_file": str(path),
+        "notes_file_sha256": digest,
+    }
+    out.parent.mkdir(parents=True, exist_ok=True)
+    if not again:  # claim the (label, split) before the (slow) scoring starts
+        marker.write_text(json.dumps(stamp, indent=2) + "\n", encoding="utf-8")
+    dets = fresh_detectors(detectors or ALL_DETECTORS)
+    entry: dict[str, Any] = {
+        **stamp,
+        "split": split,
+        "selection": how,
+        "notes": len(cases),
+        "ids": [c["id"] for c in cases],
+        "detectors": {n: score_fresh(cases, d) for n, d in dets.items()},
+    }
+    _print_fresh(split, entry["detectors"])
+    if again:
+        result = json.loads(out.read_text(encoding="utf-8"))
+        result.setdefault("dev_history", []).append(entry)
+    else:
+        result = {
+            "label": label,
+            "split": split,
+            "scoring_rule": SCORING_RULE,
+            "protocol": f"({label}, {split}) is scored once; the marker {marker.name} refuses "
+            "a second run (the dev half may be re-scored with --repeat-dev, kept in dev_history)",
+            "first_score": entry,
+        }
+    out.write_text(json.dumps(result, indent=2), encoding="utf-8")
+    print(f"wrote {out.relative_to(root) if out.is_relative_to(root) else out}")
+    return result
+
+
 def main() -> None:
     import sys
 
+    if "--path" in sys.argv:
+        import argparse
+
+        ap = argparse.ArgumentParser(description="score a notes file once per (label, split)")
+        ap.add_argument("--path", type=Path, required=True, help="notes JSONL file")
+        ap.add_argument("--label", required=True, help="name of the set in the results file")
+        ap.add_argument("--split", default="all", choices=PATH_SPLITS)
+        ap.add_argument(
+            "--detectors", default=",".join(ALL_DETECTORS), help="comma-separated subset"
+        )
+        ap.add_argument("--repeat-dev", action="store_true", help="re-score the dev half")
+        a = ap.parse_args()
+        names = [n for n in a.detectors.split(",") if n]
+        unknown = sorted(set(names) - set(ALL_DETECTORS))
+        if unknown:
+            raise SystemExit(f"unknown detectors {unknown}; known: {ALL_DETECTORS}")
+        main_path(a.path, a.label, a.split, names, repeat_dev=a.repeat_dev)
+        return
     if "--set" in sys.argv:
         dets = ["medmine_recall", "medmine_precise", "philter_lite", "presidio_blank_spacy"]
         main_set(sys.argv[sys.argv.index("--set") + 1], dets)

@@ -141,3 +141,60 @@ def test_another_set_is_scored_once_and_only_when_ready(ev, tmp_path: Path) -> N
     assert out["scoring_rule"] == ev.SCORING_RULE
     with pytest.raises(SystemExit, match="scored once"):
         ev.main_set("phi_eval_mine", ["medmine_precise"], root=tmp_path)
+
+
+def _note(i: int, split: str | None) -> dict:
+    text = f"Seen by Dr. Jane Garcia on 03/0{i}/2021."
+    n = {
+        "id": f"p{i}",
+        "note_type": "progress note",
+        "text": text,
+        "spans": [
+            {"start": 12, "end": 23, "type": "NAME", "text": "Jane Garcia"},
+            {"start": 27, "end": 37, "type": "DATE", "text": text[27:37]},
+        ],
+        "clinical_terms": [],
+    }
+    if split:
+        n["split"] = split
+    return n
+
+
+def test_path_split_uses_the_split_field(ev) -> None:
+    cases = [_note(1, "dev"), _note(2, "locked"), _note(3, "dev")]
+    dev, how = ev.select_split(cases, "dev")
+    assert [c["id"] for c in dev] == ["p1", "p3"] and "split" in how
+    assert [c["id"] for c in ev.select_split(cases, "locked")[0]] == ["p2"]
+    assert len(ev.select_split(cases, "all")[0]) == 3
+    with pytest.raises(SystemExit, match="no 'split' field"):
+        ev.select_split([*cases, _note(4, None)], "dev")
+    with pytest.raises(SystemExit, match="unknown 'split'"):
+        ev.select_split([_note(1, "test")], "dev")
+    with pytest.raises(SystemExit, match="no note is in the locked"):
+        ev.select_split([_note(1, "dev")], "locked")
+    unlabelled = [_note(i, None) for i in range(1, 5)]
+    halves = ev.split_fresh(unlabelled)
+    assert ev.select_split(unlabelled, "locked")[0] == halves["locked"]
+
+
+def test_path_is_scored_once_per_label_and_split(ev, tmp_path: Path) -> None:
+    p = tmp_path / "notes.jsonl"
+    p.write_text("".join(json.dumps(_note(i, s)) + "\n" for i, s in [(1, "dev"), (2, "locked")]))
+    res = ev.main_path(p, "mine", "dev", ["medmine_precise"], root=tmp_path)
+    first = res["first_score"]
+    assert first["ids"] == ["p1"] and first["split"] == "dev"
+    assert first["detectors"]["medmine_precise"]["recall_overall"] == 1.0
+    out = tmp_path / "bench" / "results" / "phi_text_eval_mine_dev.json"
+    assert json.loads(out.read_text())["first_score"]["notes"] == 1
+    assert (tmp_path / "bench" / "results" / ".phi_text_eval_mine_dev.scored").exists()
+    with pytest.raises(SystemExit, match="scored once"):
+        ev.main_path(p, "mine", "dev", ["medmine_precise"], root=tmp_path)
+    again = ev.main_path(p, "mine", "dev", ["medmine_precise"], root=tmp_path, repeat_dev=True)
+    assert len(again["dev_history"]) == 1 and again["first_score"] == first
+    ev.main_path(p, "mine", "locked", ["medmine_precise"], root=tmp_path)
+    with pytest.raises(SystemExit, match="scored once"):
+        ev.main_path(p, "mine", "locked", ["medmine_precise"], root=tmp_path, repeat_dev=True)
+    with pytest.raises(SystemExit, match="--label"):
+        ev.main_path(p, "../x", "all", ["medmine_precise"], root=tmp_path)
+    with pytest.raises(SystemExit, match="no such notes file"):
+        ev.main_path(tmp_path / "nope.jsonl", "other", "all", ["medmine_precise"], root=tmp_path)
