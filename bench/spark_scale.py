@@ -12,6 +12,14 @@ every 0.2 s) are its own:
 
 Usage: ``python bench/spark_scale.py [--sizes 10000 100000] [--timeout 1800]``; writes
 ``bench/results/spark_scale.json`` with seconds, peak MB and seconds per million persons.
+
+Above `CHUNK` persons the population is simulated in chunks of `CHUNK` (seeds 7, 8, ...; each
+chunk's row ids moved up by ``chunk * 10**9``), because one `simulate` call holds every table in
+numpy/Arrow at once. Chunked DuckDB tables are plain tables without the warehouse's primary-key
+indexes (the load path is not what is measured here; the ``is_primary_key`` checks still look
+for duplicates). ``--data DIR`` keeps the prepared inputs in DIR and reuses them on the next run
+(so DuckDB and Spark can run in separate invocations on the same files). Memory is capped for a
+shared machine: DuckDB ``memory_limit`` `DUCKDB_MEMORY`, Spark driver heap `SPARK_MEMORY`.
 """
 
 from __future__ import annotations
@@ -38,6 +46,19 @@ CHECK_TYPES = [
     "within_observation_period",
 ]
 STAGES = ("quality", "covariates", "rules")
+CHUNK = 1_000_000
+ID_STRIDE = 10**9
+DUCKDB_MEMORY = "6GB"
+SPARK_MEMORY = "6g"
+# Row-id columns moved up per chunk (person_id is moved by simulate's own id_base).
+_OWN_IDS = (
+    "observation_period_id",
+    "visit_occurrence_id",
+    "condition_occurrence_id",
+    "drug_exposure_id",
+    "measurement_id",
+    "procedure_occurrence_id",
+)
 
 
 def _stage(engine: str, stage: str, data: Path) -> dict:
@@ -50,11 +71,12 @@ def _stage(engine: str, stage: str, data: Path) -> dict:
 
     out: dict = {}
     duck = Warehouse(data / "w.duckdb", read_only=True)
+    duck.con.execute(f"SET memory_limit = '{DUCKDB_MEMORY}'")
     if engine == "spark":
         from medmine.spark import SparkWarehouse, spark_session
 
         t0 = time.perf_counter()
-        session = spark_session("local[2]", driver_memory="4g")
+        session = spark_session("local[2]", driver_memory=SPARK_MEMORY)
         wh = SparkWarehouse(data / "pq", session)
         out["startup_s"] = time.perf_counter() - t0
     else:
@@ -134,16 +156,55 @@ def _prepare(n: int, folder: Path) -> dict:
 
     t0 = time.perf_counter()
     with Warehouse(folder / "w.duckdb") as wh:
-        simulate(n, seed=7).write_to(wh, provenance=False)
+        wh.con.execute(f"SET memory_limit = '{DUCKDB_MEMORY}'")
+        if n <= CHUNK:
+            simulate(n, seed=7).write_to(wh, provenance=False)
+        else:
+            _write_chunks(wh, n)
         wh.export_parquet(folder / "pq")
         cohort = build_cohort(wh, readmission())
         cohort.frame[["row_id", "person_id", "index_date"]].to_parquet(folder / "cohort.parquet")
         counts = wh.counts()
     return {
         "simulate_and_export_s": time.perf_counter() - t0,
+        "chunks": max(1, -(-n // CHUNK)),
         "rows": {k: v for k, v in counts.items() if v and not k.startswith("mm_")},
         "cohort_rows": len(cohort.frame),
     }
+
+
+def _write_chunks(wh: object, n: int) -> None:
+    """Simulate `n` persons `CHUNK` at a time into constraint-free copies of the tables."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    from medmine.synth.population import simulate
+
+    con = wh.con  # type: ignore[attr-defined]
+    made: set[str] = set()
+    for i in range(-(-n // CHUNK)):
+        size = min(CHUNK, n - i * CHUNK)
+        pop = simulate(size, seed=7 + i, id_base=i * ID_STRIDE)
+        for name, tbl in pop.tables.items():
+            if name not in made:  # same columns and types as the schema, no PK index
+                con.execute(f'CREATE TABLE "{name}__plain" AS SELECT * FROM "{name}" LIMIT 0')
+                con.execute(f'DROP TABLE "{name}"')
+                con.execute(f'ALTER TABLE "{name}__plain" RENAME TO "{name}"')
+                made.add(name)
+            elif name in ("care_site", "concept", "concept_ancestor"):
+                continue  # shared reference rows: the same in every chunk
+            for col in _OWN_IDS:
+                if col in tbl.column_names and i:
+                    j = tbl.column_names.index(col)
+                    moved = pc.add(
+                        tbl.column(j), pa.scalar(i * ID_STRIDE, tbl.schema.field(j).type)
+                    )
+                    tbl = tbl.set_column(j, col, moved)
+            con.register("chunk_rows", tbl)
+            con.execute(f'INSERT INTO "{name}" BY NAME SELECT * FROM chunk_rows')
+            con.unregister("chunk_rows")
+        del pop
+        print(f"    chunk {i + 1}: {size:,} persons written", flush=True)
 
 
 def main() -> None:
@@ -153,8 +214,12 @@ def main() -> None:
     ap.add_argument("--timeout", type=float, default=1800)
     ap.add_argument("--engines", nargs="+", default=["duckdb", "spark"])
     ap.add_argument("--out", type=Path, default=RESULTS)
+    ap.add_argument("--data", type=Path, help="keep and reuse prepared inputs in this folder")
+    ap.add_argument("--chunk", type=int, default=1_000_000, help="persons per simulate call")
+    ap.add_argument("--stages", nargs="+", default=list(STAGES), choices=STAGES)
     ap.add_argument("--stage", nargs=3, help=argparse.SUPPRESS)  # engine stage folder
     args = ap.parse_args()
+    globals()["CHUNK"] = args.chunk
     if args.stage:
         engine, stage, folder = args.stage
         print(json.dumps(_stage(engine, stage, Path(folder))))
@@ -166,17 +231,26 @@ def main() -> None:
         },
         "load_average_at_start": list(psutil.getloadavg()),
         "check_types": CHECK_TYPES,
+        "memory_caps": {"duckdb": DUCKDB_MEMORY, "spark_driver": SPARK_MEMORY},
         "sizes": {},
     }
     for n in args.sizes:
         with tempfile.TemporaryDirectory(prefix="medmine-spark-scale-") as tmp:
-            folder = Path(tmp)
-            prep = _prepare(n, folder)
-            print(
-                f"{n:>10,} persons: prepared in {prep['simulate_and_export_s']:.0f} s", flush=True
-            )
+            folder = args.data / str(n) if args.data else Path(tmp)
+            prep_file = folder / "prepare.json"
+            if prep_file.exists():
+                prep = json.loads(prep_file.read_text())
+                print(f"{n:>10,} persons: reusing {folder}", flush=True)
+            else:
+                folder.mkdir(parents=True, exist_ok=True)
+                prep = _prepare(n, folder)
+                prep_file.write_text(json.dumps(prep, indent=1) + "\n")
+                print(
+                    f"{n:>10,} persons: prepared in {prep['simulate_and_export_s']:.0f} s",
+                    flush=True,
+                )
             entry: dict = {"prepare": prep, "stages": {}}
-            for stage in STAGES:
+            for stage in args.stages:
                 for engine in args.engines:
                     cmd = [sys.executable, __file__, "--stage", engine, stage, str(folder)]
                     t0 = time.perf_counter()
@@ -185,6 +259,7 @@ def main() -> None:
                     got["peak_mb"] = round(peak)
                     if "seconds" in got:
                         got["seconds_per_million_persons"] = got["seconds"] / n * 1e6
+                    got["load_average"] = list(psutil.getloadavg())
                     entry["stages"].setdefault(stage, {})[engine] = got
                     print(f"  {stage:<11}{engine:<7}{json.dumps(got)}", flush=True)
                     results["sizes"][str(n)] = entry  # written after every stage
