@@ -76,15 +76,33 @@ def needles_in(text: str) -> frozenset[str]:
     return frozenset(w for _, w in _automaton().iter(lower(text)))
 
 
-@functools.cache
-def _anchor_automaton(anchors: frozenset[str]):
+#: Every anchor of every anchored `Pattern`; one Aho-Corasick automaton finds where each
+#: starts in one pass over a text (`anchor_starts`), shared by all anchored patterns.
+_ALL_ANCHORS: set[str] = set()
+_ANCHOR_AUTOMATON: list = [None, 0]  # [automaton, number of anchors it holds]
+
+
+def _all_anchor_automaton():
     import ahocorasick
 
-    a = ahocorasick.Automaton()
-    for w in anchors:
-        a.add_word(w, len(w))
-    a.make_automaton()
-    return a
+    if _ANCHOR_AUTOMATON[0] is None or _ANCHOR_AUTOMATON[1] != len(_ALL_ANCHORS):
+        a = ahocorasick.Automaton()
+        for w in _ALL_ANCHORS:
+            a.add_word(w, (w, len(w) - 1))
+        a.make_automaton()
+        _ANCHOR_AUTOMATON[:] = [a, len(_ALL_ANCHORS)]
+    return _ANCHOR_AUTOMATON[0]
+
+
+@functools.lru_cache(maxsize=4)
+def anchor_starts(text: str) -> dict[str, list[int]]:
+    """Registered anchor -> the offsets where it starts in the lower-cased `text` (one
+    Aho-Corasick pass for all anchored patterns; cached per text).
+    """
+    out: dict[str, list[int]] = {}
+    for end, (w, back) in _all_anchor_automaton().iter(lower(text)):
+        out.setdefault(w, []).append(end - back)
+    return out
 
 
 def anchored_finditer(
@@ -92,13 +110,21 @@ def anchored_finditer(
 ) -> Iterator[re.Match[str]]:
     """The matches of ``regex.finditer(text)`` when every match starts with one of the
     lower-case `anchors`: the regular expression is tried only where an anchor starts
-    (found in one Aho-Corasick pass), not at every position of the text.
+    (found in one Aho-Corasick pass shared by every anchored pattern), not at every
+    position of the text.
     """
     low = lower(text)
     if len(low) != len(text):  # lower-casing changed offsets ("İ"): scan as usual
         yield from regex.finditer(text)
         return
-    starts = sorted({end - n + 1 for end, n in _anchor_automaton(anchors).iter(low)})
+    if not anchors <= _ALL_ANCHORS:
+        _ALL_ANCHORS.update(anchors)
+        anchor_starts.cache_clear()
+    found = anchor_starts(text)
+    hits = [found[a] for a in anchors if a in found]
+    if not hits:
+        return
+    starts = hits[0] if len(hits) == 1 else sorted({i for h in hits for i in h})
     pos = 0
     for start in starts:
         if start < pos:
@@ -149,6 +175,10 @@ class Pattern:
     #: Lower-case strings one of which every match starts with ("mrn", "medical"...): the
     #: pattern is then tried only where one starts (`anchored_finditer`).
     anchors: frozenset[str] | None = None
+
+    def __post_init__(self) -> None:
+        if self.anchors:
+            _ALL_ANCHORS.update(self.anchors)
 
     def finditer(self, text: str) -> Iterator[re.Match[str]]:
         """The matches in `text` (none when the gate says it cannot match)."""

@@ -127,6 +127,7 @@ _CUE_AFTER = _words(
 )
 
 
+@functools.lru_cache(maxsize=65536)
 def ascii_upper(word: str) -> str:
     """`word` upper-cased without accents ("Désirée" -> "DESIREE"), as the census lists are."""
     return unicodedata.normalize("NFKD", word).encode("ascii", "ignore").decode().upper()
