@@ -45,12 +45,33 @@ def listen_hl7(
     tls_client_ca: Annotated[
         Path | None, typer.Option(help="PEM CA: require client certificates it signed.")
     ] = None,
+    ack_after: Annotated[
+        str,
+        typer.Option(
+            help="journal: ACK once the message is in the fsync'd journal (loaded in batches "
+            "after); load: ACK once its warehouse transaction committed."
+        ),
+    ] = "journal",
+    journal: Annotated[
+        Path | None,
+        typer.Option(help="Journal folder (default: <warehouse>.journal next to it)."),
+    ] = None,
+    max_backlog: Annotated[
+        int,
+        typer.Option(help="Journal entries not yet loaded at which connections stop reading."),
+    ] = 20_000,
+    drain_batch: Annotated[
+        int, typer.Option(help="Most journal entries loaded in one transaction.")
+    ] = 2_000,
 ) -> None:
-    """Receive HL7 v2 over MLLP, load each message and answer with an ACK after commit.
+    """Receive HL7 v2 over MLLP and answer each message with an ACK once it is committed.
 
-    AA: loaded; AE: quarantined with the reason (do not resend); AR: not an HL7 message or
-    over the size limit. SIGTERM or Ctrl-C stops after acknowledging the messages in hand.
-    This process must be the warehouse's only writer while it runs.
+    With --ack-after journal (default) a message is acknowledged once it is in a durable
+    journal and loaded in batches after; with --ack-after load, once its warehouse
+    transaction committed. AA: accepted; AE: quarantined with the reason (do not resend); AR:
+    not an HL7 message or over the size limit. SIGTERM or Ctrl-C stops after acknowledging
+    the messages in hand (and loading the journal). This process must be the warehouse's
+    only writer while it runs.
     """
     from medmine.ingest import hl7v2
     from medmine.warehouse import Warehouse
@@ -64,15 +85,20 @@ def listen_hl7(
         tls_cert=tls_cert,
         tls_key=tls_key,
         tls_client_ca=tls_client_ca,
+        ack_after=ack_after,
+        journal_dir=journal,
+        max_backlog=max_backlog,
+        drain_batch=drain_batch,
     )
     config.check()
     path = warehouse_path(warehouse)
 
     def ready(bound: int) -> None:
         scheme = "MLLP over TLS" if tls_cert else "MLLP"
+        how = "ACK after journal" if ack_after == "journal" else "ACK after load"
         console.print(
-            f"listening for HL7 v2 ({scheme}) on {host}:{bound}, loading into {path}; "
-            "stop with Ctrl-C or SIGTERM",
+            f"listening for HL7 v2 ({scheme}) on {host}:{bound}, loading into {path} "
+            f"({how}); stop with Ctrl-C or SIGTERM",
             highlight=False,
             soft_wrap=True,
         )
@@ -88,6 +114,16 @@ def listen_hl7(
         highlight=False,
         soft_wrap=True,
     )
+    if stats.ack_after == "journal":
+        console.print(
+            f"journal: {stats.applied} entries loaded in {stats.drain_commits} transactions "
+            f"({stats.replayed} replayed at start), {stats.syncs} journal syncs, "
+            f"{stats.late_quarantined} answered AA then quarantined by warehouse state, "
+            f"{stats.backpressure_waits} waits for the backlog; last load at "
+            f"{stats.applied_at:.3f}",
+            highlight=False,
+            soft_wrap=True,
+        )
 
 
 @send_app.command("hl7")

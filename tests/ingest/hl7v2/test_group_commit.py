@@ -1,4 +1,4 @@
-"""The listener's fast path (issue 14, throughput): group commit and what it remembers.
+"""The listener's ``load`` mode fast path (issue 14): group commit and what it remembers.
 
 The listener remembers the patients, visits, codes and identifiers its committed transactions
 read and wrote, instead of looking them up again. These tests make each message its own
@@ -46,7 +46,7 @@ def test_one_transaction_per_message_leaves_what_the_file_loader_leaves(tmp_path
     messages = [m for _, m in hl7v2.read_message_files(files)]
     assert len(messages) > 25
     live = Warehouse(tmp_path / "live.duckdb")
-    codes = asyncio.run(_send_one_by_one(live, messages, max_batch=1))
+    codes = asyncio.run(_send_one_by_one(live, messages, max_batch=1, ack_after="load"))
     assert len(codes) == len(messages) and set(codes) <= {"AA", "AE"}
     filed = Warehouse(":memory:")
     for f in files:  # one load per file, as a feed would have sent them
@@ -91,7 +91,7 @@ def test_later_transactions_see_what_earlier_ones_committed(tmp_path):
     seen = []
 
     async def scenario():
-        async with running(wh, max_batch=1) as lis:
+        async with running(wh, max_batch=1, ack_after="load") as lis:
             async with hl7v2.MllpClient("127.0.0.1", lis.port) as c:
                 for m in steps:
                     seen.append(((await c.send(m)).code, *state()))
@@ -115,16 +115,16 @@ def test_a_message_failing_inside_a_group_is_retried_alone(tmp_path, monkeypatch
     is answered AE (kept in quarantine) and the memory learns nothing from the failed try."""
     real = _reader.Hl7Reader.message
 
-    def message(self, source_file, raw):
+    def message(self, source_file, raw, parsed=None):
         if "|M3|" in raw.text:
             raise RuntimeError("a bug, not bad data")
-        return real(self, source_file, raw)
+        return real(self, source_file, raw, parsed)
 
     monkeypatch.setattr(_reader.Hl7Reader, "message", message)
     wh = Warehouse(tmp_path / "live.duckdb")
 
     async def scenario():
-        async with running(wh, gather_ms=1000) as lis:
+        async with running(wh, gather_ms=1000, ack_after="load") as lis:
             clients = [hl7v2.MllpClient("127.0.0.1", lis.port) for _ in range(4)]
             for c in clients:
                 await c.connect()
@@ -160,7 +160,7 @@ def test_the_writer_gathers_every_active_senders_message(tmp_path):
             return [(await c.send(oru(s * each + i))).code for i in range(each)]
 
     async def scenario():
-        async with running(wh, gather_ms=1000) as lis:
+        async with running(wh, gather_ms=1000, ack_after="load") as lis:
             codes = await asyncio.gather(*(sender(lis.port, s) for s in range(senders)))
         return codes, lis.stats
 

@@ -1,7 +1,13 @@
-"""The live feed: an asyncio MLLP server that loads each message and acknowledges it after commit.
+"""The live feed: an asyncio MLLP server that acknowledges each message once it is committed.
+
+Two contracts (`ListenerConfig.ack_after`). ``journal`` (the default): a message is
+acknowledged once it is in a durable, fsync'd write-ahead journal, and a loader applies the
+journal to the warehouse in large batches (`medmine.ingest.hl7v2._pipeline`). ``load``: a
+message is acknowledged once the warehouse transaction holding it committed, as below.
 
 One process is the warehouse's single writer (DuckDB allows one writing process per file).
-Connections read frames concurrently; one writer thread loads them through `LoadSession`.
+In ``load`` mode connections read frames concurrently; one writer thread loads them through
+`LoadSession`.
 Once the writer has a message it waits briefly (`ListenerConfig.gather_ms`) for one message
 from every active connection; the group, up to `ListenerConfig.max_batch` messages, is loaded
 in one transaction and committed once (group commit); then each message of the group is
@@ -20,9 +26,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import io
+import shutil
 import signal
 import ssl
+import tempfile
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -32,11 +39,15 @@ from pathlib import Path
 from medmine.errors import ConfigError
 from medmine.ingest._emit import SourceConcepts
 from medmine.ingest.hl7v2._ack import ACK_CODES, build_ack, read_header
-from medmine.ingest.hl7v2._framing import iter_messages
+from medmine.ingest.hl7v2._drain import load_frame, quarantine_failed
 from medmine.ingest.hl7v2._memory import Committed, provenance_follows_rows
 from medmine.ingest.hl7v2._mllp import Frame, frame, read_frames
+from medmine.ingest.hl7v2._pipeline import JournalPipeline
 from medmine.ingest.hl7v2._reader import Hl7Reader, Outcome
-from medmine.warehouse import LoadSession, Reason, Warehouse
+from medmine.warehouse import LoadSession, Warehouse
+
+#: The acknowledgement contracts: after the journal append, or after the warehouse commit.
+ACK_AFTER = ("journal", "load")
 
 #: A connection that sent a frame this recently (seconds) is counted as an active sender.
 _ACTIVE_S = 1.0
@@ -64,6 +75,21 @@ class ListenerConfig:
         PEM certificate chain and private key: serve MLLP over TLS.
     tls_client_ca
         PEM CA bundle: with it, clients must present a certificate it signed (mutual TLS).
+    ack_after
+        ``journal``: acknowledge once the message is in the durable journal (the loader
+        applies it later); ``load``: once the warehouse transaction holding it committed.
+    journal_dir
+        The journal's folder (journal mode); default ``<warehouse file>.journal``, a
+        temporary folder for an in-memory warehouse.
+    max_backlog
+        Journal mode: at this many entries not yet in the warehouse, connections stop
+        reading until the loader catches up.
+    drain_batch
+        Journal mode: most entries the loader applies in one transaction.
+    journal_flushers
+        Journal mode: concurrent ``fdatasync`` calls (the disk merges them).
+    journal_segment_bytes
+        Journal mode: size at which a journal segment is closed (and deleted once applied).
     """
 
     host: str = "127.0.0.1"
@@ -74,6 +100,12 @@ class ListenerConfig:
     tls_cert: Path | None = None
     tls_key: Path | None = None
     tls_client_ca: Path | None = None
+    ack_after: str = "journal"
+    journal_dir: Path | None = None
+    max_backlog: int = 20_000
+    drain_batch: int = 2_000
+    journal_flushers: int = 4
+    journal_segment_bytes: int = 64 << 20
 
     def check(self) -> None:
         """Validate the settings (called when the listener starts)."""
@@ -87,6 +119,16 @@ class ListenerConfig:
             raise ConfigError(f"max_batch must be at least 1. Got {self.max_batch} instead.")
         if not 0 <= self.gather_ms <= 1000:
             raise ConfigError(f"gather_ms must be in 0..1000. Got {self.gather_ms} instead.")
+        if self.ack_after not in ACK_AFTER:
+            raise ConfigError(
+                f"ack_after must be one of {', '.join(ACK_AFTER)}. Got {self.ack_after!r} instead."
+            )
+        for name, low in (("max_backlog", 1), ("drain_batch", 1), ("journal_flushers", 1),
+                          ("journal_segment_bytes", 4096)):  # fmt: skip
+            if getattr(self, name) < low:
+                raise ConfigError(
+                    f"{name} must be at least {low}. Got {getattr(self, name)} instead."
+                )
         if (self.tls_cert is None) != (self.tls_key is None):
             raise ConfigError("TLS needs both a certificate (--tls-cert) and a key (--tls-key)")
         if self.tls_client_ca is not None and self.tls_cert is None:
@@ -113,7 +155,13 @@ class ListenerConfig:
 
 @dataclass
 class ListenerStats:
-    """What a listener did: messages by acknowledgement code, transactions, connections."""
+    """What a listener did: messages by acknowledgement code, transactions, connections.
+
+    Journal mode adds: `replayed` (entries the warehouse lacked at start), `applied` (entries
+    loaded from the journal), `drain_commits` (their transactions), `late_quarantined`
+    (answered ``AA`` but quarantined by warehouse state), `backpressure_waits`, `syncs`,
+    `applied_at` (epoch seconds of the last loader commit).
+    """
 
     messages: int = 0
     acks: dict[str, int] = field(default_factory=lambda: {"AA": 0, "AE": 0, "AR": 0})
@@ -122,6 +170,14 @@ class ListenerStats:
     connections: int = 0
     dropped_frames: int = 0  # unacknowledged: the peer closed before its ACK could be sent
     seconds: float = 0.0
+    ack_after: str = "load"
+    replayed: int = 0
+    applied: int = 0
+    drain_commits: int = 0
+    late_quarantined: int = 0
+    backpressure_waits: int = 0
+    syncs: int = 0
+    applied_at: float = 0.0
 
 
 @dataclass
@@ -138,7 +194,7 @@ class Listener:
     >>> import asyncio
     >>> from medmine.warehouse import Warehouse
     >>> async def main():
-    ...     lis = Listener(Warehouse(":memory:"), ListenerConfig(port=0))
+    ...     lis = Listener(Warehouse(":memory:"), ListenerConfig(port=0, ack_after="load"))
     ...     task = asyncio.create_task(lis.serve())
     ...     await lis.started.wait()
     ...     lis.stop()
@@ -166,6 +222,9 @@ class Listener:
         self.committed = Committed()
         # whether new rows' provenance may be inserted without a conflict check (see serve)
         self.provenance_follows_rows = False
+        #: journal mode: the journal and its loader (set by `serve`)
+        self.pipeline: JournalPipeline | None = None
+        self.stats.ack_after = self.config.ack_after
 
     # ---- lifecycle ----
     async def serve(
@@ -181,6 +240,23 @@ class Listener:
         self.config.check()
         loop = asyncio.get_running_loop()
         self._stopped = asyncio.Event()
+        # Transactions here are small: DuckDB's parallel operators only add scheduling latency
+        # to them (about 20% of a group commit on 2 busy cores, measured).
+        self.wh.con.execute("SET threads = 1")
+        temp_journal = None
+        if self.config.ack_after == "journal":  # recover and replay before accepting anything
+            journal_dir = self.config.journal_dir
+            if journal_dir is None and self.wh.path == ":memory:":
+                temp_journal = journal_dir = Path(tempfile.mkdtemp(prefix="hl7-journal-"))
+            elif journal_dir is None:
+                journal_dir = Path(f"{self.wh.path}.journal")
+            self.pipeline = JournalPipeline(
+                self.wh, self.config, self.stats, self.committed, Path(journal_dir)
+            )
+            await self.pipeline.start(on_fatal=self._on_fatal)
+            self.provenance_follows_rows = self.pipeline.provenance_follows_rows
+        else:
+            self.provenance_follows_rows = provenance_follows_rows(self.wh.con)
         try:
             self._server = await asyncio.start_server(
                 self._handle,
@@ -190,6 +266,8 @@ class Listener:
                 limit=1 << 16,
             )
         except OSError as exc:
+            if self.pipeline is not None:
+                await self.pipeline.finish()
             raise ConfigError(
                 f"cannot listen on {self.config.host}:{self.config.port} ({exc.strerror}); "
                 "choose another --port or stop the process using it"
@@ -198,10 +276,6 @@ class Listener:
         if handle_signals:
             for sig in (signal.SIGTERM, signal.SIGINT):
                 loop.add_signal_handler(sig, self.stop)
-        # Transactions here are small: DuckDB's parallel operators only add scheduling latency
-        # to them (about 20% of a group commit on 2 busy cores, measured).
-        self.wh.con.execute("SET threads = 1")
-        self.provenance_follows_rows = provenance_follows_rows(self.wh.con)
         executor = ThreadPoolExecutor(1, thread_name_prefix="hl7-writer")
         writer = asyncio.create_task(self._writer(executor))
         self.started.set()
@@ -214,12 +288,25 @@ class Listener:
             await self._queue.put(None)
             await writer
             executor.shutdown(wait=True)
+            if self.pipeline is not None:
+                await self.pipeline.finish()
+                self.stats.syncs = self.pipeline.journal.syncs
+                if self.pipeline.fatal is not None and self._fatal is None:
+                    self._fatal = self.pipeline.fatal
+            if temp_journal is not None:
+                shutil.rmtree(temp_journal, ignore_errors=True)
             if handle_signals:
                 for sig in (signal.SIGTERM, signal.SIGINT):
                     loop.remove_signal_handler(sig)
         if self._fatal is not None:
             raise self._fatal
         return self.stats
+
+    def _on_fatal(self, exc: BaseException) -> None:
+        """The journal or the warehouse failed: stop (acknowledged entries stay journaled)."""
+        if self._fatal is None:
+            self._fatal = exc
+        self.stop()
 
     def stop(self) -> None:
         """Stop gracefully: accept nothing new, finish and acknowledge the messages in hand."""
@@ -268,9 +355,12 @@ class Listener:
                 n += 1
                 self._conns[task] = True
                 self._last_frame[task] = loop.time()
-                fut: asyncio.Future[Outcome] = loop.create_future()
-                await self._queue.put(_Item(fr, source, n, fut))
-                outcome = await fut
+                if self.pipeline is not None:
+                    outcome = await self.pipeline.submit(fr, source, n)
+                else:
+                    fut: asyncio.Future[Outcome] = loop.create_future()
+                    await self._queue.put(_Item(fr, source, n, fut))
+                    outcome = await fut
                 ack = _ack_for(fr, outcome)
                 try:
                     writer.write(frame(ack))
@@ -283,6 +373,10 @@ class Listener:
                 self._conns[task] = False
                 if self._stopping:
                     return
+                if self.pipeline is not None:
+                    await self.pipeline.room()  # backpressure: read nothing while full
+                    if self._stopping:
+                        return
         except (ConnectionError, ssl.SSLError, asyncio.CancelledError):
             return
         finally:
@@ -377,44 +471,12 @@ class Listener:
         return outcomes
 
     def _one(self, s: LoadSession, reader: Hl7Reader, it: _Item) -> Outcome:
-        fr = it.frame
-        where = f"message {it.number}"
-        if fr.oversize:
-            detail = (
-                f"frame of {fr.size} bytes exceeds the limit of "
-                f"{self.config.max_frame_bytes} bytes; only its first bytes are kept"
-            )
-            return _refuse(s, it.source, where, "too_large", detail, fr.data)
-        msgs = list(iter_messages(io.BytesIO(fr.data)))
-        if len(msgs) != 1 or msgs[0].orphan:
-            detail = (
-                "frame holds no HL7 message (no MSH segment)"
-                if not any(not m.orphan for m in msgs)
-                else f"frame holds {len(msgs)} parts; send one message per frame"
-            )
-            return _refuse(s, it.source, where, str(Reason.MALFORMED), detail, fr.data)
-        raw = msgs[0]
-        raw.number = it.number
-        return reader.message(it.source, raw)
+        return load_frame(s, reader, it.source, it.number, it.frame, self.config.max_frame_bytes)
 
     def _quarantine_failed(self, it: _Item) -> Outcome:
         """A message whose own transaction failed: keep it in quarantine and answer AE."""
-        detail = "the message could not be loaded (internal error); kept in quarantine"
         with LoadSession(self.wh, "hl7v2") as s:
-            out = _refuse(s, it.source, f"message {it.number}", "internal_error", detail,
-                          it.frame.data)  # fmt: skip
-        out.status = "quarantined"
-        return out
-
-
-def _refuse(
-    s: LoadSession, source: str, where: str, reason: str, detail: str, data: bytes
-) -> Outcome:
-    """Quarantine a frame that is not a loadable message; the outcome is ``rejected`` (AR)."""
-    s.read("Message")
-    text = data.decode("utf-8", "replace")
-    s.quarantine(source, where, "Message", reason, detail, record=text)
-    return Outcome("rejected", read_header(text).get(10), reason, detail)
+            return quarantine_failed(s, it.source, it.number, it.frame.data)
 
 
 def _ack_for(fr: Frame, outcome: Outcome) -> bytes:

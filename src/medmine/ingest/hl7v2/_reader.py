@@ -131,8 +131,11 @@ class Hl7Reader:
         return got
 
     # ---- dispatch ----
-    def message(self, source_file: str, raw: RawMessage) -> Outcome:
-        """Read one message; it is loaded, skipped or quarantined (never lost)."""
+    def message(self, source_file: str, raw: RawMessage, parsed: Msg | None = None) -> Outcome:
+        """Read one message; it is loaded, skipped or quarantined (never lost).
+
+        `parsed` is `raw` already parsed (the journal's loader hands over the listener's parse).
+        """
         s = self.s
         if raw.orphan:
             s.read("Segment")
@@ -142,7 +145,7 @@ class Hl7Reader:
             return Outcome("rejected", reason=str(Reason.MALFORMED), detail=detail)
         rtype = "Message"
         try:
-            msg = Msg(raw.text)
+            msg = parsed if parsed is not None else Msg(raw.text)
             msh = msg.segments[0]
             mtype, trigger = msg.get(msh, 9, 1, 1).upper(), msg.get(msh, 9, 1, 2).upper()
             control = msg.get(msh, 10)

@@ -1,0 +1,224 @@
+"""Journal mode: acknowledge after a durable journal append, load the journal in batches.
+
+The network side (`JournalPipeline.submit`, on the event loop) frames, parses and checks a
+message (`triage`: ``AR``/``AE``/``AA`` as far as no warehouse state is needed), appends it
+with that outcome to the `Journal` and answers once the append is durable. A loader task
+(`JournalPipeline._drainer`, one worker thread) applies the durable entries in sequence order,
+many per transaction, through `JournalLoader`. The backlog (entries appended but not yet in
+the warehouse) is bounded: at `max_backlog` the connections stop reading until the loader
+catches up, so memory and lag stay bounded. A status file in the journal folder says how far
+each side is (``status.json``: appended, durable and applied sequence numbers, backlog).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import collections
+import json
+import os
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from medmine.ingest.hl7v2._ack import ACK_CODES
+from medmine.ingest.hl7v2._drain import JournalLoader
+from medmine.ingest.hl7v2._journal import Entry, Journal
+from medmine.ingest.hl7v2._memory import Committed, provenance_follows_rows
+from medmine.ingest.hl7v2._mllp import Frame
+from medmine.ingest.hl7v2._reader import Outcome
+from medmine.ingest.hl7v2._triage import triage
+from medmine.warehouse import Warehouse
+
+if TYPE_CHECKING:
+    from medmine.ingest.hl7v2._listener import ListenerConfig, ListenerStats
+
+
+class JournalPipeline:
+    """The journal and its loader for one `Listener` run (see the module docstring)."""
+
+    def __init__(
+        self,
+        wh: Warehouse,
+        config: ListenerConfig,
+        stats: ListenerStats,
+        committed: Committed,
+        journal_dir: Path,
+    ) -> None:
+        self.wh = wh
+        self.config = config
+        self.stats = stats
+        self.journal = Journal(
+            journal_dir,
+            segment_bytes=config.journal_segment_bytes,
+            flushers=config.journal_flushers,
+        )
+        self.loader: JournalLoader | None = None
+        self.provenance_follows_rows = False
+        self.committed = committed
+        self.applied_seq = 0
+        self.fatal: BaseException | None = None
+        self._waiting: collections.deque[tuple[int, asyncio.Future[None], Entry]] = (
+            collections.deque()
+        )
+        self._ready: collections.deque[Entry] = collections.deque()
+        self._ready_event = asyncio.Event()
+        self._room = asyncio.Event()
+        self._room.set()
+        self._closing = False
+        self._drainer_task: asyncio.Task[None] | None = None
+        self._executor: ThreadPoolExecutor | None = None
+        self._status_path = journal_dir / "status.json"
+
+    # ---- start and stop ----
+    async def start(self, on_fatal: Any) -> None:
+        """Recover the journal, queue what the warehouse lacks and start the loader."""
+        loop = asyncio.get_running_loop()
+        self._on_fatal = on_fatal
+        self._executor = ThreadPoolExecutor(1, thread_name_prefix="hl7-loader")
+        journal_id = await loop.run_in_executor(self._executor, self.journal.read_id)
+        self.loader = JournalLoader(
+            self.wh, journal_id, self.committed, self.config.max_frame_bytes
+        )
+        self.provenance_follows_rows = provenance_follows_rows(self.wh.con)
+        self.loader.provenance_follows_rows = self.provenance_follows_rows
+        self.applied_seq = self.loader.checkpoint()
+        replay = await loop.run_in_executor(self._executor, self.journal.open, self.applied_seq)
+        self.stats.replayed = len(replay)
+        self._ready.extend(replay)
+        if replay:
+            self._ready_event.set()
+        self._update_room()
+
+        def durable(seq: int) -> None:
+            loop.call_soon_threadsafe(self._durable, seq)
+
+        def failed(exc: BaseException) -> None:
+            loop.call_soon_threadsafe(self._fail, exc)
+
+        self.journal.on_durable = durable
+        self.journal.on_error = failed
+        self._drainer_task = asyncio.create_task(self._drainer())
+
+    async def finish(self) -> None:
+        """After the connections are done: sync the journal, load every entry, stop."""
+        loop = asyncio.get_running_loop()
+        await loop.run_in_executor(None, self.journal.close)
+        self._closing = True
+        self._ready_event.set()
+        if self._drainer_task is not None:
+            await self._drainer_task
+        if self._executor is not None:
+            self._executor.shutdown(wait=True)
+        self._write_status()
+
+    # ---- the network side ----
+    async def room(self) -> None:
+        """Wait while the backlog is at its bound (the connection reads nothing meanwhile)."""
+        if not self._room.is_set():
+            self.stats.backpressure_waits += 1
+            await self._room.wait()
+
+    async def submit(self, fr: Frame, source: str, number: int) -> Outcome:
+        """Check, journal and wait until durable; returns the outcome the ACK must report.
+
+        Raises
+        ------
+        ConnectionAbortedError
+            The journal failed: the message is not durable and must not be acknowledged.
+        """
+        outcome = triage(fr, self.config.max_frame_bytes)
+        entry = Entry(0, source, number, outcome.status, outcome.reason, outcome.detail,
+                      fr.data, fr.size, fr.oversize, parsed=outcome.msg)  # fmt: skip
+        fut: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        try:
+            seq = self.journal.append(entry)
+        except Exception as exc:
+            raise ConnectionAbortedError(f"journal append failed: {exc}") from None
+        self._waiting.append((seq, fut, entry))
+        self._update_room()
+        await fut
+        return outcome
+
+    def _durable(self, seq: int) -> None:
+        """Flusher report (on the loop): entries up to `seq` are durable."""
+        while self._waiting and self._waiting[0][0] <= seq:
+            _, fut, entry = self._waiting.popleft()
+            if not fut.done():
+                fut.set_result(None)
+            self._ready.append(entry)
+        self._ready_event.set()
+
+    def _fail(self, exc: BaseException) -> None:
+        if self.fatal is None:
+            self.fatal = exc
+        while self._waiting:
+            _, fut, _ = self._waiting.popleft()
+            if not fut.done():
+                fut.set_exception(ConnectionAbortedError("journal write failed"))
+        self._room.set()
+        self._on_fatal(exc)
+
+    def backlog(self) -> int:
+        """Entries appended but not yet in the warehouse."""
+        return self.journal.next_seq - 1 - self.applied_seq
+
+    def _update_room(self) -> None:
+        if self.backlog() >= self.config.max_backlog and self.fatal is None:
+            self._room.clear()
+        else:
+            self._room.set()
+
+    # ---- the loader ----
+    async def _drainer(self) -> None:
+        loop = asyncio.get_running_loop()
+        assert self.loader is not None
+        while True:
+            if not self._ready:
+                if self._closing or self.fatal is not None:
+                    return
+                self._ready_event.clear()
+                await self._ready_event.wait()
+                continue
+            if self.fatal is not None:
+                return
+            n = min(len(self._ready), self.config.drain_batch)
+            batch = [self._ready.popleft() for _ in range(n)]
+            try:
+                outcomes = await loop.run_in_executor(self._executor, self.loader.apply, batch)
+            except Exception as exc:  # the warehouse failed: the journal keeps the entries
+                self._fail(exc)
+                return
+            self.applied_seq = batch[-1].seq
+            await loop.run_in_executor(self._executor, self.journal.checkpoint, self.applied_seq)
+            st = self.stats
+            st.applied += n
+            st.drain_commits += 1
+            st.retried_alone = self.loader.retried_alone
+            st.applied_at = time.time()
+            for e, o in zip(batch, outcomes, strict=True):
+                if ACK_CODES[e.status] == "AA" and ACK_CODES[o.status] != "AA":
+                    st.late_quarantined += 1
+                e.parsed = None
+            self._update_room()
+            self._write_status()
+
+    def _write_status(self) -> None:
+        """``status.json``: how far the journal and the warehouse are (for monitoring)."""
+        doc = {
+            "journal_id": self.journal.id,
+            "appended_seq": self.journal.next_seq - 1,
+            "durable_seq": self.journal.durable_seq,
+            "applied_seq": self.applied_seq,
+            "backlog": self.backlog(),
+            "applied_at": self.stats.applied_at,
+            "applied": self.stats.applied,
+            "late_quarantined": self.stats.late_quarantined,
+            "pid": os.getpid(),
+        }
+        tmp = self._status_path.with_suffix(".tmp")
+        try:
+            tmp.write_text(json.dumps(doc) + "\n")
+            os.replace(tmp, self._status_path)
+        except OSError:
+            pass  # informational only
