@@ -37,7 +37,19 @@ def serve(
             "in a test rig; browsers accept Secure cookies on http://localhost).",
         ),
     ] = False,
-    workers: Annotated[int, typer.Option(help="Threads for blocking requests.")] = 40,
+    workers: Annotated[
+        int,
+        typer.Option(
+            min=1,
+            max=64,
+            help="Worker processes. 1: one process serves and writes the audit log. N>1: "
+            "workers open the warehouse read-only; one writer spools the audit entries and "
+            "merges them into the warehouse at shutdown (see docs/serve.md).",
+        ),
+    ] = 1,
+    threads: Annotated[
+        int, typer.Option(min=1, help="Threads for blocking requests, per process.")
+    ] = 40,
 ) -> None:
     """Serve the workspace, API (/api/v1, /openapi.json) and CDS Hooks (/cds-services).
 
@@ -55,12 +67,21 @@ def serve(
         models=models,
         secure_cookies=not insecure_cookies,
         trust_unsigned_models=trust_unsigned,
-        threads=max(workers, 1),
+        threads=threads,
+        workers=workers,
     )
-    app = create_app(settings)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    console.print(
+        f"medmine serve on http://{host}:{port}/ (warehouse {settings.warehouse}, "
+        f"{workers} worker process{'es' if workers > 1 else ''})"
+    )
+    if workers > 1:
+        from medmine.serve.workers import run_workers
 
-    console.print(f"medmine serve on http://{host}:{port}/ (warehouse {settings.warehouse})")
+        merged = run_workers(settings, host=host, port=port, workers=workers)
+        console.print(f"audit: {merged} entries merged into the warehouse")
+        return
+    app = create_app(settings)
     # uvicorn's own access log prints raw paths and query strings; ours logs route templates.
     try:
         uvicorn.run(app, host=host, port=port, access_log=False, log_level="info")

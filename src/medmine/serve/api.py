@@ -389,11 +389,21 @@ def audit_log(
 
     st = state(request)
     v = verify(st.view())
-    return {
+    log = data.audit_entries(st.cursor(), limit)
+    doc = {
         "ok": v.ok, "entries": v.entries, "mode": v.mode, "anchor": v.anchor,
         "first_bad_seq": v.first_bad_seq, "reason": v.reason,
-        "log": data.audit_entries(st.cursor(), limit),
     }  # fmt: skip
+    if st.settings.read_only:
+        # several workers: the newest entries wait in the spool until shutdown
+        from medmine.serve.spool import pending
+
+        p = pending(st.settings.warehouse, st.cursor(), limit)
+        doc.update(ok=v.ok and p["problem"] is None, spooled=p["count"],
+                   spool_problem=p["problem"])  # fmt: skip
+        log = (p["entries"] + log)[:limit]
+    doc["log"] = log
+    return doc
 
 
 def consent(request: Request) -> list[dict[str, Any]]:

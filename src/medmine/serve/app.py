@@ -12,6 +12,7 @@ reference id only, and the access log records the route template, never the raw 
 from __future__ import annotations
 
 import logging
+import os
 import threading
 import time
 import uuid
@@ -34,6 +35,8 @@ from medmine.serve.state import ServeSettings, ServeState
 from medmine.serve.warm import warm
 
 log = logging.getLogger("medmine.serve")
+#: Response header naming the worker process (``--workers N`` > 1 only).
+WORKER_HEADER = "X-Medmine-Worker"
 
 
 def _wants_html(request: Request) -> bool:
@@ -48,8 +51,13 @@ def create_app(
     *,
     cds_clients: CdsClients | None = None,
     state: ServeState | None = None,
+    close_on_shutdown: bool = False,
 ) -> FastAPI:
-    """The application for `settings` (opens the warehouse and the account file at start-up)."""
+    """The application for `settings` (opens the warehouse and the account file at start-up).
+
+    `close_on_shutdown`: close them when the lifespan ends (a worker process of
+    `medmine.serve.workers`); otherwise the caller calls `close_app`.
+    """
     from medmine.serve import api, cds, web
 
     @asynccontextmanager
@@ -64,6 +72,8 @@ def create_app(
             app.state.medmine.extra["warm"] = "running"
             threading.Thread(target=warm, args=(app.state.medmine,), daemon=True).start()
         yield
+        if close_on_shutdown:
+            await anyio.to_thread.run_sync(close_app, app)
 
     app = FastAPI(
         title="medmine serve",
@@ -121,7 +131,9 @@ def create_app(
             resp.headers.setdefault(k, v)
         return resp
 
-    app.add_middleware(HeadersAndLog)
+    # Several workers: each answer names the worker process that produced it (its pid), for
+    # operators following the load balancing and for the tests.
+    app.add_middleware(HeadersAndLog, worker=os.getpid() if settings.read_only else None)
     static = Path(__file__).parent / "static"
     app.mount("/static", StaticFiles(directory=static), name="static")
     # Most frequent callers first: routes are matched in order (no path is shared).
@@ -138,12 +150,14 @@ class HeadersAndLog:
     each request through an extra task and stream, which cost more than this whole step.
     """
 
-    def __init__(self, app: Any) -> None:
+    def __init__(self, app: Any, worker: int | None = None) -> None:
         self.app = app
         self._headers = [
             (k.lower().encode("latin-1"), v.encode("latin-1"))
             for k, v in {**SECURITY_HEADERS, "Content-Security-Policy": CSP}.items()
         ]
+        if worker is not None:
+            self._headers.append((WORKER_HEADER.lower().encode(), str(worker).encode()))
 
     async def __call__(self, scope: dict, receive: Any, send: Any) -> None:
         """Pass the request on; add the headers to the response start; log when done."""

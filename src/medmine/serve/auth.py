@@ -23,6 +23,7 @@ from typing import Any
 import jwt
 
 from medmine.errors import ConfigError
+from medmine.serve.shared import SharedStore
 from medmine.serve.users import ROLES, User
 
 #: Permission -> roles holding it. ``admin`` holds every permission.
@@ -84,11 +85,15 @@ class LoginThrottle:
 
     Hand-rolled (a few lines) rather than slowapi: only *failures* count, per name and per
     address, so a user who types the password right is never locked out by someone else's
-    successful traffic.
+    successful traffic. With `shared` (several worker processes) the failures are counted in
+    the `SharedStore` every worker reads, so N workers do not give N times the attempts.
     """
 
-    def __init__(self, limit: int = 5, window: float = 300.0) -> None:
+    def __init__(
+        self, limit: int = 5, window: float = 300.0, shared: SharedStore | None = None
+    ) -> None:
         self.limit, self.window = limit, window
+        self.shared = shared
         self._fails: dict[str, deque[float]] = defaultdict(deque)
         self._lock = threading.Lock()
 
@@ -100,6 +105,14 @@ class LoginThrottle:
 
     def retry_after(self, username: str, address: str) -> int:
         """Seconds to wait before another attempt is allowed (0: allowed now)."""
+        if self.shared is not None:
+            now = time.time()
+            waits = []
+            for key in (f"u:{username}", f"a:{address}"):
+                fails = self.shared.login_failures(key, now - self.window)
+                if len(fails) >= self.limit:
+                    waits.append(int(fails[0] + self.window - now) + 1)
+            return max(waits, default=0)
         now = time.monotonic()
         with self._lock:
             waits = [
@@ -111,6 +124,10 @@ class LoginThrottle:
 
     def failed(self, username: str, address: str) -> None:
         """Count a failed attempt."""
+        if self.shared is not None:
+            now = time.time()
+            self.shared.login_failed([f"u:{username}", f"a:{address}"], now, now - self.window)
+            return
         now = time.monotonic()
         with self._lock:
             self._live(f"u:{username}", now).append(now)
@@ -146,7 +163,15 @@ class CdsClients:
     ----------
     clients
         ``{iss: JWKS}``; default: the file named by `CDS_CLIENTS_ENV`, or none.
+
+    Attributes
+    ----------
+    shared
+        A `SharedStore` holding the replay cache when several worker processes serve (set by
+        `ServeState`); ``None``: this process's memory.
     """
+
+    shared: SharedStore | None = None
 
     def __init__(self, clients: dict[str, dict[str, Any]] | None = None) -> None:
         if clients is None:
@@ -214,6 +239,8 @@ class CdsClients:
         token can no longer pass `jwt.decode` once its jti is forgotten). Forgetting pops a
         heap ordered by that time: constant work per request, however many tokens are live.
         """
+        if self.shared is not None:
+            return self.shared.first_use(jti, exp + 60)
         now = time.time()
         with self._lock:
             while self._expiry and self._expiry[0][0] < now:

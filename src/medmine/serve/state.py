@@ -11,6 +11,11 @@ unchanged from one append per request: a request waits until its own entry is co
 (the DuckDB commit, then the head file) before it returns anything, so no PHI leaves the
 server unaudited, and a failed write fails the request. The chain stays linear because only
 this thread appends.
+
+With several worker processes (``medmine serve --workers N``, `medmine.serve.workers`) each
+worker opens the warehouse read-only (`ServeSettings.read_only`) and sends its entries to the
+supervisor's single writer (`medmine.serve.spool.RemoteAuditor`, same wait-for-commit rule);
+JWT ids, failed logins and study jobs are kept in a `SharedStore` every worker reads.
 """
 
 from __future__ import annotations
@@ -28,11 +33,15 @@ from typing import Any
 import duckdb
 
 from medmine.serve.auth import CdsClients, LoginThrottle, Principal
+from medmine.serve.shared import SharedStore
+from medmine.serve.spool import RemoteAuditor
 from medmine.serve.users import UserStore, users_path
 from medmine.warehouse import Warehouse
 from medmine.warehouse.audit import AuditEntry, append_many, head_path
 
 log = logging.getLogger("medmine.serve")
+#: Environment variable carrying the audit socket's key (hex) from the supervisor to workers.
+AUDIT_AUTHKEY_ENV = "MEDMINE_SERVE_AUDIT_AUTHKEY"
 #: Most entries committed in one transaction.
 AUDIT_BATCH = 512
 _RETRIES = 3
@@ -69,6 +78,15 @@ class ServeSettings:
     #: Persons outside the CDS model's cohort scored live at start-up, in the background
     #: (about 0.1 CPU-s each; the rest are scored at their first request), see `serve.warm`.
     warm_outside: int = 2_000
+    #: Worker processes of `medmine serve` (1: this process serves and writes the audit log).
+    workers: int = 1
+    #: Open the warehouse read-only and send audit entries to `audit_socket` (set by the
+    #: supervisor of several workers, see `medmine.serve.workers`).
+    read_only: bool = False
+    #: Unix socket of the supervisor's audit writer (key in `AUDIT_AUTHKEY_ENV`).
+    audit_socket: str | None = None
+    #: SQLite file of the state the workers share (`medmine.serve.shared`); ``None``: memory.
+    shared_state: Path | None = None
 
     @property
     def models_dir(self) -> Path:
@@ -95,24 +113,45 @@ class ServeState:
     throttle: LoginThrottle = field(default_factory=LoginThrottle)
     cds_clients: CdsClients = field(default_factory=CdsClients)
     extra: dict[str, Any] = field(default_factory=dict)
-    auditor: AuditWriter | None = None
+    auditor: AuditWriter | RemoteAuditor | None = None
+    #: State shared with the other worker processes (``None``: one process, all in memory).
+    shared: SharedStore | None = None
 
     def __post_init__(self) -> None:
         if self.auditor is None:
             self.auditor = AuditWriter(self.warehouse.con)
+        if self.shared is not None:
+            self.cds_clients.shared = self.shared
+            self.throttle.shared = self.shared
 
     @classmethod
     def open(cls, settings: ServeSettings, cds_clients: CdsClients | None = None) -> ServeState:
-        """Open the warehouse (read-write, for the audit log) and the account file."""
-        wh = Warehouse(settings.warehouse)
+        """Open the warehouse and the account file.
+
+        Read-write (the audit log is written through this connection), or read-only with the
+        audit entries sent to the supervisor's writer when `settings.read_only`.
+        """
+        import os
+
+        shared = SharedStore(settings.shared_state) if settings.shared_state else None
+        auditor = None
+        if settings.read_only:
+            if not settings.audit_socket:
+                raise ValueError("a read-only server needs the audit writer's socket")
+            key = bytes.fromhex(os.environ.get(AUDIT_AUTHKEY_ENV, ""))
+            auditor = RemoteAuditor(settings.audit_socket, key)
+        wh = Warehouse(settings.warehouse, read_only=settings.read_only)
         users = UserStore(settings.users_file or users_path(settings.warehouse))
-        return cls(settings, wh, users, cds_clients=cds_clients or CdsClients())
+        return cls(settings, wh, users, cds_clients=cds_clients or CdsClients(),
+                   auditor=auditor, shared=shared)  # fmt: skip
 
     def close(self) -> None:
         """Close the warehouse and the account file (after the last audit entry is written)."""
         self.auditor.close()
         self.users.close()
         self.warehouse.close()
+        if self.shared is not None:
+            self.shared.close()
 
     def cursor(self) -> duckdb.DuckDBPyConnection:
         """A cursor of its own for one request (DuckDB connections are not shared by threads)."""
@@ -120,7 +159,7 @@ class ServeState:
 
     def view(self) -> WarehouseView:
         """A `WarehouseView` on a fresh cursor."""
-        return WarehouseView(self.cursor(), str(self.warehouse.path))
+        return WarehouseView(self.cursor(), str(self.warehouse.path), self.settings.read_only)
 
     def audit(
         self,

@@ -320,9 +320,16 @@ def audit_page(request: Request) -> HTMLResponse:
     st = state(request)
     check = verify(st.view())
     cur = st.cursor()
+    entries, spool = data.audit_entries(cur), None
+    if st.settings.read_only:
+        # several workers: the newest entries wait in the spool until shutdown
+        from medmine.serve.spool import pending
+
+        spool = pending(st.settings.warehouse, cur, 200)
+        entries = (spool["entries"] + entries)[:200]
     return render(
-        request, "audit.html", "Audit and consent", entries=data.audit_entries(cur),
-        consent=data.consent_summary(cur), check=check,
+        request, "audit.html", "Audit and consent", entries=entries,
+        consent=data.consent_summary(cur), check=check, spool=spool,
     )  # fmt: skip
 
 
