@@ -63,6 +63,10 @@ def listen_hl7(
     drain_batch: Annotated[
         int, typer.Option(help="Most journal entries loaded in one transaction.")
     ] = 2_000,
+    drain_wait_ms: Annotated[
+        float,
+        typer.Option(help="How long the journal's loader lets a batch grow (visibility lag)."),
+    ] = 200.0,
 ) -> None:
     """Receive HL7 v2 over MLLP and answer each message with an ACK once it is committed.
 
@@ -89,6 +93,7 @@ def listen_hl7(
         journal_dir=journal,
         max_backlog=max_backlog,
         drain_batch=drain_batch,
+        drain_wait_ms=drain_wait_ms,
     )
     config.check()
     path = warehouse_path(warehouse)

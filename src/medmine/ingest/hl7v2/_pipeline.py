@@ -182,8 +182,10 @@ class JournalPipeline:
                 continue
             if self.fatal is not None:
                 return
+            await self._fill()
             n = min(len(self._ready), self.config.drain_batch)
             batch = [self._ready.popleft() for _ in range(n)]
+            t0 = time.perf_counter()
             try:
                 outcomes = await loop.run_in_executor(self._executor, self.loader.apply, batch)
             except Exception as exc:  # the warehouse failed: the journal keeps the entries
@@ -196,12 +198,30 @@ class JournalPipeline:
             st.drain_commits += 1
             st.retried_alone = self.loader.retried_alone
             st.applied_at = time.time()
+            st.loader_busy_s += time.perf_counter() - t0
             for e, o in zip(batch, outcomes, strict=True):
                 if ACK_CODES[e.status] == "AA" and ACK_CODES[o.status] != "AA":
                     st.late_quarantined += 1
                 e.parsed = None
             self._update_room()
             self._write_status()
+
+    async def _fill(self) -> None:
+        """Let a batch grow for up to `drain_wait_ms` before a transaction.
+
+        Fewer, larger transactions cost less CPU per message; the wait adds to the visibility
+        lag, never to the ACK latency.
+        """
+        deadline = time.monotonic() + self.config.drain_wait_ms / 1000
+        while len(self._ready) < self.config.drain_batch and not self._closing:
+            left = deadline - time.monotonic()
+            if left <= 0 or self.fatal is not None:
+                return
+            self._ready_event.clear()
+            try:
+                await asyncio.wait_for(self._ready_event.wait(), left)
+            except TimeoutError:
+                return
 
     def _write_status(self) -> None:
         """``status.json``: how far the journal and the warehouse are (for monitoring)."""
@@ -214,6 +234,10 @@ class JournalPipeline:
             "applied_at": self.stats.applied_at,
             "applied": self.stats.applied,
             "late_quarantined": self.stats.late_quarantined,
+            "drain_commits": self.stats.drain_commits,
+            "loader_busy_s": round(self.stats.loader_busy_s, 3),
+            "backpressure_waits": self.stats.backpressure_waits,
+            "syncs": self.journal.syncs,
             "pid": os.getpid(),
         }
         tmp = self._status_path.with_suffix(".tmp")
