@@ -493,7 +493,7 @@ def main() -> None:
             "load mode: the server commits everything queued while it was writing as one "
             "transaction (group commit) and acknowledges each message after that commit",
             "journal mode: ACK after the message is in the fsync'd journal; the loader applies "
-            "the journal in transactions of up to 2,000 entries; queryable_after_s is the "
+            "the journal in transactions of up to 1,000 entries; queryable_after_s is the "
             "time from the first send to the loader's last commit",
             "ack_rate_sustainable is false when messages were acknowledged faster than the "
             "loader applies them (messages per second of loader time): the difference lived "

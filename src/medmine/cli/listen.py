@@ -62,7 +62,7 @@ def listen_hl7(
     ] = 20_000,
     drain_batch: Annotated[
         int, typer.Option(help="Most journal entries loaded in one transaction.")
-    ] = 2_000,
+    ] = 1_000,
     drain_wait_ms: Annotated[
         float,
         typer.Option(help="How long the journal's loader lets a batch grow (visibility lag)."),

@@ -8,7 +8,7 @@ import time
 
 import pytest
 
-from medmine.errors import IntegrityError
+from medmine.errors import ConfigError, IntegrityError
 from medmine.ingest import hl7v2
 from medmine.ingest.hl7v2 import _drain, _journal
 from medmine.ingest.hl7v2._journal import Entry, Journal, read_entries
@@ -232,3 +232,17 @@ def test_a_journal_that_cannot_sync_acknowledges_nothing(tmp_path, monkeypatch):
     monkeypatch.undo()
     assert wh.count("measurement") == 2  # M1 (acknowledged) is there; M2 was never answered
     assert os.path.isdir(f"{tmp_path / 'w.duckdb'}.journal")
+
+
+def test_a_journal_serves_one_listener_at_a_time(tmp_path):
+    shared = tmp_path / "shared.journal"
+
+    async def scenario():
+        async with running(Warehouse(tmp_path / "a.duckdb"), journal_dir=shared):
+            with pytest.raises(ConfigError, match="is in use by another listener"):
+                async with running(Warehouse(tmp_path / "b.duckdb"), journal_dir=shared):
+                    pass
+        async with running(Warehouse(tmp_path / "b.duckdb"), journal_dir=shared) as lis:
+            return lis.port  # free again once the first one stopped
+
+    assert asyncio.run(scenario()) > 0

@@ -29,6 +29,7 @@ second database whose commit costs about as much as the sync itself).
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
 import struct
@@ -172,6 +173,7 @@ class Journal:
         self._cond = threading.Condition()
         self._threads: list[threading.Thread] = []
         self._closing = False
+        self._lock_fd = -1
 
     # ---- start-up ----
     def read_id(self) -> str:
@@ -180,6 +182,17 @@ class Journal:
             self.dir.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
             raise ConfigError(f"cannot create the journal folder {self.dir}: {exc}") from None
+        if self._lock_fd < 0:  # one listener per journal (and so per warehouse)
+            fd = os.open(self.dir / "journal.lock", os.O_RDWR | os.O_CREAT, 0o600)
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except OSError:
+                os.close(fd)
+                raise ConfigError(
+                    f"the journal {self.dir} is in use by another listener; stop it or "
+                    "give this one its own --journal"
+                ) from None
+            self._lock_fd = fd
         id_file = self.dir / "journal.id"
         if id_file.exists():
             self.id = id_file.read_text().strip()
@@ -348,8 +361,10 @@ class Journal:
         with self._cond:
             return [s.path for s in self._segments]
 
-    def close(self) -> None:
-        """Write and sync what is queued, stop the flushers and close the files."""
+    def close(self, *, release: bool = True) -> None:
+        """Write and sync what is queued, stop the flushers and close the files (and, with
+        `release`, give up the journal's lock; else call `release` later).
+        """
         with self._cond:
             self._closing = True
             self._cond.notify_all()
@@ -360,6 +375,14 @@ class Journal:
                 seg.retired = True
                 seg.users = 0
                 self._close_if_idle(seg)
+        if release:
+            self.release()
+
+    def release(self) -> None:
+        """Give up the journal's lock (another listener may then open it)."""
+        if self._lock_fd >= 0:
+            os.close(self._lock_fd)
+            self._lock_fd = -1
 
 
 def read_entries(directory: str | Path, after: int = 0) -> list[Entry]:

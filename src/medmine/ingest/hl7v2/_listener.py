@@ -109,7 +109,7 @@ class ListenerConfig:
     ack_after: str = "journal"
     journal_dir: Path | None = None
     max_backlog: int = 20_000
-    drain_batch: int = 2_000
+    drain_batch: int = 1_000
     drain_wait_ms: float = 200.0
     journal_flushers: int = 4
     journal_segment_bytes: int = 64 << 20

@@ -76,7 +76,11 @@ class JournalPipeline:
         loop = asyncio.get_running_loop()
         self._on_fatal = on_fatal
         self._executor = ThreadPoolExecutor(1, thread_name_prefix="hl7-loader")
-        journal_id = await loop.run_in_executor(self._executor, self.journal.read_id)
+        try:
+            journal_id = await loop.run_in_executor(self._executor, self.journal.read_id)
+        except BaseException:
+            self._executor.shutdown(wait=False)
+            raise
         self.loader = JournalLoader(
             self.wh, journal_id, self.committed, self.config.max_frame_bytes
         )
@@ -103,7 +107,7 @@ class JournalPipeline:
     async def finish(self) -> None:
         """After the connections are done: sync the journal, load every entry, stop."""
         loop = asyncio.get_running_loop()
-        await loop.run_in_executor(None, self.journal.close)
+        await loop.run_in_executor(None, lambda: self.journal.close(release=False))
         self._closing = True
         self._ready_event.set()
         if self._drainer_task is not None:
@@ -111,6 +115,7 @@ class JournalPipeline:
         if self._executor is not None:
             self._executor.shutdown(wait=True)
         self._write_status()
+        self.journal.release()
 
     # ---- the network side ----
     async def room(self) -> None:
@@ -146,6 +151,8 @@ class JournalPipeline:
             _, fut, entry = self._waiting.popleft()
             if not fut.done():
                 fut.set_result(None)
+            if len(self._ready) >= self.config.drain_batch:
+                entry.parsed = None  # beyond the next batch: about 60 KB each, re-parsed later
             self._ready.append(entry)
         self._ready_event.set()
 
