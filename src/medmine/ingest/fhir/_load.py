@@ -22,11 +22,15 @@ import orjson
 import pyarrow as pa
 
 from medmine.errors import SourceError
+from medmine.ingest.fhir._bulk import BULK_LINES, classify
+from medmine.ingest.fhir._bulk import connection as bulk_connection
 from medmine.ingest.fhir._check import check_modifiers, check_rows
 from medmine.ingest.fhir._map import MAPPERS, R4_TYPES
 from medmine.ingest.fhir._mappings import setwise_mappings
 from medmine.ingest.fhir._read import (
+    BOM,
     MODIFIER,
+    RTYPE,
     Source,
     bundle_document,
     bundle_index,
@@ -155,13 +159,20 @@ class Loader:
         self._no_defer = False  # mapping the set-wise fallbacks: map them here
         self._done = 0
         self._total = 0
+        self._bulk_con: Any = None  # DuckDB connection classifying NDJSON lines (`_bulk`)
+        self._last_line = 0  # the last non-blank NDJSON line read (for a truncated file)
 
     # ---- files ----
     def run(self, files: list[Path]) -> None:
         """Load every file, then resolve what could only be resolved at the end."""
         self._total = sum(f.stat().st_size for f in files)
-        for f in files:
-            self._file(f)
+        try:
+            for f in files:
+                self._file(f)
+        finally:
+            if self._bulk_con is not None:
+                self._bulk_con.close()
+                self._bulk_con = None
         self._map_undated()
         self._map_setwise()
         for rec in self.waiting:
@@ -196,19 +207,18 @@ class Loader:
         where = "file"
         try:
             with Source(path, self._on_bytes) as src:
-                if is_ndjson(path):
+                if is_ndjson(path) and self.setwise:
+                    self._last_line = 0
+                    try:
+                        n = self._ndjson_bulk(src, name)
+                    finally:
+                        where = f"line {self._last_line}" if self._last_line else "file"
+                elif is_ndjson(path):
                     n = 0
                     self.ctx.new_source(None)
                     for n, obj, raw in ndjson_lines(src):  # noqa: B007
                         where = f"line {n}"
-                        if type(obj) is tuple:
-                            self.s.read(obj[1])
-                            self._quarantine(name, where, obj[1], Reason.MALFORMED, obj[0], raw)
-                        else:
-                            self._modifiers = MODIFIER in raw
-                            self._resource(obj, None, name, where, raw)
-                            if len(self.raw["location"]) >= BATCH_RECORDS:
-                                self._flush_raw()
+                        self._ndjson_line(name, where, obj, raw)
                 else:
                     n = self._bundle(src, name)
                 src.drain()
@@ -233,6 +243,131 @@ class Loader:
             self._file_error(name, where, "corrupt compressed data")
         except OSError as exc:
             self._file_error(name, where, f"cannot be read ({exc.strerror or 'I/O error'})")
+
+    def _ndjson_line(self, name: str, where: str, obj: Any, raw: bytes) -> None:
+        """Account for one parsed NDJSON line (a resource, or a `BadLine`)."""
+        if type(obj) is tuple:
+            self.s.read(obj[1])
+            self._quarantine(name, where, obj[1], Reason.MALFORMED, obj[0], raw)
+        else:
+            self._modifiers = MODIFIER in raw
+            self._resource(obj, None, name, where, raw)
+            if len(self.raw["location"]) >= BATCH_RECORDS:
+                self._flush_raw()
+
+    def _ndjson_bulk(self, src: Source, name: str) -> int:
+        """Read an NDJSON file in chunks of lines classified by DuckDB (`_bulk.classify`).
+
+        Lines of a set-wise type with the plain shape the set-wise path defers go straight
+        into the raw store (no Python parse; they are mapped at the end of the load); every
+        other line takes the per-line path, in order. Each resource's position in the read
+        order (``seq``) is its line number, as if every line had been read one by one.
+        Returns the number of lines.
+        """
+        self.ctx.new_source(None)
+        if self._bulk_con is None:
+            self._bulk_con = bulk_connection()
+        base = self._seq
+        n = 0
+        lines: list[bytes] = []
+        numbers: list[int] = []
+        try:
+            for n, line in enumerate(src.stream, start=1):  # noqa: B007
+                if n == 1 and line.startswith(BOM):
+                    line = line[3:]
+                lines.append(line)
+                numbers.append(n)
+                if len(lines) >= BULK_LINES:
+                    self._ndjson_chunk(name, base, lines, numbers)
+                    lines, numbers = [], []
+        finally:
+            # a truncated .gz: every complete line before the damage is still read
+            if lines:
+                self._ndjson_chunk(name, base, lines, numbers)
+            self._seq = base + n
+        return n
+
+    def _ndjson_chunk(self, name: str, base: int, lines: list[bytes], numbers: list[int]) -> None:
+        """Load one chunk of NDJSON lines (see `_ndjson_bulk`)."""
+        texts = [ln.strip() for ln in lines]
+        keep = [i for i, t in enumerate(texts) if t]
+        if not keep:
+            return
+        self._last_line = numbers[keep[-1]]
+        fast = classify(self._bulk_con, [texts[i] for i in keep], self._setwise_types)
+        slow = []
+        deferred: dict[str, list[int]] = defaultdict(list)
+        for j, i in enumerate(keep):
+            if fast[j] is None:
+                slow.append(i)
+            else:
+                deferred[fast[j][0]].append(i)
+        if deferred:
+            self._defer_lines(name, base, texts, numbers, fast, keep, deferred)
+        loads = orjson.loads
+        try:
+            for i in slow:
+                raw = lines[i]
+                where = f"line {numbers[i]}"
+                self._forced_seq = base + numbers[i]
+                try:
+                    obj: Any = loads(raw)
+                except orjson.JSONDecodeError:
+                    m = RTYPE.search(raw)
+                    obj = ("line is not valid JSON", m.group(1).decode() if m else "Unknown")
+                self._ndjson_line(name, where, obj, raw)
+        finally:
+            self._forced_seq = None
+
+    def _defer_lines(
+        self,
+        name: str,
+        base: int,
+        texts: list[bytes],
+        numbers: list[int],
+        fast: list[tuple[str, str] | None],
+        keep: list[int],
+        deferred: dict[str, list[int]],
+    ) -> None:
+        """Put the chunk's deferrable lines in the raw store and in the deferred list."""
+        pos = {i: j for j, i in enumerate(keep)}
+        raw_ids, seqs, types = array("q"), array("q"), array("b")
+        c: dict[str, list[Any]] = {k: [] for k in _RAW_COLUMNS}
+        blake = hashlib.blake2b
+        for rtype, idx in deferred.items():
+            t = self._setwise_types.index(rtype)
+            self.s.read(rtype, len(idx))
+            for i in idx:
+                text = texts[i]
+                loc = f"line {numbers[i]}"
+                checksum = blake(text, digest_size=16).hexdigest()
+                raw_id = stable_id("fhir:raw", f"{name}\x1f{loc}\x1f{checksum}")
+                rid = fast[pos[i]][1]  # type: ignore[index]
+                c["raw_id"].append(raw_id)
+                c["location"].append(loc)
+                c["checksum"].append(checksum)
+                c["resource_type"].append(rtype)
+                c["resource_id"].append(rid if len(rid) <= 256 else None)
+                c["resource"].append(text)
+                raw_ids.append(raw_id)
+                seqs.append(base + numbers[i])
+                types.append(t)
+        m = len(raw_ids)
+        cols = {
+            "raw_id": pa.array(raw_ids, pa.int64()),
+            "source_file": pa.array([name] * m, pa.string()),
+            "location": pa.array(c["location"], pa.string()),
+            "checksum": pa.array(c["checksum"], pa.string()),
+            "resource_type": pa.array(c["resource_type"], pa.string()),
+            "resource_id": pa.array(c["resource_id"], pa.string()),
+            "full_url": pa.nulls(m, pa.string()),
+            "resource": pa.array(c["resource"], pa.binary()).cast(pa.string()),
+            "load_id": pa.array([self.s.load_id] * m, pa.string()),
+        }
+        self.s.add_table("mm_fhir_resource", pa.table(cols), record_type=None, primary=False)
+        self._deferred.extend(raw_ids)
+        self._deferred_seq.extend(seqs)
+        self._deferred_type.extend(types)
 
     def _file_error(self, name: str, where: str, reason: str) -> None:
         self.s.read("File")
@@ -487,7 +622,7 @@ class Loader:
                 done = apply(self.s, self.setwise[rtype], source)
                 for seq, order, vocab, code, display in done.codes:
                     self._hold_code((seq, order), vocab, code, display)
-                self._fallback(done.fallback)
+                self._fallback(done.fallback, rtype)
         finally:
             _drop_work_tables(self.con)
         self._release_codes()
@@ -511,8 +646,27 @@ class Loader:
                 }
             )
 
-    def _fallback(self, rows: list[tuple[int, str, str, str]]) -> None:
-        """Map deferred resources ``(seq, source_file, location, JSON text)`` one at a time."""
+    def _unparsable(self, file: str, loc: str, rtype: str, text: str) -> None:
+        """A deferred line DuckDB read but ``orjson`` cannot: malformed, as on the per-line
+        path (`_bulk` keeps the known differences off the set-wise path; this is the net).
+        """
+        data = text.encode()
+        m = RTYPE.search(data)
+        guess = m.group(1).decode() if m else "Unknown"
+        self.s.read(rtype, -1)
+        self.s.read(guess)
+        self.s.flush()
+        self.con.execute(
+            "DELETE FROM mm_fhir_resource WHERE load_id = ? AND source_file = ? AND location = ?",
+            [self.s.load_id, file, loc],
+        )
+        msg = "line is not valid JSON"
+        self._quarantine(file, loc, guess, Reason.MALFORMED, msg, data)
+
+    def _fallback(self, rows: list[tuple[int, str, str, str]], rtype: str) -> None:
+        """Map deferred resources ``(seq, source_file, location, JSON text)`` of type `rtype`
+        one at a time.
+        """
         if not rows:
             return
         self._no_defer = True
@@ -522,7 +676,11 @@ class Loader:
                 if file != current:
                     current = file
                     self.ctx.new_source(self._file_index(file))
-                obj = orjson.loads(text)
+                try:
+                    obj = orjson.loads(text)
+                except orjson.JSONDecodeError:
+                    self._unparsable(file, loc, rtype, text)
+                    continue
                 data = text.encode()
                 self._modifiers = MODIFIER in data
                 ndjson = loc.startswith("line ")
@@ -568,13 +726,18 @@ class Loader:
             [name],
         ).fetchall()
         seqs = self._deferred_seq[start:]
+        types = self._deferred_type[start:]
         del self._deferred[start:]
         del self._deferred_type[start:]
         del self._deferred_seq[start:]
         self._no_defer = True
         try:
             for pos, loc, text in rows:
-                obj = orjson.loads(text)
+                try:
+                    obj = orjson.loads(text)
+                except orjson.JSONDecodeError:
+                    self._unparsable(name, loc, self._setwise_types[types[pos]], text)
+                    continue
                 data = text.encode()
                 self._modifiers = MODIFIER in data
                 self.s.read(obj["resourceType"], -1)  # counted when it was read

@@ -29,6 +29,9 @@ MODIFIER = b'"modifierExtension"'
 _BOM = b"\xef\xbb\xbf"  # a UTF-8 byte-order mark, allowed at the start of a file
 _RTYPE = re.compile(rb'"resourceType"\s*:\s*"([A-Za-z]{1,64})"')
 _PATIENT_FILE = re.compile(r"(^|[^A-Za-z])Patient([^A-Za-z]|$)")
+BOM = _BOM
+#: The first ``"resourceType": "X"`` of a line (the type a line that is not JSON is counted as).
+RTYPE = _RTYPE
 
 
 def discover(paths: list[str | Path]) -> list[Path]:
