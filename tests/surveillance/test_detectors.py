@@ -5,7 +5,8 @@ from scipy import optimize, stats
 
 from medmine.errors import ConfigError, NotFittedError
 from medmine.surveillance import EARS, GLR, FarringtonFlexible, NBCusum, SeriesTooShortError
-from medmine.surveillance._glm import poisson_irls, upper_quantile, upper_tail
+from medmine.surveillance._cusum import InControlModel
+from medmine.surveillance._glm import harmonic_design, poisson_irls, upper_quantile, upper_tail
 from medmine.surveillance._glr import _loglik_ratio
 
 BASE7 = np.array([2, 3, 2, 4, 3, 2, 5], dtype=float)  # mean 3, sd sqrt(8/6)
@@ -190,3 +191,23 @@ def test_bad_counts_and_short_series_and_unfitted():
         FarringtonFlexible().fit(np.ones(100))
     with pytest.raises(NotFittedError):
         NBCusum().detect(np.ones(3))
+
+
+def test_in_control_model_follows_a_two_harmonic_season():
+    # Noufaily's m = 2 scenarios: one harmonic cannot follow this season, two can
+    rng = np.random.default_rng(11)
+    t = np.arange(520)
+    w = 2 * np.pi * t / 52
+    eta = 2.0 + 0.6 * (np.cos(w) + np.sin(w) + np.cos(2 * w) + np.sin(2 * w))
+    y = rng.poisson(np.exp(eta)).astype(float)[None, :]
+    two = InControlModel(52).fit(y)
+    one = InControlModel(52, harmonics=1).fit(y)
+    err2 = np.abs(np.log(two.mean(0, 520)[0]) - eta).mean()
+    err1 = np.abs(np.log(one.mean(0, 520)[0]) - eta).mean()
+    assert err2 < 0.05 and err1 > 0.25
+    # known answer: the unweighted Poisson GLM with the same design (statsmodels)
+    X = harmonic_design(t, 52, 2, trend=False)
+    ref = sm.GLM(y[0], X, family=sm.families.Poisson()).fit()
+    assert not two.trend_[0]
+    np.testing.assert_allclose(two.beta_f_[0], ref.params, atol=0.03)
+    assert NBCusum().harmonics == 2 and GLR().harmonics == 2

@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from medmine.surveillance.evaluation import evaluate, outcome_measures, summary_table
+from medmine.surveillance.evaluation import evaluate, outcome_measures, pod_table, summary_table
 from medmine.surveillance.simulate import N_CURRENT, N_WEEKS, SCENARIOS, Scenario, simulate
 
 
@@ -47,7 +47,10 @@ def test_evaluation_reproduces_the_published_ordering_on_a_small_run():
     m = res[res.setting == "matched"].groupby(["method", "k"]).pod.mean().unstack()
     assert (m[10] >= m[5]).all()
     assert m.loc["farrington", 10] > m.loc["ears-c1", 10]
-    assert set(res["method"]) == {"ears-c1", "ears-c2", "ears-c3", "farrington", "nbcusum", "glr"}
+    # the published ordering at one false-alarm rate: NB CUSUM above EARS (Watkins et al. 2008)
+    assert m.loc["nbcusum"].mean() > max(m.loc[e].mean() for e in ("ears-c1", "ears-c2", "ears-c3"))
+    methods = {"ears-c1", "ears-c2", "ears-c3", "farrington", "nbcusum", "glr"}
+    assert set(res["method"]) == methods | {"oracle"}
 
 
 def test_the_scenarios_are_noufailys_42():
@@ -63,3 +66,28 @@ def test_the_scenarios_are_noufailys_42():
     ]
     assert {s.phi for s in SCENARIOS} == {1.5, 2.0, 1.0, 5.0, 3.0, 1.1, 1.2}
     assert SCENARIOS[-1] == Scenario(42, 5.0, 0.0001, 0.05, 0.01, 2, 1.2)
+
+
+def test_fpr_comes_from_the_outbreak_free_twins_when_given():
+    outbreak = np.zeros((1, 10))
+    outbreak[0, 6:8] = [3, 1]
+    alarm = np.array([[False, True, False, False, False]])  # hit in the outbreak's week 1
+    null_alarm = np.array([[True, False, False, False, False]])  # one false alarm in 5 weeks
+    m = outcome_measures(alarm, outbreak, np.array([6]), n_current=5, null_alarm=null_alarm)
+    assert m["pod"] == 1.0 and m["fpr_per_week"] == pytest.approx(0.2)
+
+
+def test_matched_setting_holds_the_target_on_the_twins_and_the_oracle_bounds_one_week_methods():
+    busy = [s for s in SCENARIOS if s.id in (26, 32)]
+    res = evaluate(
+        scenarios=busy, k_values=(5, 10), n=15, seed=3, methods=("farrington", "nbcusum")
+    )
+    summ = summary_table(res).set_index(["setting", "method"])
+    for m in ("farrington", "nbcusum", "oracle"):
+        assert summ.loc[("matched", m), "fpr_per_week"] <= 0.0008 + 1e-12
+    assert "oracle" not in set(res[res.setting == "default"].method)
+    assert set(res["group"]) == {5, 6}  # scenarios 26 and 32 are in groups 5 and 6
+    by_k = pod_table(res, "k")
+    assert by_k.loc["oracle", 10] >= by_k.loc["oracle", 5]
+    # the true-mean one-week test is at least as good as Farrington's estimated one
+    assert by_k.loc["oracle"].mean() >= by_k.loc["farrington"].mean() - 0.05

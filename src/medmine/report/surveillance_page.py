@@ -14,7 +14,7 @@ from medmine.report.figures import figure_html
 from medmine.report.html import Section
 from medmine.report.tables import table_html
 from medmine.studies.syndromic_surveillance import ALL_METHODS, SurveillanceResult, SyndromeRun
-from medmine.surveillance.evaluation import PUBLISHED, summary_table
+from medmine.surveillance.evaluation import EVAL_PARAMS, PUBLISHED, pod_table, summary_table
 from medmine.surveillance.simulate import SCENARIOS
 
 _COLORS = {
@@ -24,6 +24,7 @@ _COLORS = {
     "ears-c1": "#2ca02c",
     "ears-c2": "#17becf",
     "ears-c3": "#bcbd22",
+    "oracle": "#000000",
 }
 
 
@@ -104,6 +105,14 @@ def _alarm_rows(result: SurveillanceResult, method: str, limit: int = 300) -> li
     return rows[-limit:]
 
 
+def _pod_rows(tab: pd.DataFrame, label: str) -> list[dict[str, Any]]:
+    """Rows of a method x column POD table, columns named by `label`."""
+    return [
+        {"method": m, **{label.format(c): round(float(v), 3) for c, v in r.items()}}
+        for m, r in tab.iterrows()
+    ]
+
+
 def _evaluation_sections(ev: pd.DataFrame) -> list[Section]:
     import plotly.express as px
 
@@ -143,18 +152,29 @@ def _evaluation_sections(ev: pd.DataFrame) -> list[Section]:
     checks = []
     ears = summ[(summ["setting"] == "matched") & summ["method"].str.startswith("ears")]
     cus = summ[(summ["setting"] == "matched") & (summ["method"] == "nbcusum")]
+    orc = summ[(summ["setting"] == "matched") & (summ["method"] == "oracle")]
     lo, hi = PUBLISHED["nbcusum_pod"]
     if len(cus):
         pod = float(cus["pod"].iloc[0])
         checks.append(
-            f"NB CUSUM POD at the matched rate: {pod:.0%} "
-            f"({'within' if lo <= pod <= hi else 'outside'} the published {lo:.0%}-{hi:.0%})."
+            f"NB CUSUM POD at the matched rate: {pod:.0%}, "
+            f"{'within' if lo <= pod <= hi else 'outside'} the {lo:.0%}-{hi:.0%} quoted in the "
+            "issue, which comes from a different study design (below)."
+        )
+    if len(orc):
+        checks.append(
+            f"Ceiling: even the oracle (the true simulated mean and dispersion, one week at a "
+            f"time) detects only {float(orc['pod'].iloc[0]):.0%} of these outbreaks at "
+            f"{PUBLISHED['fpr_per_week']} false alarms per week: outbreaks of k = 2-3 baseline "
+            "SDs spread over about two weeks add about 1-1.5 SD per week, far below a "
+            "threshold that is crossed by chance once in 1,250 weeks."
         )
     if len(ears):
         checks.append(
             f"EARS POD at the matched rate: {ears['pod'].min():.0%}-"
-            f"{ears['pod'].max():.0%} (published {PUBLISHED['ears_pod'][0]:.0%}-"
-            f"{PUBLISHED['ears_pod'][1]:.0%})."
+            f"{ears['pod'].max():.0%} (Watkins et al.: {PUBLISHED['ears_pod'][0]:.0%}-"
+            f"{PUBLISHED['ears_pod'][1]:.0%}); EARS's 7-9 week baselines cannot estimate a "
+            "spread good enough for so low a false-alarm rate."
         )
     n_series = int(ev.groupby(["scenario", "k"])["n_series"].first().sum())
     if n_series < 1000:
@@ -163,6 +183,17 @@ def _evaluation_sections(ev: pd.DataFrame) -> list[Section]:
             f"{0.5 / np.sqrt(max(n_series / (len(SCENARIOS) * 4), 1)):.0%} per scenario cell; "
             "read differences of a few points as noise."
         )
+    k_rows = _pod_rows(pod_table(ev, "k"), "k={:g}")
+    g_rows = _pod_rows(pod_table(ev, "group"), "group {}")
+    weeks = np.arange(1, 625)
+    means = {
+        g + 1: float(np.mean([s.mean(weeks).mean() for s in SCENARIOS[6 * g : 6 * g + 6]]))
+        for g in range(7)
+    }
+    group_text = ", ".join(f"{g}: {m:.1f}" for g, m in means.items())
+    eval_params = "; ".join(
+        f"{m}: " + ", ".join(f"{k}={v:g}" for k, v in p.items()) for m, p in EVAL_PARAMS.items()
+    )
     return [
         Section(
             "Detector evaluation on simulated outbreaks",
@@ -176,8 +207,24 @@ def _evaluation_sections(ev: pd.DataFrame) -> list[Section]:
                 f"{PUBLISHED['fpr_per_week']} false alarms per week. The 42 scenarios are "
                 "Noufaily's (7 baseline groups x trend x 0-2 seasonal harmonics); the "
                 "published POD figures come from other authors' runs of the same design, "
-                "so compare orderings first. " + PUBLISHED["source"] + " " + " ".join(checks)
+                "so compare orderings first. FPR is counted on the outbreak-free twins. "
+                f"Evaluation settings: {eval_params}. " + " ".join(checks)
             ),
+        ),
+        Section(
+            "Why the POD at 0.0008 false alarms per week is far below 80-93%",
+            text=PUBLISHED["source"]
+            + " The tables below give the POD at the matched rate by outbreak size and by "
+            "baseline group (mean weekly count per group: "
+            + group_text
+            + "): three of the seven groups average about two cases a week or fewer, where "
+            "a small outbreak is a case or two.",
+        ),
+        Section(
+            "POD by outbreak size k (matched rate)", table_html(k_rows, name="pod_by_k"), level=3
+        ),
+        Section(
+            "POD by baseline group (matched rate)", table_html(g_rows, name="pod_by_group"), level=3
         ),
         Section(html=figure_html(fig)),
         Section(

@@ -79,7 +79,7 @@ class GLR(Detector):
         distribution: str = "nb",
         h: float = 5.0,
         window: int = 13,
-        harmonics: int = 1,
+        harmonics: int = 2,
         min_years: float = 2.0,
         compute_threshold: bool = True,
     ) -> None:
