@@ -9,7 +9,9 @@ SQL is written once and the same functions run on both engines; where a statemen
 DuckDB-only construct, Spark refuses it and the stage reports that check or step as an error.
 
 Temporary tables become cached temporary views; ``?`` parameters are passed to Spark's own
-parameter binding (never formatted into the text).
+parameter binding (never formatted into the text). ``SUMMARIZE <query>`` (DuckDB's column
+statistics, which profiling uses) is answered by one Spark SQL aggregation over the query
+(`summarize`), with DuckDB's result columns.
 """
 
 from __future__ import annotations
@@ -29,7 +31,15 @@ from medmine.errors import WarehouseError
 from medmine.warehouse.schema import TABLES
 from medmine.warehouse.sql import ident, literal
 
-__all__ = ["SparkConnection", "SparkResult", "SparkWarehouse", "to_spark_sql"]
+__all__ = [
+    "SUMMARIZE_COLUMNS",
+    "SparkConnection",
+    "SparkResult",
+    "SparkWarehouse",
+    "duckdb_type",
+    "summarize_rows",
+    "to_spark_sql",
+]
 
 _CREATE_TEMP = re.compile(
     r"^\s*CREATE\s+(?:OR\s+REPLACE\s+)?TEMP(?:ORARY)?\s+(?:TABLE|VIEW)\s+(\"[^\"]+\"|\w+)\s+AS\s+",
@@ -38,6 +48,25 @@ _CREATE_TEMP = re.compile(
 _INFO_SCHEMA = re.compile(r"\binformation_schema\.tables\b", re.IGNORECASE)
 _DROP = re.compile(
     r"^\s*DROP\s+(?:TABLE|VIEW)\s+(?:IF\s+EXISTS\s+)?(\"[^\"]+\"|\w+)\s*;?\s*$", re.IGNORECASE
+)
+_SUMMARIZE = re.compile(r"^\s*SUMMARIZE\s+", re.IGNORECASE)
+#: Every column name of the warehouse schema: a WHERE name that is one of these is a column,
+#: never a select-list alias (see `_where_aliases`).
+_SCHEMA_COLUMNS = frozenset(c.name for t in TABLES for c in t.columns)
+#: DuckDB's SUMMARIZE result columns, in its order.
+SUMMARIZE_COLUMNS = (
+    "column_name",
+    "column_type",
+    "min",
+    "max",
+    "approx_unique",
+    "avg",
+    "std",
+    "q25",
+    "q50",
+    "q75",
+    "count",
+    "null_percentage",
 )
 
 
@@ -64,7 +93,48 @@ def to_spark_sql(query: str) -> str:
             for t in scope.find_all(exp.Table):
                 if t.name == old and not t.db:
                     t.set("this", exp.to_identifier(new))
+    _where_aliases(tree)
+    _discrete_quantiles(tree)
     return tree.sql(dialect="spark", unsupported_level=sqlglot.ErrorLevel.RAISE)
+
+
+def _where_aliases(tree: exp.Expression) -> None:
+    """DuckDB lets WHERE name a select-list alias (``SELECT year(d) AS y ... WHERE y IS NOT
+    NULL``); Spark does not, so such names are replaced by the aliased expression. A name that
+    is a column of the warehouse schema is left alone (DuckDB binds it to the column first).
+    """
+    for select in tree.find_all(exp.Select):
+        where = select.args.get("where")
+        if where is None:
+            continue
+        aliases = {
+            e.alias: e.this
+            for e in select.expressions
+            if isinstance(e, exp.Alias) and e.alias not in _SCHEMA_COLUMNS
+        }
+        if not aliases:
+            continue
+        for col in list(where.find_all(exp.Column)):
+            if not col.table and col.name in aliases:
+                col.replace(aliases[col.name].copy())
+
+
+def _discrete_quantiles(tree: exp.Expression) -> None:
+    """DuckDB's ``quantile_disc(x, q)`` -> Spark's ``percentile_disc(q) WITHIN GROUP (ORDER BY
+    x)`` (both: the smallest value whose cumulative share is at least q).
+
+    SQLGlot's own Spark spelling is ``percentile_approx``, which is not the same value.
+    """
+    for node in list(tree.find_all(exp.PercentileDisc)):
+        if isinstance(node.parent, exp.WithinGroup) or node.expression is None:
+            continue
+        value, q = node.this, node.expression
+        node.replace(
+            exp.WithinGroup(
+                this=exp.Anonymous(this="percentile_disc", expressions=[q.copy()]),
+                expression=exp.Order(expressions=[exp.Ordered(this=value.copy())]),
+            )
+        )
 
 
 def _name(token: str) -> str:
@@ -74,9 +144,9 @@ def _name(token: str) -> str:
 class SparkResult:
     """The rows of one statement, fetched the ways DuckDB's result offers."""
 
-    def __init__(self, df: Any) -> None:
+    def __init__(self, df: Any, rows: list[tuple[Any, ...]] | None = None) -> None:
         self._df = df
-        self._rows: list[tuple[Any, ...]] | None = None
+        self._rows: list[tuple[Any, ...]] | None = rows
         self._pos = 0
 
     def _collect(self) -> list[tuple[Any, ...]]:
@@ -126,9 +196,18 @@ class SparkConnection:
     def __init__(self, session: Any) -> None:
         self.session = session
         self._cached: dict[str, Any] = {}
+        #: (name, type, None, None, None, None, None) per column of the last result, as
+        #: DuckDB's ``description`` (None after a statement without rows).
+        self.description: list[tuple[Any, ...]] | None = None
 
     def execute(self, query: str, params: Sequence[Any] | None = None) -> SparkResult:
         """Run one DuckDB-dialect statement on Spark."""
+        self.description = None
+        summarize = _SUMMARIZE.match(query)
+        if summarize:
+            rows = summarize_rows(self._sql(query[summarize.end() :], params))
+            self.description = [(c, None, None, None, None, None, None) for c in SUMMARIZE_COLUMNS]
+            return SparkResult(None, rows)
         drop = _DROP.match(query)
         if drop:
             self.drop(_name(drop.group(1)))
@@ -142,7 +221,12 @@ class SparkConnection:
             df.createOrReplaceTempView(name)
             self._cached[name] = df
             return SparkResult(None)
-        return SparkResult(self._sql(query, params))
+        df = self._sql(query, params)
+        self.description = [
+            (f.name, f.dataType.simpleString(), None, None, None, None, None)
+            for f in df.schema.fields
+        ]
+        return SparkResult(df)
 
     def sql(self, query: str, params: Sequence[Any] | None = None) -> Any:
         """A Spark DataFrame of a DuckDB-dialect query."""
@@ -185,6 +269,91 @@ class SparkConnection:
         """Drop every temp table this connection made (the session stays up)."""
         for name in list(self._cached):
             self.drop(name)
+
+
+def duckdb_type(spark_type: Any) -> str:
+    """The DuckDB name of a Spark SQL type (as DuckDB's SUMMARIZE reports ``column_type``)."""
+    name = spark_type.simpleString()
+    simple = {
+        "tinyint": "TINYINT",
+        "smallint": "SMALLINT",
+        "int": "INTEGER",
+        "bigint": "BIGINT",
+        "float": "FLOAT",
+        "double": "DOUBLE",
+        "string": "VARCHAR",
+        "boolean": "BOOLEAN",
+        "date": "DATE",
+        "timestamp": "TIMESTAMP WITH TIME ZONE",
+        "timestamp_ntz": "TIMESTAMP",
+        "binary": "BLOB",
+    }
+    if name in simple:
+        return simple[name]
+    if name.startswith("decimal"):
+        return name.upper()
+    return name.upper()
+
+
+_NUMERIC_SPARK = ("tinyint", "smallint", "int", "bigint", "float", "double", "decimal")
+
+
+def summarize_rows(df: Any) -> list[tuple[Any, ...]]:
+    """DuckDB's ``SUMMARIZE`` of Spark DataFrame `df`, from one Spark SQL aggregation.
+
+    One row per column with `SUMMARIZE_COLUMNS`: ``min``/``max`` as text (Spark's cast to
+    string, which for numbers, dates and timestamps reads back to the same value),
+    ``approx_unique`` (HyperLogLog, ``approx_count_distinct``; DuckDB's is approximate too),
+    ``avg``, ``std`` (sample) and ``q25``/``q50``/``q75`` (``percentile_approx``) for numbers,
+    ``avg`` also for dates and timestamps as DuckDB gives it, ``count`` (all rows) and
+    ``null_percentage`` (``DECIMAL(9,2)``).
+    """
+    from decimal import Decimal
+
+    from pyspark.sql import functions as F  # noqa: N812
+
+    fields = df.schema.fields
+    aggs = [F.count(F.lit(1)).alias("__n")]
+    for i, f in enumerate(fields):
+        c = F.col(f"`{f.name}`")
+        kind = f.dataType.simpleString()
+        numeric = kind.startswith(_NUMERIC_SPARK)
+        aggs += [
+            F.count(c).alias(f"c{i}"),
+            F.min(c).cast("string").alias(f"mn{i}"),
+            F.max(c).cast("string").alias(f"mx{i}"),
+            F.approx_count_distinct(c).alias(f"u{i}"),
+        ]
+        if numeric:
+            d = c.cast("double")
+            aggs += [
+                F.avg(d).alias(f"a{i}"),
+                F.stddev_samp(d).alias(f"s{i}"),
+                F.percentile_approx(d, [0.25, 0.5, 0.75]).alias(f"q{i}"),
+            ]
+    got = df.agg(*aggs).collect()[0].asDict()
+    n = int(got["__n"])
+    rows = []
+    for i, f in enumerate(fields):
+        count = int(got[f"c{i}"])
+        qs = got.get(f"q{i}")
+        avg, std = got.get(f"a{i}"), got.get(f"s{i}")
+        nulls = Decimal(100 * (n - count)) / Decimal(n) if n else Decimal(0)
+        rows.append(
+            (
+                f.name,
+                duckdb_type(f.dataType),
+                got[f"mn{i}"],
+                got[f"mx{i}"],
+                int(got[f"u{i}"]),
+                None if avg is None else repr(float(avg)),
+                None if std is None else repr(float(std)),
+                *(qs if qs else (None, None, None)),
+                n,
+                nulls.quantize(Decimal("0.01")),
+            )
+        )
+    return rows
 
 
 def _spark_schema(data: pa.Table) -> Any:
