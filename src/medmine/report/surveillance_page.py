@@ -217,8 +217,8 @@ def _evaluation_sections(ev: pd.DataFrame) -> list[Section]:
             + " The tables below give the POD at the matched rate by outbreak size and by "
             "baseline group (mean weekly count per group: "
             + group_text
-            + "): three of the seven groups average about two cases a week or fewer, where "
-            "a small outbreak is a case or two.",
+            + "): groups 1, 2 and 4 average under three cases a week, where a k = 2-3 "
+            "outbreak is a few cases.",
         ),
         Section(
             "POD by outbreak size k (matched rate)", table_html(k_rows, name="pod_by_k"), level=3
