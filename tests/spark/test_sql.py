@@ -39,3 +39,21 @@ def test_unknown_engine_is_a_one_line_error(command, tmp_path):
     assert res.exit_code != 0
     assert "--engine must be one of duckdb, spark" in res.output
     assert "Traceback" not in res.output
+
+
+def test_spark_profile_refuses_a_path_that_is_not_a_lake_before_starting_spark(tmp_path):
+    out = tmp_path / "reports"
+    res = CliRunner().invoke(
+        app, ["spark", "profile", str(tmp_path / "nope.duckdb"), "--out", str(out)]
+    )
+    assert res.exit_code != 0
+    assert "is not a folder" in res.output and "Traceback" not in res.output
+    assert not out.exists()
+
+
+def test_where_alias_is_not_taken_for_a_schema_column():
+    # person_id is a warehouse column: DuckDB binds WHERE person_id to the column, so must Spark
+    out = to_spark_sql("SELECT x AS person_id FROM t WHERE person_id > 1")
+    assert "WHERE person_id > 1" in out
+    out = to_spark_sql("SELECT year(d) AS y FROM t WHERE y > 2000")
+    assert "WHERE YEAR(d) > 2000" in out

@@ -1,4 +1,5 @@
-"""`--engine spark` for `ingest fhir` and `quality`, and `medmine spark rules` (MLlib FPGrowth).
+"""`--engine spark` for `ingest fhir` and `quality`, `medmine spark rules` (MLlib FPGrowth) and
+`medmine spark profile` (the warehouse profile computed with Spark SQL).
 
 With ``--engine spark`` the ``--warehouse`` path is a Parquet lake folder (written by
 ``medmine ingest fhir --engine spark``) or a ``medmine warehouse export`` folder; ``--master``
@@ -17,7 +18,9 @@ from rich.table import Table
 from medmine.cli._common import console, friendly_errors, out_folder
 from medmine.errors import ConfigError
 
-app = typer.Typer(help="The Spark engine: association rules with MLlib on a Parquet lake.")
+app = typer.Typer(
+    help="The Spark engine on a Parquet lake: association rules (MLlib) and profiling."
+)
 
 ENGINES = ("duckdb", "spark")
 EngineOpt = Annotated[
@@ -140,3 +143,38 @@ def rules(
         f"{len(rows):,} rules (MLlib FPGrowth)"
     )
     console.print(f"[green]rules:[/green] {path}")
+
+
+@app.command("profile")
+@friendly_errors
+def profile(
+    lake: Annotated[Path, typer.Argument(help="Parquet lake or `warehouse export` folder.")],
+    out: Annotated[
+        Path, typer.Option("--out", help="Folder for profile.html and profile.json.")
+    ] = Path("reports"),
+    master: MasterOpt = "local[2]",
+) -> None:
+    """Profile every table on Spark: the statistics of `medmine quality profile` (null rates,
+    distinct counts, ranges, top codes, records per year and per person).
+    """
+    import dataclasses
+
+    from medmine.quality.profile import profile_warehouse
+    from medmine.report.profile_page import write_profile_page
+    from medmine.spark import SparkWarehouse, spark_session
+    from medmine.spark.connection import check_lake
+
+    check_lake(lake)  # before creating --out or starting Spark
+    out = out_folder(out)
+    session = spark_session(master)
+    try:
+        prof = profile_warehouse(SparkWarehouse(lake, session))  # type: ignore[arg-type]
+    finally:
+        session.stop()
+    data = out / "profile.json"
+    data.write_text(json.dumps(dataclasses.asdict(prof), indent=1, default=str))
+    page = write_profile_page(out / "profile.html", prof)
+    console.print(
+        f"profiled {len(prof.tables)} non-empty tables, {prof.total_rows:,} rows (Spark SQL)"
+    )
+    console.print(f"[green]page:[/green] {page}\n[green]data:[/green] {data}")
