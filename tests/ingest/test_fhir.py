@@ -93,13 +93,15 @@ def test_sample_reconciles_loaded_skipped_quarantined_per_type(sample):
     for rtype, c in r.counts.items():
         if rtype in NOT_MAPPED:
             assert (c.loaded, c.skipped, c.quarantined) == (0, c.read, 0), rtype
+        elif rtype == "Observation":  # 3,321 without a value write no row (mapping.md, R5)
+            assert (c.loaded, c.skipped, c.quarantined) == (c.read - 3321, 3321, 0)
         elif rtype in SAMPLE_UNIQUE:
             assert c.loaded == SAMPLE_UNIQUE[rtype], rtype
             assert c.skipped == c.read - SAMPLE_UNIQUE[rtype], rtype
         else:
             assert (c.loaded, c.skipped, c.quarantined) == (c.read, 0, 0), rtype
     # every entry of the 8 insurers is not_mapped (117), none counted as a duplicate
-    assert r.skip_reasons == {"not_mapped": 8372 + 117, "duplicate": 1913 - 109}
+    assert r.skip_reasons == {"not_mapped": 8372 + 117 + 3321, "duplicate": 1913 - 109}
     assert r.totals.quarantined == 0 and wh.count("mm_quarantine") == 0
     assert r.totals.warnings == 0  # every urn:uuid reference resolves inside its bundle
 
@@ -118,8 +120,9 @@ def test_sample_rows_per_table(sample):
     assert counts["payer_plan_period"] == 173
     assert counts["provider"] == 58 and counts["care_site"] == 17
     assert counts["mm_person_identity"] == 60
-    # Observations: one row each, plus one per blood-pressure component; allergies too.
-    assert counts["measurement"] + counts["observation"] == 61008 + 2 * 1908 + 139
+    # Observations with a value: one row each (3,321 without a value and the 1,908 blood-
+    # pressure panels write none); each of a panel's two components one row; allergies too.
+    assert counts["measurement"] + counts["observation"] == 61008 - 3321 - 1908 + 2 * 1908 + 139
 
 
 def test_sample_visit_classes_map_to_visit_concepts(sample):

@@ -240,7 +240,8 @@ def test_observation_sql_gives_the_view_file_rows_on_plain_observations(tmp_path
             """
             SELECT sw.id, sw.idx FROM sw JOIN v ON v.id = sw.id AND v.part = sw.idx
             WHERE sw.regular AND (
-              sw.subject IS DISTINCT FROM v.subject OR sw.encounter IS DISTINCT FROM v.encounter
+              sw.has_row IS DISTINCT FROM v.has_value
+              OR sw.subject IS DISTINCT FROM v.subject OR sw.encounter IS DISTINCT FROM v.encounter
               OR sw.performer IS DISTINCT FROM v.performer OR sw.to_obs <> v.to_observation
               OR sw.effective IS DISTINCT FROM
                  coalesce(v.effective, v.effective_start, v.effective_instant)

@@ -123,10 +123,8 @@ DISTINCT_IN_CSV = {
 }
 #: Decisions of docs/mapping.md the FHIR reader does not follow yet:
 #: (table, column) -> request in /work/blind/fhir-requests.md.
-PENDING_FHIR: dict[tuple[str, str], str] = {
-    ("measurement", "*rows"): "R5 no row for value-less observations and panels",
-    ("observation", "*rows"): "R5 no row for value-less observations and panels",
-}
+#: Empty since R5 (value-less observations and panels) landed; R1, R3, R4 landed before it.
+PENDING_FHIR: dict[tuple[str, str], str] = {}
 
 
 def _natural_keys(wh: Warehouse) -> dict[tuple[str, int], str]:

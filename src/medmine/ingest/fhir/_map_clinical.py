@@ -12,6 +12,8 @@ from medmine.ingest.codes import TYPE_EHR, VISIT, source_value
 from medmine.ingest.fhir._refs import Context
 from medmine.ingest.fhir._values import (
     TEXT_ONLY,
+    Skip,
+    code_of,
     first_date,
     number,
     opt_datetime,
@@ -237,9 +239,47 @@ def _obs_row(
     return "measurement", row
 
 
+def _valueless(part: dict[str, Any]) -> bool:
+    """True when `part` has no value[x] to map (what `_obs_value` calls kind ``"none"``)."""
+    vq = part.get("valueQuantity")
+    if vq is not None:
+        return isinstance(vq, dict) and vq.get("value") is None
+    return not any(k in part for k in _VALUE_KEYS)
+
+
+_VALUE_KEYS = (
+    "valueInteger",
+    "valueCodeableConcept",
+    "valueString",
+    "valueBoolean",
+    "valueDateTime",
+    "valueTime",
+    "valuePeriod",
+    "valueRatio",
+    "valueRange",
+)
+
+
+def _check_code(cc: Any, field: str) -> None:
+    """Reject a missing or invalid code like `Context.code` does, without registering it
+    (a part that writes no row adds nothing to mm_source_concept).
+    """
+    if code_of(cc) is not None:
+        return
+    text = cc.get("text") if isinstance(cc, dict) else None
+    if text is not None and not isinstance(text, str):
+        raise Rejected(Reason.INVALID_VALUE, f"{field}.text is not a string")
+    if not (text and text.strip()):
+        raise Rejected(Reason.MISSING_FIELD, f"{field} has no coded value")
+
+
 def observation(r: dict[str, Any], fid: str, ctx: Context) -> Rows:
-    """Observation -> measurement (numeric or no value) or observation (social history,
-    surveys, coded or text values); each component becomes a row of its own.
+    """Observation -> measurement (numeric) or observation (social history, surveys, coded or
+    text values); each component becomes a row of its own.
+
+    docs/mapping.md (issue 13, R5): a part (the Observation or a component) without a value
+    writes no row, so a panel gives its components' rows only. An Observation that writes no
+    row at all is skipped (``not_mapped``), after the checks that would quarantine it.
     """
     oid = stable_id("fhir:Observation", fid)
     cats = set()
@@ -248,7 +288,16 @@ def observation(r: dict[str, Any], fid: str, ctx: Context) -> Rows:
             cats.add(c.get("code"))
     to_obs = bool(cats & _OBS_CATEGORIES)
     table = "observation" if to_obs else "measurement"
-    pid = ctx.person(r.get("subject"), "Observation.subject", table, oid)
+    parts: list[tuple[dict[str, Any], int, str]] = [(r, oid, "Observation")]
+    for i, comp in enumerate(r.get("component") or ()):
+        if not isinstance(comp, dict):
+            raise Rejected(Reason.INVALID_VALUE, "Observation.component is not an object")
+        parts.append(
+            (comp, stable_id("fhir:Observation.component", f"{fid}/{i}"), "Observation.component")
+        )
+    # Unresolved references are kept against the first row written (the primary row).
+    first = next((rid for part, rid, _ in parts if not _valueless(part)), oid)
+    pid = ctx.person(r.get("subject"), "Observation.subject", table, first)
     own = ("effectiveDateTime", "effectivePeriod.start", "effectiveInstant")
     period = r.get("effectivePeriod")
     if (
@@ -275,7 +324,7 @@ def observation(r: dict[str, Any], fid: str, ctx: Context) -> Rows:
             r.get("encounter"),
             "Observation.encounter",
             table=table,
-            row_id=oid,
+            row_id=first,
             column="visit_occurrence_id",
             target=_ENC,
         ),
@@ -283,19 +332,21 @@ def observation(r: dict[str, Any], fid: str, ctx: Context) -> Rows:
             _first(r.get("performer")),
             "Observation.performer",
             table=table,
-            row_id=oid,
+            row_id=first,
             column="provider_id",
             target=_PRACT,
         ),
     }
-    rows = [_obs_row(r, oid, base, to_obs, "Observation", ctx)]
-    comps = r.get("component")
-    if comps:
-        for i, comp in enumerate(comps):
-            if not isinstance(comp, dict):
-                raise Rejected(Reason.INVALID_VALUE, "Observation.component is not an object")
-            cid = stable_id("fhir:Observation.component", f"{fid}/{i}")
-            rows.append(_obs_row(comp, cid, base, to_obs, "Observation.component", ctx))
+    rows = []
+    for part, rid, field in parts:
+        if _valueless(part):
+            _check_code(part.get("code"), f"{field}.code")
+            if not to_obs:  # as a measurement row would have checked it
+                _range(part, field)
+        else:
+            rows.append(_obs_row(part, rid, base, to_obs, field, ctx))
+    if not rows:
+        raise Skip(Reason.NOT_MAPPED, "an Observation without a value (or a panel without values)")
     return rows
 
 

@@ -65,6 +65,9 @@ class SetwiseMapping:
     #: output column (or constant table name) that ``mm_reference.table_name`` takes
     ref_table: str = ""
     ref_table_is_column: bool = False
+    #: output boolean column: rows where it is false are checked (their reasons count) but
+    #: not written; a resource none of whose rows is written goes to the per-resource mapper
+    row_column: str | None = None
 
 
 @dataclass
@@ -91,7 +94,10 @@ def apply(s: LoadSession, m: SetwiseMapping, source: str) -> Applied:
     con.execute(
         "CREATE OR REPLACE TEMP TABLE __sw_ok AS SELECT seq FROM __sw GROUP BY seq "
         "HAVING bool_and(coalesce(regular, false) AND reason_code IS NULL)"
+        + (f" AND bool_or({ident(m.row_column)})" if m.row_column else "")
     )
+    if m.row_column:  # from here on only the rows that are written
+        con.execute(f"DELETE FROM __sw WHERE NOT coalesce({ident(m.row_column)}, false)")
     fallback = con.execute(
         f"SELECT seq, source_file, location, resource FROM ({source}) "
         "WHERE seq NOT IN (SELECT seq FROM __sw_ok) ORDER BY seq"

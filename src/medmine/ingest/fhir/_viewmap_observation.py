@@ -1,14 +1,16 @@
 """Observation -> measurement / observation, set-wise in DuckDB (the loader's fast path).
 
 The mapping (``views/measurement_observation.json`` says it as a ViewDefinition): each
-Observation and each of its components is one row; a row goes to ``observation`` when the
-Observation's category is social-history or survey, or when its value is coded, text, boolean
-or a date/time, and to ``measurement`` otherwise (a number or no value, with unit and
-reference range). The date is the first present of effectiveDateTime, effectivePeriod.start and
-effectiveInstant (Observations without one are mapped per resource: their date comes from a
-DiagnosticReport or Encounter). Each resource is parsed once (`json_transform` of its
-top-level fields); the paths are exact on the plain shape marked ``regular`` and every other
-Observation goes to the per-resource mapper.
+Observation and each of its components with a value is one row (docs/mapping.md, R5: a
+value-less part writes no row, so a panel gives its components' rows; an Observation with no
+row at all goes to the per-resource mapper, which skips it as ``not_mapped``); a row goes to
+``observation`` when the Observation's category is social-history or survey, or when its value
+is coded, text, boolean or a date/time, and to ``measurement`` otherwise (a number, with unit
+and reference range). The date is the first present of effectiveDateTime, effectivePeriod.start
+and effectiveInstant (Observations without one are mapped per resource: their date comes from a
+DiagnosticReport or Encounter). Each resource is parsed once (`json_transform` of its top-level
+fields); the paths are exact on the plain shape marked ``regular`` and every other Observation
+goes to the per-resource mapper.
 """
 
 from __future__ import annotations
@@ -200,7 +202,9 @@ def fast_observations(con: Any, source: str, load_id: str = "") -> str:
         SELECT *, {table} AS omop_table,
           CASE WHEN to_obs THEN 'observation' ELSE 'measurement' END AS ref_table,
           {row_id} AS row_id, {row_id} AS measurement_id, {row_id} AS observation_id,
-          idx < 0 AS is_primary,
+          kind <> 'none' AS has_row,
+          coalesce(idx = min(idx) FILTER (WHERE kind <> 'none') OVER (PARTITION BY seq), false)
+            AS is_primary,
           {_row_id("subject", "Patient")} AS person_id,
           0 AS measurement_concept_id, 0 AS observation_concept_id,
           mm_fhir_date(effective) AS measurement_date,
@@ -247,6 +251,7 @@ def observation_mapping() -> SetwiseMapping:
         ),
         table_column="omop_table",
         primary_column="is_primary",
+        row_column="has_row",
         ref_table="ref_table",
         ref_table_is_column=True,
     )
