@@ -89,10 +89,29 @@ def run(coro):  # noqa: ANN001, ANN201
     return uvloop.run(coro)
 
 
+def _stat(pid: int) -> list[str]:
+    return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+
+
 def cpu_seconds(pid: int) -> float:
-    """User + system CPU seconds of process `pid` so far (Linux /proc)."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    """User + system CPU seconds of process `pid` and its live descendants (Linux /proc).
+
+    With ``--workers N`` the server is a supervisor (it also writes the audit spool) and N
+    worker processes: all of them are the server.
+    """
+    children: dict[int, list[int]] = {}
+    for d in Path("/proc").iterdir():
+        if d.name.isdigit():
+            with contextlib.suppress(OSError, IndexError):
+                children.setdefault(int(_stat(int(d.name))[1]), []).append(int(d.name))
+    total, todo = 0.0, [pid]
+    while todo:
+        p = todo.pop()
+        with contextlib.suppress(OSError, IndexError):
+            fields = _stat(p)
+            total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+        todo.extend(children.get(p, []))
+    return total
 
 
 def free_port() -> int:
@@ -200,74 +219,41 @@ async def drive(url, make_body, headers, clients, seconds, per_request=1, make_h
     }
 
 
-def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--clients", type=int, default=50)
-    ap.add_argument("--seconds", type=float, default=15)
-    ap.add_argument("--persons", type=int, default=3000)
-    ap.add_argument("--out", type=Path, default=ROOT / "bench" / "results" / "serve.json")
-    ap.add_argument("--reuse", type=Path, help="folder to keep the built warehouse in and reuse")
-    ap.add_argument("--only", help="comma-separated scenario names to run")
-    args = ap.parse_args()
-    folder = args.reuse or Path(tempfile.mkdtemp(prefix="medmine-serve-bench-"))
-    folder.mkdir(parents=True, exist_ok=True)
-    key_file = folder / "model.key"
-    if not key_file.exists():
-        key_file.write_text(secrets.token_hex(32))  # bench-only deployment key
-    os.environ["MEDMINE_MODEL_KEY"] = key_file.read_text().strip()
+def wait_warm(base: str, workers: int, timeout: float = 900) -> float:
+    """Wait until every worker says its start-up precomputation is done; returns the seconds.
+
+    Health checks go over fresh connections, so the kernel hands them to different workers;
+    each answer names its worker (``X-Medmine-Worker``) when there are several.
+    """
     t0 = time.perf_counter()
-    if (folder / "persons.json").exists():
-        wh_path, reports = folder / "wh.duckdb", folder / "reports"
-        persons = json.loads((folder / "persons.json").read_text())
-    else:
-        wh_path, reports, persons = build(folder, args.persons)
-        (folder / "persons.json").write_text(json.dumps(persons))
-        print(f"built warehouse ({args.persons} persons, {len(persons)} with a stay) in "
-              f"{time.perf_counter() - t0:.0f} s")  # fmt: skip
-    import duckdb
+    done: dict[str, str] = {}
+    while time.perf_counter() - t0 < timeout:
+        try:
+            r = httpx.get(f"{base}/api/v1/health", headers={"Connection": "close"}, timeout=5)
+            done[r.headers.get("x-medmine-worker", "1")] = r.json().get("warm")
+        except httpx.HTTPError:
+            pass
+        if len(done) >= workers and all(v == "done" for v in done.values()):
+            return time.perf_counter() - t0
+        time.sleep(0.3)
+    raise TimeoutError(f"the server did not warm up in {timeout:.0f} s: {done}")
 
-    from medmine.serve.users import UserStore, users_path
 
-    with duckdb.connect(str(wh_path), read_only=True) as con:
-        source = dict(
-            con.execute(
-                "SELECT person_id, person_source_value FROM person "
-                "WHERE person_id IN (SELECT unnest(?::BIGINT[]))",
-                [persons],
-            ).fetchall()
-        )
-        audit_before = con.execute("SELECT count(*) FROM mm_audit").fetchone()[0]
-    store = UserStore(users_path(wh_path))
-    if store.get("bench") is None:
-        store.add("bench", "clinician", "bench password 123")
-    token = store.new_token("bench", "bench")
-    store.close()
-    # A CDS client (an EHR) with an ES384 key; the server trusts its public key.
-    ehr_key = ec.generate_private_key(ec.SECP384R1())
-    jwk = jwt.algorithms.ECAlgorithm.to_jwk(ehr_key.public_key(), as_dict=True)
-    jwk.update(kid="bench-ehr", alg="ES384", use="sig")
-    clients_file = folder / "cds_clients.json"
-    clients_file.write_text(json.dumps({"https://ehr.bench.example": {"keys": [jwk]}}))
+def measure(args, workers, wh_path, reports, persons, source, token, ehr_key, clients_file):  # noqa: ANN001, ANN201, PLR0913
+    """Start `medmine serve --workers N`, run the scenarios, stop it; the results by scenario."""
     port = free_port()
     env = {**os.environ, "PYTHONUNBUFFERED": "1", "MEDMINE_CDS_CLIENTS": str(clients_file)}
     server = subprocess.Popen(
         [sys.executable, "-m", "medmine", "serve", "-w", str(wh_path), "--reports", str(reports),
-         "--port", str(port)],  # fmt: skip
+         "--port", str(port), "--workers", str(workers)],  # fmt: skip
         env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
     )  # fmt: skip
     base = f"http://127.0.0.1:{port}"
+    results = {}
     try:
-        for _ in range(600):
-            try:
-                if httpx.get(f"{base}/api/v1/health", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                time.sleep(0.2)
-        t_warm = time.perf_counter()
-        while httpx.get(f"{base}/api/v1/health", timeout=30).json().get("warm") == "running":
-            time.sleep(0.5)
-        print(f"server warm (patient index, precomputed scores) after "
-              f"{time.perf_counter() - t_warm:.0f} s")  # fmt: skip
+        warm_s = wait_warm(base, workers)
+        print(f"server ({workers} worker process(es)) warm (patient index, precomputed scores) "
+              f"after {warm_s:.0f} s")  # fmt: skip
         cds_url = f"{base}/cds-services/readmission-risk"
 
         def ehr_jwt() -> dict[str, str]:
@@ -315,18 +301,19 @@ def main() -> None:
         }
         if args.only:
             scenarios = {k: v for k, v in scenarios.items() if k in args.only.split(",")}
-        # warm-up: load the model, wait for the precomputed scores, touch the tables once
+        # warm-up: load the model in every worker, touch the tables once (fresh connections)
         for name, (url, body, _) in scenarios.items():
-            hdr = ehr_jwt() if name == "cds_patient_view" else headers
-            r = httpx.post(url, json=body(), headers=hdr, timeout=120)
-            assert r.status_code == 200, (name, r.status_code, r.text[:300])
-        results = {}
+            for _ in range(4 * workers):
+                hdr = ehr_jwt() if name == "cds_patient_view" else headers
+                r = httpx.post(url, json=body(), headers={**hdr, "Connection": "close"},
+                               timeout=120)  # fmt: skip
+                assert r.status_code == 200, (name, r.status_code, r.text[:300])
         for name, (url, body, per) in scenarios.items():
             extra = None
             if name == "cds_patient_view":
                 # The EHR signs each request's token; signed beforehand so that the signing
                 # (an EHR's cost, 0.26 ms each) does not take CPU from the server under test.
-                pool = [ehr_jwt() for _ in range(int(600 * args.seconds))]
+                pool = [ehr_jwt() for _ in range(int(900 * args.seconds))]
 
                 def extra(pool=pool):  # noqa: ANN202
                     return pool.pop() if pool else ehr_jwt()
@@ -339,25 +326,91 @@ def main() -> None:
             res["server_cpu_share"] = round(server_cpu / res["seconds"], 2)
             res["load_average_1min"] = [round(load0, 1), round(os.getloadavg()[0], 1)]
             results[name] = res
-            print(f"{name:32s} {res['requests_per_s']:8.1f} req/s {res['scores_per_s']:9.1f} "
-                  f"scores/s  p50 {res['p50_ms']:7.1f}  p95 {res['p95_ms']:7.1f}  "
-                  f"p99 {res['p99_ms']:7.1f} ms  errors {res['errors']}  server "
-                  f"{res['server_cpu_ms_per_request']:.2f} CPU-ms/req "
+            print(f"{workers}w {name:30s} {res['requests_per_s']:8.1f} req/s "
+                  f"{res['scores_per_s']:9.1f} scores/s  p50 {res['p50_ms']:7.1f}  p95 "
+                  f"{res['p95_ms']:7.1f}  p99 {res['p99_ms']:7.1f} ms  errors {res['errors']}  "
+                  f"server {res['server_cpu_ms_per_request']:.2f} CPU-ms/req "
                   f"({res['server_cpu_share']:.2f} cores), client "
                   f"{res['client_cpu_ms_per_request']:.2f} CPU-ms/req, load "
                   f"{res['load_average_1min'][0]}->{res['load_average_1min'][1]}")  # fmt: skip
     finally:
-        server.terminate()
-        server.wait(timeout=60)
-    with duckdb.connect(str(wh_path), read_only=True) as con:
-        audit_after = con.execute("SELECT count(*) FROM mm_audit").fetchone()[0]
-    audited = sum(
-        r["statuses"].get("200", 0)
-        for k, r in results.items()
-        if k in ("cds_patient_view", "score_person")
+        server.terminate()  # SIGTERM: graceful; with workers, the audit spool is merged
+        server.wait(timeout=300)
+    return model, results
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--clients", type=int, default=50)
+    ap.add_argument("--seconds", type=float, default=15)
+    ap.add_argument("--persons", type=int, default=3000)
+    ap.add_argument("--out", type=Path, help="result file (default bench/results/serve.json, "
+                    "or serve_workers.json with --workers)")  # fmt: skip
+    ap.add_argument("--reuse", type=Path, help="folder to keep the built warehouse in and reuse")
+    ap.add_argument("--only", help="comma-separated scenario names to run")
+    ap.add_argument("--workers", help="comma-separated worker process counts to compare "
+                    "(e.g. 1,2,3); default: one run with 1")  # fmt: skip
+    args = ap.parse_args()
+    counts = [int(w) for w in (args.workers or "1").split(",")]
+    out = args.out or ROOT / "bench" / "results" / (
+        "serve_workers.json" if args.workers else "serve.json"
     )
-    print(f"audit entries written: {audit_after - audit_before} for {audited} answered "
-          "person scores and hooks (warm-up requests add a few)")  # fmt: skip
+    folder = args.reuse or Path(tempfile.mkdtemp(prefix="medmine-serve-bench-"))
+    folder.mkdir(parents=True, exist_ok=True)
+    key_file = folder / "model.key"
+    if not key_file.exists():
+        key_file.write_text(secrets.token_hex(32))  # bench-only deployment key
+    os.environ["MEDMINE_MODEL_KEY"] = key_file.read_text().strip()
+    t0 = time.perf_counter()
+    if (folder / "persons.json").exists():
+        wh_path, reports = folder / "wh.duckdb", folder / "reports"
+        persons = json.loads((folder / "persons.json").read_text())
+    else:
+        wh_path, reports, persons = build(folder, args.persons)
+        (folder / "persons.json").write_text(json.dumps(persons))
+        print(f"built warehouse ({args.persons} persons, {len(persons)} with a stay) in "
+              f"{time.perf_counter() - t0:.0f} s")  # fmt: skip
+    import duckdb
+
+    from medmine.serve.users import UserStore, users_path
+
+    with duckdb.connect(str(wh_path), read_only=True) as con:
+        source = dict(
+            con.execute(
+                "SELECT person_id, person_source_value FROM person "
+                "WHERE person_id IN (SELECT unnest(?::BIGINT[]))",
+                [persons],
+            ).fetchall()
+        )
+    store = UserStore(users_path(wh_path))
+    if store.get("bench") is None:
+        store.add("bench", "clinician", "bench password 123")
+    token = store.new_token("bench", "bench")
+    store.close()
+    # A CDS client (an EHR) with an ES384 key; the server trusts its public key.
+    ehr_key = ec.generate_private_key(ec.SECP384R1())
+    jwk = jwt.algorithms.ECAlgorithm.to_jwk(ehr_key.public_key(), as_dict=True)
+    jwk.update(kid="bench-ehr", alg="ES384", use="sig")
+    clients_file = folder / "cds_clients.json"
+    clients_file.write_text(json.dumps({"https://ehr.bench.example": {"keys": [jwk]}}))
+    runs = {}
+    for workers in counts:
+        with duckdb.connect(str(wh_path), read_only=True) as con:
+            audit_before = con.execute("SELECT count(*) FROM mm_audit").fetchone()[0]
+        model, results = measure(args, workers, wh_path, reports, persons, source, token,
+                                 ehr_key, clients_file)  # fmt: skip
+        # after the server stopped: every answered person score and hook must be in mm_audit
+        with duckdb.connect(str(wh_path), read_only=True) as con:
+            audit_after = con.execute("SELECT count(*) FROM mm_audit").fetchone()[0]
+        audited = sum(
+            r["statuses"].get("200", 0)
+            for k, r in results.items()
+            if k in ("cds_patient_view", "score_person")
+        )
+        print(f"{workers}w audit entries written: {audit_after - audit_before} for {audited} "
+              "answered person scores and hooks (warm-up requests add a few)")  # fmt: skip
+        runs[workers] = {"audit_entries_written": audit_after - audit_before,
+                         "answers_needing_audit": audited, "results": results}  # fmt: skip
     doc = {
         "clients": args.clients,
         "seconds_per_scenario": args.seconds,
@@ -365,14 +418,17 @@ def main() -> None:
         "model": model,
         "cpu_count": os.cpu_count(),
         "note": "client and server share the machine's cores (shared with other work: see "
-        "load_average_1min); loopback HTTP/1.1; closed-loop clients",
-        "audit_entries_written": audit_after - audit_before,
-        "results": results,
+        "load_average_1min); loopback HTTP/1.1; closed-loop clients; server CPU = supervisor "
+        "+ worker processes",
         "goals": {"cds_p99_ms": 200, "scores_per_s": 500},
     }
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(doc, indent=2))
-    print(f"wrote {args.out}")
+    if args.workers:
+        doc["by_workers"] = {str(k): v for k, v in runs.items()}
+    else:
+        doc.update(runs[counts[0]])
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(doc, indent=2))
+    print(f"wrote {out}")
 
 
 if __name__ == "__main__":

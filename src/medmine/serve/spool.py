@@ -315,7 +315,8 @@ class SpoolWriter:
                 fut.set_exception(exc)
             return
         self._last = written[-1]
-        self._seed()
+        if self.batches % 1000 == 999:  # the in-memory table only needs the newest entry
+            self._mem.execute("DELETE FROM mm_audit WHERE seq < ?", [self._last.seq])
         self.batches += 1
         self.entries += len(written)
         for (_, fut), entry in zip(batch, written, strict=True):
