@@ -9,9 +9,11 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 from typer.testing import CliRunner
 
 from medmine.cli import app
+from medmine.warehouse import Warehouse
 
 DATA = Path(__file__).resolve().parents[1] / "data" / "hl7v2"
 
@@ -28,8 +30,12 @@ def _listen(warehouse: Path, *extra: str) -> tuple[subprocess.Popen[str], int]:
     return proc, int(m.group(1))
 
 
-def test_listen_send_and_stop_with_sigterm(tmp_path):
-    proc, port = _listen(tmp_path / "w.duckdb")
+@pytest.mark.parametrize("mode", ["load", "journal"])
+def test_listen_send_and_stop_with_sigterm(tmp_path, mode):
+    proc, port = _listen(tmp_path / "w.duckdb", "--ack-after", mode)
+    # message 3 of the bad file: a new patient without a birth date. Only the warehouse knows
+    # the patient is new: load mode answers AE, journal mode AA (then quarantines it)
+    late = mode == "journal"
     try:
         runner = CliRunner()
         good = runner.invoke(app, ["send", "hl7", str(DATA / "01_epic_adt.hl7"), "-p", str(port)])
@@ -39,16 +45,24 @@ def test_listen_send_and_stop_with_sigterm(tmp_path):
             app, ["send", "hl7", str(DATA / "04_bad_messages.hl7"), "-p", str(port)]
         )
         assert bad.exit_code == 3, bad.output
-        assert (
-            "04_bad_messages.hl7:message 3 (segment 9): AE PID-7 birth date is empty" in bad.output
-        )
-        assert "sent 6 messages; acknowledgements: AA 3, AE 2, AR 1" in bad.output
-        assert "3 of 6 messages were not accepted" in bad.output
+        third = "04_bad_messages.hl7:message 3 (segment 9): AE PID-7 birth date is empty"
+        assert (third in bad.output) != late
+        counts = "AA 4, AE 1, AR 1" if late else "AA 3, AE 2, AR 1"
+        assert f"sent 6 messages; acknowledgements: {counts}" in bad.output
+        assert f"{2 if late else 3} of 6 messages were not accepted" in bad.output
     finally:
         proc.send_signal(signal.SIGTERM)
         out, err = proc.communicate(timeout=60)
     assert proc.returncode == 0, err
-    assert "stopped: 11 messages acknowledged (AA 8, AE 2, AR 1)" in out
+    counts = "AA 9, AE 1, AR 1" if late else "AA 8, AE 2, AR 1"
+    assert f"stopped: 11 messages acknowledged ({counts})" in out
+    if late:
+        assert "journal: 11 entries loaded" in out
+        assert "1 answered AA then quarantined by warehouse state" in out
+    with Warehouse(tmp_path / "w.duckdb", read_only=True) as wh:  # quarantined either way
+        assert wh.con.execute(
+            "SELECT count(*) FROM mm_quarantine WHERE message LIKE 'PID-7 birth date is empty%'"
+        ).fetchone() == (1,)
     assert "Traceback" not in err
 
 

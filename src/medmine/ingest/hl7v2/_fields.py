@@ -1,8 +1,9 @@
 """Typed access to a parsed HL7 v2 message: fields by position, unescaped; timestamps.
 
-Parsing (segments, the delimiters declared in MSH-1/MSH-2) is python-hl7's; this module reads
-its nested containers by position and decodes escape sequences itself, because python-hl7's
-``unescape`` logs the field value (PHI) on bad sequences.
+Splitting (segments, the delimiters declared in MSH-1/MSH-2) gives python-hl7's container
+shape (`medmine.ingest.hl7v2._er7`, plain lists, tested equal to ``hl7.parse``); this module
+reads it by position and decodes escape sequences itself, because python-hl7's ``unescape``
+logs the field value (PHI) on bad sequences.
 """
 
 from __future__ import annotations
@@ -11,8 +12,7 @@ import datetime as dt
 import re
 from typing import Any
 
-import hl7
-
+from medmine.ingest.hl7v2._er7 import parse as split_er7
 from medmine.warehouse import Reason, Rejected
 
 _SEGMENT_ID = re.compile(r"^[A-Z][A-Z0-9]{2}$")
@@ -28,11 +28,11 @@ class Msg:
 
     def __init__(self, text: str) -> None:
         try:
-            self.m = hl7.parse(text)
-        except Exception:  # python-hl7 raises assorted errors on broken input
+            segments, seps, esc = split_er7(text)
+        except (ValueError, IndexError):
             raise Rejected(Reason.MALFORMED, "message cannot be parsed as ER7") from None
-        seps = self.m.separators  # segment, field, repetition, component, subcomponent
-        if len(seps) < 5 or not self.m.esc:
+        # seps: segment, field, repetition, component, subcomponent separators
+        if len(seps) < 5 or not esc:
             raise Rejected(Reason.MALFORMED, "MSH-2 does not declare the encoding characters")
         self.field_sep, self.rep_sep, self.comp_sep, self.sub_sep = (
             seps[1],
@@ -40,8 +40,8 @@ class Msg:
             seps[3],
             seps[4],
         )
-        self.esc = self.m.esc
-        self.segments: list[Any] = list(self.m)
+        self.esc = esc
+        self.segments: list[Any] = segments
         for seg in self.segments:
             if not _SEGMENT_ID.match(_leaf(seg[0]) if len(seg) else ""):
                 raise Rejected(Reason.MALFORMED, "a segment has no valid 3-character id")
