@@ -4,9 +4,9 @@ after shutdown; plus the audit spool and the shared store on their own."""
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -26,15 +26,16 @@ from medmine.errors import IntegrityError
 from medmine.privacy.audit import verify
 from medmine.serve.shared import SharedStore
 from medmine.serve.spool import SpoolWriter, merge_spool, newest_entry, spool_path, spooled
-from medmine.studies import readmission
-from medmine.synth.population import simulate
 from medmine.warehouse import Warehouse
 from medmine.warehouse.audit import append, entries
 
-from .conftest import FAST, PASSWORD
+from .conftest import PASSWORD
 
 ISS = "https://ehr.workers.example"
 WORKER = "x-medmine-worker"
+#: One client, no keep-alive: each request opens a new connection, which either worker may
+#: accept (a kept-alive connection stays with one worker).
+HTTP = httpx.Client(limits=httpx.Limits(max_keepalive_connections=0), timeout=120)
 
 
 def _free_port() -> int:
@@ -44,13 +45,21 @@ def _free_port() -> int:
 
 
 @pytest.fixture(scope="module")
-def server(tmp_path_factory):
-    """A warehouse with a saved readmission model, served by 2 worker processes."""
+def server(served, tmp_path_factory):
+    """A copy of the session's served warehouse (a readmission model), served by 2 workers.
+
+    Copied, not built again: the session's app may hold the original open for writing, and
+    nothing is written to it while a test is not running (its audit commits before answers).
+    """
+    settings, _ = served
     d = tmp_path_factory.mktemp("workers")
     wh_path, reports = d / "wh.duckdb", d / "reports"
+    for suffix in ("", ".wal", ".users.sqlite", ".audit-head"):
+        src = Path(str(settings.warehouse) + suffix)
+        if src.exists():
+            shutil.copy2(src, str(wh_path) + suffix)
+    shutil.copytree(settings.models_dir, reports / "models")
     with Warehouse(wh_path) as wh:
-        simulate(500, seed=21, id_base=20_000_000).write_to(wh)
-        readmission.run(wh, dataclasses.replace(FAST, model_dir=reports / "models"))
         inpatients = [r[0] for r in wh.con.execute(
             "SELECT DISTINCT person_id FROM visit_occurrence WHERE visit_concept_id = 9201 "
             "ORDER BY 1 LIMIT 40").fetchall()]  # fmt: skip
@@ -58,8 +67,6 @@ def server(tmp_path_factory):
     from medmine.serve.users import UserStore, users_path
 
     users = UserStore(users_path(wh_path))
-    for role in ("clinician", "analyst"):
-        users.add(role, role, PASSWORD)
     tokens = {role: users.new_token(role, "tests") for role in ("clinician", "analyst")}
     users.close()
     key = ec.generate_private_key(ec.SECP384R1())
@@ -82,7 +89,7 @@ def server(tmp_path_factory):
             assert proc.poll() is None, (d / "server.log").read_text()[-2000:]
             assert time.monotonic() < deadline, "the two workers did not both answer"
             try:
-                seen.add(httpx.get(f"{base}/api/v1/health", timeout=5).headers[WORKER])
+                seen.add(HTTP.get(f"{base}/api/v1/health").headers[WORKER])
             except httpx.HTTPError:
                 time.sleep(0.2)
         yield {"proc": proc, "base": base, "wh": wh_path, "key": key, "tokens": tokens,
@@ -116,8 +123,7 @@ def _hook(s, bearer: str | None, patient: int) -> httpx.Response:
     body = {"hook": "patient-view", "hookInstance": uuid.uuid4().hex,
             "context": {"userId": "Practitioner/1", "patientId": str(patient)}}  # fmt: skip
     headers = {"Authorization": f"Bearer {bearer}"} if bearer else {}
-    r = httpx.post(f"{s['base']}/cds-services/readmission-risk", json=body, headers=headers,
-                   timeout=60)  # fmt: skip
+    r = HTTP.post(f"{s['base']}/cds-services/readmission-risk", json=body, headers=headers)
     r.hook_instance = body["hookInstance"]  # type: ignore[attr-defined]
     return r
 
@@ -146,17 +152,18 @@ def test_two_workers_share_replay_cache_sessions_and_audit_everything(server):
     denied = _both(lambda: _hook(s, s["tokens"]["analyst"], person))
     assert {r.status_code for r in denied} == {403}
     url = f"{s['base']}/api/v1/persons/{person}"
-    assert {r.status_code for r in _both(lambda: httpx.get(url, headers=analyst))} == {403}
-    views = _both(lambda: httpx.get(url, headers=clinician, timeout=60))
+    assert {r.status_code for r in _both(lambda: HTTP.get(url, headers=analyst))} == {403}
+    views = _both(lambda: HTTP.get(url, headers=clinician))
     assert {r.status_code for r in views} == {200}
     # a browser session started on one worker is valid on the other
+    # (logins through clients of their own: the shared one must not keep the cookies)
     login = httpx.get(f"{s['base']}/login")
     csrf = login.text.split('name="csrf_token" value="')[1].split('"')[0]
     form = {"username": "clinician", "password": PASSWORD, "csrf_token": csrf}
     done = httpx.post(f"{s['base']}/login", cookies=login.cookies, data=form)
     assert done.status_code == 303
     cookie = {"Cookie": f"mm_session={done.cookies['mm_session']}"}
-    me = _both(lambda: httpx.get(f"{s['base']}/api/v1/me", headers=cookie))
+    me = _both(lambda: HTTP.get(f"{s['base']}/api/v1/me", headers=cookie))
     assert {(r.status_code, r.json()["username"]) for r in me} == {(200, "clinician")}
 
     # failed logins count across workers: 5 failures spread over both lock the name on both
@@ -172,10 +179,10 @@ def test_two_workers_share_replay_cache_sessions_and_audit_everything(server):
     locked = _both(fail, at_least=2)
     assert {r.status_code for r in locked} == {429}
     # a study job started on one worker is visible on the other
-    run = httpx.post(f"{s['base']}/api/v1/studies/pharmacogenomics/runs", headers=analyst)
+    run = HTTP.post(f"{s['base']}/api/v1/studies/pharmacogenomics/runs", headers=analyst)
     assert run.status_code == 202, run.text
     job_url = f"{s['base']}/api/v1/jobs/{run.json()['id']}"
-    jobs = _both(lambda: httpx.get(job_url, headers=analyst))
+    jobs = _both(lambda: HTTP.get(job_url, headers=analyst))
     assert {r.json()["study"] for r in jobs} == {"pharmacogenomics"}
     # graceful stop: every answered hook and person view is in the warehouse's chain
     s["proc"].send_signal(signal.SIGTERM)
@@ -192,6 +199,7 @@ def test_two_workers_share_replay_cache_sessions_and_audit_everything(server):
     assert sum(a == "view.person" for a, _ in rows) == len(views)
     assert check.ok, check.reason
     assert spooled(spool_path(s["wh"])) == []
+    assert not HTTP.cookies
 
 
 def test_spool_merges_once_with_the_same_chain_and_refuses_a_tampered_spool(tmp_path):
