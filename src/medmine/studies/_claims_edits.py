@@ -7,6 +7,9 @@ from typing import Any
 
 import pandas as pd
 
+from medmine.studies import _claims_sql as q
+from medmine.warehouse.sql import ident
+
 #: Weight of each edit in a claim's score (severity: certain errors first).
 EDIT_WEIGHTS = {
     "after_death": 5.0,
@@ -20,17 +23,7 @@ EDIT_WEIGHTS = {
     "rule_violation": 1.0,
 }
 
-_LINES = """fl AS (
-    SELECT l.claim_line_id, l.claim_id, l.person_id,
-           coalesce(l.rendering_provider_id, c.rendering_provider_id, c.billing_provider_id,
-                    v.provider_id) AS provider_id,
-           l.service_date, coalesce(l.procedure_vocabulary_id, '') AS vocab,
-           l.procedure_code AS code, coalesce(l.units, 1) AS units,
-           coalesce(l.billed_amount, 0) AS amount
-    FROM mm_claim_line l JOIN mm_claim c USING (claim_id)
-         LEFT JOIN visit_occurrence v ON v.visit_occurrence_id = c.visit_occurrence_id
-    WHERE l.procedure_code IS NOT NULL {person_filter}
-)"""
+_LINES = "fl AS (" + q.FL + ")"
 
 _BIRTH = (
     "coalesce(CAST(p.birth_datetime AS DATE), "
@@ -135,17 +128,32 @@ class _Scope:
             self.con.unregister(name)
 
 
-def _with_lines(sql: str, person_sql: str | None) -> str:
+def _with_lines(sql: str, person_sql: str | None, fl: str | None = None) -> str:
+    """`sql` with ``fl`` defined: the table `fl` (see `build_fl`) or the lines query."""
+    if fl is not None:
+        return f"WITH fl AS (SELECT * FROM {ident(fl)})\n" + sql
     filt = f"AND l.person_id IN ({person_sql})" if person_sql else ""
     return "WITH " + _LINES.format(person_filter=filt) + "\n" + sql
 
 
-def claim_edits(wh: Any, person_sql: str | None = None) -> pd.DataFrame:
-    """Run every claim edit; one row per flagged line and edit."""
+def build_fl(con: Any, person_sql: str | None = None, table: str = q.FL_TABLE) -> str:
+    """Write the claim lines with their profile provider (one pass) to a temporary table."""
+    filt = f"AND l.person_id IN ({person_sql})" if person_sql else ""
+    con.execute(
+        f"CREATE OR REPLACE TEMP TABLE {ident(table)} AS " + q.FL.format(person_filter=filt)
+    )
+    return table
+
+
+def claim_edits(wh: Any, person_sql: str | None = None, fl: str | None = None) -> pd.DataFrame:
+    """Run every claim edit; one row per flagged line and edit. `fl`: a table written by
+    `build_fl` (written here when None).
+    """
+    fl = fl or build_fl(wh.con, person_sql)
     frames = []
     with _Scope(wh.con):
         for name, sql in EDIT_SQL.items():
-            df = wh.con.execute(_with_lines(sql, person_sql)).df()
+            df = wh.con.execute(_with_lines(sql, person_sql, fl)).df()
             df.columns = ["claim_line_id", "claim_id", "provider_id", "evidence_line_id", "detail"]
             df.insert(0, "edit", name)
             frames.append(df)

@@ -14,7 +14,7 @@ from medmine.mining.anomaly import (
     RobustZDetector,
     rank_average,
 )
-from medmine.studies._claims_edits import _with_lines
+from medmine.studies import _claims_sql as q
 
 if TYPE_CHECKING:
     from medmine.studies._claims_types import FraudStudyConfig
@@ -77,20 +77,18 @@ def _divergence(counts: pd.DataFrame, groups: pd.Series, kind: str) -> pd.Series
 
 
 def provider_features(
-    wh: Any, lines: pd.DataFrame, edits: pd.DataFrame, cfg: FraudStudyConfig
+    wh: Any, fl: str, edits: pd.DataFrame, cfg: FraudStudyConfig
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """One row per provider with `FEATURES` and its specialty; also E&M counts (long)."""
-    ln = lines.dropna(subset=["provider_id"]).copy()
-    ln["provider_id"] = ln["provider_id"].astype(np.int64)
-    g = ln.groupby("provider_id")
-    f = pd.DataFrame(
-        {
-            "n_claims": g["claim_id"].nunique(),
-            "n_patients": g["person_id"].nunique(),
-            "active_days": g["service_date"].nunique(),
-            "billed": g["amount"].sum(),
-        }
-    )
+    """One row per provider with `FEATURES` and its specialty; also E&M counts (long).
+
+    `fl` is the line table of `medmine.studies._claims_edits.build_fl`; the per-provider
+    aggregates run in SQL (`_claims_sql.PROVIDER_COUNTS` ...), the divergences and peer
+    medians on the per-provider rows.
+    """
+    con = wh.con
+    f = q.run(con, q.PROVIDER_COUNTS, fl=fl)
+    f["provider_id"] = f["provider_id"].astype(np.int64)
+    f = f.set_index("provider_id")
     spec = _specialties(wh)
     f["specialty"] = spec.reindex(f.index).fillna("unknown").astype(str)
     f["log_claims"] = np.log1p(f.n_claims)
@@ -98,36 +96,23 @@ def provider_features(
     f["claims_per_day"] = f.n_claims / f.active_days.clip(lower=1)
     f["billed_per_patient"] = f.billed / f.n_patients.clip(lower=1)
     f["billed_per_claim"] = f.billed / f.n_claims.clip(lower=1)
-    visits = ln.groupby(["provider_id", "person_id"])["claim_id"].nunique()
-    f["single_visit_share"] = (visits == 1).groupby(level=0).mean()
+    single = q.run(con, q.SINGLE_VISIT_SHARE, fl=fl)
+    f["single_visit_share"] = single.set_index("provider_id")["single_visit_share"].reindex(f.index)
+    codes = q.run(con, q.PROVIDER_CODES, fl=fl)
+    codes["provider_id"] = codes["provider_id"].astype(np.int64)
     # E&M level mix
-    em = ln[ln.vocab.isin(["CPT4", "HCPCS"]) & ln.code.isin(_EM)]
-    em_counts = em.groupby(["provider_id", "code"]).size().unstack(fill_value=0)
+    em = codes[codes.vocab.isin(["CPT4", "HCPCS"]) & codes.code.isin(_EM)]
+    em_counts = em.groupby(["provider_id", "code"])["n"].sum().unstack(fill_value=0)
     em_counts = em_counts.reindex(columns=list(_EM), fill_value=0)
     levels = np.arange(1, 6)
     tot = em_counts.sum(axis=1)
     f["em_mean"] = (em_counts.to_numpy() @ levels / tot.clip(lower=1)).reindex(f.index)
     f["em_kl"] = _divergence(em_counts, f["specialty"], "kl").reindex(f.index)
     # procedure mix
-    mix = ln.groupby(["provider_id", "code"]).size().unstack(fill_value=0)
+    mix = codes.groupby(["provider_id", "code"])["n"].sum().unstack(fill_value=0)
     f["proc_js"] = _divergence(mix, f["specialty"], "js").reindex(f.index)
     # referral concentration: who sees this provider's patients next (within the window)
-    ref = wh.con.execute(
-        _with_lines(
-            f"""
-            , v AS (SELECT DISTINCT provider_id, person_id, service_date FROM fl
-                    WHERE provider_id IS NOT NULL)
-            , nxt AS (SELECT DISTINCT a.provider_id AS src, a.person_id, b.provider_id AS dst
-                      FROM v a JOIN v b ON a.person_id = b.person_id
-                       AND b.provider_id <> a.provider_id AND b.service_date > a.service_date
-                       AND b.service_date <= a.service_date + {int(cfg.referral_window_days)})
-            , pairs AS (SELECT src, dst, count(*) AS n FROM nxt GROUP BY 1, 2)
-            SELECT src AS provider_id, max(n) AS top, count(DISTINCT person_id) AS referred
-            FROM pairs JOIN (SELECT DISTINCT src, person_id FROM nxt) USING (src)
-            GROUP BY 1""",
-            None,
-        )
-    ).df()
+    ref = q.run(con, q.REFERRAL_SHARE, {"window": int(cfg.referral_window_days)}, fl=fl)
     ref = ref.set_index("provider_id")
     share = (ref["top"] / ref["referred"]).where(ref["referred"] >= cfg.min_referrals)
     f["referral_top_share"] = share.reindex(f.index)

@@ -1,22 +1,26 @@
-"""Scheme detectors of the claims fraud study: one function per scheme over a claim frame.
+"""Scheme detectors of the claims fraud study: one function per scheme over a claim table.
 
-`claim_frame` reads one row per claim (source ids, billing organisation, rendering and
-referring clinicians, encounter link, code, units, amount, dates) and `line_frame` one row
-per line. Each detector returns hits ``(claim_id, scheme, strength, reason, evidence)``:
-``strength`` in (0, 1], ``reason`` in plain words (codes and counts only, never names or
-dates), ``evidence`` the source ids of the other claims behind the reason. The schemes are
-explained in ``docs/patterns.md``.
+`build_claims` writes one row per claim (source ids, billing organisation, rendering and
+referring clinicians, encounter link, code, units, amount, dates, reading order) to a
+temporary table and `build_lines` one row per line; `claim_frame` / `line_frame` read them
+as pandas frames. Each detector runs one set-wise SQL statement of `_claims_sql` in the
+warehouse and formats the plain words of the few rows it returns. Each returns hits
+``(claim_id, scheme, strength, reason, evidence)``: ``strength`` in (0, 1], ``reason`` in
+plain words (codes and counts only, never names or dates), ``evidence`` the source ids of
+the other claims behind the reason. The schemes are explained in ``docs/patterns.md``.
 """
 
 from __future__ import annotations
 
 import importlib.resources
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
+
+from medmine.studies import _claims_sql as q
+from medmine.warehouse.sql import ident
 
 #: Columns of a hit frame.
 HIT_COLUMNS = ["claim_id", "scheme", "strength", "reason", "evidence"]
@@ -49,54 +53,6 @@ SCHEME_WORDS = {
     "kickback_referral": "referral concentration",
 }
 
-_CLAIMS = """
-WITH lines AS (
-    SELECT claim_id,
-           min(service_date) AS line_date,
-           arg_min(procedure_code, line_number) AS code,
-           arg_min(coalesce(procedure_vocabulary_id, ''), line_number) AS vocab,
-           count(*) AS n_lines,
-           sum(coalesce(units, 1)) AS units,
-           sum(coalesce(billed_amount, allowed_amount, paid_amount)) AS line_amount,
-           any_value(rendering_provider_id) AS line_rendering_id,
-           any_value(rendering_npi) AS line_rendering_npi
-    FROM mm_claim_line GROUP BY claim_id
-), src AS (
-    SELECT row_id AS claim_id, source_file,
-           TRY_CAST(regexp_extract(location, '(\\d+)', 1) AS BIGINT) AS loc
-    FROM mm_source_record WHERE table_name = 'mm_claim'
-)
-SELECT c.claim_id, c.claim_source_value, c.person_id,
-       CASE WHEN c.claim_source_value IS NULL THEN 'mm:' || c.claim_id
-            WHEN contains(c.claim_source_value, '/')
-                THEN regexp_extract(c.claim_source_value, '[^/]*$')
-            ELSE regexp_replace(c.claim_source_value, '^[^:]*:', '') END AS source_id,
-       coalesce(l.line_date, c.claim_start_date) AS service_date,
-       l.code, l.vocab, coalesce(l.n_lines, 0) AS n_lines, coalesce(l.units, 1) AS units,
-       coalesce(l.line_amount, c.total_billed, c.total_allowed, c.total_paid, 0) AS amount,
-       c.visit_occurrence_id, v.visit_start_date, v.visit_start_datetime,
-       v.visit_end_datetime, v.visit_source_value AS visit_kind,
-       coalesce(c.billing_source_value, c.billing_npi, bp.npi, cs.care_site_source_value,
-                bp.provider_source_value) AS organisation_id,
-       cs.care_site_name AS organisation_name,
-       coalesce(c.rendering_npi, l.line_rendering_npi, rp.npi, rp.provider_source_value)
-           AS clinician_id,
-       coalesce(c.referring_npi, fp.npi, fp.provider_source_value) AS referrer_id,
-       coalesce(l.line_rendering_id, c.rendering_provider_id, c.billing_provider_id,
-                v.provider_id) AS profile_provider_id,
-       s.source_file, s.loc
-FROM mm_claim c
-     LEFT JOIN lines l USING (claim_id)
-     LEFT JOIN visit_occurrence v ON v.visit_occurrence_id = c.visit_occurrence_id
-     LEFT JOIN care_site cs ON cs.care_site_id = c.billing_care_site_id
-     LEFT JOIN provider bp ON bp.provider_id = c.billing_provider_id
-     LEFT JOIN provider rp ON rp.provider_id = coalesce(c.rendering_provider_id,
-                                                         l.line_rendering_id, v.provider_id)
-     LEFT JOIN provider fp ON fp.provider_id = c.referring_provider_id
-     LEFT JOIN src s ON s.claim_id = c.claim_id
-WHERE TRUE {person_filter}
-"""
-
 
 def source_claim_id(source_value: pd.Series) -> pd.Series:
     """The claim id as the source gave it: ``Claim/abc`` or ``fhir:Claim/abc`` -> ``abc``,
@@ -107,29 +63,41 @@ def source_claim_id(source_value: pd.Series) -> pd.Series:
     return s.str.rsplit("/", n=1).str[-1].where(slash, s.str.split(":", n=1).str[-1])
 
 
+def build_claims(con: Any, person_sql: str | None = None, table: str = q.CLAIMS_TABLE) -> str:
+    """Write the claim table (one row per claim, with its reading order ``ord``); its name."""
+    filt = f"AND c.person_id IN ({person_sql})" if person_sql else ""
+    body = q.CLAIMS.format(person_filter=filt)
+    con.execute(
+        f"CREATE OR REPLACE TEMP TABLE {ident(table)} AS "
+        + q.CLAIMS_ORDERED.format(claims_sql=body)
+    )
+    return table
+
+
+def build_lines(con: Any, person_sql: str | None = None, table: str = q.LINES_TABLE) -> str:
+    """Write the line table (claim, line, vocabulary, code, units, amount); its name."""
+    filt = f"WHERE person_id IN ({person_sql})" if person_sql else ""
+    con.execute(
+        f"CREATE OR REPLACE TEMP TABLE {ident(table)} AS " + q.LINES.format(person_filter=filt)
+    )
+    return table
+
+
 def claim_frame(wh: Any, person_sql: str | None = None) -> pd.DataFrame:
     """One row per claim with source ids, parties, encounter link, code, units and amount."""
-    filt = f"AND c.person_id IN ({person_sql})" if person_sql else ""
-    df = wh.con.execute(_CLAIMS.format(person_filter=filt)).df()
+    t = build_claims(wh.con, person_sql)
+    df = wh.con.execute(f"SELECT * FROM {ident(t)} ORDER BY ord").df()
     # source_id (in SQL, as `source_claim_id` does it): a source without claim ids
     # (simulated data) falls back to the warehouse id, marked ``mm:``
     df["service_date"] = pd.to_datetime(df["service_date"])
     # Reading order: file, then entry / line number, then id (the copy comes after the original).
-    df = df.sort_values(
-        ["source_file", "loc", "claim_source_value", "claim_id"], kind="stable", na_position="last"
-    )
-    df["order"] = np.arange(len(df))
-    return df.reset_index(drop=True)
+    return df.rename(columns={"ord": "order"}).reset_index(drop=True)
 
 
 def line_frame(wh: Any, person_sql: str | None = None) -> pd.DataFrame:
     """One row per claim line: claim, code, units, amount."""
-    filt = f"WHERE person_id IN ({person_sql})" if person_sql else ""
-    return wh.con.execute(
-        "SELECT claim_id, claim_line_id, coalesce(procedure_vocabulary_id, '') AS vocab, "
-        "procedure_code AS code, coalesce(units, 1) AS units, "
-        f"coalesce(billed_amount, allowed_amount, paid_amount) AS amount FROM mm_claim_line {filt}"
-    ).df()
+    t = build_lines(wh.con, person_sql)
+    return wh.con.execute(f"SELECT * FROM {ident(t)} ORDER BY claim_line_id").df()
 
 
 def _hits(
@@ -151,42 +119,26 @@ def _hits(
     return out[out["strength"] > 0]
 
 
+def _empty(scheme: str) -> pd.DataFrame:
+    return _hits(pd.DataFrame(columns=["claim_id"]), scheme, 1, "")
+
+
 # ---------------------------------------------------------------------------- schemes
-def post_death(c: pd.DataFrame, wh: Any) -> pd.DataFrame:
+# Each detector takes the connection and the names of the claim table (`C`) and the line
+# table (`L`) written by `build_claims` / `build_lines` (or views of frames, `scheme_hits`).
+def post_death(con: Any, C: str) -> pd.DataFrame:
     """Services dated after the person's recorded death."""
-    death = wh.df("SELECT person_id, min(death_date) AS death_date FROM death GROUP BY 1")
-    if death.empty:
-        return _hits(c.iloc[:0], "post_death", 1, "")
-    m = c.merge(death, on="person_id")
-    m = m[m["service_date"] > pd.to_datetime(m["death_date"])]
-    days = (m["service_date"] - pd.to_datetime(m["death_date"])).dt.days
+    m = q.run(con, q.POST_DEATH, claims=C)
     return _hits(
-        m, "post_death", 1.0, "service " + days.astype(str) + " days after the recorded death"
+        m, "post_death", 1.0, "service " + m["days"].astype(str) + " days after the recorded death"
     )
 
 
-_DUP_KEY = [
-    "person_id",
-    "organisation_id",
-    "clinician_id",
-    "code",
-    "service_date",
-    "amount",
-    "units",
-]
-
-
-def exact_duplicates(c: pd.DataFrame) -> pd.DataFrame:
+def exact_duplicates(con: Any, C: str) -> pd.DataFrame:
     """Same person, organisation, clinician, code, date, units and amount as an earlier claim;
     the later copy (in reading order) is flagged, not the original.
     """
-    k = c.sort_values("order").copy()
-    for col in _DUP_KEY:
-        k[col] = k[col].astype(object).where(k[col].notna(), "")
-    g = k.groupby(_DUP_KEY, sort=False, dropna=False)
-    k["first"] = g["source_id"].transform("first")
-    k["rank"] = g.cumcount()
-    d = k[k["rank"] > 0]
+    d = q.run(con, q.EXACT_DUPLICATES, claims=C)
     return _hits(
         d,
         "exact_duplicate",
@@ -199,44 +151,11 @@ def exact_duplicates(c: pd.DataFrame) -> pd.DataFrame:
     )
 
 
-def duplicate_lines(c: pd.DataFrame, lines: pd.DataFrame) -> pd.DataFrame:
+def duplicate_lines(con: Any, C: str, L: str) -> pd.DataFrame:
     """A line repeated on a later claim: same person, organisation, clinician, code, date,
     units and amount as a line of an earlier claim (in reading order).
     """
-    key = [
-        "person_id",
-        "organisation_id",
-        "clinician_id",
-        "vocab",
-        "code",
-        "service_date",
-        "units",
-        "amount",
-    ]
-    li = (
-        lines.dropna(subset=["code"])
-        .merge(
-            c[
-                [
-                    "claim_id",
-                    "source_id",
-                    "person_id",
-                    "organisation_id",
-                    "clinician_id",
-                    "service_date",
-                    "order",
-                ]
-            ],
-            on="claim_id",
-        )
-        .sort_values("order", kind="stable")
-    )
-    for col in key:
-        li[col] = li[col].astype(object).where(li[col].notna(), "")
-    g = li.groupby(key, sort=False)
-    li["first_claim"] = g["claim_id"].transform("first")
-    li["first"] = g["source_id"].transform("first")
-    d = li[li["claim_id"] != li["first_claim"]].drop_duplicates("claim_id")
+    d = q.run(con, q.DUPLICATE_LINES, claims=C, lines=L)
     return _hits(
         d,
         "exact_duplicate",
@@ -251,7 +170,7 @@ def duplicate_lines(c: pd.DataFrame, lines: pd.DataFrame) -> pd.DataFrame:
 
 
 def near_duplicates(
-    c: pd.DataFrame, window_days: int = 4, amount_tolerance: float = 0.15
+    con: Any, C: str, window_days: int = 4, amount_tolerance: float = 0.15
 ) -> pd.DataFrame:
     """Claims that repeat an earlier one with the date or amount slightly changed.
 
@@ -260,49 +179,15 @@ def near_duplicates(
     claim of the same code billed again; (3) a claim dated more than a day away from its own
     encounter. The later claim is flagged.
     """
-    cols = [
-        "claim_id",
-        "source_id",
-        "person_id",
-        "organisation_id",
-        "code",
-        "service_date",
-        "amount",
-        "order",
-        "visit_occurrence_id",
-        "visit_start_date",
-        "units",
-        "clinician_id",
-    ]
-    k = c[cols].dropna(subset=["code"])
-    a = k.merge(k, on=["person_id", "organisation_id", "code"], suffixes=("_a", ""))
-    a = a[a["order_a"] < a["order"]]
-    gap = (a["service_date"] - a["service_date_a"]).dt.days.abs()
-    rel = (a["amount"] - a["amount_a"]).abs() / a[["amount", "amount_a"]].abs().max(axis=1).clip(
-        lower=1e-9
+    hit = q.run(
+        con,
+        q.NEAR_DUPLICATE_PAIRS,
+        {"window": int(window_days), "tolerance": float(amount_tolerance)},
+        claims=C,
     )
-    # nullable columns give NA in comparisons: a missing value never matches
-    exact = (
-        (gap == 0)
-        & (rel == 0)
-        & (a["units"] == a["units_a"]).fillna(False)
-        & (a["clinician_id"].fillna("") == a["clinician_id_a"].fillna(""))
-    ).astype(bool)
-    near = ((gap <= window_days) & (rel <= amount_tolerance)).fillna(False).astype(bool) & ~exact
-    same_visit = (
-        (a["visit_occurrence_id"] == a["visit_occurrence_id_a"]).fillna(False).astype(bool)
-        & a["visit_occurrence_id"].notna().to_numpy()
-        & ~exact
-    )
-    hit = a[near | same_visit].copy()
-    hit["gap"] = gap[near | same_visit]
-    hit["rel"] = rel[near | same_visit]
-    hit["same_visit"] = same_visit[near | same_visit]
-    hit = hit.sort_values(
-        ["claim_id", "same_visit", "gap"], ascending=[True, False, True]
-    ).drop_duplicates("claim_id")
+    same = hit["same_visit"].astype(bool)
     reason = np.where(
-        hit["same_visit"],
+        same,
         "bills the encounter of earlier claim "
         + hit["source_id_a"]
         + " (code "
@@ -319,54 +204,43 @@ def near_duplicates(
         + "% different",
     )
     strength = np.where(
-        hit["same_visit"] | ((hit["gap"] <= 1) & (hit["rel"] <= 0.02)),
+        same | ((hit["gap"] <= 1) & (hit["rel"] <= 0.02)),
         1.0,
         np.where(hit["gap"] <= 1, 0.8, 0.6),
     )
     out = [_hits(hit, "near_duplicate", strength, reason, hit["source_id_a"])]
-    off = c[c["visit_start_date"].notna()]
-    shift = (off["service_date"] - pd.to_datetime(off["visit_start_date"])).dt.days
-    off = off[shift.abs() > 1]
+    off = q.run(con, q.OFF_ENCOUNTER, claims=C)
     out.append(
         _hits(
             off,
             "near_duplicate",
             0.6,
-            "claim dated "
-            + shift[shift.abs() > 1].abs().astype(str)
-            + " days away from its own encounter",
+            "claim dated " + off["shift"].astype(str) + " days away from its own encounter",
         )
     )
     return pd.concat(out, ignore_index=True)
 
 
-def phantom(c: pd.DataFrame, wh: Any, min_link_share: float = 0.5) -> pd.DataFrame:
+def phantom(con: Any, C: str, min_link_share: float = 0.5) -> pd.DataFrame:
     """Claims with no encounter behind them where the source normally links one, and no
     encounter of the person within a day of the service (services never rendered).
     """
-    kind = c["claim_source_value"].fillna("").str.split(r"[:/]", regex=True).str[0]
-    share = c["visit_occurrence_id"].notna().groupby(kind).transform("mean")
-    cand = c[c["visit_occurrence_id"].isna() & (share >= min_link_share)]
+    cand = q.run(con, q.PHANTOM, {"min_share": float(min_link_share)}, claims=C)
     if cand.empty:
-        return _hits(cand, "phantom", 1, "")
-    visits = wh.df("SELECT DISTINCT person_id, visit_start_date FROM visit_occurrence")
-    visits["visit_start_date"] = pd.to_datetime(visits["visit_start_date"])
-    near = cand[["claim_id", "person_id", "service_date"]].merge(visits, on="person_id")
-    near = near[(near["service_date"] - near["visit_start_date"]).dt.days.abs() <= 1]
-    lone = cand[~cand["claim_id"].isin(near["claim_id"])]
-    some = cand[cand["claim_id"].isin(near["claim_id"])]
-    pct = f"{share.max():.0%}"
+        return _empty("phantom")
+    share = q.run(con, q.LINK_SHARE, claims=C)["share"].max()
+    near = cand["near"].astype(bool)
     return pd.concat(
         [
             _hits(
-                lone,
+                cand[~near],
                 "phantom",
                 1.0,
-                f"no encounter behind the claim (this source links one on up to {pct} of claims) "
-                "and none for the person within a day",
+                f"no encounter behind the claim (this source links one on up to {share:.0%} of "
+                "claims) and none for the person within a day",
             ),
             _hits(
-                some,
+                cand[near],
                 "phantom",
                 0.4,
                 "no encounter linked to the claim (the person had one within a day)",
@@ -392,21 +266,18 @@ def robust_z(
     return z.fillna(0.0), med
 
 
-def upcoding(
-    c: pd.DataFrame, lines: pd.DataFrame, z_min: float = 3.0, min_ratio: float = 1.5
-) -> pd.DataFrame:
+def upcoding(con: Any, L: str, z_min: float = 3.0, min_ratio: float = 1.5) -> pd.DataFrame:
     """Line amount per unit far above the code's peer distribution (upcharging): robust z at
-    least `z_min` and at least `min_ratio` times the code's median (the claim's worst line).
+    least `z_min` (`robust_z`, in SQL) and at least `min_ratio` times the code's median (the
+    claim's worst line).
     """
-    k = lines[lines["code"].notna() & (lines["amount"] > 0)].copy()
-    if k.empty:
-        return _hits(k, "upcoding", 1, "")
-    per_unit = k["amount"] / k["units"].clip(lower=1)
-    z, med = robust_z(per_unit, k["vocab"].astype(str) + ":" + k["code"].astype(str))
-    k["per_unit"], k["z"], k["med"] = per_unit, z.clip(upper=50), med
-    hit = k[(k["z"] >= z_min) & (k["per_unit"] >= min_ratio * k["med"])].copy()
+    hit = q.run(
+        con,
+        q.UPCODING,
+        {"min_n": 5, "z_min": float(z_min), "min_ratio": float(min_ratio)},
+        lines=L,
+    )
     hit["ratio"] = (hit["per_unit"] / hit["med"]).round(1)
-    hit = hit.sort_values("z", ascending=False).drop_duplicates("claim_id")
     reason = (
         "amount per unit " + hit["per_unit"].round(2).astype(str) + " is "
         + hit["ratio"].astype(str) + "x the median " + hit["med"].round(2).astype(str)
@@ -422,19 +293,18 @@ def upcoding(
 
 
 def code_mismatch(
-    c: pd.DataFrame, max_share: float = 0.02, min_code_claims: int = 20
+    con: Any, C: str, max_share: float = 0.02, min_code_claims: int = 20
 ) -> pd.DataFrame:
     """Codes billed on a kind of encounter they almost never go with (an ambulatory visit
     billed as an admission), learned from the data's own code x encounter-kind table.
     """
-    k = c[c["code"].notna() & c["visit_kind"].notna()]
-    if k.empty:
-        return _hits(k, "code_mismatch", 1, "")
-    n_code = k.groupby("code")["claim_id"].transform("size")
-    n_pair = k.groupby(["code", "visit_kind"])["claim_id"].transform("size")
-    share = n_pair / n_code
-    hit = k[(share <= max_share) & (n_code >= min_code_claims)]
-    s = share[hit.index]
+    hit = q.run(
+        con,
+        q.CODE_MISMATCH,
+        {"max_share": float(max_share), "min_code_claims": int(min_code_claims)},
+        claims=C,
+    )
+    s = hit["share"]
     reason = (
         "code "
         + hit["code"].astype(str)
@@ -447,9 +317,21 @@ def code_mismatch(
     return _hits(hit, "code_mismatch", 1.0 - s / max_share * 0.5, reason)
 
 
+def _register(con: Any, name: str, df: pd.DataFrame | None, columns: list[str]) -> str:
+    """Register `df` (or an empty frame with `columns`) as view `name`; its name."""
+    frame = (
+        df
+        if df is not None and len(df)
+        else pd.DataFrame({c: pd.Series(dtype=str) for c in columns})
+    )
+    con.register(name, frame)
+    return name
+
+
 def unbundling(
-    c: pd.DataFrame,
-    lines: pd.DataFrame,
+    con: Any,
+    C: str,
+    L: str,
     ptp: pd.DataFrame | None = None,
     min_baskets: int = 2,
     min_lift: float = 2.0,
@@ -465,79 +347,39 @@ def unbundling(
     comprehensive code, column2 = the component), a column-2 code billed the same day as its
     column-1 code is flagged too.
     """
-    k = c[c["code"].notna()][
-        ["claim_id", "source_id", "person_id", "organisation_id", "service_date", "code", "amount"]
-    ]
-    key = ["person_id", "organisation_id", "service_date"]
-    size = k.groupby(key, dropna=False)["claim_id"].transform("size")
-    multi = k[size >= 2].copy()
     out = []
-    if len(multi):
-        multi["basket"] = multi.groupby(key, dropna=False).ngroup()
-        items = multi.drop_duplicates(["basket", "code"])[["basket", "code"]]
-        # lift against every person-organisation-day (a code billed alone counts too)
-        n_b = int(k.groupby(key, dropna=False).ngroups)
-        pairs = items.merge(items, on="basket")
-        pairs = pairs[pairs["code_x"] < pairs["code_y"]]
-        sup = pairs.groupby(["code_x", "code_y"]).size().rename("n").reset_index()
-        single = k.drop_duplicates([*key, "code"]).groupby("code").size()
-        sup["lift"] = sup["n"] * n_b / (sup["code_x"].map(single) * sup["code_y"].map(single))
-        rules = sup[(sup["n"] >= min_baskets) & (sup["lift"] >= min_lift)]
-        if len(rules):
-            hits = pairs.merge(rules, on=["code_x", "code_y"])
-            linked = pd.concat(
-                [
-                    hits[["basket", "code_x"]].rename(columns={"code_x": "code"}),
-                    hits[["basket", "code_y"]].rename(columns={"code_y": "code"}),
-                ]
-            ).drop_duplicates()
-            linked["k"] = linked.groupby("basket")["code"].transform("size")
-            m = multi.merge(linked, on=["basket", "code"])
-            m["n_claims"] = m.groupby("basket")["claim_id"].transform("size")
-            m = m[(m["k"] >= 2) & (m["n_claims"] >= min_claims)]
-            if len(m):
-                others = m.groupby("basket")["source_id"].agg(lambda s: ", ".join(s.head(8)))
-                top = rules.sort_values("n", ascending=False)
-                reason = (
-                    m["n_claims"].astype(str)
-                    + " claims for one person and organisation on one day with "
-                    "codes that recur together as separate claims ("
-                    + m["k"].astype(str)
-                    + " linked codes; mined pairs, top support "
-                    + str(int(top["n"].iloc[0]))
-                    + " person-days)"
-                )
-                out.append(
-                    _hits(
-                        m,
-                        "unbundling",
-                        np.minimum(1.0, 0.5 + 0.1 * m["n_claims"]),
-                        reason,
-                        m["basket"].map(others),
-                    )
-                )
+    m = q.run(
+        con,
+        q.UNBUNDLING,
+        {
+            "min_baskets": int(min_baskets),
+            "min_lift": float(min_lift),
+            "min_claims": int(min_claims),
+        },
+        claims=C,
+    )
+    if len(m):
+        reason = (
+            m["n_claims"].astype(str) + " claims for one person and organisation on one day with "
+            "codes that recur together as separate claims ("
+            + m["k"].astype(str)
+            + " linked codes; mined pairs, top support "
+            + str(int(m["top_n"].iloc[0]))
+            + " person-days)"
+        )
+        out.append(
+            _hits(
+                m, "unbundling", np.minimum(1.0, 0.5 + 0.1 * m["n_claims"]), reason, m["evidence"]
+            )
+        )
     if ptp is not None and len(ptp):
-        li = lines.merge(
-            c[["claim_id", "source_id", "person_id", "organisation_id", "service_date"]],
-            on="claim_id",
+        name = _register(
+            con, "_fraud_ptp", ptp[["vocabulary_id", "column1_code", "column2_code"]], []
         )
-        a = li.merge(ptp, left_on=["vocab", "code"], right_on=["vocabulary_id", "column1_code"])
-        b = li.merge(
-            a[
-                [
-                    "person_id",
-                    "organisation_id",
-                    "service_date",
-                    "column2_code",
-                    "source_id",
-                    "code",
-                ]
-            ],
-            left_on=["person_id", "organisation_id", "service_date", "code"],
-            right_on=["person_id", "organisation_id", "service_date", "column2_code"],
-            suffixes=("", "_c1"),
-        )
-        b = b[b["claim_id"].notna()].drop_duplicates("claim_id")
+        try:
+            b = q.run(con, q.UNBUNDLING_PTP, claims=C, lines=L, ptp=name)
+        finally:
+            con.unregister(name)
         out.append(
             _hits(
                 b,
@@ -552,87 +394,64 @@ def unbundling(
                 b["source_id_c1"],
             )
         )
-    return pd.concat(out, ignore_index=True) if out else _hits(k.iloc[:0], "unbundling", 1, "")
+    return pd.concat(out, ignore_index=True) if out else _empty("unbundling")
 
 
-def excessive_units(
-    c: pd.DataFrame, lines: pd.DataFrame, mue: pd.DataFrame | None = None
-) -> pd.DataFrame:
+def excessive_units(con: Any, L: str, mue: pd.DataFrame | None = None) -> pd.DataFrame:
     """Units of one code on one claim above a per-code limit: the data's own (median + 4
     robust SD, at least twice the median) or a user table in the CMS MUE layout, whichever
     is lower when both exist.
     """
-    u = (
-        lines.dropna(subset=["code"])
-        .groupby(["claim_id", "vocab", "code"], as_index=False)["units"]
-        .sum()
+    cols = ["vocabulary_id", "code", "max_units_per_day"]
+    tab = mue[cols] if mue is not None and len(mue) else pd.DataFrame(
+        {"vocabulary_id": pd.Series(dtype=str), "code": pd.Series(dtype=str),
+         "max_units_per_day": pd.Series(dtype=float)}
+    )  # fmt: skip
+    con.register("_fraud_mue", tab)
+    try:
+        hit = q.run(con, q.EXCESSIVE_UNITS, lines=L, mue="_fraud_mue")
+    finally:
+        con.unregister("_fraud_mue")
+    source = np.where(
+        hit["from_table"].astype(bool), "the MUE table", "this data's own distribution"
     )
-    if u.empty:
-        return _hits(u, "excessive_units", 1, "")
-    g = u.groupby(["vocab", "code"])["units"]
-    med = g.transform("median")
-    mad = (u["units"] - med).abs().groupby([u["vocab"], u["code"]]).transform("median")
-    limit = np.maximum(np.ceil(med + 4 * 1.4826 * mad), 2 * med)
-    source = pd.Series("this data's own distribution", index=u.index)
-    if mue is not None and len(mue):
-        ref = u.merge(
-            mue, left_on=["vocab", "code"], right_on=["vocabulary_id", "code"], how="left"
-        )["max_units_per_day"].to_numpy()
-        has = ~np.isnan(ref.astype(float))
-        limit = np.where(has, np.minimum(limit, ref.astype(float)), limit)
-        source = source.where(~has, "the MUE table")
-    limit = pd.Series(limit, index=u.index)
-    hit = u[u["units"] > limit]
-    lim = limit[hit.index]
     reason = (
         hit["units"].round(1).astype(str)
         + " units of "
         + hit["code"].astype(str)
         + " on one claim (limit "
-        + lim.round(1).astype(str)
+        + hit["lim"].round(1).astype(str)
         + " from "
-        + source[hit.index]
+        + source
         + ")"
     )
-    hit = hit.assign(ratio=hit["units"] / lim)
-    return _hits(
-        hit, "excessive_units", np.minimum(1.0, 0.5 + (hit["ratio"] - 1) / 4), reason
-    ).drop_duplicates("claim_id")
+    ratio = hit["units"] / hit["lim"]
+    return _hits(hit, "excessive_units", np.minimum(1.0, 0.5 + (ratio - 1) / 4), reason)
 
 
 def impossible_volume(
-    c: pd.DataFrame, minutes: pd.DataFrame | None = None, day_minutes: float = 1440
+    con: Any, C: str, minutes: pd.DataFrame | None = None, day_minutes: float = 1440
 ) -> pd.DataFrame:
     """Clinician-days with more service time than a day has: encounter durations (encounters
     shorter than a day) or, without them, the code's typical minutes (``procedure_minutes``).
     """
-    k = c[c["clinician_id"].notna()].copy()
-    dur = (k["visit_end_datetime"] - k["visit_start_datetime"]).dt.total_seconds() / 60
-    dur = dur.where((dur > 0) & (dur < day_minutes))
+    tab = pd.DataFrame(
+        {"vocabulary_id": pd.Series(dtype=str), "code": pd.Series(dtype=str),
+         "minutes": pd.Series(dtype=float)}
+    )  # fmt: skip
     if minutes is not None and len(minutes):
-        typ = k.merge(
-            minutes, left_on=["vocab", "code"], right_on=["vocabulary_id", "code"], how="left"
-        )["minutes"]
-        dur = dur.fillna(pd.Series(typ.to_numpy(), index=k.index))
-    k["minutes"] = dur.fillna(0.0)
-    k["day"] = k["service_date"].dt.normalize()
-    # one encounter billed twice counts once
-    per_visit = (
-        k.drop_duplicates(subset=["clinician_id", "day", "visit_occurrence_id"])
-        .where(k["visit_occurrence_id"].notna())
-        .dropna(subset=["claim_id"])
-    )
-    no_visit = k[k["visit_occurrence_id"].isna()]
-    day = (
-        pd.concat([per_visit, no_visit])
-        .groupby(["clinician_id", "day"])["minutes"]
-        .sum()
-        .rename("total")
-        .reset_index()
-    )
-    bad = day[day["total"] > day_minutes]
-    hit = k.merge(bad, on=["clinician_id", "day"])
-    hit = hit[hit["minutes"] > 0]
+        tab = minutes[["vocabulary_id", "code", "minutes"]]
+    con.register("_fraud_minutes", tab)
+    try:
+        hit = q.run(
+            con,
+            q.IMPOSSIBLE_VOLUME,
+            {"day_minutes": float(day_minutes)},
+            claims=C,
+            minutes="_fraud_minutes",
+        )
+    finally:
+        con.unregister("_fraud_minutes")
     hours = (hit["total"] / 60).round(1)
     reason = (
         "clinician "
@@ -647,7 +466,7 @@ def impossible_volume(
 
 
 def referral_concentration(
-    c: pd.DataFrame, min_referred: int = 5, min_share: float = 0.25, peer_factor: float = 2.0
+    con: Any, C: str, min_referred: int = 5, min_share: float = 0.25, peer_factor: float = 2.0
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Organisations whose referred claims come mostly from one referrer who practises
     elsewhere (kickback-like).
@@ -656,15 +475,14 @@ def referral_concentration(
     referrer's share is at least `min_share` and at least `peer_factor` times the median top
     share of the organisations (its peers in this data), and that referrer's own claims are
     mostly billed by another organisation. Returns (claim hits, one row per concentrated
-    organisation).
+    organisation). The counts come from SQL; the rule runs on those few rows.
     """
-    r = c[c["referrer_id"].notna() & c["organisation_id"].notna()]
+    per = q.run(con, q.REFERRALS, claims=C)
     empty = pd.DataFrame(
         columns=["organisation_id", "referrer_id", "share", "referred", "home", "strength"]
     )
-    if r.empty:
-        return _hits(r, "kickback_referral", 1, ""), empty
-    per = r.groupby(["organisation_id", "referrer_id"]).size().rename("n").reset_index()
+    if per.empty:
+        return _empty("kickback_referral"), empty
     tot = per.groupby("organisation_id")["n"].transform("sum")
     per["share"] = per["n"] / tot
     per["referred"] = tot
@@ -672,11 +490,10 @@ def referral_concentration(
     top = top.drop_duplicates("organisation_id")
     top = top[top["referred"] >= min_referred]
     if top.empty:
-        return _hits(r.iloc[:0], "kickback_referral", 1, ""), empty
+        return _empty("kickback_referral"), empty
     threshold = max(min_share, peer_factor * float(top["share"].median()))
     # the referrer's home: the organisation billing most of the claims it renders
-    home = c.dropna(subset=["clinician_id", "organisation_id"])
-    home = home.groupby(["clinician_id", "organisation_id"]).size().rename("n").reset_index()
+    home = q.run(con, q.HOMES, claims=C)
     home = home.sort_values("n", ascending=False).drop_duplicates("clinician_id")
     top["home"] = top["referrer_id"].map(home.set_index("clinician_id")["organisation_id"])
     conc = top[(top["share"] >= threshold) & (top["home"] != top["organisation_id"])].copy()
@@ -684,6 +501,13 @@ def referral_concentration(
         1.0, conc["n"] / 10
     )
     conc["threshold"] = threshold
+    if conc.empty:
+        return _empty("kickback_referral"), conc
+    con.register("_fraud_conc", conc[["organisation_id", "referrer_id"]])
+    try:
+        r = q.run(con, q.CONCENTRATED_CLAIMS, claims=C, conc="_fraud_conc")
+    finally:
+        con.unregister("_fraud_conc")
     hit = r.merge(
         conc[["organisation_id", "referrer_id", "share", "referred", "strength"]],
         on=["organisation_id", "referrer_id"],
@@ -698,6 +522,8 @@ def referral_concentration(
         + f" referred claims (peers' top referrer: median {top['share'].median():.0%}) "
         "and practises elsewhere"
     )
+    conc = conc.copy()
+    conc.attrs["claims"] = r  # the pairs' claims in reading order (evidence for the lists)
     return _hits(hit, "kickback_referral", hit["strength"], reason), conc
 
 
@@ -707,24 +533,65 @@ def reference_table(path: str | Path | None, name: str, dtype: dict[str, Any]) -
     return pd.read_csv(src, dtype=dtype)  # type: ignore[arg-type]
 
 
+_FRAME_CLAIMS = "_fraud_claims_frame"
+_FRAME_LINES = "_fraud_lines_frame"
+
+
+def _as_tables(con: Any, c: Any, lines: Any) -> tuple[str, str, list[str]]:
+    """Table names for `c` / `lines`: as given when names, else views of the frames."""
+    made = []
+    if isinstance(c, str):
+        C = c
+    else:
+        con.register(_FRAME_CLAIMS + "_df", c)
+        con.execute(
+            f'CREATE OR REPLACE TEMP VIEW {ident(_FRAME_CLAIMS)} AS SELECT * EXCLUDE ("order") '
+            "REPLACE (CAST(service_date AS DATE) AS service_date, "
+            'CAST(visit_start_date AS DATE) AS visit_start_date), "order" AS ord '
+            f"FROM {ident(_FRAME_CLAIMS + '_df')}"
+        )
+        C = _FRAME_CLAIMS
+        made.append(C)
+    if isinstance(lines, str):
+        L = lines
+    else:
+        con.register(_FRAME_LINES, lines)
+        L = _FRAME_LINES
+        made.append(L)
+    return C, L, made
+
+
 def scheme_hits(
-    wh: Any, c: pd.DataFrame, lines: pd.DataFrame, tables: dict[str, pd.DataFrame]
+    wh: Any, c: Any, lines: Any, tables: dict[str, pd.DataFrame]
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Run every detector; returns (hits, concentrated referral pairs)."""
-    kick, conc = referral_concentration(c)
-    runs: list[Callable[[], pd.DataFrame]] = [
-        lambda: post_death(c, wh),
-        lambda: exact_duplicates(c),
-        lambda: duplicate_lines(c, lines),
-        lambda: near_duplicates(c),
-        lambda: phantom(c, wh),
-        lambda: upcoding(c, lines),
-        lambda: code_mismatch(c),
-        lambda: unbundling(c, lines, tables.get("ncci")),
-        lambda: excessive_units(c, lines, tables.get("mue")),
-        lambda: impossible_volume(c, tables.get("minutes")),
-    ]
-    frames = [f() for f in runs] + [kick]
+    """Run every detector on claims `c` and `lines` (table names from `build_claims` /
+    `build_lines`, or the frames of `claim_frame` / `line_frame`); returns (hits,
+    concentrated referral pairs).
+    """
+    con = wh.con
+    C, L, made = _as_tables(con, c, lines)
+    try:
+        kick, conc = referral_concentration(con, C)
+        frames = [
+            post_death(con, C),
+            exact_duplicates(con, C),
+            duplicate_lines(con, C, L),
+            near_duplicates(con, C),
+            phantom(con, C),
+            upcoding(con, L),
+            code_mismatch(con, C),
+            unbundling(con, C, L, tables.get("ncci")),
+            excessive_units(con, L, tables.get("mue")),
+            impossible_volume(con, C, tables.get("minutes")),
+            kick,
+        ]
+    finally:
+        for name in made:
+            if name == _FRAME_CLAIMS:
+                con.execute(f"DROP VIEW IF EXISTS {ident(name)}")
+                con.unregister(name + "_df")
+            else:
+                con.unregister(name)
     hits = (
         pd.concat([f for f in frames if len(f)], ignore_index=True)
         if any(len(f) for f in frames)

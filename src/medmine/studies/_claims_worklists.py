@@ -16,7 +16,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from medmine.studies import _claims_sql as q
 from medmine.studies._claims_schemes import SCHEME_WEIGHTS, SCHEME_WORDS
+from medmine.warehouse.sql import ident
 
 #: A claim counts fully as suspicious from this score on (one certain scheme).
 FULL_CLAIM = 3.0
@@ -66,42 +68,70 @@ def read_mue(path: str | Path) -> pd.DataFrame:
     return out.assign(vocabulary_id=vocab).dropna()
 
 
-def claim_scores(c: pd.DataFrame, hits: pd.DataFrame) -> pd.DataFrame:
-    """Score, schemes and reasons per claim (every claim; 0 = nothing found)."""
-    h = hits.assign(points=hits["scheme"].map(SCHEME_WEIGHTS).fillna(1.0) * hits["strength"])
-    per = h.groupby("claim_id")
-    agg = pd.DataFrame(
+def claim_scores(con: Any, C: str, hits: pd.DataFrame, table: str = q.SCORES_TABLE) -> str:
+    """Write every claim of `C` with its score, schemes, reasons and evidence (0 / "" = nothing
+    found) to temporary table `table`; its name. Runs in SQL (`_claims_sql.CLAIM_SCORES`).
+    """
+    h = pd.DataFrame(
         {
-            "score": per["points"].sum(),
-            "schemes": per["scheme"].agg(lambda s: ", ".join(sorted(set(s)))),
-            "reasons": per["reason"].agg(lambda s: "; ".join(dict.fromkeys(s))),
-            "evidence_claim_ids": per["evidence"].agg(
-                lambda s: ", ".join(dict.fromkeys(x for v in s for x in str(v).split(", ") if x))
-            ),
+            "claim_id": hits["claim_id"].to_numpy(dtype=np.int64),
+            "scheme": hits["scheme"].astype(str).to_numpy(),
+            "points": (hits["scheme"].map(SCHEME_WEIGHTS).fillna(1.0) * hits["strength"])
+            .astype(float)
+            .to_numpy(),
+            "reason": hits["reason"].astype(str).to_numpy(),
+            "evidence": hits["evidence"].fillna("").astype(str).to_numpy(),
+            "seq": np.arange(len(hits), dtype=np.int64),
         }
     )
-    out = c.merge(agg, left_on="claim_id", right_index=True, how="left")
-    out["score"] = out["score"].fillna(0.0).round(3)
-    for col in ("schemes", "reasons", "evidence_claim_ids"):
-        out[col] = out[col].fillna("")
-    return out
+    con.register("_fraud_hits", h)
+    try:
+        con.execute(
+            f"CREATE OR REPLACE TEMP TABLE {ident(table)} AS "
+            + q.sql(q.CLAIM_SCORES, claims=C, hits="_fraud_hits")
+        )
+    finally:
+        con.unregister("_fraud_hits")
+    return table
 
 
 def _excess(n: pd.Series, k: pd.Series, p: float) -> pd.Series:
     return ((k - n * p) / np.sqrt(n * p + 1.0)).clip(lower=0.0)
 
 
+def overall_rate(con: Any, scores: str) -> float:
+    """Mean of min(score / FULL_CLAIM, 1) over every claim (the rate entities are held to)."""
+    got = con.execute(q.sql(q.OVERALL_RATE, scores=scores), {"full": FULL_CLAIM}).fetchall()[0][0]
+    return float(got) if got is not None else 0.0
+
+
+def hit_claims(con: Any, scores: str, hits: pd.DataFrame) -> pd.DataFrame:
+    """The scored claims that have a hit (ids, parties, source id, score)."""
+    con.register("_fraud_hits", hits[["claim_id"]])
+    try:
+        return q.run(con, q.HIT_CLAIMS, scores=scores, hits="_fraud_hits")
+    finally:
+        con.unregister("_fraud_hits")
+
+
 def entity_scores(
-    cs: pd.DataFrame,
+    con: Any,
+    scores: str,
     hits: pd.DataFrame,
     key: str,
     conc: pd.DataFrame,
     conc_key: str,
     evidence: int = 10,
+    p: float | None = None,
+    hc: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
-    """Ranked entities (clinicians or organisations) with reasons and evidence claim ids."""
-    k = cs.dropna(subset=[key])
-    if k.empty:
+    """Ranked entities (clinicians or organisations) with reasons and evidence claim ids.
+
+    Counts per entity come from the scored claim table `scores` (SQL); the reasons from the
+    hits and the claims that have one (`hc`, `hit_claims`).
+    """
+    counts = q.run(con, q.ENTITY_COUNTS, {"full": FULL_CLAIM}, scores=scores, key=key)
+    if counts.empty:
         return pd.DataFrame(
             columns=[
                 key,
@@ -113,15 +143,18 @@ def entity_scores(
                 "evidence_claim_ids",
             ]
         )
-    w = np.minimum(k["score"] / FULL_CLAIM, 1.0)
-    p = float(np.minimum(cs["score"] / FULL_CLAIM, 1.0).mean())
-    g = pd.DataFrame({"id": k[key], "w": w, "flag": k["score"] > 0}).groupby("id")
-    ent = pd.DataFrame(
-        {"claims": g.size(), "weighted": g["w"].sum(), "suspicious_claims": g["flag"].sum()}
-    )
+    p = overall_rate(con, scores) if p is None else p
+    ent = counts.set_index("id")[["claims", "weighted", "suspicious_claims"]]
+    ent.index.name = None
     ent["score"] = _excess(ent["claims"], ent["weighted"], p)
     # reasons: per scheme, how many of its claims and which ones
+    hc = hit_claims(con, scores, hits) if hc is None else hc
+    k = hc.dropna(subset=[key])
     hk = hits.merge(k[["claim_id", key, "source_id", "score"]], on="claim_id")
+    # Object dtype, as the pandas implementation had it: numpy sorts object arrays with
+    # another (unstable) algorithm than float64, and the order of equal scores decides which
+    # claims a reason names first; this keeps the published lists unchanged.
+    hk["score"] = hk["score"].astype(object)
     reasons: dict[Any, list[str]] = {}
     ev: dict[Any, list[str]] = {}
     schemes: dict[Any, list[str]] = {}
@@ -135,6 +168,7 @@ def entity_scores(
         ev.setdefault(eid, []).extend(ids[:evidence])
         schemes.setdefault(eid, []).append(scheme)
     if len(conc):
+        pair_claims = conc.attrs.get("claims")
         for _, r in conc.iterrows():
             eid = r[conc_key]
             if conc_key == "referrer_id":
@@ -152,11 +186,13 @@ def entity_scores(
             ent.loc[eid, "score"] += 5.0 * float(r["strength"])
             reasons.setdefault(eid, []).insert(0, text)
             schemes.setdefault(eid, []).insert(0, "kickback_referral")
-            ids = cs.loc[
-                (cs["organisation_id"] == r["organisation_id"])
-                & (cs["referrer_id"] == r["referrer_id"]),
-                "source_id",
-            ]
+            ids = pd.Series([], dtype=object)
+            if pair_claims is not None:
+                ids = pair_claims.loc[
+                    (pair_claims["organisation_id"] == r["organisation_id"])
+                    & (pair_claims["referrer_id"] == r["referrer_id"]),
+                    "source_id",
+                ]
             ev.setdefault(eid, [])[:0] = list(ids.head(evidence))
     ent["score"] = ent["score"].round(2)
     ent["schemes"] = [", ".join(dict.fromkeys(schemes.get(i, []))) for i in ent.index]
@@ -211,35 +247,65 @@ def add_profiles(
 
 
 def add_context(
-    cs: pd.DataFrame,
+    con: Any,
+    scores: str,
     clin: pd.DataFrame,
     org: pd.DataFrame,
     prov: pd.DataFrame,
     weight: float = 0.5,
     profile_weight: float = 0.5,
-) -> pd.DataFrame:
+) -> str:
     """Claim score + `weight` x the larger percentile of its clinician's and organisation's
     scores + `profile_weight` x its provider's peer-profile score (0-1, rank average of
     robust z and Isolation Forest within specialty): ranks claims of
     suspicious providers above those of clean ones (the context adds at most 1.5 with the
-    default weights; one full finding is worth 2 to 5).
+    default weights; one full finding is worth 2 to 5). Rewrites table `scores` (SQL) with
+    the new score and ``provider_context``; returns its name.
     """
 
-    def pct(df: pd.DataFrame, key: str) -> pd.Series:
+    def pct(df: pd.DataFrame, key: str) -> pd.DataFrame:
         s = df.set_index(key)["score"]
-        return s.rank(pct=True).where(s > 0, 0.0)
+        r = s.rank(pct=True).where(s > 0, 0.0)
+        return pd.DataFrame({"id": r.index.astype(str), "pct": r.to_numpy(dtype=float)})
 
-    ctx = weight * np.maximum(
-        cs["clinician_id"].map(pct(clin, "clinician_id")).fillna(0.0),
-        cs["organisation_id"].map(pct(org, "organisation_id")).fillna(0.0),
-    )
+    ps = pd.DataFrame({"provider_id": pd.Series(dtype=np.int64), "score": pd.Series(dtype=float)})
     if len(prov) and "score" in prov:
-        ps = prov.set_index("provider_id")["score"]
-        ctx = ctx + profile_weight * cs["profile_provider_id"].map(ps).fillna(0.0)
-    out = cs.copy()
-    out["provider_context"] = ctx.round(3)
-    out["score"] = (out["score"] + out["provider_context"]).round(3)
-    return out
+        ps = pd.DataFrame(
+            {
+                "provider_id": prov["provider_id"].to_numpy(dtype=np.int64),
+                "score": prov["score"].to_numpy(dtype=float),
+            }
+        )
+    views = {
+        "_fraud_clin_pct": pct(clin, "clinician_id")
+        if len(clin)
+        else pd.DataFrame({"id": pd.Series(dtype=str), "pct": pd.Series(dtype=float)}),
+        "_fraud_org_pct": pct(org, "organisation_id")
+        if len(org)
+        else pd.DataFrame({"id": pd.Series(dtype=str), "pct": pd.Series(dtype=float)}),
+        "_fraud_prov": ps,
+    }
+    for name, df in views.items():
+        con.register(name, df)
+    try:
+        tmp = scores + "_ctx"
+        con.execute(
+            q.sql(
+                q.CONTEXT,
+                out=tmp,
+                scores=scores,
+                clin_pct="_fraud_clin_pct",
+                org_pct="_fraud_org_pct",
+                prov="_fraud_prov",
+            ),
+            {"weight": float(weight), "profile_weight": float(profile_weight)},
+        )
+    finally:
+        for name in views:
+            con.unregister(name)
+    con.execute(f"DROP TABLE IF EXISTS {ident(scores)}")
+    con.execute(f"ALTER TABLE {ident(tmp)} RENAME TO {ident(scores)}")
+    return scores
 
 
 CLAIM_COLUMNS = [
@@ -260,37 +326,28 @@ CLAIM_COLUMNS = [
 ]
 
 
-def ranked_claims(cs: pd.DataFrame) -> pd.DataFrame:
-    """Every claim, highest score first, with source ids only."""
-    out = cs.sort_values(["score", "order"], ascending=[False, True], kind="stable").reset_index(
-        drop=True
-    )
-    out = out.rename(
-        columns={
-            "claim_id": "internal_id",
-            "source_id": "claim_id",
-            "claim_source_value": "claim_source",
-        }
-    )
-    out.insert(0, "rank", np.arange(1, len(out) + 1))
+def ranked_claims(con: Any, scores: str) -> pd.DataFrame:
+    """Every claim, highest score first (reading order among equals), with source ids only;
+    the warehouse id is kept as ``internal_id`` (dropped from the downloadable list).
+    """
+    out = q.run(con, q.RANKED, scores=scores)
     out["amount"] = out["amount"].round(2)
-    return out[CLAIM_COLUMNS]
+    out.insert(0, "rank", np.arange(1, len(out) + 1))
+    return out
 
 
-def plausibility_notes(c: pd.DataFrame, cs: pd.DataFrame) -> list[str]:
+def plausibility_notes(con: Any, C: str, scores: str) -> list[str]:
     """Warnings the page shows when the figures cannot be taken at face value."""
     notes = []
-    if len(c) and c["organisation_id"].isna().all():
+    summ = con.execute(q.sql(q.CLAIM_SUMMARY, scores=scores), {"half": FULL_CLAIM / 2}).df()
+    n, with_org, with_finding = (int(summ[c].iloc[0]) for c in ("n", "with_org", "with_finding"))
+    if n and with_org == 0:
         notes.append(
             "Organisations not scored: no claim names a billing organisation (FHIR "
             "Claim.provider, billing NPI, TAX_NUM or PRVDR_NUM)."
         )
-    k = c[c["code"].notna() & (c["amount"] > 0)]
-    if len(k):
-        per_code = k.groupby("code")["amount"].agg(
-            ["size", "median", lambda a: (a == a.median()).mean()]
-        )
-        per_code.columns = ["n", "median", "at_median"]
+    per_code = q.run(con, q.PRICE_SPREAD, claims=C).set_index("code")
+    if len(per_code):
         big = per_code[per_code["n"] >= 20]
         fixed = big[big["at_median"] >= 0.9]
         if len(big) and fixed["n"].sum() >= 0.5 * big["n"].sum():
@@ -302,15 +359,15 @@ def plausibility_notes(c: pd.DataFrame, cs: pd.DataFrame) -> list[str]:
                 "on price alone, so upcharging findings look better here than on real fee "
                 "schedules."
             )
-    share = float((cs["score"] >= FULL_CLAIM / 2).mean()) if len(cs) else 0.0
+    share = with_finding / n if n else 0.0
     if share > 0.2:
         notes.append(
             f"{share:.0%} of claims have a finding: too many for a worklist; check the "
             "thresholds and the data's coding before acting on the list."
         )
-    if 0 < len(c) < 1000:
+    if 0 < n < 1000:
         notes.append(
-            f"Only {len(c):,} claims: per-code price and unit distributions are thin and "
+            f"Only {n:,} claims: per-code price and unit distributions are thin and "
             "peer comparisons uncertain."
         )
     return notes

@@ -28,10 +28,11 @@ import numpy as np
 import pandas as pd
 
 from medmine.features.persons import select_persons
+from medmine.studies import _claims_sql as q
 from medmine.studies._claims_edits import (
     EDIT_SQL,
     EDIT_WEIGHTS,
-    _lines,
+    build_fl,
     claim_edits,
     reference_tables,
 )
@@ -45,6 +46,8 @@ from medmine.studies._claims_profiles import (
 from medmine.studies._claims_schemes import (
     SCHEME_WEIGHTS,
     SCHEME_WORDS,
+    build_claims,
+    build_lines,
     claim_frame,
     line_frame,
     reference_table,
@@ -52,16 +55,20 @@ from medmine.studies._claims_schemes import (
 )
 from medmine.studies._claims_types import FraudResult, FraudStudyConfig
 from medmine.studies._claims_worklists import (
+    CLAIM_COLUMNS,
     add_context,
     add_profiles,
     claim_scores,
     entity_scores,
+    hit_claims,
+    overall_rate,
     plausibility_notes,
     ranked_claims,
     read_mue,
     read_ptp,
 )
 from medmine.studies.contract import FunctionStudy, MissingDataError
+from medmine.warehouse.sql import ident
 
 __all__ = [
     "EDIT_SQL",
@@ -70,6 +77,8 @@ __all__ = [
     "FraudResult",
     "FraudStudyConfig",
     "claim_edits",
+    "claim_frame",
+    "line_frame",
     "evaluate",
     "SCHEME_WEIGHTS",
     "SCHEME_WORDS",
@@ -86,11 +95,12 @@ __all__ = [
 
 
 def rule_violations(
-    wh: Any, lines: pd.DataFrame, cfg: FraudStudyConfig, person_sql: str | None = None
+    wh: Any, fl: str, cfg: FraudStudyConfig, person_sql: str | None = None
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Lines whose procedure has mined supporting diagnoses, none of which is on the claim.
 
-    Returns ``(violations, rules)``; violations have the columns of `claim_edits`.
+    `fl` is the line table of `build_fl`. Returns ``(violations, rules)``; violations have
+    the columns of `claim_edits`.
     """
     from medmine.mining.rules import claim_transactions
     from medmine.studies.comorbidity_rules import describe, mine
@@ -140,7 +150,11 @@ def rule_violations(
     if not bad_rows:
         return empty, rules
     bad = pd.concat(bad_rows, ignore_index=True)
-    hit = lines.merge(bad, on=["claim_id", "vocab", "code"])
+    wh.con.register("_fraud_bad", bad)
+    try:
+        hit = q.run(wh.con, q.LINES_OF, fl=fl, bad="_fraud_bad")
+    finally:
+        wh.con.unregister("_fraud_bad")
     hit["detail"] = (
         "procedure "
         + hit["code"]
@@ -188,46 +202,78 @@ def worklists(
     edits: pd.DataFrame,
     person_sql: str | None = None,
     providers: pd.DataFrame | None = None,
-) -> dict[str, pd.DataFrame]:
-    """Scheme hits and the three ranked lists (claims, clinicians, organisations)."""
-    c = claim_frame(wh, person_sql)
-    lines = line_frame(wh, person_sql)
-    hits, conc = scheme_hits(wh, c, lines, _tables(cfg))
+) -> dict[str, Any]:
+    """Scheme hits and the three ranked lists (claims, clinicians, organisations).
+
+    Everything per claim runs in SQL on the temporary claim table; ``claim_scores`` is the
+    per-claim frame of `_claim_scores` (warehouse and source ids, score, schemes).
+    """
+    con = wh.con
+    C = build_claims(con, person_sql)
+    L = build_lines(con, person_sql)
+    hits, conc = scheme_hits(wh, C, L, _tables(cfg))
     extra = _edit_hits(edits)
     if len(extra):
         hits = pd.concat([hits, extra], ignore_index=True)
-    cs = claim_scores(c, hits)
+    S = claim_scores(con, C, hits)
     # referrers are clinicians too: their concentration rows are keyed by referrer_id
-    clin = entity_scores(cs, hits, "clinician_id", conc, "referrer_id")
-    org = entity_scores(cs, hits, "organisation_id", conc, "organisation_id")
-    names = cs.dropna(subset=["organisation_id"]).drop_duplicates("organisation_id")
-    names = names.set_index("organisation_id")["organisation_name"]
+    p = overall_rate(con, S)
+    hc = hit_claims(con, S, hits)
+    clin = entity_scores(con, S, hits, "clinician_id", conc, "referrer_id", p=p, hc=hc)
+    org = entity_scores(con, S, hits, "organisation_id", conc, "organisation_id", p=p, hc=hc)
+    names = con.execute(
+        f"SELECT organisation_id, first(organisation_name ORDER BY ord) AS name FROM {ident(S)} "
+        "WHERE organisation_id IS NOT NULL GROUP BY 1"
+    ).df()
+    names = names.set_index("organisation_id")["name"]
     org.insert(2, "organisation_name", org["organisation_id"].map(names))
     prov = providers if providers is not None else pd.DataFrame()
     keys = wh.df("SELECT provider_id, coalesce(npi, provider_source_value) AS k FROM provider")
     clin = add_profiles(clin, prov, keys.set_index("provider_id")["k"], cfg.profile_weight)
-    cs = add_context(cs, clin, org, prov, cfg.provider_context, cfg.profile_context)
-    src = hits.merge(c[["claim_id", "source_id"]], on="claim_id")
+    add_context(con, S, clin, org, prov, cfg.provider_context, cfg.profile_context)
+    notes = plausibility_notes(con, C, S)
+    ranked = ranked_claims(con, S)
+    scores = _claim_scores(ranked, cfg.flag_score)
+    src = hits.merge(
+        hc[["claim_id", "source_id"]]
+        if len(hc)
+        else pd.DataFrame(columns=["claim_id", "source_id"]),
+        on="claim_id",
+    )
     src = src.rename(columns={"claim_id": "internal_id", "source_id": "claim_id"})
+    q.drop_tables(con)
+    if len(hits) and hits["strength"].dtype == object:
+        # The pandas implementation summed object-dtype strengths, so its score columns were
+        # object (Python floats); kept so saved lists and pinned figures read as before.
+        for frame in (ranked, scores, clin, org):
+            frame["score"] = frame["score"].astype(object)
     return {
-        "notes": plausibility_notes(c, cs),
-        "claims": cs,
-        "claims_ranked": ranked_claims(cs),
+        "notes": notes,
+        "claim_scores": scores,
+        "claims_ranked": ranked[CLAIM_COLUMNS],
         "clinicians_ranked": clin,
         "organisations_ranked": org,
         "scheme_hits": src[["claim_id", "scheme", "strength", "reason", "evidence", "internal_id"]],
     }
 
 
-def _claim_scores(cs: pd.DataFrame, flag_at: float) -> pd.DataFrame:
-    out = cs[
-        ["claim_id", "source_id", "organisation_id", "clinician_id", "score", "schemes"]
-    ].copy()
+def _claim_scores(ranked: pd.DataFrame, flag_at: float) -> pd.DataFrame:
+    """Per claim (highest score first, warehouse id among equals): warehouse and source ids,
+    parties, score, schemes and whether it is flagged.
+    """
+    out = pd.DataFrame(
+        {
+            "claim_id": ranked["internal_id"],
+            "source_id": ranked["claim_id"],
+            "organisation_id": ranked["organisation_id"],
+            "clinician_id": ranked["clinician_id"],
+            "score": ranked["score"],
+            "edits": ranked["schemes"],
+        }
+    )
     out["flagged"] = out["score"] >= flag_at
-    out = out.rename(columns={"schemes": "edits"})
-    return out.sort_values(
-        ["score", "claim_id"], ascending=[False, True], kind="stable"
-    ).reset_index(drop=True)
+    order = np.lexsort((out["claim_id"].to_numpy(), -out["score"].to_numpy()))
+    return out.iloc[order].reset_index(drop=True)
 
 
 def run(wh: Any, config: FraudStudyConfig | None = None, truth: Any = None) -> FraudResult:
@@ -235,23 +281,26 @@ def run(wh: Any, config: FraudStudyConfig | None = None, truth: Any = None) -> F
     STUDY.check_data(wh)
     cfg = config or FraudStudyConfig()
     person_sql = select_persons(wh, cfg.consent_purpose).person_ids_sql
-    lines = _lines(wh, person_sql)
-    if lines.empty:
+    fl = build_fl(wh.con, person_sql)
+    n_lines, n_claims = wh.con.execute(q.sql(q.LINE_COUNTS, fl=fl)).fetchall()[0]
+    if n_lines == 0:
+        q.drop_tables(wh.con)
         raise MissingDataError(
             "claims_fraud needs mm_claim_line rows (none, or none with consent); load claims "
             "with `medmine ingest claims` first"
         )
-    edits = claim_edits(wh, person_sql)
-    viol, rules = rule_violations(wh, lines, cfg, person_sql)
+    edits = claim_edits(wh, person_sql, fl)
+    viol, rules = rule_violations(wh, fl, cfg, person_sql)
     if len(viol):
         edits = pd.concat([edits, viol.assign(edit="rule_violation")], ignore_index=True)
-    feats, em_long = provider_features(wh, lines, edits, cfg)
+    feats, em_long = provider_features(wh, fl, edits, cfg)
     prov = score_providers(feats, cfg)
     w = worklists(wh, cfg, edits, person_sql, prov)
-    claims = _claim_scores(w["claims"], cfg.flag_score)
+    claims = w["claim_scores"]
     # every output names the source's ids next to the warehouse's
-    src_of = w["claims"].set_index("claim_id")["source_id"]
+    src_of = pd.Series(claims["source_id"].to_numpy(), index=claims["claim_id"].to_numpy())
     edits = edits.assign(source_claim_id=edits["claim_id"].map(src_of))
+    del src_of
     keys = wh.df("SELECT provider_id, coalesce(npi, provider_source_value) AS k FROM provider")
     prov = prov.assign(clinician_id=prov["provider_id"].map(keys.set_index("provider_id")["k"]))
     # claims with a finding of their own (provider context alone is no finding)
@@ -259,8 +308,8 @@ def run(wh: Any, config: FraudStudyConfig | None = None, truth: Any = None) -> F
     inv_p = w["clinicians_ranked"].head(cfg.top_providers)
     result = FraudResult(
         config=cfg,
-        n_claims=int(lines["claim_id"].nunique()),
-        n_lines=len(lines),
+        n_claims=int(n_claims),
+        n_lines=int(n_lines),
         edits=edits,
         providers=prov,
         claim_scores=claims,
