@@ -199,19 +199,24 @@ class JournalPipeline:
                 self._fail(exc)
                 return
             self.applied_seq = batch[-1].seq
-            await loop.run_in_executor(self._executor, self.journal.checkpoint, self.applied_seq)
             st = self.stats
+            st.applied_at = time.time()  # committed: queryable from now on
+            st.loader_busy_s += time.perf_counter() - t0
             st.applied += n
             st.drain_commits += 1
             st.retried_alone = self.loader.retried_alone
-            st.applied_at = time.time()
-            st.loader_busy_s += time.perf_counter() - t0
             for e, o in zip(batch, outcomes, strict=True):
                 if ACK_CODES[e.status] == "AA" and ACK_CODES[o.status] != "AA":
                     st.late_quarantined += 1
                 e.parsed = None
             self._update_room()
-            self._write_status()
+            doc = self._status()
+            await loop.run_in_executor(self._executor, self._after_commit, doc)
+
+    def _after_commit(self, doc: dict[str, Any]) -> None:
+        """Loader thread: delete applied journal segments, write the status file."""
+        self.journal.checkpoint(int(doc["applied_seq"]))
+        self._write_status(doc)
 
     async def _fill(self) -> None:
         """Let a batch grow for up to `drain_wait_ms` before a transaction.
@@ -230,9 +235,8 @@ class JournalPipeline:
             except TimeoutError:
                 return
 
-    def _write_status(self) -> None:
-        """``status.json``: how far the journal and the warehouse are (for monitoring)."""
-        doc = {
+    def _status(self) -> dict[str, Any]:
+        return {
             "journal_id": self.journal.id,
             "appended_seq": self.journal.next_seq - 1,
             "durable_seq": self.journal.durable_seq,
@@ -247,6 +251,10 @@ class JournalPipeline:
             "syncs": self.journal.syncs,
             "pid": os.getpid(),
         }
+
+    def _write_status(self, doc: dict[str, Any] | None = None) -> None:
+        """``status.json``: how far the journal and the warehouse are (for monitoring)."""
+        doc = doc if doc is not None else self._status()
         tmp = self._status_path.with_suffix(".tmp")
         try:
             tmp.write_text(json.dumps(doc) + "\n")
