@@ -152,7 +152,7 @@ class JournalPipeline:
             if not fut.done():
                 fut.set_result(None)
             if len(self._ready) >= self.config.drain_batch:
-                entry.parsed = None  # beyond the next batch: about 60 KB each, re-parsed later
+                entry.parsed = None  # beyond the next batch: about 14 KB each, re-parsed later
             self._ready.append(entry)
         self._ready_event.set()
 
