@@ -35,6 +35,9 @@ def test_surveillance_study_counts_monitors_evaluates_and_writes_its_page(tmp_pa
     page = (tmp_path / "rep" / link.href).read_text(encoding="utf-8")
     assert "Detector evaluation on simulated outbreaks" in page
     assert "The 42 scenarios are Noufaily" in page  # the scenario table's provenance
+    # the page says where the quoted 80-93% comes from and shows the oracle ceiling
+    assert "Watkins et al. 2008" in page and "POD by baseline group" in page
+    assert "oracle" in set(r.evaluation["method"])
     assert (tmp_path / "rep" / "study_surveillance" / "evaluation_summary.csv").exists()
 
 
