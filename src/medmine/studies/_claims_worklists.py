@@ -326,17 +326,27 @@ CLAIM_COLUMNS = [
 ]
 
 
+#: From this many claims on, the ranked list's text columns are pandas' Arrow-backed ``str``
+#: (missing = NaN, about 10 bytes a value) instead of Python objects (about 60 bytes): 10^7
+#: claims then fit in memory. Smaller lists keep object columns (None for missing).
+COMPACT_FROM = 2_000_000
+
+
 def ranked_claims(con: Any, scores: str) -> pd.DataFrame:
     """Every claim, highest score first (reading order among equals), with source ids only;
     the warehouse id is kept as ``internal_id`` (dropped from the downloadable list).
     """
-    out = q.run(con, q.RANKED, scores=scores)
+    n = con.execute(f"SELECT count(*) FROM {ident(scores)}").fetchall()[0][0]
+    if n >= COMPACT_FROM:
+        out = con.sql(q.sql(q.RANKED, scores=scores)).to_arrow_table().to_pandas()
+    else:
+        out = q.run(con, q.RANKED, scores=scores)
     out["amount"] = out["amount"].round(2)
     out.insert(0, "rank", np.arange(1, len(out) + 1))
     return out
 
 
-def plausibility_notes(con: Any, C: str, scores: str) -> list[str]:
+def plausibility_notes(con: Any, scores: str) -> list[str]:
     """Warnings the page shows when the figures cannot be taken at face value."""
     notes = []
     summ = con.execute(q.sql(q.CLAIM_SUMMARY, scores=scores), {"half": FULL_CLAIM / 2}).df()
@@ -346,7 +356,7 @@ def plausibility_notes(con: Any, C: str, scores: str) -> list[str]:
             "Organisations not scored: no claim names a billing organisation (FHIR "
             "Claim.provider, billing NPI, TAX_NUM or PRVDR_NUM)."
         )
-    per_code = q.run(con, q.PRICE_SPREAD, claims=C).set_index("code")
+    per_code = q.run(con, q.PRICE_SPREAD, claims=scores).set_index("code")
     if len(per_code):
         big = per_code[per_code["n"] >= 20]
         fixed = big[big["at_median"] >= 0.9]

@@ -22,6 +22,7 @@ Claims review is a payment-integrity operation: no consent filter is applied by 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -56,6 +57,7 @@ from medmine.studies._claims_schemes import (
 from medmine.studies._claims_types import FraudResult, FraudStudyConfig
 from medmine.studies._claims_worklists import (
     CLAIM_COLUMNS,
+    COMPACT_FROM,
     add_context,
     add_profiles,
     claim_scores,
@@ -202,20 +204,27 @@ def worklists(
     edits: pd.DataFrame,
     person_sql: str | None = None,
     providers: pd.DataFrame | None = None,
+    on_stage: Callable[[str], None] | None = None,
 ) -> dict[str, Any]:
     """Scheme hits and the three ranked lists (claims, clinicians, organisations).
 
     Everything per claim runs in SQL on the temporary claim table; ``claim_scores`` is the
     per-claim frame of `_claim_scores` (warehouse and source ids, score, schemes).
+    `on_stage(name)` is called as each stage ends (benchmarks time them).
     """
+    stage = on_stage or (lambda _name: None)
     con = wh.con
     C = build_claims(con, person_sql)
     L = build_lines(con, person_sql)
+    stage("claim_table")
     hits, conc = scheme_hits(wh, C, L, _tables(cfg))
+    con.execute(f"DROP TABLE IF EXISTS {ident(L)}")
+    stage("detectors")
     extra = _edit_hits(edits)
     if len(extra):
         hits = pd.concat([hits, extra], ignore_index=True)
     S = claim_scores(con, C, hits)
+    con.execute(f"DROP TABLE IF EXISTS {ident(C)}")  # the scored table holds every column
     # referrers are clinicians too: their concentration rows are keyed by referrer_id
     p = overall_rate(con, S)
     hc = hit_claims(con, S, hits)
@@ -231,7 +240,8 @@ def worklists(
     keys = wh.df("SELECT provider_id, coalesce(npi, provider_source_value) AS k FROM provider")
     clin = add_profiles(clin, prov, keys.set_index("provider_id")["k"], cfg.profile_weight)
     add_context(con, S, clin, org, prov, cfg.provider_context, cfg.profile_context)
-    notes = plausibility_notes(con, C, S)
+    notes = plausibility_notes(con, S)
+    stage("scores_and_entities")
     ranked = ranked_claims(con, S)
     scores = _claim_scores(ranked, cfg.flag_score)
     src = hits.merge(
@@ -242,11 +252,12 @@ def worklists(
     )
     src = src.rename(columns={"claim_id": "internal_id", "source_id": "claim_id"})
     q.drop_tables(con)
-    if len(hits) and hits["strength"].dtype == object:
+    if len(hits) and hits["strength"].dtype == object and len(ranked) < COMPACT_FROM:
         # The pandas implementation summed object-dtype strengths, so its score columns were
         # object (Python floats); kept so saved lists and pinned figures read as before.
         for frame in (ranked, scores, clin, org):
             frame["score"] = frame["score"].astype(object)
+    stage("ranked_list")
     return {
         "notes": notes,
         "claim_scores": scores,
@@ -276,8 +287,19 @@ def _claim_scores(ranked: pd.DataFrame, flag_at: float) -> pd.DataFrame:
     return out.iloc[order].reset_index(drop=True)
 
 
-def run(wh: Any, config: FraudStudyConfig | None = None, truth: Any = None) -> FraudResult:
-    """Run the study on warehouse `wh`; with `truth` (a `FraudTruth`), also evaluate it."""
+def run(
+    wh: Any,
+    config: FraudStudyConfig | None = None,
+    truth: Any = None,
+    on_stage: Callable[[str], None] | None = None,
+) -> FraudResult:
+    """Run the study on warehouse `wh`; with `truth` (a `FraudTruth`), also evaluate it.
+
+    `on_stage(name)` is called as each stage ends (``edits``, ``rule_violations``,
+    ``provider_profiles``, ``claim_table``, ``detectors``, ``scores_and_entities``,
+    ``ranked_list``, ``result``); benchmarks time the stages with it.
+    """
+    stage = on_stage or (lambda _name: None)
     STUDY.check_data(wh)
     cfg = config or FraudStudyConfig()
     person_sql = select_persons(wh, cfg.consent_purpose).person_ids_sql
@@ -290,15 +312,19 @@ def run(wh: Any, config: FraudStudyConfig | None = None, truth: Any = None) -> F
             "with `medmine ingest claims` first"
         )
     edits = claim_edits(wh, person_sql, fl)
+    stage("edits")
     viol, rules = rule_violations(wh, fl, cfg, person_sql)
+    stage("rule_violations")
     if len(viol):
         edits = pd.concat([edits, viol.assign(edit="rule_violation")], ignore_index=True)
     feats, em_long = provider_features(wh, fl, edits, cfg)
+    wh.con.execute(f"DROP TABLE IF EXISTS {ident(fl)}")
     prov = score_providers(feats, cfg)
-    w = worklists(wh, cfg, edits, person_sql, prov)
+    stage("provider_profiles")
+    w = worklists(wh, cfg, edits, person_sql, prov, on_stage)
     claims = w["claim_scores"]
     # every output names the source's ids next to the warehouse's
-    src_of = pd.Series(claims["source_id"].to_numpy(), index=claims["claim_id"].to_numpy())
+    src_of = claims.set_index("claim_id")["source_id"]
     edits = edits.assign(source_claim_id=edits["claim_id"].map(src_of))
     del src_of
     keys = wh.df("SELECT provider_id, coalesce(npi, provider_source_value) AS k FROM provider")
@@ -332,6 +358,7 @@ def run(wh: Any, config: FraudStudyConfig | None = None, truth: Any = None) -> F
     if w["notes"]:
         result.notes.extend(w["notes"])
         result.status = "warn"
+    stage("result")
     if truth is not None:
         result.evaluation = evaluate(result, truth)
         ev = result.evaluation
