@@ -51,7 +51,7 @@ class _Cohort:
 
 
 def test_ingest_quality_covariates_on_a_standalone_cluster(tmp_path):
-    from medmine.spark import SparkWarehouse, ingest_fhir, spark_session
+    from medmine.spark import MAPPED_TABLES, SparkWarehouse, ingest_fhir, spark_session
     from medmine.spark.cluster import StandaloneCluster
 
     src = tmp_path / "in"
@@ -72,7 +72,7 @@ def test_ingest_quality_covariates_on_a_standalone_cluster(tmp_path):
             with Warehouse(tmp_path / "w.duckdb") as wh:
                 duck_fhir_load([src], wh)
                 assert report.counts["Condition"].loaded == wh.count("condition_occurrence")
-                for table in ("person", "condition_occurrence"):
+                for table in MAPPED_TABLES:
                     q = f"SELECT * FROM {table}"
                     assert sorted(map(str, lake.sql(q).to_pylist())) == sorted(
                         map(str, wh.sql(q).to_pylist())
@@ -82,14 +82,13 @@ def test_ingest_quality_covariates_on_a_standalone_cluster(tmp_path):
                 assert by_id["is_primary_key:person.person_id"].num_denominator == 2
                 assert not [r for r in s.results if r.status == "error"]
                 settings = CovariateSettings(
-                    domains=("condition",), windows=(None,), include_labs=False,
-                    include_charlson=False, visit_counts=False, min_prevalence=0.0,
+                    domains=("condition", "procedure"), windows=(None,), include_labs=False,
+                    include_charlson=False, visit_counts=True, min_prevalence=0.0,
                 )  # fmt: skip
                 duck = extract_covariates(wh, _Cohort(wh), settings)
                 spark = extract_covariates(lake, _Cohort(lake), settings)
                 # Same covariates and values; names differ only by code displays, which
-                # the Spark ingest does not write (mm_source_concept). Visit counts are
-                # off: Encounters are not mapped on Spark yet (no visit_occurrence).
+                # the Spark ingest does not write (mm_source_concept).
                 keys = list(duck.reference["covariate_key"])
                 assert list(spark.reference["covariate_key"]) == keys and len(keys) > 5
                 assert abs(spark.X - duck.X).max() == 0

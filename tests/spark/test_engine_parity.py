@@ -1,8 +1,8 @@
 """The Spark engine gives DuckDB's rows: FHIR ingest into a Parquet lake, quality checks,
 covariates and FP-Growth (MLlib), each run on both engines over the same input.
 
-One local SparkSession for the module (skipped with the reason when pyspark or Java is
-missing); inputs are a few dozen rows so each Spark job is small.
+One local SparkSession for the whole test run (``tests/spark/conftest.py``; skipped with the
+reason when pyspark or Java is missing); inputs are a few dozen rows so each Spark job is small.
 """
 
 from __future__ import annotations
@@ -23,7 +23,6 @@ from medmine.features.covariates import CovariateSettings, extract_covariates  #
 from medmine.ingest.fhir import load as duck_fhir_load  # noqa: E402
 from medmine.mining.rules import clinical_transactions, fpgrowth  # noqa: E402
 from medmine.quality.checks import run_checks  # noqa: E402
-from medmine.synth.population import simulate  # noqa: E402
 from medmine.warehouse import Warehouse  # noqa: E402
 from medmine.warehouse.schema import table as table_spec  # noqa: E402
 
@@ -44,15 +43,6 @@ CHECK_TYPES = [
 
 
 @pytest.fixture(scope="module")
-def spark():
-    from medmine.spark import spark_session
-
-    session = spark_session("local[2]", app_name="medmine-tests", shuffle_partitions=2)
-    yield session
-    session.stop()
-
-
-@pytest.fixture(scope="module")
 def fhir_both(tmp_path_factory, spark):
     from medmine.spark import SparkWarehouse, ingest_fhir
 
@@ -70,47 +60,105 @@ def _rows(wh, sql):
     return sorted(tuple(r.values()) for r in wh.sql(sql).to_pylist())
 
 
-@pytest.mark.parametrize("table", ["person", "condition_occurrence"])
-def test_fhir_ingest_writes_the_duckdb_loaders_rows(fhir_both, table):
+#: Rows each mapped table gets from tests/data/spark_fhir (the DuckDB loader's counts).
+FHIR_ROWS = {
+    "person": 2,
+    "provider": 2,
+    "visit_occurrence": 16,
+    "condition_occurrence": 14,
+    "procedure_occurrence": 3,
+}
+
+
+def test_fhir_ingest_writes_the_duckdb_loaders_rows(fhir_both):
     _, lake, wh, _ = fhir_both
-    cols = ", ".join(table_spec(table).column_names)
-    duck = _rows(wh, f"SELECT {cols} FROM {table}")
-    spark = _rows(lake, f"SELECT {cols} FROM {table}")
-    assert len(duck) == {"person": 2, "condition_occurrence": 14}[table]
-    assert spark == duck
+    for table, n in FHIR_ROWS.items():
+        cols = ", ".join(table_spec(table).column_names)
+        duck = _rows(wh, f"SELECT {cols} FROM {table}")
+        spark = _rows(lake, f"SELECT {cols} FROM {table}")
+        assert len(duck) == n, table
+        assert spark == duck, table
+
+
+def test_conditional_practitioner_references_resolve_by_identifier(fhir_both):
+    _, lake, wh, _ = fhir_both
+    q = (
+        "SELECT v.visit_source_value, p.provider_source_value FROM visit_occurrence v "
+        "LEFT JOIN provider p USING (provider_id) WHERE v.visit_start_date >= DATE '2020-03-01' "
+        "ORDER BY v.visit_start_date"
+    )
+    want = [
+        ("ActCode:IMP", "Practitioner/pr1"),  # Practitioner?identifier=us-npi|1111111111
+        ("ActCode:AMB", "Practitioner/pr2"),  # Practitioner/pr2
+        ("ActCode:EMER", "Practitioner/pr2"),  # Practitioner?identifier=2222222222 (no system)
+        ("ActCode:XYZ", None),  # an identifier no Practitioner has
+        (None, None),  # the identifier of a quarantined Practitioner
+    ]
+    assert [tuple(r.values()) for r in lake.sql(q).to_pylist()] == want
+    assert [tuple(r.values()) for r in wh.sql(q).to_pylist()] == want
+    q = "SELECT table_name, row_id, system, value FROM mm_identifier WHERE table_name = 'provider'"
+    assert _rows(lake, q) == _rows(wh, q) and len(_rows(wh, q)) == 3
 
 
 def test_fhir_ingest_keeps_the_same_provenance(fhir_both):
     _, lake, wh, _ = fhir_both
+    tables = ", ".join(f"'{t}'" for t in FHIR_ROWS)
     q = (
         "SELECT table_name, row_id, source_file, location, source_key FROM mm_source_record "
-        "WHERE table_name IN ('person', 'condition_occurrence')"
+        f"WHERE table_name IN ({tables})"
     )
     assert _rows(lake, q) == _rows(wh, q)
+    assert len(_rows(wh, q)) == sum(FHIR_ROWS.values())
 
 
 def test_fhir_ingest_quarantines_with_the_loaders_reasons(fhir_both):
     report, lake, wh, _ = fhir_both
     q = (
-        "SELECT resource_type, reason_code, count(*) FROM mm_quarantine "
-        "WHERE resource_type IN ('Patient', 'Condition') GROUP BY ALL"
+        "SELECT resource_type, location, reason_code FROM mm_quarantine WHERE resource_type IN "
+        "('Patient', 'Condition', 'Encounter', 'Procedure', 'Practitioner')"
     )
     assert _rows(lake, q) == _rows(wh, q)
-    assert report.quarantine_reasons["dangling_reference"] == 1
-    assert report.quarantine_reasons["invalid_date"] == 1
+    assert report.quarantine_reasons["dangling_reference"] == 2
+    assert report.quarantine_reasons["invalid_date"] == 5
     assert report.counts["Condition"].quarantined == 5
+    assert report.counts["Encounter"].quarantined == 5
+    assert report.counts["Encounter"].loaded == 16
+    assert report.counts["Procedure"].quarantined == 3
     assert report.reconciles
     # the line that is not JSON is quarantined, never dropped
-    assert lake.count("mm_quarantine") == 7
+    assert lake.count("mm_quarantine") == 16
 
 
-def test_fhir_reload_adds_nothing(fhir_both, spark):
-    from medmine.spark import ingest_fhir
+def test_fhir_reload_adds_nothing_and_a_later_load_resolves_earlier_identifiers(
+    fhir_both, spark, tmp_path
+):
+    from medmine.spark import SparkWarehouse, ingest_fhir
 
-    _, lake, _, d = fhir_both
-    again = ingest_fhir([d / "in"], d / "lake", spark)
-    assert again.files == 0 and again.skip_reasons == {"file_already_loaded": 3}
-    assert len(list((d / "lake" / "mm_load").iterdir())) == 1
+    _, _, _, d = fhir_both
+    lake = tmp_path / "lake"  # a copy: the shared lake stays as the other tests expect it
+    shutil.copytree(d / "lake", lake)
+    again = ingest_fhir([d / "in"], lake, spark)
+    assert again.files == 0 and again.skip_reasons == {"file_already_loaded": 6}
+    assert len(list((lake / "mm_load").iterdir())) == 1
+    # a later file whose Encounter names a Practitioner of the first load by NPI only
+    later = tmp_path / "later" / "Encounter.ndjson"
+    later.parent.mkdir()
+    later.write_text(
+        '{"resourceType": "Encounter", "id": "e-later", "subject": {"reference": '
+        '"Patient/p-nd1"}, "period": {"start": "2023-01-01"}, "participant": [{"individual": '
+        '{"reference": "Practitioner?identifier=http://hl7.org/fhir/sid/us-npi%7C1111111111"}}]}\n'
+    )
+    report = ingest_fhir([later], lake, spark)
+    assert report.counts["Encounter"].loaded == 1
+    q = "SELECT visit_occurrence_id, person_id, provider_id FROM visit_occurrence WHERE "
+    q += "visit_start_date = DATE '2023-01-01'"
+    spark_rows = _rows(SparkWarehouse(lake, spark), q)
+    with Warehouse(tmp_path / "w.duckdb") as wh:
+        duck_fhir_load([d / "in"], wh)
+        duck_fhir_load([later], wh)
+        npi = "SELECT provider_id FROM provider WHERE npi = '1111111111'"
+        assert spark_rows[0][2] == wh.sql(npi).to_pylist()[0]["provider_id"]
+        assert spark_rows == _rows(wh, q)
 
 
 def test_a_load_that_dies_before_its_commit_leaves_nothing(tmp_path, spark, monkeypatch):
@@ -151,18 +199,6 @@ def test_a_load_that_dies_before_its_commit_leaves_nothing(tmp_path, spark, monk
     )
     assert written["person"] == 1
     assert SparkWarehouse(tmp_path / "lake", spark).count("person") == 2
-
-
-@pytest.fixture(scope="module")
-def omop_both(tmp_path_factory, spark):
-    from medmine.spark import SparkWarehouse
-
-    d = tmp_path_factory.mktemp("omop")
-    wh = Warehouse(d / "w.duckdb")
-    simulate(80, seed=5).write_to(wh)
-    wh.export_parquet(d / "pq")
-    yield wh, SparkWarehouse(d / "pq", spark)
-    wh.close()
 
 
 def test_quality_checks_give_the_same_results(omop_both):

@@ -17,10 +17,17 @@ Stages, all in Spark but the file reading:
    ``mm_source_record`` provenance, the load gets ``mm_load`` and ``mm_load_file`` rows.
 4. **Write**: `medmine.spark.lake.Lake.write_load` (atomic and idempotent; see there).
 
-Tables mapped on Spark: ``person`` and ``condition_occurrence``. Resources of other types are
-counted as skipped (``not_mapped_on_spark``) and listed in the report; conditional
-(``?identifier=``) and contained (``#id``) references are not resolved here (a Condition whose
-subject uses one is quarantined as ``dangling_reference``).
+Tables mapped on Spark (`MAPPED_TABLES`): ``person`` (Patient), ``provider`` and its
+``mm_identifier`` rows (Practitioner), ``visit_occurrence`` (Encounter),
+``condition_occurrence`` (Condition) and ``procedure_occurrence`` (Procedure). Resources of
+other types are counted as skipped (``not_mapped_on_spark``) and listed in the report.
+
+Conditional references to a Practitioner (``Practitioner?identifier=system|value``, as
+Synthea writes an Encounter's participant) resolve set-wise, by a join on the identifiers of
+the Practitioners of this load and of the lake's committed ``mm_identifier`` rows (the
+loader's end-of-load SQL pass: same value, same system unless the reference gives none, the
+smallest row id). A required reference (a subject) that is conditional or contained
+(``#id``) is not resolved here: the resource is quarantined as ``dangling_reference``.
 """
 
 from __future__ import annotations
@@ -50,6 +57,7 @@ from medmine.ingest.codes import (
     OMB_RACE,
     RACE,
     TYPE_EHR,
+    VISIT,
 )
 from medmine.spark.lake import Lake
 from medmine.warehouse import LoadReport, TypeCounts, stable_id
@@ -57,7 +65,15 @@ from medmine.warehouse import LoadReport, TypeCounts, stable_id
 __all__ = ["MAPPED_TABLES", "ingest_fhir", "mapping_views"]
 
 #: OMOP tables the Spark ingest writes, with the FHIR resource type each comes from.
-MAPPED_TABLES = {"person": "Patient", "condition_occurrence": "Condition"}
+MAPPED_TABLES = {
+    "person": "Patient",
+    "provider": "Practitioner",
+    "visit_occurrence": "Encounter",
+    "condition_occurrence": "Condition",
+    "procedure_occurrence": "Procedure",
+}
+#: Tables mapped in this order (a later one may join an earlier one's rows).
+_ORDER = tuple(MAPPED_TABLES)
 _SUFFIXES = (".json", ".json.gz", ".ndjson", ".ndjson.gz")
 _RAW_SCHEMA = pa.schema(
     [
@@ -368,8 +384,174 @@ def _condition_sql() -> str:
     """
 
 
-_FINISH = {"person": _person_sql, "condition_occurrence": _condition_sql}
-_PK = {"person": "person_id", "condition_occurrence": "condition_occurrence_id"}
+def _row_ids(refs: tuple[str, ...]) -> tuple[str, Any, dict[str, tuple[str, str]]]:
+    """Join text, a row-id SQL builder and the resolved (type, key) SQL of reference columns."""
+    joins = " ".join(_join_urls(c) for c in refs)
+    r = {c: _resolve(c) for c in refs}
+
+    def row_id(col: str, target: str) -> str:
+        typ, key = r[col]
+        return f"CASE WHEN {typ} = {_lit(target)} THEN mm_stable_id('fhir:{target}', {key}) END"
+
+    return joins, row_id, r
+
+
+def _subject_rules(r: dict[str, tuple[str, str]]) -> str:
+    """The loader's rules for a required Patient ``subject`` (without the unknown-person one)."""
+    return (
+        "WHEN x.subject IS NULL THEN 'missing_field' "
+        f"WHEN {r['subject'][0]} IS NULL THEN 'dangling_reference' "
+        f"WHEN {r['subject'][0]} <> 'Patient' THEN 'invalid_value'"
+    )
+
+
+def _provider_sql() -> str:
+    bd = "x.birth_date"
+    given = "CASE WHEN x.has_official THEN x.official_given ELSE x.first_given END"
+    family = "CASE WHEN x.has_official THEN x.official_family ELSE x.first_family END"
+    full = f"nullif(concat_ws(' ', nullif({given}, ''), {family}), '')"
+    return f"""
+        SELECT mm_stable_id('fhir:Practitioner', x.id) AS provider_id,
+          {full} AS provider_name,
+          x.npi AS npi,
+          year({_date(bd)}) AS year_of_birth,
+          CASE WHEN x.gender IS NOT NULL THEN coalesce({_case("x.gender", GENDER)}, 0) END
+            AS gender_concept_id,
+          'Practitioner/' || x.id AS provider_source_value,
+          x.gender AS gender_source_value,
+          CASE WHEN x.id IS NULL OR x.id = '' THEN 'missing_field'
+               WHEN {bd} IS NOT NULL AND {_date(bd)} IS NULL THEN 'invalid_date' END
+            AS reason_code,
+          x.source_file, x.location, 'Practitioner' AS resource_type,
+          'Practitioner/' || x.id AS source_key
+        FROM mm_spark_view_provider x
+    """
+
+
+def _identifier_sql() -> str:
+    """``mm_identifier`` rows of the Practitioners mapped without a quarantine reason."""
+    return """
+        SELECT 'provider' AS table_name, p.provider_id AS row_id,
+          coalesce(i.system, '') AS system, i.value, i.type_code
+        FROM mm_spark_view_provider_identifier i
+        JOIN mm_spark_map_provider p
+          ON p.source_file = i.source_file AND p.location = i.location
+        WHERE p.reason_code IS NULL AND i.value IS NOT NULL AND i.value <> ''
+    """
+
+
+def _conditional(column: str) -> tuple[str, str, str]:
+    """SQL of (type, system, value) of a conditional ``Type?identifier=system|value`` in
+    ``x.<column>`` (NULLs for any other reference), as the loader's ``split_reference``.
+    """
+    c = f"x.{column}"
+    raw = f"regexp_extract({c}, '[?&]identifier=([^&]*)', 1)"
+    # Python's unquote keeps '+'; Java's URL decoder makes it a space, so protect it first.
+    val = f"coalesce(try_url_decode(replace({raw}, '+', '%2B')), {raw})"
+    cond = f"({c} LIKE '%?%' AND {c} NOT LIKE 'urn:%' AND {raw} <> '')"
+    typ = f"CASE WHEN {cond} THEN regexp_extract({c}, '([^/?]*)[?]', 1) END"
+    system = (
+        f"CASE WHEN {cond} THEN CASE WHEN instr({val}, '|') > 0 "
+        f"THEN regexp_extract({val}, '^(.*)[|]', 1) ELSE '' END END"
+    )
+    value = (
+        f"CASE WHEN {cond} THEN CASE WHEN instr({val}, '|') > 0 "
+        f"THEN regexp_extract({val}, '[|]([^|]*)$', 1) ELSE {val} END END"
+    )
+    return typ, system, value
+
+
+def _visit_sql() -> str:
+    joins, row_id, r = _row_ids(("subject", "participant", "service_provider"))
+    start, end = "x.period_start", "x.period_end"
+    ctyp, csys, cval = _conditional("participant")
+    visit = _case("x.class_code", {k: v for k, v in VISIT.items()})
+    return f"""
+        SELECT mm_stable_id('fhir:Encounter', x.id) AS visit_occurrence_id,
+          {row_id("subject", "Patient")} AS person_id,
+          coalesce({visit}, 0) AS visit_concept_id,
+          {_date(start)} AS visit_start_date,
+          {_ts(start)} AS visit_start_datetime,
+          coalesce({_date(end)}, {_date(start)}) AS visit_end_date,
+          {_ts(end)} AS visit_end_datetime,
+          {TYPE_EHR} AS visit_type_concept_id,
+          coalesce({row_id("participant", "Practitioner")}, cp.rid) AS provider_id,
+          {row_id("service_provider", "Organization")} AS care_site_id,
+          CASE WHEN x.class_code <> '' THEN 'ActCode:' || x.class_code END AS visit_source_value,
+          CASE WHEN x.admit_code IS NOT NULL
+               THEN {_vocabulary("x.admit_system")} || ':' || x.admit_code END
+            AS admitted_from_source_value,
+          CASE WHEN x.disch_code IS NOT NULL
+               THEN {_vocabulary("x.disch_system")} || ':' || x.disch_code END
+            AS discharged_to_source_value,
+          CASE {_subject_rules(r)}
+            WHEN {start} IS NULL THEN 'missing_field'
+            WHEN {_date(start)} IS NULL THEN 'invalid_date'
+            WHEN {end} IS NOT NULL AND {_date(end)} IS NULL THEN 'invalid_date'
+            WHEN {_date(end)} < {_date(start)} THEN 'invalid_date'
+            WHEN p.person_id IS NULL THEN 'dangling_reference'
+          END AS reason_code,
+          x.source_file, x.location, 'Encounter' AS resource_type, 'Encounter/' || x.id
+            AS source_key
+        FROM mm_spark_view_visit_occurrence x {joins}
+        LEFT JOIN mm_spark_persons p ON p.person_id = {row_id("subject", "Patient")}
+        LEFT JOIN (
+          SELECT v.seq, min(i.row_id) AS rid
+          FROM (SELECT seq, {ctyp} AS t, {csys} AS s, {cval} AS v
+                FROM mm_spark_view_visit_occurrence x) v
+          JOIN mm_spark_identifiers i
+            ON i.table_name = 'provider' AND i.value = v.v AND (v.s = '' OR i.system = v.s)
+          WHERE v.t = 'Practitioner' AND v.v <> ''
+          GROUP BY v.seq
+        ) cp ON cp.seq = x.seq
+    """
+
+
+def _procedure_sql() -> str:
+    joins, row_id, r = _row_ids(("subject", "encounter", "performer"))
+    start = "coalesce(x.performed, x.performed_start)"
+    end = "x.performed_end"
+    return f"""
+        SELECT mm_stable_id('fhir:Procedure', x.id) AS procedure_occurrence_id,
+          {row_id("subject", "Patient")} AS person_id,
+          0 AS procedure_concept_id,
+          {_date(start)} AS procedure_date,
+          {_ts(start)} AS procedure_datetime,
+          {_date(end)} AS procedure_end_date,
+          {_ts(end)} AS procedure_end_datetime,
+          {TYPE_EHR} AS procedure_type_concept_id,
+          {row_id("performer", "Practitioner")} AS provider_id,
+          {row_id("encounter", "Encounter")} AS visit_occurrence_id,
+          CASE WHEN x.code IS NOT NULL THEN {_vocabulary("x.code_system")} || ':' || x.code
+               ELSE x.code_text END AS procedure_source_value,
+          CASE {_subject_rules(r)}
+            WHEN x.code IS NULL AND coalesce(trim(x.code_text), '') = '' THEN 'missing_field'
+            WHEN {start} IS NULL THEN 'missing_field'
+            WHEN {_date(start)} IS NULL THEN 'invalid_date'
+            WHEN {end} IS NOT NULL AND {_date(end)} IS NULL THEN 'invalid_date'
+            WHEN p.person_id IS NULL THEN 'dangling_reference'
+          END AS reason_code,
+          x.source_file, x.location, 'Procedure' AS resource_type, 'Procedure/' || x.id
+            AS source_key
+        FROM mm_spark_view_procedure_occurrence x {joins}
+        LEFT JOIN mm_spark_persons p ON p.person_id = {row_id("subject", "Patient")}
+    """
+
+
+_FINISH = {
+    "person": _person_sql,
+    "provider": _provider_sql,
+    "visit_occurrence": _visit_sql,
+    "condition_occurrence": _condition_sql,
+    "procedure_occurrence": _procedure_sql,
+}
+_PK = {
+    "person": "person_id",
+    "provider": "provider_id",
+    "visit_occurrence": "visit_occurrence_id",
+    "condition_occurrence": "condition_occurrence_id",
+    "procedure_occurrence": "procedure_occurrence_id",
+}
 
 
 def ingest_fhir(
@@ -435,24 +617,33 @@ def ingest_fhir(
 
     views = mapping_views()
     mapped: dict[str, Any] = {}
-    for table in ("person", "condition_occurrence"):
+    committed = store.frames(session)
+    for table in _ORDER:
         _view_rows(session, views[table], f"mm_spark_view_{table}")
-        if table == "condition_occurrence":
-            session.sql(
-                "SELECT person_id FROM mm_spark_map_person WHERE reason_code IS NULL "
-                "UNION SELECT person_id FROM mm_spark_committed_person"
-            ).createOrReplaceTempView("mm_spark_persons")
+        if table == "provider":
+            _view_rows(session, views["provider_identifier"], "mm_spark_view_provider_identifier")
         df = session.sql(_FINISH[table]()).localCheckpoint()
         df.createOrReplaceTempView(f"mm_spark_map_{table}")
         mapped[table] = df
         if table == "person":
-            committed = store.frames(session).get("person")
-            if committed is None:
-                session.sql(
-                    "SELECT CAST(NULL AS BIGINT) AS person_id WHERE FALSE"
-                ).createOrReplaceTempView("mm_spark_committed_person")
-            else:
-                committed.select("person_id").createOrReplaceTempView("mm_spark_committed_person")
+            _union_committed(
+                session,
+                "SELECT person_id FROM mm_spark_map_person WHERE reason_code IS NULL",
+                committed.get("person"),
+                ["person_id"],
+                "mm_spark_persons",
+            )
+        elif table == "provider":
+            cols = ["table_name", "row_id", "system", "value", "type_code"]
+            idents = session.sql(_identifier_sql()).localCheckpoint()
+            idents.createOrReplaceTempView("mm_spark_load_identifiers")
+            _union_committed(
+                session,
+                "SELECT * FROM mm_spark_load_identifiers",
+                committed.get("mm_identifier"),
+                cols,
+                "mm_spark_identifiers",
+            )
 
     tables, prov, quarantine = _outputs(session, mapped, load_id, started)
     counts = _counts(session, mapped)
@@ -460,6 +651,7 @@ def ingest_fhir(
     report.quarantine_reasons = counts["quarantine"]
     report.skip_reasons.update(counts["skip"])
     tables["mm_source_record"] = prov
+    tables["mm_identifier"] = session.table("mm_spark_load_identifiers")
     tables["mm_quarantine"] = quarantine
     tables["mm_load_file"] = session.createDataFrame(
         [(digests[str(f)], "fhir", load_id, str(f), f.stat().st_size) for f in todo],
@@ -492,6 +684,14 @@ def ingest_fhir(
     raw.unpersist()
     report.duration_s = time.perf_counter() - t0
     return report
+
+
+def _union_committed(session: Any, sql: str, committed: Any, columns: list[str], name: str) -> None:
+    """Register as `name` this load's rows (`sql`) and the lake's committed ones."""
+    df = session.sql(sql)
+    if committed is not None:
+        df = df.unionByName(committed.select(*columns))
+    df.createOrReplaceTempView(name)
 
 
 def _window(F: Any) -> Any:  # noqa: N803
@@ -568,27 +768,47 @@ def _outputs(
 
 
 def _counts(session: Any, mapped: dict[str, Any]) -> dict[str, Any]:
-    """Per resource type read/loaded/skipped/quarantined, and the reasons (one small job each)."""
+    """Per resource type read/loaded/skipped/quarantined, and the reasons (one Spark job)."""
+    from pyspark.sql import functions as F  # noqa: N812
+
     types: dict[str, dict[str, int]] = {}
     quarantine: dict[str, int] = {}
     skip: dict[str, int] = {}
     loaded_rows: dict[str, int] = {}
-    read = session.sql(
-        "SELECT coalesce(resource_type, 'File') AS t, count(*) AS n FROM mm_spark_raw GROUP BY 1"
-    ).collect()
-    for t, n in read:
-        types[t] = {"read": int(n), "loaded": 0, "skipped": 0, "quarantined": 0}
-    mapped_types = set(MAPPED_TABLES.values())
+    parts = [
+        session.sql(
+            "SELECT CAST(NULL AS STRING) AS tbl, coalesce(resource_type, 'File') AS t, "
+            "CAST(NULL AS STRING) AS reason_code, count(*) AS n FROM mm_spark_raw GROUP BY 2"
+        )
+    ]
     for table, df in mapped.items():
-        rtype = MAPPED_TABLES[table]
-        rows = df.groupBy("reason_code").count().collect()
-        for reason, n in rows:
-            if reason is None:
-                types[rtype]["loaded"] += int(n)
-                loaded_rows[table] = int(n)
-            else:
-                types[rtype]["quarantined"] += int(n)
-                quarantine[reason] = quarantine.get(reason, 0) + int(n)
+        parts.append(
+            df.groupBy("reason_code")
+            .count()
+            .select(
+                F.lit(table).alias("tbl"),
+                F.lit(MAPPED_TABLES[table]).alias("t"),
+                "reason_code",
+                F.col("count").alias("n"),
+            )
+        )
+    union = parts[0]
+    for part in parts[1:]:
+        union = union.unionByName(part)
+    rows = union.collect()
+    for table, t, _, n in rows:
+        if table is None:
+            types[t] = {"read": int(n), "loaded": 0, "skipped": 0, "quarantined": 0}
+    mapped_types = set(MAPPED_TABLES.values())
+    for table, rtype, reason, n in rows:
+        if table is None:
+            continue
+        if reason is None:
+            types[rtype]["loaded"] += int(n)
+            loaded_rows[table] = int(n)
+        else:
+            types[rtype]["quarantined"] += int(n)
+            quarantine[reason] = quarantine.get(reason, 0) + int(n)
     if "File" in types:
         types["File"]["quarantined"] = types["File"]["read"]
         quarantine["unreadable_or_malformed"] = types["File"]["read"]
