@@ -96,9 +96,15 @@ def _preload(warehouse: Path, rows: int) -> None:
 
 
 def _start_server(
-    warehouse: Path, max_batch: int, gather_ms: float, mode: str = "load", max_backlog: int = 0
+    warehouse: Path,
+    max_batch: int,
+    gather_ms: float,
+    mode: str = "load",
+    max_backlog: int = 0,
+    drain_batch: int = 0,
 ) -> tuple[subprocess.Popen[str], int]:
     extra = ["--max-backlog", str(max_backlog)] if max_backlog else []
+    extra += ["--drain-batch", str(drain_batch)] if drain_batch else []
     proc = subprocess.Popen(
         [
             sys.executable,
@@ -171,13 +177,14 @@ def run_listener(
     preload: int = 0,
     mode: str = "load",
     max_backlog: int = 0,
+    drain_batch: int = 0,
 ) -> dict[str, object]:
     """One listener run on a fresh warehouse (with `preload` rows already in it)."""
     with tempfile.TemporaryDirectory() as tmp:
         wh = Path(tmp) / "live.duckdb"
         if preload:
             _preload(wh, preload)
-        proc, port = _start_server(wh, max_batch, gather_ms, mode, max_backlog)
+        proc, port = _start_server(wh, max_batch, gather_ms, mode, max_backlog, drain_batch)
         load_before = os.getloadavg()[0]
         try:
             cpu0 = _cpu_seconds(proc.pid)
@@ -208,6 +215,7 @@ def run_listener(
             "max_batch": max_batch if mode == "load" else None,
             "gather_ms": gather_ms if mode == "load" else None,
             "max_backlog": (max_backlog or 20_000) if mode == "journal" else None,
+            "drain_batch": (drain_batch or 1_000) if mode == "journal" else None,
             "preloaded_rows": preload,
             "load_average_1min": [
                 round(load_before, 2),
@@ -387,6 +395,14 @@ def main() -> None:
         "(--sustained-backlog), so the ACK rate is held to what the loader sustains",
     )
     ap.add_argument("--sustained-backlog", type=int, default=1000)
+    ap.add_argument(
+        "--throttled",
+        type=int,
+        default=0,
+        help="also run 4 senders in journal mode with this many messages, a loader held to "
+        "transactions of 4 entries and a backlog bound of 200: the loader cannot keep up, and "
+        "the run shows what the ACK rate and the backpressure then do",
+    )
     ap.add_argument("--out", default=str(RESULTS), help="results file")
     ap.add_argument("--max-batch", type=int, default=256, help="the listener's group size")
     ap.add_argument("--gather-ms", type=float, default=2.0, help="the listener's gather wait")
@@ -429,6 +445,11 @@ def main() -> None:
                          max_backlog=args.sustained_backlog)  # fmt: skip
         runs.append(_show(f" 4 senders, {args.sustained} messages, backlog bound "
                           f"{args.sustained_backlog}", r))  # fmt: skip
+    if args.throttled:
+        r = run_listener(4, args.throttled, args.max_batch, args.gather_ms, mode="journal",
+                         max_backlog=200, drain_batch=4)  # fmt: skip
+        runs.append(_show(f" 4 senders, {args.throttled} messages, drain batch 4, backlog "
+                          "bound 200", r))  # fmt: skip
     if args.no_gather:
         r = run_listener(4, args.messages, args.max_batch, 0.0)
         runs.append(_show(" 4 senders, --gather-ms 0", r))
