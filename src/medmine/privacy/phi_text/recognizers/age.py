@@ -38,6 +38,26 @@ class AgeOver89Recognizer(PatternRecognizer):
             "age",
             anchors=frozenset({"age"}),
         ),
+        # AGE: ninety-six
+        Pattern(
+            re.compile(
+                r"\b(?:age[d:]?|aged)\s*(?P<age>(?:ninety|one hundred)"
+                r"(?:[- ](?:one|two|three|four|five|six|seven|eight|nine))?)\b",
+                re.I,
+            ),
+            Entity.AGE,
+            0.9,
+            "age",
+            anchors=frozenset({"age"}),
+        ),
+        # (93 y), 95 yrs,
+        Pattern(
+            re.compile(rf"\b{_AGE}[ \t]?(?:y|yrs?|years?)(?=[ \t]*[),;]|[ \t]*$)", re.M),
+            Entity.AGE,
+            0.8,
+            "age",
+            gate=re.compile(r"(?:9\d|1[0-4]\d)[ \t]?y"),
+        ),
         # 90F, 96Y M, 93M, 91 y F, (92 F)
         Pattern(
             re.compile(rf"(?<![\w.]){_AGE}[ \t]?(?:[MF]|Y(?:[ \t]?[MF])?|y[ \t]?[MF])(?![\w/])"),
@@ -62,11 +82,12 @@ class AgeOver89Recognizer(PatternRecognizer):
             "age",
             gate=re.compile(r"\((?:9\d|1[01]\d)[,)]"),
         ),
-        # ninety-one year-old, one hundred and two years old
+        # ninety-one year-old, one hundred and two years old, ninety-two y/o
         Pattern(
             re.compile(
                 r"\b(?P<age>(?:ninety|one hundred(?: and)?)(?:[- ](?:one|two|three|four|five|"
-                r"six|seven|eight|nine|ten|eleven|twelve))?)[- ](?:years?|yr)[- ]?(?:old|of age)",
+                r"six|seven|eight|nine|ten|eleven|twelve))?)[- ]"
+                r"(?:(?:years?|yr)[- ]?(?:old|of age)|y/?o\b|y\.o\.)",
                 re.I,
             ),
             Entity.AGE,

@@ -41,7 +41,11 @@ _HEADS = _EPONYM_HEADS | _words(
     disease class level thickness monitor incision technique suction reservoir dressing
     respiration breathing principle angina cardiomyopathy contracture lymphoma sarcoma
     anemia foot protein cells rods tear esophagus phenomenon thyroiditis encephalopathy
-    disorder's disease's"""
+    disorder's disease's rings ring sinuses respirations respiration fingers biplane lift
+    boot block pouch model models equation formula rule classification grade stage
+    criteria protocol procedure operation repair flap stitch suture knot clamp forceps
+    retractor needle line lines pump spots bodies body granules nodules node ulcer hernia
+    fistula pad sheet chart curve score's"""
 )
 #: An unknown capitalised word opening a sentence or line is safe from this Zipf frequency
 #: on (below the English list's 3.0): sentences open with verbs and nouns more than names.
@@ -52,6 +56,7 @@ START_MIN_ZIPF = 2.5
 _SUFFIXES = re.compile(
     r"(?:itis|ectomy|otomy|ostomy|plasty|scopy|scopic|gram|graphy|emia|aemia|uria|algia|"
     r"pathy|osis|oma|omas|phagia|plegia|paresis|trophy|lysis|cardia|pnea|ectasis|megaly|genic|"
+    r"graphic|scopic|logical|metric|"
     r"ical|ative|itive|ular|ous|ing|tion|sion|ment|ness|ism|ize|ized|ise|ised|"
     r"ectal|ictal|urea|idine|azole|mycin|cillin|olol|pril|artan|statin|azepam|oxacin|"
     r"phagia|emia|uria|ase)$"
@@ -102,7 +107,7 @@ class AllowListRecognizer(Recognizer):
             kind = kinds[w]
             cap = w[0].isupper()
             if kind is _ONLY or kind is _AMBIGUOUS:
-                if _eponym(text, m.end(), clinical):
+                if _eponym(text, m.end(), clinical) or (cap and _named_thing(text, m)):
                     continue
                 if kind is _ONLY:
                     prev = words[i - 1].group().lower() if i else ""
@@ -124,6 +129,8 @@ class AllowListRecognizer(Recognizer):
                 continue  # a rarer word opening a sentence: "Resubmitted", "Recheck"
             if _DEVICE_AFTER.match(text, m.end()):
                 continue  # a product name before what it names: "Micra AV pacemaker"
+            if cap and _named_thing(text, m):
+                continue  # "Aldrete 8", "Kayser-Fleischer rings", "3-0 Vicryl"
             if cap or lower_note or _dash_signed(text, m):
                 flags[i] = Entity.OTHER
         _spread(text, words, flags, amb_caps, clinical)
@@ -181,9 +188,34 @@ def _kind(
         return _SAFE
     if len(w) <= 6 and (w.isupper() or any(c.isupper() for c in w[1:])):
         return _SAFE  # abbreviation: COPD, DTaP, EtOH
+    if _brand(w):
+        return _SAFE  # a product name in camel case: "CoaguChek", "InterQual", "MyChart"
     if len(w) >= 7 and _SUFFIXES.search(low):
         return _SAFE  # a derived English or medical word: "Postictal", "Ambulating"
     return _UNKNOWN
+
+
+#: Name prefixes before an inner capital ("DeAndre", "MacAllister", "LaShonda"): names,
+#: not camel-case product names.
+_NAME_PREFIXES = frozenset(
+    """mc mac van von fitz de da di du la le el al ja ke ka ty tr sh st san santa del della
+    dos das ter ten o""".split()  # noqa: SIM905
+)
+_CAMEL = re.compile(r"([A-Z][a-z]+)[A-Z]")
+
+
+def _brand(w: str) -> bool:
+    """A camel-case product name: a lower-case run then an inner capital, its first part
+    an English word or three letters or more, and not a name prefix ("ResMed", "CareLink",
+    "MyChart"; not "DeAndre", "McKenzie").
+    """
+    m = _CAMEL.match(w)
+    if m is None or len(w) - m.end() < 2:
+        return False
+    head = m.group(1).lower()
+    if head in _NAME_PREFIXES:
+        return False
+    return len(head) >= 3 or head in ("my", "go", "re", "up", "in", "on", "ez", "iq")
 
 
 #: Name particles joined to a flagged name ("Pieter van der Berg", "Omar al Masri").
@@ -325,6 +357,61 @@ def _spans(
         else:
             out.append(Span(start, end, e, 0.5, name))
     return out
+
+
+#: A score value or class after a word: "Aldrete 8", "Apfel 3", "Hinchey III", "Forrest
+#: IIa", "Brunnstrom stage III" (not an age: "Ana 34F", "Ruiz 34 yo").
+_SCORE_AFTER = re.compile(
+    r"(?:[ \t]+(?:stage|grade|class|type|score|scale))?[ \t]+(?:\d{1,2}(?:\.\d)?|"
+    r"(?:I{1,3}|IV|V|VI{0,3})[abcABC]?)(?![\w/.:-]|[ \t]*(?:yo|y/o|y\.o|years?|yrs?|[MF]\b|%))"
+)
+
+
+#: A capitalised word just before (a given name): "River Delacroix 14" is a name and age.
+_NAME_LEFT = re.compile(r"[A-Z][a-z]+[ \t]$")
+
+
+#: A suture size before a capitalised word: a suture brand ("3-0 Vicryl", "0 Prolene").
+_SUTURE_BEFORE = re.compile(r"(?<![\w/.])(?:\d-0|0)[ \t]+$")
+
+
+def _named_thing(text: str, m: re.Match[str]) -> bool:
+    """A capitalised word that names a score, class, eponym pair or suture, not a person:
+    "Aldrete 8", "Hinchey III", "Forrest IIa", "Kayser-Fleischer rings",
+    "(Cockcroft-Gault)", "3-0 Vicryl".
+    """
+    left = text[max(0, m.start() - 30) : m.start()]
+    if _SCORE_AFTER.match(text, m.end()) and not _NAME_LEFT.search(left):
+        return True
+    if _SUTURE_BEFORE.search(left):
+        return True
+    return _eponym_pair(text, m)
+
+
+def _eponym_pair(text: str, m: re.Match[str]) -> bool:
+    """Two capitalised words joined by a hyphen that no name or title precedes, followed by
+    a lower-case word or a closing bracket: an eponym ("Kayser-Fleischer rings",
+    "Cheyne-Stokes respirations", "(Tyrer-Cuzick)"), not "Dr. Hsu-Alvarez" or
+    "Ruth Abernathy-Sloane".
+    """
+    a, b = m.start(), m.end()
+    pair = _PAIR.match(text, a) or _PAIR_END.search(text, max(0, a - 30), b)
+    if pair is None or not (pair.start() <= a and b <= pair.end()):
+        return False
+    before = text[max(0, pair.start() - 24) : pair.start()]
+    if _NAME_BEFORE.search(before):
+        return False
+    return _PAIR_AFTER.match(text, pair.end()) is not None
+
+
+_PAIR = re.compile(r"[A-Z][a-z]+(?:['’]s)?-[A-Z][a-z]+(?:['’]s)?")
+_PAIR_END = re.compile(r"[A-Z][a-z]+(?:['’]s)?-[A-Z][a-z]+(?:['’]s)?(?![\w])")
+#: A title, a label or a capitalised (given) name right before a double-barrelled name.
+_NAME_BEFORE = re.compile(
+    r"(?:\b(?:Dr|Mr|Mrs|Ms|Miss|Mx|Prof)\.?|[A-Z][a-z]+|:|\bby|\bwith|\bto|\bfrom|\bcc|"
+    r"\bper|\band)[ \t]*\(?[ \t]*$"
+)
+_PAIR_AFTER = re.compile(r"(?:[ \t]+[a-z]{3,}|\))")
 
 
 def _dash_signed(text: str, m: re.Match[str]) -> bool:

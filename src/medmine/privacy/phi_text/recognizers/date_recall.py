@@ -59,8 +59,9 @@ _MONTH_GATE = re.compile(
 #: Words before a fraction that make it a ratio, score or measurement.
 _NOT_DATE_BEFORE = re.compile(
     r"(?i)(?:(?<![\w])(?:bp|b/p|pressure|ratio|score|grade|strength|murmur|pain|reflex(?:es)?|motor|"
-    r"sensation|power|gcs|apgar|eye|vision|acuity|x|take|takes|took|tab|tabs|tablet|cup|of|"
-    r"in|out|sets?|positive|negative)|(?<![:\d])\d+[ \t]+|[*×])[ \t:]*$"
+    r"sensation|power|gcs|apgars?|eye|vision|acuity|x|take|takes|took|tab|tabs|tablet|cup|of|"
+    r"cycles?|gleason|fraction|dose|doses|"
+    r"in|out|sets?|positive|negative)|[*×])[ \t:]*$"
 )
 _NOT_DATE_AFTER = re.compile(
     r"(?i)[ \t]*(?:(?:mm|cm|kg|mg|mcg|ml|tab|tabs|tablet|cap|caps|dose|units?|strength|"
@@ -158,10 +159,15 @@ class RecallDateRecognizer(PatternRecognizer):
                 return False  # 5/5 strength, 2/4 reflexes, 1/2 tablet, 3/10 pain
             if _NOT_DATE_BEFORE.search(text[max(0, start - 14) : start]):
                 return False
+            if a < b <= 16 and _WHOLE_BEFORE.search(text[max(0, start - 8) : start]):
+                return False  # a mixed number: 1 1/2 tabs
+
             return _NOT_DATE_AFTER.match(text, end) is None
         return True
 
 
+#: A whole number before a fraction ("1 1/2"): not after a colon, a decimal point or a "#".
+_WHOLE_BEFORE = re.compile(r"(?<![:\d.#])\d+[ \t]+$")
 #: A weekday or a day word before a fraction-like m/d makes it a date ("Tuesday, 3/4").
 _DAY_CUE = re.compile(
     rf"(?i)(?:\b{_WD}|\b(?:on|since|until|seen|admitted|discharged|due|dated?|visit|appt)"

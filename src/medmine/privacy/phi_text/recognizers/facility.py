@@ -28,7 +28,20 @@ _KIND = (
     r"Consultants|Supply|Ambulance|Lab|Laboratory|Respite|Shelter|Mission|House|Memory Care|"
     r"Endoscopy Center|Sleep Center|Stroke Center|Specialists|Hospitalists"
 )
-_KIND_WORDS = frozenset(w.lower() for w in re.findall(r"[A-Za-z]+", _KIND))
+#: More kinds, in title case only (in upper-case notes they are too often clinical text):
+#: specialties, services, public bodies, places of worship and employers.
+_KIND_TITLE = (
+    _KIND + r"|Neurology|Urology|Gastroenterology|Nephrology|Pulmonology|Rheumatology|Psychiatry|"
+    r"Ophthalmology|Podiatry|Audiology|Hepatology|Endocrinology|Dental|Dentistry|Orthodontics|"
+    r"Eye Care|Vision Center|Chiropractic|Physical Therapy|Pathology(?: Group)?|Infusion|"
+    r"Home Infusion|Services|Service|Department|Fire District(?: \d+)?|Fire Department|"
+    r"Fire Rescue|EMS|Correctional Facility|Detention Center|Jail|Prison|Facility|Church|"
+    r"Chapel|Convent|Temple|Synagogue|Mosque|Baptist|Methodist|Gardens|Adult Day(?: Center)?|"
+    r"Advice Line|Air Medical|Logistics|Freight(?: Lines)?|Trucking|Transport|Packing|Foods|"
+    r"Farms|Diner|Restaurant|Cafe|Construction|Manufacturing|Industries|Learning Center|"
+    r"Daycare|Preschool|ENT|GI|SNF|ASC|IHS|PD"
+)
+_KIND_WORDS = frozenset(w.lower() for w in re.findall(r"[A-Za-z]+", _KIND_TITLE))
 #: Pharmacy, laboratory and care chains named without a facility word ("CVS #8831").
 _CHAINS = (
     r"CVS(?: Pharmacy| Caremark)?|Walgreens|Rite Aid|Walmart(?: Pharmacy)?|Costco(?: Pharmacy)?|"
@@ -39,6 +52,7 @@ _CHAINS = (
     r"Encompass Health|Select Medical|MinuteClinic|CareNow|Concentra|Planned Parenthood|"
     r"Goodwill|Salvation Army|YMCA|Greyhound|Amtrak"
 )
+_CHAIN_FULL = re.compile(rf"(?:{_CHAINS})(?![\w])")
 #: The lower-case first word of each chain (every chain match starts with one).
 _CHAIN_STARTS = frozenset(
     w.group().lower() for a in _CHAINS.split("|") if (w := re.match(r"[\w'-]+", a))
@@ -92,8 +106,11 @@ _LEVELS = frozenset(
 )
 _W = rf"{UPPER}(?:{LETTER}|['&-])*"
 #: A title-case word continuing a facility name on its line, and one before it.
-_AFTER = re.compile(rf"(?:[ \t]+&|[ \t]+-)?[ \t]+(?P<w>{_W})(?![\w'])")
-_BEFORE = re.compile(rf"(?P<w>{_W})[ \t]+(?:&[ \t]+)?$")
+_AFTER = re.compile(rf"(?:[ \t]&|[ \t]-)?[ \t](?P<w>{_W})(?![\w'])")
+_BEFORE = re.compile(rf"(?P<w>{_W})[ \t](?:&[ \t])?$")
+#: Upper-case words of five letters or more are headers ("PRENATAL VISIT"), not part of
+#: a title-case facility name next to them.
+_HEADER_WORD = re.compile(r"[A-Z]{5,}")
 #: Words that end a facility name when they follow it or open it when they precede it.
 _STOP_WORDS = frozenset(
     """the a an and or of at in on to for from with by via per is was be will pt patient dr
@@ -109,12 +126,12 @@ class FacilityRecognizer(PatternRecognizer):
     patterns = (
         Pattern(
             re.compile(
-                rf"\b(?:(?:St\.[ \t]+)?{_W}[ \t]+(?:&[ \t]+)?){{1,5}}(?:{_KIND})"
-                rf"(?:[ \t]+of(?:[ \t]+the)?[ \t]+{_W}(?:[ \t]+{_W})?)?\b"
+                rf"\b(?:(?:St\.[ \t]+)?{_W}[ \t]+(?:&[ \t]+)?){{1,5}}(?:{_KIND_TITLE})"
+                rf"(?:[ \t]+(?:of|at)(?:[ \t]+the)?[ \t]+{_W}(?:[ \t]+{_W})?)?\b"
             ),
             Entity.FACILITY,
             0.8,
-            gate=re.compile(_KIND),
+            gate=re.compile(_KIND_TITLE),
         ),
         Pattern(
             re.compile(
@@ -190,12 +207,17 @@ class FacilityRecognizer(PatternRecognizer):
         out = []
         for s in super().analyze(text, ctx):
             start, end = s.start, s.end
+            caps = text[start:end].isupper()
             while m := _AFTER.match(text, end):
-                if m.group("w").lower() in _STOP_WORDS:
+                w = m.group("w")
+                if w.lower() in _STOP_WORDS or (not caps and _HEADER_WORD.fullmatch(w)):
                     break
                 end = m.end()
             while m := _BEFORE.search(text, max(0, start - 40), start):
-                if m.group("w").lower() in _STOP_WORDS or m.group("w") in _LEVELS:
+                w = m.group("w")
+                if w.lower() in _STOP_WORDS or w in _LEVELS:
+                    break
+                if not caps and _HEADER_WORD.fullmatch(w):
                     break
                 start = m.start("w")
             out.append(Span(start, end, s.entity, s.score, s.recognizer))
@@ -207,6 +229,10 @@ class FacilityRecognizer(PatternRecognizer):
         """
         if text[start:end] in _LEVELS:
             return False
+        if re.match(r"[ \t]*:", text[end : end + 3]):
+            return False  # a label ("GI: Tobias ...")
+        if _CHAIN_FULL.match(text, start) is not None:
+            return True  # a named chain ("Mayo Clinic"), whatever its words
         words = text[start:end].split()
         if len(words) == 1:
             return True  # an abbreviation after a transfer verb

@@ -14,8 +14,8 @@ from medmine.privacy.phi_text._registry import RECOGNIZERS
 from medmine.privacy.phi_text.recognizers._letters import LETTER, UPPER
 
 _N = rf"{UPPER}(?:{LETTER}|['’-])+"
-_NAME = rf"(?P<n>{_N}(?:[ \t]+{UPPER}\.)?(?:[ \t]+{_N}){{0,2}})"
-_NAME2 = rf"(?P<n>{_N}(?:[ \t]+{UPPER}\.)?(?:[ \t]+{_N})?)"
+_NAME = rf"(?P<n>{_N}(?:[ \t]{UPPER}\.)?(?:[ \t]{_N}){{0,2}})"
+_NAME2 = rf"(?P<n>{_N}(?:[ \t]{UPPER}\.)?(?:[ \t]{_N})?)"
 _RELATIVES = (
     "son|daughter|wife|husband|mother|father|sister|brother|spouse|partner|friend|caregiver|"
     "guardian|neighbor|niece|nephew|aunt|uncle|grandson|granddaughter"
@@ -112,7 +112,7 @@ class NameContextRecognizer(PatternRecognizer):
         Pattern(
             re.compile(
                 rf"\b(?i:patient|pt|name|patient name)\s*[:-]\s*"
-                rf"(?P<n>{_N}(?:,?[ \t]+{_N}){{0,2}})"
+                rf"(?P<n>{_N}(?:,?[ \t]{_N}){{0,2}})"
             ),
             Entity.PATIENT,
             0.85,

@@ -17,10 +17,12 @@ from medmine.privacy.phi_text._model import Entity
 from medmine.privacy.phi_text._registry import RECOGNIZERS
 from medmine.privacy.phi_text.recognizers._letters import LETTER, UPPER
 
-_N = rf"{UPPER}(?:{LETTER}|['’-])+"
+#: A name word; header labels written next to a name ("DOB", "MRN", "Rm") are not.
+_NOT_NAME = r"(?!(?:DOB|MRN|SSN|DOS|MR|ED|NPI|DEA|PCP|Rm|RM|Room|Age|AGE|Sex|SEX|Pt|PT)\b)"
+_N = rf"{_NOT_NAME}{UPPER}(?:{LETTER}|['’-])+"
 _INI = rf"{UPPER}\."
 #: A written-order name: optional initials, one to three words, optional middle initial.
-_FULL = rf"(?:{_INI}[ \t]*){{0,2}}{_N}(?:[ \t]+{UPPER}\.?(?![\w]))?(?:[ \t]+{_N}){{0,2}}"
+_FULL = rf"(?:{_INI}[ \t]*){{0,2}}{_N}(?:[ \t]{UPPER}\.?(?![\w]))?(?:[ \t]{_N}){{0,2}}"
 #: Surname first: "Ruiz, Ana", "Ruiz, Ana M.", "RUIZ, ANA M".
 _INV = rf"{_N},[ \t]*{_N}(?:[ \t]+{UPPER}\.?(?![\w]))?"
 _LABELS = (

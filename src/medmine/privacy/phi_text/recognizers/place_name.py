@@ -84,6 +84,8 @@ class PlaceNameRecognizer(Recognizer):
                     or (cue.group().startswith(",") and not _CLAUSE_END.match(text, w.end()))
                 ):
                     hit = 0
+            if hit > 1 and _clinical_after(text, words[i + hit - 1].end(), clinical):
+                hit = 0  # "Los Angeles grade B", "San Francisco Syncope Rule"
             if hit:
                 end = words[i + hit - 1].end()
                 out.append(Span(words[i].start(), end, Entity.CITY, 0.5, self.name))
@@ -91,6 +93,14 @@ class PlaceNameRecognizer(Recognizer):
             else:
                 i += 1
         return out
+
+
+def _clinical_after(text: str, end: int, clinical: frozenset[str]) -> bool:
+    """A clinical head word, or a capitalised clinical word, follows the place."""
+    if _eponym(text, end, clinical):
+        return True
+    m = re.match(r"[ \t]+([A-Z][a-z]+)", text[end : end + 30])
+    return m is not None and m.group(1).lower() in clinical
 
 
 def _matches(text: str, words: list[re.Match[str]], i: int, cand: tuple[str, ...]) -> bool:

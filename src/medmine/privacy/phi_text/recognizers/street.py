@@ -21,17 +21,19 @@ _SUFFIX = (
     r"Common|Corner|Corners|Course|Curve|Divide|Expressway|Freeway|Gateway|Island|Junction|"
     r"Key|Knoll|Lake|Lodge|Orchard|Oval|Pass|Pine|Pines|Prairie|Ramp|Ranch|Rapids|Rest|Shoal|"
     r"Shore|Shores|Spring|Springs|Stream|Street|Track|Trace|Tunnel|Union|Vista|Ville|Concourse|"
-    r"Esplanade|Promenade|Broadway)"
+    r"Esplanade|Promenade|Broadway|Bend)"
 )
 _UNIT = (
-    r"(?:,?[ \t]+(?:Unit|Apt\.?|Apartment|Suite|Ste\.?|#|Room|Rm\.?|Floor|Fl\.?)\s*#?\s*[\w-]+)?"
+    r"(?:,?[ \t]+(?i:Unit|Apt\.?|Apartment|Suite|Ste\.?|#|Room|Rm\.?|Floor|Fl\.?|Lot|Trlr|Space)"
+    r"\s*#?\s*[\w-]+)?"
 )
 _WORD = rf"(?:{UPPER}(?:{LETTER}|['.-])*|\d+(?:st|nd|rd|th))"
 _CW = rf"(?:St\.|Ft\.|Mt\.|{UPPER}(?:{LETTER}|['-])+)"
-#: The city on the line after a street, or after its comma, with no state ("12 Elm St,
-#: Framingham" / "12 Elm St\nFramingham 01701").
+#: The city on the line after a street, after its comma, or before a ZIP, with no state
+#: ("12 Elm St, Framingham" / "12 Elm St\nFramingham 01701" / "12 Elm St Framingham 01701").
 _CITY_AFTER = re.compile(
-    rf"(?:,[ \t]*|[ \t]*\n[ \t]*)(?P<c>{_CW}(?:[ \t]+{_CW}){{0,2}})"
+    rf"(?:,[ \t]*|[ \t]*\n[ \t]*|[ \t]+(?={_CW}(?:[ \t]+{_CW}){{0,2}}[ \t]+\d{{5}}(?!\d)))"
+    rf"(?P<c>{_CW}(?:[ \t]+{_CW}){{0,2}})"
     r"(?=[ \t]*(?:,|\.|;|\n|$|\d{5}|[A-Z]{2}\b))"
 )
 _ZIP_AFTER = re.compile(r"[ \t,]*(?:[A-Z]{2}[ \t]+)?(?P<z>\d{5}(?:-\d{4})?)(?!\d)")
@@ -45,7 +47,8 @@ class StreetRecognizer(PatternRecognizer):
     patterns = (
         Pattern(
             re.compile(
-                rf"\b\d{{1,6}}[A-Z]?[ \t]+(?:{_WORD}[ \t]+){{0,3}}{_SUFFIX}(?:\.|\b){_UNIT}"
+                rf"\b\d{{1,6}}[A-Z]?[ \t]+(?:{_WORD}[ \t]+){{0,3}}{_SUFFIX}(?:\.|\b)"
+                rf"(?:[ \t]+(?:NE|NW|SE|SW|N|S|E|W)\b)?{_UNIT}"
             ),
             Entity.STREET,
             0.85,
