@@ -52,27 +52,34 @@ def _specialties(wh: Any) -> pd.Series:
 
 
 def _divergence(counts: pd.DataFrame, groups: pd.Series, kind: str) -> pd.Series:
-    """KL (provider || peers) or Jensen–Shannon divergence of count rows from their group."""
+    """KL (provider || peers) or Jensen–Shannon divergence of count rows from their group.
+
+    Peers are the group's other providers (counts + 0.5); one matrix operation per group
+    (row sums along contiguous rows are numpy's pairwise sums, as for one row at a time).
+    """
     out = pd.Series(0.0, index=counts.index)
     for _g, ids in groups.groupby(groups).groups.items():
         sub = counts.loc[counts.index.intersection(ids)]
         if len(sub) < 2:
             continue
-        total = sub.sum(axis=0)
-        for pid, row in sub.iterrows():
-            peers = (total - row).to_numpy(float) + 0.5
-            q = peers / peers.sum()
-            p = row.to_numpy(float) + 0.5 * (row.sum() > 0)
-            if p.sum() == 0:
-                continue
-            p = p / p.sum()
-            if kind == "kl":
-                out[pid] = float(np.sum(p * np.log(p / q)))
-            else:
-                mix = 0.5 * (p + q)
-                out[pid] = float(
-                    0.5 * np.sum(p * np.log(p / mix)) + 0.5 * np.sum(q * np.log(q / mix))
-                )
+        total = sub.sum(axis=0).to_numpy(float)
+        rows = sub.to_numpy(float)
+        peers = np.ascontiguousarray(total[None, :] - rows) + 0.5
+        q = peers / peers.sum(axis=1, keepdims=True)
+        p = rows + 0.5 * (rows.sum(axis=1) > 0)[:, None]
+        ps = p.sum(axis=1, keepdims=True)
+        ok = ps[:, 0] != 0
+        if not ok.any():
+            continue
+        p, q = p[ok] / ps[ok], q[ok]
+        if kind == "kl":
+            d = np.sum(p * np.log(p / q), axis=1)
+        else:
+            mix = 0.5 * (p + q)
+            d = 0.5 * np.sum(p * np.log(p / mix), axis=1) + 0.5 * np.sum(
+                q * np.log(q / mix), axis=1
+            )
+        out[sub.index[ok]] = d
     return out
 
 

@@ -551,17 +551,30 @@ WHERE provider_id IS NOT NULL GROUP BY 1, 2, 3 ORDER BY 1, 3, 2
 """
 
 #: Who sees a provider's patients next within $window days: top destination and patients.
+#: Visits are bucketed by day number // $window, so a visit within the window lies in the
+#: same or the next bucket: two equi-joins on (person, bucket) replace one join on person
+#: (a person's every pair of visits), then the exact window is applied.
 REFERRAL_SHARE = """
-WITH v AS (SELECT DISTINCT provider_id, person_id, service_date FROM {fl}
-           WHERE provider_id IS NOT NULL),
-nxt AS (SELECT DISTINCT a.provider_id AS src, a.person_id, b.provider_id AS dst
-        FROM v a JOIN v b ON a.person_id = b.person_id
-         AND b.provider_id <> a.provider_id AND b.service_date > a.service_date
-         AND b.service_date <= a.service_date + CAST($window AS INTEGER)),
-pairs AS (SELECT src, dst, count(*) AS n FROM nxt GROUP BY 1, 2)
-SELECT src AS provider_id, max(n) AS top, count(DISTINCT person_id) AS referred
-FROM pairs JOIN (SELECT DISTINCT src, person_id FROM nxt) USING (src)
-GROUP BY 1
+WITH v AS (
+    SELECT DISTINCT provider_id, person_id, service_date,
+           CAST(floor(date_diff('day', DATE '1970-01-01', service_date)
+                      / greatest(CAST($window AS INTEGER), 1)) AS BIGINT) AS bucket
+    FROM {fl} WHERE provider_id IS NOT NULL
+), cand AS (
+    SELECT a.provider_id AS src, a.person_id, b.provider_id AS dst,
+           a.service_date AS date_a, b.service_date AS date_b
+    FROM v a JOIN v b ON a.person_id = b.person_id AND b.bucket = a.bucket
+    UNION ALL
+    SELECT a.provider_id, a.person_id, b.provider_id, a.service_date, b.service_date
+    FROM v a JOIN v b ON a.person_id = b.person_id AND b.bucket = a.bucket + 1
+), nxt AS (
+    SELECT DISTINCT src, person_id, dst FROM cand
+    WHERE dst <> src AND date_b > date_a AND date_b <= date_a + CAST($window AS INTEGER)
+), top AS (
+    SELECT src, max(n) AS top FROM (SELECT src, dst, count(*) AS n FROM nxt GROUP BY 1, 2)
+    GROUP BY 1
+), referred AS (SELECT src, count(DISTINCT person_id) AS referred FROM nxt GROUP BY 1)
+SELECT src AS provider_id, top.top, referred.referred FROM top JOIN referred USING (src)
 """
 
 #: Lines of the given (claim, vocabulary, code) triples: procedures without a supporting
