@@ -21,7 +21,7 @@ from medmine.errors import SourceError
 from medmine.ingest._emit import SourceConcepts, expand_paths, register
 from medmine.ingest.hl7v2._ack import Ack
 from medmine.ingest.hl7v2._framing import PATTERNS, iter_messages
-from medmine.ingest.hl7v2._listener import Listener, ListenerConfig, ListenerStats, run
+from medmine.ingest.hl7v2._listener import Listener, run
 from medmine.ingest.hl7v2._reader import Hl7Reader
 from medmine.ingest.hl7v2._results import parse_range
 from medmine.ingest.hl7v2._sender import (
@@ -31,6 +31,7 @@ from medmine.ingest.hl7v2._sender import (
     read_message_files,
     send_all,
 )
+from medmine.ingest.hl7v2._settings import ListenerConfig, ListenerStats
 from medmine.ingest.progress import Progress
 from medmine.warehouse import LoadReport, LoadSession, Warehouse
 

@@ -19,7 +19,7 @@ import os
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from medmine.ingest.hl7v2._ack import ACK_CODES
 from medmine.ingest.hl7v2._drain import JournalLoader
@@ -27,11 +27,9 @@ from medmine.ingest.hl7v2._journal import Entry, Journal
 from medmine.ingest.hl7v2._memory import Committed, provenance_follows_rows
 from medmine.ingest.hl7v2._mllp import Frame
 from medmine.ingest.hl7v2._reader import Outcome
+from medmine.ingest.hl7v2._settings import ListenerConfig, ListenerStats
 from medmine.ingest.hl7v2._triage import triage
 from medmine.warehouse import Warehouse
-
-if TYPE_CHECKING:
-    from medmine.ingest.hl7v2._listener import ListenerConfig, ListenerStats
 
 
 class JournalPipeline:
