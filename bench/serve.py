@@ -35,6 +35,7 @@ import json
 import os
 import random
 import secrets
+import shutil
 import socket
 import subprocess
 import sys
@@ -339,6 +340,67 @@ def measure(args, workers, wh_path, reports, persons, source, token, ehr_key, cl
     return model, results
 
 
+def parts(n: int = 2000) -> dict[str, float]:
+    """CPU milliseconds of the pieces of a hook that are ours to choose, measured alone.
+
+    ES384 JWT verification with the replay cache in memory (one process) and in the shared
+    SQLite file (several workers); the SQLite jti insert alone; an audit entry sent to the
+    spool writer over its Unix socket and committed (client and writer in this process),
+    one at a time and with many in flight (group commit).
+    """
+    from medmine.serve.auth import CdsClients
+    from medmine.serve.shared import SharedStore
+    from medmine.serve.spool import AuditServer, RemoteAuditor, SpoolWriter
+
+    key = ec.generate_private_key(ec.SECP384R1())
+    jwk = jwt.algorithms.ECAlgorithm.to_jwk(key.public_key(), as_dict=True)
+    jwk["kid"] = "k"
+    clients = CdsClients({"iss": {"keys": [jwk]}})
+    now = int(time.time())
+    tokens = [
+        jwt.encode({"iss": "iss", "aud": "u", "exp": now + 300, "iat": now,
+                    "jti": secrets.token_hex(8)}, key, algorithm="ES384", headers={"kid": "k"})
+        for _ in range(n)
+    ]  # fmt: skip
+
+    def cpu_ms(fn, count):  # noqa: ANN001, ANN202
+        t = time.process_time()
+        fn()
+        return round(1000 * (time.process_time() - t) / count, 3)
+
+    out = {}
+    half = n // 2
+    out["jwt_verify_memory_jti"] = cpu_ms(lambda: [clients.verify(t, "u") for t in tokens[:half]],
+                                          half)  # fmt: skip
+    folder = Path(tempfile.mkdtemp(prefix="medmine-serve-parts-"))
+    clients.shared = SharedStore(folder / "state.sqlite")
+    out["jwt_verify_sqlite_jti"] = cpu_ms(lambda: [clients.verify(t, "u") for t in tokens[half:]],
+                                          half)  # fmt: skip
+    store = SharedStore(folder / "state2.sqlite")
+    out["sqlite_jti_insert"] = cpu_ms(
+        lambda: [store.first_use(secrets.token_hex(8), time.time() + 60) for _ in range(n)], n
+    )
+    writer = SpoolWriter(folder / "spool.sqlite", None)
+    authkey = secrets.token_bytes(32)
+    server = AuditServer(writer, str(folder / "a.sock"), authkey)
+    client = RemoteAuditor(str(folder / "a.sock"), authkey)
+    detail = {"hookInstance": "abc", "person_id": 1, "via": "jwt", "role": "cds_client"}
+    item = ("web:bench", "cds.patient-view", "m", None, "treatment", detail)
+    out["audit_spool_one_at_a_time"] = cpu_ms(
+        lambda: [client.submit(item).result() for _ in range(200)], 200
+    )
+    out["audit_spool_many_in_flight"] = cpu_ms(
+        lambda: [f.result() for f in [client.submit(item) for _ in range(n)]], n
+    )
+    client.close()
+    server.close()
+    writer.close()
+    shutil.rmtree(folder, ignore_errors=True)
+    for k, v in out.items():
+        print(f"part {k:32s} {v:.3f} CPU-ms")
+    return out
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--clients", type=int, default=50)
@@ -348,6 +410,8 @@ def main() -> None:
                     "or serve_workers.json with --workers)")  # fmt: skip
     ap.add_argument("--reuse", type=Path, help="folder to keep the built warehouse in and reuse")
     ap.add_argument("--only", help="comma-separated scenario names to run")
+    ap.add_argument("--parts", action="store_true",
+                    help="also measure the CPU of a hook's pieces alone (see `parts`)")  # fmt: skip
     ap.add_argument("--workers", help="comma-separated worker process counts to compare "
                     "(e.g. 1,2,3); default: one run with 1")  # fmt: skip
     args = ap.parse_args()
@@ -394,6 +458,7 @@ def main() -> None:
     clients_file = folder / "cds_clients.json"
     clients_file.write_text(json.dumps({"https://ehr.bench.example": {"keys": [jwk]}}))
     runs = {}
+    part_ms = parts() if args.parts else None
     for workers in counts:
         with duckdb.connect(str(wh_path), read_only=True) as con:
             audit_before = con.execute("SELECT count(*) FROM mm_audit").fetchone()[0]
@@ -422,6 +487,8 @@ def main() -> None:
         "+ worker processes",
         "goals": {"cds_p99_ms": 200, "scores_per_s": 500},
     }
+    if part_ms:
+        doc["parts_cpu_ms"] = part_ms
     if args.workers:
         doc["by_workers"] = {str(k): v for k, v in runs.items()}
     else:
