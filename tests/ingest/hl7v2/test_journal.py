@@ -213,6 +213,23 @@ def test_backlog_is_bounded_by_stopping_reads(tmp_path, monkeypatch):
     assert lis.stats.applied == senders * each and wh.count("measurement") == 2 * senders * each
 
 
+def test_a_loader_waiting_for_a_bigger_batch_does_not_stall_a_full_backlog(tmp_path):
+    """Batches of up to 1,000 with a 60 s wait, but a backlog bound of 5: at the bound the
+    loader must start at once (nothing more can arrive), or every 5 messages would take 60 s.
+    """
+    wh = Warehouse(tmp_path / "w.duckdb")
+
+    async def scenario():
+        config = {"max_backlog": 5, "drain_batch": 1000, "drain_wait_ms": 60_000}
+        async with running(wh, **config) as lis, hl7v2.MllpClient("127.0.0.1", lis.port) as c:
+            codes = [(await c.send(oru(n))).code for n in range(12)]
+        return codes, lis
+
+    codes, lis = asyncio.run(asyncio.wait_for(scenario(), 30))
+    assert codes == ["AA"] * 12 and lis.stats.drain_commits >= 2
+    assert wh.count("measurement") == 24
+
+
 def test_a_journal_that_cannot_sync_acknowledges_nothing(tmp_path, monkeypatch):
     wh = Warehouse(tmp_path / "w.duckdb")
 

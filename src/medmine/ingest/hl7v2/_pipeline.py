@@ -225,8 +225,8 @@ class JournalPipeline:
         deadline = time.monotonic() + self.config.drain_wait_ms / 1000
         while len(self._ready) < self.config.drain_batch and not self._closing:
             left = deadline - time.monotonic()
-            if left <= 0 or self.fatal is not None:
-                return
+            if left <= 0 or self.fatal is not None or not self._room.is_set():
+                return  # (at the backlog bound nothing more comes until this batch is in)
             self._ready_event.clear()
             try:
                 await asyncio.wait_for(self._ready_event.wait(), left)
