@@ -147,6 +147,9 @@ class Listener:
         except OSError as exc:
             if self.pipeline is not None:
                 await self.pipeline.finish()
+                sys.setswitchinterval(switch)
+            if temp_journal is not None:
+                shutil.rmtree(temp_journal, ignore_errors=True)
             raise ConfigError(
                 f"cannot listen on {self.config.host}:{self.config.port} ({exc.strerror}); "
                 "choose another --port or stop the process using it"
