@@ -29,13 +29,13 @@ def listen_hl7(
         int, typer.Option(help="Frames larger than this are refused with AR.")
     ] = 16 * 1024 * 1024,
     max_batch: Annotated[
-        int, typer.Option(help="Most messages committed together (1: a transaction each).")
+        int, typer.Option(help="Load mode: most messages committed together (1: one each).")
     ] = 256,
     gather_ms: Annotated[
         float,
         typer.Option(
-            help="Wait up to this long for every active sender's message before a "
-            "transaction (0: never)."
+            help="Load mode: wait up to this long for every active sender's message before "
+            "a transaction (0: never)."
         ),
     ] = 2.0,
     tls_cert: Annotated[
