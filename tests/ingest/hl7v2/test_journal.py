@@ -263,3 +263,22 @@ def test_a_journal_serves_one_listener_at_a_time(tmp_path):
             return lis.port  # free again once the first one stopped
 
     assert asyncio.run(scenario()) > 0
+
+
+def test_applied_segments_are_deleted_while_the_listener_runs(tmp_path):
+    wh = Warehouse(tmp_path / "w.duckdb")
+    journal = tmp_path / "j"
+
+    async def scenario():
+        config = {"journal_dir": journal, "journal_segment_bytes": 4096, "drain_wait_ms": 0}
+        async with running(wh, **config) as lis, hl7v2.MllpClient("127.0.0.1", lis.port) as c:
+            for n in range(60):  # about 30 KB of journal: several 4 KB segments
+                assert (await c.send(oru(n))).code == "AA"
+        return lis
+
+    lis = asyncio.run(scenario())
+    assert lis.stats.applied == 60 and wh.count("measurement") == 120
+    left = sorted(journal.glob("*.wal"))
+    assert len(left) <= 2  # the last segment (and one not yet checkpointed at most)
+    assert int(left[0].stem) > 1  # earlier segments were written, applied and deleted
+    assert [e.seq for e in read_entries(journal)][-1] == 60
