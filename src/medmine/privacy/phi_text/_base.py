@@ -5,7 +5,7 @@ from __future__ import annotations
 import abc
 import functools
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 from medmine.privacy.phi_text._model import Entity, NoteContext, Span
@@ -179,6 +179,10 @@ class Pattern:
     def __post_init__(self) -> None:
         if self.anchors:
             _ALL_ANCHORS.update(self.anchors)
+        # the gate as plain callables, worked out once (`may_match` runs ~100 times a note)
+        gates = () if self.gate is None else self.gate
+        gates = gates if isinstance(gates, tuple) else (gates,)
+        object.__setattr__(self, "_checks", tuple(_check(g) for g in gates))
 
     def finditer(self, text: str) -> Iterator[re.Match[str]]:
         """The matches in `text` (none when the gate says it cannot match)."""
@@ -190,20 +194,38 @@ class Pattern:
 
     def may_match(self, text: str) -> bool:
         """False when the gate proves the pattern cannot match `text`."""
-        if self.gate is None:
+        checks = self._checks  # type: ignore[attr-defined]
+        if not checks:
             return True
-        gates = self.gate if isinstance(self.gate, tuple) else (self.gate,)
-        return any(_passes(g, text) for g in gates)
+        for check in checks:  # noqa: SIM110 (a plain loop: no generator per call)
+            if check(text):
+                return True
+        return False
+
+
+def _check(gate: Gate) -> Callable[[str], object]:
+    """A callable that is truthy when `text` passes `gate`."""
+    if isinstance(gate, re.Pattern):
+        return lambda text: _regex_gate(gate, text)
+    if isinstance(gate, Needles):
+        words = gate.words
+        return lambda text: not words.isdisjoint(needles_in(text))
+    if isinstance(gate, DigitRun):
+        length = gate.length
+        return lambda text: longest_digit_run(text) >= length
+    return lambda text: not gate.isdisjoint(note_words(text))
+
+
+@functools.lru_cache(maxsize=1024)
+def _regex_gate(gate: re.Pattern[str], text: str) -> bool:
+    """Whether `gate` matches somewhere in `text`, once per (gate, text): patterns that share
+    a gate (``re.compile`` returns the same object for the same expression) search once.
+    """
+    return gate.search(text) is not None
 
 
 def _passes(gate: Gate, text: str) -> bool:
-    if isinstance(gate, re.Pattern):
-        return gate.search(text) is not None
-    if isinstance(gate, Needles):
-        return not gate.words.isdisjoint(needles_in(text))
-    if isinstance(gate, DigitRun):
-        return longest_digit_run(text) >= gate.length
-    return not gate.isdisjoint(note_words(text))
+    return bool(_check(gate)(text))
 
 
 class PatternRecognizer(Recognizer):
@@ -214,11 +236,20 @@ class PatternRecognizer(Recognizer):
     def analyze(self, text: str, ctx: NoteContext) -> list[Span]:
         """Return one span per match of each pattern."""
         out = []
+        name = self.name
+        accept = None if type(self).accept is PatternRecognizer.accept else self.accept
         for p in self.patterns:
-            for m in p.finditer(text):
-                s, e = m.span(p.group)
-                if s < e and self.accept(text, s, e, p.entity):
-                    out.append(Span(s, e, p.entity, p.score, self.name))
+            if not p.may_match(text):
+                continue
+            if p.anchors is None:
+                matches = p.regex.finditer(text)
+            else:
+                matches = anchored_finditer(p.regex, p.anchors, text)
+            group = p.group
+            for m in matches:
+                s, e = m.span(group)
+                if s < e and (accept is None or accept(text, s, e, p.entity)):
+                    out.append(Span(s, e, p.entity, p.score, name))
         return out
 
     def accept(self, text: str, start: int, end: int, entity: Entity) -> bool:

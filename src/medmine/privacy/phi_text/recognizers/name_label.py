@@ -44,12 +44,12 @@ _AMBIGUOUS_CRED = r"PT|OT|MA|MS|BS|PA|RD|DO|OD|LD|CNS"
 
 #: How every label starts, lower case (a label match starts with one of them).
 _LABEL_STARTS = frozenset(
-    """call re subscriber guarantor policy insured electronically e- signed co cosigned verified
+    """call subscriber guarantor policy insured electronically e- signed co- cosigned verified
     reviewed approved author entered documented performed ordered dictated transcribed witness
     interpreter translator cc copy attn attention emergency contact next nok spoke discussed
     message left per pharmacist case social chaplain dietitian therapist nurse cm sw rn
     requested referred referring""".split()  # noqa: SIM905
-)
+) | {"re:", "re ", "re\t", "re#", "re-"}  # "RE" is followed by a separator (not "re" in "there")
 
 
 @RECOGNIZERS.register("name_label")
@@ -125,7 +125,8 @@ class NameLabelRecognizer(PatternRecognizer):
             0.8,
             "n",
             anchors=frozenset(
-                ["hi", "hello", "hey", "dear", "good", "thanks", "thank", "thx", "bye"]
+                ["hi ", "hi,", "hi\t", "hello", "hey", "dear", "good", "thanks", "thank", "thx"]
+                + ["bye"]
             ),
         ),
         # sign-offs: "Thanks,\nBob", "Sincerely, Ana Ruiz", "- Tom"

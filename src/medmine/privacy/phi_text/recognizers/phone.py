@@ -32,7 +32,7 @@ class PhoneRecognizer(PatternRecognizer):
     entities = (Entity.PHONE, Entity.FAX)
     patterns = (
         Pattern(_PHONE, Entity.PHONE, 0.9, gate=re.compile(r"\d{3}[\s.-]\d{4}")),
-        Pattern(_LOCAL, Entity.PHONE, 0.85, "n", gate=re.compile(r"\d{3}[-.]\d{4}")),
+        Pattern(_LOCAL, Entity.PHONE, 0.85, "n", gate=re.compile(r"\d{3}[\s.-]\d{4}")),
         Pattern(_EXT_ALONE, Entity.PHONE, 0.7, anchors=frozenset({"ext", "x"})),
     )
 

@@ -111,13 +111,13 @@ class RecallRulesRecognizer(PatternRecognizer):
         ),
         # "pt is 93", "she turned 90"
         _p(
-            r"\b(?i:pt|patient|she|he|resident|who|mom|dad|mother|father|client)[ \t]+"
+            r"\b(?i:pt|patient|resident|mom|dad|mother|father|client)[ \t]+"
             r"(?i:is|was|turns|turned|just[ \t]+turned)[ \t]+"
             rf"{_AGE}\b(?![ \t]*(?:%|/|\.\d|mg|kg|lbs?|bpm|beats|percent|on\b|degrees|°))",
             Entity.AGE,
             "age",
             gate=re.compile(r"(?:9\d|1[01]\d)\b"),
-            anchors=frozenset({"pt", "patient", "she", "he", "resident", "who", "mom", "dad"})
+            anchors=frozenset({"pt", "patient", "resident", "mom", "dad"})
             | frozenset({"mother", "father", "client"}),
         ),
         # --- street lines -----------------------------------------------------------------
@@ -178,10 +178,12 @@ class RecallRulesRecognizer(PatternRecognizer):
             gate=Needles(frozenset({"block"})),
         ),
         _p(
-            rf"(?<![\w])(?:{_TW}|\d+(?:st|nd|rd|th))(?:[ \t]+{_SHORT_SUFFIX})?[ \t]*(?:&|and)[ \t]*"
-            rf"(?:\d+(?:st|nd|rd|th)|{_TW}[ \t]+{_SHORT_SUFFIX}\b)",
+            rf"(?<![\w])(?:{_TW}|\d+(?:st|nd|rd|th))(?:[ \t]+{_SHORT_SUFFIX})?[ \t]*&[ \t]*"
+            rf"(?:\d+(?:st|nd|rd|th)\b|{_TW}[ \t]+{_SHORT_SUFFIX}\b)",
             Entity.STREET,
-            gate=re.compile(r"(?:&|and)[ \t]*(?:\d|[^\W\d_])"),
+            gate=re.compile(
+                rf"&[ \t]*(?:\d+(?:st|nd|rd|th)\b|[^\W\d_][\w'’-]*[ \t]+{_SHORT_SUFFIX}\b)"
+            ),
         ),
         _p(
             r"\b(?:Rural|Star)[ \t]+Route[ \t]*\d{1,4}\b",
@@ -214,7 +216,7 @@ class RecallRulesRecognizer(PatternRecognizer):
             r"(?<![\w/.:-])[2-9]\d{2}-\d{4}(?![\w/-]|\.\d)"
             r"(?![ \t]*(?:mg|mcg|ml|units?|cells|copies|g\b|kg|/))",
             Entity.PHONE,
-            gate=re.compile(r"\d{3}-\d{4}"),
+            gate=re.compile(r"\d{3}[\s.-]\d{4}"),  # the phone recognizer's gate (memoised)
         ),
         # international numbers: "+52 33 5550 1182", "+44 7700 900461"
         _p(
@@ -371,7 +373,6 @@ class RecallRulesRecognizer(PatternRecognizer):
             r"(?:[ \t]*\([^)\n]{0,30}\))?[ \t]*(?=\n|\Z)",
             Entity.PATIENT,
             "n",
-            anchors=frozenset("-–—~"),
         ),
         _p(
             r"(?m)^[ \t]*(?P<n>[a-z]{2,3})[ \t]+(?:MA|CMA|RN|LPN|NP|PA|MD|CNA)[ \t]*$",
