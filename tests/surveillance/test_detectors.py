@@ -211,3 +211,23 @@ def test_in_control_model_follows_a_two_harmonic_season():
     assert not two.trend_[0]
     np.testing.assert_allclose(two.beta_f_[0], ref.params, atol=0.03)
     assert NBCusum().harmonics == 2 and GLR().harmonics == 2
+
+
+def test_farrington_warm_starts_agree_with_fresh_fits_on_sparse_series():
+    # weekly means of 0.14 (Noufaily group 2): seasonal levels without cases are common, and
+    # warm-started IRLS from their huge coefficients used to give expected counts of e^30
+    rng = np.random.default_rng(4)
+    n_base, n_mon = 5 * 52 + 4, 12
+    y = rng.negative_binomial(0.135, 0.5, size=(60, n_base + n_mon)).astype(float)
+    res = FarringtonFlexible().fit(y[:, :n_base]).detect(y[:, n_base:])
+    fresh = np.column_stack(
+        [
+            FarringtonFlexible()
+            .fit(y[:, : n_base + j])
+            .detect(y[:, n_base + j : n_base + j + 1])
+            .expected[:, 0]
+            for j in range(n_mon)
+        ]
+    )
+    np.testing.assert_allclose(res.expected, fresh, rtol=1e-3, atol=1e-3)
+    assert np.nanmax(res.expected) < y.max()

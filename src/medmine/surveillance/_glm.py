@@ -40,6 +40,12 @@ def poisson_irls(
 ) -> PoissonFit:
     """Fit ``log E[Y] = X beta`` for every row of `Y` (quasi-)Poisson, by IRLS.
 
+    Each series stops when its deviance changes by less than ``tol * (|deviance| + 0.1)``
+    (R's ``glm.control`` rule) and drops out of the remaining steps, so a few slow series do
+    not make every series iterate. Coefficients of a factor level without cases drift towards
+    minus infinity while the fitted means no longer move; the deviance rule stops there, as
+    R's ``glm`` does.
+
     Parameters
     ----------
     X
@@ -48,6 +54,10 @@ def poisson_irls(
         Counts ``(S, n)``.
     weights
         Prior weights ``(S, n)`` (Farrington's down-weighting of past outbreaks); default 1.
+    n_iter
+        Most IRLS steps per series.
+    tol
+        Relative deviance change at which a series has converged.
     beta0
         Starting coefficients ``(S, p)`` (warm start); default from ``log(y + 0.5)``.
     n_dense
@@ -56,33 +66,54 @@ def poisson_irls(
     """
     n, p = X.shape
     Y = np.asarray(Y, dtype=float)
+    S = Y.shape[0]
     pw = np.ones_like(Y) if weights is None else np.asarray(weights, dtype=float)
     gram = _gram(X, n_dense)
     ridge = 1e-9 * np.eye(p)
-    if beta0 is None:
-        eta = np.log(Y + 0.5)
-        mu = np.exp(eta)
-        beta = None
-    else:
-        beta = beta0.copy()
-        eta = np.clip(beta @ X.T, -ETA_CLIP, ETA_CLIP)
-        mu = np.exp(eta)
-    for _ in range(n_iter):
-        w = pw * mu
-        z = eta + (Y - mu) / np.maximum(mu, 1e-300)
-        A = gram(w) + ridge
-        b = (w * z) @ X
-        new = np.linalg.solve(A, b[:, :, None])[:, :, 0]
-        if beta is not None and np.nanmax(np.abs(new - beta)) < tol:
-            beta = new
-            break
-        beta = new
-        eta = np.clip(beta @ X.T, -ETA_CLIP, ETA_CLIP)
-        mu = np.exp(eta)
-    eta = np.clip(beta @ X.T, -ETA_CLIP, ETA_CLIP)
+    beta = np.zeros((S, p)) if beta0 is None else np.array(beta0, dtype=float)
+    eta = np.log(Y + 0.5) if beta0 is None else np.clip(beta @ X.T, -ETA_CLIP, ETA_CLIP)
     mu = np.exp(eta)
+    # deviance = 2 sum w [y log y - y eta - y + mu]: the parts without mu are fixed per series
+    wy = pw * Y
+    with np.errstate(divide="ignore", invalid="ignore"):
+        fixed = np.einsum("ij,ij->i", wy, np.where(Y > 0, np.log(Y), 0.0)) - wy.sum(axis=1)
+    # a cold start's first deviance is not that of a fitted beta: never converged on it
+    dev = np.full(S, np.inf) if beta0 is None else _deviance(fixed, wy, pw, eta, mu)
+    # working copies of the series still iterating, compacted as series converge
+    active = np.arange(S)
+    ya, wa, wya, fa, ea, ma, da = Y, pw, wy, fixed, eta.copy(), mu.copy(), dev
+    for step in range(n_iter):
+        w = wa * ma
+        A = gram(w) + ridge
+        b = (w * ea + wa * (ya - ma)) @ X  # X' W z with z = eta + (y - mu) / mu
+        new = np.linalg.solve(A, b[:, :, None])[:, :, 0]
+        ea = np.clip(new @ X.T, -ETA_CLIP, ETA_CLIP)
+        ma = np.exp(ea)
+        d = _deviance(fa, wya, wa, ea, ma)
+        with np.errstate(invalid="ignore"):
+            done = np.abs(d - da) < tol * (np.abs(d) + 0.1)
+        da = d
+        if done.all() or step == n_iter - 1:
+            beta[active], eta[active], mu[active] = new, ea, ma
+            break
+        if done.any():
+            fin = active[done]
+            beta[fin], eta[fin], mu[fin] = new[done], ea[done], ma[done]
+            keep = ~done
+            active = active[keep]
+            ya, wa, wya, fa = ya[keep], wa[keep], wya[keep], fa[keep]
+            ea, ma, da = ea[keep], ma[keep], da[keep]
     A = gram(pw * mu) + ridge
     return PoissonFit(beta=beta, mu=mu, xtwx_inv=np.linalg.inv(A))
+
+
+def _deviance(
+    fixed: np.ndarray, wy: np.ndarray, w: np.ndarray, eta: np.ndarray, mu: np.ndarray
+) -> np.ndarray:
+    """Poisson deviance per series, ``2 sum w [y log(y / mu) - (y - mu)]``, from its fixed
+    part ``sum w (y log y - y)``, ``wy = w y``, ``eta = log mu``.
+    """
+    return 2 * (fixed - np.einsum("ij,ij->i", wy, eta) + np.einsum("ij,ij->i", w, mu))
 
 
 def _gram(X: np.ndarray, n_dense: int | None):  # noqa: ANN202 - a closure
