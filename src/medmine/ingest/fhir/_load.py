@@ -145,6 +145,7 @@ class Loader:
         mappings = setwise_mappings() if keep_raw and setwise else {}
         self.setwise: dict[str, SetwiseMapping] = mappings
         self._setwise_types = list(self.setwise)
+        self._setwise_names = {t.encode() for t in self._setwise_types}
         self._deferred = array("q")  # raw_id of each deferred resource, in read order
         self._deferred_seq = array("q")  # its position in the read order (`_seq`)
         self._seq = 0  # resources met so far (the order source codes are first seen in)
@@ -294,16 +295,15 @@ class Loader:
         if not keep:
             return
         self._last_line = numbers[keep[-1]]
-        fast = classify(self._bulk_con, [texts[i] for i in keep], self._setwise_types)
-        slow = []
-        deferred: dict[str, list[int]] = defaultdict(list)
-        for j, i in enumerate(keep):
-            if fast[j] is None:
-                slow.append(i)
-            else:
-                deferred[fast[j][0]].append(i)
-        if deferred:
-            self._defer_lines(name, base, texts, numbers, fast, keep, deferred)
+        # Lines whose first resourceType (near the start) is another type skip DuckDB: they
+        # take the per-line path anyway (a contained resource first only costs the fast path).
+        wanted = self._setwise_names
+        cand = [i for i in keep if (m := RTYPE.search(texts[i], 0, 512)) is None or m[1] in wanted]
+        found = classify(self._bulk_con, [texts[i] for i in cand], self._setwise_types)
+        fast = {i: f for i, f in zip(cand, found, strict=True) if f is not None}
+        slow = [i for i in keep if i not in fast]
+        if fast:
+            self._defer_lines(name, base, texts, numbers, fast)
         loads = orjson.loads
         try:
             for i in slow:
@@ -325,33 +325,32 @@ class Loader:
         base: int,
         texts: list[bytes],
         numbers: list[int],
-        fast: list[tuple[str, str] | None],
-        keep: list[int],
-        deferred: dict[str, list[int]],
+        fast: dict[int, tuple[str, str]],
     ) -> None:
-        """Put the chunk's deferrable lines in the raw store and in the deferred list."""
-        pos = {i: j for j, i in enumerate(keep)}
+        """Put the chunk's deferrable lines (`fast`: line index -> type and id) in the raw
+        store and in the deferred list.
+        """
         raw_ids, seqs, types = array("q"), array("q"), array("b")
         c: dict[str, list[Any]] = {k: [] for k in _RAW_COLUMNS}
         blake = hashlib.blake2b
-        for rtype, idx in deferred.items():
-            t = self._setwise_types.index(rtype)
-            self.s.read(rtype, len(idx))
-            for i in idx:
-                text = texts[i]
-                loc = f"line {numbers[i]}"
-                checksum = blake(text, digest_size=16).hexdigest()
-                raw_id = stable_id("fhir:raw", f"{name}\x1f{loc}\x1f{checksum}")
-                rid = fast[pos[i]][1]  # type: ignore[index]
-                c["raw_id"].append(raw_id)
-                c["location"].append(loc)
-                c["checksum"].append(checksum)
-                c["resource_type"].append(rtype)
-                c["resource_id"].append(rid if len(rid) <= 256 else None)
-                c["resource"].append(text)
-                raw_ids.append(raw_id)
-                seqs.append(base + numbers[i])
-                types.append(t)
+        counts: dict[str, int] = defaultdict(int)
+        index = {t: k for k, t in enumerate(self._setwise_types)}
+        for i, (rtype, rid) in fast.items():
+            counts[rtype] += 1
+            text = texts[i]
+            loc = f"line {numbers[i]}"
+            checksum = blake(text, digest_size=16).hexdigest()
+            raw_id = stable_id("fhir:raw", f"{name}\x1f{loc}\x1f{checksum}")
+            c["location"].append(loc)
+            c["checksum"].append(checksum)
+            c["resource_type"].append(rtype)
+            c["resource_id"].append(rid if len(rid) <= 256 else None)
+            c["resource"].append(text)
+            raw_ids.append(raw_id)
+            seqs.append(base + numbers[i])
+            types.append(index[rtype])
+        for rtype, k in counts.items():
+            self.s.read(rtype, k)
         m = len(raw_ids)
         cols = {
             "raw_id": pa.array(raw_ids, pa.int64()),
