@@ -109,6 +109,14 @@ class _Segment:
     retired: bool = False
 
 
+def _sync(fd: int) -> None:
+    """Make a file's written data durable: ``fdatasync`` where the platform has it (Linux),
+    else ``fsync`` (macOS, where only ``F_FULLFSYNC`` reaches the platters: not used here).
+    """
+    sync = getattr(os, "fdatasync", None) or os.fsync
+    sync(fd)
+
+
 def _fsync_dir(path: Path) -> None:
     fd = os.open(path, os.O_RDONLY)
     try:
@@ -295,7 +303,7 @@ class Journal:
                 try:
                     seg = self._segments[-1]
                     if seg.size >= self.segment_bytes:
-                        os.fdatasync(seg.fd)  # the old segment durable before the new one
+                        _sync(seg.fd)  # the old segment durable before the new one
                         seg.retired = True
                         self._close_if_idle(seg)
                         self._start_segment(last - len(batch) + 1)
@@ -311,7 +319,7 @@ class Journal:
                     self._fail(exc)
                     return
             try:
-                os.fdatasync(seg.fd)
+                _sync(seg.fd)
             except BaseException as exc:
                 with self._cond:
                     self._fail(exc)
