@@ -244,3 +244,27 @@ def test_shared_store_refuses_a_jti_seen_by_another_process_connection(tmp_path:
     finally:
         a.close()
         b.close()
+
+
+def test_a_spool_left_by_a_crash_is_merged_and_its_jobs_failed_before_serving(tmp_path):
+    from medmine.serve import ServeSettings
+    from medmine.serve.shared import state_path
+    from medmine.serve.workers import prepare
+
+    wh_path = tmp_path / "wh.duckdb"
+    with Warehouse(wh_path) as wh:
+        last = newest_entry(wh.con)
+    writer = SpoolWriter(spool_path(wh_path), last)  # a run that never reached its merge
+    spooled_entry = writer.submit(("web:ana", "score", "m", None, None, {"person_id": 1}))
+    spooled_entry = spooled_entry.result(timeout=30)
+    writer.close()
+    store = SharedStore(state_path(wh_path))
+    store.put_job({"id": "j1", "study": "readmission", "user": "ana", "status": "running",
+                   "created": "2026-01-01T00:00:00+00:00"})  # fmt: skip
+    store.close()
+    newest = prepare(ServeSettings(warehouse=wh_path))
+    assert newest == spooled_entry  # merged, and the next writer continues from it
+    assert spooled(spool_path(wh_path)) == []
+    store = SharedStore(state_path(wh_path))
+    assert store.get_job("j1")["status"] == "failed"
+    store.close()
