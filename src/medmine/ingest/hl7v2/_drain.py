@@ -9,17 +9,15 @@ says where the warehouse stands and the journal replays what lies above it.
 
 from __future__ import annotations
 
-import io
 from typing import Any
 
 from medmine.ingest._emit import SourceConcepts
 from medmine.ingest.hl7v2._ack import read_header
-from medmine.ingest.hl7v2._framing import iter_messages
 from medmine.ingest.hl7v2._journal import Entry
 from medmine.ingest.hl7v2._memory import Committed
 from medmine.ingest.hl7v2._mllp import Frame
 from medmine.ingest.hl7v2._reader import Hl7Reader, Outcome
-from medmine.ingest.hl7v2._triage import frame_problem
+from medmine.ingest.hl7v2._triage import split_frame
 from medmine.warehouse import LoadSession, Warehouse
 
 #: ``mm_load_file.source_file`` of a journal's checkpoints (``sha256`` holds the seq range).
@@ -47,10 +45,10 @@ def load_frame(
 ) -> Outcome:
     """Read one received frame into `s`: loaded, skipped, quarantined or refused."""
     where = f"message {number}"
-    problem = frame_problem(fr, max_frame_bytes)
-    if problem is not None:
+    raw, problem = split_frame(fr, max_frame_bytes)
+    if raw is None:
+        assert problem is not None
         return refuse(s, source, where, *problem, fr.data)
-    (raw,) = iter_messages(io.BytesIO(fr.data))
     raw.number = number
     return reader.message(source, raw, parsed)
 

@@ -17,7 +17,7 @@ import io
 from medmine.ingest.hl7v2._ack import read_header
 from medmine.ingest.hl7v2._adt import parse_pid, parse_pv1
 from medmine.ingest.hl7v2._fields import Msg, parse_ts
-from medmine.ingest.hl7v2._framing import iter_messages
+from medmine.ingest.hl7v2._framing import RawMessage, iter_messages
 from medmine.ingest.hl7v2._mllp import Frame
 from medmine.ingest.hl7v2._reader import (
     ORU_TRIGGERS,
@@ -37,29 +37,35 @@ class _NoConcepts:
         """Ignore a source code."""
 
 
-def frame_problem(fr: Frame, max_frame_bytes: int) -> tuple[str, str] | None:
-    """``(reason, detail)`` when a frame is not one HL7 message (answered ``AR``), else None."""
+def split_frame(
+    fr: Frame, max_frame_bytes: int
+) -> tuple[RawMessage | None, tuple[str, str] | None]:
+    """``(the frame's one message, None)``, or ``(None, (reason, detail))`` when the frame is
+    not one HL7 message (answered ``AR``).
+    """
     if fr.oversize:
-        return "too_large", (
+        return None, (
+            "too_large",
             f"frame of {fr.size} bytes exceeds the limit of {max_frame_bytes} bytes; "
-            "only its first bytes are kept"
+            "only its first bytes are kept",
         )
     msgs = list(iter_messages(io.BytesIO(fr.data)))
     if len(msgs) != 1 or msgs[0].orphan:
         if not any(not m.orphan for m in msgs):
-            return str(Reason.MALFORMED), "frame holds no HL7 message (no MSH segment)"
-        return str(Reason.MALFORMED), f"frame holds {len(msgs)} parts; send one message per frame"
-    return None
+            return None, (str(Reason.MALFORMED), "frame holds no HL7 message (no MSH segment)")
+        detail = f"frame holds {len(msgs)} parts; send one message per frame"
+        return None, (str(Reason.MALFORMED), detail)
+    return msgs[0], None
 
 
 def triage(fr: Frame, max_frame_bytes: int) -> Outcome:
     """The outcome the loader will give this frame, as far as it does not depend on the
     warehouse (the parsed message rides along in `Outcome.msg` for the loader).
     """
-    problem = frame_problem(fr, max_frame_bytes)
-    if problem is not None:
+    raw, problem = split_frame(fr, max_frame_bytes)
+    if raw is None:
+        assert problem is not None
         return Outcome("rejected", read_header(fr.data).get(10), *problem)
-    (raw,) = iter_messages(io.BytesIO(fr.data))
     try:
         msg = Msg(raw.text)
         msh = msg.segments[0]
