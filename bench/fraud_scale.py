@@ -26,6 +26,7 @@ import os
 import re
 import resource
 import shutil
+import subprocess
 import time
 from pathlib import Path
 
@@ -160,9 +161,16 @@ def _one(n: int, args: argparse.Namespace, q: mp.Queue) -> None:
         g["wall_s"] = round(g["wall_s"] + s["wall_s"], 2)
         g["cpu_s"] = round(g["cpu_s"] + s["cpu_s"], 2)
         g["peak_rss_mb"] = max(g.get("peak_rss_mb", 0), s["peak_rss_mb"])
+    commit = subprocess.run(
+        ["git", "log", "-1", "--format=%h", "--", "src/medmine/studies"],
+        capture_output=True,
+        text=True,
+        cwd=Path(__file__).resolve().parents[1],
+    ).stdout.strip()
     q.put(
         {
             "claims": n,
+            "study_code": commit,
             "generate": gen,
             "study_wall_s": round(wall, 1),
             "study_cpu_s": round(cpu, 1),

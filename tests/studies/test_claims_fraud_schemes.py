@@ -264,3 +264,20 @@ def test_source_claim_ids_in_sql_match_the_python_rule(wh):
     got = cf.claim_frame(wh).sort_values("claim_id")["source_id"].tolist()
     want = source_claim_id(pd.Series(values)).tolist()
     assert got == [*want[:-1], "mm:6"] == ["abc", "x-1", "123", "9:1", "plain-id", "mm:6"]
+
+
+def test_large_lists_use_compact_text_columns_with_the_same_content(planted, monkeypatch):
+    from medmine.studies import _claims_worklists
+
+    wh, _ = planted
+    edits = pd.DataFrame(
+        columns=["edit", "claim_line_id", "claim_id", "provider_id", "evidence_line_id", "detail"]
+    )
+    small = cf.worklists(wh, FraudStudyConfig(), edits)["claims_ranked"]
+    monkeypatch.setattr(_claims_worklists, "COMPACT_FROM", 1)
+    big = cf.worklists(wh, FraudStudyConfig(), edits)["claims_ranked"]
+    text = ["claim_id", "claim_source", "organisation_id", "clinician_id", "reasons", "schemes"]
+    assert not any(big[c].dtype == object for c in text)  # Arrow-backed, not Python objects
+    assert big["claim_id"].tolist() == small["claim_id"].tolist()
+    assert big["reasons"].tolist() == small["reasons"].tolist()
+    assert big["score"].astype(float).tolist() == small["score"].astype(float).tolist()

@@ -329,7 +329,7 @@ CLAIM_COLUMNS = [
 #: From this many claims on, the ranked list's text columns are pandas' Arrow-backed ``str``
 #: (missing = NaN, about 10 bytes a value) instead of Python objects (about 60 bytes): 10^7
 #: claims then fit in memory. Smaller lists keep object columns (None for missing).
-COMPACT_FROM = 2_000_000
+COMPACT_FROM = 500_000
 
 
 def ranked_claims(con: Any, scores: str) -> pd.DataFrame:
