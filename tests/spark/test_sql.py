@@ -57,3 +57,11 @@ def test_where_alias_is_not_taken_for_a_schema_column():
     assert "WHERE person_id > 1" in out
     out = to_spark_sql("SELECT year(d) AS y FROM t WHERE y > 2000")
     assert "WHERE YEAR(d) > 2000" in out
+
+
+def test_duckdb_only_functions_get_their_spark_spelling():
+    out = to_spark_sql("SELECT round_even(x * 100, 0) / 100, fsum(y) FROM t WHERE z < $window")
+    assert "BROUND(x * 100, 0)" in out and "SUM(y)" in out and ":window" in out
+    out = to_spark_sql("SELECT date_sub('year', a, b) AS age FROM t")
+    assert "DATE_SUB" not in out.upper() and "LAST_DAY(B)" in out.upper()
+    assert "DATE_SUB(d, 3)" in to_spark_sql("SELECT date_sub(d, 3) FROM t")

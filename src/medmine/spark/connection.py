@@ -95,6 +95,8 @@ def to_spark_sql(query: str) -> str:
                     t.set("this", exp.to_identifier(new))
     _where_aliases(tree)
     _discrete_quantiles(tree)
+    _round_even(tree)
+    _date_sub_years(tree)
     return tree.sql(dialect="spark", unsupported_level=sqlglot.ErrorLevel.RAISE)
 
 
@@ -117,6 +119,46 @@ def _where_aliases(tree: exp.Expression) -> None:
         for col in list(where.find_all(exp.Column)):
             if not col.table and col.name in aliases:
                 col.replace(aliases[col.name].copy())
+
+
+def _round_even(tree: exp.Expression) -> None:
+    """DuckDB's ``round_even(x, d)`` (half to even) -> Spark's ``bround(x, d)`` (the same);
+    ``fsum(x)`` (compensated sum) -> ``sum(x)``: Spark has no compensated sum, so sums of
+    doubles agree within a few ulps, not bit for bit.
+    """
+    for node in list(tree.find_all(exp.Anonymous)):
+        if str(node.this).lower() in ("fsum", "sumkahan", "kahan_sum"):
+            node.replace(exp.Sum(this=node.expressions[0].copy()))
+            continue
+        if str(node.this).lower() == "round_even":
+            node.replace(
+                exp.Anonymous(this="bround", expressions=[e.copy() for e in node.expressions])
+            )
+
+
+def _date_sub_years(tree: exp.Expression) -> None:
+    """DuckDB's ``date_sub('year', a, b)`` (whole years from a to b, truncated toward zero, as
+    an age) -> Spark SQL; Spark's own ``date_sub(d, n)`` subtracts days, so the call cannot
+    pass through.
+    """
+    for node in list(tree.find_all(exp.Anonymous)):
+        args = node.expressions
+        if str(node.this).lower() != "date_sub" or len(args) != 3:
+            continue
+        part = args[0]
+        if not (isinstance(part, exp.Literal) and part.this.lower() in ("year", "years")):
+            continue
+        a, b = (x.sql(dialect="spark") for x in args[1:])
+
+        def whole(lo: str, hi: str) -> str:
+            return (
+                f"(year({hi}) - year({lo}) - CASE WHEN month({hi}) < month({lo}) OR "
+                f"(month({hi}) = month({lo}) AND day({hi}) < day({lo}) "
+                f"AND {hi} <> last_day({hi})) THEN 1 ELSE 0 END)"
+            )
+
+        text = f"CASE WHEN {b} >= {a} THEN {whole(a, b)} ELSE -{whole(b, a)} END"
+        node.replace(sqlglot.parse_one(text, read="spark"))
 
 
 def _discrete_quantiles(tree: exp.Expression) -> None:
@@ -237,8 +279,9 @@ class SparkConnection:
             self._catalog_view()
             query = _INFO_SCHEMA.sub("mm_information_schema_tables", query)
         text = to_spark_sql(query)
-        if params:
-            return self.session.sql(text, args=list(params))
+        if params:  # named ($name -> :name) or positional (?) parameters, bound by Spark
+            args = dict(params) if isinstance(params, dict) else list(params)
+            return self.session.sql(text, args=args)
         return self.session.sql(text)
 
     def _catalog_view(self) -> None:
