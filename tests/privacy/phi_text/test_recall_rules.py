@@ -105,6 +105,14 @@ FOUND = [
     ("Note: the patient's surname is Sjogren, unrelated to the syndrome.", "Sjogren"),
     ('Registered as "Doe, Trauma Kilo" on arrival', "Doe, Trauma Kilo"),
     ("PROGRESS NOTE 3/4\nHashimoto, Ines  (37F)  Rm 12\nS: tired", "Hashimoto, Ines"),
+    ("Pt: Graves, Odile   MRN 4471", "Graves, Odile"),
+    ("staying with stepson Teodor in Lansing for now", "Teodor"),
+    ("history per dtr Mai, who translates", "Mai"),
+    ("pt juniper ashcombe rm 12, POD 1", "juniper ashcombe"),
+    ("my neuro doctor haverkamp is away", "haverkamp"),
+    # facilities before a facility noun, cities before a state
+    ("arrived from Maplecrest of Dedham assisted living this am", "Maplecrest of Dedham"),
+    ("Store: Fareway Pharmacy #212, Osceola IA   Date 3/3", "Osceola"),
 ]
 
 
@@ -126,6 +134,8 @@ KEPT = [
     ("| B12 | 210 pg/mL | 232-1245 | low |", "232-1245"),
     ("Sonographic findings unremarkable.", "Sonographic"),
     ("San Marino criteria were met.", "San Marino criteria"),
+    ("- basic metabolic panel - blood\n- lipid panel", "blood"),
+    ("pt will return tomorrow for labs", "will return"),
 ]
 
 

@@ -197,6 +197,27 @@ class RecallRulesRecognizer(PatternRecognizer):
             "c",
             gate=Needles(frozenset(c.lower() for c in _COUNTRIES.split("|"))),
         ),
+        # an organisation before a facility noun: "Sunrise of Wellesley assisted living",
+        # "The Elms (SNF)", "the Eastgate location"
+        _p(
+            rf"(?P<o>(?:The[ \t]+)?{_TW}"
+            rf"(?:[ \t]+(?:of|at|on)(?:[ \t]+the)?[ \t]+{_TW}|[ \t]{_TW}){{0,3}})"
+            r"[ \t]+\(?(?:assisted[ \t]+living|nursing[ \t]+home|memory[ \t]+care|"
+            r"senior[ \t]+living|group[ \t]+home|rehab|SNF|ALF|LTC|LTAC|shelter|station|campus|"
+            r"location|branch|mobile)\b",
+            Entity.FACILITY,
+            "o",
+            gate=re.compile(
+                r"(?:assisted|nursing|memory|senior|group)[ \t]+(?:living|home|care)|rehab\b|"
+                r"SNF|ALF|LTC|LTAC|shelter|station|campus|location|branch|mobile"
+            ),
+        ),
+        _p(
+            rf"(?P<c>{_TW}(?:[ \t]{_TW})?)[ \t]+(?:{ABBR})(?=[ \t]{{2,}}|[ \t]*(?:\n|\Z|[,.;)]))",
+            Entity.CITY,
+            "c",
+            gate=re.compile(rf"[^\W\d_][ \t]+(?:{ABBR})\b"),
+        ),
         # --- organisations after a label ---------------------------------------------------
         _p(
             rf"(?<![\w])(?i:{_ORG_LABEL})[ \t]*[:\-][ \t]*(?:(?i:retired|former)[ \t]*\(?[ \t]*)?"
@@ -412,6 +433,36 @@ class RecallRulesRecognizer(PatternRecognizer):
             "n",
             gate=re.compile(r"[\"“][^\W\d_]"),
         ),
+        # a first name after a relation or a role: "cousin Tariq", "dtr Lan", "son (Gideon)"
+        _p(
+            r"\b(?i:son|daughter|dtr|wife|husband|brother|sister|cousin|roommate|friend|"
+            r"boyfriend|girlfriend|partner|fianc[eé]e?|neighbou?r|mom|mother|dad|father|aunt|uncle|"
+            r"niece|nephew|grandson|granddaughter|grandmother|grandfather|gma|gpa|pharmacist|"
+            r"caregiver|guardian|co-?worker|landlord|pastor|sponsor|stepson|stepdaughter)"
+            rf"[ \t]+\(?(?P<n>{UPPER}{LOWER}+(?:['’-]{LETTER}+)?(?:[ \t]+(?:Jr|Sr)\.?)?)(?![\w])",
+            Entity.PATIENT,
+            "n",
+            anchors=frozenset(
+                """son daughter dtr wife husband brother sister cousin roommate friend boyfriend
+                girlfriend partner fianc neighbo mom mother dad father aunt uncle niece nephew
+                grandson granddaughter grandmother grandfather gma gpa pharmacist caregiver
+                guardian co-worker coworker landlord pastor sponsor stepson
+                stepdaughter""".split()  # noqa: SIM905
+            ),
+        ),
+        # lower-case names after pt or a doctor title: "pt ivy winterbourne", "dr oyelowo"
+        _p(
+            r"\b(?:pt|patient)[ \t]+(?P<n>[a-z][a-z'’-]+[ \t]+[a-z][a-z'’-]+)\b",
+            Entity.PATIENT,
+            "n",
+            gate=frozenset({"pt", "patient"}),
+        ),
+        _p(
+            r"\b(?:dr|doctor)\.?[ \t]+(?P<n>[a-z][a-z'’-]+)\b",
+            Entity.PATIENT,
+            "n",
+            gate=frozenset({"dr", "doctor"}),
+        ),
         # transcriptionist and scribe initials: "Transcribed: jkm"
         _p(
             r"(?i:transcribed|typed|dictated|scribe|scribed|initials)(?:[ \t]+by)?[ \t]*[:/-][ \t]*"
@@ -446,8 +497,9 @@ class RecallRulesRecognizer(PatternRecognizer):
         # a name surname first opening a line before an age, a sex, a bar or a room:
         # "Alzheimer, Gertrude  (94F)", "Crohn, Maximilian 23M", "| Lindqvist, Tor |"
         _p(
-            rf"(?:(?m:^)[ \t]*|\|[ \t]*)(?P<n>{_CW},[ \t]*{_CW}(?:[ \t]+{_CW}|[ \t]+{UPPER}\.?)?)"
-            r"(?=[ \t]*(?:\(?\d{1,3}[ \t]?[MFmf]\b|\||->|\(\d|MRN|DOB|Rm\b|\n))",
+            rf"(?:(?m:^)[ \t]*|\|[ \t]*|(?:Pt|Patient|Name|Client|Resident|Veteran|Inmate|Member)"
+            rf"[ \t]*:[ \t]*)(?P<n>{_CW},[ \t]*{_CW}(?:[ \t]{_CW}|[ \t]{UPPER}\.?)?)"
+            r"(?=[ \t]*(?:\(?\d{1,3}[ \t]?[MFmf]\b|\||->|\(\d|MRN|DOB|Rm\b|\n)|[ \t]{2,}|$)",
             Entity.PATIENT,
             "n",
             gate=re.compile(rf",[ \t]*{UPPER}"),
@@ -494,6 +546,12 @@ class RecallRulesRecognizer(PatternRecognizer):
             )
         ):
             return False  # a reference range in a lab table
+        if entity is Entity.CITY:
+            low = frag.lower().split()
+            clinical = _vocab.clinical()
+            return any(w not in clinical and w not in _GENERIC_ORG for w in low)
+        if entity is Entity.PATIENT and frag.islower():
+            return _signed_here(text, start) is not False and _lower_name(frag)
         if entity in (Entity.FACILITY, Entity.PATIENT, Entity.CLINICIAN):
             clinical = _vocab.clinical()
             words = [w.lower() for w in re.findall(rf"{LETTER}[\w'’-]*", frag)]
@@ -516,6 +574,17 @@ class RecallRulesRecognizer(PatternRecognizer):
                 for w in words
             )
         return True
+
+
+def _lower_name(frag: str) -> bool:
+    """Lower-case words after "pt" or "dr" are a name when each is a name or no English
+    word ("ivy winterbourne", "will hope", "oyelowo"; not "will return", "visit").
+    """
+    english, names, clinical = _vocab.english(), _vocab.all_names(), _vocab.clinical()
+    return all(
+        (w in names or (w not in english and w not in clinical)) and w not in _NOT_INITIALS
+        for w in frag.replace("’", "'").split()
+    )
 
 
 #: Lower-case tokens with digits that are clinical, not user names.
@@ -553,5 +622,6 @@ _NOT_INITIALS = frozenset(
 _GENERIC_ORG = frozenset(
     """the of and at home none unknown n/a na self retired unemployed disabled local mail
     order walk in same as above pending not applicable bls als ambulance wheelchair van
-    taxi family private car bus stretcher medical""".split()  # noqa: SIM905
+    taxi family private car bus stretcher medical pt patient alive deceased living healthy
+    well died passed present absent""".split()  # noqa: SIM905
 )
