@@ -4,6 +4,7 @@ after shutdown; plus the audit spool and the shared store on their own."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import shutil
@@ -268,3 +269,30 @@ def test_a_spool_left_by_a_crash_is_merged_and_its_jobs_failed_before_serving(tm
     store = SharedStore(state_path(wh_path))
     assert store.get_job("j1")["status"] == "failed"
     store.close()
+
+
+def test_workers_precompute_once_and_load_it_from_the_first(app, tmp_path, monkeypatch):
+    import medmine.serve.models as models_mod
+    from medmine.serve.models import ModelRegistry
+    from medmine.serve.warm import _warm_shared
+
+    st = app.state.medmine
+    name = st.extra["models"].default()
+    built = []
+    real = models_mod.score_index_events
+    monkeypatch.setattr(models_mod, "score_index_events",
+                        lambda *a, **k: built.append(1) or real(*a, **k))  # fmt: skip
+
+    def worker():  # a worker's state: a registry of its own over the same model folder
+        reg = ModelRegistry(st.settings.models_dir, trust_unsigned=True)
+        return dataclasses.replace(st, extra={"models": reg}), reg
+
+    (first, reg1), (second, reg2) = worker(), worker()
+    _warm_shared(first, name, tmp_path)
+    _warm_shared(second, name, tmp_path)
+    assert len(built) == 1  # the second worker loaded the first one's scores
+    a, b = reg1.ready(name), reg2.ready(name)
+    assert b is not None and b.loaded is reg2.get(name) and len(a) == len(b) > 0
+    person = next(iter(a._row))
+    assert a.get(person, 3) == b.get(person, 3)
+    assert oct(next(tmp_path.glob("*.pkl")).stat().st_mode & 0o777) == "0o600"

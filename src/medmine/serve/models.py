@@ -152,6 +152,10 @@ class PrecomputedScores:
         #: `person_score` dict or the `MedmineError` it raised (same warehouse, same model).
         self.live: dict[tuple[int, int], Any] = {}
 
+    def __getstate__(self) -> dict[str, Any]:
+        """Pickled without the model (the loading process sets its own verified copy)."""
+        return {**self.__dict__, "loaded": None}
+
     def remember(self, person_id: int, top: int, outcome: Any) -> None:
         """Keep a live outcome (at most `LIVE_CACHE` of them; then start afresh)."""
         if len(self.live) >= LIVE_CACHE:
@@ -403,6 +407,14 @@ class ModelRegistry:
                 if generation == self._generation:
                     self._scores[name] = pre
             return pre
+
+    def adopt(self, name: str, pre: PrecomputedScores) -> None:
+        """Use `pre` (built by another worker for the same model file) as `name`'s scores."""
+        with self._lock:
+            hit = self._cache.get(name)
+            if hit is None or hit[1] is not pre.loaded:
+                raise ModelUnavailableError(f"model {name!r} changed while it was precomputed")
+            self._scores[name] = pre
 
     def invalidate(self) -> None:
         """Drop every precomputed score (the warehouse changed); they are rebuilt on next use."""

@@ -7,10 +7,14 @@ of it and starts again (after a study run inside the server).
 
 from __future__ import annotations
 
+import fcntl
 import gc
 import logging
+import os
+import pickle
 import threading
 import time
+from pathlib import Path
 from typing import Any
 
 from medmine.errors import MedmineError, PrivacyError
@@ -62,6 +66,10 @@ def _warm_all(st: ServeState) -> None:
     name = st.settings.cds_model or models.default()
     if name is None:
         return
+    shared = _shared_folder(st)
+    if shared is not None:
+        _warm_shared(st, name, shared)
+        return
     try:
         pre = models.precomputed(name, st.view())
     except Exception as exc:  # noqa: BLE001 - reported on first use, with its reason
@@ -69,6 +77,62 @@ def _warm_all(st: ServeState) -> None:
         return
     log.info("model %s: %d persons scored in %.1f s", name, len(pre), time.perf_counter() - t0)
     _warm_outside(st, name, pre)
+
+
+def _shared_folder(st: ServeState) -> Path | None:
+    """The supervisor's private folder when several workers serve (else ``None``)."""
+    if not st.settings.read_only or not st.settings.audit_socket:
+        return None
+    return Path(st.settings.audit_socket).parent
+
+
+def _warm_shared(st: ServeState, name: str, folder: Path) -> None:
+    """Precompute once for all workers: the first builds and saves, the others load.
+
+    The workers open the same read-only warehouse and the same model file, so their
+    precomputed scores (and the live scores of the persons outside the cohort) would be
+    identical; computing them in every worker cost N times the start-up CPU. A file lock
+    makes the first worker build them and write a pickle into the supervisor's private
+    (0700) folder, which goes away when the server stops; the others wait on the lock and
+    load it. The pickle is keyed by the model's SHA-256 and holds no model (each worker
+    keeps its own verified copy).
+    """
+    models = st.extra["models"]
+    t0 = time.perf_counter()
+    try:
+        loaded = models.get(name)
+    except ModelUnavailableError as exc:
+        log.warning("model %s not precomputed at start: %s", name, type(exc).__name__)
+        return
+    key = str(loaded.manifest.get("model_sha256") or "unsigned")[:16]
+    path = folder / f"precomputed-{name}-{key}.pkl"
+    with (folder / f"precomputed-{name}.lock").open("a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # released when the file closes
+        if path.exists():
+            try:
+                with path.open("rb") as f:
+                    pre = pickle.load(f)  # written by a sibling worker, in a 0700 folder
+                pre.loaded = loaded
+                models.adopt(name, pre)
+            except Exception as exc:  # noqa: BLE001 - then this worker builds its own
+                log.warning("precomputed scores of the first worker not loaded: %s",
+                            type(exc).__name__)  # fmt: skip
+            else:
+                log.info("model %s: %d precomputed persons loaded from the first worker in "
+                         "%.1f s", name, len(pre), time.perf_counter() - t0)  # fmt: skip
+                return
+        try:
+            pre = models.precomputed(name, st.view())
+        except Exception as exc:  # noqa: BLE001 - reported on first use, with its reason
+            log.warning("model %s not precomputed at start: %s", name, type(exc).__name__)
+            return
+        log.info("model %s: %d persons scored in %.1f s", name, len(pre),
+                 time.perf_counter() - t0)  # fmt: skip
+        _warm_outside(st, name, pre)
+        tmp = path.with_suffix(".tmp")
+        with tmp.open("wb") as f:
+            pickle.dump(pre, f, protocol=pickle.HIGHEST_PROTOCOL)
+        os.replace(tmp, path)
 
 
 def _warm_outside(st: ServeState, name: str, pre: Any) -> None:
