@@ -207,16 +207,16 @@ class RecallRulesRecognizer(PatternRecognizer):
             r"location|branch|mobile)\b",
             Entity.FACILITY,
             "o",
-            gate=re.compile(
-                r"(?:assisted|nursing|memory|senior|group)[ \t]+(?:living|home|care)|rehab\b|"
-                r"SNF|ALF|LTC|LTAC|shelter|station|campus|location|branch|mobile"
+            gate=frozenset(
+                """assisted nursing memory senior group rehab snf alf ltc ltac shelter station
+                campus location branch mobile""".split()  # noqa: SIM905
             ),
         ),
         _p(
             rf"(?P<c>{_TW}(?:[ \t]{_TW})?)[ \t]+(?:{ABBR})(?=[ \t]{{2,}}|[ \t]*(?:\n|\Z|[,.;)]))",
             Entity.CITY,
             "c",
-            gate=re.compile(rf"[^\W\d_][ \t]+(?:{ABBR})\b"),
+            gate=re.compile(rf"(?:{ABBR})(?=[ \t]{{2,}}|[ \t]*(?:\n|\Z|[,.;)]))"),
         ),
         # --- organisations after a label ---------------------------------------------------
         _p(
@@ -399,7 +399,7 @@ class RecallRulesRecognizer(PatternRecognizer):
             r"(?m)^[ \t]*(?P<n>[a-z]{2,3})[ \t]+(?:MA|CMA|RN|LPN|NP|PA|MD|CNA)[ \t]*$",
             Entity.PATIENT,
             "n",
-            gate=re.compile(r"[a-z][ \t]+(?:MA|CMA|RN|LPN|NP|PA|MD|CNA)[ \t]*(?:\n|\Z)"),
+            gate=re.compile(r"(?:MA|CMA|RN|LPN|NP|PA|MD|CNA)[ \t]*(?:\n|\Z)"),
         ),
         # message headers in lower case: "from: hope m", "to: dr. will parkinson"
         _p(
