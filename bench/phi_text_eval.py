@@ -310,6 +310,11 @@ def load_fresh(path: Path | None = None) -> list[dict[str, Any]]:
                 for s in c["spans"]:
                     if not 0 <= s["start"] < s["end"] <= len(text):
                         raise ValueError(f"span {s['start']}-{s['end']} outside the text")
+                    if "type" not in s:  # other writers name the field differently
+                        key = next((k for k in ("entity", "label", "category") if k in s), None)
+                        if key is None:
+                            raise KeyError("a span has no 'type'")
+                        s["type"] = s[key]
             except (ValueError, KeyError, TypeError) as exc:
                 raise SystemExit(f"{path}:{n}: not a valid note ({exc})") from None
             out.append(c)

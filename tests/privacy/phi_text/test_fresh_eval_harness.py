@@ -198,3 +198,16 @@ def test_path_is_scored_once_per_label_and_split(ev, tmp_path: Path) -> None:
         ev.main_path(p, "../x", "all", ["medmine_precise"], root=tmp_path)
     with pytest.raises(SystemExit, match="no such notes file"):
         ev.main_path(tmp_path / "nope.jsonl", "other", "all", ["medmine_precise"], root=tmp_path)
+
+
+def test_span_type_may_be_named_entity_or_label(ev, tmp_path) -> None:
+    p = tmp_path / "notes.jsonl"
+    note = _note(1, "dev")
+    for sp, key in zip(note["spans"], ("entity", "label"), strict=True):
+        sp[key] = sp.pop("type")
+    p.write_text(json.dumps(note) + "\n", encoding="utf-8")
+    assert [s["type"] for s in ev.load_fresh(p)[0]["spans"]] == ["NAME", "DATE"]
+    note["spans"][0].pop("entity")
+    p.write_text(json.dumps(note) + "\n", encoding="utf-8")
+    with pytest.raises(SystemExit, match=r"notes.jsonl:1: not a valid note"):
+        ev.load_fresh(p)
