@@ -26,6 +26,9 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
+import resource
+import signal
 import subprocess
 import sys
 import tempfile
@@ -113,8 +116,20 @@ def _stage(engine: str, stage: str, data: Path) -> dict:
 
 
 def _measure(cmd: list[str], timeout: float) -> tuple[dict, float]:
-    """Run `cmd`; return its JSON output and the peak RSS (MB) of it and its children."""
-    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    """Run `cmd`; return its JSON output and the peak RSS (MB) of it and its children.
+
+    The output gets ``cpu_s``: user + system CPU seconds of the process and every child it
+    waited for (the JVM included), which a busy shared machine does not inflate as it does
+    wall time.
+    """
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    proc = subprocess.Popen(
+        cmd,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+        start_new_session=True,  # its own process group: a timeout ends the JVM too
+    )
     peak = 0.0
     done = threading.Event()
 
@@ -136,16 +151,24 @@ def _measure(cmd: list[str], timeout: float) -> tuple[dict, float]:
     try:
         stdout, _ = proc.communicate(timeout=timeout)
     except subprocess.TimeoutExpired:
-        proc.kill()
+        os.killpg(proc.pid, signal.SIGKILL)
         proc.communicate()
         done.set()
-        return {"error": f"timeout after {timeout:.0f} s"}, peak
+        return {"error": f"timeout after {timeout:.0f} s", "cpu_s": _cpu(before)}, peak
     done.set()
     th.join()
     lines = [ln for ln in stdout.splitlines() if ln.startswith("{")]
     if proc.returncode != 0 or not lines:
-        return {"error": f"exit code {proc.returncode}"}, peak
-    return json.loads(lines[-1]), peak
+        return {"error": f"exit code {proc.returncode}", "cpu_s": _cpu(before)}, peak
+    got = json.loads(lines[-1])
+    got["cpu_s"] = _cpu(before)
+    return got, peak
+
+
+def _cpu(before: resource.struct_rusage) -> float:
+    """CPU seconds of the children waited for since `before`."""
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
 
 
 def _prepare(n: int, folder: Path) -> dict:
