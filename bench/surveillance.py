@@ -128,6 +128,7 @@ def main() -> None:
     ap.add_argument("--weeks", type=int, default=520)
     ap.add_argument("--jobs", type=int, default=1, help="processes (series split between them)")
     args = ap.parse_args()
+    load_before = os.getloadavg()
     t0 = time.perf_counter()
     y = make_series(args.series, args.weeks)
     gen = time.perf_counter() - t0
@@ -151,6 +152,10 @@ def main() -> None:
         fits * ref["statsmodels_glm_seconds_per_fit"]
     )
     ref["medmine_batched_seconds_per_fit"] = round(far["seconds"] / fits, 7)
+    for r in rows:
+        r["series_per_second"] = round(args.series / r["seconds"])
+        r["series_per_cpu_second"] = round(args.series / max(r["cpu_seconds"], 1e-9))
+    print(f"load average before {load_before}, after {os.getloadavg()}")
     print(
         f"total {total:.1f} s wall, {total_cpu:.1f} s CPU, {args.series:,} series x "
         f"{args.weeks} weeks "
@@ -174,7 +179,13 @@ def main() -> None:
                 "total_cpu_seconds": round(total_cpu, 1),
                 "goal_seconds": 60,
                 "reference": ref,
-                "machine": {"python": platform.python_version(), "cpus": os.cpu_count()},
+                "machine": {
+                    "python": platform.python_version(),
+                    "cpus": os.cpu_count(),
+                    # a shared machine: wall times stretch with the load, CPU seconds less so
+                    "load_average_1_5_15_before": [round(x, 2) for x in load_before],
+                    "load_average_1_5_15_after": [round(x, 2) for x in os.getloadavg()],
+                },
                 "note": (
                     "Farrington monitors the last 52 weeks; the others every week after their "
                     "baseline (EARS 7-9 weeks, CUSUM/GLR 104 weeks). GLR without the per-week "
