@@ -61,13 +61,12 @@ def load(
         or Bundle entry and the load id), so that ViewDefinitions can run on it later
         (``medmine view run VIEW.json --warehouse W``). Re-loading a file adds no row.
     setwise
-        Map the types that have a set-wise mapping (Condition, Observation, Procedure,
-        AllergyIntolerance, the medication types, Immunization, DocumentReference) in DuckDB
-        at the end of the load, from the raw store; resources of an odd shape still go to the
-        per-resource mapper. The rows are the same either way (tests compare them). Off by
-        default: measured, the set-wise SQL costs more CPU than the per-resource mapper
-        today (see docs/ingest-fhir.md); ``False`` maps every resource one at a time. Needs
-        `keep_raw`.
+        Map the types that have a set-wise mapping in the loader (Condition, Observation,
+        Procedure; `_mappings.setwise_mappings`) in DuckDB at the end of the load, from the
+        raw store. Resources of an odd shape still go to the per-resource mapper. The rows
+        are the same either way (tests compare them). Off by default: measured, the set-wise
+        path costs as much as the per-resource mapper or more (see docs/ingest-fhir.md);
+        ``False`` maps every resource one at a time. Needs `keep_raw`.
 
     Returns
     -------
