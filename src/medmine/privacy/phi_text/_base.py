@@ -121,10 +121,13 @@ def anchored_finditer(
         _ALL_ANCHORS.update(anchors)
         anchor_starts.cache_clear()
     found = anchor_starts(text)
-    hits = [found[a] for a in anchors if a in found]
-    if not hits:
+    present = found.keys() & anchors  # a set intersection in C, not a loop over anchors
+    if not present:
         return
-    starts = hits[0] if len(hits) == 1 else sorted({i for h in hits for i in h})
+    if len(present) == 1:
+        starts = found[next(iter(present))]
+    else:
+        starts = sorted({i for a in present for i in found[a]})
     pos = 0
     for start in starts:
         if start < pos:
