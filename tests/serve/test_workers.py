@@ -64,7 +64,8 @@ def server(served, tmp_path_factory):
         inpatients = [r[0] for r in wh.con.execute(
             "SELECT DISTINCT person_id FROM visit_occurrence WHERE visit_concept_id = 9201 "
             "ORDER BY 1 LIMIT 40").fetchall()]  # fmt: skip
-        append(wh.con, None, "test.before", "warehouse")  # the chain the workers continue
+        # the chain the workers continue; entries of earlier tests are before it
+        before = append(wh.con, None, "test.before", "warehouse").seq
     from medmine.serve.users import UserStore, users_path
 
     users = UserStore(users_path(wh_path))
@@ -94,7 +95,7 @@ def server(served, tmp_path_factory):
             except httpx.HTTPError:
                 time.sleep(0.2)
         yield {"proc": proc, "base": base, "wh": wh_path, "key": key, "tokens": tokens,
-               "inpatients": inpatients, "log": d / "server.log"}  # fmt: skip
+               "inpatients": inpatients, "log": d / "server.log", "before": before}  # fmt: skip
     finally:
         if proc.poll() is None:
             proc.terminate()
@@ -192,7 +193,8 @@ def test_two_workers_share_replay_cache_sessions_and_audit_everything(server):
     with Warehouse(s["wh"], read_only=True) as wh:
         rows = wh.con.execute(
             "SELECT action, detail FROM mm_audit WHERE action IN "
-            "('cds.patient-view', 'view.person') ORDER BY seq"
+            "('cds.patient-view', 'view.person') AND seq > ? ORDER BY seq",
+            [s["before"]],
         ).fetchall()
         check = verify(wh)
     logged = [json.loads(d) for a, d in rows if a == "cds.patient-view"]
