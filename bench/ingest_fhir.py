@@ -512,9 +512,9 @@ def main() -> None:
         "notes": [
             "medmine is the loader end to end as shipped: read, raw FHIR store "
             "(mm_fhir_resource), map per resource, provenance, end-of-load SQL passes, commit; "
-            "medmine_setwise is the same with setwise=True (Condition, Observation, Procedure, "
-            "AllergyIntolerance, the drug types and DocumentReference mapped in DuckDB at the end "
-            "of the load); medmine_per_resource is setwise=False; medmine_no_raw_store is "
+            "medmine_setwise is the same with setwise=True (NDJSON lines of Condition, "
+            "Observation and Procedure classified by DuckDB in chunks and mapped in DuckDB at "
+            "the end of the load); medmine_per_resource is setwise=False; medmine_no_raw_store is "
             "the same with keep_raw=False.",
             "duckdb_typed_read_json reads the top-level fields the mapping uses with types, "
             "extracts the nested values and writes one table: no validation, no quarantine, "
