@@ -16,6 +16,11 @@ Works on ``mm_claim`` / ``mm_claim_line`` with ``person``, ``death`` and ``provi
 4. **Investigation list**: providers and claims ranked, each with human-readable reasons and
    evidence rows (claim and line ids only, never names).
 
+Every step that touches each claim or line runs as set-wise SQL in the warehouse
+(`medmine.studies._claims_sql`, DuckDB dialect that SQLGlot transpiles); pandas formats the
+reasons of the hit rows and scores the providers. ``docs/patterns.md`` has the costs at 10^5 to
+10^7 claims (``bench/fraud_scale.py``).
+
 Claims review is a payment-integrity operation: no consent filter is applied by default
 (set ``consent_purpose`` to restrict persons).
 """
