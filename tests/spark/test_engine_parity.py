@@ -67,6 +67,7 @@ FHIR_ROWS = {
     "visit_occurrence": 16,
     "condition_occurrence": 14,
     "procedure_occurrence": 3,
+    "observation": 3,  # AllergyIntolerance
 }
 
 
@@ -115,18 +116,19 @@ def test_fhir_ingest_quarantines_with_the_loaders_reasons(fhir_both):
     report, lake, wh, _ = fhir_both
     q = (
         "SELECT resource_type, location, reason_code FROM mm_quarantine WHERE resource_type IN "
-        "('Patient', 'Condition', 'Encounter', 'Procedure', 'Practitioner')"
+        "('Patient', 'Condition', 'Encounter', 'Procedure', 'Practitioner', 'AllergyIntolerance')"
     )
     assert _rows(lake, q) == _rows(wh, q)
     assert report.quarantine_reasons["dangling_reference"] == 2
-    assert report.quarantine_reasons["invalid_date"] == 5
+    assert report.quarantine_reasons["invalid_date"] == 6
     assert report.counts["Condition"].quarantined == 5
     assert report.counts["Encounter"].quarantined == 5
     assert report.counts["Encounter"].loaded == 16
     assert report.counts["Procedure"].quarantined == 3
+    assert report.counts["AllergyIntolerance"].quarantined == 4
     assert report.reconciles
     # the line that is not JSON is quarantined, never dropped
-    assert lake.count("mm_quarantine") == 16
+    assert lake.count("mm_quarantine") == 20
 
 
 def test_fhir_reload_adds_nothing_and_a_later_load_resolves_earlier_identifiers(
@@ -138,7 +140,7 @@ def test_fhir_reload_adds_nothing_and_a_later_load_resolves_earlier_identifiers(
     lake = tmp_path / "lake"  # a copy: the shared lake stays as the other tests expect it
     shutil.copytree(d / "lake", lake)
     again = ingest_fhir([d / "in"], lake, spark)
-    assert again.files == 0 and again.skip_reasons == {"file_already_loaded": 6}
+    assert again.files == 0 and again.skip_reasons == {"file_already_loaded": 7}
     assert len(list((lake / "mm_load").iterdir())) == 1
     # a later file whose Encounter names a Practitioner of the first load by NPI only
     later = tmp_path / "later" / "Encounter.ndjson"

@@ -94,6 +94,23 @@ def test_where_alias_and_quantile_disc_mean_the_same_on_spark(spark, wh):
     assert [tuple(map(int, r)) for r in con.execute(q).fetchall()] == wh.con.execute(q).fetchall()
     q2 = "SELECT pid % 3 AS y, count(*) FROM ev WHERE y <> 0 GROUP BY 1 ORDER BY 1"
     assert con.execute(q2).fetchall() == wh.con.execute(q2).fetchall()
+    # whole years as DuckDB's date_sub counts them (leap days, both directions)
+    pairs = [
+        ("2000-02-29", "2001-02-28"),
+        ("2000-02-29", "2004-02-28"),
+        ("2000-03-01", "2010-02-28"),
+        ("2020-06-01", "2019-07-01"),
+        ("1950-12-31", "2024-12-30"),
+        ("2001-01-01", "2001-01-01"),
+    ]
+    q3 = " UNION ALL ".join(
+        f"SELECT {i} AS i, date_sub('year', DATE '{a}', DATE '{b}') AS y"
+        for i, (a, b) in enumerate(pairs)
+    )
+    q3 = f"SELECT * FROM ({q3}) ORDER BY i"
+    assert con.execute(q3).fetchall() == wh.con.execute(q3).fetchall()
+    q4 = "SELECT round_even(x * 10, 0) / 10 AS r FROM (SELECT 0.25 AS x UNION ALL SELECT 0.35)"
+    assert sorted(con.execute(q4).fetchall()) == sorted(wh.con.execute(q4).fetchall())
 
 
 def test_profile_is_the_same_on_both_engines(omop_both):

@@ -19,8 +19,9 @@ Stages, all in Spark but the file reading:
 
 Tables mapped on Spark (`MAPPED_TABLES`): ``person`` (Patient), ``provider`` and its
 ``mm_identifier`` rows (Practitioner), ``visit_occurrence`` (Encounter),
-``condition_occurrence`` (Condition) and ``procedure_occurrence`` (Procedure). Resources of
-other types are counted as skipped (``not_mapped_on_spark``) and listed in the report.
+``condition_occurrence`` (Condition), ``procedure_occurrence`` (Procedure) and ``observation``
+(AllergyIntolerance). Resources of other types are counted as skipped
+(``not_mapped_on_spark``) and listed in the report.
 
 Conditional references to a Practitioner (``Practitioner?identifier=system|value``, as
 Synthea writes an Encounter's participant) resolve set-wise, by a join on the identifiers of
@@ -71,7 +72,10 @@ MAPPED_TABLES = {
     "visit_occurrence": "Encounter",
     "condition_occurrence": "Condition",
     "procedure_occurrence": "Procedure",
+    "observation": "AllergyIntolerance",
 }
+#: Mapping view of each table (the view's name, when it differs from the table's).
+_VIEW = {"observation": "observation_allergy_intolerance"}
 #: Tables mapped in this order (a later one may join an earlier one's rows).
 _ORDER = tuple(MAPPED_TABLES)
 _SUFFIXES = (".json", ".json.gz", ".ndjson", ".ndjson.gz")
@@ -538,12 +542,45 @@ def _procedure_sql() -> str:
     """
 
 
+def _allergy_sql() -> str:
+    joins, row_id, r = _row_ids(("subject", "visit"))
+    start = "coalesce(x.onset, x.onset_start, x.recorded)"
+    kind = (
+        "CASE WHEN x.category IS NOT NULL THEN coalesce(x.kind, 'allergy') || ':' || x.category "
+        "ELSE coalesce(x.kind, 'allergy') END"
+    )
+    return f"""
+        SELECT mm_stable_id('fhir:AllergyIntolerance', x.id) AS observation_id,
+          {row_id("subject", "Patient")} AS person_id,
+          0 AS observation_concept_id,
+          {_date(start)} AS observation_date,
+          {_ts(start)} AS observation_datetime,
+          {TYPE_EHR} AS observation_type_concept_id,
+          {kind} AS value_as_string,
+          x.criticality AS qualifier_source_value,
+          {row_id("visit", "Encounter")} AS visit_occurrence_id,
+          CASE WHEN x.code IS NOT NULL THEN {_vocabulary("x.code_system")} || ':' || x.code
+               ELSE x.code_text END AS observation_source_value,
+          CASE {_subject_rules(r)}
+            WHEN x.code IS NULL AND coalesce(trim(x.code_text), '') = '' THEN 'missing_field'
+            WHEN {start} IS NULL THEN 'missing_field'
+            WHEN {_date(start)} IS NULL THEN 'invalid_date'
+            WHEN p.person_id IS NULL THEN 'dangling_reference'
+          END AS reason_code,
+          x.source_file, x.location, 'AllergyIntolerance' AS resource_type,
+          'AllergyIntolerance/' || x.id AS source_key
+        FROM (SELECT *, patient AS subject FROM mm_spark_view_observation) x {joins}
+        LEFT JOIN mm_spark_persons p ON p.person_id = {row_id("subject", "Patient")}
+    """
+
+
 _FINISH = {
     "person": _person_sql,
     "provider": _provider_sql,
     "visit_occurrence": _visit_sql,
     "condition_occurrence": _condition_sql,
     "procedure_occurrence": _procedure_sql,
+    "observation": _allergy_sql,
 }
 _PK = {
     "person": "person_id",
@@ -551,6 +588,7 @@ _PK = {
     "visit_occurrence": "visit_occurrence_id",
     "condition_occurrence": "condition_occurrence_id",
     "procedure_occurrence": "procedure_occurrence_id",
+    "observation": "observation_id",
 }
 
 
@@ -618,24 +656,43 @@ def ingest_fhir(
     views = mapping_views()
     mapped: dict[str, Any] = {}
     committed = store.frames(session)
+    # Views of types this load has none of are not run (compiling and planning a view is
+    # most of a small load's time): one job lists the types.
+    present = {
+        r[0]
+        for r in session.sql(
+            "SELECT DISTINCT resource_type FROM mm_spark_raw WHERE resource_type IS NOT NULL"
+        ).collect()
+    }
     for table in _ORDER:
-        _view_rows(session, views[table], f"mm_spark_view_{table}")
-        if table == "provider":
-            _view_rows(session, views["provider_identifier"], "mm_spark_view_provider_identifier")
-        df = session.sql(_FINISH[table]()).localCheckpoint()
-        df.createOrReplaceTempView(f"mm_spark_map_{table}")
-        mapped[table] = df
+        if MAPPED_TABLES[table] in present:
+            _view_rows(session, views[_VIEW.get(table, table)], f"mm_spark_view_{table}")
+            if table == "provider":
+                _view_rows(
+                    session, views["provider_identifier"], "mm_spark_view_provider_identifier"
+                )
+            df = session.sql(_FINISH[table]()).localCheckpoint()
+            df.createOrReplaceTempView(f"mm_spark_map_{table}")
+            mapped[table] = df
         if table == "person":
+            this_load = (
+                "SELECT person_id FROM mm_spark_map_person WHERE reason_code IS NULL"
+                if table in mapped
+                else "SELECT CAST(NULL AS BIGINT) AS person_id WHERE FALSE"
+            )
             _union_committed(
-                session,
-                "SELECT person_id FROM mm_spark_map_person WHERE reason_code IS NULL",
-                committed.get("person"),
-                ["person_id"],
-                "mm_spark_persons",
+                session, this_load, committed.get("person"), ["person_id"], "mm_spark_persons"
             )
         elif table == "provider":
             cols = ["table_name", "row_id", "system", "value", "type_code"]
-            idents = session.sql(_identifier_sql()).localCheckpoint()
+            if table in mapped:
+                idents = session.sql(_identifier_sql()).localCheckpoint()
+            else:
+                idents = session.sql(
+                    "SELECT CAST(NULL AS STRING) AS table_name, CAST(NULL AS BIGINT) AS row_id, "
+                    "CAST(NULL AS STRING) AS system, CAST(NULL AS STRING) AS value, "
+                    "CAST(NULL AS STRING) AS type_code WHERE FALSE"
+                )
             idents.createOrReplaceTempView("mm_spark_load_identifiers")
             _union_committed(
                 session,
@@ -745,6 +802,14 @@ def _outputs(
             "problem AS message FROM mm_spark_raw WHERE problem IS NOT NULL"
         )
     )
+    if not provs:  # a load of types none of which is mapped on Spark
+        provs.append(
+            session.createDataFrame(
+                [],
+                "table_name string, row_id bigint, load_id string, source_file string, "
+                "location string, resource_type string, source_key string",
+            )
+        )
     prov = provs[0]
     for p in provs[1:]:
         prov = prov.unionByName(p)
