@@ -72,7 +72,7 @@ def test_ingest_quality_covariates_on_a_standalone_cluster(tmp_path):
             with Warehouse(tmp_path / "w.duckdb") as wh:
                 duck_fhir_load([src], wh)
                 assert report.counts["Condition"].loaded == wh.count("condition_occurrence")
-                for table in MAPPED_TABLES:
+                for table in MAPPED_TABLES:  # table -> resource type
                     q = f"SELECT * FROM {table}"
                     assert sorted(map(str, lake.sql(q).to_pylist())) == sorted(
                         map(str, wh.sql(q).to_pylist())
