@@ -113,6 +113,42 @@ FOUND = [
     # facilities before a facility noun, cities before a state
     ("arrived from Maplecrest of Dedham assisted living this am", "Maplecrest of Dedham"),
     ("Store: Fareway Pharmacy #212, Osceola IA   Date 3/3", "Osceola"),
+    # dictation, files, handles and other shapes (third set's development half)
+    ("record number 5 1 9 0 3 3 8 date of visit", "5 1 9 0 3 3 8"),
+    (
+        "reach her at four one five five five five zero one nine two today",
+        "four one five five five five zero one nine two",
+    ),
+    ("born March ninth nineteen forty one in", "March ninth nineteen forty one"),
+    ("last episode in fall 2024 at camp", "fall 2024"),
+    ("scan from June of 2023, report only", "June of 2023"),
+    ("no relapse since Oct. per mom", "Oct"),
+    ("Images saved: wound_okafor_R_heel_03.jpg today", "wound_okafor_R_heel_03.jpg"),
+    ("follows her on Instagram (@sunnyside.art) for updates", "sunnyside.art"),
+    ("Discord contact with the other teen (darkwolf_88x) blocked", "darkwolf_88x"),
+    ("study UID 1.2.840.10008.5.1.4 attached", "1.2.840.10008.5.1.4"),
+    ("hung units Z1177 26 440912, Z1177 26 440913", "Z1177 26 440912"),
+    ("her A-number is A 301-442-118 on the card", "A 301-442-118"),
+    ("transfer by fixed wing N418PT at 0200", "N418PT"),
+    ("ADDRESS:   5528 E Juniper Loop\nPHONE: none", "5528 E Juniper Loop"),
+    ("COUNTY: HARLAN\nPCP: none", "HARLAN"),
+    (
+        "DISCHARGED WITH BROTHER LUIS DEL RIO AT 4410 N PULASKI RD APT 3, CHICAGO 60630.",
+        "LUIS DEL RIO",
+    ),
+    (
+        "DISCHARGED WITH BROTHER LUIS DEL RIO AT 4410 N PULASKI RD APT 3, CHICAGO 60630.",
+        "4410 N PULASKI RD APT 3",
+    ),
+    ("Referred to Queen Elizabeth Hospital, Kowloon\nfor review", "Kowloon"),
+    ("Transport co. RideWell-Care booked for 0800", "RideWell-Care"),
+    ("Cytotechnologist QLM; pathologist on call.", "QLM"),
+    ("REGISTRATION NOTE 3/3 by tkowalski\nPt arrived", "tkowalski"),
+    ("hi dr lee, my mom june abernathy is worse", "june abernathy"),
+    ("Pt: Stroke, Alpha (unidentified)\nGCS 3", "Stroke, Alpha"),
+    ("ED NOTE  Pt Mehta, Ravi Kumar 88M  MRN 4471", "Mehta, Ravi Kumar"),
+    ("Funeral home: Albrecht-Stone Funeral Home notified.", "Albrecht-Stone Funeral Home"),
+    ("Delivered at Lutheran Women's Hospital. Apgars fine", "Lutheran Women's Hospital"),
 ]
 
 
@@ -136,6 +172,12 @@ KEPT = [
     ("San Marino criteria were met.", "San Marino criteria"),
     ("- basic metabolic panel - blood\n- lipid panel", "blood"),
     ("pt will return tomorrow for labs", "will return"),
+    ("factor IX deficiency (Christmas disease) confirmed", "Christmas disease"),
+    ("diabetic foot ulcer, Wagner grade 2.\nOffloading", "Wagner"),
+    ("facial palsy, House-Brackmann IV, no vesicles", "House-Brackmann"),
+    ("Pericholecystic fluid noted.", "Pericholecystic"),
+    ("BMP: 140 102 24 18 1.1", "140 102 24"),
+    ("Ambulated to the hall by mouth\n", "mouth"),
 ]
 
 

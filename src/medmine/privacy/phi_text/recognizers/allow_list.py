@@ -56,7 +56,7 @@ START_MIN_ZIPF = 2.5
 _SUFFIXES = re.compile(
     r"(?:itis|ectomy|otomy|ostomy|plasty|scopy|scopic|gram|graphy|emia|aemia|uria|algia|"
     r"pathy|osis|oma|omas|phagia|plegia|paresis|trophy|lysis|cardia|pnea|ectasis|megaly|genic|"
-    r"graphic|scopic|logical|metric|"
+    r"graphic|scopic|logical|metric|otic|ytic|atic|etic|hotic|stic|sepsis|esis|iasis|"
     r"ical|ative|itive|ular|ous|ing|tion|sion|ment|ness|ism|ize|ized|ise|ised|"
     r"ectal|ictal|urea|idine|azole|mycin|cillin|olol|pril|artan|statin|azepam|oxacin|"
     r"phagia|emia|uria|ase)$"
@@ -363,7 +363,7 @@ def _spans(
 #: IIa", "Brunnstrom stage III" (not an age: "Ana 34F", "Ruiz 34 yo").
 _SCORE_AFTER = re.compile(
     r"(?:[ \t]+(?:stage|grade|class|type|score|scale))?[ \t]+(?:\d{1,2}(?:\.\d)?|"
-    r"(?:I{1,3}|IV|V|VI{0,3})[abcABC]?)(?![\w/.:-]|[ \t]*(?:yo|y/o|y\.o|years?|yrs?|[MF]\b|%))"
+    r"(?:I{1,3}|IV|V|VI{0,3})[abcABC]?)(?![\w/:-]|\.\d|[ \t]*(?:yo|y/o|y\.o|years?|yrs?|[MF]\b|%))"
 )
 
 
@@ -411,7 +411,7 @@ _NAME_BEFORE = re.compile(
     r"(?:\b(?:Dr|Mr|Mrs|Ms|Miss|Mx|Prof)\.?|[A-Z][a-z]+|:|\bby|\bwith|\bto|\bfrom|\bcc|"
     r"\bper|\band)[ \t]*\(?[ \t]*$"
 )
-_PAIR_AFTER = re.compile(r"(?:[ \t]+[a-z]{3,}|\))")
+_PAIR_AFTER = re.compile(r"(?:[ \t]+[a-z]{3,}|\)|[ \t]+(?:\d|(?:I{1,3}|IV|V|VI{0,3})\b))")
 
 
 def _dash_signed(text: str, m: re.Match[str]) -> bool:

@@ -137,6 +137,8 @@ class DateRecognizer(PatternRecognizer):
         that are no date in either order.
         """
         frag = text[start:end]
+        if re.match(r"[ \t]+(?:disease|factor|tree|cactus|rose)\b", text[end : end + 12]):
+            return False  # "Christmas disease" (factor IX deficiency), not a holiday
         if m := re.fullmatch(r"(\d{1,2})[/.-](\d{1,2})[/.-]\d+", frag):
             return min(int(m.group(1)), int(m.group(2))) <= 12
         if m := re.fullmatch(r"(\d{1,2})/(\d{1,2})", frag):

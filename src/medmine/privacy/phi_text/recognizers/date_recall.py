@@ -61,7 +61,7 @@ _NOT_DATE_BEFORE = re.compile(
     r"(?i)(?:(?<![\w])(?:bp|b/p|pressure|ratio|score|grade|strength|murmur|pain|reflex(?:es)?|motor|"
     r"sensation|power|gcs|apgars?|eye|vision|acuity|x|take|takes|took|tab|tabs|tablet|cup|of|"
     r"cycles?|gleason|fraction|dose|doses|"
-    r"in|out|sets?|positive|negative)|[*×])[ \t:]*$"
+    r"in|out|sets?)|[*×])[ \t:]*$"
 )
 _NOT_DATE_AFTER = re.compile(
     r"(?i)[ \t]*(?:(?:mm|cm|kg|mg|mcg|ml|tab|tabs|tablet|cap|caps|dose|units?|strength|"

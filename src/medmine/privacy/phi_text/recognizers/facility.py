@@ -39,9 +39,12 @@ _KIND_TITLE = (
     r"Chapel|Convent|Temple|Synagogue|Mosque|Baptist|Methodist|Gardens|Adult Day(?: Center)?|"
     r"Advice Line|Air Medical|Logistics|Freight(?: Lines)?|Trucking|Transport|Packing|Foods|"
     r"Farms|Diner|Restaurant|Cafe|Construction|Manufacturing|Industries|Learning Center|"
-    r"Daycare|Preschool|ENT|GI|SNF|ASC|IHS|PD"
+    r"Daycare|Preschool|ENT|GI|SNF|ASC|IHS|PD|Funeral Home|Mortuary|Cemetery|Parish(?: Hall)?|"
+    r"Cathedral|Gurdwara|Masjid|Mandir|Cryobank|Blood Bank|Fulfillment Center|Warehouse"
 )
-_KIND_WORDS = frozenset(w.lower() for w in re.findall(r"[A-Za-z]+", _KIND_TITLE))
+#: Words of the core kinds only: a name made of a title-case-only kind and a core kind
+#: ("Methodist ... Hospital", "Police Department") keeps the first as its own word.
+_KIND_WORDS = frozenset(w.lower() for w in re.findall(r"[A-Za-z]+", _KIND))
 #: Pharmacy, laboratory and care chains named without a facility word ("CVS #8831").
 _CHAINS = (
     r"CVS(?: Pharmacy| Caremark)?|Walgreens|Rite Aid|Walmart(?: Pharmacy)?|Costco(?: Pharmacy)?|"
@@ -126,7 +129,7 @@ class FacilityRecognizer(PatternRecognizer):
     patterns = (
         Pattern(
             re.compile(
-                rf"\b(?:(?:St\.[ \t]+)?{_W}[ \t]+(?:&[ \t]+)?){{1,5}}(?:{_KIND_TITLE})"
+                rf"\b(?:(?:St\.[ \t]+)?{_W}[ \t]+(?:(?:&|and)[ \t]+)?){{1,5}}(?:{_KIND_TITLE})"
                 rf"(?:[ \t]+(?:of|at)(?:[ \t]+the)?[ \t]+{_W}(?:[ \t]+{_W})?)?\b"
             ),
             Entity.FACILITY,

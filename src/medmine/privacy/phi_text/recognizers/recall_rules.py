@@ -67,6 +67,18 @@ _WEEKDAY = r"(?:monday|tuesday|wednesday|thursday|friday|saturday|sunday)s?"
 _WD_SHORT = r"(?:mon|tue|tues|wed|thu|thur|thurs|fri|sat|sun)\.?"
 _MONTH_FULL = r"(?:january|february|april|june|july|august|september|october|november|december)"
 _MON_SHORT = r"(?:jan|feb|mar|apr|jun|jul|aug|sep|sept|oct|nov|dec)"
+_DIGIT_WORD = "zero|oh|one|two|three|four|five|six|seven|eight|nine"
+_MONTH_FULL_ALL = "(?:" + _MONTH_FULL[3:-1] + "|march|may)"
+_ORD_WORD = (
+    r"(?:first|second|third|fourth|fifth|sixth|seventh|eighth|ninth|tenth|eleventh|twelfth|"
+    r"thirteenth|fourteenth|fifteenth|sixteenth|seventeenth|eighteenth|nineteenth|twentieth|"
+    r"thirtieth)"
+)
+_NUM_WORD = (
+    r"one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|thirteen|fourteen|fifteen|"
+    r"sixteen|seventeen|eighteen|nineteen|twenty|thirty|forty|fifty|sixty|seventy|eighty|ninety|"
+    r"hundred|thousand|oh"
+)
 _WD_WORDS = frozenset(["mon", "tue", "tues", "wed", "thu", "thur", "thurs", "fri", "sat", "sun"])
 _DAY = r"(?:3[01]|[12]\d|0?[1-9])(?:st|nd|rd|th)?"
 #: What follows an ordinal that is no day of a month ("the 3rd trimester", "2nd dose").
@@ -222,7 +234,7 @@ class RecallRulesRecognizer(PatternRecognizer):
         _p(
             rf"(?<![\w])(?i:{_ORG_LABEL})[ \t]*[:\-][ \t]*(?:(?i:retired|former)[ \t]*\(?[ \t]*)?"
             rf"(?P<o>(?:{_CW}|[A-Z]{{2,6}})(?:[ \t]+(?:&[ \t]+|of[ \t]+|the[ \t]+|at[ \t]+)?"
-            rf"(?:{_CW}|[A-Z]{{2,6}}|\d{{1,4}}))*)",
+            rf"(?:{_CW}|[A-Z]{{1,6}}\d{{0,4}}|\d{{1,4}}))*)",
             Entity.FACILITY,
             "o",
             anchors=frozenset(
@@ -257,6 +269,7 @@ class RecallRulesRecognizer(PatternRecognizer):
         # "unit # W0361 26 441882 5", "ClinCard # 4000 2211 8840 1176", "A# A-218 447 903"
         _p(
             r"(?<![\w])(?i:DL|CDL|ID|A#|unit[ \t]*#|card[ \t]*#|clincard[ \t]*#|BIN|PCN|"
+            r"no\.|number|"
             r"RxGrp|group|member|policy|consular[ \t]+ID|license|licence|permit|lic\.?)"
             r"[ \t]*[:#]?[ \t]*(?P<v>(?:[A-Z]{1,5}[ \t-]?)?\d[\dA-Z]*(?:[ \t-]\d[\dA-Z]*){0,4})"
             r"(?![\w]|[./]\w)",
@@ -265,7 +278,7 @@ class RecallRulesRecognizer(PatternRecognizer):
             anchors=frozenset(
                 ["dl", "cdl", "id", "a#", "unit", "card", "clincard", "bin", "pcn", "rxgrp"]
                 + ["group", "member", "policy", "consular", "license", "licence", "permit"]
-                + ["lic"]
+                + ["lic", "no.", "number"]
             ),
         ),
         # the value after an insurer's name: "SelectHealth SH 40018271-01"
@@ -385,6 +398,182 @@ class RecallRulesRecognizer(PatternRecognizer):
             gate=re.compile(r"\d(?:st|nd|rd|th)\b"),
             anchors=frozenset({"the"}),
         ),
+        # --- third set, development half: dictation, files, handles, more shapes ---------
+        # seven or more digits dictated one by one: "4 4 0 1 7 7 2"
+        _p(
+            r"(?<![\w.])(?:\d[ \t]){6,}\d(?![\w.])", Entity.ID, gate=re.compile(r"\d[ \t]\d[ \t]\d")
+        ),
+        # numbers dictated in words: "two one two five five five zero one six eight"
+        _p(
+            rf"(?i:\b(?:{_DIGIT_WORD})(?:[ \t,-]+(?:{_DIGIT_WORD})){{6,}}\b)",
+            Entity.PHONE,
+            gate=frozenset(["zero", "oh", "one", "two", "three", "four", "five"])
+            | frozenset(["six", "seven", "eight", "nine"]),
+        ),
+        # dates dictated in words: "July fourth nineteen sixty two", "November twenty third"
+        _p(
+            rf"(?i:\b{_MONTH_FULL_ALL}[ \t]+(?:the[ \t]+)?(?:(?:twenty|thirty)[ \t-])?{_ORD_WORD}"
+            rf"(?:,?[ \t]+(?:nineteen|twenty|two[ \t]+thousand)(?:[ \t-]+(?:and[ \t]+)?"
+            rf"(?:{_NUM_WORD})){{0,3}})?\b)",
+            Entity.DATE,
+            gate=frozenset(
+                """first second third fourth fifth sixth seventh eighth ninth tenth eleventh
+                twelfth thirteenth fourteenth fifteenth sixteenth seventeenth eighteenth
+                nineteenth twentieth thirtieth""".split()  # noqa: SIM905
+            ),
+        ),
+        # seasons and months with "of" and a year: "spring 2025", "March of 2024"
+        _p(
+            rf"(?i:\b(?:spring|summer|fall|autumn|winter|{_MONTH_FULL_ALL})[ \t]+(?:of[ \t]+)?"
+            r"(?:19|20)\d\d\b)",
+            Entity.DATE,
+            gate=re.compile(r"[ \t](?:of[ \t]+)?(?:19|20)\d\d\b"),
+        ),
+        # a month abbreviation alone after a time word: "in Sept", "since Oct."
+        _p(
+            r"\b(?i:in|since|until|till|by|last|next|early|late|mid|before|after|from)[ \t]+"
+            r"(?P<d>(?:Jan|Feb|Mar|Apr|Jun|Jul|Aug|Sep|Sept|Oct|Nov|Dec)\.?)(?![\w])",
+            Entity.DATE,
+            "d",
+            gate=frozenset(["jan", "feb", "mar", "apr", "jun", "jul", "aug", "sep", "sept"])
+            | frozenset(["oct", "nov", "dec"]),
+        ),
+        # file names and underscore-joined names: "derm_smith_L_arm_01.jpg", "IPV_Doe_neck_1-4"
+        _p(
+            r"(?<![\w./-])[\w-]+(?:_[\w-]+){2,}(?:\.(?i:jpe?g|png|gif|tiff?|dcm|pdf|heic|mp4|mov|wav))?"
+            r"(?![\w])|(?<![\w./-])[\w-]+_[\w.-]*\.(?i:jpe?g|png|gif|tiff?|dcm|pdf|heic|mp4|mov|wav)\b",
+            Entity.ID,
+            gate=Needles(frozenset({"_"})),
+        ),
+        # social handles: "@jaimepaints_", "Snapchat contact (xXdevonXx22)"
+        _p(
+            r"(?<![\w@.])@(?P<v>[A-Za-z0-9_.]{3,30})",
+            Entity.ID,
+            "v",
+            gate=Needles(frozenset({"@"})),
+        ),
+        _p(
+            r"(?i:snapchat|instagram|tiktok|facebook|twitter|discord|telegram|kik|gamertag|"
+            r"handle|username|screen[ \t]name)\b[^\n()]{0,40}\([ \t]*(?P<v>@?[\w.]{3,30})[ \t]*\)",
+            Entity.ID,
+            "v",
+            anchors=frozenset(
+                ["snapchat", "instagram", "tiktok", "facebook", "twitter", "discord", "telegram"]
+                + ["kik", "gamertag", "handle", "username", "screen"]
+            ),
+        ),
+        # dotted numeric identifiers (DICOM UIDs): "1.2.840.113619.2.55"
+        _p(
+            r"(?<![\w.])\d+(?:\.\d+){4,}(?![\w]|\.\d)",
+            Entity.ID,
+            gate=re.compile(r"\d\.\d+\.\d+\.\d+\.\d"),
+        ),
+        # letters and digits then digit groups (blood unit numbers): "W0419 26 118844"
+        _p(
+            r"(?<![\w-])[A-Z]{1,3}\d{3,}(?:[ \t]\d{2,}){2,}(?![\w])",
+            Entity.ID,
+            gate=re.compile(r"\d{3}[ \t]\d\d+[ \t]\d\d"),
+        ),
+        # alien registration numbers: "A 212-554-018", "A-218 447 903"
+        _p(
+            r"\bA[ \t-]?\d{3}[ \t-]?\d{3}[ \t-]?\d{3}\b",
+            Entity.ID,
+            gate=re.compile(r"A[ \t-]?\d{3}"),
+        ),
+        # aircraft tail numbers after an aircraft word: "fixed wing N77EM"
+        _p(
+            r"(?i:tail(?:[ \t]*(?:#|no\.?|number))?|helicopter|fixed[ \t-]wing|rotor[ \t-]wing|"
+            r"aircraft|jet|plane)[ \t:#]*(?P<v>N\d{1,5}[A-Z]{0,2})\b",
+            Entity.ID,
+            "v",
+            gate=re.compile(r"N\d{1,5}[A-Z]{0,2}\b"),
+        ),
+        # a whole line after an address label; a county after its label
+        _p(
+            r"(?i:\b(?:home[ \t]+)?address|\baddr)\.?[ \t]*:[ \t]*(?P<a>[^\n]{4,80})",
+            Entity.STREET,
+            "a",
+            anchors=frozenset({"address", "home", "addr"}),
+        ),
+        _p(
+            rf"(?i:\bcounty)[ \t]*:[ \t]*(?P<c>{_CW}(?:[ \t]{_CW})?)",
+            Entity.CITY,
+            "c",
+            anchors=frozenset({"county"}),
+        ),
+        # street lines in upper case: "7731 W 114TH TER", "3300 S. KEDZIE AVE APT 2R"
+        _p(
+            r"\b\d{1,6}[ \t]+(?:[NSEW]\.?[ \t]+)?(?:[A-Z0-9]+[ \t]+){1,3}"
+            r"(?:ST|AVE|RD|BLVD|DR|LN|TER|CT|PL|WAY|PKWY|HWY|CIR|TRL|PIKE)\b\.?"
+            r"(?:[ \t]+(?:APT|UNIT|STE|SUITE|#)[ \t]*#?[\w-]+)?",
+            Entity.STREET,
+            gate=re.compile(
+                r"[A-Z0-9][ \t]+(?:ST|AVE|RD|BLVD|DR|LN|TER|CT|PL|WAY|PKWY|HWY|CIR|TRL|PIKE)\b"
+            ),
+        ),
+        # a city after a facility and a comma: "... Women's Hospital, Brisbane"
+        _p(
+            r"(?:Hospital|Clinic|Center|Centre|Medicine|Health|Infirmary|Institute)[ \t]*"
+            rf"(?:,[ \t]*|\([ \t]*)(?P<c>{_TW}(?:[ \t]{_TW})?)(?=[ \t]*(?:\n|\Z|[,.;)]))",
+            Entity.CITY,
+            "c",
+            gate=re.compile(
+                r"(?:Hospital|Clinic|Center|Centre|Medicine|Health|Infirmary|Institute)[ \t]*[,(]"
+            ),
+        ),
+        # transport companies: "Transport co. TheHandi-Van", "Transfer by LifeNet helicopter"
+        _p(
+            r"(?i:transport(?:ation)?(?:[ \t]+co(?:mpany)?\.?)?|transfer(?:red)?[ \t]+by|"
+            r"flown[ \t]+by|"
+            r"ride[ \t]+by|pick[ \t-]?up[ \t]+by)[ \t:]+(?P<o>[A-Z][\w'’-]*[A-Z][\w'’-]*)",
+            Entity.FACILITY,
+            "o",
+            anchors=frozenset(["transport", "transfer", "flown", "ride", "pick"]),
+        ),
+        # names in upper-case notes after a title or relation: "DR. ROSE", "SISTER MARIA DE
+        # LOS ANGELES MARTINEZ"
+        _p(
+            r"\b(?:DR|MR|MRS|MS|SISTER|BROTHER|SON|DAUGHTER|WIFE|HUSBAND|MOTHER|FATHER|AUNT|UNCLE|"
+            r"FRIEND|PARTNER|COUSIN|NIECE|NEPHEW)\.?[ \t]+"
+            r"(?P<n>[A-Z]{2,}(?:[ \t]+(?:(?:DE|DEL|LA|LOS|LAS|VAN|VON|DA|DOS)[ \t]+)*"
+            r"[A-Z]{2,}){0,4})\b",
+            Entity.PATIENT,
+            "n",
+            gate=re.compile(
+                r"(?:DR|MR|MRS|MS|SISTER|BROTHER|SON|DAUGHTER|WIFE|HUSBAND|MOTHER|FATHER|AUNT|"
+                r"UNCLE|FRIEND|PARTNER|COUSIN|NIECE|NEPHEW)\.?[ \t]+[A-Z]{2}"
+            ),
+        ),
+        # initials and logins after a role: "Tech BRL", "Cytotechnologist BWK", "by rvaldez"
+        _p(
+            r"\b(?i:tech|technologist|cytotechnologist|technician|scribe|transcriptionist|"
+            r"sonographer|phlebotomist|courier)[ \t]+(?P<n>[A-Z]{2,4})\b",
+            Entity.PATIENT,
+            "n",
+            anchors=frozenset(
+                ["tech", "cytotechnologist", "scribe", "transcriptionist", "sonographer"]
+                + ["phlebotomist", "courier"]
+            ),
+        ),
+        _p(
+            r"\b(?i:by|biller|coder|clerk|registrar|user)[ \t]+(?P<n>[a-z][a-z0-9._]{3,})"
+            r"(?=[ \t]*(?:\n|\Z|[.,;)]))",
+            Entity.PATIENT,
+            "n",
+            anchors=frozenset(["by", "biller", "coder", "clerk", "registrar", "user"]),
+        ),
+        # lower-case names after a relation: "my dad walt parkinson"
+        _p(
+            r"\b(?:dad|mom|mother|father|son|daughter|wife|husband|brother|sister|friend|"
+            r"boyfriend|girlfriend|partner|grandma|grandpa|aunt|uncle|cousin)[ \t]+"
+            r"(?P<n>[a-z][a-z'’-]+[ \t]+[a-z][a-z'’-]+)\b",
+            Entity.PATIENT,
+            "n",
+            gate=frozenset(
+                """dad mom mother father son daughter wife husband brother sister friend
+                boyfriend girlfriend partner grandma grandpa aunt uncle cousin""".split()  # noqa: SIM905
+            ),
+        ),
         # --- names ------------------------------------------------------------------------
         # initials signing a line: "-RBT MA", ". -ST", "-Jo (RN triage)", "tk MA"
         # (accept() checks that the dash opens a line or follows a sentence)
@@ -404,7 +593,7 @@ class RecallRulesRecognizer(PatternRecognizer):
         # message headers in lower case: "from: hope m", "to: dr. will parkinson"
         _p(
             r"(?im:^)[ \t]*(?i:from|to|sender|recipient):[ \t]*(?:(?i:dr|mr|mrs|ms)\.?[ \t]+)?"
-            rf"(?P<n>{LOWER}[\w'’-]*(?:[ \t]+{LOWER}[\w'’.-]*){{0,2}})[ \t]*(?=\(|\n|\Z)",
+            rf"(?P<n>{LOWER}[\w'’-]*(?:[ \t]+{LOWER}[\w'’.-]*){{0,2}})[ \t]*(?=\(|<|\n|\Z)",
             Entity.CLINICIAN,
             "n",
             gate=Needles(frozenset({"from:", "to:", "sender:", "recipient:"})),
@@ -427,7 +616,8 @@ class RecallRulesRecognizer(PatternRecognizer):
             gate=re.compile(r"[\"“][^\"”\n]{1,20}[\"”][ \t]+[^\W\d_]"),
         ),
         _p(
-            r"(?:\d{1,3}[ \t]?[MFmf]|\()[ \t]*[\"“]"
+            r"(?:\d{1,3}[ \t]?[MFmf]|\(|\b(?:Pt|Patient|Baby|aka|called|goes[ \t]by)[ \t]*:?)"
+            r"[ \t]*[\"“]"
             rf"(?P<n>{UPPER}[\w'’-]*(?:[ \t]+{UPPER}[\w'’-]*){{0,2}})[\"”]",
             Entity.CLINICIAN,
             "n",
@@ -498,9 +688,18 @@ class RecallRulesRecognizer(PatternRecognizer):
         # "Alzheimer, Gertrude  (94F)", "Crohn, Maximilian 23M", "| Lindqvist, Tor |"
         _p(
             rf"(?:(?m:^)[ \t]*|\|[ \t]*|(?:Pt|Patient|Name|Client|Resident|Veteran|Inmate|Member)"
-            rf"[ \t]*:[ \t]*)(?P<n>{_CW},[ \t]*{_CW}(?:[ \t]{_CW}|[ \t]{UPPER}\.?)?)"
-            r"(?=[ \t]*(?:\(?\d{1,3}[ \t]?[MFmf]\b|\||->|\(\d|MRN|DOB|Rm\b|\n)|[ \t]{2,}|$)",
+            rf"[ \t]*:?[ \t]*)(?P<n>{_CW},[ \t]*{_CW}(?:[ \t]{_CW}|[ \t]{UPPER}\.?)?)"
+            r"(?=[ \t]*(?:\(?\d{1,3}[ \t]?[MFmf]\b|\||->|\(|MRN|DOB|Rm\b|\n)|[ \t]{2,}|$)",
             Entity.PATIENT,
+            "n",
+            gate=re.compile(rf",[ \t]*{UPPER}"),
+        ),
+        # the same after a patient label: a name, whatever its words ("Pt: Trauma, Zulu")
+        _p(
+            rf"(?:Pt|Patient|Name|Client|Resident|Veteran|Inmate|Member)[ \t]*:?[ \t]*"
+            rf"(?P<n>{_CW},[ \t]*{_CW}(?:[ \t]{_CW}|[ \t]{UPPER}\.?)?)"
+            r"(?=[ \t]*(?:\(?\d{1,3}[ \t]?[MFmf]\b|\||->|\(|MRN|DOB|Rm\b|\n)|[ \t]{2,}|$)",
+            Entity.CLINICIAN,
             "n",
             gate=re.compile(rf",[ \t]*{UPPER}"),
         ),
@@ -532,6 +731,8 @@ class RecallRulesRecognizer(PatternRecognizer):
         if entity is Entity.DATE and frag[:1].isdigit() and frag[-2:].isalpha():
             return _NOT_DAY_AFTER.match(text, end) is None
         if entity is Entity.ID and " " in frag and re.fullmatch(r"[\d \t]+", frag):
+            if re.fullmatch(r"(?:\d[ \t])+\d", frag):
+                return True  # digits dictated one by one
             return sum(c.isdigit() for c in frag) >= 9  # not a row of lab values
         if entity is Entity.ID and _NOT_USER.match(frag):
             return False
@@ -551,7 +752,10 @@ class RecallRulesRecognizer(PatternRecognizer):
             clinical = _vocab.clinical()
             return any(w not in clinical and w not in _GENERIC_ORG for w in low)
         if entity is Entity.PATIENT and frag.islower():
-            return _signed_here(text, start) is not False and _lower_name(frag)
+            signed = _signed_here(text, start)
+            if signed in ("line", "sentence") and len(frag) <= 3:
+                return frag not in _NOT_INITIALS  # "... last wk. - tm RN"
+            return signed is not False and _lower_name(frag)
         if entity in (Entity.FACILITY, Entity.PATIENT, Entity.CLINICIAN):
             clinical = _vocab.clinical()
             words = [w.lower() for w in re.findall(rf"{LETTER}[\w'’-]*", frag)]
