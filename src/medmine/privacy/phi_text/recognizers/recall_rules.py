@@ -207,7 +207,7 @@ class RecallRulesRecognizer(PatternRecognizer):
             rf"(?P<c>{_CW}(?:[ \t]+{_CW})?),[ \t]*(?i:{_COUNTRIES})\b",
             Entity.CITY,
             "c",
-            gate=Needles(frozenset(c.lower() for c in _COUNTRIES.split("|"))),
+            gate=re.compile(rf",[ \t]*(?i:{_COUNTRIES})\b"),
         ),
         # an organisation before a facility noun: "Sunrise of Wellesley assisted living",
         # "The Elms (SNF)", "the Eastgate location"
@@ -401,7 +401,9 @@ class RecallRulesRecognizer(PatternRecognizer):
         # --- third set, development half: dictation, files, handles, more shapes ---------
         # seven or more digits dictated one by one: "4 4 0 1 7 7 2"
         _p(
-            r"(?<![\w.])(?:\d[ \t]){6,}\d(?![\w.])", Entity.ID, gate=re.compile(r"\d[ \t]\d[ \t]\d")
+            r"(?<![\w.])(?:\d[ \t]){6,}\d(?![\w.])",
+            Entity.ID,
+            gate=re.compile(r"\d[ \t]\d[ \t]\d[ \t]\d[ \t]\d[ \t]\d[ \t]\d"),
         ),
         # numbers dictated in words: "two one two five five five zero one six eight"
         _p(
@@ -427,7 +429,10 @@ class RecallRulesRecognizer(PatternRecognizer):
             rf"(?i:\b(?:spring|summer|fall|autumn|winter|{_MONTH_FULL_ALL})[ \t]+(?:of[ \t]+)?"
             r"(?:19|20)\d\d\b)",
             Entity.DATE,
-            gate=re.compile(r"[ \t](?:of[ \t]+)?(?:19|20)\d\d\b"),
+            gate=frozenset(
+                """spring summer fall autumn winter january february march april may june july
+                august september october november december""".split()  # noqa: SIM905
+            ),
         ),
         # a month abbreviation alone after a time word: "in Sept", "since Oct."
         _p(
@@ -472,7 +477,7 @@ class RecallRulesRecognizer(PatternRecognizer):
         _p(
             r"(?<![\w-])[A-Z]{1,3}\d{3,}(?:[ \t]\d{2,}){2,}(?![\w])",
             Entity.ID,
-            gate=re.compile(r"\d{3}[ \t]\d\d+[ \t]\d\d"),
+            gate=re.compile(r"[A-Z]\d{3,}[ \t]\d\d+[ \t]\d\d"),
         ),
         # alien registration numbers: "A 212-554-018", "A-218 447 903"
         _p(
@@ -646,12 +651,14 @@ class RecallRulesRecognizer(PatternRecognizer):
             Entity.PATIENT,
             "n",
             gate=frozenset({"pt", "patient"}),
+            anchors=frozenset({"pt ", "pt\t", "patient ", "patient\t"}),
         ),
         _p(
             r"\b(?:dr|doctor)\.?[ \t]+(?P<n>[a-z][a-z'’-]+)\b",
             Entity.PATIENT,
             "n",
             gate=frozenset({"dr", "doctor"}),
+            anchors=frozenset({"dr ", "dr.", "dr\t", "doctor"}),
         ),
         # transcriptionist and scribe initials: "Transcribed: jkm"
         _p(
