@@ -183,6 +183,20 @@ def _ref_id(ref: Any) -> str:
     return r.rsplit(":", 1)[-1] if r.startswith("urn:uuid:") else r.rsplit("/", 1)[-1]
 
 
+#: Synthea's CSV export names a patient who pays for their own care as the payer NAMEd
+#: ``NO_INSURANCE`` (its FHIR export: a Coverage whose payor is the Patient). The id is ours;
+#: readers recognise the payer by its name.
+NO_INSURANCE = "NO_INSURANCE"
+NO_INSURANCE_ID = "00000000-0000-0000-0000-00000000e1f0"
+
+
+def _self_pay(coverage: dict[str, Any]) -> bool:
+    """True when a Coverage's payor is its beneficiary (the patient pays)."""
+    payor = (coverage.get("payor") or [{}])[0]
+    pid = _ref_id(payor)
+    return bool(pid) and pid == _ref_id(coverage.get("beneficiary"))
+
+
 def _coding(cc: Any) -> dict[str, Any]:
     if isinstance(cc, list):
         cc = cc[0] if cc else None
@@ -262,7 +276,9 @@ class _CsvWriter:
                 self.insurers.setdefault(ins, (r.get("insurer") or {}).get("display", ""))
         for r in by_type["Coverage"]:
             payor = (r.get("payor") or [{}])[0]
-            if _ref_id(payor):
+            if _self_pay(r):  # Synthea's CSV names self-pay as the NO_INSURANCE payer
+                self.insurers[NO_INSURANCE_ID] = NO_INSURANCE
+            elif _ref_id(payor):
                 self.insurers[_ref_id(payor)] = payor.get("display") or self.insurers.get(
                     _ref_id(payor), ""
                 )
@@ -364,7 +380,7 @@ class _CsvWriter:
             MEMBERID=r.get("subscriberId", ""),
             START_DATE=_ts(period.get("start")),
             END_DATE=_ts(period.get("end")),
-            PAYER=_ref_id((r.get("payor") or [{}])[0]),
+            PAYER=NO_INSURANCE_ID if _self_pay(r) else _ref_id((r.get("payor") or [{}])[0]),
             PLAN_OWNERSHIP=plan,
         )
 

@@ -251,6 +251,18 @@ def test_payer_transitions_become_payer_plan_periods(tmp_path):
     assert wh.con.execute("SELECT count(*) FROM care_site").fetchone() == (0,)  # never a site
 
 
+def test_no_insurance_payer_is_self_pay_named_as_fhir_names_it(tmp_path):
+    """Synthea's NO_INSURANCE payer: the patient pays; FHIR's Coverage names the Patient."""
+    payers = [{"Id": "noins-1", "NAME": "NO_INSURANCE"}, {"Id": PAYER, "NAME": "Acme"}]
+    pt = [
+        {"PATIENT": P1, "START_DATE": "2019-01-01T00:00:00Z", "PAYER": "noins-1"},
+        {"PATIENT": P1, "START_DATE": "2021-01-01T00:00:00Z", "PAYER": PAYER},
+    ]
+    wh, _ = load(export(tmp_path, payers=payers, payer_transitions=pt))
+    got = wh.con.execute("SELECT payer_source_value FROM payer_plan_period ORDER BY 1").fetchall()
+    assert got == [(f"Organization/{PAYER}",), (f"Patient/{P1}",)]
+
+
 def test_older_payer_transitions_layout_with_years(tmp_path):
     folder = export(tmp_path)
     with open(folder / "payer_transitions.csv", "w", encoding="utf-8") as f:

@@ -185,6 +185,8 @@ def _row(
     rec = dict(zip(header, values, strict=True))
     if mapper is None:  # payers: names kept for display, no OMOP table
         payer = (rec.get("Id") or "").strip()
+        if (rec.get("NAME") or "").strip().upper() == "NO_INSURANCE":
+            reader.self_pay.add(payer)  # the patient pays: named as FHIR's self-pay Coverage
         reader.concepts.add("Payer", f"Organization/{payer}" if payer else "", rec.get("NAME"))
         s.skip(rtype, Reason.NOT_MAPPED)
         return

@@ -191,7 +191,10 @@ def payer_transition(r: SyntheaReader, rec: dict[str, str]) -> Mapped:
         "person_id": person,
         "payer_plan_period_start_date": start_d,
         "payer_plan_period_end_date": end_d or OPEN_END,
-        "payer_source_value": payer_ref(payer),
+        # self-pay (Synthea's NO_INSURANCE payer) names the patient, as FHIR's Coverage does
+        "payer_source_value": f"Patient/{req(rec, 'PATIENT')}"
+        if payer in r.self_pay
+        else payer_ref(payer),
         "family_source_value": opt(rec, "MEMBERID"),
     }
     return [("payer_plan_period", row)], [], key

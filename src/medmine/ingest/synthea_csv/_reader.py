@@ -41,6 +41,8 @@ class SyntheaReader:
         self.claims: set[str] = set()
         self.transactions: list[Transaction] = []
         self.where = ("", "")  # (source file, location) of the row being mapped
+        #: payers.csv ids NAMEd NO_INSURANCE: a transition to one is self-pay (docs/mapping.md)
+        self.self_pay: set[str] = set()
         self.lookup = Lookup(s)
 
     def exists(self, table: str, rid: int) -> bool:
