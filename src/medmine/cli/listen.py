@@ -123,7 +123,8 @@ def listen_hl7(
         console.print(
             f"journal: {stats.applied} entries loaded in {stats.drain_commits} transactions "
             f"({stats.replayed} replayed at start), {stats.syncs} journal syncs, "
-            f"{stats.late_quarantined} answered AA then quarantined by warehouse state, "
+            f"{stats.late_quarantined} answered AA then quarantined while loading "
+            f"(internal errors, kept in mm_quarantine), "
             f"{stats.backpressure_waits} waits for the backlog; last load at "
             f"{stats.applied_at:.3f}",
             highlight=False,

@@ -42,14 +42,21 @@ def load_frame(
     fr: Frame,
     max_frame_bytes: int,
     parsed: Any = None,
+    aside: tuple[str, str] | None = None,
 ) -> Outcome:
-    """Read one received frame into `s`: loaded, skipped, quarantined or refused."""
+    """Read one received frame into `s`: loaded, skipped, quarantined or refused.
+
+    `aside` is ``(reason, detail)`` of a message already answered ``AE``: it is quarantined
+    with that reason whatever the reader would say.
+    """
     where = f"message {number}"
     raw, problem = split_frame(fr, max_frame_bytes)
     if raw is None:
         assert problem is not None
         return refuse(s, source, where, *problem, fr.data)
     raw.number = number
+    if aside is not None:
+        return reader.set_aside(source, raw, *aside, parsed)
     return reader.message(source, raw, parsed)
 
 
@@ -135,8 +142,11 @@ class JournalLoader:
             reader = Hl7Reader(s, concepts, committed=self.committed)
             for e in entries:
                 fr = Frame(e.data, e.size, e.oversize)
+                aside = (e.reason, e.detail) if e.status == "quarantined" else None
                 outcomes.append(
-                    load_frame(s, reader, e.source, e.number, fr, self.max_frame_bytes, e.parsed)
+                    load_frame(
+                        s, reader, e.source, e.number, fr, self.max_frame_bytes, e.parsed, aside
+                    )  # fmt: skip
                 )
             reader.finish()
             self._record(s, entries)

@@ -11,6 +11,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
+
 from medmine.warehouse import table, table_names
 from medmine.warehouse.sql import ident
 
@@ -95,3 +97,100 @@ def provenance_follows_rows(con: Any) -> bool:
         if orphan is not None:
             return False
     return True
+
+
+class Journaled:
+    """What the network side knows of patients and visits: the warehouse as the listener found
+    it, plus every journaled message's effect, in journal order (journal mode).
+
+    The loader applies the journal later and in order, so a message's outcome depends on
+    exactly this state: it is what lets the ACK say ``AE`` for a patient first seen without a
+    birth date, a new visit without a start, or a discharge before the stored admission,
+    although the warehouse has not seen the earlier messages yet. The warehouse part is two
+    sorted numpy arrays read once at start (HL7 patients' ids; their visits' ids and starts;
+    about 24 bytes a visit); later changes go to dicts folded into the arrays every
+    `fold_at` entries, so memory stays proportional to the patients and visits, not the
+    messages. Used by the event loop only (no lock).
+    """
+
+    def __init__(self, fold_at: int = 100_000) -> None:
+        self.fold_at = fold_at
+        self._persons = np.empty(0, dtype=np.int64)
+        self._visit_ids = np.empty(0, dtype=np.int64)
+        self._visit_starts = np.empty(0, dtype="datetime64[us]")
+        self._new_persons: set[int] = set()
+        #: visit id -> start of the visit after the latest journaled message (None: cancelled)
+        self._new_visits: dict[int, Any] = {}
+
+    def read(self, con: Any) -> None:
+        """Take in the warehouse's HL7 patients and visits (before anything is journaled)."""
+        got = con.execute(
+            "SELECT DISTINCT i.person_id FROM mm_person_identity i JOIN person p "
+            "ON p.person_id = i.person_id WHERE i.source = 'hl7v2' ORDER BY 1"
+        ).fetchnumpy()
+        self._persons = np.asarray(got["person_id"], dtype=np.int64)
+        got = con.execute(
+            "SELECT v.visit_occurrence_id AS id, coalesce(v.visit_start_datetime, "
+            "CAST(v.visit_start_date AS TIMESTAMP)) AS start FROM visit_occurrence v "
+            "WHERE v.person_id IN (SELECT person_id FROM mm_person_identity "
+            "WHERE source = 'hl7v2') ORDER BY 1"
+        ).fetchnumpy()
+        self._visit_ids = np.asarray(got["id"], dtype=np.int64)
+        self._visit_starts = np.asarray(got["start"], dtype="datetime64[us]")
+        self._new_persons.clear()
+        self._new_visits.clear()
+
+    def __len__(self) -> int:
+        return (
+            len(self._persons)
+            + len(self._visit_ids)
+            + len(self._new_persons)
+            + len(self._new_visits)
+        )
+
+    def has_person(self, person_id: int) -> bool:
+        """Whether the patient exists in the warehouse or a journaled message created it."""
+        if person_id in self._new_persons:
+            return True
+        arr = self._persons
+        i = int(np.searchsorted(arr, person_id))
+        return i < len(arr) and int(arr[i]) == person_id
+
+    def visit_start(self, visit_id: int) -> Any:
+        """The visit's start (a naive UTC datetime), or None when it does not exist."""
+        if visit_id in self._new_visits:
+            return self._new_visits[visit_id]
+        ids = self._visit_ids
+        i = int(np.searchsorted(ids, visit_id))
+        if i < len(ids) and int(ids[i]) == visit_id:
+            return self._visit_starts[i].item()
+        return None
+
+    def add_person(self, person_id: int) -> None:
+        """A journaled message created (or touched) the patient."""
+        self._new_persons.add(person_id)
+        self._maybe_fold()
+
+    def set_visit(self, visit_id: int, start: Any) -> None:
+        """A journaled message left the visit starting at `start` (None: cancelled)."""
+        self._new_visits[visit_id] = start
+        self._maybe_fold()
+
+    def _maybe_fold(self) -> None:
+        if len(self._new_persons) + len(self._new_visits) < self.fold_at:
+            return
+        if self._new_persons:
+            new = np.fromiter(self._new_persons, dtype=np.int64, count=len(self._new_persons))
+            self._persons = np.union1d(self._persons, new)
+            self._new_persons.clear()
+        if self._new_visits:
+            ids = np.fromiter(self._new_visits, dtype=np.int64, count=len(self._new_visits))
+            keep = ~np.isin(self._visit_ids, ids)
+            live = [(k, v) for k, v in self._new_visits.items() if v is not None]
+            add_ids = np.array([k for k, _ in live], dtype=np.int64)
+            add_starts = np.array([v for _, v in live], dtype="datetime64[us]")
+            all_ids = np.concatenate([self._visit_ids[keep], add_ids])
+            all_starts = np.concatenate([self._visit_starts[keep], add_starts])
+            order = np.argsort(all_ids, kind="stable")
+            self._visit_ids, self._visit_starts = all_ids[order], all_starts[order]
+            self._new_visits.clear()

@@ -1,8 +1,9 @@
 """Journal mode: acknowledge after a durable journal append, load the journal in batches.
 
 The network side (`JournalPipeline.submit`, on the event loop) frames, parses and checks a
-message (`triage`: ``AR``/``AE``/``AA`` as far as no warehouse state is needed), appends it
-with that outcome to the `Journal` and answers once the append is durable. A loader task
+message (`triage`: ``AR``/``AE``/``AA`` against the patients and visits as of the last
+journaled message, `Journaled`), appends it with that outcome to the `Journal` and answers
+once the append is durable. A loader task
 (`JournalPipeline._drainer`, one worker thread) applies the durable entries in sequence order,
 many per transaction, through `JournalLoader`. The backlog (entries appended but not yet in
 the warehouse) is bounded: at `max_backlog` the connections stop reading until the loader
@@ -15,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import collections
 import json
+import logging
 import os
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -24,12 +26,14 @@ from typing import Any
 from medmine.ingest.hl7v2._ack import ACK_CODES
 from medmine.ingest.hl7v2._drain import JournalLoader
 from medmine.ingest.hl7v2._journal import Entry, Journal
-from medmine.ingest.hl7v2._memory import Committed, provenance_follows_rows
+from medmine.ingest.hl7v2._memory import Committed, Journaled, provenance_follows_rows
 from medmine.ingest.hl7v2._mllp import Frame
 from medmine.ingest.hl7v2._reader import Outcome
 from medmine.ingest.hl7v2._settings import ListenerConfig, ListenerStats
 from medmine.ingest.hl7v2._triage import triage
 from medmine.warehouse import Warehouse
+
+log = logging.getLogger("medmine.ingest.hl7v2")
 
 
 class JournalPipeline:
@@ -54,6 +58,8 @@ class JournalPipeline:
         self.loader: JournalLoader | None = None
         self.provenance_follows_rows = False
         self.committed = committed
+        #: the network side's patients and visits, as of the last journaled message
+        self.known = Journaled()
         self.applied_seq = 0
         self.fatal: BaseException | None = None
         self._waiting: collections.deque[tuple[int, asyncio.Future[None], Entry]] = (
@@ -67,6 +73,7 @@ class JournalPipeline:
         self._drainer_task: asyncio.Task[None] | None = None
         self._executor: ThreadPoolExecutor | None = None
         self._status_path = journal_dir / "status.json"
+        self._status_failed = False
 
     # ---- start and stop ----
     async def start(self, on_fatal: Any) -> None:
@@ -85,8 +92,10 @@ class JournalPipeline:
         self.provenance_follows_rows = provenance_follows_rows(self.wh.con)
         self.loader.provenance_follows_rows = self.provenance_follows_rows
         self.applied_seq = self.loader.checkpoint()
+        self.known.read(self.wh.con)
         replay = await loop.run_in_executor(self._executor, self.journal.open, self.applied_seq)
         self.stats.replayed = len(replay)
+        self._know(replay)
         self._ready.extend(replay)
         if replay:
             self._ready_event.set()
@@ -115,6 +124,18 @@ class JournalPipeline:
         self._write_status()
         self.journal.release()
 
+    def _know(self, replay: list[Entry]) -> None:
+        """Bring `known` up to the end of the journal: the effect of each entry the
+        warehouse lacks that its ACK said will load (checked again against the state).
+        """
+        for e in replay:
+            outcome, effect = triage(
+                Frame(e.data, e.size, e.oversize), self.config.max_frame_bytes, self.known
+            )
+            if e.status in ("loaded", "skipped") and outcome.status in ("loaded", "skipped"):
+                effect.apply(self.known)
+                e.parsed = outcome.msg if len(replay) <= self.config.drain_batch else None
+
     # ---- the network side ----
     async def room(self) -> None:
         """Wait while the backlog is at its bound (the connection reads nothing meanwhile)."""
@@ -130,7 +151,7 @@ class JournalPipeline:
         ConnectionAbortedError
             The journal failed: the message is not durable and must not be acknowledged.
         """
-        outcome = triage(fr, self.config.max_frame_bytes)
+        outcome, effect = triage(fr, self.config.max_frame_bytes, self.known)
         entry = Entry(0, source, number, outcome.status, outcome.reason, outcome.detail,
                       fr.data, fr.size, fr.oversize, parsed=outcome.msg)  # fmt: skip
         fut: asyncio.Future[None] = asyncio.get_running_loop().create_future()
@@ -138,6 +159,9 @@ class JournalPipeline:
             seq = self.journal.append(entry)
         except Exception as exc:
             raise ConnectionAbortedError(f"journal append failed: {exc}") from None
+        # journaled: later messages see its effect (no await between triage and here, so
+        # the journal's order is the order of the checks)
+        effect.apply(self.known)
         self._waiting.append((seq, fut, entry))
         self._update_room()
         await fut
@@ -205,11 +229,24 @@ class JournalPipeline:
             st.retried_alone = self.loader.retried_alone
             for e, o in zip(batch, outcomes, strict=True):
                 if ACK_CODES[e.status] == "AA" and ACK_CODES[o.status] != "AA":
-                    st.late_quarantined += 1
+                    self._late(e, o)
                 e.parsed = None
             self._update_room()
             doc = self._status()
             await loop.run_in_executor(self._executor, self._after_commit, doc)
+
+    def _late(self, e: Entry, o: Outcome) -> None:
+        """An entry answered ``AA`` that loading quarantined (an internal error): counted,
+        logged by sequence number and reason (never the message), kept in ``mm_quarantine``.
+        """
+        st = self.stats
+        st.late_quarantined += 1
+        st.late_reasons[o.reason] = st.late_reasons.get(o.reason, 0) + 1
+        log.warning(
+            "journal entry %d (%s message %d) was answered AA but quarantined while loading "
+            "(%s); it is kept in mm_quarantine",
+            e.seq, e.source, e.number, o.reason,
+        )  # fmt: skip
 
     def _after_commit(self, doc: dict[str, Any]) -> None:
         """Loader thread: delete applied journal segments, write the status file."""
@@ -243,6 +280,13 @@ class JournalPipeline:
             "applied_at": self.stats.applied_at,
             "applied": self.stats.applied,
             "late_quarantined": self.stats.late_quarantined,
+            "late_reasons": dict(self.stats.late_reasons),
+            "alert": (
+                f"{self.stats.late_quarantined} message(s) answered AA were quarantined while "
+                "loading; see mm_quarantine"
+                if self.stats.late_quarantined
+                else None
+            ),
             "drain_commits": self.stats.drain_commits,
             "loader_busy_s": round(self.stats.loader_busy_s, 3),
             "backpressure_waits": self.stats.backpressure_waits,
@@ -257,5 +301,12 @@ class JournalPipeline:
         try:
             tmp.write_text(json.dumps(doc) + "\n")
             os.replace(tmp, self._status_path)
-        except OSError:
-            pass  # informational only
+        except OSError as exc:  # informational only: the listener goes on
+            if not self._status_failed:  # once per run, not once per commit
+                log.warning(
+                    "cannot write the listener status file %s (%s); loading goes on",
+                    self._status_path, exc.strerror or type(exc).__name__,
+                )  # fmt: skip
+            self._status_failed = True
+        else:
+            self._status_failed = False

@@ -190,7 +190,26 @@ class Hl7Reader:
         out.segment_errors = results.errors
         return out
 
-    # ---- patients ----
+    def set_aside(
+        self, source_file: str, raw: RawMessage, reason: str, detail: str, parsed: Msg | None = None
+    ) -> Outcome:
+        """Quarantine a whole message for a reason found before loading: the listener's
+        network side ran this reader's checks (`medmine.ingest.hl7v2._triage`) and answered
+        ``AE``, so the warehouse keeps that answer even should the checks disagree now.
+        """
+        try:
+            msg = parsed if parsed is not None else Msg(raw.text)
+        except Rejected:
+            return self.message(source_file, raw)  # (cannot happen: it parsed before)
+        msh = msg.segments[0]
+        mtype, trigger = msg.get(msh, 9, 1, 1).upper(), msg.get(msh, 9, 1, 2).upper()
+        if mtype == "ADT" and not trigger:
+            trigger = msg.get(msg.first("EVN"), 1).upper()
+        rtype = f"{mtype}^{trigger}" if trigger else mtype
+        self.s.read(rtype)
+        self.s.quarantine(source_file, raw.location, rtype, reason, detail, raw.text)
+        return Outcome("quarantined", msg.get(msh, 10), reason, detail, msg)
+
     def _patient_state(self, p: ParsedPid, origin: Origin) -> tuple[PatientState | None, Any]:
         """The patient's state, or (None, rows to create it); never mutates."""
         st = self.patients.get(p.mrn)
@@ -272,7 +291,7 @@ class Hl7Reader:
                 else:
                     visit.updates.append((origin, p.mrn))
                 visit.row = row
-            visit.deleted = row is _DELETED
+            visit.deleted = row is DELETED
             if visit.deleted:
                 visit.row = current or {}
             else:
@@ -299,46 +318,13 @@ class Hl7Reader:
         origin: Origin,
         out: Outcome,
     ) -> dict[str, Any] | None:
-        """The visit row after this message (`_DELETED` for a cancelled admission; None: no
-        visit change). Raises `Rejected` before any state changes.
-        """
-        if action == "patient":
-            return None
-        no_key = "PV1-19 visit number and PV1-44 admit date/time are both empty"
-        if action in ("cancel_admit", "cancel_discharge"):
-            if not v.key:
-                raise Rejected(Reason.MISSING_FIELD, no_key)
-            if current is None:
-                self.s.skip(origin[0], SKIP_NOTHING_TO_CANCEL)
-                out.status, out.reason = "skipped", SKIP_NOTHING_TO_CANCEL
-                return None
-            if action == "cancel_admit":
-                return _DELETED
-            row = dict(current)
-            reopen_visit(row)
-            return row
-        if not v.key:
-            if trigger == "A08":
-                return None  # an A08 without a visit: a patient-only update
-            raise Rejected(Reason.MISSING_FIELD, no_key)
-        if action == "discharge":
-            end = v.discharge or v.event_time
-            if end is None:
-                raise Rejected(Reason.MISSING_FIELD, "PV1-45 discharge date/time is empty")
-            if current is None:
-                row = new_visit_row(v, person_id, from_discharge=True)
-                self._warn_not_admitted(origin, out)
-            else:
-                row = dict(current)
-            close_visit(row, end, v.disposition)
-            return row
-        if current is None:
-            row = new_visit_row(v, person_id)
-            if action != "admit":
-                self._warn_not_admitted(origin, out)
-            return row
-        row = dict(current)
-        update_visit_row(row, v)
+        """`visit_change`, with its skip or warning counted in this load."""
+        row, note = visit_change(action, trigger, v, person_id, current)
+        if note == SKIP_NOTHING_TO_CANCEL:
+            self.s.skip(origin[0], SKIP_NOTHING_TO_CANCEL)
+            out.status, out.reason = "skipped", SKIP_NOTHING_TO_CANCEL
+        elif note == WARN_NOT_ADMITTED:
+            self._warn_not_admitted(origin, out)
         return row
 
     def _warn_not_admitted(self, origin: Origin, out: Outcome) -> None:
@@ -510,13 +496,61 @@ class Hl7Reader:
             self.s.skip(rtype, Reason.DUPLICATE)
 
 
+def visit_change(
+    action: str, trigger: str, v: ParsedPv1, person_id: int, current: dict[str, Any] | None
+) -> tuple[dict[str, Any] | None, str]:
+    """What an ADT message does to its visit, given the visit's `current` row (None: absent).
+
+    Returns ``(row, note)``: the visit row after the message (`DELETED` for a cancelled
+    admission; None: no visit change) and ``""``, `SKIP_NOTHING_TO_CANCEL` or
+    `WARN_NOT_ADMITTED`. Raises `Rejected` before anything changes. One function for the
+    loader (`Hl7Reader`) and the listener's network side (`medmine.ingest.hl7v2._triage`), so
+    an acknowledgement sent before loading says what loading will do.
+    """
+    if action == "patient":
+        return None, ""
+    no_key = "PV1-19 visit number and PV1-44 admit date/time are both empty"
+    if action in ("cancel_admit", "cancel_discharge"):
+        if not v.key:
+            raise Rejected(Reason.MISSING_FIELD, no_key)
+        if current is None:
+            return None, SKIP_NOTHING_TO_CANCEL
+        if action == "cancel_admit":
+            return DELETED, ""
+        row = dict(current)
+        reopen_visit(row)
+        return row, ""
+    if not v.key:
+        if trigger == "A08":
+            return None, ""  # an A08 without a visit: a patient-only update
+        raise Rejected(Reason.MISSING_FIELD, no_key)
+    if action == "discharge":
+        end = v.discharge or v.event_time
+        if end is None:
+            raise Rejected(Reason.MISSING_FIELD, "PV1-45 discharge date/time is empty")
+        note = ""
+        if current is None:
+            row = new_visit_row(v, person_id, from_discharge=True)
+            note = WARN_NOT_ADMITTED
+        else:
+            row = dict(current)
+        close_visit(row, end, v.disposition)
+        return row, note
+    if current is None:
+        row = new_visit_row(v, person_id)
+        return row, ("" if action == "admit" else WARN_NOT_ADMITTED)
+    row = dict(current)
+    update_visit_row(row, v)
+    return row, ""
+
+
 def identifier_key(row: dict[str, Any]) -> tuple[Any, ...]:
     """The primary key of an ``mm_identifier`` row."""
     return (row["table_name"], row["row_id"], row["system"], row["value"])
 
 
 #: Marker row of a visit whose admission is cancelled.
-_DELETED: dict[str, Any] = {}
+DELETED: dict[str, Any] = {}
 
 
 def visit_id_of(v: VisitState) -> int:

@@ -126,7 +126,8 @@ class ListenerStats:
 
     Journal mode adds: `replayed` (entries the warehouse lacked at start), `applied` (entries
     loaded from the journal), `drain_commits` (their transactions), `late_quarantined`
-    (answered ``AA`` but quarantined by warehouse state), `backpressure_waits`, `syncs`,
+    (answered ``AA`` but quarantined while loading: an internal error) and `late_reasons`
+    (their reasons), `backpressure_waits`, `syncs`,
     `applied_at` (epoch seconds of the last loader commit), `loader_busy_s` (wall seconds
     the loader spent in its transactions).
     """
@@ -143,6 +144,7 @@ class ListenerStats:
     applied: int = 0
     drain_commits: int = 0
     late_quarantined: int = 0
+    late_reasons: dict[str, int] = field(default_factory=dict)
     backpressure_waits: int = 0
     syncs: int = 0
     applied_at: float = 0.0
