@@ -82,9 +82,25 @@ class Warehouse:
         self._release_umask()
 
     def ensure_schema(self) -> None:
-        """Create every missing table of the declared schema (existing tables are untouched)."""
+        """Create every missing table of the declared schema; in existing tables, drop a NOT
+        NULL that the schema no longer declares (e.g. person.year_of_birth, now nullable).
+        """
         for spec in TABLES:
             self.con.execute(spec.ddl())
+        not_null = set(
+            self.con.execute(
+                "SELECT table_name, column_name FROM information_schema.columns "
+                "WHERE table_schema = 'main' AND is_nullable = 'NO'"
+            ).fetchall()
+        )
+        for spec in TABLES:
+            for c in spec.columns:
+                if (spec.name, c.name) in not_null and not c.required:
+                    if c.name not in spec.primary_key:
+                        self.con.execute(
+                            f"ALTER TABLE {ident(spec.name)} ALTER COLUMN {ident(c.name)} "
+                            "DROP NOT NULL"
+                        )
 
     @contextlib.contextmanager
     def transaction(self) -> Iterator[duckdb.DuckDBPyConnection]:

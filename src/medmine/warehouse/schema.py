@@ -177,8 +177,11 @@ TABLES: tuple[TableSpec, ...] = (
     _table(
         "person",
         "clinical",
-        "One row per person: demographics.",
-        "person_id:bigint!, gender_concept_id:int!, year_of_birth:int!, month_of_birth:int,"
+        "One row per person: demographics. year_of_birth may be NULL (unknown), unlike OMOP's "
+        "NOT NULL: a source person without a birth date is loaded rather than orphaning its "
+        "records; the person_without_year_of_birth quality check flags it.",
+        # Deviation from OMOP CDM v5.4 (year_of_birth NOT NULL): see docs/ingest-fhir.md.
+        "person_id:bigint!, gender_concept_id:int!, year_of_birth:int, month_of_birth:int,"
         "day_of_birth:int, birth_datetime:timestamp, race_concept_id:int!,"
         "ethnicity_concept_id:int!, location_id:bigint>location.location_id,"
         f"provider_id:bigint{_PR}, care_site_id:bigint>care_site.care_site_id,"
