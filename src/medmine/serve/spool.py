@@ -36,7 +36,6 @@ import logging
 import os
 import sqlite3
 import threading
-from collections import deque
 from concurrent.futures import Future
 from multiprocessing.connection import Client, Connection, Listener
 from pathlib import Path
@@ -45,6 +44,7 @@ from typing import Any
 import duckdb
 
 from medmine.errors import IntegrityError
+from medmine.serve._group import GroupCommitWriter
 from medmine.warehouse import Warehouse
 from medmine.warehouse.audit import (
     GENESIS_HASH,
@@ -223,7 +223,7 @@ def _anchor_missing(head: Path | None, entries: list[AuditEntry]) -> None:
             f.write("".join(f"{e.seq} {e.hash}\n" for e in todo))
 
 
-class SpoolWriter:
+class SpoolWriter(GroupCommitWriter):
     """One thread chaining audit entries and committing them to the spool (group commit).
 
     Parameters
@@ -235,47 +235,16 @@ class SpoolWriter:
     """
 
     def __init__(self, path: Path, last: AuditEntry | None) -> None:
+        super().__init__("medmine-spool", SPOOL_BATCH)
         self.path = path
         self._con = _connect(path)
         tail = spooled(path, newest=1)
         self._chain = _ChainTip(tail[-1] if tail else last)
-        self._queue: deque[tuple[tuple, Future]] = deque()
-        self._cv = threading.Condition()
-        self._closed = False
-        self._thread = threading.Thread(target=self._run, name="medmine-spool", daemon=True)
-        self._thread.start()
-        #: Batches and entries committed (for the tests).
-        self.batches = 0
-        self.entries = 0
-
-    def submit(self, item: tuple) -> Future:
-        """Queue entry `item` (`append_many`'s shape); the future resolves once it is committed."""
-        fut: Future = Future()
-        with self._cv:
-            if self._closed:
-                raise RuntimeError("the audit writer is closed")
-            self._queue.append((item, fut))
-            self._cv.notify()
-        return fut
 
     def close(self) -> None:
         """Commit what is queued, stop the thread and close the spool."""
-        with self._cv:
-            self._closed = True
-            self._cv.notify()
-        self._thread.join()
+        super().close()
         self._con.close()
-
-    def _run(self) -> None:
-        while True:
-            with self._cv:
-                while not self._queue and not self._closed:
-                    self._cv.wait()
-                if not self._queue:
-                    return
-                n = min(len(self._queue), SPOOL_BATCH)
-                batch = [self._queue.popleft() for _ in range(n)]
-            self._commit(batch)
 
     def _commit(self, batch: list[tuple[tuple, Future]]) -> None:
         items = [item for item, _ in batch]
@@ -295,14 +264,10 @@ class SpoolWriter:
         except Exception as exc:  # noqa: BLE001 - handed to every waiting request
             log.error("audit spool write failed for %d entries: %s", len(batch),
                       type(exc).__name__)  # fmt: skip
-            for _, fut in batch:
-                fut.set_exception(exc)
+            self._failed(batch, exc)
             return
         self._chain.last = written[-1]
-        self.batches += 1
-        self.entries += len(written)
-        for (_, fut), entry in zip(batch, written, strict=True):
-            fut.set_result(entry)
+        self._resolved(batch, written)
 
 
 class _ChainTip:

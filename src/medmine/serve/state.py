@@ -23,8 +23,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import threading
-from collections import deque
 from concurrent.futures import Future
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -32,6 +30,7 @@ from typing import Any
 
 import duckdb
 
+from medmine.serve._group import GroupCommitWriter
 from medmine.serve.auth import CdsClients, LoginThrottle, Principal
 from medmine.serve.shared import SharedStore
 from medmine.serve.spool import RemoteAuditor
@@ -211,7 +210,7 @@ def _entry(
     return (f"web:{who.username}", action, obj, rows, purpose, body)
 
 
-class AuditWriter:
+class AuditWriter(GroupCommitWriter):
     """One thread appending audit entries by group commit (see the module docstring).
 
     Parameters
@@ -221,55 +220,19 @@ class AuditWriter:
     """
 
     def __init__(self, con: duckdb.DuckDBPyConnection) -> None:
+        super().__init__("medmine-audit", AUDIT_BATCH)
         self._con = con
-        self._queue: deque[tuple[tuple, Future]] = deque()
-        self._cv = threading.Condition()
-        self._closed = False
-        self._thread: threading.Thread | None = None
-        #: Batches and entries committed (for the benchmark and the tests).
-        self.batches = 0
-        self.entries = 0
 
-    def submit(self, item: tuple) -> Future:
-        """Queue entry `item` (`append_many`'s shape); the future resolves once it is committed."""
-        fut: Future = Future()
-        with self._cv:
-            if self._closed:
-                raise RuntimeError("the audit writer is closed")
-            self._queue.append((item, fut))
-            if self._thread is None:
-                self._thread = threading.Thread(target=self._run, name="medmine-audit", daemon=True)
-                self._thread.start()
-            self._cv.notify()
-        return fut
-
-    def close(self) -> None:
-        """Write what is queued, then stop the thread."""
-        with self._cv:
-            self._closed = True
-            self._cv.notify()
-            thread = self._thread
-        if thread is not None:
-            thread.join()
-
-    def _run(self) -> None:
-        cur = self._con.cursor()
-        self._head = head_path(cur)
+    def _open(self) -> None:
+        self._cur = self._con.cursor()
+        self._head = head_path(self._cur)
         self._last: AuditEntry | None = None
-        try:
-            while True:
-                with self._cv:
-                    while not self._queue and not self._closed:
-                        self._cv.wait()
-                    if not self._queue:
-                        return
-                    n = min(len(self._queue), AUDIT_BATCH)
-                    batch = [self._queue.popleft() for _ in range(n)]
-                self._commit(cur, batch)
-        finally:
-            cur.close()
 
-    def _commit(self, cur: duckdb.DuckDBPyConnection, batch: list[tuple[tuple, Future]]) -> None:
+    def _close(self) -> None:
+        self._cur.close()
+
+    def _commit(self, batch: list[tuple[tuple, Future]]) -> None:
+        cur = self._cur
         items = [item for item, _ in batch]
         for attempt in range(_RETRIES):
             try:
@@ -286,12 +249,8 @@ class AuditWriter:
                 if conflict and attempt + 1 < _RETRIES:
                     continue
                 log.error("audit write failed for %d entries: %s", len(batch), type(exc).__name__)
-                for _, fut in batch:
-                    fut.set_exception(exc)
+                self._failed(batch, exc)
                 return
             self._last = written[-1]
-            self.batches += 1
-            self.entries += len(written)
-            for (_, fut), entry in zip(batch, written, strict=True):
-                fut.set_result(entry)
+            self._resolved(batch, written)
             return
