@@ -44,6 +44,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "bench" / "results" / "hl7_listen.json"
 GOAL = {"senders": 4, "messages_per_s": 1000, "p99_ms": 50}
+#: where journal mode's loader runs (``--loader``; the listener's default is ``auto``)
+LOADER = "auto"
 
 
 def message(n: int) -> bytes:
@@ -70,8 +72,29 @@ def _peak_rss_mb(pid: int) -> float:
 
 def _cpu_seconds(pid: int) -> float:
     """User + system CPU time a running process has used, in seconds."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def _tree(pid: int) -> list[int]:
+    """`pid` and its running descendants (the listener and its loader process)."""
+    out, todo = [], [pid]
+    while todo:
+        p = todo.pop()
+        out.append(p)
+        for task in Path(f"/proc/{p}/task").glob("*"):
+            try:
+                todo += [int(c) for c in (task / "children").read_text().split()]
+            except OSError:
+                continue
+    return out
+
+
+def _tree_cpu(pids: list[int]) -> dict[int, float]:
+    return {p: _cpu_seconds(p) for p in pids}
 
 
 def _preload(warehouse: Path, rows: int) -> None:
@@ -105,6 +128,7 @@ def _start_server(
 ) -> tuple[subprocess.Popen[str], int]:
     extra = ["--max-backlog", str(max_backlog)] if max_backlog else []
     extra += ["--drain-batch", str(drain_batch)] if drain_batch else []
+    extra += ["--loader", LOADER] if mode == "journal" else []
     proc = subprocess.Popen(
         [
             sys.executable,
@@ -187,7 +211,8 @@ def run_listener(
         proc, port = _start_server(wh, max_batch, gather_ms, mode, max_backlog, drain_batch)
         load_before = os.getloadavg()[0]
         try:
-            cpu0 = _cpu_seconds(proc.pid)
+            pids = _tree(proc.pid)  # the loader process is up once the port is
+            cpu0 = _tree_cpu(pids)
             me0 = resource.getrusage(resource.RUSAGE_SELF)
             t0_epoch = time.time()
             wall, lat, codes = asyncio.run(_send(port, senders, total))
@@ -199,8 +224,10 @@ def run_listener(
                 queryable = float(status["applied_at"]) - t0_epoch  # type: ignore[arg-type]
             else:
                 queryable = wall  # each ACK came after its commit
-            rss = _peak_rss_mb(proc.pid)
-            cpu = _cpu_seconds(proc.pid) - cpu0
+            rss = sum(_peak_rss_mb(p) for p in pids)
+            cpu1 = _tree_cpu(pids)
+            cpu = sum(cpu1.values()) - sum(cpu0.values())
+            net_cpu = cpu1[proc.pid] - cpu0[proc.pid]
         finally:
             proc.send_signal(signal.SIGTERM)
             out, _ = proc.communicate(timeout=600)
@@ -216,6 +243,7 @@ def run_listener(
             "gather_ms": gather_ms if mode == "load" else None,
             "max_backlog": (max_backlog or 20_000) if mode == "journal" else None,
             "drain_batch": (drain_batch or 1_000) if mode == "journal" else None,
+            "loader": LOADER if mode == "journal" else None,
             "preloaded_rows": preload,
             "load_average_1min": [
                 round(load_before, 2),
@@ -236,7 +264,13 @@ def run_listener(
             "drain_messages_per_s": round(drain_rate, 1),
             "transactions": int(commits.group(1)) if commits else None,
             # CPU the server used: what the figures would be with a core to itself
+            # (the listener's process and its loader process, when it has one)
             "server_cpu_ms_per_message": round(cpu / total * 1000, 2),
+            "server_processes": len(pids),
+            "network_side_cpu_ms_per_message": round(net_cpu / total * 1000, 2),
+            "loader_process_cpu_ms_per_message": round((cpu - net_cpu) / total * 1000, 2)
+            if len(pids) > 1
+            else None,
             "messages_per_server_cpu_s": round(total / cpu, 1) if cpu else None,
             "senders_cpu_ms_per_message": round(senders_cpu / total * 1000, 2),
             "server_peak_rss_mb": round(rss, 1),
@@ -268,7 +302,8 @@ def _show(label: str, r: dict[str, object]) -> dict[str, object]:
         f"p99 {lat['p99']} ms; all queryable after {r['queryable_after_s']} s "
         f"(drain {r['drain_messages_per_s']} msg/s); {r['transactions']} transactions; "
         f"server peak RSS {r['server_peak_rss_mb']} MB, server CPU "
-        f"{r['server_cpu_ms_per_message']} ms/msg, senders CPU "
+        f"{r['server_cpu_ms_per_message']} ms/msg ({r['server_processes']} processes: network "
+        f"side {r['network_side_cpu_ms_per_message']}), senders CPU "
         f"{r['senders_cpu_ms_per_message']} ms/msg, load average {r['load_average_1min']}"
         f"{extra}",
         flush=True,
@@ -429,8 +464,16 @@ def main() -> None:
         help="also measure the writer's CPU per transaction in-process (groups of 4, known "
         "patients), on an empty warehouse and, with --preload, on a preloaded one",
     )
+    ap.add_argument(
+        "--loader",
+        default="auto",
+        choices=("auto", "process", "thread"),
+        help="journal mode: where the listener's loader runs (auto: a process)",
+    )
     ap.add_argument("--child-file", nargs=2, help=argparse.SUPPRESS)
     args = ap.parse_args()
+    global LOADER
+    LOADER = args.loader
     if args.child_file:
         child_file_loader(*args.child_file)
         return

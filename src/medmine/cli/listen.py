@@ -67,6 +67,14 @@ def listen_hl7(
         float,
         typer.Option(help="How long the journal's loader lets a batch grow (visibility lag)."),
     ] = 200.0,
+    loader: Annotated[
+        str,
+        typer.Option(
+            help="Journal mode: process (the loader in a child process holding the "
+            "warehouse: the network side keeps a CPU core of its own), thread, or auto "
+            "(process for a warehouse file)."
+        ),
+    ] = "auto",
 ) -> None:
     """Receive HL7 v2 over MLLP and answer each message with an ACK once it is committed.
 
@@ -94,6 +102,7 @@ def listen_hl7(
         max_backlog=max_backlog,
         drain_batch=drain_batch,
         drain_wait_ms=drain_wait_ms,
+        loader=loader,
     )
     config.check()
     path = warehouse_path(warehouse)

@@ -144,7 +144,8 @@ def test_an_internal_error_after_aa_is_kept_counted_logged_and_alerted(tmp_path,
     monkeypatch.setattr(_reader.Hl7Reader, "message", message)
     wh = Warehouse(tmp_path / "w.duckdb")
     with caplog.at_level(logging.WARNING, logger="medmine.ingest.hl7v2"):
-        acks, lis = _send(wh, [oru(n, patient=n) for n in range(1, 6)])
+        # the fault is patched into this process: the loader runs as a thread here
+        acks, lis = _send(wh, [oru(n, patient=n) for n in range(1, 6)], loader="thread")
     assert [a.code for a in acks] == ["AA"] * 5
     assert lis.stats.late_quarantined == 1 and lis.stats.late_reasons == {"internal_error": 1}
     kept = wh.con.execute("SELECT reason_code, record FROM mm_quarantine").fetchall()

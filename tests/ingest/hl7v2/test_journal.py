@@ -190,7 +190,8 @@ def test_backlog_is_bounded_by_stopping_reads(tmp_path, monkeypatch):
                 seen.append(lis.pipeline.backlog())
 
     async def scenario():
-        async with running(wh, max_backlog=bound, drain_batch=5) as lis:
+        # (the slow loader is patched in this process: the loader thread, not a child)
+        async with running(wh, max_backlog=bound, drain_batch=5, loader="thread") as lis:
             await asyncio.gather(*(sender(lis, s) for s in range(senders)))
         return lis
 

@@ -113,6 +113,7 @@ class Listener:
         """
         self.config.check()
         loop = asyncio.get_running_loop()
+        switch = sys.getswitchinterval()
         self._stopped = asyncio.Event()
         # Transactions here are small: DuckDB's parallel operators only add scheduling latency
         # to them (about 20% of a group commit on 2 busy cores, measured).
@@ -129,11 +130,12 @@ class Listener:
             )
             await self.pipeline.start(on_fatal=self._on_fatal)
             self.provenance_follows_rows = self.pipeline.provenance_follows_rows
-            # The loader thread runs long stretches of Python; a short GIL switch interval
+            # A loader thread runs long stretches of Python; a short GIL switch interval
             # lets the event loop answer in between (p99 ACK latency 407 -> 110 ms at 4
-            # senders, load average 15, measured; default 5 ms).
-            switch = sys.getswitchinterval()
-            sys.setswitchinterval(_SWITCH_S)
+            # senders, load average 15, measured; default 5 ms). A loader process has its
+            # own GIL.
+            if not self.pipeline.separate_process:
+                sys.setswitchinterval(_SWITCH_S)
         else:
             self.provenance_follows_rows = provenance_follows_rows(self.wh.con)
         try:

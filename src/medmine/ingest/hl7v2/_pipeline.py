@@ -23,9 +23,13 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
+import duckdb
+
+from medmine.errors import IntegrityError, WarehouseError
 from medmine.ingest.hl7v2._ack import ACK_CODES
 from medmine.ingest.hl7v2._drain import JournalLoader
 from medmine.ingest.hl7v2._journal import Entry, Journal
+from medmine.ingest.hl7v2._loadproc import ProcessLoader
 from medmine.ingest.hl7v2._memory import Committed, Journaled, provenance_follows_rows
 from medmine.ingest.hl7v2._mllp import Frame
 from medmine.ingest.hl7v2._reader import Outcome
@@ -55,7 +59,11 @@ class JournalPipeline:
             segment_bytes=config.journal_segment_bytes,
             flushers=config.journal_flushers,
         )
-        self.loader: JournalLoader | None = None
+        self.loader: JournalLoader | ProcessLoader | None = None
+        #: whether the loader runs in a child process (file warehouses; see `_loadproc`)
+        self.separate_process = config.loader == "process" or (
+            config.loader == "auto" and str(wh.path) != ":memory:"
+        )
         self.provenance_follows_rows = False
         self.committed = committed
         #: the network side's patients and visits, as of the last journaled message
@@ -86,15 +94,37 @@ class JournalPipeline:
         except BaseException:
             self._executor.shutdown(wait=False)
             raise
-        self.loader = JournalLoader(
-            self.wh, journal_id, self.committed, self.config.max_frame_bytes
-        )
+        in_process = JournalLoader(self.wh, journal_id, self.committed, self.config.max_frame_bytes)
         self.provenance_follows_rows = provenance_follows_rows(self.wh.con)
-        self.loader.provenance_follows_rows = self.provenance_follows_rows
-        self.applied_seq = self.loader.checkpoint()
+        in_process.provenance_follows_rows = self.provenance_follows_rows
+        self.applied_seq = in_process.checkpoint()
         self.known.read(self.wh.con)
         replay = await loop.run_in_executor(self._executor, self.journal.open, self.applied_seq)
         self.stats.replayed = len(replay)
+        self.loader = in_process
+        if self.separate_process:
+            self.wh.con.close()  # the child is the only writer (DuckDB: one process per file)
+            # started from the event loop's thread, which outlives it (see ProcessLoader)
+            child = ProcessLoader(str(self.wh.path), journal_id, self.config.max_frame_bytes)
+            try:
+                applied = await loop.run_in_executor(self._executor, child.wait_ready)
+                if applied != self.applied_seq:  # (cannot happen: nobody else writes)
+                    raise IntegrityError(
+                        f"the loader process sees checkpoint {applied}, the listener "
+                        f"{self.applied_seq}; stop whatever else writes the warehouse"
+                    )
+                self.loader = child
+            except BaseException as exc:
+                await loop.run_in_executor(self._executor, child.close)
+                self._reopen()
+                if self.config.loader == "process" or not isinstance(exc, WarehouseError):
+                    await loop.run_in_executor(self._executor, self.journal.close)
+                    self._executor.shutdown(wait=False)
+                    raise
+                # (auto) e.g. another connection of this process holds the file: DuckDB lets
+                # no second process open it, but a thread of this one can load
+                log.warning("the loader runs as a thread of the listener: %s", exc)
+                self.separate_process = False
         self._know(replay)
         self._ready.extend(replay)
         if replay:
@@ -119,10 +149,17 @@ class JournalPipeline:
         self._ready_event.set()
         if self._drainer_task is not None:
             await self._drainer_task
+        if isinstance(self.loader, ProcessLoader):
+            await loop.run_in_executor(self._executor, self.loader.close)
+            self._reopen()
         if self._executor is not None:
             self._executor.shutdown(wait=True)
         self._write_status()
         self.journal.release()
+
+    def _reopen(self) -> None:
+        """Open the caller's warehouse connection again once the loader process is gone."""
+        self.wh.con = duckdb.connect(str(self.wh.path))
 
     def _know(self, replay: list[Entry]) -> None:
         """Bring `known` up to the end of the journal: the effect of each entry the
@@ -173,7 +210,7 @@ class JournalPipeline:
             _, fut, entry = self._waiting.popleft()
             if not fut.done():
                 fut.set_result(None)
-            if len(self._ready) >= self.config.drain_batch:
+            if len(self._ready) >= self.config.drain_batch or self.separate_process:
                 entry.parsed = None  # beyond the next batch: about 14 KB each, re-parsed later
             self._ready.append(entry)
         self._ready_event.set()

@@ -10,6 +10,8 @@ from medmine.errors import ConfigError
 
 #: The acknowledgement contracts: after the journal append, or after the warehouse commit.
 ACK_AFTER = ("journal", "load")
+#: Where journal mode's loader runs.
+LOADERS = ("auto", "process", "thread")
 
 
 @dataclass
@@ -52,6 +54,11 @@ class ListenerConfig:
         Journal mode: concurrent ``fdatasync`` calls (the disk merges them).
     journal_segment_bytes
         Journal mode: size at which a journal segment is closed (and deleted once applied).
+    loader
+        Journal mode: where the loader runs. ``process``: a child process that holds the
+        warehouse while the listener runs (the network side keeps a GIL of its own);
+        ``thread``: a thread of the listener's process; ``auto`` (default): ``process`` for
+        a warehouse file, ``thread`` for an in-memory warehouse.
     """
 
     host: str = "127.0.0.1"
@@ -69,6 +76,7 @@ class ListenerConfig:
     drain_wait_ms: float = 200.0
     journal_flushers: int = 4
     journal_segment_bytes: int = 64 << 20
+    loader: str = "auto"
 
     def check(self) -> None:
         """Validate the settings (called when the listener starts)."""
@@ -85,6 +93,10 @@ class ListenerConfig:
         if self.ack_after not in ACK_AFTER:
             raise ConfigError(
                 f"ack_after must be one of {', '.join(ACK_AFTER)}. Got {self.ack_after!r} instead."
+            )
+        if self.loader not in LOADERS:
+            raise ConfigError(
+                f"loader must be one of {', '.join(LOADERS)}. Got {self.loader!r} instead."
             )
         for name, low in (("max_backlog", 1), ("drain_batch", 1), ("journal_flushers", 1),
                           ("journal_segment_bytes", 4096)):  # fmt: skip
