@@ -15,222 +15,272 @@ goes to the per-resource mapper.
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from medmine.ingest.codes import TYPE_EHR
 from medmine.ingest.fhir._setwise import Code, Ref, SetwiseMapping
 from medmine.ingest.fhir._viewmap import (
     _SHAPE_MACROS,
-    _fields,
-    _first_coded,
-    _plain_urls,
     _row_id,
     register,
     resolve_plain_sql,
 )
 from medmine.warehouse.sql import literal
 
-_TOP = (
-    "id",
-    "subject",
-    "encounter",
-    "performer",
-    "category",
-    "effectiveDateTime",
-    "effectivePeriod",
-    "effectiveInstant",
-    "component",
-)
+#: One JSON parse per resource: `json_transform` into this structure. Objects and lists become
+#: STRUCTs and LISTs; every primitive the mapping reads stays a JSON leaf (its JSON text), so
+#: its JSON type is still known (a string leaf starts with a quote) and a wrong-type primitive
+#: makes the resource irregular (the per-resource mapper then quarantines it, invalid_value).
+_CC = {
+    "coding": [{"system": "JSON", "code": "JSON", "display": "JSON"}],
+    "text": "JSON",
+    "code": "JSON",  # a bare Coding where a CodeableConcept belongs: irregular
+    "system": "JSON",
+}
+_REF = {"reference": "JSON"}
 #: The fields of a part (the Observation itself or a component) that make its row.
-_PART = (
-    "code",
-    "valueQuantity",
-    "valueInteger",
-    "valueCodeableConcept",
-    "valueString",
-    "valueBoolean",
-    "valueDateTime",
-    "valueTime",
-    "referenceRange",
+_PART = {
+    "code": _CC,
+    "valueQuantity": {"value": "JSON", "unit": "JSON", "code": "JSON"},
+    "valueInteger": "JSON",
+    "valueCodeableConcept": _CC,
+    "valueString": "JSON",
+    "valueBoolean": "JSON",
+    "valueDateTime": "JSON",
+    "valueTime": "JSON",
+    "referenceRange": [{"low": {"value": "JSON"}, "high": {"value": "JSON"}, "text": "JSON"}],
+}
+_TOP = {
+    "id": "JSON",
+    "subject": _REF,
+    "encounter": _REF,
+    "performer": [_REF],
+    "category": [_CC],
+    "effectiveDateTime": "JSON",
+    "effectivePeriod": {"start": "JSON"},
+    "effectiveInstant": "JSON",
+    "component": [_PART],
+    **_PART,
+}
+#: Raw-text guards for what the typed parse cannot tell apart (each makes the resource
+#: irregular; a match inside a string value only sends a plain resource to the per-resource
+#: mapper): a modifier extension; value[x] types the SQL does not map; a comparator; a JSON
+#: null (read as absent); a non-object where an object is read (it would read as an object
+#: of NULLs); a non-list where a list is read (it would read as absent).
+_GUARD = (
+    r"modifierExtension"
+    r'|"value(Period|Ratio|Range|SampledData|Attachment|Reference)"\s*:'
+    r'|"comparator"\s*:'
+    r"|:\s*null"
+    r'|"(subject|encounter|effectivePeriod|valueQuantity|valueCodeableConcept|low|high)"'
+    r"\s*:\s*[^\s{]"
+    r'|"(performer|category|coding|component|referenceRange)"\s*:\s*[^\s\[]'
 )
-#: value[x] types the SQL does not map (the per-resource mapper writes their text).
-_ODD_VALUE = (
-    r'"value(Period|Ratio|Range|SampledData|Attachment|Reference)"\s*:'
-    r'|"value[A-Za-z]*"\s*:\s*null|"comparator"\s*:'
-)
-_NUM = "('BIGINT', 'UBIGINT', 'DOUBLE')"
 _MACROS = (
-    # a number inside an optional object: {"value": <number>} or no value
-    f"mm_num_ok(j, p) AS json_type(j, p) IS NULL OR (json_type(j, p) = 'OBJECT' "
-    f"AND coalesce(json_type(j, p || '.value') IN {_NUM}, true))",
-    # a part's value[x]: at most one, of the JSON type FHIR gives it
-    "mm_value_ok(q, i, cc, s, b, dt, tm) AS "
-    "(q IS NOT NULL)::INT + (i IS NOT NULL)::INT + (cc IS NOT NULL)::INT + (s IS NOT NULL)::INT "
-    "+ (b IS NOT NULL)::INT + (dt IS NOT NULL)::INT + (tm IS NOT NULL)::INT <= 1 "
-    "AND (q IS NULL OR (json_type(q) = 'OBJECT' AND coalesce(json_type(q, '$.value') IN "
-    f"{_NUM}, true) AND coalesce(json_type(q, '$.code'), 'VARCHAR') = 'VARCHAR' "
-    "AND coalesce(json_type(q, '$.unit'), 'VARCHAR') = 'VARCHAR')) "
-    f"AND (i IS NULL OR json_type(i) IN {_NUM}) AND (cc IS NULL OR (json_type(cc) = 'OBJECT' "
-    "AND mm_cc_ok(cc, '$'))) AND (s IS NULL OR json_type(s) = 'VARCHAR') "
-    "AND (b IS NULL OR json_type(b) = 'BOOLEAN') AND (dt IS NULL OR json_type(dt) = 'VARCHAR') "
-    "AND (tm IS NULL OR json_type(tm) = 'VARCHAR')",
-    # a reference range: a list whose first element has numeric low/high values
-    "mm_range_ok(rr) AS rr IS NULL OR (json_type(rr) = 'ARRAY' AND (json_type(rr, '$[0]') "
-    "IS NULL OR (json_type(rr, '$[0]') = 'OBJECT' AND mm_num_ok(rr, '$[0].low') "
-    "AND mm_num_ok(rr, '$[0].high'))))",
-    # categories: a list of CodeableConcepts whose codings are objects with a scalar code
-    "mm_categories_ok(c) AS c IS NULL OR (json_type(c) = 'ARRAY' AND coalesce(list_bool_and("
-    "list_transform(json_extract(c, '$[*]'), lambda x: json_type(x) = 'OBJECT' AND "
-    "(json_type(x, '$.coding') IS NULL OR (json_type(x, '$.coding') = 'ARRAY' AND coalesce("
-    "list_bool_and(list_transform(json_extract(x, '$.coding[*]'), "
-    "lambda y: json_type(y) = 'OBJECT' "
-    "AND coalesce(json_type(y, '$.code') NOT IN ('OBJECT', 'ARRAY'), true))), true))))), true))",
+    # a JSON leaf that is absent or a string / a number
+    "mm_js(v) AS v IS NULL OR starts_with(v, '\"')",
+    # (a JSON number's text starts with a digit or a minus sign)
+    "mm_jn(v) AS v IS NULL OR ascii(v) BETWEEN 48 AND 57 OR ascii(v) = 45",
+    # a Coding: an object with a known field, string system/display, a non-empty string code
+    "mm_tcoding_ok(c) AS (c.code IS NOT NULL OR c.system IS NOT NULL OR c.display IS NOT NULL) "
+    "AND mm_js(c.code) AND c.code IS DISTINCT FROM '\"\"' AND mm_js(c.system) "
+    "AND mm_js(c.display)",
+    # a CodeableConcept, if present: coding and/or text, no bare Coding fields
+    "mm_tcc_ok(cc) AS cc IS NULL OR ((cc.coding IS NOT NULL OR cc.text IS NOT NULL) "
+    "AND cc.code IS NULL AND cc.system IS NULL AND mm_js(cc.text) "
+    "AND coalesce(list_bool_and(list_transform(cc.coding, lambda c: mm_tcoding_ok(c))), true))",
+    # a Reference, if present: a non-empty literal reference (no conditional or contained one)
+    "mm_tref_ok(r) AS r IS NULL OR (starts_with(r.reference, '\"') "
+    "AND r.reference <> '\"\"' AND NOT contains(r.reference, '?') "
+    "AND NOT starts_with(r.reference, '\"#'))",
+    # a date or dateTime leaf, if present: FHIR's own format, at most microseconds, year 1 on
+    "mm_tdate_ok(v) AS v IS NULL OR (starts_with(v, '\"') AND regexp_full_match(v ->> '$', "
+    "'[0-9]{4}(-[0-9]{2}(-[0-9]{2}(T[0-9]{2}:[0-9]{2}:[0-9]{2}([.][0-9]{1,6})?"
+    "(Z|[+-][0-9]{2}:[0-9]{2}))?)?)?') AND NOT starts_with(v, '\"0000'))",
+    # the first coding with a code, of a CodeableConcept struct
+    "mm_tcoded(cc) AS list_filter(cc.coding, lambda c: c.code IS NOT NULL)[1]",
 )
+
+
+def _part_regular(p: str) -> str:
+    """SQL: part `p` (a `_PART` struct) has the plain shape (the loader's rules)."""
+    values = (
+        "valueQuantity",
+        "valueInteger",
+        "valueCodeableConcept",
+        "valueString",
+        "valueBoolean",
+        "valueDateTime",
+        "valueTime",
+    )
+    present = " + ".join(f"({p}.{v} IS NOT NULL)::INT" for v in values)
+    q, rr = f"{p}.valueQuantity", f"{p}.referenceRange[1]"
+    return f"""
+        {p}.code IS NOT NULL AND mm_tcc_ok({p}.code) AND mm_tcoded({p}.code) IS NOT NULL
+        AND {present} <= 1
+        AND ({q} IS NULL OR (mm_jn({q}.value) AND mm_js({q}.code) AND mm_js({q}.unit)))
+        AND mm_jn({p}.valueInteger)
+        AND mm_tcc_ok({p}.valueCodeableConcept)
+        AND mm_js({p}.valueString) AND mm_js({p}.valueDateTime) AND mm_js({p}.valueTime)
+        AND ({p}.valueBoolean IS NULL OR {p}.valueBoolean IN ('true', 'false'))
+        AND ({rr} IS NULL OR (({rr}.low IS NOT NULL OR {rr}.high IS NOT NULL
+                               OR {rr}.text IS NOT NULL)
+             AND mm_jn({rr}.low.value) AND mm_jn({rr}.high.value)))
+    """
+
+
+def _kind(p: str) -> str:
+    """SQL: what value part `p` has: ``number``, ``other`` (written to observation) or ``none``."""
+    return f"""CASE
+        WHEN {p}.valueQuantity IS NOT NULL THEN
+          CASE WHEN {p}.valueQuantity.value IS NOT NULL THEN 'number' ELSE 'none' END
+        WHEN {p}.valueInteger IS NOT NULL THEN 'number'
+        WHEN {p}.valueCodeableConcept IS NOT NULL OR {p}.valueString IS NOT NULL
+          OR {p}.valueBoolean IS NOT NULL OR {p}.valueDateTime IS NOT NULL
+          OR {p}.valueTime IS NOT NULL THEN 'other'
+        ELSE 'none' END"""
 
 
 def _part_columns(p: str) -> str:
-    """SQL columns of one part `p` (a struct of the `_PART` fields as JSON)."""
-    value_code = _first_coded(f"{p}.valueCodeableConcept", "code")
+    """SQL columns of one part `p` (a `_PART` struct)."""
+    q, vcc = f"{p}.valueQuantity", f"{p}.valueCodeableConcept"
+    code, vcode = f"mm_tcoded({p}.code)", f"mm_tcoded({vcc})"
     return f"""
-          {p}.code IS NOT NULL AND json_type({p}.code) = 'OBJECT' AND mm_cc_ok({p}.code, '$')
-            AND {_first_coded(p + ".code", "code")} IS NOT NULL
-            AND mm_value_ok({p}.valueQuantity, {p}.valueInteger, {p}.valueCodeableConcept,
-                            {p}.valueString, {p}.valueBoolean, {p}.valueDateTime, {p}.valueTime)
-            AND mm_range_ok({p}.referenceRange) AS part_regular,
-          {_first_coded(p + ".code", "system")} AS code_system,
-          {_first_coded(p + ".code", "code")} AS code,
-          {_first_coded(p + ".code", "display")} AS code_display,
-          {p}.code ->> '$.text' AS code_text,
-          CASE
-            WHEN {p}.valueQuantity IS NOT NULL THEN
-              CASE WHEN {p}.valueQuantity ->> '$.value' IS NOT NULL THEN 'number' ELSE 'none' END
-            WHEN {p}.valueInteger IS NOT NULL THEN 'number'
-            WHEN {p}.valueCodeableConcept IS NOT NULL OR {p}.valueString IS NOT NULL
-              OR {p}.valueBoolean IS NOT NULL OR {p}.valueDateTime IS NOT NULL
-              OR {p}.valueTime IS NOT NULL THEN 'other'
-            ELSE 'none' END AS kind,
-          coalesce(TRY_CAST({p}.valueQuantity ->> '$.value' AS DOUBLE),
-                   TRY_CAST({p}.valueInteger ->> '$' AS DOUBLE)) AS value_as_number,
-          CASE WHEN {p}.valueQuantity IS NOT NULL THEN
-            CASE WHEN coalesce({p}.valueQuantity ->> '$.code', '') <> ''
-                 THEN {p}.valueQuantity ->> '$.code' ELSE {p}.valueQuantity ->> '$.unit' END
+          coalesce({_part_regular(p)}, false) AS part_regular,
+          {code}.system ->> '$' AS code_system,
+          {code}.code ->> '$' AS code,
+          {code}.display ->> '$' AS code_display,
+          {p}.code.text ->> '$' AS code_text,
+          {_kind(p)} AS kind,
+          coalesce(TRY_CAST({q}.value AS DOUBLE), TRY_CAST({p}.valueInteger AS DOUBLE))
+            AS value_as_number,
+          CASE WHEN {q} IS NOT NULL THEN
+            CASE WHEN coalesce({q}.code ->> '$', '') <> '' THEN {q}.code ->> '$'
+                 ELSE {q}.unit ->> '$' END
           END AS unit_source_value,
           CASE
-            WHEN {p}.valueCodeableConcept IS NOT NULL THEN
-              coalesce(nullif({p}.valueCodeableConcept ->> '$.text', ''),
-                       {_first_coded(p + ".valueCodeableConcept", "display")})
+            WHEN {vcc} IS NOT NULL THEN
+              coalesce(nullif({vcc}.text ->> '$', ''), {vcode}.display ->> '$')
             WHEN {p}.valueString IS NOT NULL THEN {p}.valueString ->> '$'
-            WHEN {p}.valueBoolean IS NOT NULL THEN {p}.valueBoolean ->> '$'
+            WHEN {p}.valueBoolean IS NOT NULL THEN CAST({p}.valueBoolean AS VARCHAR)
             WHEN {p}.valueDateTime IS NOT NULL THEN left({p}.valueDateTime ->> '$', 255)
             WHEN {p}.valueTime IS NOT NULL THEN left({p}.valueTime ->> '$', 255)
           END AS value_as_string,
-          mm_vocabulary({_first_coded(p + ".valueCodeableConcept", "system")})
-            AS value_vocabulary,
-          {value_code} AS value_code,
-          coalesce({_first_coded(p + ".valueCodeableConcept", "display")},
-                   {p}.valueCodeableConcept ->> '$.text') AS value_display,
-          TRY_CAST({p}.referenceRange ->> '$[0].low.value' AS DOUBLE) AS range_low,
-          TRY_CAST({p}.referenceRange ->> '$[0].high.value' AS DOUBLE) AS range_high
+          mm_vocabulary({vcode}.system ->> '$') AS value_vocabulary,
+          {vcode}.code ->> '$' AS value_code,
+          coalesce({vcode}.display ->> '$', {vcc}.text ->> '$') AS value_display,
+          TRY_CAST({p}.referenceRange[1].low.value AS DOUBLE) AS range_low,
+          TRY_CAST({p}.referenceRange[1].high.value AS DOUBLE) AS range_high
     """
+
+
+def _struct(fields: dict) -> str:
+    """A `json_transform` structure, as an SQL literal."""
+    return literal(json.dumps(fields))
 
 
 def fast_observations(con: Any, source: str, load_id: str = "") -> str:
     """SQL of the measurement / observation rows of the Observations in relation `source`
     (``seq, source_file, location, resource``), with the `_setwise` output columns.
+
+    Each resource is parsed once, into the typed structure `_TOP` (`json_transform`); the
+    shape rules read its typed fields and JSON leaves, with `_GUARD` on the raw text for
+    what the parse cannot tell (see there). Parts (the Observation, then its components)
+    are one list per resource, unnested after the references are resolved.
     """
     register(con)
     for macro in (*_SHAPE_MACROS, *_MACROS):
         con.execute(f"CREATE OR REPLACE TEMP MACRO {macro}")
-    con.execute(
-        "CREATE OR REPLACE TEMP TABLE __obs_src AS SELECT seq, source_file, location, "
-        f"contains(resource, 'modifierExtension') OR regexp_matches(resource, "
-        f"{literal(_ODD_VALUE)}) AS odd, "
-        f"json_transform(resource, {_fields(_TOP + _PART)}) AS f FROM ({source})"
+    # One pipeline from the raw text to the rows: the parsed structs are never materialised.
+    src = (
+        "SELECT seq, source_file, location, "
+        f"regexp_matches(resource, {literal(_GUARD)}) AS odd, "
+        f"json_transform(resource, {_struct(_TOP)}) AS f FROM ({source})"
     )
-    _plain_urls(con, "__obs_src", "__obs_urls")
-    part = "{" + ", ".join(f"{k}: f.{k}" for k in _PART) + "}"
-    comp = _fields(_PART)
-    base = """
+    con.execute(
+        "CREATE OR REPLACE TEMP TABLE __obs_urls AS SELECT source_file, full_url, "
+        "any_value(resource_type) AS resource_type, any_value(resource_id) AS resource_id "
+        "FROM mm_fhir_resource WHERE full_url IS NOT NULL AND source_file IN "
+        f"(SELECT DISTINCT source_file FROM ({source})) GROUP BY ALL"
+    )
+    part0 = "{" + ", ".join(f"{k}: f.{k}" for k in _PART) + "}"
+    base = f"""
         SELECT seq, source_file, location, f.id ->> '$' AS id,
-          json_type(f.id) = 'VARCHAR' AND json_type(f.subject) = 'OBJECT'
-            AND mm_ref_ok(f.subject, '$') AND mm_ref_ok(f.encounter, '$')
-            AND (f.performer IS NULL OR (json_type(f.performer) = 'ARRAY'
-                 AND json_type(f.performer, '$[0]') = 'OBJECT' AND mm_ref_ok(f.performer, '$[0]')))
-            AND mm_categories_ok(f.category)
-            AND mm_date_ok(f.effectiveDateTime, '$') AND mm_date_ok(f.effectiveInstant, '$')
-            AND (f.effectivePeriod IS NULL OR (json_type(f.effectivePeriod) = 'OBJECT'
-                 AND mm_date_ok(f.effectivePeriod, '$.start')))
-            AND (f.component IS NULL OR json_type(f.component) = 'ARRAY')
-            AND NOT odd AS top_regular,
-          f.subject ->> '$.reference' AS subject,
-          f.encounter ->> '$.reference' AS encounter,
-          f.performer ->> '$[0].reference' AS performer,
-          list_has_any(flatten(list_transform(json_extract(f.category, '$[*]'),
-            lambda x: json_extract_string(x, '$.coding[*].code'))),
-            ['social-history', 'survey']) AS to_obs,
-          coalesce(f.effectiveDateTime ->> '$', f.effectivePeriod ->> '$.start',
+          coalesce(starts_with(f.id, '"') AND f.subject IS NOT NULL
+            AND mm_tref_ok(f.subject) AND mm_tref_ok(f.encounter)
+            AND (f.performer IS NULL OR (len(f.performer) >= 1
+                 AND f.performer[1].reference IS NOT NULL AND mm_tref_ok(f.performer[1])))
+            AND coalesce(list_bool_and(list_transform(f.category,
+                 lambda x: (x.coding IS NOT NULL OR x.text IS NOT NULL)
+                   AND coalesce(list_bool_and(list_transform(x.coding,
+                     lambda y: (y.code IS NOT NULL OR y.system IS NOT NULL
+                                OR y.display IS NOT NULL) AND mm_js(y.code))), true))), true)
+            AND mm_tdate_ok(f.effectiveDateTime) AND mm_tdate_ok(f.effectiveInstant)
+            AND mm_tdate_ok(f.effectivePeriod.start)
+            AND NOT odd, false) AS top_regular,
+          f.subject.reference ->> '$' AS subject,
+          f.encounter.reference ->> '$' AS encounter,
+          f.performer[1].reference ->> '$' AS performer,
+          coalesce(list_has_any(flatten(list_transform(f.category,
+            lambda x: list_transform(x.coding, lambda y: y.code ->> '$'))),
+            ['social-history', 'survey']), false) AS to_obs,
+          coalesce(f.effectiveDateTime ->> '$', f.effectivePeriod.start ->> '$',
                    f.effectiveInstant ->> '$') AS effective,
-          f.component
-        FROM __obs_src
+          CASE WHEN f.component IS NULL THEN [{part0}]
+               ELSE list_prepend({part0}, f.component) END AS parts
+        FROM ({src})
     """
     for column in ("subject", "encounter", "performer"):
         base = resolve_plain_sql(base, column, "__obs_urls")
-    con.execute(f"CREATE OR REPLACE TEMP TABLE __obs_base AS {base}")
+    # The primary part: the first with a value (the Observation, else a component).
+    kinds = f"list_transform(parts, lambda p: {_kind('p')} <> 'none')"
     parts = f"""
-        SELECT b.*, -1 AS idx, p.* EXCLUDE (seq) FROM __obs_base b
-          JOIN (SELECT seq, {_part_columns("t")} FROM (SELECT seq, {part} AS t FROM __obs_src))
-          p USING (seq)
-        UNION ALL
-        SELECT b.*, c.idx, p.* FROM __obs_base b
-          JOIN (SELECT seq, unnest(range(len(json_extract(f.component, '$[*]')))) AS idx,
-                  unnest(json_extract(f.component, '$[*]')) AS c
-                FROM __obs_src WHERE json_type(f.component) = 'ARRAY') c USING (seq)
-          JOIN LATERAL (SELECT {_part_columns("t")} FROM (SELECT json_transform(c.c, {comp}) AS t))
-          p ON true
+        SELECT b.* EXCLUDE (parts, p, first), idx, coalesce(idx = first, false) AS is_primary,
+          {_part_columns("p")}
+        FROM (SELECT *, unnest(parts) AS p, unnest(range(-1, len(parts) - 1)) AS idx,
+                     nullif(list_position({kinds}, true), 0) - 2 AS first
+              FROM ({base})) b
     """
-    oid = "mm_stable_id('fhir:Observation', id)"
     row_id = (
-        f"CASE WHEN idx < 0 THEN {oid} "
+        "CASE WHEN idx < 0 THEN mm_stable_id('fhir:Observation', id) "
         "ELSE mm_stable_id('fhir:Observation.component', id || '/' || idx) END"
     )
     table = "CASE WHEN to_obs OR kind = 'other' THEN 'observation' ELSE 'measurement' END"
-    sv = (
-        "CASE WHEN code IS NOT NULL THEN mm_vocabulary(code_system) || ':' || code "
-        "ELSE code_text END"
-    )
-    return f"""
-        SELECT *, {table} AS omop_table,
-          CASE WHEN to_obs THEN 'observation' ELSE 'measurement' END AS ref_table,
-          {row_id} AS row_id, {row_id} AS measurement_id, {row_id} AS observation_id,
-          kind <> 'none' AS has_row,
-          coalesce(idx = min(idx) FILTER (WHERE kind <> 'none') OVER (PARTITION BY seq), false)
-            AS is_primary,
-          {_row_id("subject", "Patient")} AS person_id,
-          0 AS measurement_concept_id, 0 AS observation_concept_id,
-          mm_fhir_date(effective) AS measurement_date,
-          mm_fhir_ts(effective) AS measurement_datetime,
-          mm_fhir_date(effective) AS observation_date,
-          mm_fhir_ts(effective) AS observation_datetime,
-          {TYPE_EHR} AS measurement_type_concept_id, {TYPE_EHR} AS observation_type_concept_id,
-          CASE WHEN {table} = 'measurement' AND unit_source_value <> '' THEN 0 END
-            AS unit_concept_id,
+    # Each id, date and vocabulary computed once (inner), then named for every column.
+    inner = f"""
+        SELECT *, {row_id} AS row_id, {_row_id("subject", "Patient")} AS person_id,
           {_row_id("encounter", "Encounter")} AS visit_occurrence_id,
           {_row_id("performer", "Practitioner")} AS provider_id,
+          mm_fhir_date(effective) AS day, mm_fhir_ts(effective) AS moment,
+          mm_vocabulary(code_system) AS code_vocabulary, {table} AS omop_table
+        FROM ({parts})
+    """
+    sv = "CASE WHEN code IS NOT NULL THEN code_vocabulary || ':' || code ELSE code_text END"
+    return f"""
+        SELECT * EXCLUDE (day, moment),
+          CASE WHEN to_obs THEN 'observation' ELSE 'measurement' END AS ref_table,
+          row_id AS measurement_id, row_id AS observation_id,
+          kind <> 'none' AS has_row,
+          0 AS measurement_concept_id, 0 AS observation_concept_id,
+          day AS measurement_date, moment AS measurement_datetime,
+          day AS observation_date, moment AS observation_datetime,
+          {TYPE_EHR} AS measurement_type_concept_id, {TYPE_EHR} AS observation_type_concept_id,
+          CASE WHEN omop_table = 'measurement' AND unit_source_value <> '' THEN 0 END
+            AS unit_concept_id,
           {sv} AS measurement_source_value, {sv} AS observation_source_value,
           CASE WHEN value_code IS NOT NULL
                THEN value_vocabulary || ':' || value_code END AS value_source_value,
-          mm_vocabulary(code_system) AS code_vocabulary,
           coalesce(code_display, code_text) AS code_full_display,
           'Observation/' || id AS source_key,
           coalesce(top_regular AND part_regular, false) AS regular,
           CASE
             WHEN subject IS NULL OR subject_type IS DISTINCT FROM 'Patient' THEN 'missing_field'
-            WHEN {_row_id("subject", "Patient")} NOT IN (SELECT person_id FROM person)
-              THEN 'dangling_reference'
+            WHEN person_id NOT IN (SELECT person_id FROM person) THEN 'dangling_reference'
             WHEN code IS NULL AND coalesce(trim(code_text), '') = '' THEN 'missing_field'
-            WHEN effective IS NULL OR mm_fhir_date(effective) IS NULL THEN 'invalid_date'
+            WHEN effective IS NULL OR day IS NULL THEN 'invalid_date'
           END AS reason_code
-        FROM ({parts})
+        FROM ({inner})
     """
 
 
