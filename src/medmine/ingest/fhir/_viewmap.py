@@ -25,6 +25,7 @@ from typing import Any
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from medmine.fhir.views import compile_view
 from medmine.ingest.codes import FHIR_SYSTEMS, TYPE_EHR
@@ -64,7 +65,28 @@ def _stable_ids(namespace: pa.Array, key: pa.Array) -> pa.Array:
 
     The same hash as `stable_id` (BLAKE2b, which DuckDB has no function for), computed over
     the batch: one digest per distinct ``(namespace, key)`` and the 63-bit masking in numpy.
+    With one namespace in the batch (the usual case: a constant), the distinct keys come
+    from Arrow (`pyarrow.compute.unique`) and only those are hashed in Python.
     """
+    spaces = pc.unique(namespace)
+    if len(spaces) != 1:
+        return _stable_ids_pairs(namespace, key)
+    prefix = f"{spaces[0].as_py()}\x1f".encode()
+    uniq = pc.unique(key)
+    blake = hashlib.blake2b
+    zero = bytes(8)
+    digests = b"".join(
+        zero if k is None else blake(prefix + k.encode(), digest_size=8).digest()
+        for k in uniq.to_pylist()
+    )
+    ids = (np.frombuffer(digests, dtype=">u8") & np.uint64(_MASK)) | np.uint64(_TAG)
+    at = pc.index_in(key, uniq, skip_nulls=False)
+    out = pc.take(pa.array(ids.astype(np.int64), pa.int64()), at)
+    return pc.if_else(pc.is_null(key), pa.scalar(None, pa.int64()), out)
+
+
+def _stable_ids_pairs(namespace: pa.Array, key: pa.Array) -> pa.Array:
+    """`_stable_ids` for a batch with several namespaces: one digest per distinct pair."""
     keys = key.to_pylist()
     spaces = namespace.to_pylist()
     blake = hashlib.blake2b
