@@ -210,5 +210,6 @@ def test_precise_mode_gains_the_safe_forms(precise: Scrubber) -> None:
 
 
 def test_empty_and_odd_inputs(recall: Scrubber) -> None:
-    for text in ("", "-", "- \n-", "|||", "+", "the", "Unit", "\n\n", "ID", "ext", "Mon"):
+    # (title-case "Mon" alone is a weekday in recall mode: test_recall_more.py)
+    for text in ("", "-", "- \n-", "|||", "+", "the", "Unit", "\n\n", "ID", "ext", "mon"):
         assert recall.analyze(text, NoteContext()) == [], text

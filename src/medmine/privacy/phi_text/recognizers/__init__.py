@@ -19,6 +19,7 @@ from medmine.privacy.phi_text.recognizers import (  # noqa: F401
     org_name,
     phone,
     place_name,
+    recall_more,
     recall_rules,
     record_id,
     ssn,

@@ -22,7 +22,11 @@ _HOLIDAY = (
     r"Fourth\s+of\s+July|July\s+4th|Valentine'?s\s+Day|Mother'?s\s+Day|Father'?s\s+Day|"
     r"Veterans\s+Day|Presidents'?\s+Day|Martin\s+Luther\s+King\s+Day|MLK\s+Day|Juneteenth|"
     r"Hanukkah|Passover|Yom\s+Kippur|Rosh\s+Hashanah|Ramadan|Eid(?:\s+al-\w+)?|Diwali|"
-    r"Kwanzaa|Good\s+Friday|Ash\s+Wednesday|St\.?\s+Patrick'?s\s+Day)"
+    r"Kwanzaa|Good\s+Friday|Ash\s+Wednesday|St\.?\s+Patrick'?s\s+Day|Mardi\s+Gras|"
+    r"(?:Lunar|Chinese)\s+New\s+Year|Cinco\s+de\s+Mayo|D[ií]a\s+de\s+(?:los\s+)?Muertos|"
+    r"Day\s+of\s+the\s+Dead|Purim|Sukkot|Shavuot|Boxing\s+Day|Canada\s+Day|Bastille\s+Day|"
+    r"Super\s+Bowl(?:\s+Sunday)?|Black\s+Friday|Election\s+Day|Columbus\s+Day|"
+    r"Indigenous\s+Peoples'?\s+Day|Groundhog\s+Day|Palm\s+Sunday|Pentecost|Epiphany)"
 )
 _MONS = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Sept", "Oct", "Nov", "Dec"]
 _MON3 = "(?:" + "|".join(_MONS + [m.upper() for m in _MONS]) + ")"

@@ -162,8 +162,9 @@ class RecallRulesRecognizer(PatternRecognizer):
         # Airtex"
         _p(
             r"(?<![\w-])(?:I|US|SR|SH|Hwy|Highway|Route|Rte|Interstate)[ \t]*-?[ \t]*\d{1,3}"
-            rf"(?=[ \t]+(?:near|exit|mile|between|[NSEW]B\b))"
-            r"(?:[ \t]+(?:near|at|by)[ \t]+(?:exit[ \t]+\d+[A-Z]?|mile(?:[ \t]+marker)?[ \t]+\d+"
+            rf"(?=[ \t]+(?:(?i:near|exit|mile|between)|[NSEW]B\b))"
+            r"(?:[ \t]+(?i:near|at|by)[ \t]+(?:(?i:exit)[ \t]+\d+[A-Z]?|(?i:mile(?:[ \t]+marker)?)"
+            r"[ \t]+\d+"
             rf"|\d+(?:st|nd|rd|th)[ \t]+{_SHORT_SUFFIX}(?:[ \t]+{_DIR}\b)?"
             rf"|{_CW}(?:[ \t]+{_CW}){{0,2}}))?",
             Entity.STREET,
