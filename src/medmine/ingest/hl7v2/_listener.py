@@ -2,8 +2,10 @@
 
 Two contracts (`ListenerConfig.ack_after`). ``journal`` (the default): a message is
 acknowledged once it is in a durable, fsync'd write-ahead journal, and a loader applies the
-journal to the warehouse in large batches (`medmine.ingest.hl7v2._pipeline`). ``load``: a
-message is acknowledged once the warehouse transaction holding it committed, as below.
+journal to the warehouse in large batches (`medmine.ingest.hl7v2._pipeline`), for a
+warehouse file in a child process that holds the file while the listener runs
+(`medmine.ingest.hl7v2._loadproc`). ``load``: a message is acknowledged once the warehouse
+transaction holding it committed, as below.
 
 One process is the warehouse's single writer (DuckDB allows one writing process per file).
 In ``load`` mode connections read frames concurrently; one writer thread loads them through
@@ -65,6 +67,9 @@ class _Item:
 
 class Listener:
     """An MLLP server loading into `warehouse` (which it must be the only writer of).
+
+    In journal mode with a loader process, `warehouse`'s connection is closed while `serve`
+    runs (the child holds the file) and open again when `serve` returns.
 
     >>> import asyncio
     >>> from medmine.warehouse import Warehouse
@@ -139,6 +144,7 @@ class Listener:
                 sys.setswitchinterval(_SWITCH_S)
         else:
             self.provenance_follows_rows = provenance_follows_rows(self.wh.con)
+            self.committed.know_all(self.wh.con)
         try:
             self._server = await asyncio.start_server(
                 self._handle,

@@ -9,6 +9,7 @@ and final rows are handed over after its transaction committed, never before.
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 import numpy as np
@@ -53,6 +54,26 @@ class Committed:
         self.concepts: set[tuple[str, str]] = set()
         #: mm_identifier keys already written
         self.identifiers: set[tuple[Any, ...]] = set()
+        #: every HL7 patient and visit in the warehouse (see `know_all`), or None
+        self.index: Journaled | None = None
+
+    def know_all(self, con: Any) -> None:
+        """Read the ids of every HL7 patient and visit in the warehouse (`Journaled`), so that
+        one not there is known absent without a query; the writer keeps the index up to date
+        with what its transactions commit (`learn`). A point look-up of a patient or visit
+        that is not there cost about 0.45 ms of CPU; a feed's new patients and admissions
+        each made one or two.
+        """
+        self.index = Journaled()
+        self.index.read(con)
+
+    def absent_person(self, person_id: int) -> bool:
+        """Whether the patient is surely not in the warehouse (False: look it up)."""
+        return self.index is not None and not self.index.has_person(person_id)
+
+    def absent_visit(self, visit_id: int) -> bool:
+        """Whether the visit is surely not in the warehouse (False: look it up)."""
+        return self.index is not None and self.index.visit_start(visit_id) is None
 
     def learn(
         self,
@@ -64,8 +85,17 @@ class Committed:
         """Take in what a committed transaction read and wrote (its final rows win)."""
         for pid, state in persons.items():
             self.persons.remember(pid, state)
+            if state is not None and self.index is not None:
+                self.index.add_person(pid)
         for vid, row in visits.items():
             self.visits.remember(vid, row)
+            if self.index is not None:
+                start = None
+                if row is not None:
+                    start = row.get("visit_start_datetime") or dt.datetime.combine(
+                        row["visit_start_date"], dt.time()
+                    )
+                self.index.set_visit(vid, start)
         self.concepts |= concepts
         if len(self.identifiers) > self.limit:
             self.identifiers.clear()

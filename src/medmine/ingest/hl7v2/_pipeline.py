@@ -99,6 +99,8 @@ class JournalPipeline:
         in_process.provenance_follows_rows = self.provenance_follows_rows
         self.applied_seq = in_process.checkpoint()
         self.known.read(self.wh.con)
+        if not self.separate_process:
+            self.committed.know_all(self.wh.con)
         replay = await loop.run_in_executor(self._executor, self.journal.open, self.applied_seq)
         self.stats.replayed = len(replay)
         self.loader = in_process
@@ -125,6 +127,7 @@ class JournalPipeline:
                 # no second process open it, but a thread of this one can load
                 log.warning("the loader runs as a thread of the listener: %s", exc)
                 self.separate_process = False
+                self.committed.know_all(self.wh.con)
         self._know(replay)
         self._ready.extend(replay)
         if replay:

@@ -104,8 +104,13 @@ class Hl7Reader:
         vid = visit_id(key)
         if vid in self._read_visits:
             return self._read_visits[vid]
-        known = self.committed.visits if self.committed is not None else {}
-        row = known[vid] if vid in known else self.lookup.row("visit_occurrence", vid)
+        c = self.committed
+        if c is not None and vid in c.visits:
+            row = c.visits[vid]
+        elif c is not None and c.absent_visit(vid):
+            row = None
+        else:
+            row = self.lookup.row("visit_occurrence", vid)
         self._read_visits[vid] = row
         return row
 
@@ -116,6 +121,8 @@ class Hl7Reader:
         known = self.committed.persons if self.committed is not None else {}
         if pid in known:
             got = known[pid]
+        elif self.committed is not None and self.committed.absent_person(pid):
+            got = None
         else:
             person = self.lookup.row("person", pid)
             got = None
