@@ -413,18 +413,58 @@ def test_observation_without_a_date_takes_its_report_then_encounter_then_issued(
 
 
 # ---- 3. a Patient without birthDate ----
-# person.year_of_birth is required by the warehouse schema (OMOP CDM v5.4), so such a Patient
-# cannot be loaded without inventing a year; it stays quarantined, and the messages say why,
-# also on the resources that refer to it (not "neither in this load nor in the warehouse").
-def test_patient_without_birth_date_and_its_resources_say_why(tmp_path):
+# birthDate is optional in R4: the Patient loads with the year unknown (NULL, never invented),
+# counted as a missing_field warning and flagged by the person_without_year_of_birth check,
+# so that its records are not orphaned.
+CONDITION = {
+    "resourceType": "Condition",
+    "id": "c1",
+    "code": {"coding": [{"system": "http://snomed.info/sct", "code": "44054006"}]},
+    "subject": {"reference": "Patient/p1"},
+    "onsetDateTime": "2020-01-01",
+}
+
+
+def test_patient_without_birth_date_loads_and_its_records_are_not_orphaned(tmp_path):
+    from medmine.quality.checks import run_checks
+
     nobirth = {"resourceType": "Patient", "id": "p1", "gender": "male"}
-    r, q, n = load_lines(tmp_path, [nobirth, OBS])
+    f = write_ndjson(tmp_path / "x.ndjson", [nobirth, OBS, CONDITION])
+    with Warehouse(tmp_path / "w.duckdb") as wh:
+        r = load(f, wh)
+        person = wh.con.execute(
+            "SELECT person_id, year_of_birth, month_of_birth, day_of_birth, birth_datetime "
+            "FROM person"
+        ).fetchall()
+        events = wh.con.execute(
+            "SELECT (SELECT count(*) FROM measurement WHERE person_id = p.person_id), "
+            "(SELECT count(*) FROM condition_occurrence WHERE person_id = p.person_id) "
+            "FROM person p"
+        ).fetchall()
+        assert wh.count("mm_quarantine") == 0
+        check = run_checks(wh, types=["person_without_year_of_birth"], store=False).get(
+            "person_without_year_of_birth:person"
+        )
+        again = load(f, wh)  # idempotent: nothing added, no second warning
+        assert wh.count("person") == 1
+    assert r.reconciles and r.totals.quarantined == 0
+    assert [row[1:] for row in person] == [(None, None, None, None)]
+    assert events == [(1, 1)]
+    assert (r.counts["Patient"].loaded, r.counts["Patient"].warnings) == (1, 1)
+    assert r.warning_reasons == {"missing_field": 1}
+    assert check.num_violated == 1 and check.example_ids == [str(person[0][0])]
+    assert check.has_failing_rows
+    assert again.counts["Patient"].skipped == 1 and again.totals.warnings == 0
+
+
+def test_patient_with_an_invalid_birth_date_is_still_quarantined(tmp_path):
+    bad = {"resourceType": "Patient", "id": "p1", "gender": "male", "birthDate": "1970-13-45"}
+    r, q, n = load_lines(tmp_path, [bad, OBS])
     assert n == 0
-    (p_loc, p_type, p_reason, p_msg), (o_loc, o_type, o_reason, o_msg) = q
-    assert (p_loc, p_type, p_reason) == ("line 1", "Patient", "missing_field")
-    assert "birthDate" in p_msg and "year_of_birth" in p_msg
+    (p_loc, p_type, p_reason, _), (o_loc, o_type, o_reason, o_msg) = q
+    assert (p_loc, p_type, p_reason) == ("line 1", "Patient", "invalid_date")
     assert (o_loc, o_type, o_reason) == ("line 2", "Observation", "dangling_reference")
-    assert "quarantined" in o_msg and "birthDate" in o_msg
+    assert "quarantined" in o_msg
 
 
 def _has_value(obs: dict) -> bool:

@@ -517,6 +517,9 @@ KINDS: tuple[Kind, ...] = (
          _many_drugs),
     Kind("person without observation period", "person_without_observation_period:person", 1,
          _no_observation_period),
+    Kind("person without year of birth", "person_without_year_of_birth:person", 1,
+         _person_field("year_of_birth = NULL, month_of_birth = NULL, day_of_birth = NULL, "
+                       "birth_datetime = NULL")),
     Kind("drug record loaded four times", "duplicate_rows:drug_exposure", 3,
          _duplicate_drug_rows),
 )  # fmt: skip

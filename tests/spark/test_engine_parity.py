@@ -62,7 +62,7 @@ def _rows(wh, sql):
 
 #: Rows each mapped table gets from tests/data/spark_fhir (the DuckDB loader's counts).
 FHIR_ROWS = {
-    "person": 2,
+    "person": 3,  # p-nobirth loads with the year unknown (a missing_field warning)
     "provider": 2,
     "visit_occurrence": 16,
     "condition_occurrence": 14,
@@ -128,7 +128,9 @@ def test_fhir_ingest_quarantines_with_the_loaders_reasons(fhir_both):
     assert report.counts["AllergyIntolerance"].quarantined == 4
     assert report.reconciles
     # the line that is not JSON is quarantined, never dropped
-    assert lake.count("mm_quarantine") == 20
+    assert lake.count("mm_quarantine") == 19
+    assert report.counts["Patient"].warnings == 1  # p-nobirth: no birthDate, year unknown
+    assert report.warning_reasons == {"missing_field": 1}
 
 
 def test_fhir_reload_adds_nothing_and_a_later_load_resolves_earlier_identifiers(

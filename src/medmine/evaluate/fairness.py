@@ -56,10 +56,9 @@ def concept_label(concept_id: object) -> str:
 
 
 def age_group(age: pd.Series) -> pd.Series:
-    """Age at index binned into <18, 18-44, 45-64, 65-74, 75+."""
-    return pd.cut(
-        pd.to_numeric(age, errors="coerce"), AGE_BINS, right=False, labels=AGE_LABELS
-    ).astype(str)
+    """Age at index binned into <18, 18-44, 45-64, 65-74, 75+ ("unknown" when missing)."""
+    binned = pd.cut(pd.to_numeric(age, errors="coerce"), AGE_BINS, right=False, labels=AGE_LABELS)
+    return binned.cat.add_categories("unknown").fillna("unknown").astype(str)
 
 
 def _auroc(y, p) -> float:

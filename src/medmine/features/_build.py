@@ -223,6 +223,12 @@ def build_cohort(
             f"p.ethnicity_concept_id, CAST({age} AS INTEGER) AS age_at_index "
             f"FROM {t} c JOIN person p ON p.person_id = c.person_id",
         )
+        # A person loaded without a birth date (year unknown) has no age at index: left out
+        # here, counted in the attrition, rather than given an age of 0 by a covariate.
+        t = steps.step(
+            "year of birth known (age at index needs it)",
+            f"SELECT * FROM {t} WHERE year_of_birth IS NOT NULL",
+        )
         if definition.min_age is not None or definition.max_age is not None:
             lo, hi = definition.min_age or 0, definition.max_age or 200
             t = steps.step(

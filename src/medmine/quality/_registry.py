@@ -266,6 +266,14 @@ CHECK_TYPES: tuple[CheckType, ...] = (
         "observation_period o WHERE o.person_id = p.person_id)",
         "SELECT count(*) FROM person", "person_only",
     ),
+    _t(
+        "person_without_year_of_birth", "table", "completeness", "", "verification", 0.0,
+        "Persons have a year of birth (a person whose source gave no birth date is loaded "
+        "with the year unknown, a deviation from OMOP's NOT NULL; age-based analyses leave "
+        "them out).",
+        "SELECT person_id AS row_id FROM person WHERE year_of_birth IS NULL",
+        "SELECT count(*) FROM person", "person_only",
+    ),
     # ---- plausibility: uniqueness and atemporal ----
     _t(
         "duplicate_rows", "table", "plausibility", "uniqueness", "validation", 5.0,

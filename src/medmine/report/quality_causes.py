@@ -96,6 +96,7 @@ CAUSE_OF: dict[str, str] = {
     "is_foreign_key": "linkage",
     "person_without_events": "linkage",
     "person_without_observation_period": "linkage",
+    "person_without_year_of_birth": "dates",
     "start_before_end": "dates",
     "death_after_birth": "dates",
     "after_birth": "dates",
@@ -180,6 +181,9 @@ HINTS: dict[str, str] = {
     "them `medmine quality units` cannot convert values.",
     "person_without_events": "Persons with no clinical events: demographics-only records, or "
     "their events failed to link (see the foreign-key checks).",
+    "person_without_year_of_birth": "Persons loaded without a birth date (year unknown): "
+    "cohorts leave them out (attrition step 'year of birth known'); record the birth date at "
+    "the source and reload.",
     "person_without_observation_period": "Persons without an observation period: they have no "
     "dated events from which one is derived; check their records.",
     "repeated_measurement": "The same value at the same time for the same person under another "

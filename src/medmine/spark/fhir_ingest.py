@@ -339,8 +339,8 @@ def _person_sql() -> str:
                THEN {_vocabulary("x.ethnicity_system")} || ':' || x.ethnicity_code END
             AS ethnicity_source_value,
           CASE WHEN x.id IS NULL OR x.id = '' THEN 'missing_field'
-               WHEN {bd} IS NULL THEN 'missing_field'
-               WHEN {_date(bd)} IS NULL THEN 'invalid_date' END AS reason_code,
+               WHEN {bd} IS NOT NULL AND {_date(bd)} IS NULL THEN 'invalid_date' END
+            AS reason_code,
           x.source_file, x.location, 'Patient' AS resource_type, 'Patient/' || x.id AS source_key
         FROM mm_spark_view_person x
     """
@@ -707,6 +707,18 @@ def ingest_fhir(
     report.counts = {k: TypeCounts(**v) for k, v in counts["types"].items()}
     report.quarantine_reasons = counts["quarantine"]
     report.skip_reasons.update(counts["skip"])
+    if "person" in mapped:  # a Patient without birthDate loads, year unknown: a warning
+        new_persons = "SELECT person_id FROM mm_spark_map_person"
+        if committed.get("person") is not None:
+            committed["person"].select("person_id").createOrReplaceTempView("mm_spark_had")
+            new_persons += " WHERE person_id NOT IN (SELECT person_id FROM mm_spark_had)"
+        unknown = session.sql(
+            f"SELECT count(*) FROM mm_spark_map_person WHERE reason_code IS NULL AND "
+            f"year_of_birth IS NULL AND person_id IN ({new_persons})"
+        ).collect()[0][0]
+        if unknown:
+            report.counts["Patient"].warnings += unknown
+            report.warning_reasons["missing_field"] = unknown
     tables["mm_source_record"] = prov
     tables["mm_identifier"] = session.table("mm_spark_load_identifiers")
     tables["mm_quarantine"] = quarantine
@@ -727,7 +739,7 @@ def ingest_fhir(
         "records_loaded": totals.loaded,
         "records_skipped": totals.skipped,
         "records_quarantined": totals.quarantined,
-        "warnings": 0,
+        "warnings": totals.warnings,
     }
     report.rows_written = store.write_load(session, load_id, tables, load_row)
     # Rows already in the lake (the same resource in an earlier load) are duplicates.

@@ -407,6 +407,11 @@ def _person_frame(
     got = got[0] if got else None
     if got is None:
         raise MedmineError(f"person {person_id} is not in warehouse {wh.path}")
+    if got[1] is None:
+        raise MedmineError(
+            f"person {person_id} has no year of birth (loaded without a birth date), so the "
+            "model's age at index is unknown; record the birth date at the source and reload"
+        )
     start = end = None
     if index_date is None and definition is not None:
         idx, start, end, note = _index_event(wh, person_id, definition)

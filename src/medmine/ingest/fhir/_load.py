@@ -835,6 +835,8 @@ class Loader:
             for rec in loaded:
                 if rec.warnings:
                     s.warn(rec.rtype, Reason.UNRESOLVED_REFERENCE, rec.warnings)
+                if rec.rtype == "Patient" and rec.rows[0][1]["year_of_birth"] is None:
+                    s.warn("Patient", Reason.MISSING_FIELD)  # no birthDate: year unknown
             self._add_other_rows(loaded)
         if self.concepts:
             concepts, self.concepts = self.concepts, []

@@ -107,14 +107,11 @@ def patient(r: dict[str, Any], fid: str, ctx: Context) -> Rows:
     """Patient -> person, location (address), death, mm_person_identity (direct identifiers)."""
     pid = stable_id("fhir:Patient", fid)
     bd = r.get("birthDate")
-    if bd is None:
-        raise Rejected(
-            Reason.MISSING_FIELD,
-            "Patient.birthDate is missing: person.year_of_birth is required by the warehouse "
-            "schema (OMOP CDM), and no year is invented",
-        )
-    bdate, _ = parse_datetime(bd, "Patient.birthDate")
-    partial = len(bd) < 10
+    # birthDate is optional in FHIR R4. Without it the person loads with an unknown year
+    # (NULL, never an invented one): the loader counts a missing_field warning and the
+    # person_without_year_of_birth quality check flags it; its records are not orphaned.
+    bdate = parse_datetime(bd, "Patient.birthDate")[0] if bd is not None else None
+    partial = bd is None or len(bd) < 10
     gender = r.get("gender")
     race = _omb(r, "race")
     eth = _omb(r, "ethnicity")
@@ -123,8 +120,8 @@ def patient(r: dict[str, Any], fid: str, ctx: Context) -> Rows:
     person = {
         "person_id": pid,
         "gender_concept_id": GENDER.get(gender, 0) if isinstance(gender, str) else 0,
-        "year_of_birth": bdate.year,
-        "month_of_birth": None if len(bd) < 7 else bdate.month,
+        "year_of_birth": bdate.year if bdate is not None else None,
+        "month_of_birth": None if bdate is None or len(bd) < 7 else bdate.month,
         "day_of_birth": None if partial else bdate.day,
         "birth_datetime": None if partial else dt.datetime(bdate.year, bdate.month, bdate.day),
         "race_concept_id": (
