@@ -99,6 +99,10 @@ def test_names(recall: Scrubber, text: str, target: str) -> None:
         ("Rx to Walgreens Pharmacy #10442 on 5th", "10442"),
         ("Employer Brightwater Logistics called for RTW form", "Brightwater Logistics"),
         ("on I-70 near Exit 41 at speed", "I-70 near Exit 41"),
+        ("FROM : MERIDIAN PEAK DURABLE MEDICAL     PH : x", "MERIDIAN PEAK DURABLE MEDICAL"),
+        ("staying at Motel 9, room 207 for now", "Motel 9, room 207"),
+        ("pt moved to room 31B overnight", "room 31B"),
+        ("visits from the Brothers of the Holy Cross Friary weekly", "Holy Cross Friary"),
     ],
 )
 def test_places(recall: Scrubber, text: str, target: str) -> None:
@@ -112,6 +116,8 @@ def test_places(recall: Scrubber, text: str, target: str) -> None:
         ("wound photo saved: media 55120-7", "55120-7"),
         ("identity checked with last 4 7781 only", "7781"),
         ("confirmed last four digits of SSN: 0452", "0452"),
+        ("Inmate Q. Ferro  Housing: D-Pod 3-07A  Facility: county", "D-Pod 3-07A"),
+        ("ER stain pending (block C5).", "C5"),
         ("Ms. Varga, age one hundred and two, CHF", "one hundred and two"),
         ("he is ninety-six years old and sharp", "ninety-six"),
     ],
@@ -145,6 +151,13 @@ def test_saints_rule_keeps_herbal_and_eponym_names() -> None:
     rec = RECOGNIZERS.get("recall_more")()
     for text in ("St. John's wort interacts with sertraline", "history of St. Vitus dance"):
         assert rec.analyze(text, NoteContext()) == [], text
+
+
+def test_facility_takes_its_joining_words(recall: Scrubber) -> None:
+    text = "Referred to Sunnyside Manor at Elk Hollow for respite."
+    assert _covered(recall, text, "Sunnyside Manor at Elk Hollow")
+    spans = recall.analyze(text, NoteContext())
+    assert any(text[s.start : s.end] == "Sunnyside Manor at Elk Hollow" for s in spans)
 
 
 def test_title_case_weekday_alone_is_a_date(recall: Scrubber) -> None:

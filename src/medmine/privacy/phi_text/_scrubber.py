@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
@@ -73,6 +74,30 @@ def merge_spans(spans: Sequence[Span]) -> list[Span]:
     return out
 
 
+#: Words that join the parts of a facility name: "Home at Riverdale", "Our Lady of the
+#: Pines", "Sisters of St. Joseph".
+_JOIN = re.compile(
+    r"[ \t]+(?i:of|at|on|of[ \t]+the|at[ \t]+the|on[ \t]+the|de|del|de[ \t]+la)[ \t]+"
+)
+
+
+def bridge_facilities(text: str, spans: list[Span]) -> list[Span]:
+    """Join two neighbouring spans over the joining words of a facility name when one of
+    them is a facility ("Hebrew Home" + "at" + "Riverdale Pines").
+    """
+    out = [spans[0]]
+    for s in spans[1:]:
+        last = out[-1]
+        if (Entity.FACILITY in (last.entity, s.entity)) and _JOIN.fullmatch(
+            text, last.end, s.start
+        ):
+            best = last if last.entity is Entity.FACILITY else s
+            out[-1] = Span(last.start, s.end, best.entity, best.score, best.recognizer)
+        else:
+            out.append(s)
+    return out
+
+
 class Scrubber:
     """Detect PHI spans in text, then transform them.
 
@@ -103,12 +128,17 @@ class Scrubber:
             self._ops[Entity(ent)] = op
 
     def analyze(self, text: str, ctx: NoteContext | None = None) -> list[Span]:
-        """Detected spans, merged, at or above the threshold."""
+        """Detected spans, merged, at or above the threshold (in recall mode, a facility
+        joined to a neighbouring span by "of", "at", "of the"... takes the joining words).
+        """
         ctx = ctx or NoteContext()
         found: list[Span] = []
         for r in self.recognizers:
             found += [s for s in r.analyze(text, ctx) if s.score >= self.config.threshold]
-        return merge_spans(found)
+        merged = merge_spans(found)
+        if self.config.detection == "recall" and len(merged) > 1:
+            merged = bridge_facilities(text, merged)
+        return merged
 
     def scrub(self, text: str, ctx: NoteContext | None = None) -> ScrubResult:
         """Replace every detected span with its operator's output.

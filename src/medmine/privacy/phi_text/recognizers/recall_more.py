@@ -282,7 +282,43 @@ class RecallMoreRecognizer(PatternRecognizer):
             "o",
             anchors=frozenset(["employer", "employed", "works", "worked"]),
         ),
+        # upper-case values after a fax or letter label: "FROM : MT. HOREB HOME OXYGEN"
+        _p(
+            r"(?m)^[ \t]*(?:FROM|TO|ATTN|ATTENTION|COMPANY|FACILITY|SENDER|RECIPIENT|AGENCY)"
+            r"[ \t]*:[ \t]*(?P<n>[A-Z0-9][A-Z0-9.'’&/-]*(?:[ \t][A-Z0-9.'’&/-]+)*)",
+            Entity.CLINICIAN,
+            "n",
+            gate=re.compile(
+                r"(?:FROM|TO|ATTN|ATTENTION|COMPANY|FACILITY|SENDER|RECIPIENT|AGENCY)[ \t]*:"
+            ),
+        ),
+        # a room number, a numbered motel: "room 214", "Motel 9, room 12"
+        _p(
+            r"\b(?:[Rr]oom|ROOM|[Rr]m|RM)\.?[ \t]*#?[ \t]*\d{1,4}[A-Z]?\b",
+            Entity.STREET,
+            gate=re.compile(r"(?:[Rr]oom|ROOM|[Rr]m|RM)\.?[ \t]*#?[ \t]*\d"),
+        ),
+        _p(
+            r"\b(?:Motel|Hotel|Inn|Super|MOTEL|HOTEL)[ \t]+\d{1,3}\b",
+            Entity.STREET,
+            gate=re.compile(r"(?:Motel|Hotel|Inn|Super|MOTEL|HOTEL)[ \t]+\d"),
+        ),
         # --- identifiers ----------------------------------------------------------------
+        # a housing, cell or bed label's value: "Housing: D-Pod 3-07A"
+        _p(
+            r"(?i:housing|cell|bunk|dorm|pod|bed)[ \t]*(?:#|no\.)?[ \t]*:[ \t]*"
+            r"(?P<v>[\w-]*\d[\w-]*(?:[ \t][\w-]*\d[\w-]*)?|[A-Z][\w-]*(?:[ \t][\w-]*\d[\w-]*))",
+            Entity.ID,
+            "v",
+            anchors=frozenset(["housing", "cell", "bunk", "dorm", "pod", "bed"]),
+        ),
+        # a specimen block or cassette label: "(block B3)"
+        _p(
+            r"(?i:block|cassette)[ \t]+(?P<v>[A-Z]\d{1,2})\b",
+            Entity.ID,
+            "v",
+            anchors=frozenset(["block", "cassette"]),
+        ),
         # after a claim, case, ticket... label with a number sign: "disability claim # D-44 102 987"
         _p(
             rf"(?i:{_ID_LABEL})[ \t]*(?:#|(?i:no\.|number|id))[ \t]*:?[ \t]*"
@@ -346,6 +382,10 @@ class RecallMoreRecognizer(PatternRecognizer):
         if not words:
             return False
         clinical = _vocab.clinical()
+        if entity is Entity.STREET and re.fullmatch(
+            r"(?i:room|rm|motel|hotel|inn|super)", words[0]
+        ):
+            return True  # a room number or a numbered motel
         if entity in (Entity.FACILITY, Entity.STREET):
             return any(w not in clinical and w not in _GENERIC_ORG and w != "st" for w in words)
         if entity is Entity.CLINICIAN:
