@@ -9,7 +9,10 @@ the load average. Also, because in journal mode an ACK comes before the warehous
 row: the time from the first send until every message is queryable (the loader's last
 commit, read from the journal's ``status.json``), the drain rate (messages made queryable per
 second over that time) and the loader's own rate (messages per second of loader time), and
-CPU seconds per message of the server and of the senders. A journal run whose ACK rate is
+CPU seconds per message of the server and of the senders. The server's CPU and peak RSS are
+those of its process tree: in journal mode the listener's loader runs in a child process
+(``--loader auto``; ``--loader thread`` keeps it in the listener's process), and the figures
+split the network side's CPU from the loader's. A journal run whose ACK rate is
 above its drain rate is flagged ``ack_rate_sustainable: false``: it lived on the backlog
 (``--sustained N`` adds a long 4-sender run with a small ``--max-backlog`` to show the rate
 that holds). In the same run, the file loader (``medmine.ingest.hl7v2.load``) reads the same
@@ -20,8 +23,8 @@ distinct (so every message loads). The senders run in this process and share the
 cores with the server: figures are for the whole loop on one machine.
 
 Run: ``.venv/bin/python bench/hl7_listen.py [--messages N] [--senders 1,4,16]
-[--modes journal,load] [--sustained N]``. Results are printed and written to
-``bench/results/hl7_listen.json`` (``--out`` to change).
+[--modes journal,load] [--sustained N] [--loader auto|process|thread]``. Results are printed
+and written to ``bench/results/hl7_listen.json`` (``--out`` to change).
 """
 
 from __future__ import annotations
