@@ -10,15 +10,25 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import io
+import itertools
 import json
 import logging
 import time
 
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
 from medmine.ingest import hl7v2
+from medmine.ingest._emit import SourceConcepts
 from medmine.ingest.hl7v2 import _reader
+from medmine.ingest.hl7v2._framing import iter_messages
 from medmine.ingest.hl7v2._journal import Entry, Journal
 from medmine.ingest.hl7v2._memory import Journaled
-from medmine.warehouse import Warehouse
+from medmine.ingest.hl7v2._mllp import Frame
+from medmine.ingest.hl7v2._reader import Hl7Reader
+from medmine.ingest.hl7v2._triage import triage
+from medmine.warehouse import LoadSession, Warehouse
 
 from .feed import oru, running
 
@@ -184,3 +194,56 @@ def test_journaled_state_folds_into_sorted_arrays_and_keeps_answers():
     assert known.visit_start(1003) is None and known.visit_start(1999) is None
     assert known.visit_start(1009) == t + dt.timedelta(hours=9)
     assert known.visit_start(1000) == t
+
+
+# ---- the network side's checks predict the reader's outcome, message by message ----
+_WH = Warehouse(":memory:")  # shared by the examples: each starts from what earlier ones left
+_CONTROL = itertools.count(1)
+_EVENT = st.tuples(
+    st.sampled_from(["A01", "A04", "A02", "A03", "A08", "A11", "A13", "A05", "R01"]),
+    st.sampled_from(["V1", "V2", ""]),
+    st.sampled_from(["K-1", "K-2", "K-3"]),
+    st.sampled_from(["19600101", ""]),
+    st.sampled_from(["", "20240301070000", "20240310000000"]),
+    st.sampled_from(["", "20240201000000", "20240305000000", "20240320000000"]),
+    st.sampled_from(["20240301080000", ""]),
+)
+
+
+def _event_message(trigger, visit, mrn, birth, admit, discharge, msh_time) -> bytes:
+    control = f"H{next(_CONTROL)}"
+    if trigger == "R01":
+        segs = [
+            f"MSH|^~\\&|LIS|KLINIK|MEDMINE|KLINIK|{msh_time}||ORU^R01|{control}|P|2.5.1",
+            f"PID|1||{mrn}^^^KLINIK^MR||Roe^Rita||{birth}|F",
+            f"PV1|1|I|||||||||||||||||{visit}^^^KLINIK^VN" if visit else "PV1|1|I",
+            "OBR|1|||24323-8^Panel^LN",
+            "OBX|1|NM|2345-7^Glucose^LN||98|mg/dL^^UCUM|70-99|||F",
+        ]
+        return "\r".join(segs).encode() + b"\r"
+    return adt(control, trigger, visit, mrn=mrn, birth=birth, msh_time=msh_time, admit=admit,
+               discharge=discharge)  # fmt: skip
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(events=st.lists(_EVENT, min_size=1, max_size=10))
+def test_triage_predicts_the_loader_for_any_sequence_of_events(events):
+    """Random admit/transfer/discharge/update/cancel/result sequences, with and without
+    birth dates, admit, discharge and message times: for each message, the outcome the
+    network side computes from `Journaled` (the warehouse read at start, plus the effect of
+    each earlier message) equals what `Hl7Reader` does with it in one load."""
+    known = Journaled()
+    known.read(_WH.con)
+    with LoadSession(_WH, "hl7v2") as s:
+        reader = Hl7Reader(s, SourceConcepts(s))
+        for n, event in enumerate(events, 1):
+            data = _event_message(*event)
+            predicted, effect = triage(Frame(data, len(data), False), 1 << 20, known)
+            effect.apply(known)
+            raw = next(iter_messages(io.BytesIO(data)))
+            raw.number = n
+            got = reader.message("test", raw)
+            assert (predicted.status, predicted.reason, predicted.detail) == (
+                got.status, got.reason, got.detail,
+            ), event  # fmt: skip
+        reader.finish()
