@@ -28,6 +28,11 @@ _HOLIDAY = (
     r"Super\s+Bowl(?:\s+Sunday)?|Black\s+Friday|Election\s+Day|Columbus\s+Day|"
     r"Indigenous\s+Peoples'?\s+Day|Groundhog\s+Day|Palm\s+Sunday|Pentecost|Epiphany)"
 )
+#: The first word of every holiday, lower case: a word gate (one set lookup on the note's
+#: words instead of a regular-expression scan of the whole text).
+_HOLIDAY_WORDS = frozenset(
+    w.lower() for w in re.findall(r"(?:^|(?<=[(|:]))([^\W\d_]+)", _HOLIDAY[3:-1])
+) | frozenset({"dia", "día"})  # "D[ií]a" is no plain word
 _MONS = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Sept", "Oct", "Nov", "Dec"]
 _MON3 = "(?:" + "|".join(_MONS + [m.upper() for m in _MONS]) + ")"
 #: Words after which a bare m/d is a date ("BM 8/15", "LMP 3/2", "seen 7/9").
@@ -123,7 +128,7 @@ class DateRecognizer(PatternRecognizer):
             re.compile(rf"\b{_HOLIDAY}(?:,?\s+(?:of\s+)?(?:'\d{{2}}|{_Y}))?(?!\w)"),
             Entity.DATE,
             0.8,
-            gate=re.compile(_HOLIDAY),
+            gate=_HOLIDAY_WORDS,
         ),
         # Jan 2021, SEPT 2020, May 2021 (month abbreviation or May with a 4-digit year)
         Pattern(re.compile(rf"\b{_MON3}\.?,?\s+{_Y}(?!\d)"), Entity.DATE, 0.8, gate=_MONTH_WORDS),

@@ -130,7 +130,7 @@ class RecallMoreRecognizer(PatternRecognizer):
             rf"[/;,|][ \t]*(?P<n>[a-z]{{2,3}})[ \t]+{_CRED}\b",
             Entity.PATIENT,
             "n",
-            gate=re.compile(rf"[a-z]{{2}}[ \t]+{_CRED}\b"),
+            anchors=frozenset("/;,|"),
         ),
         # lower-case initials after a credential, closing a clause: "triage RN wq"
         _p(
@@ -171,7 +171,7 @@ class RecallMoreRecognizer(PatternRecognizer):
             r"\n[ \t]*(?P<n>[A-Z]{2,3})[ \t]*\Z",
             Entity.PATIENT,
             "n",
-            gate=re.compile(r"[A-Z]{2,3}[ \t]*\Z"),
+            anchors=frozenset({"\n"}),
         ),
         # --- names ----------------------------------------------------------------------
         # an initial (or two) and a surname: "P. Lindqvist", "A.J. Okafor"
@@ -237,7 +237,7 @@ class RecallMoreRecognizer(PatternRecognizer):
             r"(?<![\w])(?:St|ST|Mt|MT|Ste|STE)\.[ \t]+(?!(?i:vitus|elmo|anthony)\b)"
             r"(?:[A-Z][a-z]+|[A-Z]{2,})(?:['’][sS])?(?![\w'’])(?![ \t]+(?i:wort|fire|dance))",
             Entity.FACILITY,
-            gate=re.compile(r"(?:St|ST|Mt|MT|Ste|STE)\.[ \t]+[A-Z]"),
+            anchors=frozenset({"st.", "mt.", "ste."}),
         ),
         # road intersections: "Hwy 212 & County Road 9", "I-94 and US 41"
         _p(
@@ -296,12 +296,12 @@ class RecallMoreRecognizer(PatternRecognizer):
         _p(
             r"\b(?:[Rr]oom|ROOM|[Rr]m|RM)\.?[ \t]*#?[ \t]*\d{1,4}[A-Z]?\b",
             Entity.STREET,
-            gate=re.compile(r"(?:[Rr]oom|ROOM|[Rr]m|RM)\.?[ \t]*#?[ \t]*\d"),
+            gate=Needles(frozenset({"room", "rm"})),
         ),
         _p(
             r"\b(?:Motel|Hotel|Inn|Super|MOTEL|HOTEL)[ \t]+\d{1,3}\b",
             Entity.STREET,
-            gate=re.compile(r"(?:Motel|Hotel|Inn|Super|MOTEL|HOTEL)[ \t]+\d"),
+            gate=Needles(frozenset({"motel", "hotel", "inn", "super"})),
         ),
         # --- identifiers ----------------------------------------------------------------
         # a housing, cell or bed label's value: "Housing: D-Pod 3-07A"

@@ -208,7 +208,7 @@ class RecallRulesRecognizer(PatternRecognizer):
             rf"(?P<c>{_CW}(?:[ \t]+{_CW})?),[ \t]*(?i:{_COUNTRIES})\b",
             Entity.CITY,
             "c",
-            gate=re.compile(rf",[ \t]*(?i:{_COUNTRIES})\b"),
+            gate=frozenset(c.split()[0].lower() for c in _COUNTRIES.split("|")),
         ),
         # an organisation before a facility noun: "Sunrise of Wellesley assisted living",
         # "The Elms (SNF)", "the Eastgate location"
