@@ -9,6 +9,8 @@ leaves them out).
 
     .venv/bin/python bench/phi_token_model.py --loso     # cross-set figures, writes
                                                          # bench/results/phi_token_model_loso.json
+    .venv/bin/python bench/phi_token_model.py --rules    # the rules alone on the three sets
+                                                         # (bench/results/phi_text_devsets.json)
     .venv/bin/python bench/phi_token_model.py --ship     # train on all, write the model to
                                                          # bench/results/phi_token_model.json
 
@@ -210,10 +212,38 @@ def ship() -> TM.TokenModel:
     return model
 
 
+def rules_only() -> dict[str, Any]:
+    """The rules (recall and precise modes) on the three development sets and the third
+    set's halves; written to bench/results/phi_text_devsets.json (tuned-on figures).
+    """
+    out: dict[str, Any] = {"note": "all three sets are development data: tuned-on figures"}
+    for mode in ("recall", "precise"):
+        det = Union(Scrubber(ScrubConfig(detection=mode)), None)
+        for name in FRESH:
+            cases = load_set(name)
+            groups = {"all": cases}
+            if name == "phi_eval_fresh3":
+                for half in ("dev", "locked"):
+                    groups[half] = [c for c in cases if c.get("split") == half]
+            for part, cs in groups.items():
+                r = _brief(E.score_fresh(cs, det))
+                out[f"{mode}/{name}/{part}"] = r
+                print(
+                    f"{mode:8s} {name:16s} {part:6s} notes {len(cs):3d} recall "
+                    f"{r['recall_overall']:.3f} precision {r['precision_spans']:.3f} clinical "
+                    f"kept {r['clinical_tokens_kept']:.3f} {r['recall_groups']}"
+                )
+    path = ROOT / "bench" / "results" / "phi_text_devsets.json"
+    path.write_text(json.dumps(out, indent=2), encoding="utf-8")
+    print(f"wrote {path.relative_to(ROOT)}")
+    return out
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--loso", action="store_true", help="leave-one-set-out figures")
     ap.add_argument("--ship", action="store_true", help="train on everything, write the model")
+    ap.add_argument("--rules", action="store_true", help="the rules alone on the three sets")
     a = ap.parse_args()
     t0 = time.process_time()
     if a.loso:
@@ -224,6 +254,8 @@ def main() -> None:
         print(f"wrote {RESULTS.relative_to(ROOT)}")
     if a.ship:
         ship()
+    if a.rules:
+        rules_only()
 
 
 if __name__ == "__main__":
