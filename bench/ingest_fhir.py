@@ -108,7 +108,7 @@ def child_medmine(path: Path, n: int, keep_raw: bool = True, setwise: bool = Fal
     from medmine.ingest.fhir import load
     from medmine.warehouse import Warehouse
 
-    db = DATA / f"bench_medmine_{n}.duckdb"
+    db = DATA / f"bench_medmine_{n}_{os.getpid()}.duckdb"  # private: others may run it too
     for suffix in ("", ".wal"):
         Path(f"{db}{suffix}").unlink(missing_ok=True)
     per_type: dict[str, list[float]] = {}
@@ -131,7 +131,8 @@ def child_medmine(path: Path, n: int, keep_raw: bool = True, setwise: bool = Fal
         raw = wh.count("mm_fhir_resource")
     t = report.totals
     size = db.stat().st_size
-    db.unlink(missing_ok=True)
+    for suffix in ("", ".wal", ".audit-head"):
+        Path(f"{db}{suffix}").unlink(missing_ok=True)
     return {
         "seconds": secs,
         "cpu_seconds": cpu,

@@ -273,6 +273,65 @@ _SHAPE_MACROS = (
 )
 
 
+#: Typed reading (the loader's fast paths): `json_transform` into a structure where objects
+#: and lists are STRUCTs and LISTs and every primitive read stays a JSON leaf (its JSON text),
+#: so its JSON type is still known (a string leaf starts with a quote): a wrong-type
+#: primitive makes the resource irregular, and the per-resource mapper quarantines it.
+_CC = {
+    "coding": [{"system": "JSON", "code": "JSON", "display": "JSON"}],
+    "text": "JSON",
+    "code": "JSON",  # a bare Coding where a CodeableConcept belongs: irregular
+    "system": "JSON",
+}
+_REF = {"reference": "JSON"}
+_TYPED_MACROS = (
+    # a JSON leaf that is absent or a string / a number
+    "mm_js(v) AS v IS NULL OR starts_with(v, '\"')",
+    # (a JSON number's text starts with a digit or a minus sign)
+    "mm_jn(v) AS v IS NULL OR ascii(v) BETWEEN 48 AND 57 OR ascii(v) = 45",
+    # a Coding: an object with a known field, string system/display, a non-empty string code
+    "mm_tcoding_ok(c) AS (c.code IS NOT NULL OR c.system IS NOT NULL OR c.display IS NOT NULL) "
+    "AND mm_js(c.code) AND c.code IS DISTINCT FROM '\"\"' AND mm_js(c.system) "
+    "AND mm_js(c.display)",
+    # a CodeableConcept, if present: coding and/or text, no bare Coding fields
+    "mm_tcc_ok(cc) AS cc IS NULL OR ((cc.coding IS NOT NULL OR cc.text IS NOT NULL) "
+    "AND cc.code IS NULL AND cc.system IS NULL AND mm_js(cc.text) "
+    "AND coalesce(list_bool_and(list_transform(cc.coding, lambda c: mm_tcoding_ok(c))), true))",
+    # a Reference, if present: a non-empty literal reference (no conditional or contained one)
+    "mm_tref_ok(r) AS r IS NULL OR (starts_with(r.reference, '\"') "
+    "AND r.reference <> '\"\"' AND NOT contains(r.reference, '?') "
+    "AND NOT starts_with(r.reference, '\"#'))",
+    # a date or dateTime leaf, if present: FHIR's own format, at most microseconds, year 1 on
+    "mm_tdate_ok(v) AS v IS NULL OR (starts_with(v, '\"') AND regexp_full_match(v ->> '$', "
+    "'[0-9]{4}(-[0-9]{2}(-[0-9]{2}(T[0-9]{2}:[0-9]{2}:[0-9]{2}([.][0-9]{1,6})?"
+    "(Z|[+-][0-9]{2}:[0-9]{2}))?)?)?') AND NOT starts_with(v, '\"0000'))",
+    # the first coding with a code, of a CodeableConcept struct
+    "mm_tcoded(cc) AS list_filter(cc.coding, lambda c: c.code IS NOT NULL)[1]",
+)
+
+
+def _struct(fields: dict[str, Any]) -> str:
+    """A `json_transform` structure, as an SQL literal."""
+    return literal(json.dumps(fields))
+
+
+def _guard(objects: tuple[str, ...], lists: tuple[str, ...], extra: str = "") -> str:
+    """Raw-text guard (a regular expression) for what the typed parse cannot tell: a
+    modifier extension, a JSON null (read as absent), a non-object where one of `objects` is
+    read (it would read as an object of NULLs), a non-list where one of `lists` is read (it
+    would read as absent). A match makes the resource irregular; a match inside a string
+    value only sends a plain resource to the per-resource mapper.
+    """
+    return (
+        r"modifierExtension|:\s*null"
+        + (f"|{extra}" if extra else "")
+        + f'|"({"|".join(objects)})"'
+        + r"\s*:\s*[^\s{]"
+        + f'|"({"|".join(lists)})"'
+        + r"\s*:\s*[^\s\[]"
+    )
+
+
 def _condition_shape(j: str) -> str:
     """SQL: the raw Condition ``j`` has the plain shape the SQL mapping covers."""
     return (
@@ -383,100 +442,76 @@ def _condition_rows(source: str, regular: str) -> str:
     """
 
 
-#: Top-level Condition fields the mapping reads, each parsed once as its own JSON value.
-_CONDITION_FIELDS = (
-    "id",
-    "subject",
-    "encounter",
-    "asserter",
-    "recorder",
-    "code",
-    "clinicalStatus",
-    "onsetDateTime",
-    "onsetPeriod",
-    "recordedDate",
-    "abatementDateTime",
+_CONDITION = {
+    "id": "JSON",
+    "subject": _REF,
+    "encounter": _REF,
+    "asserter": _REF,
+    "recorder": _REF,
+    "code": _CC,
+    "clinicalStatus": _CC,
+    "onsetDateTime": "JSON",
+    "onsetPeriod": {"start": "JSON"},
+    "recordedDate": "JSON",
+    "abatementDateTime": "JSON",
+}
+_CONDITION_GUARD = _guard(
+    ("subject", "encounter", "asserter", "recorder", "onsetPeriod"), ("coding",)
 )
 
 
-def _fields(fields: tuple[str, ...]) -> str:
-    """A `json_transform` structure that keeps each top-level field as JSON."""
-    return literal(json.dumps(dict.fromkeys(fields, "JSON")))
-
-
-def _first_coded(cc: str, key: str) -> str:
-    """SQL: `key` of the first coding with a code of CodeableConcept JSON `cc` (plain shape)."""
-    return (
-        f"(list_filter(json_extract({cc}, '$.coding[*]'), "
-        f"lambda c: json_type(c, '$.code') = 'VARCHAR')[1] ->> {literal('$.' + key)})"
-    )
-
-
 def fast_conditions(con: Any, source: str, load_id: str = "") -> str:
-    """`mapped_conditions` for the loader: the same rows, read with one JSON parse per
-    resource (`json_transform` of the top-level fields) and direct paths into them.
+    """`mapped_conditions` for the loader: the same rows, read with one typed JSON parse per
+    resource (`json_transform` into `_CONDITION`, primitives as JSON leaves) in one pipeline.
 
-    The paths are exact on the plain shape only (``regular``: objects where FHIR has
-    objects, strings where it has strings); the loader maps every other resource with the
-    per-resource mapper, and a test checks both functions give the same rows.
+    Exact on the plain shape only (``regular``: objects where FHIR has objects, strings where
+    it has strings, `_CONDITION_GUARD` not matched); the loader maps every other resource
+    with the per-resource mapper, and a test checks both functions give the same rows.
     """
     register(con)
-    for macro in _SHAPE_MACROS:
+    for macro in (*_SHAPE_MACROS, *_TYPED_MACROS):
         con.execute(f"CREATE OR REPLACE TEMP MACRO {macro}")
     con.execute(
-        "CREATE OR REPLACE TEMP TABLE __cond_src AS SELECT seq, source_file, location, "
-        f"contains(resource, 'modifierExtension') AS modifier, "
-        f"json_transform(resource, {_fields(_CONDITION_FIELDS)}) AS f FROM ({source})"
+        "CREATE OR REPLACE TEMP TABLE __cond_purls AS SELECT source_file, full_url, "
+        "any_value(resource_type) AS resource_type, any_value(resource_id) AS resource_id "
+        "FROM mm_fhir_resource WHERE full_url IS NOT NULL AND source_file IN "
+        f"(SELECT DISTINCT source_file FROM ({source})) GROUP BY ALL"
     )
-    _plain_urls(con, "__cond_src", "__cond_purls")
-    f = "f"
     shape = (
-        f"json_type({f}.id) = 'VARCHAR' AND json_type({f}.subject) = 'OBJECT' "
-        f"AND mm_ref_ok({f}.subject, '$') AND mm_ref_ok({f}.encounter, '$') "
-        f"AND mm_ref_ok({f}.asserter, '$') AND mm_ref_ok({f}.recorder, '$') "
-        f"AND json_type({f}.code) = 'OBJECT' AND mm_cc_ok({f}.code, '$') "
-        f"AND mm_cc_ok({f}.clinicalStatus, '$') AND mm_date_ok({f}.onsetDateTime, '$') "
-        f"AND mm_date_ok({f}.recordedDate, '$') AND mm_date_ok({f}.abatementDateTime, '$') "
-        f"AND ({f}.onsetPeriod IS NULL OR (json_type({f}.onsetPeriod) = 'OBJECT' "
-        f"AND mm_date_ok({f}.onsetPeriod, '$.start'))) AND NOT modifier"
+        "starts_with(f.id, '\"') AND f.subject IS NOT NULL AND mm_tref_ok(f.subject) "
+        "AND mm_tref_ok(f.encounter) AND mm_tref_ok(f.asserter) AND mm_tref_ok(f.recorder) "
+        "AND f.code IS NOT NULL AND mm_tcc_ok(f.code) AND mm_tcc_ok(f.clinicalStatus) "
+        "AND mm_tdate_ok(f.onsetDateTime) AND mm_tdate_ok(f.recordedDate) "
+        "AND mm_tdate_ok(f.abatementDateTime) AND mm_tdate_ok(f.onsetPeriod.start) AND NOT odd"
     )
+    code, status = "mm_tcoded(f.code)", "mm_tcoded(f.clinicalStatus)"
     rows = f"""
-        SELECT seq, source_file, location, {shape} AS regular,
-          {f}.id ->> '$' AS id,
-          {f}.subject ->> '$.reference' AS subject,
-          {f}.encounter ->> '$.reference' AS encounter,
-          {f}.asserter ->> '$.reference' AS asserter,
-          {f}.asserter IS NOT NULL AS has_asserter,
-          {f}.recorder ->> '$.reference' AS recorder,
-          {_first_coded(f + ".code", "system")} AS code_system,
-          {_first_coded(f + ".code", "code")} AS code,
-          {_first_coded(f + ".code", "display")} AS code_display,
-          {f}.code ->> '$.text' AS code_text,
-          {f}.onsetDateTime ->> '$' AS onset,
-          {f}.onsetPeriod ->> '$.start' AS onset_period_start,
-          {f}.recordedDate ->> '$' AS recorded,
-          {f}.abatementDateTime ->> '$' AS abatement,
-          {_first_coded(f + ".clinicalStatus", "code")} AS clinical_status,
-          {_first_coded(f + ".clinicalStatus", "system")} AS status_system,
-          {_first_coded(f + ".clinicalStatus", "display")} AS status_display,
-          {f}.clinicalStatus ->> '$.text' AS status_text
-        FROM __cond_src
+        SELECT seq, source_file, location, coalesce({shape}, false) AS regular,
+          f.id ->> '$' AS id,
+          f.subject.reference ->> '$' AS subject,
+          f.encounter.reference ->> '$' AS encounter,
+          f.asserter.reference ->> '$' AS asserter,
+          f.asserter IS NOT NULL AS has_asserter,
+          f.recorder.reference ->> '$' AS recorder,
+          {code}.system ->> '$' AS code_system,
+          {code}.code ->> '$' AS code,
+          {code}.display ->> '$' AS code_display,
+          f.code.text ->> '$' AS code_text,
+          f.onsetDateTime ->> '$' AS onset,
+          f.onsetPeriod.start ->> '$' AS onset_period_start,
+          f.recordedDate ->> '$' AS recorded,
+          f.abatementDateTime ->> '$' AS abatement,
+          {status}.code ->> '$' AS clinical_status,
+          {status}.system ->> '$' AS status_system,
+          {status}.display ->> '$' AS status_display,
+          f.clinicalStatus.text ->> '$' AS status_text
+        FROM (SELECT seq, source_file, location,
+                     regexp_matches(resource, {literal(_CONDITION_GUARD)}) AS odd,
+                     json_transform(resource, {_struct(_CONDITION)}) AS f FROM ({source}))
     """
     for column in ("subject", "encounter", "asserter", "recorder"):
         rows = resolve_plain_sql(rows, column, "__cond_purls")
     return _condition_rows(f"({rows}) x", "x.regular")
-
-
-def _plain_urls(con: Any, source: str, name: str) -> None:
-    """Temp table `name`: the ``fullUrl`` s of the Bundle files of relation `source`, one row
-    per ``(source_file, full_url)`` (what `resolve_plain_sql` joins).
-    """
-    con.execute(
-        f"CREATE OR REPLACE TEMP TABLE {ident(name)} AS SELECT source_file, full_url, "
-        "any_value(resource_type) AS resource_type, any_value(resource_id) AS resource_id "
-        "FROM mm_fhir_resource WHERE full_url IS NOT NULL AND source_file IN "
-        f"(SELECT DISTINCT source_file FROM {ident(source)}) GROUP BY ALL"
-    )
 
 
 def condition_mapping() -> Any:

@@ -15,14 +15,18 @@ goes to the per-resource mapper.
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from medmine.ingest.codes import TYPE_EHR
 from medmine.ingest.fhir._setwise import Code, Ref, SetwiseMapping
 from medmine.ingest.fhir._viewmap import (
+    _CC,
+    _REF,
     _SHAPE_MACROS,
+    _TYPED_MACROS,
+    _guard,
     _row_id,
+    _struct,
     register,
     resolve_plain_sql,
 )
@@ -32,13 +36,6 @@ from medmine.warehouse.sql import literal
 #: STRUCTs and LISTs; every primitive the mapping reads stays a JSON leaf (its JSON text), so
 #: its JSON type is still known (a string leaf starts with a quote) and a wrong-type primitive
 #: makes the resource irregular (the per-resource mapper then quarantines it, invalid_value).
-_CC = {
-    "coding": [{"system": "JSON", "code": "JSON", "display": "JSON"}],
-    "text": "JSON",
-    "code": "JSON",  # a bare Coding where a CodeableConcept belongs: irregular
-    "system": "JSON",
-}
-_REF = {"reference": "JSON"}
 #: The fields of a part (the Observation itself or a component) that make its row.
 _PART = {
     "code": _CC,
@@ -63,44 +60,14 @@ _TOP = {
     "component": [_PART],
     **_PART,
 }
-#: Raw-text guards for what the typed parse cannot tell apart (each makes the resource
-#: irregular; a match inside a string value only sends a plain resource to the per-resource
-#: mapper): a modifier extension; value[x] types the SQL does not map; a comparator; a JSON
-#: null (read as absent); a non-object where an object is read (it would read as an object
-#: of NULLs); a non-list where a list is read (it would read as absent).
-_GUARD = (
-    r"modifierExtension"
-    r'|"value(Period|Ratio|Range|SampledData|Attachment|Reference)"\s*:'
-    r'|"comparator"\s*:'
-    r"|:\s*null"
-    r'|"(subject|encounter|effectivePeriod|valueQuantity|valueCodeableConcept|low|high)"'
-    r"\s*:\s*[^\s{]"
-    r'|"(performer|category|coding|component|referenceRange)"\s*:\s*[^\s\[]'
-)
-_MACROS = (
-    # a JSON leaf that is absent or a string / a number
-    "mm_js(v) AS v IS NULL OR starts_with(v, '\"')",
-    # (a JSON number's text starts with a digit or a minus sign)
-    "mm_jn(v) AS v IS NULL OR ascii(v) BETWEEN 48 AND 57 OR ascii(v) = 45",
-    # a Coding: an object with a known field, string system/display, a non-empty string code
-    "mm_tcoding_ok(c) AS (c.code IS NOT NULL OR c.system IS NOT NULL OR c.display IS NOT NULL) "
-    "AND mm_js(c.code) AND c.code IS DISTINCT FROM '\"\"' AND mm_js(c.system) "
-    "AND mm_js(c.display)",
-    # a CodeableConcept, if present: coding and/or text, no bare Coding fields
-    "mm_tcc_ok(cc) AS cc IS NULL OR ((cc.coding IS NOT NULL OR cc.text IS NOT NULL) "
-    "AND cc.code IS NULL AND cc.system IS NULL AND mm_js(cc.text) "
-    "AND coalesce(list_bool_and(list_transform(cc.coding, lambda c: mm_tcoding_ok(c))), true))",
-    # a Reference, if present: a non-empty literal reference (no conditional or contained one)
-    "mm_tref_ok(r) AS r IS NULL OR (starts_with(r.reference, '\"') "
-    "AND r.reference <> '\"\"' AND NOT contains(r.reference, '?') "
-    "AND NOT starts_with(r.reference, '\"#'))",
-    # a date or dateTime leaf, if present: FHIR's own format, at most microseconds, year 1 on
-    "mm_tdate_ok(v) AS v IS NULL OR (starts_with(v, '\"') AND regexp_full_match(v ->> '$', "
-    "'[0-9]{4}(-[0-9]{2}(-[0-9]{2}(T[0-9]{2}:[0-9]{2}:[0-9]{2}([.][0-9]{1,6})?"
-    "(Z|[+-][0-9]{2}:[0-9]{2}))?)?)?') AND NOT starts_with(v, '\"0000'))",
-    # the first coding with a code, of a CodeableConcept struct
-    "mm_tcoded(cc) AS list_filter(cc.coding, lambda c: c.code IS NOT NULL)[1]",
-)
+#: Raw-text guard (`_viewmap._guard`), also for value[x] types the SQL does not map and a
+#: comparator (the per-resource mapper writes their text).
+_GUARD = _guard(
+    ("subject", "encounter", "effectivePeriod", "valueQuantity", "valueCodeableConcept", "low",
+     "high"),
+    ("performer", "category", "coding", "component", "referenceRange"),
+    r'"value(Period|Ratio|Range|SampledData|Attachment|Reference)"\s*:|"comparator"\s*:',
+)  # fmt: skip
 
 
 def _part_regular(p: str) -> str:
@@ -175,11 +142,6 @@ def _part_columns(p: str) -> str:
     """
 
 
-def _struct(fields: dict) -> str:
-    """A `json_transform` structure, as an SQL literal."""
-    return literal(json.dumps(fields))
-
-
 def fast_observations(con: Any, source: str, load_id: str = "") -> str:
     """SQL of the measurement / observation rows of the Observations in relation `source`
     (``seq, source_file, location, resource``), with the `_setwise` output columns.
@@ -190,7 +152,7 @@ def fast_observations(con: Any, source: str, load_id: str = "") -> str:
     are one list per resource, unnested after the references are resolved.
     """
     register(con)
-    for macro in (*_SHAPE_MACROS, *_MACROS):
+    for macro in (*_SHAPE_MACROS, *_TYPED_MACROS):
         con.execute(f"CREATE OR REPLACE TEMP MACRO {macro}")
     # One pipeline from the raw text to the rows: the parsed structs are never materialised.
     src = (
@@ -227,20 +189,23 @@ def fast_observations(con: Any, source: str, load_id: str = "") -> str:
             ['social-history', 'survey']), false) AS to_obs,
           coalesce(f.effectiveDateTime ->> '$', f.effectivePeriod.start ->> '$',
                    f.effectiveInstant ->> '$') AS effective,
-          CASE WHEN f.component IS NULL THEN [{part0}]
-               ELSE list_prepend({part0}, f.component) END AS parts
+          {part0} AS part0, f.component AS component
         FROM ({src})
     """
     for column in ("subject", "encounter", "performer"):
         base = resolve_plain_sql(base, column, "__obs_urls")
-    # The primary part: the first with a value (the Observation, else a component).
-    kinds = f"list_transform(parts, lambda p: {_kind('p')} <> 'none')"
+    # One row per part: the Observation itself (idx -1), then each component; the primary
+    # part is the first with a value (the Observation, else a component). The parts are not
+    # copied into one list (measured: copying the nested structs cost more than the rest).
+    has_value = f"list_transform(component, lambda c: {_kind('c')} <> 'none')"
     parts = f"""
-        SELECT b.* EXCLUDE (parts, p, first), idx, coalesce(idx = first, false) AS is_primary,
-          {_part_columns("p")}
-        FROM (SELECT *, unnest(parts) AS p, unnest(range(-1, len(parts) - 1)) AS idx,
-                     nullif(list_position({kinds}, true), 0) - 2 AS first
-              FROM ({base})) b
+        SELECT b.* EXCLUDE (part0, component, first, p), idx,
+          coalesce(idx = first, false) AS is_primary, {_part_columns("p")}
+        FROM (SELECT *, CASE WHEN idx < 0 THEN part0 ELSE component[idx + 1] END AS p
+              FROM (SELECT *, unnest(range(-1, coalesce(len(component), 0))) AS idx,
+                      CASE WHEN {_kind("part0")} <> 'none' THEN -1
+                           ELSE nullif(list_position({has_value}, true), 0) - 1 END AS first
+                    FROM ({base}))) b
     """
     row_id = (
         "CASE WHEN idx < 0 THEN mm_stable_id('fhir:Observation', id) "
