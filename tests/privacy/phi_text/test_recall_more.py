@@ -160,6 +160,24 @@ def test_facility_takes_its_joining_words(recall: Scrubber) -> None:
     assert any(text[s.start : s.end] == "Sunnyside Manor at Elk Hollow" for s in spans)
 
 
+def test_cities_abroad_after_a_place_cue(recall: Scrubber) -> None:
+    text = "Back from Mombasa last week; sister lives in Porto Alegre. Normal in Bath today."
+    assert _covered(recall, text, "Mombasa")
+    assert _covered(recall, text, "Porto Alegre")
+    rec = RECOGNIZERS.get("recall_more")()  # (the US place list has Mobile, AL)
+    assert rec.analyze("sats normal in Mobile unit per RT", NoteContext()) == []
+    assert not _touched(recall, "transferred to ICU from ED", "ICU")
+
+
+def test_world_city_list_leaves_out_common_words() -> None:
+    from medmine.privacy.phi_text.recognizers.recall_more import world_cities
+
+    cities = world_cities()
+    assert {"Mombasa", "Porto Alegre", "Chennai"} <= cities
+    assert not {"Mobile", "Nice", "Normal", "name"} & cities
+    assert len(cities) > 5000
+
+
 def test_title_case_weekday_alone_is_a_date(recall: Scrubber) -> None:
     assert [s.entity.value for s in recall.analyze("Mon", NoteContext())] == ["DATE"]
 

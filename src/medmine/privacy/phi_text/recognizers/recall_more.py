@@ -27,10 +27,12 @@ generic); OTHER is a lower-case first name after a cue (a census first name rare
 
 from __future__ import annotations
 
+import functools
+import importlib.resources
 import re
 
 from medmine.privacy.phi_text import _vocab
-from medmine.privacy.phi_text._base import Needles, Pattern, PatternRecognizer
+from medmine.privacy.phi_text._base import Needles, Pattern, PatternRecognizer, note_words
 from medmine.privacy.phi_text._model import Entity, NoteContext, Span
 from medmine.privacy.phi_text._registry import RECOGNIZERS
 from medmine.privacy.phi_text.recognizers.census_name import first_names
@@ -64,6 +66,34 @@ _ID_LABEL = (
 _NUM9 = r"(?:one|two|three|four|five|six|seven|eight|nine)"
 
 
+#: A place cue then up to three capitalised words: "en route from Xyz", "visiting in Xyz".
+_CITY_CUE = re.compile(
+    r"\b(?:from|in|to|near|outside|visiting|via|at)[ \t]+"
+    r"(?P<c>[A-Z][\w'’-]+(?:[ \t][A-Z][\w'’-]+){0,2})"
+)
+
+
+@functools.cache
+def world_cities() -> frozenset[str]:
+    """Cities outside the US with 100,000 or more inhabitants (``data/world_cities.csv``,
+    made by ``bench/phi_text_world_places.py``; common English words left out).
+    """
+    path = importlib.resources.files("medmine.privacy.phi_text") / "data" / "world_cities.csv"
+    rows = [r.strip() for r in path.read_text(encoding="utf-8").splitlines()]
+    body = [r for r in rows if r and not r.startswith("#")]
+    return frozenset(body[1:])  # the first row is the header "name"
+
+
+@functools.cache
+def _world_first() -> frozenset[str]:
+    """The lower-case first letter run of each world city (the note-word gate)."""
+    return frozenset(
+        m.group().lower()
+        for name in world_cities()
+        if (m := re.match(r"[^\W\d_]+", name)) is not None
+    )
+
+
 def _initials_like(w: str) -> bool:
     """Up to three letters that are no common word ("kb", "tk"; not "him", "the")."""
     return len(w) <= 3 and _vocab.zipf(w) < 4.5
@@ -86,6 +116,7 @@ class RecallMoreRecognizer(PatternRecognizer):
         Entity.OTHER,
         Entity.FACILITY,
         Entity.STREET,
+        Entity.CITY,
     )
     recall_only = True
     patterns = (
@@ -366,8 +397,22 @@ class RecallMoreRecognizer(PatternRecognizer):
     )
 
     def analyze(self, text: str, ctx: NoteContext) -> list[Span]:
-        """The spans of the patterns (`accept` vets names and places)."""
-        return super().analyze(text, ctx)
+        """The spans of the patterns (`accept` vets names and places), plus cities abroad
+        after a place cue ("flew in from Chennai").
+        """
+        out = super().analyze(text, ctx)
+        if not _world_first().isdisjoint(note_words(text)):  # one set operation per note
+            cities = world_cities()
+            for m in _CITY_CUE.finditer(text):
+                cand = m.group("c")
+                parts = re.split(r"[ \t]", cand)
+                for k in range(len(parts), 0, -1):
+                    name = " ".join(parts[:k])
+                    if name in cities:
+                        start = m.start("c")
+                        out.append(Span(start, start + len(name), Entity.CITY, 0.55, self.name))
+                        break
+        return out
 
     def accept(self, text: str, start: int, end: int, entity: Entity) -> bool:
         """Names need a word that is a name or no English word and not clinical; places a
