@@ -68,7 +68,7 @@ def _child(path: str, journal_id: str, max_frame_bytes: int, conn: Connection) -
         loader = JournalLoader(wh, journal_id, committed, max_frame_bytes)
         loader.provenance_follows_rows = provenance_follows_rows(wh.con)
         _warm_up()
-        conn.send(("ready", loader.checkpoint()))
+        conn.send(("ready", (loader.checkpoint(), loader.provenance_follows_rows)))
     except Exception as exc:
         conn.send(("error", f"{type(exc).__name__}: {exc}"))
         return
@@ -113,6 +113,8 @@ class ProcessLoader:
         child.close()
         self.retried_alone = 0
         self.applied = -1
+        #: whether the child writes new rows' provenance without a conflict check
+        self.provenance_follows_rows = False
 
     def wait_ready(self) -> int:
         """Wait until the child opened the warehouse; returns its checkpoint.
@@ -122,7 +124,7 @@ class ProcessLoader:
         WarehouseError
             The child could not open the warehouse (e.g. another process holds it).
         """
-        self.applied = self._recv("ready")
+        self.applied, self.provenance_follows_rows = self._recv("ready")
         return int(self.applied)
 
     def _recv(self, want: str) -> Any:

@@ -95,12 +95,10 @@ class JournalPipeline:
             self._executor.shutdown(wait=False)
             raise
         in_process = JournalLoader(self.wh, journal_id, self.committed, self.config.max_frame_bytes)
-        self.provenance_follows_rows = provenance_follows_rows(self.wh.con)
-        in_process.provenance_follows_rows = self.provenance_follows_rows
         self.applied_seq = in_process.checkpoint()
         self.known.read(self.wh.con)
         if not self.separate_process:
-            self.committed.know_all(self.wh.con)
+            self._prepare(in_process)
         replay = await loop.run_in_executor(self._executor, self.journal.open, self.applied_seq)
         self.stats.replayed = len(replay)
         self.loader = in_process
@@ -116,6 +114,7 @@ class JournalPipeline:
                         f"{self.applied_seq}; stop whatever else writes the warehouse"
                     )
                 self.loader = child
+                self.provenance_follows_rows = child.provenance_follows_rows
             except BaseException as exc:
                 await loop.run_in_executor(self._executor, child.close)
                 self._reopen()
@@ -127,7 +126,7 @@ class JournalPipeline:
                 # no second process open it, but a thread of this one can load
                 log.warning("the loader runs as a thread of the listener: %s", exc)
                 self.separate_process = False
-                self.committed.know_all(self.wh.con)
+                self._prepare(in_process)
         self._know(replay)
         self._ready.extend(replay)
         if replay:
@@ -159,6 +158,12 @@ class JournalPipeline:
             self._executor.shutdown(wait=True)
         self._write_status()
         self.journal.release()
+
+    def _prepare(self, loader: JournalLoader) -> None:
+        """What a loader thread reads before it starts (a loader process reads its own)."""
+        self.provenance_follows_rows = provenance_follows_rows(self.wh.con)
+        loader.provenance_follows_rows = self.provenance_follows_rows
+        self.committed.know_all(self.wh.con)
 
     def _reopen(self) -> None:
         """Open the caller's warehouse connection again once the loader process is gone."""
