@@ -178,6 +178,14 @@ def test_world_city_list_leaves_out_common_words() -> None:
     assert len(cities) > 5000
 
 
+def test_hyphenated_given_names(recall: Scrubber) -> None:
+    text = "Parents Seo-yeon Choi and Jae-hoon Lim at bedside."
+    assert _covered(recall, text, "Seo-yeon Choi")
+    assert _covered(recall, text, "Jae-hoon Lim")
+    for other in ("Post-op Day 2 today", "Self-pay Patient form", "X-ray Report pending"):
+        assert not _touched(recall, other, other.split()[0]), other
+
+
 def test_title_case_weekday_alone_is_a_date(recall: Scrubber) -> None:
     assert [s.entity.value for s in recall.analyze("Mon", NoteContext())] == ["DATE"]
 

@@ -94,6 +94,28 @@ def _world_first() -> frozenset[str]:
     )
 
 
+#: A given name of two syllables joined by a hyphen, the second in lower case, before a
+#: capitalised family name: "Seo-yeon Choi", "Jae-hoon Lim".
+_HYPHEN_GIVEN = re.compile(
+    r"(?<![\w-])(?P<g>[A-Z][a-z]{1,4}-(?P<s>[a-z]{2,4}))[ \t]+(?P<f>[A-Z][a-z]+)(?![\w-])"
+)
+
+
+def _given_syllable(w: str) -> bool:
+    """A second syllable that is a census name and no common word, or a rare word."""
+    if w in _vocab.clinical():
+        return False
+    z = _vocab.zipf(w)
+    return (w in _vocab.all_names() and z < 4.2) or z < 3.5
+
+
+def _surname_like(w: str) -> bool:
+    low = w.lower()
+    return low not in _vocab.clinical() and (
+        low in _vocab.all_names() or low not in _vocab.english()
+    )
+
+
 def _initials_like(w: str) -> bool:
     """Up to three letters that are no common word ("kb", "tk"; not "him", "the")."""
     return len(w) <= 3 and _vocab.zipf(w) < 4.5
@@ -412,6 +434,12 @@ class RecallMoreRecognizer(PatternRecognizer):
                         start = m.start("c")
                         out.append(Span(start, start + len(name), Entity.CITY, 0.55, self.name))
                         break
+        if "-" in text:
+            out += [
+                Span(m.start(), m.end("g"), Entity.PATIENT, 0.55, self.name)
+                for m in _HYPHEN_GIVEN.finditer(text)
+                if _given_syllable(m.group("s")) and _surname_like(m.group("f"))
+            ]
         return out
 
     def accept(self, text: str, start: int, end: int, entity: Entity) -> bool:
