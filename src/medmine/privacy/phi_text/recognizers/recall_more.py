@@ -159,12 +159,12 @@ class RecallMoreRecognizer(PatternRecognizer):
             anchors=frozenset(["jan", "feb", "apr", "jun", "jul", "aug", "sep", "oct", "nov"])
             | frozenset(["dec"]),
         ),
-        # numeric dates with spaces around the separators: "04 / 17 / 2025"
+        # numeric dates with spaces around the first separator: "04 / 17 / 2025"
         _p(
-            r"(?<![\w/.])(?:0?[1-9]|1[0-2])[ \t]*[/.-][ \t]*(?:0?[1-9]|[12]\d|3[01])[ \t]*[/.-]"
-            r"[ \t]*(?:19|20)\d\d(?![\w/])",
+            r"(?<![\w/.])(?:0?[1-9]|1[0-2])(?:[ \t]+[/.-][ \t]*|[/.-][ \t]+)"
+            r"(?:0?[1-9]|[12]\d|3[01])[ \t]*[/.-][ \t]*(?:19|20)\d\d(?![\w/])",
             Entity.DATE,
-            gate=re.compile(r"\d[ \t]*[/.-][ \t]*\d"),
+            gate=re.compile(r"\d[ \t]+[/.-]|[/.-][ \t]+\d"),
         ),
         # --- initials, logins -----------------------------------------------------------
         # after an action and "by": "typed by qzv", "processed by bwoolsey"
@@ -249,7 +249,7 @@ class RecallMoreRecognizer(PatternRecognizer):
             r"(?:y/?o|yo|y\.o\.|years?|yrs?|-year|M\b|F\b|m\b|f\b|mo\b|months?)",
             Entity.PATIENT,
             "n",
-            gate=re.compile(r"\d[ \t]*(?:y|-y|M|F|m|f)"),
+            gate=re.compile(r"\d[ \t]*(?:y|-y|[MFmf]\b|mo)"),
         ),
         # a lower-case name after "named" or "called": "named aurelia stroud"
         _p(
@@ -349,7 +349,7 @@ class RecallMoreRecognizer(PatternRecognizer):
         _p(
             r"\b(?:[Rr]oom|ROOM|[Rr]m|RM)\.?[ \t]*#?[ \t]*\d{1,4}[A-Z]?\b",
             Entity.STREET,
-            gate=Needles(frozenset({"room", "rm"})),
+            gate=frozenset({"room", "rm"}),
         ),
         _p(
             r"\b(?:Motel|Hotel|Inn|Super|MOTEL|HOTEL)[ \t]+\d{1,3}\b",
