@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from medmine.warehouse import LoadSession, Reason
+from medmine.warehouse.schema import table as table_spec
 from medmine.warehouse.sql import ident, literal
 
 #: ``sql(con, source, load_id)``: SQL of the mapped rows of the resources in relation `source`
@@ -96,12 +97,21 @@ def apply(s: LoadSession, m: SetwiseMapping, source: str) -> Applied:
         "HAVING bool_and(coalesce(regular, false) AND reason_code IS NULL)"
         + (f" AND bool_or({ident(m.row_column)})" if m.row_column else "")
     )
+    # Resources for the per-resource mapper: usually none. Their seqs are found first
+    # (`source` read for its seq alone, a join on raw ids); the JSON text is read only when
+    # there are some (reading every resource's text again cost a scan of the raw store).
+    con.execute(
+        f"CREATE OR REPLACE TEMP TABLE __sw_fall AS SELECT seq FROM ({source}) "
+        "WHERE seq NOT IN (SELECT seq FROM __sw_ok)"
+    )
+    fallback = []
+    if con.execute("SELECT count(*) FROM __sw_fall").fetchone()[0]:
+        fallback = con.execute(
+            f"SELECT seq, source_file, location, resource FROM ({source}) "
+            "WHERE seq IN (SELECT seq FROM __sw_fall) ORDER BY seq"
+        ).fetchall()
     if m.row_column:  # from here on only the rows that are written
         con.execute(f"DELETE FROM __sw WHERE NOT coalesce({ident(m.row_column)}, false)")
-    fallback = con.execute(
-        f"SELECT seq, source_file, location, resource FROM ({source}) "
-        "WHERE seq NOT IN (SELECT seq FROM __sw_ok) ORDER BY seq"
-    ).fetchall()
     table = _table_expr(m)
     primary = f"WHERE {ident(m.primary_column)}" if m.primary_column else ""
     rid = ident(m.id_column)
@@ -130,11 +140,12 @@ def apply(s: LoadSession, m: SetwiseMapping, source: str) -> Applied:
         ).fetchone()[0]
         if n:
             s.report.rows_written[t] = s.report.rows_written.get(t, 0) + int(n)
-    con.execute(
-        "INSERT OR IGNORE INTO mm_source_record (table_name, row_id, load_id, source_file, "
-        f"location, resource_type, source_key, checksum) SELECT {table}, {rid}, "
-        f"{literal(s.load_id)}, source_file, location, {literal(rtype)}, source_key, NULL "
-        f"FROM {kept}"
+    con.execute(  # mm_source_record has no key index: insert_new_sql keeps its key unique
+        table_spec("mm_source_record").insert_new_sql(
+            f"(SELECT {table} AS table_name, {rid} AS row_id, {literal(s.load_id)} AS load_id, "
+            f"source_file, location, {literal(rtype)} AS resource_type, source_key, "
+            f"NULL AS checksum FROM {kept})"
+        )
     )
     warnings = _references(s, m, kept)
     s.tally(rtype, loaded=int(loaded))
