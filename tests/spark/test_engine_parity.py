@@ -68,6 +68,7 @@ FHIR_ROWS = {
     "condition_occurrence": 14,
     "procedure_occurrence": 3,
     "observation": 3,  # AllergyIntolerance
+    "drug_exposure": 11,  # MedicationRequest/Administration/Statement, Immunization
 }
 
 
@@ -116,11 +117,12 @@ def test_fhir_ingest_quarantines_with_the_loaders_reasons(fhir_both):
     report, lake, wh, _ = fhir_both
     q = (
         "SELECT resource_type, location, reason_code FROM mm_quarantine WHERE resource_type IN "
-        "('Patient', 'Condition', 'Encounter', 'Procedure', 'Practitioner', 'AllergyIntolerance')"
+        "('Patient', 'Condition', 'Encounter', 'Procedure', 'Practitioner', 'AllergyIntolerance', "
+        "'MedicationRequest', 'MedicationAdministration', 'MedicationStatement', 'Immunization')"
     )
     assert _rows(lake, q) == _rows(wh, q)
-    assert report.quarantine_reasons["dangling_reference"] == 2
-    assert report.quarantine_reasons["invalid_date"] == 6
+    assert report.quarantine_reasons["dangling_reference"] == 3
+    assert report.quarantine_reasons["invalid_date"] == 9
     assert report.counts["Condition"].quarantined == 5
     assert report.counts["Encounter"].quarantined == 5
     assert report.counts["Encounter"].loaded == 16
@@ -128,7 +130,54 @@ def test_fhir_ingest_quarantines_with_the_loaders_reasons(fhir_both):
     assert report.counts["AllergyIntolerance"].quarantined == 4
     assert report.reconciles
     # the line that is not JSON is quarantined, never dropped
-    assert lake.count("mm_quarantine") == 19
+    assert lake.count("mm_quarantine") == 30
+
+
+def test_drug_resources_follow_the_loaders_rules(fhir_both):
+    report, lake, wh, _ = fhir_both
+    q = (
+        "SELECT q.resource_type, q.location, q.reason_code FROM mm_quarantine q "
+        "WHERE q.resource_type LIKE 'Medication%' OR q.resource_type = 'Immunization'"
+    )
+    got = _rows(lake, q)
+    assert got == _rows(wh, q) and len(got) == 11
+    reasons = {(t, loc): r for t, loc, r in got}
+    assert reasons[("MedicationRequest", "line 6")] == "missing_field"  # a coding, no code
+    assert reasons[("MedicationRequest", "line 8")] == "invalid_date"  # 2020-13-45
+    assert reasons[("MedicationRequest", "line 10")] == "dangling_reference"  # no such Patient
+    assert reasons[("MedicationRequest", "line 11")] == "invalid_value"  # a Group
+    assert reasons[("MedicationAdministration", "line 3")] == "invalid_date"  # period end
+    assert reasons[("MedicationStatement", "line 3")] == "missing_field"  # blank text
+    assert reasons[("Immunization", "line 3")] == "missing_field"  # subject, not patient
+    loaded = {t: report.counts[t].loaded for t in ("MedicationRequest", "Immunization")}
+    assert loaded == {"MedicationRequest": 5, "Immunization": 2}
+    q = (
+        "SELECT drug_source_value, drug_exposure_start_date, drug_exposure_end_date, days_supply, "
+        "refills, quantity, sig, route_source_value, lot_number, provider_id IS NOT NULL AS prov "
+        "FROM drug_exposure"
+    )
+    assert _rows(lake, q) == _rows(wh, q)
+    rows = lake.sql(q).to_pylist()
+    by = {r["drug_source_value"]: r for r in rows}
+    ok = by["Metformin"]  # a medicationReference's display when nothing is coded
+    assert ok["drug_exposure_end_date"] == ok["drug_exposure_start_date"]
+    assert "Medication/m2" in by  # no display: the reference itself
+    aspirin = by["aspirin"]  # 10 hours is not a known supply unit: no days supply
+    assert aspirin["days_supply"] is None
+    assert str(aspirin["drug_exposure_start_date"]) == "2021-01-01"
+    # 4 weeks and 1.5 months of 30 days; the end is the start plus the supply
+    supplied = sorted(
+        (r["days_supply"], str(r["drug_exposure_start_date"]), str(r["drug_exposure_end_date"]))
+        for r in rows
+        if r["days_supply"]
+    )
+    assert supplied == [(28, "2020-02-01", "2020-02-29"), (45, "2020-03-01", "2020-04-15")]
+    flu = by["CVX:140"]
+    assert (flu["lot_number"], flu["quantity"], flu["route_source_value"]) == (
+        "AB12",
+        0.5,
+        "v3-RouteOfAdministration:IM",
+    )
     assert report.counts["Patient"].warnings == 1  # p-nobirth: no birthDate, year unknown
     assert report.warning_reasons == {"missing_field": 1}
 
@@ -142,7 +191,7 @@ def test_fhir_reload_adds_nothing_and_a_later_load_resolves_earlier_identifiers(
     lake = tmp_path / "lake"  # a copy: the shared lake stays as the other tests expect it
     shutil.copytree(d / "lake", lake)
     again = ingest_fhir([d / "in"], lake, spark)
-    assert again.files == 0 and again.skip_reasons == {"file_already_loaded": 7}
+    assert again.files == 0 and again.skip_reasons == {"file_already_loaded": 11}
     assert len(list((lake / "mm_load").iterdir())) == 1
     # a later file whose Encounter names a Practitioner of the first load by NPI only
     later = tmp_path / "later" / "Encounter.ndjson"

@@ -152,3 +152,25 @@ def test_profile_is_the_same_on_both_engines(omop_both):
                 assert sc.mean == pytest.approx(dc.mean, rel=1e-12), f"{name}.{c}"
     vo = duck.tables["visit_occurrence"]
     assert vo.per_person["persons_with_rows"] > 10 and vo.by_year and vo.top_codes
+
+
+def test_prefetch_answers_single_row_queries_in_one_job_and_leaves_the_rest(spark):
+    from medmine.spark import SparkConnection
+
+    spark.createDataFrame(
+        [(1, "a"), (2, "b"), (3, "b")], "i int, s string"
+    ).createOrReplaceTempView("mm_test_prefetch")
+    con = SparkConnection(spark)
+    one = "SELECT count(*) AS n, max(s) AS m FROM mm_test_prefetch"
+    two = "SELECT sum(i) AS n, min(s) AS m FROM mm_test_prefetch WHERE i > 1"
+    many = "SELECT i FROM mm_test_prefetch"
+    broken = "SELECT no_such_column FROM mm_test_prefetch"
+    assert con.prefetch([one, two, many, broken]) == 2  # many rows and the error: left out
+    assert set(con._prefetched) == {one, two}
+    spark.sql("DROP VIEW mm_test_prefetch")  # the answers are already there
+    assert con.execute(one).fetchone() == (3, "b")
+    assert [d[0] for d in con.description] == ["n", "m"]
+    assert con.execute(two).fetchall() == [(5, "b")]
+    assert not con._prefetched  # each answer is used once
+    with pytest.raises(Exception, match="mm_test_prefetch"):
+        con.execute(one).fetchone()  # run again: the view is gone

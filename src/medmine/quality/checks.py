@@ -361,6 +361,9 @@ def run_checks(
     run.settings_source = settings.source
     instances = instantiate(types, settings)
     null_cache: dict[tuple[str, str], bool] = {}
+    prefetch = getattr(wh.con, "prefetch", None)  # Spark: the checks in a few jobs, not one each
+    if prefetch is not None:
+        prefetch(i.sql for i in instances if not_applicable_reason(i.requires, counts) is None)
     for i, inst in enumerate(instances):
         if progress:
             progress(inst.check_id, i, len(instances))

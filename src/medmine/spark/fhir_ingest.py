@@ -19,8 +19,9 @@ Stages, all in Spark but the file reading:
 
 Tables mapped on Spark (`MAPPED_TABLES`): ``person`` (Patient), ``provider`` and its
 ``mm_identifier`` rows (Practitioner), ``visit_occurrence`` (Encounter),
-``condition_occurrence`` (Condition), ``procedure_occurrence`` (Procedure) and ``observation``
-(AllergyIntolerance). Resources of other types are counted as skipped
+``condition_occurrence`` (Condition), ``procedure_occurrence`` (Procedure), ``observation``
+(AllergyIntolerance) and ``drug_exposure`` (MedicationRequest, MedicationAdministration,
+MedicationStatement, Immunization). Resources of other types are counted as skipped
 (``not_mapped_on_spark``) and listed in the report.
 
 Conditional references to a Practitioner (``Practitioner?identifier=system|value``, as
@@ -39,10 +40,11 @@ import hashlib
 import json
 import time
 import uuid
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
+from functools import partial
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import orjson
 import pandas as pd
@@ -65,19 +67,6 @@ from medmine.warehouse import LoadReport, TypeCounts, stable_id
 
 __all__ = ["MAPPED_TABLES", "ingest_fhir", "mapping_views"]
 
-#: OMOP tables the Spark ingest writes, with the FHIR resource type each comes from.
-MAPPED_TABLES = {
-    "person": "Patient",
-    "provider": "Practitioner",
-    "visit_occurrence": "Encounter",
-    "condition_occurrence": "Condition",
-    "procedure_occurrence": "Procedure",
-    "observation": "AllergyIntolerance",
-}
-#: Mapping view of each table (the view's name, when it differs from the table's).
-_VIEW = {"observation": "observation_allergy_intolerance"}
-#: Tables mapped in this order (a later one may join an earlier one's rows).
-_ORDER = tuple(MAPPED_TABLES)
 _SUFFIXES = (".json", ".json.gz", ".ndjson", ".ndjson.gz")
 _RAW_SCHEMA = pa.schema(
     [
@@ -346,8 +335,26 @@ def _person_sql() -> str:
     """
 
 
-def _condition_sql() -> str:
-    refs = ("subject", "encounter", "asserter", "recorder")
+RowId = Callable[[str, str], str]
+
+
+def _clinical_sql(
+    rtype: str,
+    source: str,
+    refs: tuple[str, ...],
+    body: Callable[[RowId, dict[str, tuple[str, str]]], tuple[str, str]],
+    *,
+    subject: str = "subject",
+    extra: str = "",
+) -> str:
+    """The finishing SQL of a clinical resource type: one shape for every type.
+
+    `body(row_id, resolved)` gives the type's select items and its quarantine CASE branches
+    (in the loader's order); this adds the reference joins (`refs`, resolved as
+    `_resolve`), the provenance columns, and the join on the known persons that the
+    branches' ``p.person_id IS NULL`` rule reads. ``row_id(column, target)`` is the row id
+    of reference `column` when it names a `target` resource.
+    """
     joins = " ".join(_join_urls(c) for c in refs)
     r = {c: _resolve(c) for c in refs}
 
@@ -355,9 +362,23 @@ def _condition_sql() -> str:
         typ, key = r[col]
         return f"CASE WHEN {typ} = {_lit(target)} THEN mm_stable_id('fhir:{target}', {key}) END"
 
-    start = "coalesce(x.onset, x.onset_period_start, x.recorded)"
+    columns, rules = body(row_id, r)
     return f"""
-        SELECT mm_stable_id('fhir:Condition', x.id) AS condition_occurrence_id,
+        SELECT {columns},
+          CASE {rules} END AS reason_code,
+          x.source_file, x.location, {_lit(rtype)} AS resource_type,
+          {_lit(rtype + "/")} || x.id AS source_key
+        FROM {source} x {joins}
+        LEFT JOIN mm_spark_persons p ON p.person_id = {row_id(subject, "Patient")} {extra}
+    """
+
+
+def _condition_sql() -> str:
+    start = "coalesce(x.onset, x.onset_period_start, x.recorded)"
+
+    def body(row_id: RowId, r: dict[str, tuple[str, str]]) -> tuple[str, str]:
+        return (
+            f"""mm_stable_id('fhir:Condition', x.id) AS condition_occurrence_id,
           {row_id("subject", "Patient")} AS person_id,
           0 AS condition_concept_id,
           {_date(start)} AS condition_start_date,
@@ -368,44 +389,45 @@ def _condition_sql() -> str:
           {row_id("encounter", "Encounter")} AS visit_occurrence_id,
           CASE WHEN x.has_asserter THEN {row_id("asserter", "Practitioner")}
                ELSE {row_id("recorder", "Practitioner")} END AS provider_id,
-          CASE WHEN x.code IS NOT NULL THEN {_vocabulary("x.code_system")} || ':' || x.code
-               ELSE x.code_text END AS condition_source_value,
-          x.clinical_status AS condition_status_source_value,
-          CASE
-            WHEN x.subject IS NULL THEN 'missing_field'
-            WHEN {r["subject"][0]} IS NULL THEN 'dangling_reference'
-            WHEN {r["subject"][0]} <> 'Patient' THEN 'invalid_value'
+          {_source_value("x.code")} AS condition_source_value,
+          x.clinical_status AS condition_status_source_value""",
+            f"""{_subject_rules(r)}
             WHEN p.person_id IS NULL THEN 'dangling_reference'
-            WHEN x.code IS NULL AND coalesce(trim(x.code_text), '') = '' THEN 'missing_field'
+            {_code_rule("x.code")}
             WHEN {start} IS NULL THEN 'missing_field'
             WHEN {_date(start)} IS NULL THEN 'invalid_date'
-            WHEN x.abatement IS NOT NULL AND {_date("x.abatement")} IS NULL THEN 'invalid_date'
-          END AS reason_code,
-          x.source_file, x.location, 'Condition' AS resource_type, 'Condition/' || x.id
-            AS source_key
-        FROM mm_spark_view_condition_occurrence x {joins}
-        LEFT JOIN mm_spark_persons p ON p.person_id = {row_id("subject", "Patient")}
+            WHEN x.abatement IS NOT NULL AND {_date("x.abatement")} IS NULL
+              THEN 'invalid_date'""",
+        )
+
+    return _clinical_sql(
+        "Condition",
+        "mm_spark_view_condition_occurrence",
+        ("subject", "encounter", "asserter", "recorder"),
+        body,
+    )
+
+
+def _source_value(code: str, *, text: bool = True, system: str | None = None) -> str:
+    """``VOCAB:code`` of coding column `code` (`system`, by default `code`_system beside it),
+    else (with `text`) its text column `code`_text.
     """
+    coded = f"{_vocabulary(system or code + '_system')} || ':' || {code}"
+    other = f"{code}_text" if text else "NULL"
+    return f"CASE WHEN {code} IS NOT NULL THEN {coded} ELSE {other} END"
 
 
-def _row_ids(refs: tuple[str, ...]) -> tuple[str, Any, dict[str, tuple[str, str]]]:
-    """Join text, a row-id SQL builder and the resolved (type, key) SQL of reference columns."""
-    joins = " ".join(_join_urls(c) for c in refs)
-    r = {c: _resolve(c) for c in refs}
-
-    def row_id(col: str, target: str) -> str:
-        typ, key = r[col]
-        return f"CASE WHEN {typ} = {_lit(target)} THEN mm_stable_id('fhir:{target}', {key}) END"
-
-    return joins, row_id, r
+def _code_rule(code: str) -> str:
+    """CASE branch: a required concept with no code and no (non-blank) text."""
+    return f"WHEN {code} IS NULL AND coalesce(trim({code}_text), '') = '' THEN 'missing_field'"
 
 
-def _subject_rules(r: dict[str, tuple[str, str]]) -> str:
-    """The loader's rules for a required Patient ``subject`` (without the unknown-person one)."""
+def _subject_rules(r: dict[str, tuple[str, str]], subject: str = "subject") -> str:
+    """The loader's rules for a required Patient reference (without the unknown-person one)."""
     return (
-        "WHEN x.subject IS NULL THEN 'missing_field' "
-        f"WHEN {r['subject'][0]} IS NULL THEN 'dangling_reference' "
-        f"WHEN {r['subject'][0]} <> 'Patient' THEN 'invalid_value'"
+        f"WHEN x.{subject} IS NULL THEN 'missing_field' "
+        f"WHEN {r[subject][0]} IS NULL THEN 'dangling_reference' "
+        f"WHEN {r[subject][0]} <> 'Patient' THEN 'invalid_value'"
     )
 
 
@@ -466,12 +488,13 @@ def _conditional(column: str) -> tuple[str, str, str]:
 
 
 def _visit_sql() -> str:
-    joins, row_id, r = _row_ids(("subject", "participant", "service_provider"))
     start, end = "x.period_start", "x.period_end"
     ctyp, csys, cval = _conditional("participant")
     visit = _case("x.class_code", {k: v for k, v in VISIT.items()})
-    return f"""
-        SELECT mm_stable_id('fhir:Encounter', x.id) AS visit_occurrence_id,
+
+    def body(row_id: RowId, r: dict[str, tuple[str, str]]) -> tuple[str, str]:
+        return (
+            f"""mm_stable_id('fhir:Encounter', x.id) AS visit_occurrence_id,
           {row_id("subject", "Patient")} AS person_id,
           coalesce({visit}, 0) AS visit_concept_id,
           {_date(start)} AS visit_start_date,
@@ -482,23 +505,20 @@ def _visit_sql() -> str:
           coalesce({row_id("participant", "Practitioner")}, cp.rid) AS provider_id,
           {row_id("service_provider", "Organization")} AS care_site_id,
           CASE WHEN x.class_code <> '' THEN 'ActCode:' || x.class_code END AS visit_source_value,
-          CASE WHEN x.admit_code IS NOT NULL
-               THEN {_vocabulary("x.admit_system")} || ':' || x.admit_code END
+          {_source_value("x.admit_code", text=False, system="x.admit_system")}
             AS admitted_from_source_value,
-          CASE WHEN x.disch_code IS NOT NULL
-               THEN {_vocabulary("x.disch_system")} || ':' || x.disch_code END
-            AS discharged_to_source_value,
-          CASE {_subject_rules(r)}
+          {_source_value("x.disch_code", text=False, system="x.disch_system")}
+            AS discharged_to_source_value""",
+            f"""{_subject_rules(r)}
             WHEN {start} IS NULL THEN 'missing_field'
             WHEN {_date(start)} IS NULL THEN 'invalid_date'
             WHEN {end} IS NOT NULL AND {_date(end)} IS NULL THEN 'invalid_date'
             WHEN {_date(end)} < {_date(start)} THEN 'invalid_date'
-            WHEN p.person_id IS NULL THEN 'dangling_reference'
-          END AS reason_code,
-          x.source_file, x.location, 'Encounter' AS resource_type, 'Encounter/' || x.id
-            AS source_key
-        FROM mm_spark_view_visit_occurrence x {joins}
-        LEFT JOIN mm_spark_persons p ON p.person_id = {row_id("subject", "Patient")}
+            WHEN p.person_id IS NULL THEN 'dangling_reference'""",
+        )
+
+    # a conditional Practitioner?identifier= participant: the smallest matching row id
+    conditional = f"""
         LEFT JOIN (
           SELECT v.seq, min(i.row_id) AS rid
           FROM (SELECT seq, {ctyp} AS t, {csys} AS s, {cval} AS v
@@ -507,16 +527,23 @@ def _visit_sql() -> str:
             ON i.table_name = 'provider' AND i.value = v.v AND (v.s = '' OR i.system = v.s)
           WHERE v.t = 'Practitioner' AND v.v <> ''
           GROUP BY v.seq
-        ) cp ON cp.seq = x.seq
-    """
+        ) cp ON cp.seq = x.seq"""
+    return _clinical_sql(
+        "Encounter",
+        "mm_spark_view_visit_occurrence",
+        ("subject", "participant", "service_provider"),
+        body,
+        extra=conditional,
+    )
 
 
 def _procedure_sql() -> str:
-    joins, row_id, r = _row_ids(("subject", "encounter", "performer"))
     start = "coalesce(x.performed, x.performed_start)"
     end = "x.performed_end"
-    return f"""
-        SELECT mm_stable_id('fhir:Procedure', x.id) AS procedure_occurrence_id,
+
+    def body(row_id: RowId, r: dict[str, tuple[str, str]]) -> tuple[str, str]:
+        return (
+            f"""mm_stable_id('fhir:Procedure', x.id) AS procedure_occurrence_id,
           {row_id("subject", "Patient")} AS person_id,
           0 AS procedure_concept_id,
           {_date(start)} AS procedure_date,
@@ -526,32 +553,41 @@ def _procedure_sql() -> str:
           {TYPE_EHR} AS procedure_type_concept_id,
           {row_id("performer", "Practitioner")} AS provider_id,
           {row_id("encounter", "Encounter")} AS visit_occurrence_id,
-          CASE WHEN x.code IS NOT NULL THEN {_vocabulary("x.code_system")} || ':' || x.code
-               ELSE x.code_text END AS procedure_source_value,
-          CASE {_subject_rules(r)}
-            WHEN x.code IS NULL AND coalesce(trim(x.code_text), '') = '' THEN 'missing_field'
-            WHEN {start} IS NULL THEN 'missing_field'
-            WHEN {_date(start)} IS NULL THEN 'invalid_date'
-            WHEN {end} IS NOT NULL AND {_date(end)} IS NULL THEN 'invalid_date'
-            WHEN p.person_id IS NULL THEN 'dangling_reference'
-          END AS reason_code,
-          x.source_file, x.location, 'Procedure' AS resource_type, 'Procedure/' || x.id
-            AS source_key
-        FROM mm_spark_view_procedure_occurrence x {joins}
-        LEFT JOIN mm_spark_persons p ON p.person_id = {row_id("subject", "Patient")}
-    """
+          {_source_value("x.code")} AS procedure_source_value""",
+            f"""{_subject_rules(r)}
+            {_code_rule("x.code")}
+            {_date_rules(start, end)}
+            WHEN p.person_id IS NULL THEN 'dangling_reference'""",
+        )
+
+    return _clinical_sql(
+        "Procedure",
+        "mm_spark_view_procedure_occurrence",
+        ("subject", "encounter", "performer"),
+        body,
+    )
+
+
+def _date_rules(start: str, *ends: str) -> str:
+    """CASE branches: no start (``missing_field``), a start or an end that does not parse."""
+    out = f"WHEN {start} IS NULL THEN 'missing_field' "
+    out += f"WHEN {_date(start)} IS NULL THEN 'invalid_date' "
+    for end in ends:
+        out += f"WHEN {end} IS NOT NULL AND {_date(end)} IS NULL THEN 'invalid_date' "
+    return out
 
 
 def _allergy_sql() -> str:
-    joins, row_id, r = _row_ids(("subject", "visit"))
     start = "coalesce(x.onset, x.onset_start, x.recorded)"
     kind = (
         "CASE WHEN x.category IS NOT NULL THEN coalesce(x.kind, 'allergy') || ':' || x.category "
         "ELSE coalesce(x.kind, 'allergy') END"
     )
-    return f"""
-        SELECT mm_stable_id('fhir:AllergyIntolerance', x.id) AS observation_id,
-          {row_id("subject", "Patient")} AS person_id,
+
+    def body(row_id: RowId, r: dict[str, tuple[str, str]]) -> tuple[str, str]:
+        return (
+            f"""mm_stable_id('fhir:AllergyIntolerance', x.id) AS observation_id,
+          {row_id("patient", "Patient")} AS person_id,
           0 AS observation_concept_id,
           {_date(start)} AS observation_date,
           {_ts(start)} AS observation_datetime,
@@ -559,37 +595,179 @@ def _allergy_sql() -> str:
           {kind} AS value_as_string,
           x.criticality AS qualifier_source_value,
           {row_id("visit", "Encounter")} AS visit_occurrence_id,
-          CASE WHEN x.code IS NOT NULL THEN {_vocabulary("x.code_system")} || ':' || x.code
-               ELSE x.code_text END AS observation_source_value,
-          CASE {_subject_rules(r)}
-            WHEN x.code IS NULL AND coalesce(trim(x.code_text), '') = '' THEN 'missing_field'
-            WHEN {start} IS NULL THEN 'missing_field'
-            WHEN {_date(start)} IS NULL THEN 'invalid_date'
-            WHEN p.person_id IS NULL THEN 'dangling_reference'
-          END AS reason_code,
-          x.source_file, x.location, 'AllergyIntolerance' AS resource_type,
-          'AllergyIntolerance/' || x.id AS source_key
-        FROM (SELECT *, patient AS subject FROM mm_spark_view_observation) x {joins}
-        LEFT JOIN mm_spark_persons p ON p.person_id = {row_id("subject", "Patient")}
+          {_source_value("x.code")} AS observation_source_value""",
+            f"""{_subject_rules(r, "patient")}
+            {_code_rule("x.code")}
+            {_date_rules(start)}
+            WHEN p.person_id IS NULL THEN 'dangling_reference'""",
+        )
+
+    return _clinical_sql(
+        "AllergyIntolerance",
+        "mm_spark_view_observation_allergy_intolerance",
+        ("patient", "visit"),
+        body,
+        subject="patient",
+    )
+
+
+#: Drug resource types -> their start columns, in the loader's order of preference.
+_DRUG_STARTS = {
+    "MedicationRequest": ("authored",),
+    "MedicationAdministration": ("effective", "effective_start"),
+    "MedicationStatement": ("effective", "effective_start", "asserted"),
+    "Immunization": ("occurrence", "recorded"),
+}
+#: Days of a UCUM duration unit (``expectedSupplyDuration``; months of 30 days).
+_SUPPLY_DAYS = {"d": 1, "wk": 7, "mo": 30, "a": 365}
+
+
+def _drug_sql(rtype: str, view: str, columns: set[str]) -> str:
+    """drug_exposure rows of `rtype` (MedicationRequest, MedicationAdministration,
+    MedicationStatement or Immunization), as the loader's set-wise drug mapping.
+
+    `columns` are the view's column names (the four views read different fields). Rules, in
+    the loader's order: the Patient reference (`_subject_rules`); no drug code, no text and no
+    medicationReference display or reference (``missing_field``); no start, a start or a
+    period end that does not parse (``invalid_date``); a Patient not known (last).
+    """
+    starts = _DRUG_STARTS[rtype]
+    start = ", ".join(f"x.{c}" for c in starts)
+    start = f"coalesce({start})" if len(starts) > 1 else start
+    end = "x.effective_end" if "effective_end" in columns else "CAST(NULL AS STRING)"
+    refs = ("patient", "visit", *(c for c in ("performer", "requester") if c in columns))
+
+    def col(name: str, typ: str) -> str:
+        return f"CAST(x.{name} AS {typ})" if name in columns else f"CAST(NULL AS {typ})"
+
+    days = (
+        f"CASE WHEN x.supply_value IS NOT NULL AND {_case('x.supply_unit', _SUPPLY_DAYS)} "
+        # (a cast to INT truncates toward zero, as DuckDB's trunc)
+        f"IS NOT NULL THEN CAST(CAST(x.supply_value AS DOUBLE) * "
+        f"{_case('x.supply_unit', _SUPPLY_DAYS)} AS INT) END"
+        if "supply_value" in columns
+        else "CAST(NULL AS INT)"
+    )
+    if "has_medication_reference" in columns:
+        med = "coalesce(nullif(x.medication_display, ''), nullif(x.medication_reference, ''))"
+        source = (
+            f"CASE WHEN x.code IS NOT NULL THEN {_source_value('x.code', text=False)} "
+            f"WHEN x.has_medication_reference THEN {med} ELSE x.code_text END"
+        )
+        code_rule = (
+            f"WHEN x.code IS NULL AND x.has_medication_reference AND {med} IS NULL "
+            "THEN 'missing_field' WHEN x.code IS NULL AND NOT coalesce("
+            "x.has_medication_reference, false) AND coalesce(trim(x.code_text), '') = '' "
+            "THEN 'missing_field'"
+        )
+    else:
+        source = _source_value("x.code")
+        code_rule = _code_rule("x.code")
+    route = _source_value("x.route", text=False) if "route" in columns else "CAST(NULL AS STRING)"
+
+    def body(row_id: RowId, r: dict[str, tuple[str, str]]) -> tuple[str, str]:
+        if "requester" in columns:  # a performer (even without a reference) wins
+            provider = (
+                f"CASE WHEN x.has_performer THEN {row_id('performer', 'Practitioner')} "
+                f"ELSE {row_id('requester', 'Practitioner')} END"
+            )
+        elif "performer" in columns:
+            provider = row_id("performer", "Practitioner")
+        else:
+            provider = "CAST(NULL AS BIGINT)"
+        return (
+            f"""mm_stable_id({_lit("fhir:" + rtype)}, x.id) AS drug_exposure_id,
+          {row_id("patient", "Patient")} AS person_id,
+          0 AS drug_concept_id,
+          {_date(start)} AS drug_exposure_start_date,
+          {_ts(start)} AS drug_exposure_start_datetime,
+          {_date(end)} AS period_end_date,
+          {_ts(end)} AS drug_exposure_end_datetime,
+          {TYPE_EHR} AS drug_type_concept_id,
+          {col("refills", "INT")} AS refills,
+          {col("quantity", "DOUBLE")} AS quantity,
+          {days} AS days_supply,
+          {col("sig", "STRING")} AS sig,
+          {col("lot_number", "STRING")} AS lot_number,
+          {provider} AS provider_id,
+          {row_id("visit", "Encounter")} AS visit_occurrence_id,
+          {source} AS drug_source_value,
+          {route} AS route_source_value""",
+            f"""{_subject_rules(r, "patient")}
+            {code_rule}
+            {_date_rules(start, end)}
+            WHEN p.person_id IS NULL THEN 'dangling_reference'""",
+        )
+
+    inner = _clinical_sql(rtype, f"mm_spark_view_{view}", refs, body, subject="patient")
+    # the end: the period's end, else the start plus a known days supply, else the start
+    return f"""
+        SELECT *, CASE WHEN period_end_date IS NOT NULL THEN period_end_date
+                       WHEN days_supply IS NOT NULL AND days_supply <> 0
+                       THEN date_add(drug_exposure_start_date, days_supply)
+                       ELSE drug_exposure_start_date END AS drug_exposure_end_date
+        FROM ({inner})
     """
 
 
-_FINISH = {
-    "person": _person_sql,
-    "provider": _provider_sql,
-    "visit_occurrence": _visit_sql,
-    "condition_occurrence": _condition_sql,
-    "procedure_occurrence": _procedure_sql,
-    "observation": _allergy_sql,
-}
-_PK = {
-    "person": "person_id",
-    "provider": "provider_id",
-    "visit_occurrence": "visit_occurrence_id",
-    "condition_occurrence": "condition_occurrence_id",
-    "procedure_occurrence": "procedure_occurrence_id",
-    "observation": "observation_id",
-}
+class _Mapping(NamedTuple):
+    """One FHIR resource type mapped to one OMOP table on Spark."""
+
+    table: str  #: the OMOP table written
+    resource: str  #: the FHIR resource type read
+    view: str  #: its mapping ViewDefinition (`mapping_views` name)
+    finish: Callable[[set[str]], str]  #: the finishing SQL, given the view's column names
+    pk: str  #: the table's row id column
+
+
+#: Every mapping, in the order they run (a later one may join an earlier one's rows).
+_MAPPINGS = (
+    _Mapping("person", "Patient", "person", lambda _c: _person_sql(), "person_id"),
+    _Mapping("provider", "Practitioner", "provider", lambda _c: _provider_sql(), "provider_id"),
+    _Mapping(
+        "visit_occurrence",
+        "Encounter",
+        "visit_occurrence",
+        lambda _c: _visit_sql(),
+        "visit_occurrence_id",
+    ),
+    _Mapping(
+        "condition_occurrence",
+        "Condition",
+        "condition_occurrence",
+        lambda _c: _condition_sql(),
+        "condition_occurrence_id",
+    ),
+    _Mapping(
+        "procedure_occurrence",
+        "Procedure",
+        "procedure_occurrence",
+        lambda _c: _procedure_sql(),
+        "procedure_occurrence_id",
+    ),
+    _Mapping(
+        "observation",
+        "AllergyIntolerance",
+        "observation_allergy_intolerance",
+        lambda _c: _allergy_sql(),
+        "observation_id",
+    ),
+    *(
+        _Mapping("drug_exposure", rtype, view, partial(_drug_sql, rtype, view), "drug_exposure_id")
+        for rtype, view in (
+            ("MedicationRequest", "drug_exposure_medication_request"),
+            ("MedicationAdministration", "drug_exposure_medication_administration"),
+            ("MedicationStatement", "drug_exposure_medication_statement"),
+            ("Immunization", "drug_exposure_immunization"),
+        )
+    ),
+)
+#: OMOP table -> the FHIR resource types it is mapped from on Spark.
+MAPPED_TABLES: dict[str, tuple[str, ...]] = {}
+for _m in _MAPPINGS:
+    MAPPED_TABLES[_m.table] = (*MAPPED_TABLES.get(_m.table, ()), _m.resource)
+_PK = {m.table: m.pk for m in _MAPPINGS}
+_TABLE_OF = {m.resource: m.table for m in _MAPPINGS}
 
 
 def ingest_fhir(
@@ -664,28 +842,28 @@ def ingest_fhir(
             "SELECT DISTINCT resource_type FROM mm_spark_raw WHERE resource_type IS NOT NULL"
         ).collect()
     }
-    for table in _ORDER:
-        if MAPPED_TABLES[table] in present:
-            _view_rows(session, views[_VIEW.get(table, table)], f"mm_spark_view_{table}")
-            if table == "provider":
+    for m in _MAPPINGS:
+        if m.resource in present:
+            columns = _view_rows(session, views[m.view], f"mm_spark_view_{m.view}").columns
+            if m.table == "provider":
                 _view_rows(
                     session, views["provider_identifier"], "mm_spark_view_provider_identifier"
                 )
-            df = session.sql(_FINISH[table]()).localCheckpoint()
-            df.createOrReplaceTempView(f"mm_spark_map_{table}")
-            mapped[table] = df
-        if table == "person":
+            df = session.sql(m.finish(set(columns))).localCheckpoint()
+            df.createOrReplaceTempView(f"mm_spark_map_{m.view}")
+            mapped[m.resource] = df
+        if m.table == "person":
             this_load = (
                 "SELECT person_id FROM mm_spark_map_person WHERE reason_code IS NULL"
-                if table in mapped
+                if m.resource in mapped
                 else "SELECT CAST(NULL AS BIGINT) AS person_id WHERE FALSE"
             )
             _union_committed(
                 session, this_load, committed.get("person"), ["person_id"], "mm_spark_persons"
             )
-        elif table == "provider":
+        elif m.table == "provider":
             cols = ["table_name", "row_id", "system", "value", "type_code"]
-            if table in mapped:
+            if m.resource in mapped:
                 idents = session.sql(_identifier_sql()).localCheckpoint()
             else:
                 idents = session.sql(
@@ -707,7 +885,7 @@ def ingest_fhir(
     report.counts = {k: TypeCounts(**v) for k, v in counts["types"].items()}
     report.quarantine_reasons = counts["quarantine"]
     report.skip_reasons.update(counts["skip"])
-    if "person" in mapped:  # a Patient without birthDate loads, year unknown: a warning
+    if "Patient" in mapped:  # a Patient without birthDate loads, year unknown: a warning
         new_persons = "SELECT person_id FROM mm_spark_map_person"
         if committed.get("person") is not None:
             committed["person"].select("person_id").createOrReplaceTempView("mm_spark_had")
@@ -743,16 +921,33 @@ def ingest_fhir(
     }
     report.rows_written = store.write_load(session, load_id, tables, load_row)
     # Rows already in the lake (the same resource in an earlier load) are duplicates.
-    for table, rtype in MAPPED_TABLES.items():
+    for table in MAPPED_TABLES:
         dup = counts["loaded_rows"].get(table, 0) - report.rows_written.get(table, 0)
         if dup > 0:
-            c = report.counts[rtype]
-            c.loaded -= dup
-            c.skipped += dup
-            report.skip_reasons["duplicate"] = report.skip_reasons.get("duplicate", 0) + dup
+            for rtype, n in _duplicates(mapped, table, committed.get(table), dup).items():
+                c = report.counts[rtype]
+                c.loaded -= n
+                c.skipped += n
+                report.skip_reasons["duplicate"] = report.skip_reasons.get("duplicate", 0) + n
     raw.unpersist()
     report.duration_s = time.perf_counter() - t0
     return report
+
+
+def _duplicates(mapped: dict[str, Any], table: str, committed: Any, dup: int) -> dict[str, int]:
+    """Resource type -> how many of the `dup` rows of `table` not written were already there."""
+    types = [t for t in MAPPED_TABLES[table] if t in mapped]
+    if len(types) == 1 or committed is None:
+        return {types[0]: dup}
+    pk = _PK[table]
+    had = committed.select(pk)
+    out = {}
+    for rtype in types:  # a table of several types (drug_exposure): count each type's
+        ok = mapped[rtype].where("reason_code IS NULL").select(pk)
+        n = ok.join(had, pk, "left_semi").count()
+        if n:
+            out[rtype] = n
+    return out
 
 
 def _union_committed(session: Any, sql: str, committed: Any, columns: list[str], name: str) -> None:
@@ -778,9 +973,13 @@ def _outputs(
     tables: dict[str, Any] = {}
     provs = []
     quars = []
-    for table, df in mapped.items():
+    for rtype, df in mapped.items():
+        table = _TABLE_OF[rtype]
         ok = df.where("reason_code IS NULL")
-        tables[table] = ok
+        if table in tables:  # drug_exposure: one frame per resource type
+            tables[table] = tables[table].unionByName(ok, allowMissingColumns=True)
+        else:
+            tables[table] = ok
         provs.append(
             ok.select(
                 F.lit(table).alias("table_name"),
@@ -858,13 +1057,13 @@ def _counts(session: Any, mapped: dict[str, Any]) -> dict[str, Any]:
             "CAST(NULL AS STRING) AS reason_code, count(*) AS n FROM mm_spark_raw GROUP BY 2"
         )
     ]
-    for table, df in mapped.items():
+    for rtype, df in mapped.items():
         parts.append(
             df.groupBy("reason_code")
             .count()
             .select(
-                F.lit(table).alias("tbl"),
-                F.lit(MAPPED_TABLES[table]).alias("t"),
+                F.lit(_TABLE_OF[rtype]).alias("tbl"),
+                F.lit(rtype).alias("t"),
                 "reason_code",
                 F.col("count").alias("n"),
             )
@@ -876,13 +1075,13 @@ def _counts(session: Any, mapped: dict[str, Any]) -> dict[str, Any]:
     for table, t, _, n in rows:
         if table is None:
             types[t] = {"read": int(n), "loaded": 0, "skipped": 0, "quarantined": 0}
-    mapped_types = set(MAPPED_TABLES.values())
+    mapped_types = set(_TABLE_OF)
     for table, rtype, reason, n in rows:
         if table is None:
             continue
         if reason is None:
             types[rtype]["loaded"] += int(n)
-            loaded_rows[table] = int(n)
+            loaded_rows[table] = loaded_rows.get(table, 0) + int(n)
         else:
             types[rtype]["quarantined"] += int(n)
             quarantine[reason] = quarantine.get(reason, 0) + int(n)
