@@ -6,10 +6,11 @@ become ``Type/id`` and every id gets a replica prefix so the copies stay unique.
 contender runs in its own subprocess, which reports its own peak RSS.
 
 - **medmine**: ``medmine.ingest.fhir.load`` into a fresh DuckDB warehouse file, end to end (read
-  -> raw FHIR store -> OMOP rows, provenance, committed and reconciled), as shipped (every
-  resource mapped in Python); **medmine_per_resource** the same, named;
-  **medmine_setwise** with ``setwise=True`` (the set-wise types mapped in DuckDB);
-  **medmine_no_raw_store** with ``keep_raw=False``.
+  -> raw FHIR store -> OMOP rows, provenance, committed and reconciled), as shipped (set-wise:
+  Condition, Observation and Procedure mapped in DuckDB, the other types in Python);
+  **medmine_setwise** the same, named; **medmine_per_resource** with ``setwise=False`` (every
+  resource mapped in Python); **medmine_no_raw_store** with ``keep_raw=False`` (which maps
+  every resource in Python too).
 - **duckdb_typed_read_json**: the practical limit: DuckDB's ``read_json`` of the same NDJSON
   with the top-level fields the mapping uses typed (``subject`` as a STRUCT, ``code`` as JSON,
   the date fields as text...), the nested values extracted (reference, first coding's system
@@ -104,7 +105,7 @@ def _cpu_seconds() -> float:
     return ru.ru_utime + ru.ru_stime
 
 
-def child_medmine(path: Path, n: int, keep_raw: bool = True, setwise: bool = False) -> dict:
+def child_medmine(path: Path, n: int, keep_raw: bool = True, setwise: bool = True) -> dict:
     from medmine.ingest.fhir import load
     from medmine.warehouse import Warehouse
 
@@ -512,11 +513,12 @@ def main() -> None:
         "goals": goals,
         "notes": [
             "medmine is the loader end to end as shipped: read, raw FHIR store "
-            "(mm_fhir_resource), map per resource, provenance, end-of-load SQL passes, commit; "
-            "medmine_setwise is the same with setwise=True (NDJSON lines of Condition, "
-            "Observation and Procedure classified by DuckDB in chunks and mapped in DuckDB at "
-            "the end of the load); medmine_per_resource is setwise=False; medmine_no_raw_store is "
-            "the same with keep_raw=False.",
+            "(mm_fhir_resource), provenance, end-of-load SQL passes, commit, with setwise=True "
+            "(the default: Condition, Observation and Procedure deferred to the raw store and "
+            "mapped in DuckDB at the end of the load, one typed JSON parse per resource; the "
+            "other types mapped per resource in Python); medmine_setwise is the same, named; "
+            "medmine_per_resource is setwise=False (every resource mapped in Python); "
+            "medmine_no_raw_store is keep_raw=False (no raw store, so no set-wise mapping).",
             "duckdb_typed_read_json reads the top-level fields the mapping uses with types, "
             "extracts the nested values and writes one table: no validation, no quarantine, "
             "no provenance (the practical limit of reading the file into one table).",

@@ -39,7 +39,7 @@ def load(
     progress: Progress | None = None,
     memory_limit: str | None = "1GB",
     keep_raw: bool = True,
-    setwise: bool = False,
+    setwise: bool = True,
 ) -> LoadReport:
     """Load FHIR files (``.json``, ``.json.gz``, ``.ndjson``, ``.ndjson.gz``) or folders of them.
 
@@ -64,9 +64,10 @@ def load(
         Map the types that have a set-wise mapping in the loader (Condition, Observation,
         Procedure; `_mappings.setwise_mappings`) in DuckDB at the end of the load, from the
         raw store. Resources of an odd shape still go to the per-resource mapper. The rows
-        are the same either way (tests compare them). Off by default: measured, the set-wise
-        path costs as much as the per-resource mapper or more (see docs/ingest-fhir.md);
-        ``False`` maps every resource one at a time. Needs `keep_raw`.
+        are the same either way (tests compare them). On by default: measured on 1,014,496
+        resources, 62.5 CPU-s against 65.7 CPU-s for the per-resource mapper (docs/ingest-fhir.md);
+        ``False`` maps every resource one at a time. Needs `keep_raw` (without it, every
+        resource is mapped one at a time).
 
     Returns
     -------
