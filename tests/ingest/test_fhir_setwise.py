@@ -293,3 +293,78 @@ def test_randomly_mutated_resources_load_the_same_both_ways(tmp_path):
     assert got[0][0] == got[1][0]
     assert got[0][1] == got[1][1]
     assert sum(c[3] for c in got[0][0].values()) > 100  # many were quarantined
+
+
+#: Wrong JSON types the typed reading (`json_transform` into STRUCTs with JSON leaves) could
+#: read as something else: an object or list where a string is (its text), a string where an
+#: object is (an object of NULLs), an object where a list is (absent), a JSON null (absent).
+WRONG_TYPES = [
+    {"code": {"coding": [{"system": LOINC, "code": "2339-0", "display": {"x": 1}}]}},
+    {"code": {"coding": [{"system": [LOINC], "code": "2339-0"}]}},
+    {"code": {"coding": {"system": LOINC, "code": "2339-0"}}},
+    {"code": {"coding": ["2339-0"]}},
+    {"code": {"text": {"div": "x"}}},
+    {"code": "2339-0"},
+    {"code": {"system": LOINC, "code": "2339-0"}},
+    {"valueQuantity": {"value": 5.5, "unit": ["mmol/L"]}},
+    {"valueQuantity": {"value": 5.5, "code": {"c": 1}}},
+    {"valueQuantity": {"value": True}},
+    {"valueQuantity": "5.5"},
+    {"valueQuantity": None, "valueBoolean": "true"},
+    {"valueQuantity": None, "valueInteger": "3"},
+    {"valueQuantity": None, "valueDateTime": 2020},
+    {"valueQuantity": None, "valueCodeableConcept": "smoker"},
+    {"subject": "Patient/p1"},
+    {"subject": {"reference": {"ref": "Patient/p1"}}},
+    {"subject": [{"reference": "Patient/p1"}]},
+    {"encounter": {"reference": 12}},
+    {"effectiveDateTime": 20200102},
+    {"effectiveDateTime": None, "effectivePeriod": {"start": ["2020-01-02"]}},
+    {"category": [{"coding": [{"code": ["survey"]}]}]},
+    {"category": ["social-history"]},
+    {"component": [{"code": CC, "valueQuantity": {"value": "1"}}]},
+    {"component": [{"code": {"coding": [{"code": 1}]}, "valueQuantity": {"value": 1}}]},
+    {"referenceRange": [{"low": {"value": "1"}}]},
+    {"referenceRange": [{"low": [1]}]},
+    {"referenceRange": ["1-9"]},
+    {"performer": [{"reference": ["Practitioner/d1"]}]},
+    {"performer": ["Practitioner/d1"]},
+    {"status": None, "valueQuantity": {"value": 1, "unit": None}},
+    {"id": ["o"]},
+]
+
+
+def test_wrong_json_types_load_the_same_both_ways(tmp_path, monkeypatch):
+    """Each wrong-type resource goes to the per-resource mapper (quarantined, or loaded as it
+    loads there), never read silently wrong by the typed SQL.
+    """
+    cond = {
+        "resourceType": "Condition",
+        "subject": {"reference": "Patient/p1"},
+        "code": CC,
+        "onsetDateTime": "2020-01-02",
+    }
+    proc = {
+        "resourceType": "Procedure",
+        "subject": {"reference": "Patient/p1"},
+        "code": CC,
+        "performedDateTime": "2020-01-02",
+    }
+    lines = [PATIENT, OBS, *(_case(c, i) for i, c in enumerate(WRONG_TYPES))]
+    lines += [
+        {**cond, "id": "c1"},
+        {**cond, "id": "c2", "clinicalStatus": "active"},
+        {**cond, "id": "c3", "code": {"coding": [{"code": "1", "display": ["d"]}]}},
+        {**cond, "id": "c4", "onsetPeriod": "2020", "onsetDateTime": None},
+        {**cond, "id": "c5", "asserter": "Practitioner/d1"},
+        {**proc, "id": "p1"},
+        {**proc, "id": "p2", "performer": ["Practitioner/d1"]},
+        {**proc, "id": "p3", "performer": [{"actor": "Practitioner/d1"}]},
+        {**proc, "id": "p4", "performedPeriod": {"start": 2020}, "performedDateTime": None},
+        {**proc, "id": "p5", "code": {"coding": [{"code": "1", "system": {"s": 1}}]}},
+    ]
+    lines = [{k: v for k, v in x.items() if v is not None} for x in lines]
+    setwise, per_resource = _load_both(tmp_path, monkeypatch, lines)
+    assert setwise == per_resource
+    assert setwise[2]["invalid_value"] >= 12  # quarantine reasons, all types
+    assert setwise[0]["set-wise"] == 3  # only OBS, c1 and p1 took the set-wise SQL
