@@ -453,9 +453,10 @@ WITH per AS (
     SELECT claim_id, string_agg(reason, '; ' ORDER BY seq) AS reasons
     FROM (SELECT claim_id, reason, min(seq) AS seq FROM {{hits}} GROUP BY 1, 2) GROUP BY 1
 ), ev1 AS (
-    SELECT claim_id, seq, unnest(string_split(evidence, ', ')) AS e,
-           unnest(range(len(string_split(evidence, ', ')))) AS pos
-    FROM {{hits}} WHERE evidence <> ''
+    SELECT claim_id, seq, string_split(evidence, ', ')[pos + 1] AS e, pos
+    FROM (SELECT claim_id, seq, evidence,
+                 unnest(range(array_length(string_split(evidence, ', ')))) AS pos
+          FROM {{hits}} WHERE evidence <> '')  -- one unnest: Spark allows one per SELECT
 ), ev AS (
     SELECT claim_id, string_agg(e, ', ' ORDER BY seq, pos) AS evidence_claim_ids
     FROM (SELECT claim_id, e, arg_min(seq, seq * 1000000 + pos) AS seq,
