@@ -35,9 +35,11 @@ def test_most_patterns_are_gated_or_anchored() -> None:
 
 #: Patterns whose lookarounds Hypothesis cannot satisfy when generating strings (covered by
 #: the fixture-notes test below).
-_NOT_GENERATED = {"age_over_89-7", "facility-4", "name_context-5", "org_name-0"} | {
-    f"recall_rules-{i}" for i in (0, 2, 3, 5, 27, 44)
-}
+_NOT_GENERATED = (
+    {"age_over_89-7", "facility-4", "name_context-5", "org_name-0"}
+    | {f"recall_rules-{i}" for i in (0, 2, 3, 5, 27, 44)}
+    | {"recall_more-37"}
+)
 
 
 @pytest.mark.parametrize("pattern", [p for p in _PATTERNS if p.id not in _NOT_GENERATED])

@@ -186,6 +186,87 @@ def test_hyphenated_given_names(recall: Scrubber) -> None:
         assert not _touched(recall, other, other.split()[0]), other
 
 
+@pytest.mark.parametrize(
+    ("text", "target"),
+    [
+        ("this is doctor imogen treadwell dictating a clinic note", "imogen treadwell"),
+        ("who is covering for Dr. Q? bed 4 hypotensive", "Q"),
+        ("medical record number four four one seven two nine, seen today", "four four one"),
+        ("date of surgery ten fourteen twenty five. procedure", "ten fourteen twenty five"),
+        ("Admitted: the 2nd of March, 2025   Discharged: later", "the 2nd of March, 2025"),
+        ("since her fall in mid October she walks less", "mid October"),
+        ("hold placed by Tillamook County Sheriff's Office today", "Tillamook County Sheriff's"),
+        ("records subpoena from Yavapai County Superior Court case", "Yavapai County Superior"),
+        ("found by Harbor Transit Authority driver", "Harbor Transit Authority"),
+        ("SURGICAL PATHOLOGY - NorthStar Diagnostics  Case 4", "NorthStar Diagnostics"),
+        ("To: Summit Ridge PT, fax 555-0100", "Summit Ridge PT"),
+        ("Specimen collected 11/20 0915 by QW. Tube: SST", "QW"),
+        ("end of dictation.\ntranscribed by TRX-41 11/24/26", "TRX-41"),
+        ("counseled on safe sex.\nqm/RN", "qm"),
+        ("Rosalie (front desk) 07:05: ok can do at 9", "Rosalie"),
+        ("Rosalie 07:12: booked", "Rosalie"),
+        ("the one by my work (on elmhurst ave) closes at 8", "elmhurst ave"),
+        ("my bf desmond says it itches", "desmond"),
+        ("my son Theodore (teddy) has croup", "teddy"),
+        ("questions? thanks!! Mirabel (mom)", "Mirabel"),
+        ("Children (Tobin 6, Wren 3) with aunt", "Wren"),
+        ("Name given by parents: Ekow. Attendant: RN", "Ekow"),
+        ("plate was R as in Romeo 5 5 1 8 K per police", "R as in Romeo 5 5 1 8 K"),
+        (
+            "crash on highway sixty near the Evangeline exit",
+            "highway sixty near the Evangeline exit",
+        ),
+        ("officer present (Det. Ruiz, shield 4471)", "4471"),
+        ("FAILED 2FA x3 - account tbrandvold locked", "tbrandvold"),
+        ("GET /Patient/pt-77120934 200", "pt-77120934"),
+        ("Transport: ALS, unit KC-EMS 12; RN along", "KC-EMS 12"),
+        ("home 91-2045 Kaiau Hwy, Ewa Beach", "91-2045 Kaiau Hwy"),
+        ("my employer (Zenith warehouse MKE2) needs the form", "Zenith warehouse MKE2"),
+        ("Residence Fitchburg, Worcester County, MA", "Fitchburg"),
+        ("Legal reviewed: K. Abernathy.", "K. Abernathy"),
+        ("Resident: Halvorsen, Per-Olof, 93   Rm 2", "93"),
+        ("Pt Ilse Brandauer, 91.\nL hip shortened", "91"),
+    ],
+)
+def test_fourth_set_classes(recall: Scrubber, text: str, target: str) -> None:
+    assert _covered(recall, text, target)
+
+
+@pytest.mark.parametrize(
+    ("text", "target"),
+    [
+        ("Kt/V 1.4 on last check. L. Kt improved", "Kt/V"),
+        ("fetus 2 M. Macerated skin noted", "Macerated"),
+        ("T. Stainless steel crowns placed", "Stainless"),
+        ("referred to LSVT BIG PT program", "LSVT BIG"),
+        ("brother glioblastoma dx 2019", "glioblastoma"),
+        ("Plan A. Continue metformin", "Continue"),
+        ("(Grade 3, Stage 2) tumour", "Grade"),
+        ("Drug name: Lisinopril 10 mg", "Lisinopril"),
+    ],
+)
+def test_fourth_set_rules_keep_clinical_words(text: str, target: str) -> None:
+    # (the rules of this module; other recognizers are tested in their own files)
+    start = text.index(target)
+    end = start + len(target)
+    spans = RECOGNIZERS.get("recall_more")().analyze(text, NoteContext())
+    assert not any(s.start < end and start < s.end for s in spans), text
+
+
+@pytest.mark.parametrize(
+    ("text", "target"),
+    [
+        ("Apgars 8 and 9 at birth", "Apgars"),
+        ("ankle: Weber B fracture, splinted", "Weber B"),
+        ("ECG with Osborn waves at 30 C", "Osborn"),
+        ("Bakri balloon placed for PPH", "Bakri"),
+        ("Berg Balance 41/56 today", "Berg"),
+    ],
+)
+def test_allow_list_keeps_eponym_shapes(recall: Scrubber, text: str, target: str) -> None:
+    assert not _touched(recall, text, target)
+
+
 def test_title_case_weekday_alone_is_a_date(recall: Scrubber) -> None:
     assert [s.entity.value for s in recall.analyze("Mon", NoteContext())] == ["DATE"]
 

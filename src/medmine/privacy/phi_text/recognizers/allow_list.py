@@ -45,7 +45,8 @@ _HEADS = _EPONYM_HEADS | _words(
     boot block pouch model models equation formula rule classification grade stage
     criteria protocol procedure operation repair flap stitch suture knot clamp forceps
     retractor needle line lines pump spots bodies body granules nodules node ulcer hernia
-    fistula pad sheet chart curve score's"""
+    fistula pad sheet chart curve score's wave waves balloon balance nomogram index
+    maneuvre manoeuvre splint traction hood"""
 )
 #: An unknown capitalised word opening a sentence or line is safe from this Zipf frequency
 #: on (below the English list's 3.0): sentences open with verbs and nouns more than names.
@@ -131,6 +132,8 @@ class AllowListRecognizer(Recognizer):
                 continue  # a product name before what it names: "Micra AV pacemaker"
             if cap and _named_thing(text, m):
                 continue  # "Aldrete 8", "Kayser-Fleischer rings", "3-0 Vicryl"
+            if cap and _eponym(text, m.end(), clinical):
+                continue  # an unknown eponym before its head word: "Bakri balloon"
             if cap or lower_note or _dash_signed(text, m):
                 flags[i] = Entity.OTHER
         _spread(text, words, flags, amb_caps, clinical)
@@ -186,6 +189,8 @@ def _kind(
         return _AMBIGUOUS
     if low in english or low in _vocab.lexicon():
         return _SAFE
+    if len(low) > 4 and low.endswith("s") and low[:-1] in clinical:
+        return _SAFE  # a clinical word in the plural: "Apgars"
     if len(w) <= 6 and (w.isupper() or any(c.isupper() for c in w[1:])):
         return _SAFE  # abbreviation: COPD, DTaP, EtOH
     if _brand(w):
@@ -363,7 +368,8 @@ def _spans(
 #: IIa", "Brunnstrom stage III" (not an age: "Ana 34F", "Ruiz 34 yo").
 _SCORE_AFTER = re.compile(
     r"(?:[ \t]+(?:stage|grade|class|type|score|scale))?[ \t]+(?:\d{1,2}(?:\.\d)?|"
-    r"(?:I{1,3}|IV|V|VI{0,3})[abcABC]?)(?![\w/:-]|\.\d|[ \t]*(?:yo|y/o|y\.o|years?|yrs?|[MF]\b|%))"
+    r"(?:I{1,3}|IV|V|VI{0,3})[abcABC]?|[A-D](?=[ \t]*[,;)\n]|[ \t]+(?:fracture|fx|injury|lesion)))"
+    r"(?![\w/:-]|\.\d|[ \t]*(?:yo|y/o|y\.o|years?|yrs?|[MF]\b|%))"
 )
 
 

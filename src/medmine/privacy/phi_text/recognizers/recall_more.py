@@ -32,7 +32,13 @@ import importlib.resources
 import re
 
 from medmine.privacy.phi_text import _vocab
-from medmine.privacy.phi_text._base import Needles, Pattern, PatternRecognizer, note_words
+from medmine.privacy.phi_text._base import (
+    DigitRun,
+    Needles,
+    Pattern,
+    PatternRecognizer,
+    note_words,
+)
 from medmine.privacy.phi_text._model import Entity, NoteContext, Span
 from medmine.privacy.phi_text._registry import RECOGNIZERS
 from medmine.privacy.phi_text.recognizers.census_name import first_names
@@ -46,7 +52,7 @@ _CRED = r"(?:MA|CMA|RN|LPN|NP|PA|MD|CNA|RT|DO)"
 _RELATION = (
     r"(?:dad|mom|mother|father|son|daughter|dtr|wife|husband|brother|sister|friend|boyfriend|"
     r"girlfriend|partner|grandma|grandpa|aunt|uncle|cousin|niece|nephew|neighbor|neighbour|"
-    r"roommate)"
+    r"roommate|bf|gf|hubby|sis|bro|fiance|fiancee)"
 )
 _ACTION = (
     r"(?:transcribed|typed|entered|processed|reviewed|verified|signed|scanned|charted|"
@@ -65,6 +71,24 @@ _ID_LABEL = (
 )
 _NUM9 = r"(?:one|two|three|four|five|six|seven|eight|nine)"
 
+
+#: Head words of public bodies and services: "... County Sheriff's Office", "... Superior
+#: Court", "... Transit Authority", "... Diagnostics", "... Imaging", "Summit Ridge PT".
+_BODY_HEAD = re.compile(
+    r"\b(?:Sheriff['’]s[ \t]+(?:Office|Department)|(?:Superior|District|Circuit|Municipal|"
+    r"Family|Probate|Juvenile|County|Supreme|Traffic|Drug)[ \t]+Court|Authority|Commission|"
+    r"Bureau|Diagnostics|Laboratories|Labs|Imaging|Associates|Physical[ \t]+Therapy|"
+    r"Rehabilitation|Orthopedics|Chiropractic|PT)\b"
+)
+#: One to four capitalised words ending right before a head word (title case before "PT").
+_NAME_RUN_BEFORE = re.compile(r"(?<![\w'’&.-])(?:[A-Z][a-z][\w'’&.-]*[ \t]+){1,4}\Z")
+#: A relation in brackets: "(mom)", "(husband)".
+_REL_PAREN = re.compile(
+    r"\((?i:mom|dad|mother|father|wife|husband|daughter|son|sister|brother|caregiver|guardian|"
+    r"partner|friend|aunt|uncle|grandma|grandpa|grandmother|grandfather|niece|nephew|cousin|"
+    r"neighbou?r|boyfriend|girlfriend|fianc[eé]e?|spouse|parent|sponsor)\)"
+)
+_ONE_NAME_BEFORE = re.compile(r"(?<![\w-])(?P<n>[A-Z][\w'’-]+)[ \t]*\Z")
 
 #: A place cue then up to three capitalised words: "en route from Xyz", "visiting in Xyz".
 _CITY_CUE = re.compile(
@@ -116,6 +140,18 @@ def _surname_like(w: str) -> bool:
     )
 
 
+#: Endings of derived English words ("Stainless", "Macerated"): no surname after an initial.
+_WORD_ENDING = re.compile(r"(?:ed|ing|less|ness|ful|ly|ous|ive|able|ible)$")
+_INITIAL_FIRST = re.compile(r"[A-Z]\.[ \t]?(?:[A-Z]\.[ \t]?)?[A-Z]")
+
+
+def _rare(w: str) -> bool:
+    """No English word, or a rare one (Zipf < 3.5: "hamish", "becca", not "grey")."""
+    if w in _vocab.lexicon():
+        return False
+    return w not in _vocab.english() or _vocab.zipf(w) < 3.5
+
+
 def _initials_like(w: str) -> bool:
     """Up to three letters that are no common word ("kb", "tk"; not "him", "the")."""
     return len(w) <= 3 and _vocab.zipf(w) < 4.5
@@ -135,7 +171,6 @@ class RecallMoreRecognizer(PatternRecognizer):
         Entity.ID,
         Entity.PATIENT,
         Entity.CLINICIAN,
-        Entity.OTHER,
         Entity.FACILITY,
         Entity.STREET,
         Entity.CITY,
@@ -269,7 +304,7 @@ class RecallMoreRecognizer(PatternRecognizer):
             gate=frozenset(
                 """dad mom mother father son daughter dtr wife husband brother sister friend
                 boyfriend girlfriend partner grandma grandpa aunt uncle cousin niece nephew
-                neighbor neighbour roommate""".split()  # noqa: SIM905
+                neighbor neighbour roommate bf gf hubby sis bro fiance fiancee""".split()  # noqa: SIM905
             ),
             anchors=frozenset(_RELATION[3:-1].split("|")),
         ),
@@ -356,6 +391,184 @@ class RecallMoreRecognizer(PatternRecognizer):
             Entity.STREET,
             gate=Needles(frozenset({"motel", "hotel", "inn", "super"})),
         ),
+        # --- fourth set, development half: more shapes -------------------------------------
+        # lower-case dictation: "this is doctor ada lindqvist dictating"
+        _p(
+            r"\b(?:dr|doctor)\.?[ \t]+(?P<n>[a-z][a-z'’-]+[ \t]+[a-z][a-z'’-]+)"
+            r"[ \t]+(?:dictating|speaking|here|calling|for|on|with|from|regarding|re)\b",
+            Entity.PATIENT,
+            "n",
+            anchors=frozenset({"dr ", "dr.", "dr\t", "doctor"}),
+        ),
+        # one initial after a title: "covering for Dr. Q?"
+        _p(
+            r"\b(?:Dr|Mr|Mrs|Ms)\.?[ \t]+(?P<n>[A-Z])(?![\w.'’-])",
+            Entity.CLINICIAN,
+            "n",
+            gate=re.compile(r"(?:Dr|Mr|Mrs|Ms)\.?[ \t]+[A-Z](?![\w.'’-])"),
+        ),
+        # a record or member number read out in words after its label
+        _p(
+            r"(?i:record[ \t]+number|mrn|account[ \t]+number|member[ \t]+(?:id|number)|"
+            r"policy[ \t]+number|id[ \t]+number|case[ \t]+number|phone[ \t]+number|"
+            r"callback[ \t]+number|number)[ \t:,]+(?P<v>(?:zero|oh|one|two|three|four|five|six|"
+            r"seven|eight|nine)(?:[ \t,-]+(?:zero|oh|one|two|three|four|five|six|seven|eight|"
+            r"nine)){3,})\b",
+            Entity.ID,
+            "v",
+            gate=frozenset(["zero", "oh", "one", "two", "three", "four", "five"])
+            | frozenset(["six", "seven", "eight", "nine"]),
+        ),
+        # a date read out in number words after a date label: "date of operation eleven
+        # twenty three twenty six"
+        _p(
+            r"\b(?i:date[ \t]+of[ \t]+[a-z]+|dob|date|born|admitted|discharged|dated)[ \t:,]+"
+            r"(?P<d>(?:one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|thirteen|"
+            r"fourteen|fifteen|sixteen|seventeen|eighteen|nineteen|twenty|thirty|first|second|"
+            r"third|[a-z]+teenth|[a-z]+tieth|[a-z]+th)(?:[ \t-]+(?:one|two|three|four|five|six|"
+            r"seven|eight|nine|ten|eleven|twelve|thirteen|fourteen|fifteen|sixteen|seventeen|"
+            r"eighteen|nineteen|twenty|thirty|forty|fifty|sixty|seventy|eighty|ninety|oh|"
+            r"hundred|thousand|first|second|third|[a-z]+teenth|[a-z]+tieth|[a-z]+th)){2,7})\b",
+            Entity.DATE,
+            "d",
+            gate=frozenset(["date", "dob", "born", "admitted", "discharged", "dated"]),
+        ),
+        # "the 3rd of November, 2026", "early October", "mid-March"
+        _p(
+            r"(?i:the)[ \t]+\d{1,2}(?:st|nd|rd|th)[ \t]+of[ \t]+(?i:january|february|march|"
+            r"april|may|june|july|august|september|october|november|december)(?:,?[ \t]+\d{4})?\b",
+            Entity.DATE,
+            anchors=frozenset({"the"}),
+        ),
+        _p(
+            r"\b(?i:early|mid|late|end[ \t]+of|beginning[ \t]+of)[ \t-]+(?i:january|february|"
+            r"march|april|june|july|august|september|october|november|december)\b",
+            Entity.DATE,
+            gate=frozenset(["early", "mid", "late", "end", "beginning"]),
+        ),
+        # initials or a code after an action and "by": "Collected ... by KT.", "by MTS-22"
+        _p(
+            rf"(?i:{_ACTION}|drawn|obtained|called|reset|checked)[^\n]{{0,30}}?[ \t](?i:by)[ \t]+"
+            r"(?P<n>[A-Z]{2,3}|[A-Z]{1,5}-?\d{1,4})(?![\w-])",
+            Entity.ID,
+            "n",
+            gate=re.compile(r"[ \t](?i:by)[ \t]+[A-Z]"),
+        ),
+        # lower-case initials before a slash and a credential: "jr/RN"
+        _p(
+            rf"(?<![\w/])(?P<n>[a-z]{{2,3}})[ \t]*/[ \t]*{_CRED}\b",
+            Entity.PATIENT,
+            "n",
+            gate=re.compile(rf"/[ \t]*{_CRED}\b"),
+        ),
+        # a chat speaker before a time: "Rosalie (front desk) 07:05: ok"
+        _p(
+            r"(?m)^[ \t]*(?P<n>[A-Z][a-z'’-]+(?:[ \t][A-Z][a-z'’-]+)?)(?:[ \t]*\([^)\n]{1,30}\))?"
+            r"[ \t]+\d{1,2}:\d{2}(?::\d{2})?[ \t]*:",
+            Entity.PATIENT,
+            "n",
+            gate=re.compile(r"\d:\d\d(?::\d\d)?[ \t]*:"),
+        ),
+        # lower-case streets after a place word: "on glenwood ave"
+        _p(
+            r"\b(?:on|at|off|near)[ \t]+(?P<s>(?!(?:the|a|my|his|her|our|your|their|this)\b)"
+            r"[a-z]+(?:[ \t][a-z]+)?[ \t]+(?:ave|avenue|st|street|rd|road|blvd|boulevard|dr|"
+            r"drive|ln|lane|way|pkwy|parkway|hwy|highway|ct|court|pl|place|ter|terrace))\b",
+            Entity.STREET,
+            "s",
+            gate=frozenset(
+                """ave avenue st street rd road blvd boulevard dr drive ln lane way pkwy
+                parkway hwy highway ct court pl place ter terrace""".split()  # noqa: SIM905
+            ),
+        ),
+        # a nickname in brackets after a name ("Theodore (teddy)"); a name before a relation
+        # in brackets ("Mirabel (mom)") is found backwards in `analyze`
+        _p(
+            r"[A-Z][a-z]+[ \t]*\((?P<n>[a-z][a-z'’-]{2,})\)",
+            Entity.OTHER,
+            "n",
+            gate=re.compile(r"\([a-z]"),
+        ),
+        # a name and an age in a bracketed list: "(Tobin 6, Wren 3)"
+        _p(
+            r"[(,][ \t]*(?P<n>[A-Z][a-z]+)[ \t]+\d{1,2}(?=[ \t]*[,)])",
+            Entity.PATIENT,
+            "n",
+            gate=re.compile(r"[A-Z][a-z]+[ \t]+\d{1,2}[ \t]*[,)]"),
+        ),
+        # a name after a "name" label: "Name given by parents: Kofi"
+        _p(
+            r"\b(?i:name)\b[^:\n]{0,25}:[ \t]*(?P<n>[A-Z][\w'’-]+(?:[ \t]+[A-Z][\w'’-]+){0,2})",
+            Entity.PATIENT,
+            "n",
+            anchors=frozenset({"name"}),
+        ),
+        # letters spelled with a word: "plate L as in Lima 4 4 7 2 Q"
+        _p(
+            r"\b[A-Z][ \t]+as[ \t]+in[ \t]+[A-Z][a-z]+(?:[ \t,]+(?:[A-Z0-9]\b|[A-Z][ \t]+as[ \t]+in"
+            r"[ \t]+[A-Z][a-z]+))+",
+            Entity.ID,
+            gate=re.compile(r"[ \t]as[ \t]+in[ \t]+[A-Z]"),
+        ),
+        # highways in words: "on highway ninety near the Xyz exit"
+        _p(
+            r"(?i:highway|route|interstate|hwy|county[ \t]+road)[ \t]+(?:one|two|three|four|five|"
+            r"six|seven|eight|nine|ten|eleven|twelve|[a-z]+teen|twenty|thirty|forty|fifty|sixty|"
+            r"seventy|eighty|ninety|hundred)\b(?:[ \t-]+(?:one|two|three|four|five|six|seven|"
+            r"eight|nine|hundred)\b)*(?:[ \t]+(?i:near|at|by)[ \t]+(?:the[ \t]+)?[A-Z][\w'’-]*"
+            r"[ \t]+(?i:exit))?",
+            Entity.STREET,
+            anchors=frozenset({"highway", "route", "interstate", "hwy", "county"}),
+        ),
+        # badge and shield numbers; a login before an account event; a letter prefix joined
+        # to a long number ("pt-55120983"); ambulance units with letters ("unit SC-EMS 7")
+        _p(
+            r"(?i:shield|badge)[ \t]*(?:#|no\.?|number)?[ \t]*(?P<v>\d{3,6})\b",
+            Entity.ID,
+            "v",
+            anchors=frozenset({"shield", "badge"}),
+        ),
+        _p(
+            r"(?i:account|acct|user|login)[ \t]+(?P<v>[a-z][a-z0-9._]{3,20})[ \t]+"
+            r"(?i:locked|disabled|unlocked|created|reset|deactivated|logged|accessed|suspended)",
+            Entity.ID,
+            "v",
+            anchors=frozenset({"account", "acct", "user", "login"}),
+        ),
+        _p(
+            r"(?<![\w-])[A-Za-z]{1,4}-\d{5,}(?![\w-])",
+            Entity.ID,
+            gate=DigitRun(5),
+        ),
+        _p(
+            r"(?i:unit|medic|ambulance|rig)[ \t]+(?P<v>[A-Z]{1,4}-[A-Z]{2,5}[ \t-]?\d{1,4})\b",
+            Entity.ID,
+            "v",
+            anchors=frozenset({"unit", "medic", "ambulance", "rig"}),
+        ),
+        # a hyphenated house number: "87-1120 Kuhio Hwy"
+        _p(
+            r"\b\d{1,3}-\d{3,5}[ \t]+[A-Z][a-z]+(?:[ \t][A-Z][a-z]+)?[ \t]+(?:Street|St|Avenue|Ave|"
+            r"Road|Rd|Highway|Hwy|Boulevard|Blvd|Lane|Ln|Drive|Dr|Way|Place|Pl|Loop|Circle|Cir)\b",
+            Entity.STREET,
+            gate=re.compile(r"\d-\d{3,5}[ \t]+[A-Z]"),
+        ),
+        # an employer in brackets: "my employer (Zenith warehouse MKE2)"
+        _p(
+            r"(?i:employer|employed[ \t]+(?:by|at)|work(?:s|ed)?[ \t]+(?:at|for))[ \t]*\([ \t]*"
+            r"(?P<o>[A-Z][^)\n]{1,50})\)",
+            Entity.FACILITY,
+            "o",
+            anchors=frozenset({"employer", "employed", "work"}),
+        ),
+        # a city after a residence label: "Residence Xyz, Xyz County"
+        _p(
+            r"(?i:residence|resides[ \t]+in|hometown|home[ \t]+town)[ \t:]+"
+            r"(?P<c>[A-Z][a-z]+(?:[ \t][A-Z][a-z]+)?)\b",
+            Entity.CITY,
+            "c",
+            anchors=frozenset({"residence", "resides", "hometown", "home"}),
+        ),
         # --- identifiers ----------------------------------------------------------------
         # a housing, cell or bed label's value: "Housing: D-Pod 3-07A"
         _p(
@@ -422,7 +635,12 @@ class RecallMoreRecognizer(PatternRecognizer):
         """The spans of the patterns (`accept` vets names and places), plus cities abroad
         after a place cue ("flew in from Chennai").
         """
-        out = super().analyze(text, ctx)
+        out = [  # OTHER only selects the first-name check of `accept`: the span is a name
+            Span(s.start, s.end, Entity.PATIENT, s.score, s.recognizer)
+            if s.entity is Entity.OTHER
+            else s
+            for s in super().analyze(text, ctx)
+        ]
         if not _world_first().isdisjoint(note_words(text)):  # one set operation per note
             cities = world_cities()
             for m in _CITY_CUE.finditer(text):
@@ -434,6 +652,16 @@ class RecallMoreRecognizer(PatternRecognizer):
                         start = m.start("c")
                         out.append(Span(start, start + len(name), Entity.CITY, 0.55, self.name))
                         break
+        # found from their head word backwards (a forward pattern would try every capital)
+        for m in _BODY_HEAD.finditer(text):
+            b = _NAME_RUN_BEFORE.search(text, max(0, m.start() - 80), m.start())
+            if b is not None and self.accept(text, b.start(), m.end(), Entity.FACILITY):
+                out.append(Span(b.start(), m.end(), Entity.FACILITY, 0.55, self.name))
+        if "(" in text:
+            for m in _REL_PAREN.finditer(text):
+                b = _ONE_NAME_BEFORE.search(text, max(0, m.start() - 40), m.start())
+                if b is not None and self.accept(text, b.start("n"), b.end("n"), Entity.PATIENT):
+                    out.append(Span(b.start("n"), b.end("n"), Entity.PATIENT, 0.55, self.name))
         if "-" in text:
             out += [
                 Span(m.start(), m.end("g"), Entity.PATIENT, 0.55, self.name)
@@ -453,31 +681,40 @@ class RecallMoreRecognizer(PatternRecognizer):
         words = [w[:-2] if w.endswith(("'s", "’s")) else w for w in words]
         words = [w for w in words if len(w) > 1]  # initials say nothing
         if not words:
-            return False
+            return entity is Entity.CLINICIAN and len(frag) == 1  # "Dr. Q"
         clinical = _vocab.clinical()
         if entity is Entity.STREET and re.fullmatch(
             r"(?i:room|rm|motel|hotel|inn|super)", words[0]
         ):
             return True  # a room number or a numbered motel
-        if entity in (Entity.FACILITY, Entity.STREET):
+        if entity in (Entity.FACILITY, Entity.STREET, Entity.CITY):
             return any(w not in clinical and w not in _GENERIC_ORG and w != "st" for w in words)
         if entity is Entity.CLINICIAN:
             return any(w not in _NOT_INITIALS and w not in _GENERIC_ORG for w in words)
-        english, names = _vocab.english(), _vocab.all_names()
+        names, zipf = _vocab.all_names(), _vocab.zipf
         if entity is Entity.OTHER:
             w = words[0]
-            return (
-                w.upper() in first_names()
-                and _vocab.zipf(w) < 4.0
-                and w not in clinical
-                and w not in _NOT_INITIALS
-            )
+            if w in clinical or w in _NOT_INITIALS:
+                return False
+            if w in _vocab.lexicon():
+                return False
+            return (w.upper() in first_names() and zipf(w) < 4.5) or zipf(w) < 3.5
         # PATIENT
         if any(w in _NOT_INITIALS for w in words):
             return False
+        if _INITIAL_FIRST.match(frag):  # "K. Aberdeen": the surname is no common word
+            last = words[-1]
+            if last in clinical or len(last) < 3 or last in _vocab.lexicon():
+                return False
+            if _WORD_ENDING.search(last) and last not in names:
+                return False
+            return (
+                last in names
+                or last not in _vocab.english()
+                or (zipf(last) < 4.0 and not _WORD_ENDING.search(last))
+            )
         if frag.islower() or (len(words) == 1 and len(words[0]) <= 4):
             return all(
-                w in names or (w not in clinical and (w not in english or _initials_like(w)))
-                for w in words
+                w in names or (w not in clinical and (_rare(w) or _initials_like(w))) for w in words
             )
-        return any(w not in clinical and (w in names or w not in english) for w in words)
+        return any(w not in clinical and (w in names or _rare(w)) for w in words)

@@ -116,7 +116,8 @@ class RecallRulesRecognizer(PatternRecognizer):
         # --- ages over 89 ---------------------------------------------------------------
         # "Ernestine Boudreaux, 97, dx ..."
         _p(
-            rf"(?<=[^\W\d_]),[ \t]+{_AGE}(?=[ \t]*[,;)\n]|[ \t]+(?:y|yo|M|F)\b)",
+            rf"(?<=[^\W\d_]),[ \t]+{_AGE}(?=[ \t]*[,;)\n]|[ \t]*\.(?!\d)|[ \t]{{2,}}|[ \t]*\Z"
+            r"|[ \t]+(?:y|yo|M|F)\b)",
             Entity.AGE,
             "age",
             gate=re.compile(r",[ \t]+(?:9\d|1[01]\d)\b"),
