@@ -64,10 +64,12 @@ class SimulatedPopulation:
                 s.report.rows_written[name] = s.report.rows_written.get(name, 0) + n
                 pk = spec.primary_key
                 if provenance and n and len(pk) == 1 and spec.column(pk[0]).type == "bigint":
-                    con.execute(
-                        "INSERT OR IGNORE INTO mm_source_record (table_name, row_id, load_id, "
-                        f'source_file, location, resource_type) SELECT ?, "{pk[0]}", ?, ?, '
-                        f"'row ' || row_number() OVER (), ? FROM data",
+                    con.execute(  # no key index on mm_source_record: an anti-join insert
+                        table_spec("mm_source_record").insert_new_sql(
+                            f'(SELECT ? AS table_name, "{pk[0]}" AS row_id, ? AS load_id, '
+                            "? AS source_file, 'row ' || row_number() OVER () AS location, "
+                            "? AS resource_type FROM data)"
+                        ),
                         [name, s.load_id, source, name],
                     )
         return s.report

@@ -95,12 +95,11 @@ class Warehouse:
         )
         for spec in TABLES:
             for c in spec.columns:
-                if (spec.name, c.name) in not_null and not c.required:
-                    if c.name not in spec.primary_key:
-                        self.con.execute(
-                            f"ALTER TABLE {ident(spec.name)} ALTER COLUMN {ident(c.name)} "
-                            "DROP NOT NULL"
-                        )
+                relax = not c.required and c.name not in spec.primary_key
+                if relax and (spec.name, c.name) in not_null:
+                    self.con.execute(
+                        f"ALTER TABLE {ident(spec.name)} ALTER COLUMN {ident(c.name)} DROP NOT NULL"
+                    )
 
     @contextlib.contextmanager
     def transaction(self) -> Iterator[duckdb.DuckDBPyConnection]:
@@ -261,9 +260,7 @@ class Warehouse:
             for f, spec in specs:
                 cols = ", ".join(ident(c) for c in spec.column_names)
                 n = con.execute(
-                    f"INSERT OR IGNORE INTO {ident(spec.name)} ({cols}) "
-                    f"SELECT {cols} FROM read_parquet(?)",
-                    [str(f)],
+                    spec.insert_new_sql(f"(SELECT {cols} FROM read_parquet(?))"), [str(f)]
                 ).fetchall()[0][0]
                 added[spec.name] = int(n)
         return added

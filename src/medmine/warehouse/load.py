@@ -50,6 +50,8 @@ from medmine.warehouse.records import (
 from medmine.warehouse.schema import table as table_spec
 from medmine.warehouse.sql import ident
 
+_SOURCE_RECORD = table_spec("mm_source_record")
+
 
 class _Buffer:
     """Column-wise row buffer for one table (appending to lists is the cheapest Python path)."""
@@ -381,7 +383,7 @@ class LoadSession:
         prov = _provenance_rows(  # noqa: F841  (read by DuckDB's replacement scan)
             self.load_id, name, row_ids, record_type, provenance, n
         )
-        self.wh.con.execute("INSERT OR IGNORE INTO mm_source_record BY NAME SELECT * FROM prov")
+        self.wh.con.execute(_SOURCE_RECORD.insert_new_sql("prov"))
 
     def _new_keys(self, batches: list[TableBatch]) -> list[np.ndarray]:
         """For each batch of primary rows, the mask of rows that are no duplicates.
@@ -561,14 +563,12 @@ class LoadSession:
         con = self.wh.con
         written: dict[str, int] = {}
         for name, batch, _ in queue:  # noqa: B007  (read by DuckDB's replacement scan)
-            n = con.execute(
-                f"INSERT OR IGNORE INTO {ident(name)} BY NAME SELECT * FROM batch"
-            ).fetchone()[0]
+            n = con.execute(table_spec(name).insert_new_sql("batch")).fetchone()[0]
             written[name] = written.get(name, 0) + int(n)
         provs = [prov for _, _, prov in queue if prov is not None]
         if provs:
             prov = pa.concat_tables(provs)  # noqa: F841  (one statement for the whole queue)
-            con.execute("INSERT OR IGNORE INTO mm_source_record BY NAME SELECT * FROM prov")
+            con.execute(_SOURCE_RECORD.insert_new_sql("prov"))
         return written
 
     def _count_written(self, written: dict[str, int]) -> None:
@@ -651,7 +651,13 @@ class LoadSession:
         self._wait()
         con = self.wh.con
         present = self._present_keys()
-        prov_verb = "INSERT" if self._provenance_is_new(present) else "INSERT OR IGNORE"
+        new_prov = self._provenance_is_new(present)
+
+        def insert_prov(source: str) -> str:
+            if new_prov:
+                return f"INSERT INTO mm_source_record BY NAME SELECT * FROM {source}"
+            return _SOURCE_RECORD.insert_new_sql(source)
+
         if self._primary:
             prov = self._provenance(self._prov).append_column(  # noqa: F841  (DuckDB scan)
                 "_primary", pa.array(self._primary, pa.bool_())
@@ -670,18 +676,14 @@ class LoadSession:
                 ).fetchall()
             for rtype, n in dups:
                 self._move_to_duplicate(rtype, int(n))
-            con.execute(
-                f"{prov_verb} INTO mm_source_record BY NAME SELECT * EXCLUDE (_primary) FROM prov"
-            )
+            con.execute(insert_prov("(SELECT * EXCLUDE (_primary) FROM prov)"))
             del prov
             for v in self._prov.values():
                 v.clear()
             self._primary.clear()
         if self._prov_secondary["table_name"]:
             prov2 = self._provenance(self._prov_secondary)  # noqa: F841
-            n = con.execute(
-                f"{prov_verb} INTO mm_source_record BY NAME SELECT * FROM prov2"
-            ).fetchone()[0]
+            n = con.execute(insert_prov("prov2")).fetchone()[0]
             del prov2
             # Counted in rows_written as secondary rows always were (primary provenance is not).
             written = self.report.rows_written
@@ -698,8 +700,12 @@ class LoadSession:
             if plain:
                 keys = buf.cols[buf.spec.primary_key[0]]
                 plain = len(set(keys)) == len(keys)
-            verb = "INSERT" if plain else "INSERT OR IGNORE"
-            n = con.execute(f"{verb} INTO {ident(name)} BY NAME SELECT * FROM batch").fetchone()[0]
+            sql = (
+                f"INSERT INTO {ident(name)} BY NAME SELECT * FROM batch"
+                if plain
+                else buf.spec.insert_new_sql("batch")
+            )
+            n = con.execute(sql).fetchone()[0]
             self.report.rows_written[name] = self.report.rows_written.get(name, 0) + int(n)
             buf.clear()
         if self._quarantine.n:

@@ -80,6 +80,12 @@ class TableSpec:
     person_column: str | None = None
     date_columns: tuple[str, ...] = field(default=())
     domain: EventDomain | None = None
+    #: False: no PRIMARY KEY constraint, so no ART index. DuckDB keeps every ART index in
+    #: memory, committed or not, and never spills it (50-80 bytes a key,
+    #: bench/duckdb_art_memory.py); on the two tables that get a row per resource read
+    #: (provenance, raw FHIR store) that made a 10M-resource load run out of memory. Their key
+    #: stays unique through `insert_new_sql` (an anti-join) and the is_primary_key check.
+    key_index: bool = True
 
     def column(self, name: str) -> Column:
         """Return the column called `name`."""
@@ -103,7 +109,25 @@ class TableSpec:
             f'"{c.name}" {c.sql_type}{" NOT NULL" if c.required else ""}' for c in self.columns
         )
         pk = ", ".join(f'"{k}"' for k in self.primary_key)
-        return f'CREATE TABLE IF NOT EXISTS "{self.name}" (\n  {cols},\n  PRIMARY KEY ({pk})\n)'
+        key = f",\n  PRIMARY KEY ({pk})" if self.key_index else ""
+        return f'CREATE TABLE IF NOT EXISTS "{self.name}" (\n  {cols}{key}\n)'
+
+    def insert_new_sql(self, source: str) -> str:
+        """``INSERT`` of the rows of `source` (a table name or a parenthesised query, columns
+        named as this table's) whose primary key the table does not hold yet; of rows that
+        repeat a key within `source`, one is inserted. ``INSERT OR IGNORE`` where the key has
+        an index; an anti-join where it has none (`key_index`).
+        """
+        t = f'"{self.name}"'
+        if self.key_index:
+            return f"INSERT OR IGNORE INTO {t} BY NAME SELECT * FROM {source}"
+        keys = [f'"{k}"' for k in self.primary_key]
+        match = " AND ".join(f"o.{k} = n.{k}" for k in keys)
+        return (
+            f"INSERT INTO {t} BY NAME SELECT * FROM {source} n WHERE NOT EXISTS "
+            f"(SELECT 1 FROM {t} o WHERE {match}) "
+            f"QUALIFY row_number() OVER (PARTITION BY {', '.join(f'n.{k}' for k in keys)}) = 1"
+        )
 
 
 def _parse(spec: str) -> Column:
@@ -128,6 +152,7 @@ def _table(
     pk: tuple[str, ...] | None = None,
     person: str | None = "person_id",
     domain: tuple[str, str, str, str | None] | None = None,
+    key_index: bool = True,
 ) -> TableSpec:
     """Build a spec; `domain` is ``(domain name, column prefix, start column, end column)``."""
     columns = tuple(_parse(s.strip()) for s in cols.split(",") if s.strip())
@@ -165,6 +190,7 @@ def _table(
         person_column=person_col,
         date_columns=dates,
         domain=event,
+        key_index=key_index,
     )
 
 
@@ -529,6 +555,7 @@ TABLES: tuple[TableSpec, ...] = (
         "location:varchar!, resource_type:varchar, source_key:varchar, checksum:varchar",
         pk=("table_name", "row_id"),
         person=None,
+        key_index=False,  # a row per loaded row: kept unique by the loader's anti-joins
     ),
     _table(
         "mm_quarantine",
@@ -566,6 +593,7 @@ TABLES: tuple[TableSpec, ...] = (
         "load_id:varchar!, resource_type:varchar!, resource_id:varchar, full_url:varchar,"
         "resource:varchar!",
         person=None,
+        key_index=False,  # a row per resource read: kept unique by the loader's anti-joins
     ),
     _table(
         "mm_consent",
