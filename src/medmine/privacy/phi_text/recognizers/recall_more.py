@@ -110,12 +110,16 @@ def world_cities() -> frozenset[str]:
 
 @functools.cache
 def _world_first() -> frozenset[str]:
-    """The lower-case first letter run of each world city (the note-word gate)."""
-    return frozenset(
-        m.group().lower()
-        for name in world_cities()
-        if (m := re.match(r"[^\W\d_]+", name)) is not None
-    )
+    """The rarest word of each world city, lower case: a city in a note brings its rarest
+    word, so a note without any of them skips the city search (a set test per note; the
+    common first words "new", "san", "port" would let nearly every note through).
+    """
+    out = set()
+    for name in world_cities():
+        words = [w.lower() for w in re.findall(r"[^\W\d_]+", name)]
+        if words:
+            out.add(min(words, key=_vocab.zipf))
+    return frozenset(out)
 
 
 #: A given name of two syllables joined by a hyphen, the second in lower case, before a
