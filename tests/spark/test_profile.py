@@ -111,6 +111,13 @@ def test_where_alias_and_quantile_disc_mean_the_same_on_spark(spark, wh):
     assert con.execute(q3).fetchall() == wh.con.execute(q3).fetchall()
     q4 = "SELECT round_even(x * 10, 0) / 10 AS r FROM (SELECT 0.25 AS x UNION ALL SELECT 0.35)"
     assert sorted(con.execute(q4).fetchall()) == sorted(wh.con.execute(q4).fetchall())
+    # ordered aggregates: a sorted list (NULL values kept), its slice, the first by a key
+    q5 = (
+        "SELECT pid % 3 AS g, array_to_string(list_slice(list(k ORDER BY pid, k), 2, 4), ',') "
+        "AS s, len(list(CASE WHEN k > 1 THEN k END ORDER BY k)) AS n, "
+        "first(pid ORDER BY pid * 100 + k DESC) AS f FROM ev WHERE k > 0 GROUP BY 1 ORDER BY 1"
+    )
+    assert con.execute(q5).fetchall() == wh.con.execute(q5).fetchall()
 
 
 def test_profile_is_the_same_on_both_engines(omop_both):

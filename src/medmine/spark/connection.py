@@ -50,6 +50,10 @@ _DROP = re.compile(
     r"^\s*DROP\s+(?:TABLE|VIEW)\s+(?:IF\s+EXISTS\s+)?(\"[^\"]+\"|\w+)\s*;?\s*$", re.IGNORECASE
 )
 _SUMMARIZE = re.compile(r"^\s*SUMMARIZE\s+", re.IGNORECASE)
+_RENAME = re.compile(
+    r"^\s*ALTER\s+(?:TABLE|VIEW)\s+(\"[^\"]+\"|\w+)\s+RENAME\s+TO\s+(\"[^\"]+\"|\w+)\s*;?\s*$",
+    re.IGNORECASE,
+)
 #: Every column name of the warehouse schema: a WHERE name that is one of these is a column,
 #: never a select-list alias (see `_where_aliases`).
 _SCHEMA_COLUMNS = frozenset(c.name for t in TABLES for c in t.columns)
@@ -97,6 +101,9 @@ def to_spark_sql(query: str) -> str:
     _discrete_quantiles(tree)
     _round_even(tree)
     _date_sub_years(tree)
+    _ordered_aggregates(tree)
+    _star_replace(tree)
+    _list_lengths(tree)
     _double_results(tree)
     return tree.sql(dialect="spark", unsupported_level=sqlglot.ErrorLevel.RAISE)
 
@@ -175,6 +182,101 @@ def _date_sub_years(tree: exp.Expression) -> None:
 
         text = f"CASE WHEN {b} >= {a} THEN {whole(a, b)} ELSE -{whole(b, a)} END"
         node.replace(sqlglot.parse_one(text, read="spark"))
+
+
+def _ordered_aggregates(tree: exp.Expression) -> None:
+    """DuckDB's ordered aggregates, which Spark SQL does not have, in Spark's own terms.
+
+        ``list(x ORDER BY k, ...)`` -> ``transform(array_sort(collect_list(struct(k, ..., x))),
+        e -> e.x)``: the values sorted by the keys (then by the value among equal keys: the order
+        DuckDB leaves unspecified becomes a fixed one; a NULL value stays in the list, as DuckDB
+        keeps it). ``first(x ORDER BY k)`` -> ``min_by(x, k)`` (``last`` or ``DESC`` -> ``max_by``;
+    one key; a row whose key is NULL is never the one chosen).
+        ``list_slice(l, a, b)`` (1-based, both ends included) -> ``slice(l, a, b - a + 1)``;
+    ``l[i]`` -> ``element_at(l, i)`` (both 1-based).
+        A descending list key or an explicit NULLS FIRST is left alone (Spark then refuses the
+        query rather than give another order).
+    """
+    for node in list(tree.find_all(exp.ArrayAgg)):
+        order = node.this
+        if not isinstance(order, exp.Order):
+            continue
+        keys = order.expressions
+        if any(k.args.get("desc") or k.args.get("nulls_first") for k in keys):
+            continue
+        fields = [
+            exp.PropertyEQ(this=exp.to_identifier(f"k{i}"), expression=k.this.copy())
+            for i, k in enumerate(keys)
+        ]
+        fields.append(exp.PropertyEQ(this=exp.to_identifier("v"), expression=order.this.copy()))
+        text = "transform(array_sort(collect_list(__s)), e -> e.v)"
+        new = sqlglot.parse_one(text, read="spark")
+        holder = next(n for n in new.find_all(exp.Column) if n.name == "__s")
+        holder.replace(exp.Struct(expressions=fields))
+        node.replace(new)
+    for node in list(tree.find_all(exp.First, exp.Last)):
+        order = node.this
+        if not isinstance(order, exp.Order) or len(order.expressions) != 1:
+            continue
+        key = order.expressions[0]
+        if key.args.get("nulls_first"):
+            continue
+        smallest = isinstance(node, exp.First) != bool(key.args.get("desc"))
+        node.replace(
+            exp.Anonymous(
+                this="min_by" if smallest else "max_by",
+                expressions=[order.this.copy(), key.this.copy()],
+            )
+        )
+    for node in list(tree.find_all(exp.Bracket)):
+        # DuckDB's list[i] counts from 1, Spark's from 0; element_at counts from 1 (and reads
+        # a map by key). A string key (a struct field) and a slice are left as they are.
+        idx = node.expressions
+        if len(idx) != 1 or isinstance(idx[0], exp.Slice) or idx[0].is_string:
+            continue
+        node.replace(
+            exp.Anonymous(this="element_at", expressions=[node.this.copy(), idx[0].copy()])
+        )
+    for node in list(tree.find_all(exp.Anonymous)):
+        if str(node.this).lower() != "list_slice" or len(node.expressions) != 3:
+            continue
+        lst, a, b = (e.copy() for e in node.expressions)
+        length = exp.Add(
+            this=exp.Sub(this=b, expression=a.copy()), expression=exp.Literal.number(1)
+        )
+        node.replace(exp.Anonymous(this="slice", expressions=[lst, a, length]))
+
+
+#: Expressions that make a list: DuckDB's ``len`` of one is Spark's ``size``, not ``length``.
+_LIST_MAKERS = ("Transform", "Split", "ArrayAgg", "Array", "StringToArray", "ArraySort")
+_LIST_FUNCTIONS = frozenset({"transform", "slice", "array_sort", "split", "sequence"})
+
+
+def _list_lengths(tree: exp.Expression) -> None:
+    """``len(<list expression>)`` -> ``size(...)`` (SQLGlot writes DuckDB's ``len`` as
+    Spark's ``length``, which measures strings only).
+    """
+    for node in list(tree.find_all(exp.Length)):
+        arg = node.this
+        name = str(arg.this).lower() if isinstance(arg, exp.Anonymous) else ""
+        if type(arg).__name__ in _LIST_MAKERS or name in _LIST_FUNCTIONS:
+            node.replace(exp.ArraySize(this=arg.copy()))
+
+
+def _star_replace(tree: exp.Expression) -> None:
+    """DuckDB's ``SELECT * REPLACE (e AS c)`` -> Spark's ``SELECT * EXCEPT (c), e AS c``: the
+    same columns and values, the replaced ones moved to the end of the row (callers that
+    read columns by name, as the stages do, see no difference).
+    """
+    for select in list(tree.find_all(exp.Select)):
+        items = select.expressions
+        for pos, star in enumerate(items):
+            if not isinstance(star, exp.Star) or not star.args.get("replace"):
+                continue
+            repl = [a.copy() for a in star.args["replace"]]
+            plain = exp.Star(except_=[exp.column(a.alias) for a in repl])
+            select.set("expressions", [*items[:pos], plain, *repl, *items[pos + 1 :]])
+            break
 
 
 def _discrete_quantiles(tree: exp.Expression) -> None:
@@ -275,6 +377,17 @@ class SparkConnection:
         drop = _DROP.match(query)
         if drop:
             self.drop(_name(drop.group(1)))
+            return SparkResult(None)
+        rename = _RENAME.match(query)
+        if rename:  # a temp table made here: the same cached rows under the new name
+            old, new = _name(rename.group(1)), _name(rename.group(2))
+            df = self._cached.pop(old, None)
+            if df is None:
+                df = self.session.table(old).cache()
+            self.drop(new)
+            df.createOrReplaceTempView(new)
+            self._cached[new] = df
+            self.session.catalog.dropTempView(old)
             return SparkResult(None)
         create = _CREATE_TEMP.match(query)
         if create:
