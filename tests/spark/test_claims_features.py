@@ -1,6 +1,7 @@
-"""Claims-fraud features on Spark: the study's own SQL (`medmine.studies._claims_sql`, run by
-the claim edits, the rule-violation miner and the provider profiles) through the SQLGlot
-adapter, equal to DuckDB on the same simulated claims with injected schemes.
+"""The claims fraud study on Spark: the study's own SQL (`medmine.studies._claims_sql`) through
+the SQLGlot adapter, run end to end (`claims_fraud.run`) on the same simulated claims with
+injected schemes as DuckDB: the same edit rows, provider features and detector scores, claim
+scores, scheme hits and ranked worklists.
 """
 
 from __future__ import annotations
@@ -16,24 +17,9 @@ pytestmark = [
     pytest.mark.skipif(java_missing_reason() is not None, reason=str(java_missing_reason())),
 ]
 
-from medmine.features.persons import select_persons  # noqa: E402
-from medmine.studies._claims_edits import build_fl, claim_edits  # noqa: E402
-from medmine.studies._claims_profiles import provider_features  # noqa: E402
-from medmine.studies._claims_types import FraudStudyConfig  # noqa: E402
-from medmine.studies.claims_fraud import rule_violations  # noqa: E402
+from medmine.studies import claims_fraud  # noqa: E402
 from medmine.synth import fraud  # noqa: E402
 from medmine.warehouse import Warehouse  # noqa: E402
-
-
-def _features(wh, cfg):
-    person_sql = select_persons(wh, cfg.consent_purpose).person_ids_sql
-    fl = build_fl(wh.con, person_sql)
-    edits = claim_edits(wh, person_sql, fl)
-    viol, _rules = rule_violations(wh, fl, cfg, person_sql)
-    if len(viol):
-        edits = pd.concat([edits, viol.assign(edit="rule_violation")], ignore_index=True)
-    feats, em_long = provider_features(wh, fl, edits, cfg)
-    return edits, feats, em_long
 
 
 def _sorted(df):
@@ -50,32 +36,56 @@ def both(tmp_path_factory, spark):
     with Warehouse(d / "w.duckdb") as wh:
         fraud.to_warehouse(data, wh)
         wh.export_parquet(d / "pq")
-        cfg = FraudStudyConfig()
-        duck = _features(wh, cfg)
-    spark_out = _features(SparkWarehouse(d / "pq", spark), cfg)
-    return duck, spark_out
+        duck = claims_fraud.run(wh)
+    return duck, claims_fraud.run(SparkWarehouse(d / "pq", spark))
+
+
+def _same(s: pd.DataFrame, d: pd.DataFrame, what: str) -> None:
+    """Equal frames: numbers within 1e-12 (Spark sums doubles in another order), the rest
+    equal, a missing value equal to a missing value (None on DuckDB, NaN in Spark's Arrow
+    strings)."""
+    assert list(s.columns) == list(d.columns), what
+    assert len(s) == len(d), what
+    for c in d.columns:
+        if pd.api.types.is_numeric_dtype(d[c]) and not pd.api.types.is_bool_dtype(d[c]):
+            np.testing.assert_allclose(
+                s[c].to_numpy(float), d[c].to_numpy(float), rtol=1e-12, err_msg=f"{what}.{c}"
+            )
+        else:
+            got = [None if pd.isna(v) else v for v in s[c].tolist()]
+            want = [None if pd.isna(v) else v for v in d[c].tolist()]
+            assert got == want, f"{what}.{c}"
 
 
 def test_claim_edits_and_rule_violations_are_the_same_rows(both):
-    (d_edits, _, _), (s_edits, _, _) = both
-    assert len(d_edits) > 10 and d_edits["edit"].nunique() >= 3
-    assert list(s_edits.columns) == list(d_edits.columns)
-    pd.testing.assert_frame_equal(_sorted(s_edits), _sorted(d_edits), check_dtype=False)
+    duck, spark = both
+    assert len(duck.edits) > 10 and duck.edits["edit"].nunique() >= 3
+    assert "rule_violation" in set(duck.edits["edit"])
+    assert list(spark.edits.columns) == list(duck.edits.columns)
+    pd.testing.assert_frame_equal(_sorted(spark.edits), _sorted(duck.edits), check_dtype=False)
 
 
-def test_provider_features_are_the_same(both):
-    (_, d_feats, d_em), (_, s_feats, s_em) = both
-    assert len(d_feats) >= 20
-    assert list(s_feats.columns) == list(d_feats.columns)
-    d = d_feats.sort_index()
-    s = s_feats.sort_index()
-    assert list(s.index) == list(d.index)
-    for c in d.columns:
-        if pd.api.types.is_numeric_dtype(d[c]):
-            # sums of doubles are added in another order on Spark (no compensated sum)
-            np.testing.assert_allclose(
-                s[c].to_numpy(float), d[c].to_numpy(float), rtol=1e-12, err_msg=c
-            )
-        else:
-            assert s[c].tolist() == d[c].tolist(), c
-    pd.testing.assert_frame_equal(_sorted(s_em), _sorted(d_em), check_dtype=False)
+def test_provider_features_and_detector_scores_are_the_same(both):
+    duck, spark = both
+    assert len(duck.providers) >= 20
+    _same(spark.providers.sort_index(), duck.providers.sort_index(), "providers")
+    assert list(spark.providers.sort_index().index) == list(duck.providers.sort_index().index)
+    _same(_sorted(spark.em_distribution), _sorted(duck.em_distribution), "em_distribution")
+
+
+def test_the_ranked_worklists_are_the_same(both):
+    duck, spark = both
+    assert duck.n_claims == spark.n_claims > 1000
+    for name in (
+        "claim_scores",
+        "claims_ranked",
+        "clinicians_ranked",
+        "organisations_ranked",
+        "scheme_hits",
+        "investigate_claims",
+        "investigate_providers",
+    ):
+        d, s = getattr(duck, name), getattr(spark, name)
+        # the ranked lists keep their order (score, then reading order): compared row by row
+        _same(s.reset_index(drop=True), d.reset_index(drop=True), name)
+    assert duck.claims_ranked["score"].iloc[0] > 0 and len(duck.scheme_hits) > 10

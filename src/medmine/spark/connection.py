@@ -139,24 +139,23 @@ def _round_even(tree: exp.Expression) -> None:
             node.replace(exp.Sum(this=node.expressions[0].copy()))
             continue
         if str(node.this).lower() == "round_even":
-            node.replace(
-                exp.Anonymous(this="bround", expressions=[e.copy() for e in node.expressions])
-            )
+            node.set("this", "bround")  # in place: a nested round_even is renamed too
 
 
 def _double_results(tree: exp.Expression) -> None:
     """DuckDB's ``/`` and ``avg`` always give DOUBLE; Spark keeps DECIMAL for a DECIMAL operand
     (``avg(CASE WHEN .. THEN 1.0 ELSE 0.0 END)`` is ``DECIMAL(6,5)`` there: five digits), so
-    their operands are cast to DOUBLE first (a no-op for doubles and integers).
+    their operands are cast to DOUBLE first (a no-op for doubles and integers). The operand is
+    moved, not copied, so a nested ``/`` is still found and cast.
     """
     for node in list(tree.find_all(exp.Avg)):
         arg = node.this
         if not (isinstance(arg, exp.Cast) and arg.to.is_type("double")):
-            node.set("this", exp.Cast(this=arg.copy(), to=exp.DataType.build("double")))
+            node.set("this", exp.Cast(this=arg, to=exp.DataType.build("double")))
     for node in list(tree.find_all(exp.Div)):
         left = node.this
         if not (isinstance(left, exp.Cast) and left.to.is_type("double")):
-            node.set("this", exp.Cast(this=left.copy(), to=exp.DataType.build("double")))
+            node.set("this", exp.Cast(this=left, to=exp.DataType.build("double")))
 
 
 def _date_sub_years(tree: exp.Expression) -> None:
