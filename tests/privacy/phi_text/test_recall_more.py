@@ -267,6 +267,42 @@ def test_allow_list_keeps_eponym_shapes(recall: Scrubber, text: str, target: str
     assert not _touched(recall, text, target)
 
 
+@pytest.mark.parametrize(
+    "target",
+    ["V600E", "p.L858R", "pT4aN1bM0", "HLA-B*5801", "c.68_69delAG", "c.1799T>A", "G3P2012"],
+)
+def test_clinical_notations_are_no_identifiers(recall: Scrubber, target: str) -> None:
+    text = f"Result: {target} reported on the panel."
+    assert not _touched(recall, text, target)
+
+
+def test_identifiers_that_look_like_notations_stay(recall: Scrubber) -> None:
+    text = "lot numbers (MMR Y00218, VAR X4471K) logged"
+    assert _covered(recall, text, "X4471K")
+
+
+def test_a_cue_glued_to_a_word_is_no_name_label(recall: Scrubber, precise: Scrubber) -> None:
+    for scrubber in (recall, precise):
+        assert not _touched(scrubber, "CCHD screen passed both feet", "CCHD")
+        assert _covered(scrubber, "cc: Dr. Amy Lowell", "Amy Lowell")
+
+
+@pytest.mark.parametrize(
+    ("text", "target"),
+    [
+        ("fluid in the pouch of Douglas on US", "Douglas"),
+        ("Blake drain with 40 mL serous output", "Blake"),
+        ("hemophilia B (Christmas disease), on factor IX", "Christmas"),
+    ],
+)
+def test_eponyms_are_no_names(recall: Scrubber, text: str, target: str) -> None:
+    assert not _touched(recall, text, target)
+
+
+def test_a_name_after_a_title_stays_before_a_head_word(recall: Scrubber) -> None:
+    assert _covered(recall, "Dr. Blake drain check at 4", "Blake")
+
+
 def test_title_case_weekday_alone_is_a_date(recall: Scrubber) -> None:
     assert [s.entity.value for s in recall.analyze("Mon", NoteContext())] == ["DATE"]
 

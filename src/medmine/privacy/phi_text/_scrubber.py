@@ -98,6 +98,39 @@ def bridge_facilities(text: str, spans: list[Span]) -> list[Span]:
     return out
 
 
+_ONE_WORD = re.compile(r"[A-Z][a-z]+(?:['’]s)?")
+_NEXT_WORD = re.compile(r"(?:['’]s)?[ \t-]+([a-z]+)\b")
+_TITLE_BEFORE = re.compile(r"(?i:\b(?:dr|mr|mrs|ms|miss|pt|patient)\.?[ \t]+)$")
+#: An anatomical noun and "of" before a name: "pouch of Douglas", "sphincter of Oddi".
+_ANATOMY_OF = re.compile(
+    r"\b(?i:pouch|circle|ligaments?|sphincter|canals?|loops?|islets?|ducts?|space|triangle|"
+    r"foramen|organs?|bundle|ampulla|angle|crypts?|columns?|tubercle|ganglion|glands?|tract|"
+    r"bodies|membrane|capsule|fascia|fossa|sinus|plexus|layer|nodes?|cells?|valves?|"
+    r"spaces)[ \t]+of[ \t]+$"
+)
+_NAME_KINDS = frozenset({Entity.PATIENT, Entity.CLINICIAN, Entity.CITY, Entity.OTHER})
+
+
+def drop_eponyms(text: str, spans: list[Span]) -> list[Span]:
+    """Drop one-word name and place spans that are eponyms: before a clinical head word
+    ("Blake drain", "Christmas disease"; not after a title) or after an anatomical noun
+    and "of" ("pouch of Douglas").
+    """
+    from medmine.privacy.phi_text.recognizers.allow_list import _HEADS
+
+    out = []
+    for s in spans:
+        if s.entity in _NAME_KINDS and _ONE_WORD.fullmatch(text, s.start, s.end):
+            nxt = _NEXT_WORD.match(text, s.end)
+            left = text[max(0, s.start - 30) : s.start]
+            if (nxt is not None and nxt.group(1) in _HEADS and not _TITLE_BEFORE.search(left)) or (
+                _ANATOMY_OF.search(left)
+            ):
+                continue
+        out.append(s)
+    return out
+
+
 class Scrubber:
     """Detect PHI spans in text, then transform them.
 
@@ -136,8 +169,10 @@ class Scrubber:
         for r in self.recognizers:
             found += [s for s in r.analyze(text, ctx) if s.score >= self.config.threshold]
         merged = merge_spans(found)
-        if self.config.detection == "recall" and len(merged) > 1:
-            merged = bridge_facilities(text, merged)
+        if self.config.detection == "recall":
+            merged = drop_eponyms(text, merged)
+            if len(merged) > 1:
+                merged = bridge_facilities(text, merged)
         return merged
 
     def scrub(self, text: str, ctx: NoteContext | None = None) -> ScrubResult:

@@ -29,6 +29,15 @@ _TIME_RANGE = re.compile(r"(?:[01]\d|2[0-4])[0-5]\d-(?:[01]\d|2[0-4])[0-5]\d")
 _CODE_SHAPE = re.compile(
     r"[A-Z]\d[0-9A-Z](?:\.[0-9A-Z]{1,4})?|[A-V]\d{4}|[A-Z]\d{2}\.\d{1,3}[A-Z]?"
 )
+#: Clinical notations shaped like identifiers: protein variants in amino-acid letters (V600E,
+#: p.L858R; not a lot number "X4471K"), TNM stages
+#: (T4aN1bM0), HLA alleles (HLA-B*5801), HGVS variants (c.68_69delAG, c.1799T>A) and
+#: gravida/para counts (G2P1001).
+_NOTATION = re.compile(
+    r"(?:p\.)?[ACDEFGHIKLMNPQRSTVWY]\d{2,4}(?:[ACDEFGHIKLMNPQRSTVWY*]|fs\*?\d*)|[cpyr]?T(?:[0-4]|is|x)[a-d]?N[0-3x][a-c]?M[01x][a-c]?"
+    r"|HLA-[A-Z]{1,4}\d?\*\d{2,4}(?::\d{2,4})*|[cgmnr]\.[-*]?\d[\w*>+_.-]*"
+    r"|G\d{1,2}P\d{1,4}(?:-\d{1,4})*"
+)
 #: Drug application numbers in product names ("nda020800 0.3 ml epinephrine ...").
 _PRODUCT = re.compile(r"(?i)(?:a?nda|bla)\d{6}")
 #: Vocabulary codes follow their system's name ("LOINC 2345-7", "ICD-10 E11.9").
@@ -63,7 +72,15 @@ class IdShapeRecognizer(Recognizer):
                 continue
             if any(
                 r.fullmatch(tok)
-                for r in (_UNITS, _TIME_RANGE, _DECIMAL, _DATE_SHAPE, _PRODUCT, _CODE_SHAPE)
+                for r in (
+                    _UNITS,
+                    _TIME_RANGE,
+                    _DECIMAL,
+                    _DATE_SHAPE,
+                    _PRODUCT,
+                    _CODE_SHAPE,
+                    _NOTATION,
+                )
             ):
                 continue
             if _CODE_BEFORE.search(text, max(0, m.start() - 20), m.start()):

@@ -97,7 +97,7 @@ class NameContextRecognizer(PatternRecognizer):
             re.compile(
                 rf"\b(?i:seen by|signed by|attending|referred by|referring(?: physician)?|"
                 rf"dictated by|transcribed by|PCP|primary care(?: physician| provider)?|"
-                rf"provider|physician|surgeon|nurse|cc|covering|consulted)\s*[:,-]?\s*"
+                rf"provider|physician|surgeon|nurse|cc|covering|consulted)(?:\s*[:,-]\s*|\s+)"
                 rf"(?:Dr\.?\s+)?{_NAME}",
             ),
             Entity.CLINICIAN,
