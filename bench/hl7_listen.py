@@ -536,6 +536,14 @@ def main() -> None:
         )
         if at4["mode"] == "journal" and not at4["ack_rate_sustainable"]:
             ok = False  # acknowledged faster than the warehouse can take it: does not last
+            # ... unless the run with a bounded backlog meets the goal: there the ACKs can run
+            # at most the bound ahead of the loader, so its rate is what the feed can sustain
+            for s in runs:
+                if s.get("kind") == "sustained" and s["senders"] == 4 and s["mode"] == "journal":
+                    ok = (
+                        s["messages_per_s"] >= GOAL["messages_per_s"]
+                        and s["latency_ms"]["p99"] < GOAL["p99_ms"]
+                    )
         met[str(at4["mode"])] = ok
         print(
             f"goal (>= {GOAL['messages_per_s']} msg/s with p99 < {GOAL['p99_ms']} ms at 4 "
