@@ -6,33 +6,9 @@ from __future__ import annotations
 
 import pytest
 
-from medmine.privacy.phi_text import RECOGNIZERS, NoteContext, Scrubber, ScrubConfig
+from medmine.privacy.phi_text import RECOGNIZERS, NoteContext, Scrubber
 
-
-@pytest.fixture(scope="module")
-def recall() -> Scrubber:
-    return Scrubber(ScrubConfig(detection="recall"))
-
-
-@pytest.fixture(scope="module")
-def precise() -> Scrubber:
-    return Scrubber(ScrubConfig(detection="precise"))
-
-
-def _covered(scrubber: Scrubber, text: str, target: str) -> bool:
-    start = text.index(target)
-    spans = scrubber.analyze(text, NoteContext())
-    return all(
-        any(s.start <= i < s.end for s in spans)
-        for i in range(start, start + len(target))
-        if text[i].isalnum()
-    )
-
-
-def _touched(scrubber: Scrubber, text: str, target: str) -> bool:
-    start = text.index(target)
-    end = start + len(target)
-    return any(s.start < end and start < s.end for s in scrubber.analyze(text, NoteContext()))
+from .spans import covered, touched
 
 
 @pytest.mark.parametrize(
@@ -49,7 +25,7 @@ def _touched(scrubber: Scrubber, text: str, target: str) -> bool:
     ],
 )
 def test_dates(recall: Scrubber, text: str, target: str) -> None:
-    assert _covered(recall, text, target)
+    assert covered(recall, text, target)
 
 
 @pytest.mark.parametrize(
@@ -68,7 +44,7 @@ def test_dates(recall: Scrubber, text: str, target: str) -> None:
     ],
 )
 def test_initials_and_logins(recall: Scrubber, text: str, target: str) -> None:
-    assert _covered(recall, text, target)
+    assert covered(recall, text, target)
 
 
 @pytest.mark.parametrize(
@@ -84,7 +60,7 @@ def test_initials_and_logins(recall: Scrubber, text: str, target: str) -> None:
     ],
 )
 def test_names(recall: Scrubber, text: str, target: str) -> None:
-    assert _covered(recall, text, target)
+    assert covered(recall, text, target)
 
 
 @pytest.mark.parametrize(
@@ -106,7 +82,7 @@ def test_names(recall: Scrubber, text: str, target: str) -> None:
     ],
 )
 def test_places(recall: Scrubber, text: str, target: str) -> None:
-    assert _covered(recall, text, target)
+    assert covered(recall, text, target)
 
 
 @pytest.mark.parametrize(
@@ -123,7 +99,7 @@ def test_places(recall: Scrubber, text: str, target: str) -> None:
     ],
 )
 def test_identifiers_and_ages(recall: Scrubber, text: str, target: str) -> None:
-    assert _covered(recall, text, target)
+    assert covered(recall, text, target)
 
 
 @pytest.mark.parametrize(
@@ -144,7 +120,7 @@ def test_identifiers_and_ages(recall: Scrubber, text: str, target: str) -> None:
     ],
 )
 def test_clinical_text_left_alone(recall: Scrubber, text: str, target: str) -> None:
-    assert not _touched(recall, text, target)
+    assert not touched(recall, text, target)
 
 
 def test_saints_rule_keeps_herbal_and_eponym_names() -> None:
@@ -155,18 +131,18 @@ def test_saints_rule_keeps_herbal_and_eponym_names() -> None:
 
 def test_facility_takes_its_joining_words(recall: Scrubber) -> None:
     text = "Referred to Sunnyside Manor at Elk Hollow for respite."
-    assert _covered(recall, text, "Sunnyside Manor at Elk Hollow")
+    assert covered(recall, text, "Sunnyside Manor at Elk Hollow")
     spans = recall.analyze(text, NoteContext())
     assert any(text[s.start : s.end] == "Sunnyside Manor at Elk Hollow" for s in spans)
 
 
 def test_cities_abroad_after_a_place_cue(recall: Scrubber) -> None:
     text = "Back from Mombasa last week; sister lives in Porto Alegre. Normal in Bath today."
-    assert _covered(recall, text, "Mombasa")
-    assert _covered(recall, text, "Porto Alegre")
+    assert covered(recall, text, "Mombasa")
+    assert covered(recall, text, "Porto Alegre")
     rec = RECOGNIZERS.get("recall_more")()  # (the US place list has Mobile, AL)
     assert rec.analyze("sats normal in Mobile unit per RT", NoteContext()) == []
-    assert not _touched(recall, "transferred to ICU from ED", "ICU")
+    assert not touched(recall, "transferred to ICU from ED", "ICU")
 
 
 def test_world_city_list_leaves_out_common_words() -> None:
@@ -180,10 +156,10 @@ def test_world_city_list_leaves_out_common_words() -> None:
 
 def test_hyphenated_given_names(recall: Scrubber) -> None:
     text = "Parents Seo-yeon Choi and Jae-hoon Lim at bedside."
-    assert _covered(recall, text, "Seo-yeon Choi")
-    assert _covered(recall, text, "Jae-hoon Lim")
+    assert covered(recall, text, "Seo-yeon Choi")
+    assert covered(recall, text, "Jae-hoon Lim")
     for other in ("Post-op Day 2 today", "Self-pay Patient form", "X-ray Report pending"):
-        assert not _touched(recall, other, other.split()[0]), other
+        assert not touched(recall, other, other.split()[0]), other
 
 
 @pytest.mark.parametrize(
@@ -229,7 +205,7 @@ def test_hyphenated_given_names(recall: Scrubber) -> None:
     ],
 )
 def test_fourth_set_classes(recall: Scrubber, text: str, target: str) -> None:
-    assert _covered(recall, text, target)
+    assert covered(recall, text, target)
 
 
 @pytest.mark.parametrize(
@@ -264,7 +240,7 @@ def test_fourth_set_rules_keep_clinical_words(text: str, target: str) -> None:
     ],
 )
 def test_allow_list_keeps_eponym_shapes(recall: Scrubber, text: str, target: str) -> None:
-    assert not _touched(recall, text, target)
+    assert not touched(recall, text, target)
 
 
 @pytest.mark.parametrize(
@@ -273,18 +249,18 @@ def test_allow_list_keeps_eponym_shapes(recall: Scrubber, text: str, target: str
 )
 def test_clinical_notations_are_no_identifiers(recall: Scrubber, target: str) -> None:
     text = f"Result: {target} reported on the panel."
-    assert not _touched(recall, text, target)
+    assert not touched(recall, text, target)
 
 
 def test_identifiers_that_look_like_notations_stay(recall: Scrubber) -> None:
     text = "lot numbers (MMR Y00218, VAR X4471K) logged"
-    assert _covered(recall, text, "X4471K")
+    assert covered(recall, text, "X4471K")
 
 
 def test_a_cue_glued_to_a_word_is_no_name_label(recall: Scrubber, precise: Scrubber) -> None:
     for scrubber in (recall, precise):
-        assert not _touched(scrubber, "CCHD screen passed both feet", "CCHD")
-        assert _covered(scrubber, "cc: Dr. Amy Lowell", "Amy Lowell")
+        assert not touched(scrubber, "CCHD screen passed both feet", "CCHD")
+        assert covered(scrubber, "cc: Dr. Amy Lowell", "Amy Lowell")
 
 
 @pytest.mark.parametrize(
@@ -296,11 +272,11 @@ def test_a_cue_glued_to_a_word_is_no_name_label(recall: Scrubber, precise: Scrub
     ],
 )
 def test_eponyms_are_no_names(recall: Scrubber, text: str, target: str) -> None:
-    assert not _touched(recall, text, target)
+    assert not touched(recall, text, target)
 
 
 def test_a_name_after_a_title_stays_before_a_head_word(recall: Scrubber) -> None:
-    assert _covered(recall, "Dr. Blake drain check at 4", "Blake")
+    assert covered(recall, "Dr. Blake drain check at 4", "Blake")
 
 
 def test_title_case_weekday_alone_is_a_date(recall: Scrubber) -> None:
@@ -308,5 +284,5 @@ def test_title_case_weekday_alone_is_a_date(recall: Scrubber) -> None:
 
 
 def test_recall_more_runs_in_recall_mode_only(precise: Scrubber) -> None:
-    assert not _touched(precise, "Skipped dialysis Tue and Thu this week.", "Tue")
-    assert not _touched(precise, "Report typed by qzv 03/02/25 10:11.", "qzv")
+    assert not touched(precise, "Skipped dialysis Tue and Thu this week.", "Tue")
+    assert not touched(precise, "Report typed by qzv 03/02/25 10:11.", "qzv")

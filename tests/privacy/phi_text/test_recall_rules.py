@@ -10,35 +10,9 @@ from __future__ import annotations
 
 import pytest
 
-from medmine.privacy.phi_text import NoteContext, Scrubber, ScrubConfig
+from medmine.privacy.phi_text import NoteContext, Scrubber
 
-
-@pytest.fixture(scope="module")
-def recall() -> Scrubber:
-    return Scrubber(ScrubConfig(detection="recall"))
-
-
-@pytest.fixture(scope="module")
-def precise() -> Scrubber:
-    return Scrubber(ScrubConfig(detection="precise"))
-
-
-def _covered(scrubber: Scrubber, text: str, target: str) -> bool:
-    """Every letter and digit of `target` (first occurrence) lies in a detected span."""
-    start = text.index(target)
-    spans = scrubber.analyze(text, NoteContext())
-    return all(
-        any(s.start <= i < s.end for s in spans)
-        for i in range(start, start + len(target))
-        if text[i].isalnum()
-    )
-
-
-def _touched(scrubber: Scrubber, text: str, target: str) -> bool:
-    start = text.index(target)
-    end = start + len(target)
-    return any(s.start < end and start < s.end for s in scrubber.analyze(text, NoteContext()))
-
+from .spans import covered, touched
 
 FOUND = [
     # ages over 89
@@ -154,7 +128,7 @@ FOUND = [
 
 @pytest.mark.parametrize(("text", "target"), FOUND)
 def test_recall_mode_removes(recall: Scrubber, text: str, target: str) -> None:
-    assert _covered(recall, text, target), (text, target)
+    assert covered(recall, text, target), (text, target)
 
 
 KEPT = [
@@ -183,7 +157,7 @@ KEPT = [
 
 @pytest.mark.parametrize(("text", "target"), KEPT)
 def test_recall_mode_keeps(recall: Scrubber, text: str, target: str) -> None:
-    assert not _touched(recall, text, target), (text, target)
+    assert not touched(recall, text, target), (text, target)
 
 
 def test_a_user_name_of_an_audit_table_is_removed_everywhere(recall: Scrubber) -> None:
@@ -196,17 +170,17 @@ def test_a_user_name_of_an_audit_table_is_removed_everywhere(recall: Scrubber) -
 
 
 def test_loose_rules_run_in_recall_mode_only(precise: Scrubber) -> None:
-    assert not _covered(precise, "sister Imelda (555-0176) will drive", "555-0176")
-    assert not _covered(precise, "pain worse since Tuesday, no fever", "Tuesday")
+    assert not covered(precise, "sister Imelda (555-0176) will drive", "555-0176")
+    assert not covered(precise, "pain worse since Tuesday, no fever", "Tuesday")
 
 
 def test_precise_mode_gains_the_safe_forms(precise: Scrubber) -> None:
     """Directional suffixes, unit words in lower case, number-word ages and ``(95 y)``."""
     text = "new address 77 Larch Blvd SW, Apt 5, Tacoma WA 98402"
-    assert _covered(precise, text, "77 Larch Blvd SW, Apt 5")
-    assert _covered(precise, "resident, ninety-four y/o, fell", "ninety-four")
-    assert _covered(precise, "DOB 1931-04-02 (95 y)\nLabs", "95")
-    assert not _touched(precise, "DOB 1961-04-02 (65 y)\nLabs", "65")
+    assert covered(precise, text, "77 Larch Blvd SW, Apt 5")
+    assert covered(precise, "resident, ninety-four y/o, fell", "ninety-four")
+    assert covered(precise, "DOB 1931-04-02 (95 y)\nLabs", "95")
+    assert not touched(precise, "DOB 1961-04-02 (65 y)\nLabs", "65")
 
 
 def test_empty_and_odd_inputs(recall: Scrubber) -> None:
